@@ -1,0 +1,172 @@
+"""Writes on people: invitations, org roles, deactivation. Each one transaction, each recorded."""
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from accounts.models import User
+from accounts.roles import ORG_ROLES, forget_roles, role_names
+from rollout.errors import ApplicationError
+from rollout.services.activity import activity_record
+
+MSG_EMAIL_TAKEN = "Someone with the email address {email} already has an account."
+MSG_UNKNOWN_ROLE = "Unknown role: {role}."
+MSG_DEACTIVATE_SELF = "You cannot deactivate your own account."
+MSG_ALREADY_INACTIVE = "{user} is already deactivated."
+MSG_ALREADY_ACTIVE = "{user} is already active."
+MSG_LAST_OPS_LEADER = "You cannot remove the last active ops leader."
+
+
+def set_password_url(*, user: User, base_url: str) -> str:
+    """A one-time link to choose a password (Django's password-reset confirm view)."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    path = reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": token})
+    return base_url.rstrip("/") + path
+
+
+@transaction.atomic
+def user_invite(
+    *, actor: User, email: str, display_name: str, roles: Iterable[str] = (), base_url: str
+) -> User:
+    """Create an account without a usable password and email a set-your-password link."""
+    email = User.objects.normalize_email(email.strip()).lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise ApplicationError(MSG_EMAIL_TAKEN.format(email=email), field="email")
+    roles = list(roles)
+    _check_roles(roles)
+    user = User(email=email, display_name=display_name.strip())
+    user.set_unusable_password()
+    user.full_clean()
+    user.save()
+    user.groups.set(Group.objects.filter(name__in=roles))
+    activity_record(
+        workflow=None,
+        actor=actor,
+        verb="invited",
+        target=f"user {user.email}",
+        changes={"roles": ["—", ", ".join(sorted(roles)) or "—"]},
+    )
+    link = set_password_url(user=user, base_url=base_url)
+    context = {"user": user, "actor": actor, "link": link}
+    # Sent after commit: a rolled-back invitation must not leave a working link in someone's inbox.
+    transaction.on_commit(
+        lambda: send_mail(
+            subject="You have been invited to Rollout",
+            message=render_to_string("accounts/email/invite.txt", context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[user.email],
+        )
+    )
+    return user
+
+
+def _check_roles(roles: Iterable[str]) -> None:
+    for role in roles:
+        if role not in ORG_ROLES:
+            raise ApplicationError(MSG_UNKNOWN_ROLE.format(role=role), field="roles")
+
+
+def _active_ops_leaders_excluding(user: User) -> int:
+    return (
+        User.objects.filter(is_active=True, groups__name=ORG_ROLES[0]).exclude(pk=user.pk).count()
+    )
+
+
+@transaction.atomic
+def user_roles_set(*, actor: User, user: User, roles: Iterable[str]) -> User:
+    """Grant and remove org roles so that the user holds exactly `roles`."""
+    roles = set(roles)
+    _check_roles(roles)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    before = (
+        set(role_names(user))
+        if user.is_active
+        else set(user.groups.filter(name__in=ORG_ROLES).values_list("name", flat=True))
+    )
+    if before == roles:
+        return user
+    if (
+        ORG_ROLES[0] in before
+        and ORG_ROLES[0] not in roles
+        and not _active_ops_leaders_excluding(user)
+    ):
+        raise ApplicationError(MSG_LAST_OPS_LEADER, field="roles")
+    keep = user.groups.exclude(name__in=ORG_ROLES)
+    user.groups.set([*keep, *Group.objects.filter(name__in=roles)])
+    forget_roles(user)
+    activity_record(
+        workflow=None,
+        actor=actor,
+        verb="changed roles of",
+        target=f"user {user.email}",
+        changes={"roles": [", ".join(sorted(before)) or "—", ", ".join(sorted(roles)) or "—"]},
+    )
+    return user
+
+
+@transaction.atomic
+def user_deactivate(*, actor: User, user: User) -> User:
+    """Deactivate an account; its workflows are ownerless until an ops leader hands them over."""
+    if actor.pk == user.pk:
+        raise ApplicationError(MSG_DEACTIVATE_SELF)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not user.is_active:
+        raise ApplicationError(MSG_ALREADY_INACTIVE.format(user=user))
+    if ORG_ROLES[0] in role_names(user) and not _active_ops_leaders_excluding(user):
+        raise ApplicationError(MSG_LAST_OPS_LEADER)
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    forget_roles(user)
+    activity_record(
+        workflow=None,
+        actor=actor,
+        verb="deactivated",
+        target=f"user {user.email}",
+        changes={"active": ["yes", "no"]},
+    )
+    for workflow in user.owned_workflows.all():
+        activity_record(
+            workflow=workflow,
+            actor=actor,
+            verb="made ownerless",
+            target=f"workflow {workflow.name}",
+            changes={"owner": [str(user), f"{user} (deactivated)"]},
+            note="The owner was deactivated. An ops leader must name a new owner.",
+        )
+    return user
+
+
+@transaction.atomic
+def user_reactivate(*, actor: User, user: User) -> User:
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.is_active:
+        raise ApplicationError(MSG_ALREADY_ACTIVE.format(user=user))
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    activity_record(
+        workflow=None,
+        actor=actor,
+        verb="reactivated",
+        target=f"user {user.email}",
+        changes={"active": ["no", "yes"]},
+    )
+    return user
+
+
+@transaction.atomic
+def user_profile_update(*, user: User, display_name: str, notify_by_email: bool) -> User:
+    user = User.objects.select_for_update().get(pk=user.pk)
+    user.display_name = display_name.strip()
+    user.notify_by_email = notify_by_email
+    user.full_clean(exclude=["password"])
+    user.save(update_fields=["display_name", "notify_by_email"])
+    return user

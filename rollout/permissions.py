@@ -1,0 +1,59 @@
+"""Who may do what. Predicates `can_<verb>_<entity>` and fetch-and-check helpers `access_<entity>`.
+
+Ops leaders and executives see every workflow (executives read-only). Everyone else sees a workflow
+only through an object permission granted by a service (owner today; cohort members and escalation
+contacts later). A workflow the user may not see is a 404, never a 403: its existence is not leaked.
+"""
+
+from django.contrib.auth.models import AnonymousUser
+from django.http import Http404
+
+from accounts.models import User
+from accounts.roles import is_executive, is_ops_leader
+from rollout.models import Workflow
+
+AnyUser = User | AnonymousUser
+
+
+def can_manage_people(user: AnyUser) -> bool:
+    return is_ops_leader(user)
+
+
+def can_create_workflow(user: AnyUser) -> bool:
+    return is_ops_leader(user)
+
+
+def can_view_workflow(user: AnyUser, workflow: Workflow) -> bool:
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if is_ops_leader(user) or is_executive(user):
+        return True
+    return user.has_perm("rollout.view_workflow", workflow)
+
+
+def can_change_workflow(user: AnyUser, workflow: Workflow) -> bool:
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if is_ops_leader(user):
+        return True
+    return workflow.owner_id == user.pk and user.has_perm("rollout.change_workflow", workflow)
+
+
+def can_handover_workflow(user: AnyUser, workflow: Workflow) -> bool:
+    """Ops leaders name owners (always for an ownerless workflow); an owner may hand theirs on."""
+    if is_ops_leader(user):
+        return True
+    return can_change_workflow(user, workflow) and workflow.owner_id == user.pk
+
+
+def access_workflow(user: AnyUser, slug: str, *, for_change: bool = False) -> Workflow:
+    """The workflow with this slug if the user may see it (and change it, if asked); else 404."""
+    try:
+        workflow = Workflow.objects.with_owner().get(slug=slug)
+    except Workflow.DoesNotExist:
+        raise Http404("No such workflow.") from None
+    if not can_view_workflow(user, workflow):
+        raise Http404("No such workflow.")
+    if for_change and not can_change_workflow(user, workflow):
+        raise Http404("No such workflow.")
+    return workflow

@@ -1,0 +1,1 @@
+"""Reads, already scoped to what the asking user may see."""

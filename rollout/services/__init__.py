@@ -1,0 +1,1 @@
+"""Writes. The only code that saves domain models; each function is one transaction."""

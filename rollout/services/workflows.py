@@ -1,0 +1,155 @@
+"""Creating, editing and handing over workflows."""
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from guardian.shortcuts import assign_perm, remove_perm
+
+from accounts.models import User
+from accounts.roles import is_ops_leader
+from rollout.errors import ApplicationError
+from rollout.models import Workflow
+from rollout.services.activity import activity_record, field_changes, snapshot
+
+OWNER_PERMS = ("rollout.view_workflow", "rollout.change_workflow")
+EDITABLE_FIELDS = (
+    "name",
+    "summary",
+    "business_action",
+    "model_provider",
+    "model_name",
+    "model_version",
+)
+
+MSG_SLUG_TAKEN = "A workflow with the slug “{slug}” already exists. Choose another slug."
+MSG_OWNER_INACTIVE = "{owner} is deactivated and cannot own a workflow. Choose an active user."
+MSG_OWNER_REQUIRED = "Every workflow needs exactly one owner."
+MSG_SAME_OWNER = "{owner} already owns this workflow."
+MSG_NOT_OPS_LEADER = "Only ops leaders can create workflows."
+
+
+def _check_owner(owner: User | None) -> User:
+    if owner is None:
+        raise ApplicationError(MSG_OWNER_REQUIRED, field="owner")
+    if not owner.is_active:
+        raise ApplicationError(MSG_OWNER_INACTIVE.format(owner=owner), field="owner")
+    return owner
+
+
+def _validate(workflow: Workflow) -> None:
+    try:
+        workflow.full_clean()
+    except ValidationError as exc:
+        if (
+            "slug" in exc.message_dict
+            and Workflow.objects.filter(slug=workflow.slug).exclude(pk=workflow.pk).exists()
+        ):
+            raise ApplicationError(MSG_SLUG_TAKEN.format(slug=workflow.slug), field="slug") from exc
+        field, messages = next(iter(exc.message_dict.items()))
+        raise ApplicationError(" ".join(messages), field=field) from exc
+
+
+def _grant_owner(workflow: Workflow, owner: User) -> None:
+    for perm in OWNER_PERMS:
+        assign_perm(perm, owner, workflow)
+
+
+def _revoke_owner(workflow: Workflow, owner: User) -> None:
+    for perm in OWNER_PERMS:
+        remove_perm(perm, owner, workflow)
+
+
+@transaction.atomic
+def workflow_create(
+    *,
+    actor: User,
+    name: str,
+    slug: str,
+    owner: User | None,
+    business_action: str,
+    summary: str = "",
+    model_provider: str = "",
+    model_name: str = "",
+    model_version: str = "",
+) -> Workflow:
+    """Create a workflow with its one owner, grant the owner's object permissions, log it."""
+    if not is_ops_leader(actor):
+        raise ApplicationError(MSG_NOT_OPS_LEADER)
+    owner = _check_owner(owner)
+    workflow = Workflow(
+        name=name.strip(),
+        slug=slug.strip().lower(),
+        summary=summary.strip(),
+        business_action=business_action.strip(),
+        model_provider=model_provider.strip(),
+        model_name=model_name.strip(),
+        model_version=model_version.strip(),
+        owner=owner,
+    )
+    _validate(workflow)
+    try:
+        # A savepoint so a lost race on the unique slug leaves the outer transaction usable.
+        with transaction.atomic():
+            workflow.save()
+    except IntegrityError as exc:
+        raise ApplicationError(MSG_SLUG_TAKEN.format(slug=workflow.slug), field="slug") from exc
+    _grant_owner(workflow, owner)
+    activity_record(
+        workflow=workflow,
+        actor=actor,
+        verb="created",
+        target=f"workflow {workflow.name}",
+        changes={"owner": ["—", str(owner)]},
+    )
+    return workflow
+
+
+@transaction.atomic
+def workflow_update(*, workflow: Workflow, actor: User, **fields: str) -> Workflow:
+    """Edit the descriptive fields. The slug and the owner are not edited here."""
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
+    workflow = Workflow.objects.select_for_update().select_related("owner").get(pk=workflow.pk)
+    before = snapshot(workflow, EDITABLE_FIELDS)
+    for name, value in fields.items():
+        setattr(workflow, name, (value or "").strip())
+    _validate(workflow)
+    changes = field_changes(workflow, before, EDITABLE_FIELDS)
+    if not changes:
+        return workflow
+    workflow.save()
+    activity_record(
+        workflow=workflow,
+        actor=actor,
+        verb="edited",
+        target=f"workflow {workflow.name}",
+        changes=changes,
+    )
+    return workflow
+
+
+@transaction.atomic
+def workflow_handover(
+    *, workflow: Workflow, actor: User, new_owner: User | None, note: str = ""
+) -> Workflow:
+    """Name a new owner: move the object permissions and record the change, in one transaction."""
+    new_owner = _check_owner(new_owner)
+    # Lock the row so two concurrent handovers cannot both move permissions from the same owner.
+    workflow = Workflow.objects.select_for_update().select_related("owner").get(pk=workflow.pk)
+    old_owner = workflow.owner
+    if old_owner.pk == new_owner.pk:
+        raise ApplicationError(MSG_SAME_OWNER.format(owner=new_owner), field="new_owner")
+    _revoke_owner(workflow, old_owner)
+    workflow.owner = new_owner
+    _validate(workflow)
+    workflow.save(update_fields=["owner", "updated_at"])
+    _grant_owner(workflow, new_owner)
+    activity_record(
+        workflow=workflow,
+        actor=actor,
+        verb="handed over",
+        target=f"workflow {workflow.name}",
+        changes={"owner": [str(old_owner), str(new_owner)]},
+        note=note.strip(),
+    )
+    return workflow

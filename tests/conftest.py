@@ -1,0 +1,62 @@
+import os
+
+# Playwright's sync API runs an event loop in the test thread; Django refuses sync DB access from
+# inside one unless told it is safe (it is: the loop only drives the browser).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+import pytest  # noqa: E402
+
+from accounts.models import User  # noqa: E402
+from rollout.models import Workflow  # noqa: E402
+from tests.factories import UserFactory, executive_user, make_workflow, ops_leader_user  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args() -> dict[str, object]:
+    """Launch Debian's Chromium (never a downloaded browser) with the flags this machine needs."""
+    return {
+        "executable_path": CHROMIUM,
+        "args": [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
+
+
+@pytest.fixture
+def ops_leader(db) -> User:
+    return ops_leader_user(email="ops@example.com", display_name="Olivia Ops")
+
+
+@pytest.fixture
+def executive(db) -> User:
+    return executive_user(email="exec@example.com", display_name="Evan Exec")
+
+
+@pytest.fixture
+def workflow_owner(db) -> User:
+    return UserFactory(email="owner@example.com", display_name="Owen Owner")
+
+
+@pytest.fixture
+def other_user(db) -> User:
+    """A signed-in user with no role on anything."""
+    return UserFactory(email="stranger@example.com", display_name="Sam Stranger")
+
+
+@pytest.fixture
+def workflow(workflow_owner: User, ops_leader: User) -> Workflow:
+    return make_workflow(
+        owner=workflow_owner,
+        actor=ops_leader,
+        name="Support reply drafting",
+        slug="support-reply-drafting",
+    )
