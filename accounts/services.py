@@ -159,6 +159,15 @@ def user_reactivate(*, actor: User, user: User) -> User:
         target=f"user {user.email}",
         changes={"active": ["no", "yes"]},
     )
+    for workflow in user.owned_workflows.all():
+        activity_record(
+            workflow=workflow,
+            actor=actor,
+            verb="owner reactivated",
+            target=f"workflow {workflow.name}",
+            changes={"owner": [f"{user} (deactivated)", str(user)]},
+            note="The owner's account is active again; the workflow is no longer ownerless.",
+        )
     return user
 
 

@@ -5,7 +5,7 @@ from .base import VAR_DIR, env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 
-for _sub in ("mail", "broker/queue", "broker/processed", "broker/control"):
+for _sub in ("mail", "staticfiles", "broker/queue", "broker/processed", "broker/control"):
     (VAR_DIR / _sub).mkdir(parents=True, exist_ok=True)
 
 # runserver serves static files itself with DEBUG on; the manifest needs collectstatic first.

@@ -22,3 +22,8 @@ STORAGES = {
 # Persistent connections would hold test databases open between tests.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 AXES_FAILURE_LIMIT = 3
+
+# No collectstatic in tests: whitenoise serves straight from the finders (also for live_server).
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

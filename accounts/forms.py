@@ -1,0 +1,113 @@
+"""Forms for signing in, resetting passwords, the profile and managing people."""
+
+from collections.abc import Iterator
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.core.exceptions import ValidationError
+
+from accounts.models import User
+from accounts.roles import ORG_ROLES
+
+MSG_INVALID_LOGIN = "That email address and password do not match an account. Please try again."
+MSG_INACTIVE_LOGIN = (
+    "This account has been deactivated, so it cannot sign in. "
+    "Ask an ops leader if you need it back."
+)
+
+ROLE_CHOICES = [(role, role) for role in ORG_ROLES]
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    """Sign in with an email address, whatever its case."""
+
+    username = forms.EmailField(
+        label="Email address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )
+
+    error_messages = {
+        "invalid_login": MSG_INVALID_LOGIN,
+        "inactive": MSG_INACTIVE_LOGIN,
+    }
+
+    def clean_username(self) -> str:
+        # Lower-cased before authenticate() so axes counts OPS@x and ops@x as one account.
+        return self.cleaned_data["username"].strip().lower()
+
+    def get_invalid_login_error(self) -> ValidationError:
+        if not getattr(self.request, "axes_locked_out", False) and self._is_deactivated():
+            return ValidationError(MSG_INACTIVE_LOGIN, code="inactive")
+        return ValidationError(MSG_INVALID_LOGIN, code="invalid_login")
+
+    def _is_deactivated(self) -> bool:
+        # ModelBackend refuses inactive users before checking the password. Saying "deactivated"
+        # only when the password is right tells nothing to someone guessing addresses.
+        user = User.objects.filter(
+            email__iexact=self.cleaned_data.get("username", ""), is_active=False
+        ).first()
+        return user is not None and user.check_password(self.cleaned_data.get("password", ""))
+
+
+class InvitationAwarePasswordResetForm(PasswordResetForm):
+    """Password reset that also reaches invited people who never chose a password.
+
+    Django skips accounts with an unusable password (meant for external sign-in). Here an unusable
+    password means "invited, link not used yet", and a fresh link is what such a person needs.
+    """
+
+    email = forms.EmailField(
+        label="Email address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+
+    def get_users(self, email: str) -> Iterator[User]:
+        return iter(User.objects.filter(email__iexact=email.strip(), is_active=True))
+
+
+class ProfileForm(forms.Form):
+    display_name = forms.CharField(
+        label="Display name",
+        max_length=120,
+        help_text="How your name appears to colleagues in Rollout.",
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    notify_by_email = forms.BooleanField(
+        label="Also notify me by email",
+        required=False,
+        help_text="Notifications always appear in Rollout; this sends a copy to your inbox too.",
+    )
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(
+        label="Email address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+    display_name = forms.CharField(
+        label="Display name",
+        max_length=120,
+        help_text="Their name as colleagues will see it. They can change it later.",
+    )
+    roles = forms.MultipleChoiceField(
+        label="Org roles",
+        choices=ROLE_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=(
+            "Ops leaders manage people and every workflow; executives see the whole portfolio, "
+            "read-only. Leave both unticked for someone who owns or uses workflows."
+        ),
+    )
+
+
+class RolesForm(forms.Form):
+    roles = forms.MultipleChoiceField(
+        label="Org roles",
+        choices=ROLE_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )

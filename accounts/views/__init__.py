@@ -1,0 +1,1 @@
+"""Account pages: signing in and out, passwords, the profile, and people management."""

@@ -1,0 +1,42 @@
+"""Sign in, sign out and passwords: Django's auth views with our forms and templates.
+
+The names are the URL names, like every other view of the project.
+"""
+
+from django.contrib.auth import views as auth_views
+
+from accounts.forms import EmailAuthenticationForm, InvitationAwarePasswordResetForm
+
+login = auth_views.LoginView.as_view(
+    template_name="accounts/login.html",
+    authentication_form=EmailAuthenticationForm,
+    redirect_authenticated_user=True,
+)
+
+# POST only (Django's LogoutView refuses GET): a link or prefetch cannot sign anyone out.
+logout = auth_views.LogoutView.as_view()
+
+password_change = auth_views.PasswordChangeView.as_view(
+    template_name="accounts/password_change.html",
+)
+password_change_done = auth_views.PasswordChangeDoneView.as_view(
+    template_name="accounts/password_change_done.html",
+)
+
+# The "done" page reads the same whether or not the address has an account.
+password_reset = auth_views.PasswordResetView.as_view(
+    template_name="accounts/password_reset.html",
+    form_class=InvitationAwarePasswordResetForm,
+    email_template_name="accounts/email/password_reset.txt",
+    subject_template_name="accounts/email/password_reset_subject.txt",
+)
+password_reset_done = auth_views.PasswordResetDoneView.as_view(
+    template_name="accounts/password_reset_done.html",
+)
+# Also the landing page of an invitation (accounts.services.set_password_url).
+password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(
+    template_name="accounts/password_reset_confirm.html",
+)
+password_reset_complete = auth_views.PasswordResetCompleteView.as_view(
+    template_name="accounts/password_reset_complete.html",
+)

@@ -1,0 +1,39 @@
+import pytest
+
+from accounts.services import MSG_ALREADY_ACTIVE, user_deactivate, user_reactivate
+from rollout.errors import ApplicationError
+from rollout.models import ActivityEntry
+
+
+def test_reactivating_restores_sign_in_and_ownership(ops_leader, workflow_owner, workflow):
+    user_deactivate(actor=ops_leader, user=workflow_owner)
+
+    user = user_reactivate(actor=ops_leader, user=workflow_owner)
+
+    assert user.is_active
+    workflow.refresh_from_db()
+    assert not workflow.is_ownerless
+    entry = ActivityEntry.objects.get(verb="reactivated")
+    assert entry.actor == ops_leader
+    assert entry.target == "user owner@example.com"
+    assert entry.changes == {"active": ["no", "yes"]}
+
+
+def test_reactivating_an_active_user_is_refused(ops_leader, other_user):
+    with pytest.raises(ApplicationError) as exc:
+        user_reactivate(actor=ops_leader, user=other_user)
+
+    assert exc.value.message == MSG_ALREADY_ACTIVE.format(user=other_user)
+    assert not ActivityEntry.objects.filter(verb="reactivated").exists()
+
+
+def test_reactivating_an_owner_records_it_on_each_owned_workflow(
+    ops_leader, workflow_owner, workflow
+):
+    user_deactivate(actor=ops_leader, user=workflow_owner)
+
+    user_reactivate(actor=ops_leader, user=workflow_owner)
+
+    entry = ActivityEntry.objects.get(workflow=workflow, verb="owner reactivated")
+    assert entry.actor == ops_leader
+    assert entry.changes == {"owner": ["Owen Owner (deactivated)", "Owen Owner"]}

@@ -1,0 +1,114 @@
+from django.core import mail
+from django.urls import reverse
+
+from tests.accounts.conftest import contains, last_mail_link, template_names
+from tests.factories import PASSWORD, UserFactory
+
+RESET = reverse("password_reset")
+NEW = "a-brand-new-passphrase-31"
+
+
+def test_reset_page(client, db):
+    response = client.get(RESET)
+
+    assert response.status_code == 200
+    assert template_names(response)[0] == "accounts/password_reset.html"
+    assert '<label for="id_email">Email address' in response.content.decode()
+
+
+def test_reset_emails_a_link_built_from_the_request_host(client, workflow_owner):
+    response = client.post(RESET, {"email": "Owner@Example.com"}, HTTP_HOST="rollout.example.org")
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("password_reset_done")
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["owner@example.com"]
+    assert message.subject == "Reset your Rollout password"
+    assert "Hello Owen Owner," in message.body
+    assert last_mail_link().startswith("http://rollout.example.org/accounts/password/reset/")
+
+
+def test_following_the_link_sets_a_new_password(client, workflow_owner):
+    client.post(RESET, {"email": "owner@example.com"})
+
+    page = client.get(last_mail_link(), follow=True)
+    assert page.status_code == 200
+    assert template_names(page)[0] == "accounts/password_reset_confirm.html"
+    assert contains(page, "Choose a new password for owner@example.com.")
+    response = client.post(
+        page.redirect_chain[-1][0], {"new_password1": NEW, "new_password2": NEW}, follow=True
+    )
+
+    assert response.redirect_chain[-1][0] == reverse("password_reset_complete")
+    assert template_names(response)[0] == "accounts/password_reset_complete.html"
+    workflow_owner.refresh_from_db()
+    assert workflow_owner.check_password(NEW)
+    signed_in = client.post(reverse("login"), {"username": "owner@example.com", "password": NEW})
+    assert signed_in.status_code == 302
+
+
+def test_mismatched_passwords_change_nothing(client, workflow_owner):
+    client.post(RESET, {"email": "owner@example.com"})
+    page = client.get(last_mail_link(), follow=True)
+
+    response = client.post(
+        page.redirect_chain[-1][0], {"new_password1": NEW, "new_password2": NEW + "x"}
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["new_password2"] == [
+        "The two password fields didn’t match."
+    ]
+    workflow_owner.refresh_from_db()
+    assert workflow_owner.check_password(PASSWORD)
+
+
+def test_unknown_email_looks_the_same_and_sends_nothing(client, workflow_owner):
+    response = client.post(RESET, {"email": "nobody@example.com"})
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("password_reset_done")
+    assert mail.outbox == []
+    done = client.get(response["Location"])
+    assert contains(done, "If an account uses that address, a link to choose a new password")
+
+
+def test_deactivated_users_get_no_reset_email(client, db):
+    UserFactory(email="gone@example.com", is_active=False)
+
+    response = client.post(RESET, {"email": "gone@example.com"})
+
+    assert response["Location"] == reverse("password_reset_done")
+    assert mail.outbox == []
+
+
+def test_an_invited_user_without_a_password_gets_a_fresh_link(client, db):
+    invited = UserFactory(email="invited@example.com", display_name="Ivy Invited", password=None)
+    invited.set_unusable_password()
+    invited.save()
+
+    client.post(RESET, {"email": "invited@example.com"})
+
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].subject == "Choose your Rollout password"
+    page = client.get(last_mail_link(), follow=True)
+    assert contains(page, "Welcome to Rollout, Ivy Invited.")
+
+
+def test_a_bad_link_says_so_and_offers_a_new_one(client, workflow_owner):
+    url = reverse("password_reset_confirm", kwargs={"uidb64": "MQ", "token": "bad-token"})
+
+    response = client.get(url)
+
+    assert response.status_code == 200
+    assert contains(response, "This link has expired or has already been used.")
+    assert f'href="{RESET}"' in response.content.decode()
+    assert "new_password1" not in response.content.decode()
+
+
+def test_reset_needs_the_csrf_token(csrf_client, workflow_owner):
+    response = csrf_client.post(RESET, {"email": "owner@example.com"})
+
+    assert response.status_code == 403
+    assert mail.outbox == []
