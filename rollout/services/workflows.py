@@ -25,13 +25,17 @@ MSG_OWNER_INACTIVE = "{owner} is deactivated and cannot own a workflow. Choose a
 MSG_OWNER_REQUIRED = "Every workflow needs exactly one owner."
 MSG_SAME_OWNER = "{owner} already owns this workflow."
 MSG_NOT_OPS_LEADER = "Only ops leaders can create workflows."
+MSG_SLUG_RESERVED = "“{slug}” is reserved for a page of Rollout. Choose another slug."
+
+# Path segments under /workflows/ that name pages, so no workflow can take them as its slug.
+RESERVED_SLUGS = frozenset({"new"})
 
 
-def _check_owner(owner: User | None) -> User:
+def _check_owner(owner: User | None, *, field: str = "owner") -> User:
     if owner is None:
-        raise ApplicationError(MSG_OWNER_REQUIRED, field="owner")
+        raise ApplicationError(MSG_OWNER_REQUIRED, field=field)
     if not owner.is_active:
-        raise ApplicationError(MSG_OWNER_INACTIVE.format(owner=owner), field="owner")
+        raise ApplicationError(MSG_OWNER_INACTIVE.format(owner=owner), field=field)
     return owner
 
 
@@ -85,6 +89,8 @@ def workflow_create(
         model_version=model_version.strip(),
         owner=owner,
     )
+    if workflow.slug in RESERVED_SLUGS:
+        raise ApplicationError(MSG_SLUG_RESERVED.format(slug=workflow.slug), field="slug")
     _validate(workflow)
     try:
         # A savepoint so a lost race on the unique slug leaves the outer transaction usable.
@@ -133,7 +139,8 @@ def workflow_handover(
     *, workflow: Workflow, actor: User, new_owner: User | None, note: str = ""
 ) -> Workflow:
     """Name a new owner: move the object permissions and record the change, in one transaction."""
-    new_owner = _check_owner(new_owner)
+    # Every refusal of the new owner names the same field, so a form shows it beside one input.
+    new_owner = _check_owner(new_owner, field="new_owner")
     # Lock the row so two concurrent handovers cannot both move permissions from the same owner.
     workflow = Workflow.objects.select_for_update().select_related("owner").get(pk=workflow.pk)
     old_owner = workflow.owner

@@ -1,0 +1,185 @@
+"""Forms for the workflow pages. They clean input; services decide and write."""
+
+import re
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+from django.forms.models import ModelChoiceIterator
+from django.utils.text import slugify
+
+from accounts.models import User
+from rollout.errors import ApplicationError
+from rollout.models import Workflow
+from rollout.selectors.workflows import PORTFOLIO_SORTS
+from rollout.services.workflows import MSG_OWNER_REQUIRED
+
+_text = forms.TextInput
+_area = forms.Textarea(attrs={"rows": 4})
+
+
+def _model_field(name: str, **kwargs: Any) -> forms.CharField:
+    """A CharField with the model field's label, help text, length and requiredness."""
+    field = Workflow._meta.get_field(name)
+    return forms.CharField(
+        label=str(field.verbose_name).capitalize(),
+        max_length=field.max_length,
+        required=not field.blank,
+        help_text=field.help_text,
+        **kwargs,
+    )
+
+
+class _OfferedChoices(ModelChoiceIterator):
+    def __init__(self, field: "OfferedUserChoiceField") -> None:
+        super().__init__(field)
+        self.queryset = field.offered.all()
+
+
+class OfferedUserChoiceField(forms.ModelChoiceField):
+    """Lists the users in `offered`, but accepts any user id.
+
+    The service, not the form, refuses an unsuitable user (deactivated since the page was shown,
+    already the owner), so the person sees its specific message instead of "not a valid choice".
+    """
+
+    iterator = _OfferedChoices
+
+    def __init__(self, *, offered: QuerySet[User], **kwargs: Any) -> None:
+        self._offered = offered
+        super().__init__(queryset=User.objects.all(), **kwargs)
+
+    @property
+    def offered(self) -> QuerySet[User]:
+        return self._offered
+
+    @offered.setter
+    def offered(self, users: QuerySet[User]) -> None:
+        self._offered = users
+        # The widget holds its own iterator, made when the queryset was set: renew it.
+        self.widget.choices = self.choices
+
+    def label_from_instance(self, obj: User) -> str:
+        return f"{obj.display_name} ({obj.email})"
+
+
+def suggest_slug(name: str) -> str:
+    """A slug made from a name: lowercase words joined by single hyphens, at most 60 characters."""
+    slug = re.sub(r"[^a-z0-9]+", "-", slugify(name)).strip("-")
+    return slug[:60].rstrip("-")
+
+
+class WorkflowDetailsForm(forms.Form):
+    """The descriptive fields an owner or ops leader may edit."""
+
+    name = _model_field("name", widget=_text)
+    summary = _model_field("summary", widget=_area)
+    business_action = _model_field("business_action", widget=_text)
+    model_provider = _model_field("model_provider", widget=_text)
+    model_name = _model_field("model_name", widget=_text)
+    model_version = _model_field("model_version", widget=_text)
+
+
+class WorkflowCreateForm(WorkflowDetailsForm):
+    slug = _model_field("slug", widget=_text)
+    owner = OfferedUserChoiceField(
+        offered=User.objects.filter(is_active=True),
+        label="Owner",
+        empty_label="Choose a person",
+        help_text="The one person accountable for this workflow. You can hand it over later.",
+        error_messages={"required": MSG_OWNER_REQUIRED},
+    )
+
+    field_order = [
+        "name",
+        "slug",
+        "summary",
+        "business_action",
+        "model_provider",
+        "model_name",
+        "model_version",
+        "owner",
+    ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        slug = self.fields["slug"]
+        slug.required = False
+        slug.help_text = (
+            "Used in the workflow's address and by the API. Leave it empty to make one from the "
+            "name; it cannot be changed later."
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if not cleaned.get("slug") and cleaned.get("name"):
+            cleaned["slug"] = suggest_slug(cleaned["name"])
+        return cleaned
+
+
+class WorkflowHandoverForm(forms.Form):
+    new_owner = OfferedUserChoiceField(
+        offered=User.objects.none(),
+        label="New owner",
+        empty_label="Choose a person",
+        help_text="They get the owner's access at once; the current owner loses it.",
+        error_messages={"required": "Choose the person who takes over this workflow."},
+    )
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Optional: why ownership moves. It is kept in the activity log.",
+    )
+
+    def __init__(self, *args: Any, workflow: Workflow, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["new_owner"]
+        assert isinstance(field, OfferedUserChoiceField)  # for the type checker
+        field.offered = User.objects.filter(is_active=True).exclude(pk=workflow.owner_id)
+
+
+class PortfolioFilterForm(forms.Form):
+    """The portfolio's filters. Never invalid: a value it does not know is ignored, not an error."""
+
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name, model or owner"}),
+    )
+    owner = forms.CharField(label="Owner", required=False, widget=forms.Select)
+    ownerless = forms.BooleanField(label="Ownerless only", required=False)
+    sort = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, owners: list[User], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._owner_ids = {user.pk for user in owners}
+        self.fields["owner"].widget.choices = [("", "Anyone")] + [
+            (str(user.pk), str(user)) for user in owners
+        ]
+
+    def clean_owner(self) -> int | None:
+        value = self.cleaned_data["owner"]
+        return int(value) if value.isdigit() and int(value) in self._owner_ids else None
+
+    def clean_sort(self) -> str:
+        value = self.cleaned_data["sort"]
+        return value if value in PORTFOLIO_SORTS else "name"
+
+    def filters(self) -> dict[str, Any]:
+        """`{query, owner_id, ownerless, sort}` for workflow_list_portfolio; defaults if invalid."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return {
+            "query": data.get("q", ""),
+            "owner_id": data.get("owner"),
+            "ownerless": data.get("ownerless", False),
+            "sort": data.get("sort", "name"),
+        }
+
+
+def add_application_error(form: forms.Form, exc: ApplicationError) -> None:
+    """Show a service's refusal beside the field it names, or above the form if it names none."""
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)

@@ -1,0 +1,127 @@
+"""One workflow's own pages: create, overview, edit, hand over."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.models import User
+from rollout.errors import ApplicationError
+from rollout.forms import (
+    WorkflowCreateForm,
+    WorkflowDetailsForm,
+    WorkflowHandoverForm,
+    add_application_error,
+)
+from rollout.permissions import (
+    access_workflow,
+    can_create_workflow,
+    can_handover_workflow,
+    can_view_workflow,
+)
+from rollout.selectors.workflows import activity_list_for_workflow
+
+# The module, not its functions: the views share the services' names (workflow_handover).
+from rollout.services import workflows as services
+from rollout.views._htmx import HtmxHttpRequest
+from rollout.views._workflow import workflow_page_context
+
+RECENT_ACTIVITY = 5
+
+MSG_CREATED = "Created “{name}”. {owner} owns it and can now set it up."
+MSG_UPDATED = "Saved your changes to “{name}”."
+MSG_UNCHANGED = "Nothing to save: no field was changed."
+MSG_HANDED_OVER = "{owner} now owns “{name}”."
+MSG_HANDED_OVER_AWAY = "{owner} now owns “{name}”. You no longer have access to it."
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def workflow_new(request: HtmxHttpRequest) -> HttpResponse:
+    """Create a workflow with its one owner (ops leaders only)."""
+    if not can_create_workflow(request.user):
+        raise PermissionDenied("Only ops leaders can create workflows.")
+    form = WorkflowCreateForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        try:
+            workflow = services.workflow_create(actor=request.user, **form.cleaned_data)
+        except ApplicationError as exc:
+            add_application_error(form, exc)
+        else:
+            messages.success(request, MSG_CREATED.format(name=workflow.name, owner=workflow.owner))
+            return redirect(workflow)
+    return render(request, "rollout/workflow_new.html", {"form": form})
+
+
+@require_GET
+@login_required
+def workflow_overview(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    workflow = access_workflow(request.user, slug)
+    context = workflow_page_context(request.user, workflow, tab="overview")
+    context["recent_activity"] = list(activity_list_for_workflow(workflow)[:RECENT_ACTIVITY])
+    return render(request, "rollout/workflow_overview.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def workflow_edit(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """Edit the descriptive fields (owner or ops leader). Slug and owner are not edited here."""
+    workflow = access_workflow(request.user, slug, for_change=True)
+    initial = {name: getattr(workflow, name) for name in services.EDITABLE_FIELDS}
+    form = WorkflowDetailsForm(request.POST if request.method == "POST" else None, initial=initial)
+    if form.is_bound and form.is_valid():
+        if not form.has_changed():
+            messages.info(request, MSG_UNCHANGED)
+            return redirect(workflow)
+        try:
+            workflow = services.workflow_update(
+                workflow=workflow, actor=request.user, **form.cleaned_data
+            )
+        except ApplicationError as exc:
+            add_application_error(form, exc)
+        else:
+            messages.success(request, MSG_UPDATED.format(name=workflow.name))
+            return redirect(workflow)
+    context = workflow_page_context(request.user, workflow, tab="edit")
+    context["form"] = form
+    return render(request, "rollout/workflow_edit.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def workflow_handover(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """Name a new owner. Ops leaders for any workflow; an owner for their own."""
+    workflow = access_workflow(request.user, slug)
+    if not can_handover_workflow(request.user, workflow):
+        raise Http404("No such workflow.")
+    form = WorkflowHandoverForm(
+        request.POST if request.method == "POST" else None, workflow=workflow
+    )
+    if form.is_bound and form.is_valid():
+        try:
+            workflow = services.workflow_handover(
+                workflow=workflow,
+                actor=request.user,
+                new_owner=form.cleaned_data["new_owner"],
+                note=form.cleaned_data["note"],
+            )
+        except ApplicationError as exc:
+            add_application_error(form, exc)
+        else:
+            # Guardian caches permissions on the user object: ask again with a fresh one, since
+            # an owner handing their own workflow on may just have lost access to it.
+            actor = User.objects.get(pk=request.user.pk)
+            if can_view_workflow(actor, workflow):
+                messages.success(
+                    request, MSG_HANDED_OVER.format(owner=workflow.owner, name=workflow.name)
+                )
+                return redirect(workflow)
+            messages.success(
+                request, MSG_HANDED_OVER_AWAY.format(owner=workflow.owner, name=workflow.name)
+            )
+            return redirect("home")
+    context = workflow_page_context(request.user, workflow, tab="handover")
+    context["form"] = form
+    return render(request, "rollout/workflow_handover.html", context)

@@ -1,0 +1,136 @@
+from django.urls import reverse
+
+from accounts.services import user_deactivate
+from rollout.views.home import OWNERLESS_SHOWN
+from tests.factories import UserFactory, make_workflow
+from tests.rollout.views.conftest import as_user, login_redirect, template_names
+
+URL = reverse("home")
+
+
+def test_anonymous_is_sent_to_sign_in(client, db):
+    response = client.get(URL)
+
+    assert response.status_code == 302
+    assert response["Location"] == login_redirect(URL)
+
+
+def test_post_is_not_allowed(client, other_user):
+    client.force_login(other_user)
+
+    assert client.post(URL).status_code == 405
+
+
+def test_user_without_a_role_gets_an_explanation_and_the_portfolio_link(client, other_user):
+    client.force_login(other_user)
+
+    response = client.get(URL)
+
+    assert response.status_code == 200
+    assert template_names(response)[0] == "rollout/home.html"
+    html = response.content.decode()
+    assert "<h1>My home</h1>" in html
+    assert "What's here for you" in html
+    assert "You don't own a workflow and hold no org-wide role." in html
+    assert f'<a href="{reverse("workflow_portfolio")}">Browse the workflow portfolio</a>' in html
+    assert "Workflows I own" not in html
+    assert "need a new owner" not in html
+    assert "New workflow" not in html
+
+
+def test_owner_sees_the_workflows_they_own(client, workflow, workflow_owner):
+    someone_elses = make_workflow(name="Someone else's", slug="someone-elses")
+    client.force_login(workflow_owner)
+
+    response = client.get(URL)
+
+    html = response.content.decode()
+    assert response.context["owned"] == [workflow]
+    assert "Workflows I own" in html
+    assert f'<a href="/workflows/support-reply-drafting/">{workflow.name}</a>' in html
+    assert "OpenAI · gpt-5 · 2026-09" in html
+    assert f'<time datetime="{workflow.last_activity_at.isoformat()}">' in html
+    assert someone_elses.name not in html
+    assert "What's here for you" not in html
+
+
+def test_owned_workflows_are_listed_most_recently_active_first(client, workflow_owner, ops_leader):
+    first = make_workflow(owner=workflow_owner, actor=ops_leader, name="A first", slug="a-first")
+    second = make_workflow(owner=workflow_owner, actor=ops_leader, name="B second", slug="b-second")
+    client.force_login(workflow_owner)
+
+    response = client.get(URL)
+
+    assert response.context["owned"] == [second, first]
+
+
+def test_ops_leader_sees_ownerless_workflows_to_hand_over(client, ops_leader, ownerless_workflow):
+    client.force_login(ops_leader)
+
+    response = client.get(URL)
+
+    html = response.content.decode()
+    assert "1 workflow needs a new owner" in html
+    assert (
+        '<a href="/workflows/invoice-coding/handover/">Name a new owner for Invoice coding</a>'
+        in html
+    )
+    assert "(was Gina Gone)" in html
+    assert "You are an <strong>ops leader</strong>" in html
+    assert '<a class="button" href="/workflows/new/">New workflow</a>' in html
+
+
+def test_the_ownerless_callout_is_capped_with_a_link_to_the_rest(client, ops_leader):
+    gone = UserFactory()
+    for n in range(OWNERLESS_SHOWN + 2):
+        make_workflow(owner=gone, actor=ops_leader, name=f"Flow {n:02}", slug=f"flow-{n}")
+    user_deactivate(actor=ops_leader, user=gone)
+    client.force_login(ops_leader)
+
+    response = client.get(URL)
+
+    html = response.content.decode()
+    assert f"{OWNERLESS_SHOWN + 2} workflows need a new owner" in html
+    assert len(response.context["ownerless"]) == OWNERLESS_SHOWN
+    assert (
+        f'<a href="/workflows/?ownerless=on">See all {OWNERLESS_SHOWN + 2} ownerless workflows</a>'
+        in html
+    )
+
+
+def test_ops_leader_without_ownerless_workflows_sees_no_callout(client, ops_leader, workflow):
+    client.force_login(ops_leader)
+
+    html = client.get(URL).content.decode()
+
+    assert "need a new owner" not in html
+    assert "needs a new owner" not in html
+
+
+def test_executive_is_told_they_see_everything_read_only_and_gets_no_callout(
+    client, executive, ownerless_workflow
+):
+    client.force_login(executive)
+
+    html = client.get(URL).content.decode()
+
+    assert "You are an <strong>executive viewer</strong>" in html
+    assert "You don't own a workflow yourself." in html
+    assert "needs a new owner" not in html
+    assert "New workflow" not in html
+
+
+def test_home_queries_are_bounded(django_assert_max_num_queries, ops_leader):
+    owner = UserFactory()
+    gone = UserFactory()
+    for n in range(25):
+        make_workflow(owner=owner, actor=ops_leader, slug=f"owned-{n}")
+        make_workflow(owner=gone, actor=ops_leader, slug=f"orphan-{n}")
+    user_deactivate(actor=ops_leader, user=gone)
+    leader, owner_client = as_user(ops_leader), as_user(owner)
+
+    with django_assert_max_num_queries(8):
+        assert leader.get(URL).status_code == 200
+    with django_assert_max_num_queries(8):
+        response = owner_client.get(URL)
+    assert len(response.context["owned"]) == 25

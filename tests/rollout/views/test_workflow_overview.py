@@ -1,0 +1,120 @@
+import pytest
+from django.urls import reverse
+
+from rollout.models import ActivityEntry
+from rollout.services.activity import activity_record
+from rollout.views.workflows import RECENT_ACTIVITY
+from tests.rollout.views.conftest import login_redirect, template_names
+
+EDIT = (
+    '<a class="button button-secondary" href="/workflows/support-reply-drafting/edit/">'
+    "Edit details</a>"
+)
+HANDOVER = (
+    '<a class="button button-secondary" href="/workflows/support-reply-drafting/handover/">'
+    "Hand over</a>"
+)
+OWNERLESS_CALLOUT = "<strong>This workflow has no active owner.</strong>"
+
+
+def url(slug: str) -> str:
+    return reverse("workflow_overview", kwargs={"slug": slug})
+
+
+def test_anonymous_is_sent_to_sign_in(client, workflow):
+    response = client.get(url(workflow.slug))
+
+    assert response.status_code == 302
+    assert response["Location"] == login_redirect(url(workflow.slug))
+
+
+def test_user_without_a_role_gets_404(client, other_user, workflow):
+    client.force_login(other_user)
+
+    assert client.get(url(workflow.slug)).status_code == 404
+
+
+def test_unknown_slug_is_404(client, ops_leader, workflow):
+    client.force_login(ops_leader)
+
+    assert client.get(url("no-such-workflow")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("role", "can_edit"), [("ops_leader", True), ("workflow_owner", True), ("executive", False)]
+)
+def test_overview_shows_the_workflow_and_only_allowed_actions(
+    client, request, workflow, role, can_edit
+):
+    client.force_login(request.getfixturevalue(role))
+
+    response = client.get(url(workflow.slug))
+
+    assert response.status_code == 200
+    assert template_names(response)[0] == "rollout/workflow_overview.html"
+    html = response.content.decode()
+    assert "<h1>Support reply drafting" in html
+    assert "Owned by Owen Owner" in html
+    assert "<dt>Business action</dt><dd>Reply email sent to the customer</dd>" in html
+    assert "<dt>Model</dt><dd>OpenAI · gpt-5 · 2026-09</dd>" in html
+    assert "<p>Drafts replies to tier-1 support tickets.</p>" in html
+    assert f'<dt>Created</dt><dd><time datetime="{workflow.created_at.isoformat()}">' in html
+    assert (
+        '<li><a href="/workflows/support-reply-drafting/" aria-current="page">Overview</a></li>'
+        in html
+    )
+    assert '<li><a href="/workflows/support-reply-drafting/activity/">Activity</a></li>' in html
+    assert (EDIT in html) is can_edit
+    assert (HANDOVER in html) is can_edit
+    assert OWNERLESS_CALLOUT not in html
+    assert ">Ownerless</span>" not in html
+
+
+def test_recent_activity_shows_the_last_entries_newest_first(client, ops_leader, workflow):
+    for n in range(RECENT_ACTIVITY + 3):
+        activity_record(workflow=workflow, actor=ops_leader, verb="noted", target=f"thing {n}")
+    client.force_login(ops_leader)
+
+    response = client.get(url(workflow.slug))
+
+    recent = response.context["recent_activity"]
+    assert [e.target for e in recent] == [f"thing {n}" for n in range(7, 2, -1)]
+    html = response.content.decode()
+    assert "<strong>Olivia Ops</strong> noted thing 7" in html
+    assert "thing 2" not in html
+    assert '<p><a href="/workflows/support-reply-drafting/activity/">All activity</a></p>' in html
+
+
+def test_ownerless_workflow_is_flagged_with_a_callout(client, executive, ownerless_workflow):
+    client.force_login(executive)
+
+    html = client.get(url(ownerless_workflow.slug)).content.decode()
+
+    assert '<h1>Invoice coding <span class="badge badge-danger"' in html
+    assert OWNERLESS_CALLOUT in html
+    assert "Gina Gone was deactivated, so nobody is accountable for it" in html
+    assert "an ops leader must name a new one." in html
+    assert "Name a new owner" not in html
+
+
+def test_ops_leader_is_offered_to_name_a_new_owner(client, ops_leader, ownerless_workflow):
+    client.force_login(ops_leader)
+
+    html = client.get(url(ownerless_workflow.slug)).content.decode()
+
+    assert (
+        '<a class="button" href="/workflows/invoice-coding/handover/">Name a new owner</a>' in html
+    )
+    assert '<p><a href="/workflows/invoice-coding/handover/">Name a new owner</a></p>' in html
+
+
+def test_overview_queries_are_bounded(django_assert_max_num_queries, client, ops_leader, workflow):
+    ActivityEntry.objects.bulk_create(
+        ActivityEntry(workflow=workflow, actor=ops_leader, verb="noted", target=f"t{n}")
+        for n in range(50)
+    )
+    client.force_login(workflow.owner)
+
+    # Guardian asks per predicate (view, change, hand over): a constant, whatever the data size.
+    with django_assert_max_num_queries(12):
+        assert client.get(url(workflow.slug)).status_code == 200
