@@ -1,0 +1,79 @@
+"""Browser journeys in Debian's Chromium (see tests/conftest.py for the launch arguments).
+
+`sign_in_as` gives the page a signed-in session (a real session cookie, no form); `console_errors`
+collects what the browser reports as errors — a Content-Security-Policy violation shows up there.
+"""
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from playwright.sync_api import BrowserContext, Page
+
+from accounts.models import User
+
+AXE_JS = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
+
+pytestmark = pytest.mark.browser
+
+
+def session_cookie_for(user: User, live_server_url: str) -> dict[str, str]:
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    return {
+        "name": settings.SESSION_COOKIE_NAME,
+        "value": session.session_key,
+        "url": live_server_url,
+    }
+
+
+@pytest.fixture
+def console_errors(page: Page) -> Iterator[list[str]]:
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield errors
+
+
+@pytest.fixture
+def sign_in_as(context: BrowserContext, live_server) -> Callable[[User], None]:
+    """Give the browser context a signed-in session for `user`."""
+
+    def sign_in(user: User) -> None:
+        context.clear_cookies()
+        context.add_cookies([session_cookie_for(user, live_server.url)])
+
+    return sign_in
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Keep a full-page picture under var/screenshots/ for people to look at."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def axe_violations(page: Page, impacts: tuple[str, ...] = ("serious", "critical")) -> list[dict]:
+    """Run axe-core on the current page; return the violations of the given impacts.
+
+    axe is injected by evaluating its source, which the page's strict CSP allows because it runs as
+    a Playwright evaluation, not as a page <script>.
+    """
+    page.evaluate(AXE_JS.read_text())
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "nodes": [n["target"] for n in v["nodes"]][:5],
+        }
+        for v in result["violations"]
+        if v["impact"] in impacts
+    ]

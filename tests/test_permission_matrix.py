@@ -1,0 +1,136 @@
+"""Every URL pattern, for every kind of user: who may use it and what the others get.
+
+A new URL pattern without an entry here fails `test_every_url_pattern_has_an_entry`, so no page
+ships without its access rules being written down and checked.
+"""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from accounts.models import User
+from rollout.models import Workflow
+from tests.factories import UserFactory, executive_user, make_workflow, ops_leader_user
+
+ROLES = ("anonymous", "ops_leader", "executive", "owner", "unrelated")
+LOGIN = "login"  # expectation: redirected to the sign-in page
+
+
+@dataclass(frozen=True)
+class Entry:
+    """How one URL behaves per role. `expect` maps role → status code or LOGIN."""
+
+    expect: dict[str, int | str]
+    method: str = "get"
+    kwargs: Callable[["World"], dict] = lambda w: {}
+    data: Callable[["World"], dict] = lambda w: {}
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class World:
+    ops_leader: User
+    executive: User
+    owner: User
+    unrelated: User
+    workflow: Workflow
+    target_user: User  # someone for the people pages to act on
+
+
+def everyone(status: int | str, **overrides: int | str) -> dict[str, int | str]:
+    return {role: overrides.get(role, status) for role in ROLES}
+
+
+def signed_in(status: int, **overrides: int | str) -> dict[str, int | str]:
+    return everyone(status, anonymous=LOGIN, **overrides)
+
+
+WF = lambda w: {"slug": w.workflow.slug}  # noqa: E731
+TARGET = lambda w: {"user_id": w.target_user.pk}  # noqa: E731
+
+MATRIX: dict[str, Entry] = {
+    "healthz": Entry(everyone(200)),
+    "admin:*": Entry(everyone(302)),  # the admin sends non-staff to its own sign-in page
+    # Accounts
+    "login": Entry(everyone(302, anonymous=200)),  # signed-in users are sent home
+    "logout": Entry(everyone(LOGIN), method="post"),
+    "password_change": Entry(signed_in(200)),
+    "password_change_done": Entry(signed_in(200)),
+    "password_reset": Entry(everyone(200)),
+    "password_reset_done": Entry(everyone(200)),
+    "password_reset_confirm": Entry(
+        everyone(200), kwargs=lambda w: {"uidb64": "MQ", "token": "x-y"}
+    ),
+    "password_reset_complete": Entry(everyone(200)),
+    "profile": Entry(signed_in(200)),
+    "people_list": Entry(signed_in(403, ops_leader=200)),
+    "people_invite": Entry(signed_in(403, ops_leader=200)),
+    "people_roles": Entry(signed_in(403, ops_leader=302), method="post", kwargs=TARGET),
+    "people_deactivate": Entry(signed_in(403, ops_leader=200), kwargs=TARGET),
+    "people_reactivate": Entry(signed_in(403, ops_leader=302), method="post", kwargs=TARGET),
+    # Workflows
+    "home": Entry(signed_in(200)),
+    "workflow_portfolio": Entry(signed_in(200)),
+    "workflow_new": Entry(signed_in(403, ops_leader=200)),
+    "workflow_overview": Entry(signed_in(200, unrelated=404), kwargs=WF),
+    "workflow_edit": Entry(signed_in(404, ops_leader=200, owner=200), kwargs=WF),
+    "workflow_handover": Entry(signed_in(404, ops_leader=200, owner=200), kwargs=WF),
+    "workflow_activity": Entry(signed_in(200, unrelated=404), kwargs=WF),
+}
+
+
+def _walk(patterns: list, prefix: str = "") -> Iterator[str]:
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            if p.namespace == "admin":
+                yield "admin:*"
+                continue
+            ns = f"{prefix}{p.namespace}:" if p.namespace else prefix
+            yield from _walk(p.url_patterns, ns)
+        elif isinstance(p, URLPattern):
+            yield f"{prefix}{p.name}" if p.name else f"{prefix}<unnamed {p.pattern}>"
+
+
+def url_names() -> set[str]:
+    return set(_walk(get_resolver().url_patterns))
+
+
+def test_every_url_pattern_has_an_entry():
+    names = url_names()
+    assert sorted(names - MATRIX.keys()) == [], "URL patterns without a permission-matrix entry"
+    assert sorted(MATRIX.keys() - names) == [], "matrix entries for URL patterns that don't exist"
+
+
+@pytest.fixture
+def world(db) -> World:
+    owner = UserFactory(display_name="Owner")
+    ops = ops_leader_user()
+    return World(
+        ops_leader=ops,
+        executive=executive_user(),
+        owner=owner,
+        unrelated=UserFactory(display_name="Unrelated"),
+        workflow=make_workflow(owner=owner, actor=ops),
+        target_user=UserFactory(display_name="Target"),
+    )
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_access(world: World, client: Client, name: str, role: str):
+    entry = MATRIX[name]
+    user = None if role == "anonymous" else getattr(world, role)
+    if user is not None:
+        client.force_login(user)
+    url = reverse("admin:index" if name == "admin:*" else name, kwargs=entry.kwargs(world))
+    response = getattr(client, entry.method)(url, data=entry.data(world), headers=entry.headers)
+
+    expected = entry.expect[role]
+    if expected == LOGIN:
+        assert response.status_code == 302, response
+        assert response["Location"].startswith(reverse("login")), response["Location"]
+    else:
+        assert response.status_code == expected, (name, role, response.status_code)
