@@ -16,7 +16,9 @@ PYTHON := $(shell for c in python3.13 python3.12; do \
 help:
 	@echo "make run    start Rollout (web, worker, scheduler) on embedded defaults, with demo data"
 	@echo "make test   run the whole test suite (unit, integration, browser)"
-	@echo "make lint   ruff check and format check"
+	@echo "make lint   ruff check and format check (make format fixes what it can)"
+	@echo "make venv   only create .venv and install"
+	@echo "PORT=8001 make run, DATABASE_URL=postgres://... make test: see README.md"
 
 $(BIN)/python:
 	@if [ -z "$(PYTHON)" ]; then echo "Rollout needs Python 3.13 or 3.12; none was found." >&2; exit 1; fi

@@ -10,6 +10,13 @@ DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 if not SECRET_KEY:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production.")
+# The local default (base.py) is public and passes Django's length check, so name it here; Django's
+# own generated placeholders start with "django-insecure-".
+if SECRET_KEY.startswith(("insecure-", "django-insecure-")):
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is a development key. Generate a production one with: "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set in production.")

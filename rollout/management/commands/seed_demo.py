@@ -1,0 +1,269 @@
+"""`python manage.py seed_demo [--reset]`: a realistic demo portfolio, built through the services.
+
+Idempotent: a demo user or workflow that already exists is left exactly as it is, so running the
+command twice changes nothing. `--reset` deletes the demo data first (demo workflows with their
+activity and permissions, the demo users) and builds it again.
+"""
+
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+from django.db.models import ProtectedError, RestrictedError
+
+from accounts.models import User
+from accounts.roles import EXECUTIVES, OPS_LEADERS
+from rollout.errors import ApplicationError
+from rollout.models import ActivityEntry, Workflow
+from rollout.services.workflows import workflow_create, workflow_handover, workflow_update
+
+DEMO_PASSWORD = "rollout-demo"
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    email: str
+    display_name: str
+    roles: tuple[str, ...] = ()
+    # Shown in the `make run` banner for the four logins a newcomer tries first.
+    login_hint: str = ""
+    is_staff: bool = False
+
+
+@dataclass(frozen=True)
+class DemoWorkflow:
+    slug: str
+    name: str
+    owner: str
+    summary: str
+    business_action: str
+    model_provider: str
+    model_name: str
+    model_version: str
+    # Later edits as (actor email, fields), then an optional handover (new owner email, note):
+    # the activity log then shows a real history, not just "created".
+    edits: tuple[tuple[str, dict[str, str]], ...] = field(default_factory=tuple)
+    handover: tuple[str, str] | None = None
+
+
+OPS = "ops@example.com"
+OWNER = "owner@example.com"
+MEMBER = "member@example.com"
+EXEC = "exec@example.com"
+
+DEMO_USERS = (
+    DemoUser(
+        OPS,
+        "Olivia Bennett",
+        (OPS_LEADERS,),
+        "ops leader: sees everything, creates workflows, names owners",
+        is_staff=True,
+    ),
+    DemoUser(OWNER, "Owen Clarke", (), "workflow owner: runs Support reply drafting"),
+    DemoUser(MEMBER, "Maya Chen", (), "team member: sees only what is shared with them"),
+    DemoUser(EXEC, "Elena Ruiz", (EXECUTIVES,), "executive: read-only view of the portfolio"),
+    DemoUser("priya.shah@example.com", "Priya Shah"),
+    DemoUser("daniel.okafor@example.com", "Daniel Okafor"),
+    DemoUser("hannah.weber@example.com", "Hannah Weber"),
+)
+DEMO_LOGINS = tuple(u for u in DEMO_USERS if u.login_hint)
+
+DEMO_WORKFLOWS = (
+    DemoWorkflow(
+        slug="support-reply-drafting",
+        name="Support reply drafting",
+        owner=OWNER,
+        summary=(
+            "Drafts the first reply to tier-1 support tickets from the help-centre articles and "
+            "the customer's order history. An agent reviews and edits every draft before it is "
+            "sent; refunds and complaints are never drafted."
+        ),
+        business_action="Reply email sent to the customer",
+        model_provider="OpenAI",
+        model_name="gpt-4o",
+        model_version="2024-11-20",
+        edits=(
+            (
+                OWNER,
+                {"model_name": "gpt-4.1", "model_version": "2025-04-14"},
+            ),
+        ),
+    ),
+    DemoWorkflow(
+        slug="invoice-coding",
+        name="Invoice coding",
+        owner="priya.shah@example.com",
+        summary=(
+            "Reads supplier invoices from the accounts-payable mailbox and proposes the ledger "
+            "account, cost centre and VAT treatment for each line. Proposals wait in the ERP "
+            "approval queue; nothing is posted without an accountant's approval."
+        ),
+        business_action="Invoice lines coded in the ERP approval queue",
+        model_provider="Anthropic",
+        model_name="claude-sonnet-4-5",
+        model_version="2025-09-29",
+    ),
+    DemoWorkflow(
+        slug="sales-lead-scoring",
+        name="Sales lead scoring",
+        owner="daniel.okafor@example.com",
+        summary=(
+            "Scores inbound leads from web forms and events on fit and buying intent, so the SDR "
+            "team calls the most promising ones first. The score and its three main reasons "
+            "appear on the CRM record."
+        ),
+        business_action="Lead priority set in the CRM",
+        model_provider="Google",
+        model_name="gemini-2.5-flash",
+        model_version="2025-06-17",
+        edits=(
+            (
+                OPS,
+                {
+                    "business_action": "Lead priority and next-step task set in the CRM",
+                },
+            ),
+        ),
+    ),
+    DemoWorkflow(
+        slug="contract-clause-review",
+        name="Contract clause review",
+        owner="daniel.okafor@example.com",
+        summary=(
+            "Flags non-standard clauses in incoming customer and supplier contracts (liability "
+            "caps, auto-renewal, data-processing terms) against the legal playbook and suggests "
+            "fallback wording for the reviewing lawyer."
+        ),
+        business_action="Redline suggestions sent to the reviewing lawyer",
+        model_provider="Anthropic",
+        model_name="claude-opus-4-1",
+        model_version="2025-08-05",
+        handover=(
+            "hannah.weber@example.com",
+            "Legal Ops runs it from here: the pilot has grown from sales order forms to every "
+            "supplier contract.",
+        ),
+    ),
+)
+
+
+class Command(BaseCommand):
+    help = "Create the demo users and workflows (idempotent). --reset deletes and recreates them."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help="Delete the demo workflows, their activity and the demo users, then rebuild them.",
+        )
+
+    def handle(self, *args: object, reset: bool = False, **options: object) -> None:
+        # One transaction: a failure halfway leaves the database as it was.
+        with transaction.atomic():
+            if reset:
+                self._reset()
+            created = self._seed_users() + self._seed_workflows()
+        if created:
+            self.stdout.write(
+                self.style.SUCCESS(f"Demo data ready. Every demo login's password: {DEMO_PASSWORD}")
+            )
+        else:
+            self.stdout.write("Nothing to do: the demo data is already there.")
+
+    def _reset(self) -> None:
+        emails = [u.email for u in DEMO_USERS]
+        slugs = [w.slug for w in DEMO_WORKFLOWS]
+        foreign = Workflow.objects.filter(owner__email__in=emails).exclude(slug__in=slugs)
+        if foreign.exists():
+            names = ", ".join(f"{w.name} ({w.owner.email})" for w in foreign.with_owner())
+            raise CommandError(
+                f"Not resetting: demo users own workflows that are not demo data: {names}. "
+                "Hand them over to someone else first."
+            )
+        workflows = Workflow.objects.filter(slug__in=slugs)
+        workflow_count = workflows.count()
+        workflows.delete()
+        # Activity on demo workflows went with them; what demo users did outside any workflow
+        # (invitations, role changes) goes too. Their entries on other workflows stay, actor-less.
+        ActivityEntry.objects.filter(workflow__isnull=True, actor__email__in=emails).delete()
+        users = User.objects.filter(email__in=emails)
+        user_count = users.count()
+        try:
+            users.delete()
+        except (ProtectedError, RestrictedError) as exc:
+            raise CommandError(
+                f"Not resetting: other data still refers to the demo users ({exc.args[0]})"
+            ) from exc
+        self.stdout.write(
+            f"Deleted the demo data: {workflow_count} workflows with their activity, "
+            f"{user_count} users."
+        )
+
+    def _seed_users(self) -> int:
+        existing = set(
+            User.objects.filter(email__in=[u.email for u in DEMO_USERS]).values_list(
+                "email", flat=True
+            )
+        )
+        groups = {g.name: g for g in Group.objects.filter(name__in=[OPS_LEADERS, EXECUTIVES])}
+        created = 0
+        for demo in DEMO_USERS:
+            if demo.email in existing:
+                continue
+            # Users are accounts, not domain records with a history: the manager creates them with
+            # a known password (user_invite would mail a set-your-password link instead).
+            user = User.objects.create_user(
+                demo.email,
+                DEMO_PASSWORD,
+                display_name=demo.display_name,
+                is_staff=demo.is_staff,
+            )
+            user.groups.add(*(groups[role] for role in demo.roles))
+            roles = ", ".join(demo.roles) or "no org role"
+            self.stdout.write(f"Created user {demo.email} ({demo.display_name}, {roles}).")
+            created += 1
+        return created
+
+    def _seed_workflows(self) -> int:
+        existing = set(
+            Workflow.objects.filter(slug__in=[w.slug for w in DEMO_WORKFLOWS]).values_list(
+                "slug", flat=True
+            )
+        )
+        missing = [w for w in DEMO_WORKFLOWS if w.slug not in existing]
+        if not missing:
+            return 0
+        users = {u.email: u for u in User.objects.filter(email__in=[u.email for u in DEMO_USERS])}
+        ops = users[OPS]
+        for demo in missing:
+            try:
+                workflow = workflow_create(
+                    actor=ops,
+                    name=demo.name,
+                    slug=demo.slug,
+                    owner=users[demo.owner],
+                    summary=demo.summary,
+                    business_action=demo.business_action,
+                    model_provider=demo.model_provider,
+                    model_name=demo.model_name,
+                    model_version=demo.model_version,
+                )
+                for actor_email, fields in demo.edits:
+                    workflow = workflow_update(
+                        workflow=workflow, actor=users[actor_email], **fields
+                    )
+                if demo.handover:
+                    new_owner_email, note = demo.handover
+                    workflow = workflow_handover(
+                        workflow=workflow, actor=ops, new_owner=users[new_owner_email], note=note
+                    )
+            except ApplicationError as exc:
+                raise CommandError(f"Could not create the workflow {demo.name}: {exc}") from exc
+            history = ["created", *["edited"] * len(demo.edits)]
+            if demo.handover:
+                history.append("handed over")
+            self.stdout.write(
+                f"Created workflow {workflow.name} (owner {workflow.owner}; {', '.join(history)})."
+            )
+        return len(missing)
