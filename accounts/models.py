@@ -42,6 +42,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     is_staff = models.BooleanField(default=False, help_text="May use the Django admin.")
     date_joined = models.DateTimeField(default=timezone.now)
+    external_id = models.CharField(
+        "external id",
+        max_length=120,
+        blank=True,
+        help_text="The id the AI tool knows this person by, if not their email address.",
+    )
     notify_by_email = models.BooleanField(
         default=True, help_text="Also send notifications by email, not only in the app."
     )
@@ -56,6 +62,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         ordering = ["display_name", "email"]
         constraints = [
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=~models.Q(external_id=""),
+                name="accounts_user_external_id_unique",
+            ),
         ]
 
     def __str__(self) -> str:

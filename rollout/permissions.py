@@ -31,6 +31,13 @@ def can_view_workflow(user: AnyUser, workflow: Workflow) -> bool:
     return user.has_perm("rollout.view_workflow", workflow)
 
 
+def can_use_workflow(user: AnyUser, workflow: Workflow) -> bool:
+    """Member-facing pages: cohort members, plus everyone who may view the workflow."""
+    if can_view_workflow(user, workflow):
+        return True
+    return user.is_authenticated and user.has_perm("rollout.use_workflow", workflow)
+
+
 def can_change_workflow(user: AnyUser, workflow: Workflow) -> bool:
     if not user.is_authenticated or not user.is_active:
         return False
@@ -46,13 +53,20 @@ def can_handover_workflow(user: AnyUser, workflow: Workflow) -> bool:
     return can_change_workflow(user, workflow) and workflow.owner_id == user.pk
 
 
-def access_workflow(user: AnyUser, slug: str, *, for_change: bool = False) -> Workflow:
-    """The workflow with this slug if the user may see it (and change it, if asked); else 404."""
+def access_workflow(
+    user: AnyUser, slug: str, *, for_change: bool = False, members: bool = False
+) -> Workflow:
+    """The workflow with this slug if the user may see it; else 404.
+
+    `members=True` admits cohort members (member-facing pages); `for_change=True` demands the
+    right to change it (owner or ops leader).
+    """
     try:
         workflow = Workflow.objects.with_owner().get(slug=slug)
     except Workflow.DoesNotExist:
         raise Http404("No such workflow.") from None
-    if not can_view_workflow(user, workflow):
+    allowed = can_use_workflow if members else can_view_workflow
+    if not allowed(user, workflow):
         raise Http404("No such workflow.")
     if for_change and not can_change_workflow(user, workflow):
         raise Http404("No such workflow.")

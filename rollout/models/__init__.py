@@ -1,6 +1,39 @@
 """Domain models, one module per aggregate, re-exported here."""
 
 from rollout.models.activity import ActivityEntry
+from rollout.models.cohort import Cohort, CohortMember, EnrolmentPhase
+from rollout.models.escalation import EscalationChannel, EscalationLevel
+from rollout.models.phase import (
+    IN_PROGRESS,
+    PHASE_ORDER,
+    FallbackMode,
+    Phase,
+    PhaseKind,
+    PhaseStatus,
+)
+from rollout.models.planning import (
+    DataSource,
+    ReadinessAnswer,
+    ReadinessAnswerValue,
+    ReadinessQuestion,
+    SourceKind,
+)
+from rollout.models.promotion import (
+    OPEN_PROMOTION,
+    BlackoutWindow,
+    PromotionApproval,
+    PromotionRequest,
+    PromotionStatus,
+)
+from rollout.models.threshold import (
+    QUALITY_METRICS,
+    BreachAction,
+    Comparator,
+    Metric,
+    Threshold,
+    ThresholdScope,
+    Verdict,
+)
 from rollout.models.workflow import (
     Workflow,
     WorkflowGroupObjectPermission,
@@ -8,7 +41,35 @@ from rollout.models.workflow import (
 )
 
 __all__ = [
+    "IN_PROGRESS",
+    "OPEN_PROMOTION",
+    "PHASE_ORDER",
+    "QUALITY_METRICS",
     "ActivityEntry",
+    "BlackoutWindow",
+    "BreachAction",
+    "Cohort",
+    "CohortMember",
+    "Comparator",
+    "DataSource",
+    "EnrolmentPhase",
+    "EscalationChannel",
+    "EscalationLevel",
+    "FallbackMode",
+    "Metric",
+    "Phase",
+    "PhaseKind",
+    "PhaseStatus",
+    "PromotionApproval",
+    "PromotionRequest",
+    "PromotionStatus",
+    "ReadinessAnswer",
+    "ReadinessAnswerValue",
+    "ReadinessQuestion",
+    "SourceKind",
+    "Threshold",
+    "ThresholdScope",
+    "Verdict",
     "Workflow",
     "WorkflowGroupObjectPermission",
     "WorkflowUserObjectPermission",

@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
@@ -43,10 +43,45 @@ class Workflow(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     last_activity_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
+    # --- Roll-out plan settings (see rollout.services.phases and rollout.gates) ---
+    plan_start_date = models.DateField("plan start date", null=True, blank=True)
+    fallback_mode = models.CharField(
+        "fallback when paused",
+        max_length=6,
+        choices=[("shadow", "Shadow (computed and logged, not acted on)"), ("off", "Off")],
+        default="shadow",
+    )
+    lead_time_days = models.PositiveSmallIntegerField(
+        "notice lead time (days)",
+        default=5,
+        validators=[MinValueValidator(0), MaxValueValidator(90)],
+        help_text="How long before a change takes effect its notice must be published.",
+    )
+    required_approvals = models.PositiveSmallIntegerField(
+        "approvals needed to promote",
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+    )
+    review_cadence_days = models.PositiveSmallIntegerField(
+        "review every (days)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(7), MaxValueValidator(366)],
+        help_text="How often the owner reviews the workflow's health, e.g. 90 for quarterly.",
+    )
+    next_review_due = models.DateField("next review due", null=True, blank=True)
+    escalation_repeat_last = models.PositiveSmallIntegerField(
+        "repeat the last escalation level",
+        default=0,
+        validators=[MaxValueValidator(10)],
+        help_text="How many more times the last level is notified if nobody acknowledges.",
+    )
+
     objects = WorkflowQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
+        permissions = [("use_workflow", "Use the workflow as a cohort member")]
 
     def __str__(self) -> str:
         return self.name

@@ -25,8 +25,9 @@ def workflow_list_visible(user: AnyUser) -> QuerySet[Workflow]:
         return Workflow.objects.with_owner()
     return get_objects_for_user(
         user,
-        "rollout.view_workflow",
+        ["rollout.view_workflow", "rollout.use_workflow"],
         klass=Workflow.objects.with_owner(),
+        any_perm=True,
         accept_global_perms=False,
     )
 

@@ -2,15 +2,14 @@
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from guardian.shortcuts import assign_perm, remove_perm
 
 from accounts.models import User
 from accounts.roles import is_ops_leader
 from rollout.errors import ApplicationError
 from rollout.models import Workflow
+from rollout.services.access import workflow_access_sync
 from rollout.services.activity import activity_record, field_changes, snapshot
 
-OWNER_PERMS = ("rollout.view_workflow", "rollout.change_workflow")
 EDITABLE_FIELDS = (
     "name",
     "summary",
@@ -52,16 +51,6 @@ def _validate(workflow: Workflow) -> None:
         raise ApplicationError(" ".join(messages), field=field) from exc
 
 
-def _grant_owner(workflow: Workflow, owner: User) -> None:
-    for perm in OWNER_PERMS:
-        assign_perm(perm, owner, workflow)
-
-
-def _revoke_owner(workflow: Workflow, owner: User) -> None:
-    for perm in OWNER_PERMS:
-        remove_perm(perm, owner, workflow)
-
-
 @transaction.atomic
 def workflow_create(
     *,
@@ -98,7 +87,7 @@ def workflow_create(
             workflow.save()
     except IntegrityError as exc:
         raise ApplicationError(MSG_SLUG_TAKEN.format(slug=workflow.slug), field="slug") from exc
-    _grant_owner(workflow, owner)
+    workflow_access_sync(workflow=workflow, user=owner)
     activity_record(
         workflow=workflow,
         actor=actor,
@@ -146,11 +135,11 @@ def workflow_handover(
     old_owner = workflow.owner
     if old_owner.pk == new_owner.pk:
         raise ApplicationError(MSG_SAME_OWNER.format(owner=new_owner), field="new_owner")
-    _revoke_owner(workflow, old_owner)
     workflow.owner = new_owner
     _validate(workflow)
     workflow.save(update_fields=["owner", "updated_at"])
-    _grant_owner(workflow, new_owner)
+    workflow_access_sync(workflow=workflow, user=old_owner)
+    workflow_access_sync(workflow=workflow, user=new_owner)
     activity_record(
         workflow=workflow,
         actor=actor,

@@ -58,7 +58,7 @@ def workflow_new(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def workflow_overview(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    workflow = access_workflow(request.user, slug)
+    workflow = access_workflow(request.user, slug, members=True)
     context = workflow_page_context(request.user, workflow, tab="overview")
     context["recent_activity"] = list(activity_list_for_workflow(workflow)[:RECENT_ACTIVITY])
     return render(request, "rollout/workflow_overview.html", context)

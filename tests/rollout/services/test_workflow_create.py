@@ -22,7 +22,11 @@ def test_create_grants_owner_permissions_and_logs(ops_leader, workflow_owner):
     workflow = _create(ops_leader, workflow_owner)
 
     assert workflow.owner == workflow_owner
-    assert set(get_perms(workflow_owner, workflow)) == {"view_workflow", "change_workflow"}
+    assert set(get_perms(workflow_owner, workflow)) == {
+        "view_workflow",
+        "change_workflow",
+        "use_workflow",
+    }
     entry = ActivityEntry.objects.get(workflow=workflow)
     assert (entry.actor, entry.verb) == (ops_leader, "created")
     assert entry.changes == {"owner": ["—", "Owen Owner"]}

@@ -4,6 +4,7 @@ from guardian.shortcuts import get_perms
 from rollout.errors import ApplicationError
 from rollout.models import ActivityEntry, Workflow
 from rollout.services import workflows as svc
+from rollout.services.access import OWNER_PERMS
 from tests.factories import UserFactory
 
 
@@ -22,7 +23,7 @@ def test_handover_moves_the_permissions_and_logs_it(ops_leader, workflow, succes
     assert result.owner == successor
     assert Workflow.objects.get(pk=workflow.pk).owner == successor
     assert get_perms(old_owner, workflow) == []
-    assert set(get_perms(successor, workflow)) == {"view_workflow", "change_workflow"}
+    assert set(get_perms(successor, workflow)) == set(OWNER_PERMS)
     entry = ActivityEntry.objects.filter(workflow=workflow).first()
     assert (entry.actor, entry.verb, entry.target, entry.note) == (
         ops_leader,
@@ -52,7 +53,7 @@ def test_handover_of_an_ownerless_workflow(ops_leader, successor):
 def _assert_unchanged(workflow: Workflow, entries: int) -> None:
     current = Workflow.objects.get(pk=workflow.pk)
     assert current.owner.email == "owner@example.com"
-    assert set(get_perms(current.owner, current)) == {"view_workflow", "change_workflow"}
+    assert set(get_perms(current.owner, current)) == set(OWNER_PERMS)
     assert ActivityEntry.objects.count() == entries
 
 

@@ -7,6 +7,7 @@ from guardian.shortcuts import get_perms
 from accounts.models import User
 from rollout.models import ActivityEntry, Workflow
 from rollout.services import workflows as svc
+from rollout.services.access import OWNER_PERMS
 from rollout.views.workflows import MSG_HANDED_OVER, MSG_HANDED_OVER_AWAY
 from tests.factories import UserFactory, ops_leader_user
 from tests.rollout.views.conftest import as_user, login_redirect, template_names
@@ -135,7 +136,7 @@ def _assert_refused(response, message: str, workflow: Workflow, entries: int) ->
     assert f'<p class="error" id="id_new_owner_error">{message}</p>' in response.content.decode()
     workflow.refresh_from_db()
     assert workflow.owner.email == "owner@example.com"
-    assert set(get_perms(workflow.owner, workflow)) == {"view_workflow", "change_workflow"}
+    assert set(get_perms(workflow.owner, workflow)) == set(OWNER_PERMS)
     assert ActivityEntry.objects.count() == entries
 
 

@@ -6,6 +6,7 @@ from guardian.shortcuts import get_perms
 
 from rollout.models import ActivityEntry, Workflow
 from rollout.services import workflows as svc
+from rollout.services.access import OWNER_PERMS
 from rollout.views.workflows import MSG_CREATED
 from tests.factories import UserFactory
 from tests.rollout.views.conftest import login_redirect, template_names
@@ -77,7 +78,7 @@ def test_create_redirects_to_the_overview_with_a_flash(client, ops_leader, workf
         workflow_owner,
         "Anthropic · claude-sonnet · 4.5",
     )
-    assert set(get_perms(workflow_owner, workflow)) == {"view_workflow", "change_workflow"}
+    assert set(get_perms(workflow_owner, workflow)) == set(OWNER_PERMS)
     assert ActivityEntry.objects.get(workflow=workflow).verb == "created"
 
 

@@ -1,0 +1,70 @@
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+class EnrolmentPhase(models.TextChoices):
+    LIMITED = "limited", "Limited roll-out"
+    BROAD = "broad", "Broad roll-out"
+
+
+class Cohort(models.Model):
+    """A named group of users of one workflow, optionally enrolled at the limited or broad phase.
+
+    Enrolled cohorts get live output once their phase has started (and keep it in later phases);
+    `percentage` lets a stable slice of the members in (see rollout.services.decision).
+    """
+
+    workflow = models.ForeignKey(
+        "rollout.Workflow", on_delete=models.CASCADE, related_name="cohorts"
+    )
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True, max_length=2000)
+    enrolled_phase = models.CharField(
+        "enrolled at", max_length=10, choices=EnrolmentPhase.choices, blank=True
+    )
+    percentage = models.PositiveSmallIntegerField(
+        default=100,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="Share of the members who get it (1–100). Raising it keeps everyone already in.",
+    )
+    enrolled_at = models.DateTimeField(null=True, blank=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        through="rollout.CohortMember",
+        through_fields=("cohort", "user"),
+        related_name="cohorts",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["workflow", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "name"], name="cohort_unique_name"),
+            models.CheckConstraint(
+                condition=models.Q(percentage__gte=1, percentage__lte=100),
+                name="cohort_percentage_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CohortMember(models.Model):
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cohort_memberships"
+    )
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["cohort", "user"], name="cohort_member_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.cohort}"
