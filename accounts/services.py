@@ -133,6 +133,12 @@ def user_deactivate(*, actor: User, user: User) -> User:
         target=f"user {user.email}",
         changes={"active": ["yes", "no"]},
     )
+    # A deactivated member gets "off" from now on: drop the cached decisions of their workflows.
+    from rollout.models import Workflow
+    from rollout.services.decision_cache import plan_changed
+
+    for workflow in Workflow.objects.filter(cohorts__memberships__user=user).distinct():
+        plan_changed(workflow)
     for workflow in user.owned_workflows.all():
         activity_record(
             workflow=workflow,

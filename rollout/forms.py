@@ -89,6 +89,15 @@ class WorkflowCreateForm(WorkflowDetailsForm):
         help_text="The one person accountable for this workflow. You can hand it over later.",
         error_messages={"required": MSG_OWNER_REQUIRED},
     )
+    plan_start_date = forms.DateField(
+        label="Plan start date",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=(
+            "Optional: the day the data audit starts. The default five-phase plan is made from "
+            "it; you can also create it later on the Plan page."
+        ),
+    )
 
     field_order = [
         "name",
@@ -99,6 +108,7 @@ class WorkflowCreateForm(WorkflowDetailsForm):
         "model_name",
         "model_version",
         "owner",
+        "plan_start_date",
     ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

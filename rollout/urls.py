@@ -1,8 +1,44 @@
 from django.urls import path
 
 from rollout.views.activity import workflow_activity
+from rollout.views.blackouts import (
+    blackout_delete,
+    blackout_list,
+    workflow_blackout_add,
+    workflow_blackout_delete,
+)
+from rollout.views.cohorts import workflow_cohort_csv, workflow_cohorts
+from rollout.views.escalation import (
+    escalation_level_edit,
+    escalation_level_move,
+    escalation_level_remove,
+    workflow_escalation,
+)
 from rollout.views.home import home
+from rollout.views.plan import (
+    workflow_phase_edit,
+    workflow_plan,
+    workflow_plan_create,
+    workflow_plan_settings,
+    workflow_readiness_answer,
+    workflow_source_delete,
+    workflow_source_edit,
+    workflow_source_new,
+)
 from rollout.views.portfolio import workflow_portfolio
+from rollout.views.promotions import (
+    approval_list,
+    workflow_gate,
+    workflow_pause,
+    workflow_promotion_approve,
+    workflow_promotion_cancel,
+    workflow_promotion_override,
+    workflow_promotion_reject,
+    workflow_promotion_request,
+    workflow_resume,
+    workflow_rollback,
+)
+from rollout.views.thresholds import threshold_delete, threshold_edit, workflow_thresholds
 from rollout.views.workflows import (
     workflow_edit,
     workflow_handover,
@@ -19,4 +55,102 @@ urlpatterns = [
     path("workflows/<slug:slug>/edit/", workflow_edit, name="workflow_edit"),
     path("workflows/<slug:slug>/handover/", workflow_handover, name="workflow_handover"),
     path("workflows/<slug:slug>/activity/", workflow_activity, name="workflow_activity"),
+    path("workflows/<slug:slug>/plan/", workflow_plan, name="workflow_plan"),
+    path("workflows/<slug:slug>/plan/create/", workflow_plan_create, name="workflow_plan_create"),
+    path("workflows/<slug:slug>/plan/phase/", workflow_phase_edit, name="workflow_phase_edit"),
+    path(
+        "workflows/<slug:slug>/plan/settings/",
+        workflow_plan_settings,
+        name="workflow_plan_settings",
+    ),
+    path(
+        "workflows/<slug:slug>/plan/readiness/",
+        workflow_readiness_answer,
+        name="workflow_readiness_answer",
+    ),
+    path(
+        "workflows/<slug:slug>/plan/sources/new/", workflow_source_new, name="workflow_source_new"
+    ),
+    path(
+        "workflows/<slug:slug>/plan/sources/edit/",
+        workflow_source_edit,
+        name="workflow_source_edit",
+    ),
+    path(
+        "workflows/<slug:slug>/plan/sources/delete/",
+        workflow_source_delete,
+        name="workflow_source_delete",
+    ),
+    path("workflows/<slug:slug>/escalation/", workflow_escalation, name="workflow_escalation"),
+    path(
+        "workflows/<slug:slug>/escalation/<int:level_id>/edit/",
+        escalation_level_edit,
+        name="escalation_level_edit",
+    ),
+    path(
+        "workflows/<slug:slug>/escalation/<int:level_id>/remove/",
+        escalation_level_remove,
+        name="escalation_level_remove",
+    ),
+    path(
+        "workflows/<slug:slug>/escalation/<int:level_id>/move/",
+        escalation_level_move,
+        name="escalation_level_move",
+    ),
+    path("workflows/<slug:slug>/thresholds/", workflow_thresholds, name="workflow_thresholds"),
+    path(
+        "workflows/<slug:slug>/thresholds/<int:threshold_id>/edit/",
+        threshold_edit,
+        name="threshold_edit",
+    ),
+    path(
+        "workflows/<slug:slug>/thresholds/<int:threshold_id>/delete/",
+        threshold_delete,
+        name="threshold_delete",
+    ),
+    path("workflows/<slug:slug>/cohorts/", workflow_cohorts, name="workflow_cohorts"),
+    path(
+        "workflows/<slug:slug>/cohorts/<int:cohort_id>/csv/",
+        workflow_cohort_csv,
+        name="workflow_cohort_csv",
+    ),
+    # Promotions, phase control and blackout windows
+    path("workflows/<slug:slug>/gate/", workflow_gate, name="workflow_gate"),
+    path(
+        "workflows/<slug:slug>/promotions/request/",
+        workflow_promotion_request,
+        name="workflow_promotion_request",
+    ),
+    path(
+        "workflows/<slug:slug>/promotions/<int:request_id>/approve/",
+        workflow_promotion_approve,
+        name="workflow_promotion_approve",
+    ),
+    path(
+        "workflows/<slug:slug>/promotions/<int:request_id>/override/",
+        workflow_promotion_override,
+        name="workflow_promotion_override",
+    ),
+    path(
+        "workflows/<slug:slug>/promotions/<int:request_id>/reject/",
+        workflow_promotion_reject,
+        name="workflow_promotion_reject",
+    ),
+    path(
+        "workflows/<slug:slug>/promotions/<int:request_id>/cancel/",
+        workflow_promotion_cancel,
+        name="workflow_promotion_cancel",
+    ),
+    path("workflows/<slug:slug>/pause/", workflow_pause, name="workflow_pause"),
+    path("workflows/<slug:slug>/resume/", workflow_resume, name="workflow_resume"),
+    path("workflows/<slug:slug>/rollback/", workflow_rollback, name="workflow_rollback"),
+    path("workflows/<slug:slug>/blackouts/", workflow_blackout_add, name="workflow_blackout_add"),
+    path(
+        "workflows/<slug:slug>/blackouts/<int:blackout_id>/delete/",
+        workflow_blackout_delete,
+        name="workflow_blackout_delete",
+    ),
+    path("approvals/", approval_list, name="approval_list"),
+    path("blackouts/", blackout_list, name="blackout_list"),
+    path("blackouts/<int:blackout_id>/delete/", blackout_delete, name="blackout_delete"),
 ]

@@ -60,3 +60,13 @@ def workflow(workflow_owner: User, ops_leader: User) -> Workflow:
         name="Support reply drafting",
         slug="support-reply-drafting",
     )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Cached rollout decisions must never leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

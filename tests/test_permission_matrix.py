@@ -51,6 +51,19 @@ def signed_in(status: int, **overrides: int | str) -> dict[str, int | str]:
 WF = lambda w: {"slug": w.workflow.slug}  # noqa: E731
 TARGET = lambda w: {"user_id": w.target_user.pk}  # noqa: E731
 
+
+def _a_threshold(w: "World") -> int:
+    return w.workflow.thresholds.create(
+        metric="error_rate", comparator="lte", limit=0.02, bad_output="Wrong", action="alert"
+    ).pk
+
+
+def _a_level(w: "World") -> int:
+    return w.workflow.escalation_levels.create(
+        position=1, contact=w.ops_leader, channel="email", response_target_minutes=30
+    ).pk
+
+
 MATRIX: dict[str, Entry] = {
     "healthz": Entry(everyone(200)),
     "admin:*": Entry(everyone(302)),  # the admin sends non-staff to its own sign-in page
@@ -79,6 +92,102 @@ MATRIX: dict[str, Entry] = {
     "workflow_edit": Entry(signed_in(404, ops_leader=200, owner=200), kwargs=WF),
     "workflow_handover": Entry(signed_in(404, ops_leader=200, owner=200), kwargs=WF),
     "workflow_activity": Entry(signed_in(200, unrelated=404), kwargs=WF),
+    # Cohorts: everyone who sees the workflow reads them; the CSV upload is for owner and ops.
+    "workflow_cohorts": Entry(signed_in(200, unrelated=404), kwargs=WF),
+    "workflow_cohort_csv": Entry(
+        signed_in(404, ops_leader=200, owner=200),
+        kwargs=lambda w: {
+            "slug": w.workflow.slug,
+            "cohort_id": w.workflow.cohorts.get_or_create(name="Matrix")[0].pk,
+        },
+    ),
+    # Thresholds and escalation path: everyone who may view the workflow reads them; owner and
+    # ops leaders change them. Rows made directly: the matrix checks access, not the services.
+    "workflow_thresholds": Entry(signed_in(200, unrelated=404), kwargs=WF),
+    "threshold_edit": Entry(
+        signed_in(404, ops_leader=200, owner=200),
+        kwargs=lambda w: {**WF(w), "threshold_id": _a_threshold(w)},
+    ),
+    "threshold_delete": Entry(
+        signed_in(404, ops_leader=302, owner=302),
+        method="post",
+        kwargs=lambda w: {**WF(w), "threshold_id": _a_threshold(w)},
+    ),
+    "workflow_escalation": Entry(signed_in(200, unrelated=404), kwargs=WF),
+    "escalation_level_edit": Entry(
+        signed_in(404, ops_leader=200, owner=200),
+        kwargs=lambda w: {**WF(w), "level_id": _a_level(w)},
+    ),
+    "escalation_level_remove": Entry(
+        signed_in(404, ops_leader=302, owner=302),
+        method="post",
+        kwargs=lambda w: {**WF(w), "level_id": _a_level(w)},
+    ),
+    "escalation_level_move": Entry(
+        signed_in(404, ops_leader=302, owner=302),
+        method="post",
+        kwargs=lambda w: {**WF(w), "level_id": _a_level(w)},
+        data=lambda w: {"direction": "up"},
+    ),
+    # Roll-out plan: everyone who sees the workflow reads it; owner and ops leaders change it. An
+    # empty POST is a form re-rendered with errors (200) or, naming no phase/source/question, a
+    # redirect with a flash message (302).
+    "workflow_plan": Entry(signed_in(200, unrelated=404), kwargs=WF),
+    "workflow_plan_create": Entry(
+        signed_in(404, ops_leader=200, owner=200), method="post", kwargs=WF
+    ),
+    "workflow_phase_edit": Entry(
+        signed_in(404, ops_leader=302, owner=302), method="post", kwargs=WF
+    ),
+    "workflow_plan_settings": Entry(
+        signed_in(404, ops_leader=200, owner=200), method="post", kwargs=WF
+    ),
+    "workflow_readiness_answer": Entry(
+        signed_in(404, ops_leader=302, owner=302), method="post", kwargs=WF
+    ),
+    "workflow_source_new": Entry(
+        signed_in(404, ops_leader=200, owner=200), method="post", kwargs=WF
+    ),
+    "workflow_source_edit": Entry(
+        signed_in(404, ops_leader=302, owner=302), method="post", kwargs=WF
+    ),
+    "workflow_source_delete": Entry(
+        signed_in(404, ops_leader=302, owner=302), method="post", kwargs=WF
+    ),
+    # Promotions, phase control, blackout windows (missing ids: 404 once access is granted)
+    "workflow_gate": Entry(signed_in(200, unrelated=404), kwargs=WF),
+    "workflow_promotion_request": Entry(
+        signed_in(404, ops_leader=302, owner=302), method="post", kwargs=WF
+    ),
+    **{
+        name: Entry(
+            signed_in(404),
+            method="post",
+            kwargs=lambda w: {"slug": w.workflow.slug, "request_id": 999999},
+        )
+        for name in (
+            "workflow_promotion_approve",
+            "workflow_promotion_override",
+            "workflow_promotion_reject",
+            "workflow_promotion_cancel",
+        )
+    },
+    "workflow_pause": Entry(signed_in(404, ops_leader=302, owner=302), method="post", kwargs=WF),
+    "workflow_resume": Entry(signed_in(404, ops_leader=302, owner=302), method="post", kwargs=WF),
+    "workflow_rollback": Entry(signed_in(404, ops_leader=302, owner=302), method="post", kwargs=WF),
+    "workflow_blackout_add": Entry(
+        signed_in(404, ops_leader=302, owner=302), method="post", kwargs=WF
+    ),
+    "workflow_blackout_delete": Entry(
+        signed_in(404),
+        method="post",
+        kwargs=lambda w: {"slug": w.workflow.slug, "blackout_id": 999999},
+    ),
+    "approval_list": Entry(signed_in(403, ops_leader=200)),
+    "blackout_list": Entry(signed_in(200)),
+    "blackout_delete": Entry(
+        signed_in(403, ops_leader=404), method="post", kwargs=lambda w: {"blackout_id": 999999}
+    ),
 }
 
 

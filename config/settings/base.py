@@ -185,6 +185,19 @@ else:
         }
     }
 
+# --- Cache ----------------------------------------------------------------------------------------
+# Holds cached rollout decisions (rollout.selectors.decision). CACHE_URL=redis://host:6379/0 maps to
+# Django's built-in django.core.cache.backends.redis.RedisCache; the default is a local file cache.
+if env.str("CACHE_URL", default=""):
+    CACHES = {"default": env.cache_url("CACHE_URL")}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+
 # --- Celery ---------------------------------------------------------------------------------------
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
 # The broker is only a wake-up signal: durable state lives in the database and periodic sweeps
@@ -214,6 +227,10 @@ CELERY_BEAT_SCHEDULE = {
     "clear-expired-sessions": {
         "task": "accounts.tasks.clear_expired_sessions",
         "schedule": timedelta(hours=6),
+    },
+    "run-due-promotions": {
+        "task": "rollout.tasks.run_due_promotions",
+        "schedule": timedelta(minutes=1),
     },
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -1,5 +1,7 @@
 """Creating, editing and handing over workflows."""
 
+from datetime import date
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
@@ -9,6 +11,7 @@ from rollout.errors import ApplicationError
 from rollout.models import Workflow
 from rollout.services.access import workflow_access_sync
 from rollout.services.activity import activity_record, field_changes, snapshot
+from rollout.services.phases import plan_create_default
 
 EDITABLE_FIELDS = (
     "name",
@@ -63,8 +66,11 @@ def workflow_create(
     model_provider: str = "",
     model_name: str = "",
     model_version: str = "",
+    plan_start_date: date | None = None,
 ) -> Workflow:
-    """Create a workflow with its one owner, grant the owner's object permissions, log it."""
+    """Create a workflow with its one owner, grant the owner's object permissions, log it.
+
+    With a `plan_start_date`, the default roll-out plan is created from that day too."""
     if not is_ops_leader(actor):
         raise ApplicationError(MSG_NOT_OPS_LEADER)
     owner = _check_owner(owner)
@@ -95,6 +101,8 @@ def workflow_create(
         target=f"workflow {workflow.name}",
         changes={"owner": ["—", str(owner)]},
     )
+    if plan_start_date is not None:
+        plan_create_default(workflow=workflow, start_date=plan_start_date, actor=actor)
     return workflow
 
 

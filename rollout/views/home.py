@@ -5,6 +5,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from accounts.roles import is_executive, is_ops_leader
+from rollout.models import PromotionRequest, PromotionStatus
 from rollout.permissions import can_create_workflow
 from rollout.selectors.workflows import workflow_list_owned, workflow_list_visible
 from rollout.views._htmx import HtmxHttpRequest
@@ -27,6 +28,9 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
         "sees_everything": is_ops_leader(user) or is_executive(user),
     }
     if is_ops_leader(user):
+        context["pending_approvals"] = PromotionRequest.objects.filter(
+            status=PromotionStatus.PENDING
+        ).count()
         ownerless = workflow_list_visible(user).ownerless().order_by("name")
         shown = list(ownerless[:OWNERLESS_SHOWN])
         context["ownerless"] = shown

@@ -27,6 +27,7 @@ from rollout.selectors.workflows import activity_list_for_workflow
 from rollout.services import workflows as services
 from rollout.views._htmx import HtmxHttpRequest
 from rollout.views._workflow import workflow_page_context
+from rollout.views.promotions import promotion_card_context
 
 RECENT_ACTIVITY = 5
 
@@ -61,6 +62,7 @@ def workflow_overview(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     workflow = access_workflow(request.user, slug, members=True)
     context = workflow_page_context(request.user, workflow, tab="overview")
     context["recent_activity"] = list(activity_list_for_workflow(workflow)[:RECENT_ACTIVITY])
+    context.update(promotion_card_context(request.user, workflow, can_change=context["can_change"]))
     return render(request, "rollout/workflow_overview.html", context)
 
 

@@ -1,0 +1,84 @@
+"""Forms for the cohorts page. They clean input; rollout.services.cohorts decides and writes."""
+
+from typing import Any
+
+from django import forms
+
+from accounts.models import User
+from rollout.models import Cohort
+from rollout.models.cohort import EnrolmentPhase
+from rollout.services.cohort_csv import MAX_ROWS
+
+
+class CohortForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=120)
+    description = forms.CharField(
+        label="Description",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Who they are, for example “EU tier-1 support agents”.",
+    )
+
+
+class _UserChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: User) -> str:
+        return f"{obj.display_name} ({obj.email})"
+
+
+class CohortMembersAddForm(forms.Form):
+    users = _UserChoiceField(
+        label="People to add",
+        queryset=User.objects.none(),
+        help_text="Active people who are not yet members. Hold Ctrl or ⌘ to pick several.",
+    )
+
+    def __init__(self, *args: Any, offered: list[User], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["users"]
+        # Accepts any active user; the page offers only non-members (a member picked twice is
+        # skipped by the service, not refused).
+        field.queryset = User.objects.filter(is_active=True)
+        field.widget.choices = [(u.pk, field.label_from_instance(u)) for u in offered]
+
+
+class CohortEnrolForm(forms.Form):
+    phase = forms.ChoiceField(label="Enrol at", choices=EnrolmentPhase.choices)
+    percentage = forms.IntegerField(
+        label="Percentage of members",
+        min_value=1,
+        max_value=100,
+        initial=100,
+        help_text=Cohort._meta.get_field("percentage").help_text,
+    )
+
+
+class CohortCsvUploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file of email addresses",
+        help_text=(
+            f"UTF-8, at most 1 MB and {MAX_ROWS:,} rows: one address per line, or a column "
+            "named “email”. You will see what happens to each row before anything is saved."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,text/csv,text/plain"}),
+    )
+
+
+class _EmailListField(forms.Field):
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[str]:
+        if not value:
+            return []
+        return [str(v).strip() for v in value if str(v).strip()][:MAX_ROWS]
+
+
+class CohortCsvConfirmForm(forms.Form):
+    email = _EmailListField(required=True)
+    invite_unknown = forms.BooleanField(required=False)
+
+    def __init__(self, *args: Any, unknown_count: int = 0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields[
+            "invite_unknown"
+        ].label = f"Invite the {unknown_count} unknown people by email and add them too"

@@ -1,0 +1,58 @@
+"""The threshold form. Rates are entered as percentages (2 means 2%) and stored as fractions."""
+
+from typing import Any
+
+from django import forms
+
+from rollout.models import BreachAction, Comparator, Metric, Threshold, ThresholdScope
+from rollout.selectors.thresholds import is_rate
+from rollout.services.thresholds import MSG_BAD_OUTPUT_REQUIRED
+
+_UNIT_HELP = "For rates, a percentage (2 means 2%). For p95 latency, milliseconds."
+
+
+class ThresholdForm(forms.Form):
+    metric = forms.ChoiceField(label="Metric", choices=Metric.choices)
+    comparator = forms.ChoiceField(label="Passes when the value is", choices=Comparator.choices)
+    limit = forms.FloatField(label="Limit (% or ms)", help_text=_UNIT_HELP)
+    marginal_limit = forms.FloatField(
+        label="Marginal band edge (% or ms)",
+        required=False,
+        help_text=(
+            "Optional. Beyond the limit, on the failing side: values between the limit and this "
+            "edge are marginal, values past it fail."
+        ),
+    )
+    window_days = forms.IntegerField(label="Window (days)", initial=7, help_text="1 to 90 days.")
+    min_sample = forms.IntegerField(
+        label="Minimum sample (cases)",
+        initial=100,
+        help_text="Fewer cases than this in the window means insufficient data, not a verdict.",
+    )
+    scope = forms.ChoiceField(label="Applies to", choices=ThresholdScope.choices)
+    action = forms.ChoiceField(label="On breach", choices=BreachAction.choices)
+    bad_output = forms.CharField(
+        label="What a bad output looks like",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="In plain words, so everyone recognises one when they see it.",
+        error_messages={"required": MSG_BAD_OUTPUT_REQUIRED},
+    )
+
+    @classmethod
+    def for_threshold(cls, threshold: Threshold, data: Any = None) -> "ThresholdForm":
+        scale = 100 if is_rate(threshold.metric) else 1
+        initial = {name: getattr(threshold, name) for name in cls.base_fields}
+        initial["limit"] = round(threshold.limit * scale, 6)
+        if threshold.marginal_limit is not None:
+            initial["marginal_limit"] = round(threshold.marginal_limit * scale, 6)
+        return cls(data, initial=initial)
+
+    def service_kwargs(self) -> dict[str, Any]:
+        """The cleaned values in stored units: percentages become fractions for rates."""
+        data = dict(self.cleaned_data)
+        scale = 100 if is_rate(data["metric"]) else 1
+        data["limit"] = data["limit"] / scale
+        if data["marginal_limit"] is not None:
+            data["marginal_limit"] = data["marginal_limit"] / scale
+        return data

@@ -1,0 +1,112 @@
+"""The rollout decision: should this user get the AI's output live, in shadow, or not at all?
+
+See PRODUCT.md "Rollout decision". `decide` costs at most two queries; `decide_cached` costs none
+when warm and is invalidated by `rollout.services.decision_cache.plan_changed`.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from typing import Literal
+
+from django.core.cache import cache
+from django.db.models import OuterRef, Q, Subquery
+
+from rollout.models import PHASE_ORDER, CohortMember, Phase, PhaseKind, PhaseStatus, Workflow
+from rollout.services.decision_cache import plan_version
+
+Mode = Literal["live", "shadow", "off"]
+LIVE_PHASES = (PhaseKind.LIMITED, PhaseKind.BROAD, PhaseKind.STEADY)
+BUCKETS = 10_000
+DECISION_TIMEOUT = 60 * 60  # a safety net only: plan changes invalidate through the version
+
+
+class UnknownWorkflow(Workflow.DoesNotExist):
+    """No workflow has this slug (the API answers 404)."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    mode: Mode
+    phase: str | None = None
+    cohort: str | None = None
+
+
+def percentage_bucket(workflow_pk: int, key: str) -> int:
+    """A stable bucket in [0, 10000) for one person on one workflow."""
+    digest = hashlib.sha256(f"{workflow_pk}:{key}".encode()).hexdigest()
+    return int(digest[:8], 16) % BUCKETS
+
+
+def in_percentage(workflow_pk: int, key: str, percentage: int) -> bool:
+    """Whether the person is inside a `percentage` slice. The slice only grows with the
+    percentage, so raising it keeps everyone already in."""
+    return percentage_bucket(workflow_pk, key) < percentage * (BUCKETS // 100)
+
+
+def member_key(user_pk: int) -> str:
+    """What the percentage hashes for a person: their primary key, so the tool may refer to them
+    by email or by external id (or their email may change) without reshuffling who is in."""
+    return str(user_pk)
+
+
+def _workflow_with_phase(slug: str) -> Workflow:
+    in_progress = Phase.objects.filter(
+        workflow=OuterRef("pk"), status__in=[PhaseStatus.ACTIVE, PhaseStatus.PAUSED]
+    )
+    try:
+        return Workflow.objects.annotate(
+            phase_kind=Subquery(in_progress.values("kind")[:1]),
+            phase_status=Subquery(in_progress.values("status")[:1]),
+        ).get(slug=slug)
+    except Workflow.DoesNotExist:
+        raise UnknownWorkflow(f"No workflow has the slug {slug!r}.") from None
+
+
+def _started_enrolments(phase_kind: str) -> list[str]:
+    """Enrolments that are live during `phase_kind`: limited stays live in broad and steady."""
+    position = PHASE_ORDER.index(phase_kind)
+    return [k for k in (PhaseKind.LIMITED, PhaseKind.BROAD) if PHASE_ORDER.index(k) <= position]
+
+
+def decide(workflow_slug: str, user_ref: str) -> Decision:
+    """The decision for the person known to the AI tool as `user_ref` (email, any case, or
+    external id). Raises UnknownWorkflow for an unknown slug."""
+    workflow = _workflow_with_phase(workflow_slug)
+    kind, status = workflow.phase_kind, workflow.phase_status
+    if kind is None or kind == PhaseKind.AUDIT:
+        return Decision("off", kind)
+    if status == PhaseStatus.PAUSED:
+        return Decision(workflow.fallback_mode, kind)
+    if kind == PhaseKind.SHADOW:
+        return Decision("shadow", kind)
+    ref = user_ref.strip()
+    if not ref:
+        return Decision("off", kind)
+    memberships = (
+        CohortMember.objects.filter(
+            Q(user__email__iexact=ref) | Q(user__external_id=ref),
+            user__is_active=True,
+            cohort__workflow=workflow,
+            cohort__enrolled_phase__in=_started_enrolments(kind),
+        )
+        .select_related("cohort")
+        .order_by("cohort__name")
+    )
+    for membership in memberships:
+        cohort = membership.cohort
+        if in_percentage(workflow.pk, member_key(membership.user_id), cohort.percentage):
+            return Decision("live", kind, cohort.name)
+    return Decision("off", kind)
+
+
+def decide_cached(workflow_slug: str, user_ref: str) -> Decision:
+    """`decide`, cached until the workflow's plan changes."""
+    # Not lowercased: external ids are matched exactly, so "AB1" and "ab1" may be two people.
+    ref_hash = hashlib.sha256(user_ref.strip().encode()).hexdigest()[:32]
+    key = f"decision:{workflow_slug}:{plan_version(workflow_slug)}:{ref_hash}"
+    cached = cache.get(key)
+    if cached is not None:
+        return Decision(*cached)
+    decision = decide(workflow_slug, user_ref)
+    cache.set(key, (decision.mode, decision.phase, decision.cohort), DECISION_TIMEOUT)
+    return decision

@@ -1,0 +1,49 @@
+"""Reading a workflow's thresholds, and writing them out as sentences people can check."""
+
+from django.db.models import QuerySet
+
+from rollout.models import QUALITY_METRICS, BreachAction, Comparator, Metric, Threshold, Workflow
+from rollout.models.threshold import RATE_METRICS, ThresholdScope
+
+_SCOPE_WORDS = {ThresholdScope.WORKFLOW: "whole workflow", ThresholdScope.PER_COHORT: "each cohort"}
+
+
+def threshold_list_for_workflow(workflow: Workflow) -> QuerySet[Threshold]:
+    return Threshold.objects.filter(workflow=workflow).order_by("metric", "id")
+
+
+def has_quality_threshold(workflow: Workflow) -> bool:
+    """Rule 2: at least one threshold on a quality metric (needed before `limited`)."""
+    return Threshold.objects.filter(workflow=workflow, metric__in=QUALITY_METRICS).exists()
+
+
+def is_rate(metric: str) -> bool:
+    return metric in RATE_METRICS
+
+
+def format_threshold_value(metric: str, value: float | None) -> str:
+    """A stored value in the unit people read: rates as percentages, latency in milliseconds."""
+    if value is None:
+        return "—"
+    if is_rate(metric):
+        return f"{round(value * 100, 3):g}%"
+    return f"{round(value, 3):g} ms"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def threshold_sentence(threshold: Threshold) -> str:
+    """E.g. "Error rate at most 2% (marginal to 3%) over 7 days, min 200 cases, whole workflow →
+    pause the roll-out"."""
+    metric = Metric(threshold.metric)
+    # The unit is in the value ("800 ms"), so the metric's "(ms)" would say it twice.
+    text = f"{metric.label.removesuffix(' (ms)')} {Comparator(threshold.comparator).label} "
+    text += format_threshold_value(metric, threshold.limit)
+    if threshold.marginal_limit is not None:
+        text += f" (marginal to {format_threshold_value(metric, threshold.marginal_limit)})"
+    text += f" over {_plural(threshold.window_days, 'day')}"
+    text += f", min {_plural(threshold.min_sample, 'case')}"
+    text += f", {_SCOPE_WORDS[ThresholdScope(threshold.scope)]}"
+    return f"{text} → {BreachAction(threshold.action).label.lower()}"

@@ -1,0 +1,109 @@
+"""The data sources a workflow depends on: documenting, editing and removing them."""
+
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from rollout.errors import ApplicationError
+from rollout.models import IN_PROGRESS, DataSource, Phase, Workflow
+from rollout.services.activity import activity_record, field_changes, snapshot
+
+FIELDS = (
+    "name",
+    "kind",
+    "live_equivalent",
+    "description",
+    "freshness",
+    "validation",
+    "last_verified_at",
+    "version",
+)
+TEXT_FIELDS = ("name", "live_equivalent", "description", "freshness", "validation", "version")
+
+MSG_NAME_TAKEN = "This workflow already has a data source called “{name}”."
+MSG_VERIFIED_IN_FUTURE = "The last verification cannot be in the future (today is {today})."
+
+# Rule 9: a new version of an input mid-phase changes the AI itself. Later issues hook on this verb.
+VERB_CHANGED_AI_INPUT = "changed AI input"
+
+
+def _clean(source: DataSource, fields: dict[str, Any]) -> None:
+    for name in FIELDS:
+        value = fields.get(name, getattr(source, name))
+        if name in TEXT_FIELDS:
+            value = (value or "").strip()
+        setattr(source, name, value)
+    verified: date | None = source.last_verified_at
+    today = timezone.localdate()
+    if verified is not None and verified > today:
+        raise ApplicationError(
+            MSG_VERIFIED_IN_FUTURE.format(today=today.isoformat()), field="last_verified_at"
+        )
+    taken = DataSource.objects.filter(workflow_id=source.workflow_id, name__iexact=source.name)
+    if taken.exclude(pk=source.pk).exists():
+        raise ApplicationError(MSG_NAME_TAKEN.format(name=source.name), field="name")
+    try:
+        source.full_clean(exclude=["workflow"], validate_constraints=False)
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise ApplicationError(" ".join(messages), field=field) from exc
+
+
+def _save(source: DataSource) -> None:
+    try:
+        # A savepoint: a lost race on the unique name must leave the outer transaction usable.
+        with transaction.atomic():
+            source.save()
+    except IntegrityError as exc:
+        raise ApplicationError(MSG_NAME_TAKEN.format(name=source.name), field="name") from exc
+
+
+@transaction.atomic
+def data_source_create(*, workflow: Workflow, actor: User, **fields: Any) -> DataSource:
+    source = DataSource(workflow=workflow)
+    _clean(source, fields)
+    _save(source)
+    activity_record(
+        workflow=workflow,
+        actor=actor,
+        verb="added",
+        target=f"data source {source.name}",
+        changes={"kind": ["—", source.get_kind_display()]},
+    )
+    return source
+
+
+@transaction.atomic
+def data_source_update(*, source: DataSource, actor: User, **fields: Any) -> DataSource:
+    """Edit a data source. A new version while a phase is in progress is recorded as a change
+    of the AI's input (rule 9), not as a plain edit."""
+    source = DataSource.objects.select_for_update().select_related("workflow").get(pk=source.pk)
+    before = snapshot(source, FIELDS)
+    _clean(source, fields)
+    changes = field_changes(source, before, FIELDS)
+    if not changes:
+        return source
+    _save(source)
+    workflow = source.workflow
+    version_changed = before["version"] != source.version
+    mid_phase = Phase.objects.filter(workflow=workflow, status__in=IN_PROGRESS).exists()
+    activity_record(
+        workflow=workflow,
+        actor=actor,
+        verb=VERB_CHANGED_AI_INPUT if version_changed and mid_phase else "edited",
+        target=f"data source {source.name}",
+        changes=changes,
+    )
+    return source
+
+
+@transaction.atomic
+def data_source_delete(*, source: DataSource, actor: User) -> None:
+    source = DataSource.objects.select_for_update().select_related("workflow").get(pk=source.pk)
+    workflow, name = source.workflow, source.name
+    source.delete()
+    activity_record(workflow=workflow, actor=actor, verb="removed", target=f"data source {name}")

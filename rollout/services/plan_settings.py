@@ -1,0 +1,66 @@
+"""A workflow's plan settings: lead time, approvals, review cadence, fallback when paused."""
+
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from accounts.models import User
+from accounts.roles import is_ops_leader
+from rollout.errors import ApplicationError
+from rollout.models import Workflow
+from rollout.services.activity import activity_record, field_changes, snapshot
+from rollout.services.decision_cache import plan_changed
+
+FIELDS = (
+    "lead_time_days",
+    "required_approvals",
+    "review_cadence_days",
+    "next_review_due",
+    "fallback_mode",
+)
+
+MSG_APPROVALS_OPS_ONLY = "Only ops leaders can change how many approvals a promotion needs."
+
+
+@transaction.atomic
+def plan_settings_update(
+    *,
+    workflow: Workflow,
+    actor: User,
+    lead_time_days: int,
+    required_approvals: int,
+    review_cadence_days: int | None,
+    next_review_due: date | None,
+    fallback_mode: str,
+) -> Workflow:
+    workflow = Workflow.objects.select_for_update().select_related("owner").get(pk=workflow.pk)
+    before = snapshot(workflow, FIELDS)
+    # The approvals are ops leaders' control over promotions: an owner must not lower them.
+    if required_approvals != workflow.required_approvals and not is_ops_leader(actor):
+        raise ApplicationError(MSG_APPROVALS_OPS_ONLY, field="required_approvals")
+    workflow.lead_time_days = lead_time_days
+    workflow.required_approvals = required_approvals
+    workflow.review_cadence_days = review_cadence_days
+    workflow.next_review_due = next_review_due
+    workflow.fallback_mode = fallback_mode
+    try:
+        workflow.full_clean()
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise ApplicationError(" ".join(messages), field=field) from exc
+    changes = field_changes(workflow, before, FIELDS)
+    if not changes:
+        return workflow
+    workflow.save(update_fields=[*FIELDS, "updated_at"])
+    activity_record(
+        workflow=workflow,
+        actor=actor,
+        verb="edited",
+        target="plan settings",
+        changes=changes,
+    )
+    if before["fallback_mode"] != workflow.fallback_mode:
+        # The fallback is what a paused phase decides.
+        plan_changed(workflow)
+    return workflow

@@ -1,0 +1,427 @@
+"""Promotion requests: ask, approve (or override), reject, cancel, execute, and run scheduled ones.
+
+Every write locks the workflow row first (`select_for_update`), so requests, approvals and
+executions on one workflow are serialised; the `phase_one_in_progress` constraint is the backstop
+if two promotions ever raced past the lock. An approval is given against one exact gate
+(its fingerprint): if the gate's inputs changed since the request, the request lapses instead.
+"""
+
+import hashlib
+from datetime import datetime
+
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.roles import is_ops_leader
+from rollout.errors import ApplicationError
+from rollout.gates import Gate, gate_for
+from rollout.models import (
+    IN_PROGRESS,
+    OPEN_PROMOTION,
+    Phase,
+    PhaseKind,
+    PhaseStatus,
+    PromotionApproval,
+    PromotionRequest,
+    PromotionStatus,
+    Workflow,
+)
+from rollout.permissions import can_change_workflow
+from rollout.services.activity import activity_record
+from rollout.services.blackouts import blackout_covering, blackout_message
+
+MSG_NOT_ALLOWED = "Only the workflow's owner or an ops leader can request a promotion."
+MSG_NO_NEXT_PHASE = "There is no next phase to promote to."
+MSG_PAUSED = "The roll-out is paused: resume it before promoting."
+MSG_ALREADY_OPEN = "A promotion request is already open for this workflow."
+MSG_SCHEDULE_IN_PAST = "Pick a time in the future, or leave it empty to promote once approved."
+MSG_OPS_ONLY = "Only ops leaders can approve or reject promotions."
+MSG_OWN_REQUEST = "You requested this promotion; another ops leader must approve it."
+MSG_ALREADY_APPROVED = "You have already approved this promotion."
+MSG_NOT_OPEN = "This promotion request is no longer open."
+MSG_LAPSED = (
+    "The gate changed since this promotion was requested ({changed}), so the request lapsed."
+)
+MSG_GATE_FAILING = "The gate is not passing ({blocking}): approve despite it with a written reason."
+MSG_OVERRIDE_REASON_REQUIRED = "Write why this promotion should go ahead despite the gate."
+MSG_CANCEL_NOT_ALLOWED = "Only the requester, the owner or an ops leader can cancel this request."
+MSG_PHASE_NOT_ACTIVE = "The {phase} phase is no longer active, so this promotion cannot run."
+MSG_CONCURRENT = "Another change to this workflow's phases happened at the same time; try again."
+MSG_FAILED_EMAIL_SUBJECT = "Promotion of “{name}” did not run"
+
+
+class PromotionLapsed(ApplicationError):
+    """The request lapsed (committed) because its gate changed."""
+
+
+def _lock_workflow(workflow_id: int) -> Workflow:
+    return Workflow.objects.select_for_update().select_related("owner").get(pk=workflow_id)
+
+
+def _lock_request(request_id: int, workflow: Workflow) -> PromotionRequest:
+    request = PromotionRequest.objects.select_for_update().get(pk=request_id)
+    request.workflow = workflow
+    return request
+
+
+def _phase(pk: int, workflow: Workflow) -> Phase:
+    phase = Phase.objects.get(pk=pk)
+    phase.workflow = workflow
+    return phase
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def gate_snapshot(gate: Gate) -> list[dict[str, str]]:
+    """The gate's checklist plus a digest of each condition's inputs (to say which changed)."""
+    inputs = {check.key: _digest(check.inputs) for check in gate.checks}
+    return [dict(item, inputs=inputs[item["key"]]) for item in gate.snapshot()]
+
+
+def _changed_labels(request: PromotionRequest, gate: Gate) -> list[str]:
+    before = {item["key"]: item.get("inputs") for item in request.gate_snapshot}
+    changed = [c.label for c in gate.checks if before.get(c.key) != _digest(c.inputs)]
+    return changed or ["the phases it moves between"]
+
+
+def _current_gate(request: PromotionRequest) -> Gate:
+    workflow = request.workflow
+    return gate_for(
+        from_phase=_phase(request.from_phase_id, workflow),
+        to_phase=_phase(request.to_phase_id, workflow),
+    )
+
+
+def _lapse(request: PromotionRequest, gate: Gate, actor: User | None) -> str:
+    message = MSG_LAPSED.format(changed=", ".join(_changed_labels(request, gate)))
+    request.status = PromotionStatus.LAPSED
+    request.outcome = message
+    request.decided_at = timezone.now()
+    request.save(update_fields=["status", "outcome", "decided_at"])
+    activity_record(
+        workflow=request.workflow,
+        actor=actor,
+        verb="promotion request lapsed",
+        target=_label(request),
+        changes={"Status": [PromotionStatus.PENDING.label, PromotionStatus.LAPSED.label]},
+        note=message,
+    )
+    return message
+
+
+def _label(request: PromotionRequest) -> str:
+    """ "Shadow mode → Limited roll-out", read from the two phases (one query)."""
+    kinds = dict(
+        Phase.objects.filter(pk__in=[request.from_phase_id, request.to_phase_id]).values_list(
+            "pk", "kind"
+        )
+    )
+    return " → ".join(
+        PhaseKind(kinds[pk]).label for pk in (request.from_phase_id, request.to_phase_id)
+    )
+
+
+@transaction.atomic
+def promotion_request(
+    *,
+    workflow: Workflow,
+    actor: User,
+    note: str = "",
+    scheduled_for: datetime | None = None,
+) -> PromotionRequest:
+    workflow = _lock_workflow(workflow.pk)
+    if not can_change_workflow(actor, workflow):
+        raise ApplicationError(MSG_NOT_ALLOWED)
+    phases = list(Phase.objects.filter(workflow=workflow).order_by("position"))
+    current = next((p for p in phases if p.status in IN_PROGRESS), None)
+    following = [p for p in phases if current and p.position == current.position + 1]
+    if current is None or not following:
+        raise ApplicationError(MSG_NO_NEXT_PHASE)
+    if current.status == PhaseStatus.PAUSED:
+        raise ApplicationError(MSG_PAUSED)
+    if PromotionRequest.objects.filter(workflow=workflow, status__in=OPEN_PROMOTION).exists():
+        raise ApplicationError(MSG_ALREADY_OPEN)
+    if scheduled_for is not None:
+        if scheduled_for <= timezone.now():
+            raise ApplicationError(MSG_SCHEDULE_IN_PAST, field="scheduled_for")
+        window = blackout_covering(workflow, scheduled_for)
+        if window is not None:
+            raise ApplicationError(blackout_message(window), field="scheduled_for")
+    for phase in phases:
+        phase.workflow = workflow
+    gate = gate_for(from_phase=current, to_phase=following[0])
+    request = PromotionRequest(
+        workflow=workflow,
+        from_phase=current,
+        to_phase=following[0],
+        requested_by=actor,
+        note=note.strip(),
+        scheduled_for=scheduled_for,
+        gate_snapshot=gate_snapshot(gate),
+        gate_fingerprint=gate.fingerprint,
+    )
+    request.full_clean()
+    request.save()
+    activity_record(
+        workflow=workflow,
+        actor=actor,
+        verb="requested a promotion",
+        target=_label(request),
+        note=request.note,
+    )
+    return request
+
+
+def promotion_approve(
+    *, request: PromotionRequest, actor: User, note: str = ""
+) -> PromotionRequest:
+    return _approve(request=request, actor=actor, note=note, override_reason="")
+
+
+def promotion_override(*, request: PromotionRequest, actor: User, reason: str) -> PromotionRequest:
+    """Approve despite a failing gate. The written reason is kept with the request."""
+    reason = reason.strip()
+    if not reason:
+        raise ApplicationError(MSG_OVERRIDE_REASON_REQUIRED, field="reason")
+    return _approve(request=request, actor=actor, note=reason, override_reason=reason)
+
+
+def _approve(
+    *, request: PromotionRequest, actor: User, note: str, override_reason: str
+) -> PromotionRequest:
+    # Not one decorated transaction: a lapse must be committed even though the approval is
+    # then refused, so the refusal is raised after the block.
+    with transaction.atomic():
+        workflow = _lock_workflow(request.workflow_id)
+        request = _lock_request(request.pk, workflow)
+        if not is_ops_leader(actor):
+            raise ApplicationError(MSG_OPS_ONLY)
+        if request.status != PromotionStatus.PENDING:
+            raise ApplicationError(MSG_NOT_OPEN)
+        if request.requested_by_id == actor.pk:
+            raise ApplicationError(MSG_OWN_REQUEST)
+        if request.approvals.filter(approver=actor).exists():
+            raise ApplicationError(MSG_ALREADY_APPROVED)
+        gate = _current_gate(request)
+        lapsed = None
+        if gate.fingerprint != request.gate_fingerprint:
+            lapsed = _lapse(request, gate, actor)
+        else:
+            if not gate.passed and not override_reason and not request.override_reason:
+                blocking = ", ".join(c.label for c in gate.blocking)
+                raise ApplicationError(MSG_GATE_FAILING.format(blocking=blocking))
+            return _record_approval(request, gate, actor, note, override_reason)
+    raise PromotionLapsed(lapsed)
+
+
+def _record_approval(
+    request: PromotionRequest, gate: Gate, actor: User, note: str, override_reason: str
+) -> PromotionRequest:
+    workflow = request.workflow
+    now = timezone.now()
+    runs_now = request.scheduled_for is None or request.scheduled_for <= now
+    if runs_now and (window := blackout_covering(workflow, now)) is not None:
+        raise ApplicationError(blackout_message(window))
+    approval = PromotionApproval(
+        request=request, approver=actor, gate_fingerprint=gate.fingerprint, note=note.strip()
+    )
+    approval.full_clean()
+    approval.save()
+    if override_reason:
+        request.override_reason = override_reason
+        request.overridden_by = actor
+        request.save(update_fields=["override_reason", "overridden_by"])
+    activity_record(
+        workflow=workflow,
+        actor=actor,
+        verb="approved a promotion despite its gate" if override_reason else "approved a promotion",
+        target=_label(request),
+        note=note.strip(),
+    )
+    if request.approvals.count() < workflow.required_approvals:
+        return request
+    if not runs_now:
+        request.status = PromotionStatus.APPROVED
+        request.save(update_fields=["status"])
+        return request
+    return _execute_locked(request, actor, now)
+
+
+@transaction.atomic
+def promotion_reject(*, request: PromotionRequest, actor: User, note: str = "") -> PromotionRequest:
+    workflow = _lock_workflow(request.workflow_id)
+    request = _lock_request(request.pk, workflow)
+    if not is_ops_leader(actor):
+        raise ApplicationError(MSG_OPS_ONLY)
+    if request.requested_by_id == actor.pk:
+        raise ApplicationError(MSG_OWN_REQUEST)
+    return _close(request, actor, PromotionStatus.REJECTED, "rejected a promotion", note)
+
+
+@transaction.atomic
+def promotion_cancel(*, request: PromotionRequest, actor: User, note: str = "") -> PromotionRequest:
+    workflow = _lock_workflow(request.workflow_id)
+    request = _lock_request(request.pk, workflow)
+    if request.requested_by_id != actor.pk and not can_change_workflow(actor, workflow):
+        raise ApplicationError(MSG_CANCEL_NOT_ALLOWED)
+    return _close(request, actor, PromotionStatus.CANCELLED, "cancelled a promotion", note)
+
+
+def _close(
+    request: PromotionRequest, actor: User | None, status: str, verb: str, note: str
+) -> PromotionRequest:
+    if request.status not in OPEN_PROMOTION:
+        raise ApplicationError(MSG_NOT_OPEN)
+    before = request.get_status_display()
+    request.status = status
+    request.outcome = note.strip()
+    request.decided_at = timezone.now()
+    request.save(update_fields=["status", "outcome", "decided_at"])
+    activity_record(
+        workflow=request.workflow,
+        actor=actor,
+        verb=verb,
+        target=_label(request),
+        changes={"Status": [before, request.get_status_display()]},
+        note=note.strip(),
+    )
+    return request
+
+
+def promotion_execute(*, request: PromotionRequest, actor: User | None = None) -> PromotionRequest:
+    """Run an approved promotion after re-checking everything. Raises ApplicationError (nothing
+    written) or PromotionLapsed (the lapse is committed)."""
+    with transaction.atomic():
+        workflow = _lock_workflow(request.workflow_id)
+        request = _lock_request(request.pk, workflow)
+        if request.status not in OPEN_PROMOTION:
+            raise ApplicationError(MSG_NOT_OPEN)
+        gate = _current_gate(request)
+        if gate.fingerprint != request.gate_fingerprint:
+            lapsed = _lapse(request, gate, actor)
+        else:
+            if not gate.passed and not request.override_reason:
+                blocking = ", ".join(c.label for c in gate.blocking)
+                raise ApplicationError(MSG_GATE_FAILING.format(blocking=blocking))
+            now = timezone.now()
+            if (window := blackout_covering(workflow, now)) is not None:
+                raise ApplicationError(blackout_message(window))
+            return _execute_locked(request, actor, now)
+    raise PromotionLapsed(lapsed)
+
+
+def _execute_locked(
+    request: PromotionRequest, actor: User | None, now: datetime
+) -> PromotionRequest:
+    workflow = request.workflow
+    from_phase = _phase(request.from_phase_id, workflow)
+    to_phase = _phase(request.to_phase_id, workflow)
+    if from_phase.status == PhaseStatus.PAUSED:
+        raise ApplicationError(MSG_PAUSED)
+    if from_phase.status != PhaseStatus.ACTIVE:
+        raise ApplicationError(MSG_PHASE_NOT_ACTIVE.format(phase=from_phase.get_kind_display()))
+    try:
+        # A savepoint, so a lost race leaves the outer transaction usable and writes nothing.
+        with transaction.atomic():
+            from_phase.status = PhaseStatus.COMPLETED
+            from_phase.actual_end = now
+            from_phase.save(update_fields=["status", "actual_end"])
+            to_phase.status = PhaseStatus.ACTIVE
+            to_phase.actual_start = now
+            to_phase.actual_end = None
+            to_phase.paused_at = None
+            to_phase.pause_reason = ""
+            to_phase.save(
+                update_fields=["status", "actual_start", "actual_end", "paused_at", "pause_reason"]
+            )
+    except IntegrityError:
+        raise ApplicationError(MSG_CONCURRENT) from None
+    before = request.get_status_display()
+    request.status = PromotionStatus.EXECUTED
+    request.decided_at = now
+    request.save(update_fields=["status", "decided_at"])
+    activity_record(
+        workflow=workflow,
+        actor=actor,
+        verb="promoted",
+        target=workflow.name,
+        changes={
+            "Phase": [from_phase.get_kind_display(), to_phase.get_kind_display()],
+            "Request": [before, request.get_status_display()],
+        },
+        note=f"Overridden by {request.overridden_by}: {request.override_reason}"
+        if request.override_reason
+        else "",
+    )
+    from rollout.services.decision_cache import plan_changed
+
+    plan_changed(workflow)
+    return request
+
+
+def promotions_run_due(now: datetime | None = None) -> int:
+    """Execute the approved promotions whose time has come; returns how many ran.
+
+    Safe to run twice at once: each execution re-checks the request under the workflow lock, and a
+    request another run already executed is skipped, not failed.
+    """
+    now = now or timezone.now()
+    due = list(
+        PromotionRequest.objects.filter(
+            status=PromotionStatus.APPROVED, scheduled_for__lte=now
+        ).values_list("pk", "workflow_id")
+    )
+    ran = 0
+    for request_id, _workflow_id in due:
+        request = PromotionRequest.objects.get(pk=request_id)
+        try:
+            promotion_execute(request=request)
+        except PromotionLapsed as exc:
+            _email_owner(request_id, exc.message)
+        except ApplicationError as exc:
+            _fail(request_id, exc.message)
+        else:
+            ran += 1
+    return ran
+
+
+@transaction.atomic
+def _fail(request_id: int, reason: str) -> None:
+    request = PromotionRequest.objects.get(pk=request_id)
+    workflow = _lock_workflow(request.workflow_id)
+    request = _lock_request(request_id, workflow)
+    if request.status not in OPEN_PROMOTION:
+        return  # another run executed or closed it meanwhile: nothing failed
+    request.status = PromotionStatus.FAILED
+    request.outcome = reason
+    request.decided_at = timezone.now()
+    request.save(update_fields=["status", "outcome", "decided_at"])
+    activity_record(
+        workflow=workflow,
+        actor=None,
+        verb="scheduled promotion did not run",
+        target=_label(request),
+        changes={"Request": [PromotionStatus.APPROVED.label, PromotionStatus.FAILED.label]},
+        note=reason,
+    )
+    _email_owner(request_id, reason)
+
+
+def _email_owner(request_id: int, reason: str) -> None:
+    request = PromotionRequest.objects.select_related("workflow__owner").get(pk=request_id)
+    workflow = request.workflow
+    owner = workflow.owner
+    if not owner.is_active or not owner.notify_by_email:
+        return
+    url = reverse("workflow_overview", kwargs={"slug": workflow.slug})
+    body = (
+        f"The scheduled promotion of “{workflow.name}” ({_label(request)}) did not run.\n\n"
+        f"Why: {reason}\n\nSee the workflow: {url}\n"
+    )
+    subject = MSG_FAILED_EMAIL_SUBJECT.format(name=workflow.name)
+    transaction.on_commit(lambda: send_mail(subject, body, None, [owner.email]))

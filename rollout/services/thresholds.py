@@ -1,0 +1,203 @@
+"""Creating, changing and deleting a workflow's quality thresholds.
+
+Values are stored as the model documents: rates as fractions 0–1, latency in milliseconds.
+Rule 2: once the limited roll-out has started, a threshold added or loosened is marked
+`added_after_launch` and logged as such, so nobody quietly moves the goalposts.
+"""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from accounts.models import User
+from rollout.errors import ApplicationError
+from rollout.models import Comparator, Metric, Phase, PhaseKind, Threshold, Workflow
+from rollout.selectors.thresholds import format_threshold_value, is_rate, threshold_sentence
+from rollout.services.activity import activity_record
+
+FIELDS = (
+    "metric",
+    "comparator",
+    "limit",
+    "marginal_limit",
+    "window_days",
+    "min_sample",
+    "scope",
+    "bad_output",
+    "action",
+)
+MAX_WINDOW_DAYS = 90
+
+MSG_RATE_LIMIT_RANGE = "A rate's limit must be between 0% and 100%."
+MSG_RATE_MARGINAL_RANGE = "A rate's marginal band edge must be between 0% and 100%."
+MSG_LATENCY_LIMIT_NEGATIVE = "A latency limit is in milliseconds and cannot be negative."
+MSG_LATENCY_MARGINAL_NEGATIVE = (
+    "A latency marginal band edge is in milliseconds and cannot be negative."
+)
+MSG_WINDOW_RANGE = "The window must be between 1 and 90 days."
+MSG_MIN_SAMPLE = "The minimum sample must be at least 1 case."
+MSG_MARGINAL_AT_MOST = (
+    "For an 'at most' threshold the marginal band edge must be above the limit "
+    "(it is where a value stops being marginal and fails)."
+)
+MSG_MARGINAL_AT_LEAST = (
+    "For an 'at least' threshold the marginal band edge must be below the limit "
+    "(it is where a value stops being marginal and fails)."
+)
+MSG_BAD_OUTPUT_REQUIRED = "Describe what a bad output looks like, so everyone recognises one."
+MSG_ADDED_AFTER_LAUNCH = "Added after the limited roll-out started."
+MSG_LOOSENED_AFTER_LAUNCH = "Loosened after the limited roll-out started."
+MSG_DELETED_AFTER_LAUNCH = "Deleted after the limited roll-out started."
+
+# Weakest first: moving an action towards the start of this list loosens the threshold.
+_ACTION_STRENGTH = ("alert", "block_promotion", "pause_rollout")
+
+
+def limited_has_started(workflow: Workflow) -> bool:
+    return Phase.objects.filter(
+        workflow=workflow, kind=PhaseKind.LIMITED, actual_start__isnull=False
+    ).exists()
+
+
+def _validate(threshold: Threshold) -> None:
+    """Our rules first, in words for the person filling the form; then the model's own."""
+    limit, marginal = threshold.limit, threshold.marginal_limit
+    if is_rate(threshold.metric):
+        if not 0 <= limit <= 1:
+            raise ApplicationError(MSG_RATE_LIMIT_RANGE, field="limit")
+        if marginal is not None and not 0 <= marginal <= 1:
+            raise ApplicationError(MSG_RATE_MARGINAL_RANGE, field="marginal_limit")
+    elif threshold.metric == Metric.P95_LATENCY_MS:
+        if limit < 0:
+            raise ApplicationError(MSG_LATENCY_LIMIT_NEGATIVE, field="limit")
+        if marginal is not None and marginal < 0:
+            raise ApplicationError(MSG_LATENCY_MARGINAL_NEGATIVE, field="marginal_limit")
+    if marginal is not None:
+        if threshold.comparator == Comparator.AT_MOST and marginal <= limit:
+            raise ApplicationError(MSG_MARGINAL_AT_MOST, field="marginal_limit")
+        if threshold.comparator == Comparator.AT_LEAST and marginal >= limit:
+            raise ApplicationError(MSG_MARGINAL_AT_LEAST, field="marginal_limit")
+    if not 1 <= threshold.window_days <= MAX_WINDOW_DAYS:
+        raise ApplicationError(MSG_WINDOW_RANGE, field="window_days")
+    if threshold.min_sample < 1:
+        raise ApplicationError(MSG_MIN_SAMPLE, field="min_sample")
+    threshold.bad_output = threshold.bad_output.strip()
+    if not threshold.bad_output:
+        raise ApplicationError(MSG_BAD_OUTPUT_REQUIRED, field="bad_output")
+    try:
+        threshold.full_clean(exclude=["workflow"])
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise ApplicationError(" ".join(messages), field=field) from exc
+
+
+def _fail_edge(limit: float, marginal: float | None) -> float:
+    """Where a value starts failing: the far edge of the marginal band, or the limit."""
+    return limit if marginal is None else marginal
+
+
+def is_loosened(before: dict[str, Any], after: Threshold) -> bool:
+    """Whether a change makes the threshold easier to pass or slower to catch a problem."""
+    if before["metric"] != after.metric or before["comparator"] != after.comparator:
+        return True  # a different rule altogether: treat it like a new one
+    failing_direction = 1 if after.comparator == Comparator.AT_MOST else -1
+    return (
+        (after.limit - before["limit"]) * failing_direction > 0
+        # The band widened on the failing side: values that used to fail are now marginal.
+        or (
+            _fail_edge(after.limit, after.marginal_limit)
+            - _fail_edge(before["limit"], before["marginal_limit"])
+        )
+        * failing_direction
+        > 0
+        or after.min_sample > before["min_sample"]
+        or after.window_days != before["window_days"]
+        or _ACTION_STRENGTH.index(after.action) < _ACTION_STRENGTH.index(before["action"])
+    )
+
+
+def _display(metric: str, name: str, value: Any) -> str:
+    if name in ("limit", "marginal_limit"):
+        return format_threshold_value(metric, value)
+    return "—" if value in (None, "") else str(value)
+
+
+def _changes(before: dict[str, Any], threshold: Threshold) -> dict[str, list[str]]:
+    changes = {}
+    for name in FIELDS:
+        old, new = before.get(name), getattr(threshold, name)
+        if old != new:
+            field = threshold._meta.get_field(name)
+            choices = dict(field.choices or [])
+            label = str(field.verbose_name)
+            old_text = str(choices.get(old, _display(before.get("metric", ""), name, old)))
+            changes[label] = [
+                old_text,
+                str(choices.get(new, _display(threshold.metric, name, new))),
+            ]
+    return changes
+
+
+@transaction.atomic
+def threshold_create(*, workflow: Workflow, actor: User, **fields: Any) -> Threshold:
+    """Add a threshold. After the limited roll-out started it is marked as added after launch."""
+    workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
+    threshold = Threshold(workflow=workflow, **{n: fields[n] for n in FIELDS})
+    _validate(threshold)
+    after_launch = limited_has_started(workflow)
+    threshold.added_after_launch = after_launch
+    threshold.save()
+    activity_record(
+        workflow=workflow,
+        actor=actor,
+        verb="added threshold after launch" if after_launch else "added threshold",
+        target=threshold_sentence(threshold),
+        changes=_changes({}, threshold),
+        note=MSG_ADDED_AFTER_LAUNCH if after_launch else "",
+    )
+    return threshold
+
+
+@transaction.atomic
+def threshold_update(*, threshold: Threshold, actor: User, **fields: Any) -> Threshold:
+    """Change a threshold. Loosening it after the limited roll-out started marks it."""
+    workflow = Workflow.objects.select_for_update().get(pk=threshold.workflow_id)
+    threshold = Threshold.objects.get(pk=threshold.pk)
+    before = {name: getattr(threshold, name) for name in FIELDS}
+    old_sentence = threshold_sentence(threshold)
+    for name in FIELDS:
+        setattr(threshold, name, fields[name])
+    _validate(threshold)
+    changes = _changes(before, threshold)
+    if not changes:
+        return threshold
+    loosened_late = limited_has_started(workflow) and is_loosened(before, threshold)
+    if loosened_late:
+        threshold.added_after_launch = True
+    threshold.save()
+    activity_record(
+        workflow=workflow,
+        actor=actor,
+        verb="changed threshold after launch" if loosened_late else "changed threshold",
+        target=old_sentence,
+        changes=changes,
+        note=MSG_LOOSENED_AFTER_LAUNCH if loosened_late else "",
+    )
+    return threshold
+
+
+@transaction.atomic
+def threshold_delete(*, threshold: Threshold, actor: User) -> None:
+    workflow = Workflow.objects.select_for_update().get(pk=threshold.workflow_id)
+    threshold = Threshold.objects.get(pk=threshold.pk)
+    sentence = threshold_sentence(threshold)
+    threshold.delete()
+    after_launch = limited_has_started(workflow)
+    activity_record(
+        workflow=workflow,
+        actor=actor,
+        verb="deleted threshold after launch" if after_launch else "deleted threshold",
+        target=sentence,
+        note=MSG_DELETED_AFTER_LAUNCH if after_launch else "",
+    )

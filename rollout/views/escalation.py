@@ -1,0 +1,146 @@
+"""A workflow's escalation path: view it (owner-facing roles, contacts included), change it
+(owner or ops leader)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from rollout.errors import ApplicationError
+from rollout.forms import add_application_error
+from rollout.forms_escalation import EscalationLevelForm, EscalationRepeatForm
+from rollout.models import EscalationLevel, Workflow
+from rollout.permissions import access_workflow
+
+# The module, not its functions: keeps service and view names apart.
+from rollout.services import escalation_path as services
+from rollout.views._htmx import HtmxHttpRequest
+from rollout.views._workflow import workflow_page_context
+
+MSG_LEVEL_ADDED = "Added level {position}: {summary}."
+MSG_LEVEL_UPDATED = "Saved level {position}."
+MSG_LEVEL_UNCHANGED = "Nothing to save: level {position} is unchanged."
+MSG_LEVEL_REMOVED = "Removed level {position}. The levels after it moved up."
+MSG_LEVEL_MOVED = "Moved {contact} to level {position}."
+MSG_REPEAT_SET = "The last level is now repeated {count} more time(s) if nobody acknowledges."
+MSG_UNKNOWN_ACTION = "Unknown action."
+
+ADD, REPEAT = "add", "repeat"
+
+
+def _render(
+    request: HtmxHttpRequest,
+    workflow: Workflow,
+    *,
+    level_form: EscalationLevelForm,
+    repeat_form: EscalationRepeatForm,
+    editing: EscalationLevel | None = None,
+) -> HttpResponse:
+    levels = list(workflow.escalation_levels.select_related("contact").order_by("position"))
+    context = workflow_page_context(request.user, workflow, tab="escalation")
+    context.update(
+        levels=[
+            (level, services.format_minutes(level.response_target_minutes)) for level in levels
+        ],
+        level_form=level_form,
+        repeat_form=repeat_form,
+        editing=editing,
+    )
+    return render(request, "rollout/workflow_escalation.html", context)
+
+
+def _level(workflow: Workflow, level_id: int) -> EscalationLevel:
+    """A level of this workflow; a level of another workflow is a 404 like any unknown one."""
+    return get_object_or_404(
+        EscalationLevel.objects.select_related("contact", "workflow"),
+        pk=level_id,
+        workflow=workflow,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def workflow_escalation(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """The path, in order. POST with action=add appends a level; action=repeat sets the repeat."""
+    is_post = request.method == "POST"
+    workflow = access_workflow(request.user, slug, for_change=is_post)
+    action = request.POST.get("action") if is_post else None
+    if is_post and action not in (ADD, REPEAT):
+        return HttpResponseBadRequest(MSG_UNKNOWN_ACTION)
+    level_form = EscalationLevelForm(request.POST if action == ADD else None)
+    repeat_form = EscalationRepeatForm(
+        request.POST if action == REPEAT else None,
+        initial={"repeat_last": workflow.escalation_repeat_last},
+    )
+    try:
+        if action == ADD and level_form.is_valid():
+            level = services.escalation_level_add(
+                workflow=workflow, actor=request.user, **level_form.service_kwargs()
+            )
+            summary = services.level_summary(level)
+            messages.success(
+                request, MSG_LEVEL_ADDED.format(position=level.position, summary=summary)
+            )
+            return redirect("workflow_escalation", slug=workflow.slug)
+        if action == REPEAT and repeat_form.is_valid():
+            workflow = services.escalation_repeat_set(
+                workflow=workflow,
+                actor=request.user,
+                repeat_last=repeat_form.cleaned_data["repeat_last"],
+            )
+            messages.success(request, MSG_REPEAT_SET.format(count=workflow.escalation_repeat_last))
+            return redirect("workflow_escalation", slug=workflow.slug)
+    except ApplicationError as exc:
+        add_application_error(level_form if action == ADD else repeat_form, exc)
+    return _render(request, workflow, level_form=level_form, repeat_form=repeat_form)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def escalation_level_edit(request: HtmxHttpRequest, slug: str, level_id: int) -> HttpResponse:
+    workflow = access_workflow(request.user, slug, for_change=True)
+    level = _level(workflow, level_id)
+    form = EscalationLevelForm.for_level(level, request.POST or None)
+    if form.is_bound and form.is_valid():
+        if not form.has_changed():
+            messages.info(request, MSG_LEVEL_UNCHANGED.format(position=level.position))
+            return redirect("workflow_escalation", slug=workflow.slug)
+        try:
+            services.escalation_level_update(
+                level=level, actor=request.user, **form.service_kwargs()
+            )
+        except ApplicationError as exc:
+            add_application_error(form, exc)
+        else:
+            messages.success(request, MSG_LEVEL_UPDATED.format(position=level.position))
+            return redirect("workflow_escalation", slug=workflow.slug)
+    repeat_form = EscalationRepeatForm(initial={"repeat_last": workflow.escalation_repeat_last})
+    return _render(request, workflow, level_form=form, repeat_form=repeat_form, editing=level)
+
+
+@require_POST
+@login_required
+def escalation_level_remove(request: HtmxHttpRequest, slug: str, level_id: int) -> HttpResponse:
+    workflow = access_workflow(request.user, slug, for_change=True)
+    level = _level(workflow, level_id)
+    services.escalation_level_remove(level=level, actor=request.user)
+    messages.success(request, MSG_LEVEL_REMOVED.format(position=level.position))
+    return redirect("workflow_escalation", slug=workflow.slug)
+
+
+@require_POST
+@login_required
+def escalation_level_move(request: HtmxHttpRequest, slug: str, level_id: int) -> HttpResponse:
+    """POST direction=up|down: swap the level with its neighbour."""
+    workflow = access_workflow(request.user, slug, for_change=True)
+    level = _level(workflow, level_id)
+    direction = request.POST.get("direction", "")
+    try:
+        services.escalation_level_move(level=level, actor=request.user, direction=direction)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        position = level.position - 1 if direction == "up" else level.position + 1
+        messages.success(request, MSG_LEVEL_MOVED.format(contact=level.contact, position=position))
+    return redirect("workflow_escalation", slug=workflow.slug)

@@ -1,0 +1,87 @@
+"""Plans and gate data made straight through the ORM (test setup), for the promotion tests."""
+
+from datetime import date, timedelta
+
+from django.utils import timezone
+
+from accounts.models import User
+from rollout.models import (
+    PHASE_ORDER,
+    Cohort,
+    CohortMember,
+    DataSource,
+    EscalationLevel,
+    Phase,
+    PhaseStatus,
+    ReadinessAnswer,
+    ReadinessQuestion,
+    SourceKind,
+    Threshold,
+    Workflow,
+)
+
+
+def make_plan(
+    workflow: Workflow, *, current: str = "shadow", days_running: int = 20, min_days: int = 14
+) -> dict[str, Phase]:
+    """Five phases; the ones before `current` completed, `current` active for `days_running`."""
+    now = timezone.now()
+    current_index = PHASE_ORDER.index(current)
+    phases = {}
+    for index, kind in enumerate(PHASE_ORDER):
+        status = (
+            PhaseStatus.COMPLETED
+            if index < current_index
+            else PhaseStatus.ACTIVE
+            if index == current_index
+            else PhaseStatus.PLANNED
+        )
+        phases[kind] = Phase.objects.create(
+            workflow=workflow,
+            kind=kind,
+            position=index,
+            planned_start=date(2026, 1, 1) + timedelta(days=30 * index),
+            status=status,
+            min_duration_days=min_days,
+            actual_start=now - timedelta(days=days_running) if index == current_index else None,
+        )
+    return phases
+
+
+def make_shadow_ready(workflow: Workflow, contact: User) -> None:
+    DataSource.objects.create(
+        workflow=workflow,
+        name="Ticket history",
+        kind=SourceKind.LIVE,
+        freshness="updated within 15 minutes",
+        validation="row counts checked hourly",
+        last_verified_at=date(2026, 11, 1),
+    )
+    EscalationLevel.objects.create(
+        workflow=workflow, position=1, contact=contact, channel="email", response_target_minutes=30
+    )
+
+
+def make_limited_ready(workflow: Workflow, answered_by: User, member: User) -> Cohort:
+    Threshold.objects.create(
+        workflow=workflow,
+        metric="error_rate",
+        comparator="lte",
+        limit=0.05,
+        bad_output="A reply that promises a refund we do not give.",
+        action="pause_rollout",
+    )
+    for question in ReadinessQuestion.values:
+        ReadinessAnswer.objects.create(
+            workflow=workflow, question=question, answer="yes", answered_by=answered_by
+        )
+    return make_cohort(workflow, "limited", member)
+
+
+def make_cohort(workflow: Workflow, phase: str, member: User | None) -> Cohort:
+    cohort = Cohort.objects.create(
+        workflow=workflow, name=f"{phase.title()} pilots", enrolled_phase=phase
+    )
+    if member is not None:
+        CohortMember.objects.create(cohort=cohort, user=member)
+    return cohort

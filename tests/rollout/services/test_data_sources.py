@@ -1,0 +1,88 @@
+from datetime import date, timedelta
+
+import pytest
+from django.utils import timezone
+
+from rollout.errors import ApplicationError
+from rollout.models import ActivityEntry, DataSource
+from rollout.services.data_sources import (
+    MSG_NAME_TAKEN,
+    MSG_VERIFIED_IN_FUTURE,
+    VERB_CHANGED_AI_INPUT,
+    data_source_create,
+    data_source_delete,
+    data_source_update,
+)
+from rollout.services.phases import plan_create_default
+
+
+def _create(workflow, actor, **overrides):
+    values = {
+        "name": "Ticket export",
+        "kind": "static_export",
+        "live_equivalent": "",
+        "freshness": "Daily",
+        "validation": "Row counts checked",
+        "last_verified_at": date(2026, 1, 5),
+        "version": "v1",
+    }
+    values.update(overrides)
+    return data_source_create(workflow=workflow, actor=actor, **values)
+
+
+def test_create_logs_and_flags_an_unmapped_export(workflow, workflow_owner):
+    source = _create(workflow, workflow_owner, name="  Ticket export ")
+    assert source.name == "Ticket export"
+    assert source.is_unmapped_export
+    entry = ActivityEntry.objects.first()
+    assert (entry.verb, entry.target) == ("added", "data source Ticket export")
+    assert entry.changes == {"kind": ["—", "Static export"]}
+
+
+def test_last_verified_in_the_future_is_refused(workflow, workflow_owner):
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    with pytest.raises(ApplicationError) as exc:
+        _create(workflow, workflow_owner, last_verified_at=tomorrow)
+    assert exc.value.message == MSG_VERIFIED_IN_FUTURE.format(
+        today=timezone.localdate().isoformat()
+    )
+    assert exc.value.field == "last_verified_at"
+    assert DataSource.objects.count() == 0
+
+
+def test_duplicate_name_is_refused(workflow, workflow_owner):
+    _create(workflow, workflow_owner)
+    with pytest.raises(ApplicationError) as exc:
+        _create(workflow, workflow_owner, name="ticket EXPORT")
+    assert exc.value.message == MSG_NAME_TAKEN.format(name="ticket EXPORT")
+
+
+def test_update_records_before_and_after(workflow, workflow_owner):
+    source = _create(workflow, workflow_owner)
+    data_source_update(source=source, actor=workflow_owner, live_equivalent="Zendesk API")
+    entry = ActivityEntry.objects.first()
+    assert entry.verb == "edited"
+    assert entry.changes == {"live equivalent": ["—", "Zendesk API"]}
+
+
+def test_version_change_without_a_phase_in_progress_is_an_edit(workflow, workflow_owner):
+    source = _create(workflow, workflow_owner)
+    data_source_update(source=source, actor=workflow_owner, version="v2")
+    assert ActivityEntry.objects.first().verb == "edited"
+
+
+def test_version_change_mid_phase_is_a_change_of_ai_input(workflow, workflow_owner):
+    source = _create(workflow, workflow_owner)
+    plan_create_default(workflow=workflow, start_date=date(2027, 1, 4), actor=workflow_owner)
+    data_source_update(source=source, actor=workflow_owner, version="v2")
+    entry = ActivityEntry.objects.first()
+    assert entry.verb == VERB_CHANGED_AI_INPUT == "changed AI input"
+    assert entry.changes == {"version": ["v1", "v2"]}
+
+
+def test_delete_is_logged(workflow, workflow_owner):
+    source = _create(workflow, workflow_owner)
+    data_source_delete(source=source, actor=workflow_owner)
+    assert DataSource.objects.count() == 0
+    entry = ActivityEntry.objects.first()
+    assert (entry.verb, entry.target) == ("removed", "data source Ticket export")
