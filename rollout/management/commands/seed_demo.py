@@ -1,21 +1,30 @@
 """`python manage.py seed_demo [--reset]`: a realistic demo portfolio, built through the services.
 
-Idempotent: a demo user or workflow that already exists is left exactly as it is, so running the
-command twice changes nothing. `--reset` deletes the demo data first (demo workflows with their
-activity and permissions, the demo users) and builds it again.
+Idempotent: a demo user, a demo workflow's roll-out plan or the org-wide blackout that already
+exists is left exactly as it is, so running the command twice changes nothing. `--reset` deletes the
+demo data first (demo workflows with their plans, activity and permissions, the org-wide blackouts
+demo users made, the demo users) and builds it again.
 """
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
-from django.db.models import ProtectedError, RestrictedError
+from django.db.models import ProtectedError, Q, RestrictedError
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import EXECUTIVES, OPS_LEADERS
 from rollout.errors import ApplicationError
-from rollout.models import ActivityEntry, Workflow
+from rollout.management.demo_planning import (
+    COHORT_PEOPLE,
+    ORG_BLACKOUT_NAME,
+    demo_org_blackout_seed,
+    demo_plan_seed,
+)
+from rollout.models import IN_PROGRESS, ActivityEntry, BlackoutWindow, Phase, Workflow
 from rollout.services.workflows import workflow_create, workflow_handover, workflow_update
 
 DEMO_PASSWORD = "rollout-demo"
@@ -66,6 +75,7 @@ DEMO_USERS = (
     DemoUser("priya.shah@example.com", "Priya Shah"),
     DemoUser("daniel.okafor@example.com", "Daniel Okafor"),
     DemoUser("hannah.weber@example.com", "Hannah Weber"),
+    *(DemoUser(email, name) for email, name in COHORT_PEOPLE),
 )
 DEMO_LOGINS = tuple(u for u in DEMO_USERS if u.login_hint)
 
@@ -159,11 +169,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: object, reset: bool = False, **options: object) -> None:
+        # Rows written from now on are this run's: the demo plans back-date them (see History.on).
+        started = timezone.now()
         # One transaction: a failure halfway leaves the database as it was.
         with transaction.atomic():
             if reset:
                 self._reset()
             created = self._seed_users() + self._seed_workflows()
+            created += self._seed_plans(started) + self._seed_blackouts()
         if created:
             self.stdout.write(
                 self.style.SUCCESS(f"Demo data ready. Every demo login's password: {DEMO_PASSWORD}")
@@ -183,7 +196,12 @@ class Command(BaseCommand):
             )
         workflows = Workflow.objects.filter(slug__in=slugs)
         workflow_count = workflows.count()
+        # Plans, cohorts, escalation levels, answers, requests and per-workflow blackouts cascade.
         workflows.delete()
+        # Org-wide windows protect their creator: those the demo users made go before the users.
+        blackout_count, _ = BlackoutWindow.objects.filter(
+            workflow__isnull=True, created_by__email__in=emails
+        ).delete()
         # Activity on demo workflows went with them; what demo users did outside any workflow
         # (invitations, role changes) goes too. Their entries on other workflows stay, actor-less.
         ActivityEntry.objects.filter(workflow__isnull=True, actor__email__in=emails).delete()
@@ -196,7 +214,8 @@ class Command(BaseCommand):
                 f"Not resetting: other data still refers to the demo users ({exc.args[0]})"
             ) from exc
         self.stdout.write(
-            f"Deleted the demo data: {workflow_count} workflows with their activity, "
+            f"Deleted the demo data: {workflow_count} workflows with their plans and activity, "
+            f"{blackout_count} org-wide blackout window{'' if blackout_count == 1 else 's'}, "
             f"{user_count} users."
         )
 
@@ -267,3 +286,51 @@ class Command(BaseCommand):
                 f"Created workflow {workflow.name} (owner {workflow.owner}; {', '.join(history)})."
             )
         return len(missing)
+
+    def _seed_plans(self, started: datetime) -> int:
+        """A roll-out plan for each demo workflow that has none yet (new, or seeded before plans
+        existed). A workflow with any planning of its own (phases, sources, cohorts, escalation,
+        readiness, thresholds) is left alone: the demo story would clash with it."""
+        order = {w.slug: i for i, w in enumerate(DEMO_WORKFLOWS)}
+        started_planning = (
+            Q(phases__isnull=False)
+            | Q(data_sources__isnull=False)
+            | Q(cohorts__isnull=False)
+            | Q(escalation_levels__isnull=False)
+            | Q(readiness_answers__isnull=False)
+            | Q(thresholds__isnull=False)
+        )
+        planned = Workflow.objects.filter(started_planning).values("pk")
+        missing = sorted(
+            Workflow.objects.filter(slug__in=order).exclude(pk__in=planned).select_related("owner"),
+            key=lambda w: order[w.slug],
+        )
+        if not missing:
+            return 0
+        users = {u.email: u for u in User.objects.filter(email__in=[u.email for u in DEMO_USERS])}
+        for workflow in missing:
+            try:
+                demo_plan_seed(workflow=workflow, users=users, started=started)
+            except ApplicationError as exc:
+                raise CommandError(f"Could not plan the workflow {workflow.name}: {exc}") from exc
+            current = (
+                Phase.objects.filter(workflow=workflow, status__in=IN_PROGRESS)
+                .values_list("kind", "status")
+                .first()
+            )
+            kind, status = current if current else ("none", "")
+            self.stdout.write(f"Planned workflow {workflow.name} ({kind}, {status}).")
+        return len(missing)
+
+    def _seed_blackouts(self) -> int:
+        ops = User.objects.filter(email=OPS).first()
+        if ops is None:
+            return 0
+        try:
+            window = demo_org_blackout_seed(ops=ops)
+        except ApplicationError as exc:
+            raise CommandError(f"Could not add the blackout {ORG_BLACKOUT_NAME}: {exc}") from exc
+        if window is None:
+            return 0
+        self.stdout.write(f"Created the org-wide blackout window {window.name}.")
+        return 1

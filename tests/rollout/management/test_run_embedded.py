@@ -59,7 +59,7 @@ def test_prepare_database_seeds_an_empty_database_once() -> None:
     assert prepare_database(OutputWrapper(out)) is True
     users, workflows = User.objects.count(), Workflow.objects.count()
     assert "Empty database: adding the demo data." in out.getvalue()
-    assert users == 7 and workflows == 4
+    assert users == 20 and workflows == 4
 
     out = StringIO()
     assert prepare_database(OutputWrapper(out)) is False
@@ -465,4 +465,4 @@ def test_a_second_run_keeps_the_data(tmp_path: Path) -> None:
         ).stdout.split()
         for _ in range(2)
     ]
-    assert runs == [["True", "7"], ["False", "7"]]
+    assert runs == [["True", "20"], ["False", "20"]]
