@@ -199,7 +199,7 @@ def test_reset_deletes_the_demo_data_and_builds_it_again() -> None:
 
     assert (
         "Deleted the demo data: 3 workflows with their plans and activity, "
-        "1 org-wide blackout windows, 20 users."
+        "1 org-wide blackout window, 20 users."
     ) in output
     after = state()
     for key in ("groups", "workflows"):
