@@ -79,6 +79,8 @@ class CohortCsvConfirmForm(forms.Form):
 
     def __init__(self, *args: Any, unknown_count: int = 0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields[
-            "invite_unknown"
-        ].label = f"Invite the {unknown_count} unknown people by email and add them too"
+        self.fields["invite_unknown"].label = (
+            "Invite the unknown person by email and add them too"
+            if unknown_count == 1
+            else f"Invite the {unknown_count} unknown people by email and add them too"
+        )

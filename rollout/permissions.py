@@ -10,9 +10,26 @@ from django.http import Http404
 
 from accounts.models import User
 from accounts.roles import is_executive, is_ops_leader
-from rollout.models import Workflow
+from rollout.models import Workflow, WorkflowUserObjectPermission
 
 AnyUser = User | AnonymousUser
+PERMS_CACHE_ATTR = "_rollout_workflow_perms"
+
+
+def workflow_perms(user: AnyUser, workflow: Workflow) -> frozenset[str]:
+    """The user's object permission codenames on the workflow: one query per user and workflow,
+    remembered on the user instance for the rest of the request (services that change roles drop
+    it, see rollout.services.access)."""
+    if not user.is_authenticated or not user.is_active:
+        return frozenset()
+    cache: dict[int, frozenset[str]] = user.__dict__.setdefault(PERMS_CACHE_ATTR, {})
+    if workflow.pk not in cache:
+        cache[workflow.pk] = frozenset(
+            WorkflowUserObjectPermission.objects.filter(
+                user=user, content_object=workflow
+            ).values_list("permission__codename", flat=True)
+        )
+    return cache[workflow.pk]
 
 
 def can_manage_people(user: AnyUser) -> bool:
@@ -28,14 +45,14 @@ def can_view_workflow(user: AnyUser, workflow: Workflow) -> bool:
         return False
     if is_ops_leader(user) or is_executive(user):
         return True
-    return user.has_perm("rollout.view_workflow", workflow)
+    return "view_workflow" in workflow_perms(user, workflow)
 
 
 def can_use_workflow(user: AnyUser, workflow: Workflow) -> bool:
     """Member-facing pages: cohort members, plus everyone who may view the workflow."""
     if can_view_workflow(user, workflow):
         return True
-    return user.is_authenticated and user.has_perm("rollout.use_workflow", workflow)
+    return "use_workflow" in workflow_perms(user, workflow)
 
 
 def can_change_workflow(user: AnyUser, workflow: Workflow) -> bool:
@@ -43,7 +60,7 @@ def can_change_workflow(user: AnyUser, workflow: Workflow) -> bool:
         return False
     if is_ops_leader(user):
         return True
-    return workflow.owner_id == user.pk and user.has_perm("rollout.change_workflow", workflow)
+    return workflow.owner_id == user.pk and "change_workflow" in workflow_perms(user, workflow)
 
 
 def can_handover_workflow(user: AnyUser, workflow: Workflow) -> bool:

@@ -40,6 +40,10 @@ def workflow_access_sync(*, workflow: Workflow, user: User) -> None:
         assign_perm(f"rollout.{codename}", user, workflow)
     for codename in current - desired:
         remove_perm(f"rollout.{codename}", user, workflow)
-    # Guardian caches permissions on the user instance.
-    for attr in [a for a in vars(user) if a.startswith("_guardian") or a.endswith("_perm_cache")]:
+    # Guardian and rollout.permissions cache permissions on the user instance.
+    for attr in [
+        a
+        for a in vars(user)
+        if a.startswith(("_guardian", "_rollout_workflow_perms")) or a.endswith("_perm_cache")
+    ]:
         delattr(user, attr)

@@ -61,7 +61,8 @@ def workflow_new(request: HtmxHttpRequest) -> HttpResponse:
 def workflow_overview(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     workflow = access_workflow(request.user, slug, members=True)
     context = workflow_page_context(request.user, workflow, tab="overview")
-    context["recent_activity"] = list(activity_list_for_workflow(workflow)[:RECENT_ACTIVITY])
+    if context["can_view"]:  # the activity log is owner-facing, not for cohort members
+        context["recent_activity"] = list(activity_list_for_workflow(workflow)[:RECENT_ACTIVITY])
     context.update(promotion_card_context(request.user, workflow, can_change=context["can_change"]))
     return render(request, "rollout/workflow_overview.html", context)
 

@@ -96,7 +96,7 @@ def test_owner_plans_and_an_ops_leader_approves_the_promotion(
     page.locator("#id_source-new-validation").fill("Row counts checked hourly")
     page.locator("#id_source-new-last_verified_at").fill(timezone.localdate().isoformat())
     page.get_by_role("button", name="Add data source").click()
-    expect(page.locator("#data-sources").get_by_role("rowheader")).to_contain_text(
+    expect(page.locator("#data-sources").get_by_role("heading", level=3)).to_contain_text(
         "Zendesk tickets"
     )
 

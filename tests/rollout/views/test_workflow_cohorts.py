@@ -175,7 +175,7 @@ def test_csv_preview_then_confirm(client, workflow, ops_leader, cohort):
     assert "rollout/workflow_cohort_csv_preview.html" in template_names(response)
     assert [r.fate for r in response.context["rows"]] == ["added", "unknown", "malformed"]
     body = response.content.decode()
-    assert "Invite the 1 unknown people" in body
+    assert "Invite the unknown person" in body
     assert 'type="hidden" name="email" value="new@example.com"' in body
     assert not CohortMember.objects.exists()
     response = client.post(

@@ -119,3 +119,24 @@ def test_overview_queries_are_bounded(django_assert_max_num_queries, client, ops
     # +4 for the promotion card (phases, open request, blackouts, view check).
     with django_assert_max_num_queries(16):
         assert client.get(url(workflow.slug)).status_code == 200
+
+
+def test_a_cohort_member_sees_the_member_view_only(client, ops_leader, workflow):
+    from rollout.services.cohorts import cohort_create, cohort_members_add
+    from tests.factories import UserFactory
+
+    member = UserFactory(display_name="Maya Member")
+    cohort = cohort_create(workflow=workflow, actor=ops_leader, name="EU agents", description="")
+    cohort_members_add(cohort=cohort, users=[member], actor=ops_leader)
+    client.force_login(member)
+
+    response = client.get(url(workflow.slug))
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Support reply drafting" in body
+    # Owner-facing sections are neither linked nor shown to members.
+    for owner_page in ("plan", "cohorts", "thresholds", "escalation", "activity"):
+        assert f"/workflows/{workflow.slug}/{owner_page}/" not in body
+    assert "Recent activity" not in body
+    assert client.get(f"/workflows/{workflow.slug}/plan/").status_code == 404
