@@ -46,6 +46,10 @@ MSG_LAPSED = (
     "The gate changed since this promotion was requested ({changed}), so the request lapsed."
 )
 MSG_GATE_FAILING = "The gate is not passing ({blocking}): approve despite it with a written reason."
+MSG_RULE_2 = (
+    "A workflow cannot enter the limited roll-out without a threshold on error, override or "
+    "acceptance rate (rule 2). Define one on the Thresholds page; an override cannot waive this."
+)
 MSG_OVERRIDE_REASON_REQUIRED = "Write why this promotion should go ahead despite the gate."
 MSG_CANCEL_NOT_ALLOWED = "Only the requester, the owner or an ops leader can cancel this request."
 MSG_PHASE_NOT_ACTIVE = "The {phase} phase is no longer active, so this promotion cannot run."
@@ -191,6 +195,15 @@ def promotion_override(*, request: PromotionRequest, actor: User, reason: str) -
     return _approve(request=request, actor=actor, note=reason, override_reason=reason)
 
 
+def _check_rule_2(request: PromotionRequest) -> None:
+    """Rule 2 is not a gate condition an ops leader may override: it is the product's promise
+    that quality was defined before launch."""
+    from rollout.selectors.thresholds import has_quality_threshold
+
+    if request.to_phase.kind == PhaseKind.LIMITED and not has_quality_threshold(request.workflow):
+        raise ApplicationError(MSG_RULE_2)
+
+
 def _approve(
     *, request: PromotionRequest, actor: User, note: str, override_reason: str
 ) -> PromotionRequest:
@@ -212,6 +225,7 @@ def _approve(
         if gate.fingerprint != request.gate_fingerprint:
             lapsed = _lapse(request, gate, actor)
         else:
+            _check_rule_2(request)
             if not gate.passed and not override_reason and not request.override_reason:
                 blocking = ", ".join(c.label for c in gate.blocking)
                 raise ApplicationError(MSG_GATE_FAILING.format(blocking=blocking))
@@ -305,6 +319,7 @@ def promotion_execute(*, request: PromotionRequest, actor: User | None = None) -
         if gate.fingerprint != request.gate_fingerprint:
             lapsed = _lapse(request, gate, actor)
         else:
+            _check_rule_2(request)
             if not gate.passed and not request.override_reason:
                 blocking = ", ".join(c.label for c in gate.blocking)
                 raise ApplicationError(MSG_GATE_FAILING.format(blocking=blocking))

@@ -287,3 +287,17 @@ def test_concurrent_executions_exactly_one_wins(workflow, workflow_owner, ops_le
         thread.join()
     assert sorted(results) == sorted(["ok", svc.MSG_NOT_OPEN])
     assert Phase.objects.filter(workflow=workflow, status=PhaseStatus.ACTIVE).count() == 1
+
+
+def test_an_override_cannot_waive_rule_2(workflow, workflow_owner, ops_leader):
+    """Without a threshold on error, override or acceptance rate, no way leads into limited."""
+    phases = make_plan(workflow, current="shadow")
+    request = svc.promotion_request(workflow=workflow, actor=workflow_owner)
+
+    with pytest.raises(ApplicationError) as exc:
+        svc.promotion_override(request=request, actor=ops_leader, reason="We are in a hurry")
+
+    assert exc.value.message == svc.MSG_RULE_2
+    assert PromotionApproval.objects.count() == 0
+    assert status_of(phases["shadow"]) == PhaseStatus.ACTIVE
+    assert status_of(phases["limited"]) == PhaseStatus.PLANNED
