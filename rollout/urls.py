@@ -1,6 +1,7 @@
 from django.urls import path
 
 from rollout.views.activity import workflow_activity
+from rollout.views.api_tokens import workflow_token_revoke, workflow_tokens
 from rollout.views.blackouts import (
     blackout_delete,
     blackout_list,
@@ -55,6 +56,12 @@ urlpatterns = [
     path("workflows/<slug:slug>/edit/", workflow_edit, name="workflow_edit"),
     path("workflows/<slug:slug>/handover/", workflow_handover, name="workflow_handover"),
     path("workflows/<slug:slug>/activity/", workflow_activity, name="workflow_activity"),
+    path("workflows/<slug:slug>/tokens/", workflow_tokens, name="workflow_tokens"),
+    path(
+        "workflows/<slug:slug>/tokens/<int:token_id>/revoke/",
+        workflow_token_revoke,
+        name="workflow_token_revoke",
+    ),
     path("workflows/<slug:slug>/plan/", workflow_plan, name="workflow_plan"),
     path("workflows/<slug:slug>/plan/create/", workflow_plan_create, name="workflow_plan_create"),
     path("workflows/<slug:slug>/plan/phase/", workflow_phase_edit, name="workflow_phase_edit"),

@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import User
-from rollout.models import Workflow
+from rollout.models import ApiToken, Workflow
 from tests.factories import UserFactory, executive_user, make_workflow, ops_leader_user
 
 ROLES = ("anonymous", "ops_leader", "executive", "owner", "unrelated")
@@ -64,9 +64,22 @@ def _a_level(w: "World") -> int:
     ).pk
 
 
+def _a_token(w: "World") -> int:
+    return ApiToken.objects.create(
+        workflow=w.workflow,
+        name="Matrix",
+        prefix="matrixab",
+        token_hash="0" * 64,
+        created_by=w.owner,
+    ).pk
+
+
 MATRIX: dict[str, Entry] = {
     "healthz": Entry(everyone(200)),
     "admin:*": Entry(everyone(302)),  # the admin sends non-staff to its own sign-in page
+    # The JSON API authenticates by bearer token, not session; its operations have their own
+    # contract tests (tests/rollout/api). Here: the schema is public, whoever asks.
+    "api:*": Entry(everyone(200)),
     # Accounts
     "login": Entry(everyone(302, anonymous=200)),  # signed-in users are sent home
     "logout": Entry(everyone(LOGIN), method="post"),
@@ -92,6 +105,13 @@ MATRIX: dict[str, Entry] = {
     "workflow_edit": Entry(signed_in(404, ops_leader=200, owner=200), kwargs=WF),
     "workflow_handover": Entry(signed_in(404, ops_leader=200, owner=200), kwargs=WF),
     "workflow_activity": Entry(signed_in(200, unrelated=404), kwargs=WF),
+    # API tokens: only those who may change the workflow see or manage them.
+    "workflow_tokens": Entry(signed_in(404, ops_leader=200, owner=200), kwargs=WF),
+    "workflow_token_revoke": Entry(
+        signed_in(404, ops_leader=302, owner=302),
+        method="post",
+        kwargs=lambda w: {**WF(w), "token_id": _a_token(w)},
+    ),
     # Cohorts: everyone who sees the workflow reads them; the CSV upload is for owner and ops.
     "workflow_cohorts": Entry(signed_in(200, unrelated=404), kwargs=WF),
     "workflow_cohort_csv": Entry(
@@ -191,11 +211,15 @@ MATRIX: dict[str, Entry] = {
 }
 
 
+# Namespaces with one entry for all their URLs: `name:*`, checked at the URL named here.
+WHOLE_NAMESPACES = {"admin": "admin:index", "api": "api:openapi-json"}
+
+
 def _walk(patterns: list, prefix: str = "") -> Iterator[str]:
     for p in patterns:
         if isinstance(p, URLResolver):
-            if p.namespace == "admin":
-                yield "admin:*"
+            if p.namespace in WHOLE_NAMESPACES:
+                yield f"{p.namespace}:*"
                 continue
             ns = f"{prefix}{p.namespace}:" if p.namespace else prefix
             yield from _walk(p.url_patterns, ns)
@@ -234,7 +258,9 @@ def test_access(world: World, client: Client, name: str, role: str):
     user = None if role == "anonymous" else getattr(world, role)
     if user is not None:
         client.force_login(user)
-    url = reverse("admin:index" if name == "admin:*" else name, kwargs=entry.kwargs(world))
+    namespace = name.removesuffix(":*")
+    url_name = WHOLE_NAMESPACES.get(namespace, name)
+    url = reverse(url_name, kwargs=entry.kwargs(world))
     response = getattr(client, entry.method)(url, data=entry.data(world), headers=entry.headers)
 
     expected = entry.expect[role]

@@ -30,6 +30,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    # Listed so the API docs page serves Swagger UI from our static files, not a CDN (CSP).
+    "ninja",
     "guardian",
     "axes",
     "accounts",

@@ -1,6 +1,7 @@
 """Domain models, one module per aggregate, re-exported here."""
 
 from rollout.models.activity import ActivityEntry
+from rollout.models.api_token import ApiToken
 from rollout.models.cohort import Cohort, CohortMember, EnrolmentPhase
 from rollout.models.escalation import EscalationChannel, EscalationLevel
 from rollout.models.phase import (
@@ -46,6 +47,7 @@ __all__ = [
     "PHASE_ORDER",
     "QUALITY_METRICS",
     "ActivityEntry",
+    "ApiToken",
     "BlackoutWindow",
     "BreachAction",
     "Cohort",

@@ -1,0 +1,69 @@
+"""GET /api/v1/decision: who gets the AI's output live, in shadow, or not at all.
+
+Served from `decide_cached`: on a warm cache the only query is the token lookup.
+
+A token of workflow A asking about workflow B: 403 if B exists, 404 if it does not. Telling the
+two apart costs a query, but only on this error path, and it gives the integrator the error that
+names their mistake (wrong token vs. misspelt slug). Existence of a slug is not a secret from a
+token holder: tokens are issued to the organisation's own integrations.
+"""
+
+from typing import Literal
+
+from django.http import HttpRequest
+from ninja import Query, Schema
+from ninja.errors import HttpError
+from pydantic import Field
+
+from rollout.api import api
+from rollout.models import ApiToken, Workflow
+from rollout.models.workflow import SLUG_VALIDATOR
+from rollout.selectors.decision import UnknownWorkflow, decide_cached
+
+MSG_OTHER_WORKFLOW = "This API token belongs to another workflow."
+MSG_UNKNOWN_WORKFLOW = "No workflow has this slug."
+
+
+class DecisionQuery(Schema):
+    workflow: str = Field(
+        min_length=1,
+        max_length=60,
+        pattern=SLUG_VALIDATOR.regex.pattern,
+        description="The workflow's slug, e.g. support-reply-drafting.",
+    )
+    user: str = Field(
+        min_length=1,
+        max_length=254,
+        description="The person, as the AI tool knows them: email (any case) or external id.",
+    )
+
+
+class DecisionOut(Schema):
+    mode: Literal["live", "shadow", "off"]
+    phase: str | None = Field(description="The phase in progress, or null before the plan starts.")
+    cohort: str | None = Field(description="The cohort that puts the person live, if any.")
+
+
+class ErrorOut(Schema):
+    detail: str
+
+
+@api.get(
+    "/decision",
+    response={200: DecisionOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    summary="The rollout decision for one person",
+    operation_id="decision",
+    url_name="decision",
+)
+def decision(request: HttpRequest, params: Query[DecisionQuery]) -> DecisionOut:
+    token: ApiToken = request.auth  # type: ignore[attr-defined]
+    if params.workflow != token.workflow.slug:
+        if Workflow.objects.filter(slug=params.workflow).exists():
+            raise HttpError(403, MSG_OTHER_WORKFLOW)
+        raise HttpError(404, MSG_UNKNOWN_WORKFLOW)
+    try:
+        answer = decide_cached(params.workflow, params.user)
+    except UnknownWorkflow:
+        # The workflow was renamed or deleted since the token was looked up.
+        raise HttpError(404, MSG_UNKNOWN_WORKFLOW) from None
+    return DecisionOut(mode=answer.mode, phase=answer.phase, cohort=answer.cohort)
