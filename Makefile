@@ -17,6 +17,7 @@ help:
 	@echo "make run    start Rollout (web, worker, scheduler) on embedded defaults, with demo data"
 	@echo "make test   run the whole test suite (unit, integration, browser)"
 	@echo "make lint   ruff check and format check (make format fixes what it can)"
+	@echo "make bench  speed figures on PostgreSQL against same-run baselines (JSON lines)"
 	@echo "make venv   only create .venv and install"
 	@echo "PORT=8001 make run, DATABASE_URL=postgres://... make test: see README.md"
 
@@ -40,6 +41,13 @@ run: venv
 
 test: venv node_modules/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Speed targets against same-run baselines, on PostgreSQL (DATABASE_URL; default local postgres)
+# and Redis when it answers. Needs wrk (installed here when missing, as root). See bench/run.py.
+bench: venv
+	@command -v wrk >/dev/null || { apt-get install -y -q wrk >/dev/null || \
+	  { apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null; }; }
+	$(BIN)/python -m bench.run
 
 lint: venv
 	$(BIN)/ruff check .

@@ -6,5 +6,5 @@ class RolloutConfig(AppConfig):
     verbose_name = "Rollout"
 
     def ready(self) -> None:
-        # Registers the planning gate conditions with rollout.gates.
-        from rollout import gate_conditions  # noqa: F401
+        # Registers the planning and metric gate conditions with rollout.gates.
+        from rollout import gate_conditions, gate_conditions_metrics  # noqa: F401

@@ -8,3 +8,38 @@ def run_due_promotions() -> int:
     """Every minute: execute scheduled promotions whose time has come. Safe to run twice: each
     promotion is re-checked under its workflow's lock."""
     return promotions_run_due()
+
+
+@shared_task(time_limit=300, soft_time_limit=240)
+def rollup_usage() -> int:
+    """After each ingestion and every minute: rebuild the rollups of days with new events, then
+    evaluate those workflows' thresholds. Safe to run concurrently (dirty days are claimed)."""
+    from rollout.services.usage_rollup import usage_rollup_pending
+
+    return usage_rollup_pending()
+
+
+@shared_task(time_limit=300, soft_time_limit=240)
+def evaluate_thresholds() -> int:
+    """Every few minutes: evaluate every threshold (windows move with the clock, not only with
+    new events) and check every cohort for drift."""
+    from rollout.services.drift import drift_evaluate_all
+    from rollout.services.evaluation import thresholds_evaluate_all
+
+    count = thresholds_evaluate_all()
+    drift_evaluate_all()
+    return count
+
+
+@shared_task(
+    time_limit=60,
+    soft_time_limit=50,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def email_notification(notification_id: int) -> bool:
+    """Email one notification; a retry after it was sent does nothing."""
+    from rollout.services.notifications import notification_email
+
+    return notification_email(notification_id=notification_id)

@@ -67,6 +67,11 @@ def _fresh_cache():
     """Cached rollout decisions must never leak from one test into the next."""
     from django.core.cache import cache
 
-    cache.clear()
+    from rollout import local_memo
+    from rollout.api.throttling import forget_local_counts
+
+    for forget in (cache.clear, local_memo.forget_all, forget_local_counts):
+        forget()
     yield
-    cache.clear()
+    for forget in (cache.clear, local_memo.forget_all, forget_local_counts):
+        forget()

@@ -192,6 +192,9 @@ else:
 # Django's built-in django.core.cache.backends.redis.RedisCache; the default is a local file cache.
 if env.str("CACHE_URL", default=""):
     CACHES = {"default": env.cache_url("CACHE_URL")}
+    if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+        # The same backend, reusing its Redis client (see rollout/cache.py for the measurement).
+        CACHES["default"]["BACKEND"] = "rollout.cache.ReusingRedisCache"
 else:
     CACHES = {
         "default": {
@@ -233,6 +236,15 @@ CELERY_BEAT_SCHEDULE = {
     "run-due-promotions": {
         "task": "rollout.tasks.run_due_promotions",
         "schedule": timedelta(minutes=1),
+    },
+    # Rollups are woken by each ingestion; this sweep catches days a lost wake-up left dirty.
+    "rollup-usage": {
+        "task": "rollout.tasks.rollup_usage",
+        "schedule": timedelta(minutes=1),
+    },
+    "evaluate-thresholds": {
+        "task": "rollout.tasks.evaluate_thresholds",
+        "schedule": timedelta(minutes=5),
     },
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

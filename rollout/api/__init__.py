@@ -1,55 +1,30 @@
 """The JSON API at /api/v1/ (PRODUCT.md "JSON API").
 
 Every error is JSON: `{"detail": "..."}`, plus `"errors": [{"field": ..., "message": ...}]` (and
-`"index"` for an item of a batch) when the input is invalid.
+`"index"` for an item of a batch) when the input is invalid; see rollout.api.errors. Every request
+is held to the body limit (rollout.api.limits) and every token to its rate
+(rollout.api.throttling); rollout.api.base wires both in.
 """
 
-from typing import Any
-
-from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError
-
 from rollout.api.auth import ApiTokenAuth
+from rollout.api.base import RolloutAPI
+from rollout.api.errors import MSG_INVALID_INPUT
+from rollout.api.limits import MAX_BODY_BYTES
 
-MSG_INVALID_INPUT = "The request is invalid; see errors."
+__all__ = ["MAX_BODY_BYTES", "MSG_INVALID_INPUT", "api"]
 
-api = NinjaAPI(
+api = RolloutAPI(
     title="Rollout API",
     version="1",
     urls_namespace="api",
     auth=ApiTokenAuth(),
     description=(
         "Machine access to Rollout. Authenticate with `Authorization: Bearer <token>`; a token "
-        "belongs to one workflow and is created on that workflow's API tokens page."
+        "belongs to one workflow and is created on that workflow's API tokens page. A token may "
+        "make ROLLOUT_API_RATE_PER_MINUTE requests a minute (429 with Retry-After beyond that); "
+        "request bodies are limited to 1 MiB (413)."
     ),
 )
 
-
-def _error_item(error: dict[str, Any]) -> dict[str, Any]:
-    # loc is (source, name, …): "query"/"body" first, then field names and list indexes.
-    path = list(error.get("loc", ()))[1:]
-    item: dict[str, Any] = {}
-    indexes = [part for part in path if isinstance(part, int)]
-    if indexes:
-        item["index"] = indexes[0]
-    item["field"] = ".".join(str(part) for part in path if not isinstance(part, int))
-    item["message"] = error.get("msg", "Invalid value.")
-    return item
-
-
-@api.exception_handler(ValidationError)
-def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    errors = [_error_item(error) for error in exc.errors]
-    return api.create_response(request, {"detail": MSG_INVALID_INPUT, "errors": errors}, status=400)
-
-
-@api.exception_handler(AuthenticationError)
-def authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    response = api.create_response(request, {"detail": exc.message}, status=401)
-    response["WWW-Authenticate"] = 'Bearer realm="rollout"'
-    return response
-
-
 # Registers the operations; imported last because the modules use `api`.
-from rollout.api import decision  # noqa: E402, F401
+from rollout.api import decision, events, metrics  # noqa: E402, F401

@@ -4,6 +4,13 @@ from rollout.models.activity import ActivityEntry
 from rollout.models.api_token import ApiToken
 from rollout.models.cohort import Cohort, CohortMember, EnrolmentPhase
 from rollout.models.escalation import EscalationChannel, EscalationLevel
+from rollout.models.evaluation import (
+    CohortDrift,
+    DriftStatus,
+    ThresholdEvaluation,
+    ThresholdStatus,
+)
+from rollout.models.notification import Notification
 from rollout.models.phase import (
     IN_PROGRESS,
     PHASE_ORDER,
@@ -35,6 +42,14 @@ from rollout.models.threshold import (
     ThresholdScope,
     Verdict,
 )
+from rollout.models.usage import (
+    EventKind,
+    RollupPeriod,
+    UsageActiveUser,
+    UsageDirtyDay,
+    UsageEvent,
+    UsageRollup,
+)
 from rollout.models.workflow import (
     Workflow,
     WorkflowGroupObjectPermission,
@@ -51,14 +66,18 @@ __all__ = [
     "BlackoutWindow",
     "BreachAction",
     "Cohort",
+    "CohortDrift",
     "CohortMember",
     "Comparator",
     "DataSource",
+    "DriftStatus",
     "EnrolmentPhase",
     "EscalationChannel",
     "EscalationLevel",
+    "EventKind",
     "FallbackMode",
     "Metric",
+    "Notification",
     "Phase",
     "PhaseKind",
     "PhaseStatus",
@@ -68,9 +87,16 @@ __all__ = [
     "ReadinessAnswer",
     "ReadinessAnswerValue",
     "ReadinessQuestion",
+    "RollupPeriod",
     "SourceKind",
     "Threshold",
+    "ThresholdEvaluation",
+    "ThresholdStatus",
     "ThresholdScope",
+    "UsageActiveUser",
+    "UsageDirtyDay",
+    "UsageEvent",
+    "UsageRollup",
     "Verdict",
     "Workflow",
     "WorkflowGroupObjectPermission",

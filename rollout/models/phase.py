@@ -48,6 +48,12 @@ class Phase(models.Model):
     exit_criteria = models.TextField("exit criteria", blank=True, max_length=4000)
     min_duration_days = models.PositiveSmallIntegerField("minimum duration (days)", default=0)
     paused_at = models.DateTimeField(null=True, blank=True)
+    baseline_start = models.DateTimeField(
+        "baseline restarted",
+        null=True,
+        blank=True,
+        help_text="Set when the AI itself changed mid-phase (rule 9): drift is measured from here.",
+    )
     pause_reason = models.TextField(blank=True, max_length=2000)
 
     class Meta:

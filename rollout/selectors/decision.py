@@ -11,8 +11,9 @@ from typing import Literal
 from django.core.cache import cache
 from django.db.models import OuterRef, Q, Subquery
 
+from rollout import local_memo
 from rollout.models import PHASE_ORDER, CohortMember, Phase, PhaseKind, PhaseStatus, Workflow
-from rollout.services.decision_cache import plan_version
+from rollout.services.decision_cache import plan_version, plan_version_key
 
 Mode = Literal["live", "shadow", "off"]
 LIVE_PHASES = (PhaseKind.LIMITED, PhaseKind.BROAD, PhaseKind.STEADY)
@@ -100,13 +101,29 @@ def decide(workflow_slug: str, user_ref: str) -> Decision:
 
 
 def decide_cached(workflow_slug: str, user_ref: str) -> Decision:
-    """`decide`, cached until the workflow's plan changes."""
+    """`decide`, cached until the workflow's plan changes.
+
+    One cache round trip when warm: the entry carries the plan version it was computed under and
+    is read together with the current version, so a plan change invalidates it at once. In front
+    of that, a per-process memo of about a second (rollout.local_memo) serves repeat questions
+    with no round trip at all.
+    """
     # Not lowercased: external ids are matched exactly, so "AB1" and "ab1" may be two people.
     ref_hash = hashlib.sha256(user_ref.strip().encode()).hexdigest()[:32]
-    key = f"decision:{workflow_slug}:{plan_version(workflow_slug)}:{ref_hash}"
-    cached = cache.get(key)
-    if cached is not None:
-        return Decision(*cached)
-    decision = decide(workflow_slug, user_ref)
-    cache.set(key, (decision.mode, decision.phase, decision.cohort), DECISION_TIMEOUT)
+    key = f"decision:{workflow_slug}:{ref_hash}"
+    memo = local_memo.recall(key)
+    if memo is not None:
+        return memo
+    found = cache.get_many([plan_version_key(workflow_slug), key])
+    version = found.get(plan_version_key(workflow_slug))
+    if version is None:
+        version = plan_version(workflow_slug)
+    cached = found.get(key)
+    if cached is not None and cached[0] == str(version):
+        decision = Decision(*cached[1:])
+    else:
+        decision = decide(workflow_slug, user_ref)
+        value = (str(version), decision.mode, decision.phase, decision.cohort)
+        cache.set(key, value, DECISION_TIMEOUT)
+    local_memo.remember(key, decision)
     return decision

@@ -7,10 +7,12 @@ stored, so the plaintext exists once, in what `api_token_create` returns.
 import hashlib
 import secrets
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from rollout import local_memo
 from rollout.errors import ApplicationError
 from rollout.models import ApiToken, Workflow
 from rollout.permissions import can_change_workflow
@@ -29,6 +31,11 @@ MSG_ALREADY_REVOKED = "This token was already revoked."
 
 def token_hash(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+def token_cache_key(digest: str) -> str:
+    """Where the API keeps an authenticated token (rollout.selectors.api_tokens)."""
+    return f"api-token:{digest}"
 
 
 def _new_plaintext() -> str:
@@ -77,7 +84,10 @@ def api_token_revoke(*, token: ApiToken, actor: User) -> ApiToken:
         )
         if not revoked:
             raise ApplicationError(MSG_ALREADY_REVOKED)
-        token.refresh_from_db(fields=["revoked_at"])
+        token.refresh_from_db(fields=["revoked_at", "token_hash"])
+        # The API reads tokens from the cache: drop this one the moment the revocation commits.
+        key = token_cache_key(token.token_hash)
+        transaction.on_commit(lambda: (cache.delete(key), local_memo.forget(key)))
         activity_record(
             workflow=token.workflow,
             actor=actor,

@@ -9,10 +9,11 @@ import secrets
 from django.core.cache import cache
 from django.db import transaction
 
+from rollout import local_memo
 from rollout.models import Workflow
 
 
-def _version_key(slug: str) -> str:
+def plan_version_key(slug: str) -> str:
     return f"decision-plan-version:{slug}"
 
 
@@ -23,7 +24,7 @@ def _fresh() -> int:
 
 def plan_version(slug: str) -> str:
     """The current plan version of the workflow `slug` (created on first use)."""
-    key = _version_key(slug)
+    key = plan_version_key(slug)
     version = cache.get(key)
     if version is None:
         # A random start, not 0: after an eviction the version must not repeat an old one. add()
@@ -34,7 +35,7 @@ def plan_version(slug: str) -> str:
 
 
 def _bump(slug: str) -> None:
-    key = _version_key(slug)
+    key = plan_version_key(slug)
     try:
         cache.incr(key)
     except ValueError:
@@ -46,4 +47,9 @@ def plan_changed(workflow: Workflow) -> None:
     """Call from any service that changes what `decide` would answer for this workflow. Bumps the
     version after commit, so readers never cache a decision computed from the old plan."""
     slug = workflow.slug
-    transaction.on_commit(lambda: _bump(slug))
+
+    def invalidate() -> None:
+        _bump(slug)
+        local_memo.forget(f"decision:{slug}:")
+
+    transaction.on_commit(invalidate)

@@ -56,6 +56,27 @@ def phase_pause(*, workflow: Workflow, actor: User, fallback_mode: str, reason: 
     reason = reason.strip()
     if not reason:
         raise ApplicationError(MSG_REASON_REQUIRED, field="reason")
+    _pause(workflow, phase, actor=actor, fallback_mode=fallback_mode, reason=reason)
+    return phase
+
+
+@transaction.atomic
+def phase_pause_on_breach(*, workflow: Workflow, reason: str) -> Phase | None:
+    """Rule 4: a `pause_rollout` threshold failed. Pauses the active phase at once, by Rollout
+    itself (no actor), falling back to the workflow's chosen mode. Returns the paused phase, or
+    None when nothing was active (already paused, or no phase in progress)."""
+    workflow = Workflow.objects.select_for_update().select_related("owner").get(pk=workflow.pk)
+    phase = Phase.objects.filter(workflow=workflow, status=PhaseStatus.ACTIVE).first()
+    if phase is None:
+        return None
+    phase.workflow = workflow
+    _pause(workflow, phase, actor=None, fallback_mode=workflow.fallback_mode, reason=reason)
+    return phase
+
+
+def _pause(
+    workflow: Workflow, phase: Phase, *, actor: User | None, fallback_mode: str, reason: str
+) -> None:
     before_fallback = workflow.get_fallback_mode_display()
     phase.status = PhaseStatus.PAUSED
     phase.paused_at = timezone.now()
@@ -76,7 +97,6 @@ def phase_pause(*, workflow: Workflow, actor: User, fallback_mode: str, reason: 
         note=reason,
     )
     _plan_changed(workflow)
-    return phase
 
 
 @transaction.atomic

@@ -4,11 +4,12 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import is_ops_leader
 from rollout.errors import ApplicationError
-from rollout.models import Workflow
+from rollout.models import IN_PROGRESS, Phase, Workflow
 from rollout.services.access import workflow_access_sync
 from rollout.services.activity import activity_record, field_changes, snapshot
 from rollout.services.phases import plan_create_default
@@ -128,7 +129,28 @@ def workflow_update(*, workflow: Workflow, actor: User, **fields: str) -> Workfl
         target=f"workflow {workflow.name}",
         changes=changes,
     )
+    if any(before[name] != getattr(workflow, name) for name in AI_FIELDS):
+        _restart_baseline(workflow, actor)
     return workflow
+
+
+# Rule 9: a change of the AI itself mid-phase restarts the phase's threshold/drift baseline.
+AI_FIELDS = ("model_provider", "model_name", "model_version")
+
+
+def _restart_baseline(workflow: Workflow, actor: User) -> None:
+    phase = Phase.objects.filter(workflow=workflow, status__in=IN_PROGRESS).first()
+    if phase is None:
+        return
+    phase.baseline_start = timezone.now()
+    phase.save(update_fields=["baseline_start"])
+    activity_record(
+        workflow=workflow,
+        actor=actor,
+        verb="restarted the baseline of",
+        target=phase.get_kind_display(),
+        note="The model changed mid-phase: drift is measured against a new baseline from now.",
+    )
 
 
 @transaction.atomic

@@ -1,5 +1,6 @@
 """Plans and gate data made straight through the ORM (test setup), for the promotion tests."""
 
+import uuid
 from datetime import date, timedelta
 
 from django.utils import timezone
@@ -62,6 +63,22 @@ def make_shadow_ready(workflow: Workflow, contact: User) -> None:
     )
 
 
+def make_healthy_usage(workflow: Workflow, user_ref: str, *, cases: int = 120) -> None:
+    """Shadow-style usage an hour ago with no errors, rolled up and evaluated: the metric gate
+    conditions (usage received, thresholds met) then pass."""
+    from rollout.services.usage_ingest import EventData, usage_events_store
+    from rollout.services.usage_rollup import usage_rollup_pending
+
+    at = timezone.now() - timedelta(hours=1)
+    events = [
+        EventData(event_id=uuid.uuid4(), user_ref=user_ref, kind=kind, occurred_at=at)
+        for _ in range(cases)
+        for kind in ("invocation", "agreed")
+    ]
+    usage_events_store(workflow=workflow, events=events)
+    usage_rollup_pending()
+
+
 def make_limited_ready(workflow: Workflow, answered_by: User, member: User) -> Cohort:
     Threshold.objects.create(
         workflow=workflow,
@@ -75,7 +92,9 @@ def make_limited_ready(workflow: Workflow, answered_by: User, member: User) -> C
         ReadinessAnswer.objects.create(
             workflow=workflow, question=question, answer="yes", answered_by=answered_by
         )
-    return make_cohort(workflow, "limited", member)
+    cohort = make_cohort(workflow, "limited", member)
+    make_healthy_usage(workflow, member.email)
+    return cohort
 
 
 def make_cohort(workflow: Workflow, phase: str, member: User | None) -> Cohort:

@@ -1,0 +1,91 @@
+"""Error bodies of the JSON API: their schemas, their messages, and the exception handlers.
+
+Every error is `{"detail": "..."}`; invalid input adds `"errors": [{"field", "message"}]` (with
+`"index"` for an item of a batch). Messages are constants so tests assert the exact words.
+"""
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from ninja import Schema
+from ninja.errors import AuthenticationError, Throttled, ValidationError
+
+from rollout.api.limits import MSG_BODY_TOO_LARGE
+
+logger = logging.getLogger(__name__)
+
+MSG_INVALID_INPUT = "The request is invalid; see errors."
+MSG_MALFORMED = "The request is malformed."
+MSG_NUL = "The path or query contains a NUL character (%00), which no field accepts."
+MSG_FORBIDDEN = "This API token may not do this."
+MSG_NOT_FOUND = "Not found."
+MSG_UNKNOWN_PATH = "No API operation has this path. The operations are listed at /api/v1/docs."
+MSG_METHOD_NOT_ALLOWED = "This method is not allowed here; see the Allow header."
+MSG_RATE_LIMITED = "Too many requests with this API token. Retry after the Retry-After seconds."
+MSG_SERVER_ERROR = "Something went wrong on our side. It has been logged; please retry later."
+
+WWW_AUTHENTICATE = 'Bearer realm="rollout"'
+
+
+class ErrorOut(Schema):
+    detail: str
+
+
+class ErrorItemOut(Schema):
+    index: int | None = None
+    field: str
+    message: str
+
+
+class ValidationErrorOut(ErrorOut):
+    errors: list[ErrorItemOut] = []
+
+
+def json_error(status: int, detail: str, **extra: Any) -> HttpResponse:
+    """An error response built without the API instance: for code outside ninja's handlers."""
+    return JsonResponse({"detail": detail, **extra}, status=status)
+
+
+def _error_item(error: dict[str, Any]) -> dict[str, Any]:
+    # loc is (source, name, …): "query"/"body" first, then field names and list indexes.
+    path = list(error.get("loc", ()))[1:]
+    item: dict[str, Any] = {}
+    indexes = [part for part in path if isinstance(part, int)]
+    if indexes:
+        item["index"] = indexes[0]
+    item["field"] = ".".join(str(part) for part in path if not isinstance(part, int))
+    item["message"] = error.get("msg", "Invalid value.")
+    return item
+
+
+def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = [_error_item(error) for error in exc.errors]
+    return json_error(400, MSG_INVALID_INPUT, errors=errors)
+
+
+def authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    response = json_error(401, exc.message)
+    response["WWW-Authenticate"] = WWW_AUTHENTICATE
+    return response
+
+
+def throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
+    # ninja adds the Retry-After header from the throttle's wait() after this returns.
+    return json_error(429, MSG_RATE_LIMITED)
+
+
+def unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """The last resort, for exceptions no other handler knows. Django's own exceptions that
+    mean "bad request" keep their status; anything else is a bug: logged, answered as JSON 500."""
+    if isinstance(exc, Http404):
+        return json_error(404, MSG_NOT_FOUND)
+    if isinstance(exc, RequestDataTooBig):
+        return json_error(413, MSG_BODY_TOO_LARGE)
+    if isinstance(exc, SuspiciousOperation):
+        return json_error(400, MSG_MALFORMED)
+    if isinstance(exc, PermissionDenied):
+        return json_error(403, MSG_FORBIDDEN)
+    logger.exception("Unexpected error in %s %s", request.method, request.path, exc_info=exc)
+    return json_error(500, MSG_SERVER_ERROR)

@@ -1,0 +1,223 @@
+"""POST /api/v1/events: a batch of usage events from the integration (PRODUCT.md rule 7).
+
+The envelope is checked first (a JSON object with an `events` list of 1 to 1,000 items); then every
+item is validated on its own, before anything is written. Invalid items are reported by index and
+field and not stored; the valid ones are stored, once each (idempotent on `event_id`). A batch in
+which no item is valid answers 400; otherwise 200 with the counts and the per-item errors.
+
+The body is parsed here rather than by ninja's schema binding, because ninja would reject the whole
+batch for one bad item; the OpenAPI schema still documents the item's shape exactly.
+"""
+
+import json
+import uuid
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
+
+from rollout.api import api
+from rollout.api.errors import ValidationErrorOut
+from rollout.models import ApiToken, EventKind
+from rollout.services.usage_ingest import EventData, usage_events_store
+
+MAX_EVENTS = 1000
+MAX_FUTURE = timedelta(hours=1)
+MAX_AGE = timedelta(days=400)
+MAX_ATTRS = 20
+MAX_ATTRS_BYTES = 2048
+MAX_LATENCY_MS = 24 * 60 * 60 * 1000
+
+MSG_NOT_JSON = "The body is not valid JSON."
+MSG_ENVELOPE = 'Send a JSON object: {"events": [ … up to 1,000 events … ]}.'
+MSG_EMPTY = "The batch is empty: send at least one event."
+MSG_TOO_MANY = f"A batch holds at most {MAX_EVENTS:,} events; send the rest in another batch."
+MSG_NONE_VALID = "No event in the batch is valid; nothing was stored. See errors."
+MSG_NAIVE = "Give the time zone, e.g. 2026-11-30T14:05:00Z."
+MSG_FUTURE = "This is more than an hour in the future: check the sender's clock."
+MSG_TOO_OLD = "This is more than 400 days ago: too old to count."
+MSG_ATTRS_SIZE = f"attrs is limited to {MAX_ATTRS} keys and {MAX_ATTRS_BYTES:,} bytes of JSON."
+MSG_ATTRS_VALUES = "attrs values must be strings, numbers, true/false or null (no nesting)."
+MSG_BLANK_USER = "Name the person: an email or the id the AI tool knows them by."
+MSG_CONTROL = "Control characters (such as NUL) are not allowed here."
+
+
+def _has_control(text: str) -> bool:
+    return any(ord(ch) < 32 and ch not in "\t\n\r" for ch in text)
+
+
+class EventIn(BaseModel):
+    """One usage event."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: uuid.UUID = Field(description="A UUID per event: the idempotency key.")
+    user_ref: str = Field(
+        min_length=1, max_length=254, description="The person: email (any case) or external id."
+    )
+    kind: Literal[tuple(EventKind.values)] = Field(  # type: ignore[valid-type]
+        description="invocation, accepted, edited, overridden, error, fallback, agreed, disagreed."
+    )
+    occurred_at: datetime = Field(description="When it happened, ISO 8601 with a time zone.")
+    latency_ms: Annotated[StrictInt, Field(ge=0, le=MAX_LATENCY_MS)] | None = Field(
+        default=None, description="How long the AI took, in whole milliseconds."
+    )
+    attrs: dict[str, str | int | float | bool | None] = Field(
+        default_factory=dict,
+        description="A small flat object: model version, channel, … (≤ 20 keys, ≤ 2 KiB).",
+    )
+
+    @field_validator("user_ref")
+    @classmethod
+    def _user_ref(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError(MSG_BLANK_USER)
+        if _has_control(value):
+            raise ValueError(MSG_CONTROL)
+        return value
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _occurred_at(cls, value: datetime) -> datetime:
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(MSG_NAIVE)
+        now = timezone.now()
+        if value > now + MAX_FUTURE:
+            raise ValueError(MSG_FUTURE)
+        if value < now - MAX_AGE:
+            raise ValueError(MSG_TOO_OLD)
+        return value
+
+    @field_validator("attrs", mode="before")
+    @classmethod
+    def _attrs(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            if len(value) > MAX_ATTRS or len(json.dumps(value)) > MAX_ATTRS_BYTES:
+                raise ValueError(MSG_ATTRS_SIZE)
+            if any(isinstance(v, dict | list) for v in value.values()):
+                raise ValueError(MSG_ATTRS_VALUES)
+            # PostgreSQL's jsonb refuses \u0000; other control characters are refused with it.
+            texts = [*value.keys(), *(v for v in value.values() if isinstance(v, str))]
+            if any(_has_control(str(t)) for t in texts):
+                raise ValueError(MSG_CONTROL)
+        return value
+
+
+class EventBatchIn(BaseModel):
+    events: list[EventIn] = Field(min_length=1, max_length=MAX_EVENTS)
+
+
+class ItemErrorOut(BaseModel):
+    index: int
+    field: str
+    message: str
+
+
+class IngestOut(BaseModel):
+    accepted: int = Field(description="New events stored.")
+    duplicate: int = Field(description="Events already stored before (or twice in this batch).")
+    rejected: int = Field(description="Invalid events, not stored; see errors.")
+    errors: list[ItemErrorOut]
+
+
+class IngestErrorOut(ValidationErrorOut):
+    accepted: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+
+
+def _message(error: dict[str, Any]) -> str:
+    message = error.get("msg", "Invalid value.")
+    # pydantic prefixes messages of custom validators with "Value error, ".
+    return message.removeprefix("Value error, ")
+
+
+def _item_errors(index: int, exc: ValidationError) -> list[dict[str, Any]]:
+    errors = []
+    for error in exc.errors():
+        loc = [str(part) for part in error.get("loc", ())]
+        field = loc[0] if loc else ""
+        if field == "kind" and error.get("type") == "literal_error":
+            message = f"Unknown kind. Use one of: {', '.join(EventKind.values)}."
+        elif field == "attrs" and len(loc) > 1:
+            message = MSG_ATTRS_VALUES
+        else:
+            message = _message(error)
+        errors.append({"index": index, "field": field, "message": message})
+    return errors
+
+
+def _envelope_error(request: HttpRequest, detail: str, field: str = "events") -> HttpResponse:
+    body = {"detail": detail, "errors": [{"field": field, "message": detail}]}
+    return api.create_response(request, body, status=400)
+
+
+_REQUEST_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": EventBatchIn.model_json_schema()}},
+}
+
+
+@api.post(
+    "/events",
+    response={200: IngestOut, 400: IngestErrorOut},
+    summary="Report a batch of usage events",
+    operation_id="events",
+    url_name="events",
+    openapi_extra={"requestBody": _REQUEST_BODY},
+)
+def events(request: HttpRequest) -> HttpResponse:
+    """Up to 1,000 events. Idempotent on `event_id`: a batch sent twice counts once. Each item
+    is validated on its own; invalid ones are reported by index and not stored, valid ones are."""
+    token: ApiToken = request.auth  # type: ignore[attr-defined]
+    try:
+        payload = json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return _envelope_error(request, MSG_NOT_JSON, field="")
+    if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
+        return _envelope_error(request, MSG_ENVELOPE)
+    unknown = sorted(set(payload) - {"events"})
+    if unknown:
+        return _envelope_error(request, f"Unknown field: {unknown[0]}.", field=unknown[0][:100])
+    items = payload["events"]
+    if not items:
+        return _envelope_error(request, MSG_EMPTY)
+    if len(items) > MAX_EVENTS:
+        return _envelope_error(request, MSG_TOO_MANY)
+
+    valid: list[EventData] = []
+    errors: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            errors.append({"index": index, "field": "", "message": "An event is a JSON object."})
+            continue
+        try:
+            event = EventIn.model_validate(item)
+        except ValidationError as exc:
+            errors.extend(_item_errors(index, exc))
+            continue
+        valid.append(
+            EventData(
+                event_id=event.event_id,
+                user_ref=event.user_ref,
+                kind=event.kind,
+                occurred_at=event.occurred_at,
+                latency_ms=event.latency_ms,
+                attrs=event.attrs,
+            )
+        )
+    rejected = len(items) - len(valid)
+    if not valid:
+        body = {"detail": MSG_NONE_VALID, "errors": errors, "rejected": rejected}
+        return api.create_response(request, {**body, "accepted": 0, "duplicate": 0}, status=400)
+    result = usage_events_store(workflow=token.workflow, events=valid)
+    body = {
+        "accepted": result.accepted,
+        "duplicate": result.duplicate,
+        "rejected": rejected,
+        "errors": errors,
+    }
+    return api.create_response(request, body, status=200)

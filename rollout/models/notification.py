@@ -1,0 +1,27 @@
+from django.conf import settings
+from django.db import models
+
+
+class Notification(models.Model):
+    """A message from Rollout to one person (a threshold alert, a pause on breach), shown on their
+    home page and, if they chose it, emailed. Change notices to cohorts are a different thing."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    workflow = models.ForeignKey(
+        "rollout.Workflow", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True, max_length=4000)
+    url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["recipient", "read_at"], name="notification_unread")]
+
+    def __str__(self) -> str:
+        return self.title

@@ -1,0 +1,134 @@
+"""Usage: raw events reported by the integration, and the rollups every page reads.
+
+Raw events are written once (idempotent on `event_id` per workflow) and never scanned by a page:
+ingestion marks the days it touched as dirty, and the rollup service rebuilds those days' rollups
+from the raw rows. Rebuilding a whole day (rather than adding counts) makes late and duplicate
+events harmless: a rollup always equals a recomputation from raw events.
+"""
+
+from django.conf import settings
+from django.db import models
+
+
+class EventKind(models.TextChoices):
+    INVOCATION = "invocation", "Invocation"
+    ACCEPTED = "accepted", "Accepted"
+    EDITED = "edited", "Edited"
+    OVERRIDDEN = "overridden", "Overridden"
+    ERROR = "error", "Error"
+    FALLBACK = "fallback", "Fallback"
+    AGREED = "agreed", "Agreed (shadow)"
+    DISAGREED = "disagreed", "Disagreed (shadow)"
+
+
+class UsageEvent(models.Model):
+    """One event as the integration reported it. `cohort` and `user` are resolved at ingestion:
+    the cohort the person was in when it happened (None for people Rollout does not know, or who
+    are in no cohort of the workflow — they are still counted)."""
+
+    workflow = models.ForeignKey(
+        "rollout.Workflow", on_delete=models.CASCADE, related_name="+", db_constraint=True
+    )
+    event_id = models.UUIDField()
+    user_ref = models.CharField(max_length=254)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    cohort = models.ForeignKey(
+        "rollout.Cohort", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=12, choices=EventKind.choices)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    latency_bucket = models.PositiveSmallIntegerField(null=True, blank=True)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    attrs = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            # Rule 7: a batch sent twice counts once.
+            models.UniqueConstraint(fields=["workflow", "event_id"], name="usage_event_once"),
+        ]
+        indexes = [models.Index(fields=["workflow", "occurred_at"], name="usage_event_wf_time")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} by {self.user_ref} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class UsageDirtyDay(models.Model):
+    """A (workflow, day) whose rollups are behind its raw events. Written by ingestion, claimed and
+    deleted by the rollup service; the periodic sweep finds any a lost task left behind."""
+
+    workflow = models.ForeignKey("rollout.Workflow", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    marked_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "day"], name="usage_dirty_day_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id} {self.day}"
+
+
+class RollupPeriod(models.TextChoices):
+    DAY = "day", "Day"
+    HOUR = "hour", "Hour"
+
+
+class UsageRollup(models.Model):
+    """Counts for one workflow, cohort (None: people in no cohort) and day or hour.
+
+    Rates are derived (see rollout.selectors.usage.UsageCounts); latency is a histogram over
+    rollout.stats.LATENCY_EDGES_MS so percentiles of any window come from summed buckets.
+    """
+
+    workflow = models.ForeignKey("rollout.Workflow", on_delete=models.CASCADE, related_name="+")
+    cohort = models.ForeignKey(
+        "rollout.Cohort", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    period = models.CharField(max_length=4, choices=RollupPeriod.choices)
+    day = models.DateField()
+    start = models.DateTimeField()
+    invocations = models.PositiveIntegerField(default=0)
+    accepted = models.PositiveIntegerField(default=0)
+    edited = models.PositiveIntegerField(default=0)
+    overridden = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    fallbacks = models.PositiveIntegerField(default=0)
+    agreed = models.PositiveIntegerField(default=0)
+    disagreed = models.PositiveIntegerField(default=0)
+    active_users = models.PositiveIntegerField(default=0)
+    latency_count = models.PositiveIntegerField(default=0)
+    latency_hist = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["workflow", "period", "day"], name="usage_rollup_wf_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id}/{self.cohort_id} {self.period} {self.start:%Y-%m-%d %H:%M}"
+
+
+class UsageActiveUser(models.Model):
+    """One person active on one day in one cohort of a workflow: lets "active users over a window"
+    be counted without scanning raw events (a few rows per person per day)."""
+
+    workflow = models.ForeignKey("rollout.Workflow", on_delete=models.CASCADE, related_name="+")
+    cohort = models.ForeignKey(
+        "rollout.Cohort", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    day = models.DateField()
+    user_ref = models.CharField(max_length=254)
+
+    class Meta:
+        indexes = [models.Index(fields=["workflow", "day"], name="usage_active_wf_day")]
+
+    def __str__(self) -> str:
+        return f"{self.user_ref} on {self.day}"

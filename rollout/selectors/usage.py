@@ -1,0 +1,265 @@
+"""Reading usage metrics from the rollups (never from raw events).
+
+`UsageCounts` holds summed counters for a window and derives every rate from them; `usage_window`
+sums a window for the whole workflow, one cohort, or people in no cohort; `usage_daily` returns the
+day-by-day series per cohort that the usage page and the metrics API show.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.db.models import Count, Sum
+
+from rollout.models import (
+    Cohort,
+    CohortMember,
+    Metric,
+    RollupPeriod,
+    UsageActiveUser,
+    UsageRollup,
+    Workflow,
+)
+from rollout.stats import LATENCY_EDGES_MS, percentile_from_histogram
+
+COUNTERS = (
+    "invocations",
+    "accepted",
+    "edited",
+    "overridden",
+    "errors",
+    "fallbacks",
+    "agreed",
+    "disagreed",
+)
+HIST_SIZE = len(LATENCY_EDGES_MS) + 1
+# Metrics measured from feedback and escalations, which usage events do not carry.
+NOT_FROM_USAGE = (Metric.NEGATIVE_FEEDBACK_SHARE, Metric.ESCALATION_RATE)
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+@dataclass
+class UsageCounts:
+    """Counters summed over a window, and the rates derived from them.
+
+    Outcome rates (acceptance, edit, override) are shares of the outputs people acted on
+    (accepted + edited + overridden); error and fallback rates are shares of invocations; shadow
+    agreement is agreed ÷ (agreed + disagreed); adoption is active members ÷ members.
+    """
+
+    invocations: int = 0
+    accepted: int = 0
+    edited: int = 0
+    overridden: int = 0
+    errors: int = 0
+    fallbacks: int = 0
+    agreed: int = 0
+    disagreed: int = 0
+    active_users: int = 0
+    members: int = 0
+    latency_count: int = 0
+    latency_hist: list[int] = field(default_factory=lambda: [0] * HIST_SIZE)
+
+    def add(self, row: dict) -> None:
+        for name in COUNTERS:
+            setattr(self, name, getattr(self, name) + (row.get(name) or 0))
+        self.latency_count += row.get("latency_count") or 0
+        for i, n in enumerate(row.get("latency_hist") or []):
+            if i < HIST_SIZE:
+                self.latency_hist[i] += n
+
+    @property
+    def outcomes(self) -> int:
+        return self.accepted + self.edited + self.overridden
+
+    @property
+    def shadow_compared(self) -> int:
+        return self.agreed + self.disagreed
+
+    @property
+    def acceptance_rate(self) -> float | None:
+        return _ratio(self.accepted, self.outcomes)
+
+    @property
+    def edit_rate(self) -> float | None:
+        return _ratio(self.edited, self.outcomes)
+
+    @property
+    def override_rate(self) -> float | None:
+        return _ratio(self.overridden, self.outcomes)
+
+    @property
+    def error_rate(self) -> float | None:
+        return _ratio(self.errors, self.invocations)
+
+    @property
+    def fallback_rate(self) -> float | None:
+        return _ratio(self.fallbacks, self.invocations)
+
+    @property
+    def shadow_agreement_rate(self) -> float | None:
+        return _ratio(self.agreed, self.shadow_compared)
+
+    @property
+    def adoption_rate(self) -> float | None:
+        return _ratio(min(self.active_users, self.members), self.members)
+
+    @property
+    def p50_latency_ms(self) -> float | None:
+        return percentile_from_histogram(self.latency_hist, LATENCY_EDGES_MS, 0.50)
+
+    @property
+    def p95_latency_ms(self) -> float | None:
+        return percentile_from_histogram(self.latency_hist, LATENCY_EDGES_MS, 0.95)
+
+    def measure(self, metric: str) -> tuple[float | None, int]:
+        """(value, sample size) of a threshold metric; (None, 0) when not measurable here."""
+        return {
+            Metric.ERROR_RATE: (self.error_rate, self.invocations),
+            Metric.OVERRIDE_RATE: (self.override_rate, self.outcomes),
+            Metric.ACCEPTANCE_RATE: (self.acceptance_rate, self.outcomes),
+            Metric.SHADOW_AGREEMENT_RATE: (self.shadow_agreement_rate, self.shadow_compared),
+            Metric.P95_LATENCY_MS: (self.p95_latency_ms, self.latency_count),
+            Metric.ADOPTION_RATE: (self.adoption_rate, self.members),
+        }.get(metric, (None, 0))
+
+
+# Scope: a Cohort, NO_COHORT (people in no cohort), or ALL (the whole workflow).
+ALL = "all"
+NO_COHORT = "none"
+
+
+def _rollups(workflow: Workflow, start: date, end: date, scope: object):
+    rows = UsageRollup.objects.filter(
+        workflow=workflow, period=RollupPeriod.DAY, day__gte=start, day__lte=end
+    )
+    actives = UsageActiveUser.objects.filter(workflow=workflow, day__gte=start, day__lte=end)
+    if isinstance(scope, Cohort):
+        rows, actives = rows.filter(cohort=scope), actives.filter(cohort=scope)
+    elif scope == NO_COHORT:
+        rows, actives = rows.filter(cohort__isnull=True), actives.filter(cohort__isnull=True)
+    return rows, actives
+
+
+def usage_window(workflow: Workflow, *, start: date, end: date, scope: object = ALL) -> UsageCounts:
+    """Counters for the days start..end (inclusive). Three queries, whatever the data size.
+
+    Adoption counts distinct cohort members active in the window against the scope's members
+    (for ALL: everyone in any cohort of the workflow; people in no cohort have no denominator).
+    """
+    rows, actives = _rollups(workflow, start, end, scope)
+    counts = UsageCounts()
+    for row in rows.values(*COUNTERS, "latency_count", "latency_hist"):
+        counts.add(row)
+    members = CohortMember.objects.filter(cohort__workflow=workflow)
+    if isinstance(scope, Cohort):
+        members = members.filter(cohort=scope)
+    elif scope == NO_COHORT:
+        members = members.none()
+    counts.members = members.values("user_id").distinct().count()
+    counts.active_users = (
+        actives.filter(cohort__isnull=False).values("user_ref").distinct().count()
+        if scope != NO_COHORT
+        else actives.values("user_ref").distinct().count()
+    )
+    return counts
+
+
+@dataclass
+class DailySeries:
+    """One cohort's (or the no-cohort group's) days, oldest first, one UsageCounts per day."""
+
+    cohort: Cohort | None
+    days: list[date]
+    counts: list[UsageCounts]
+
+    @property
+    def label(self) -> str:
+        return self.cohort.name if self.cohort else "Not in a cohort"
+
+    def total(self) -> UsageCounts:
+        total = UsageCounts(members=self.counts[0].members if self.counts else 0)
+        for day in self.counts:
+            total.add(day.__dict__)
+        return total
+
+
+def usage_daily(
+    workflow: Workflow, *, start: date, end: date, cohort: Cohort | None = None
+) -> list[DailySeries]:
+    """Per-day counts for every cohort of the workflow (plus people in no cohort, if any used
+    it), or for one cohort. Three queries whatever the range and the data size."""
+    cohorts = list(Cohort.objects.filter(workflow=workflow).order_by("name"))
+    if cohort is not None:
+        cohorts = [c for c in cohorts if c.pk == cohort.pk]
+    members = dict(
+        CohortMember.objects.filter(cohort__workflow=workflow)
+        .values("cohort_id")
+        .annotate(n=Count("user_id"))
+        .values_list("cohort_id", "n")
+        .order_by()
+    )
+    rows = UsageRollup.objects.filter(
+        workflow=workflow, period=RollupPeriod.DAY, day__gte=start, day__lte=end
+    )
+    if cohort is not None:
+        rows = rows.filter(cohort=cohort)
+    by_key: dict[tuple[int | None, date], dict] = {}
+    seen_cohorts: set[int | None] = set()
+    for row in rows.values(
+        "cohort_id", "day", *COUNTERS, "active_users", "latency_count", "latency_hist"
+    ):
+        by_key[(row["cohort_id"], row["day"])] = row
+        seen_cohorts.add(row["cohort_id"])
+    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    groups: list[Cohort | None] = list(cohorts)
+    if cohort is None and None in seen_cohorts:
+        groups.append(None)
+    series = []
+    for group in groups:
+        group_id = group.pk if group else None
+        day_counts = []
+        for day in days:
+            counts = UsageCounts(members=members.get(group_id, 0))
+            row = by_key.get((group_id, day))
+            if row is not None:
+                counts.add(row)
+                counts.active_users = row["active_users"]
+            day_counts.append(counts)
+        series.append(DailySeries(cohort=group, days=days, counts=day_counts))
+    return series
+
+
+def usage_totals_by_workflow(workflow_ids: list[int], *, start: date, end: date) -> dict[int, dict]:
+    """{workflow id: {"invocations": n, "active_users": n, "members": n}} for the portfolio's
+    adoption column: three queries for any number of workflows."""
+    sums = defaultdict(lambda: {"invocations": 0, "active_users": 0, "members": 0})
+    for row in (
+        UsageRollup.objects.filter(
+            workflow_id__in=workflow_ids, period=RollupPeriod.DAY, day__gte=start, day__lte=end
+        )
+        .values("workflow_id")
+        .annotate(n=Sum("invocations"))
+        .order_by()
+    ):
+        sums[row["workflow_id"]]["invocations"] = row["n"] or 0
+    for row in (
+        UsageActiveUser.objects.filter(
+            workflow_id__in=workflow_ids, day__gte=start, day__lte=end, cohort__isnull=False
+        )
+        .values("workflow_id")
+        .annotate(n=Count("user_ref", distinct=True))
+        .order_by()
+    ):
+        sums[row["workflow_id"]]["active_users"] = row["n"]
+    for row in (
+        CohortMember.objects.filter(cohort__workflow_id__in=workflow_ids)
+        .values("cohort__workflow_id")
+        .annotate(n=Count("user_id", distinct=True))
+        .order_by()
+    ):
+        sums[row["cohort__workflow_id"]]["members"] = row["n"]
+    return dict(sums)

@@ -1,0 +1,238 @@
+"""Evaluating quality thresholds against the rollups, and acting on a breach (rule 4).
+
+Each threshold is judged over its window (the last `window_days` days, today included) for the
+whole workflow or for each cohort. The current verdict per scope lives in ThresholdStatus; a change
+of verdict (and at most hourly otherwise) is appended to ThresholdEvaluation as history. A breach is
+the turn from "not failing" to "failing": it is acted on then, once, under a lock on the status
+row, whatever the number of evaluations (and concurrent evaluators) while it lasts.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from rollout.models import (
+    BreachAction,
+    Cohort,
+    Comparator,
+    Metric,
+    Threshold,
+    ThresholdEvaluation,
+    ThresholdStatus,
+    Verdict,
+    Workflow,
+)
+from rollout.models.threshold import ThresholdScope
+from rollout.selectors.thresholds import format_threshold_value, threshold_sentence
+from rollout.selectors.usage import ALL, NOT_FROM_USAGE, usage_window
+from rollout.services.activity import activity_record
+from rollout.services.notifications import notification_send
+from rollout.services.usage_rollup import day_bounds
+
+HISTORY_EVERY = timedelta(hours=1)
+MSG_NOT_MEASURED = (
+    "{metric} is measured from feedback and escalations, which this workflow has not collected yet."
+)
+MSG_INSUFFICIENT = "{sample} of the {needed} cases needed in the last {days} days."
+MSG_NO_DATA = "No cases in the last {days} days."
+
+
+@dataclass(frozen=True)
+class Judgement:
+    verdict: Verdict
+    observed: float | None
+    sample: int
+    reason: str
+
+
+def judge(threshold: Threshold, observed: float | None, sample: int) -> Judgement:
+    """The verdict for one observed value. Exactly at the limit passes; inside the marginal band
+    (beyond the limit, up to and including its edge) is marginal; below the minimum sample is
+    insufficient data, never a silent pass."""
+    metric = Metric(threshold.metric)
+    days = threshold.window_days
+    if metric in NOT_FROM_USAGE:
+        reason = MSG_NOT_MEASURED.format(metric=metric.label)
+        return Judgement(Verdict.INSUFFICIENT_DATA, None, 0, reason)
+    if observed is None or sample < threshold.min_sample:
+        reason = (
+            MSG_INSUFFICIENT.format(sample=sample, needed=threshold.min_sample, days=days)
+            if sample
+            else MSG_NO_DATA.format(days=days)
+        )
+        return Judgement(Verdict.INSUFFICIENT_DATA, observed, sample, reason)
+    at_most = threshold.comparator == Comparator.AT_MOST
+
+    def within(edge: float) -> bool:
+        return observed <= edge if at_most else observed >= edge
+
+    value = format_threshold_value(metric, observed)
+    limit = format_threshold_value(metric, threshold.limit)
+    word = "at most" if at_most else "at least"
+    if within(threshold.limit):
+        verdict, reason = Verdict.PASS, f"{value} over {sample} cases: {word} {limit}."
+    elif threshold.marginal_limit is not None and within(threshold.marginal_limit):
+        edge = format_threshold_value(metric, threshold.marginal_limit)
+        verdict = Verdict.MARGINAL
+        reason = f"{value} over {sample} cases: past {limit}, inside the marginal band to {edge}."
+    else:
+        verdict, reason = Verdict.FAIL, f"{value} over {sample} cases: should be {word} {limit}."
+    return Judgement(verdict, observed, sample, reason)
+
+
+def window_for(threshold: Threshold, now: datetime) -> tuple[datetime, datetime]:
+    today = timezone.localdate(now)
+    start, _ = day_bounds(today - timedelta(days=threshold.window_days - 1))
+    return start, now
+
+
+def _scopes(threshold: Threshold, cohorts: list[Cohort]) -> list[Cohort | str]:
+    return cohorts if threshold.scope == ThresholdScope.PER_COHORT else [ALL]
+
+
+def thresholds_evaluate_workflow(
+    *, workflow: Workflow, now: datetime | None = None
+) -> list[ThresholdStatus]:
+    """Evaluate every threshold of the workflow in every scope; act on new breaches."""
+    now = now or timezone.now()
+    thresholds = list(Threshold.objects.filter(workflow=workflow).order_by("pk"))
+    if not thresholds:
+        return []
+    cohorts = list(Cohort.objects.filter(workflow=workflow).order_by("name"))
+    statuses = []
+    for threshold in thresholds:
+        threshold.workflow = workflow
+        start, end = window_for(threshold, now)
+        recorded = []
+        for scope in _scopes(threshold, cohorts):
+            counts = usage_window(
+                workflow, start=timezone.localdate(start), end=timezone.localdate(end), scope=scope
+            )
+            judgement = judge(threshold, *counts.measure(threshold.metric))
+            cohort = scope if isinstance(scope, Cohort) else None
+            recorded.append(_record(threshold, cohort, judgement, window=(start, end), now=now))
+        # A scope no longer evaluated (the threshold's scope was changed) must not keep its last
+        # verdict: the gate reads every status row, and a stale "fail" would block it for good.
+        ThresholdStatus.objects.filter(threshold=threshold).exclude(
+            pk__in=[s.pk for s in recorded]
+        ).delete()
+        statuses += recorded
+    return statuses
+
+
+def _record(
+    threshold: Threshold,
+    cohort: Cohort | None,
+    judgement: Judgement,
+    *,
+    window: tuple[datetime, datetime],
+    now: datetime,
+) -> ThresholdStatus:
+    scope_key = str(cohort.pk) if cohort else ""
+    values = {
+        "cohort": cohort,
+        "verdict": judgement.verdict,
+        "observed": judgement.observed,
+        "sample": judgement.sample,
+        "reason": judgement.reason,
+        "window_start": window[0],
+        "window_end": window[1],
+        "evaluated_at": now,
+    }
+    with transaction.atomic():
+        status = _locked_status(threshold, scope_key, values)
+        is_breach = judgement.verdict == Verdict.FAIL and status.breached_since is None
+        for name, value in values.items():
+            setattr(status, name, value)
+        if judgement.verdict == Verdict.FAIL:
+            status.breached_since = status.breached_since or now
+        else:
+            status.breached_since = None
+        status.save()
+        last = (
+            ThresholdEvaluation.objects.filter(threshold=threshold, scope_key=scope_key)
+            .order_by("-evaluated_at", "-id")
+            .values_list("verdict", "evaluated_at")
+            .first()
+        )
+        if (
+            is_breach
+            or last is None
+            or last[0] != judgement.verdict
+            or now - last[1] >= HISTORY_EVERY
+        ):
+            ThresholdEvaluation.objects.create(
+                threshold=threshold, scope_key=scope_key, breach=is_breach, **values
+            )
+        if is_breach:
+            _act_on_breach(threshold, cohort, judgement)
+    return status
+
+
+def _locked_status(threshold: Threshold, scope_key: str, values: dict) -> ThresholdStatus:
+    """The status row, locked (created on first evaluation; a concurrent creator loses the race on
+    the unique constraint and then locks the winner's row)."""
+    query = ThresholdStatus.objects.select_for_update().filter(
+        threshold=threshold, scope_key=scope_key
+    )
+    status = query.first()
+    if status is not None:
+        return status
+    try:
+        with transaction.atomic():
+            return ThresholdStatus.objects.create(
+                threshold=threshold, scope_key=scope_key, **values
+            )
+    except IntegrityError:
+        return query.get()
+
+
+def _act_on_breach(threshold: Threshold, cohort: Cohort | None, judgement: Judgement) -> None:
+    from rollout.services.phase_control import phase_pause_on_breach
+
+    workflow = threshold.workflow
+    where = f" for the cohort “{cohort.name}”" if cohort else ""
+    sentence = threshold_sentence(threshold)
+    activity_record(
+        workflow=workflow,
+        actor=None,
+        verb="threshold breached",
+        target=f"{Metric(threshold.metric).label}{where}",
+        note=f"{judgement.reason} Threshold: {sentence}. What a bad output looks like: "
+        f"{threshold.bad_output}",
+    )
+    title = f"{workflow.name}: {Metric(threshold.metric).label.lower()} breached{where}"
+    body = f"{judgement.reason}\nThreshold: {sentence}."
+    if threshold.action == BreachAction.PAUSE_ROLLOUT:
+        paused = phase_pause_on_breach(
+            workflow=workflow,
+            reason=f"Paused automatically: {Metric(threshold.metric).label.lower()}{where} "
+            f"breached its threshold. {judgement.reason}",
+        )
+        if paused is not None:
+            title = f"{workflow.name} paused: {Metric(threshold.metric).label.lower()} breached"
+            body += (
+                f"\nThe {paused.get_kind_display().lower()} is paused; people get "
+                f"“{workflow.fallback_mode}” output until you resume it."
+            )
+    elif threshold.action == BreachAction.BLOCK_PROMOTION:
+        body += "\nPromotion to the next phase is blocked until it passes again."
+    notification_send(
+        recipient=workflow.owner,
+        workflow=workflow,
+        title=title,
+        body=body,
+        url=reverse("workflow_thresholds", kwargs={"slug": workflow.slug}),
+    )
+
+
+def thresholds_evaluate_all(*, now: datetime | None = None) -> int:
+    """The scheduled sweep: every workflow with thresholds. Returns the number evaluated."""
+    count = 0
+    for workflow in Workflow.objects.filter(thresholds__isnull=False).distinct().with_owner():
+        thresholds_evaluate_workflow(workflow=workflow, now=now)
+        count += 1
+    return count

@@ -1,0 +1,193 @@
+"""Rolling raw usage events up into per-day and per-hour counts per cohort.
+
+A day is always rebuilt whole from its raw events (never incremented), so rollups equal a
+recomputation from raw events whatever arrived late, twice, or out of order. Ingestion marks days
+dirty; `usage_rollup_pending` claims and rebuilds them (the task after each ingestion, and the
+minutely sweep for anything a lost task left behind).
+"""
+
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+
+from django.db import transaction
+from django.db.models import Case, CharField, Count, F, Value, When
+from django.db.models.functions import Cast, Concat, Lower, TruncHour
+from django.utils import timezone
+
+from rollout.models import (
+    EventKind,
+    RollupPeriod,
+    UsageActiveUser,
+    UsageDirtyDay,
+    UsageEvent,
+    UsageRollup,
+    Workflow,
+)
+from rollout.stats import LATENCY_EDGES_MS
+
+# Event kind → the rollup's counter.
+COUNTER = {
+    EventKind.INVOCATION: "invocations",
+    EventKind.ACCEPTED: "accepted",
+    EventKind.EDITED: "edited",
+    EventKind.OVERRIDDEN: "overridden",
+    EventKind.ERROR: "errors",
+    EventKind.FALLBACK: "fallbacks",
+    EventKind.AGREED: "agreed",
+    EventKind.DISAGREED: "disagreed",
+}
+HIST_SIZE = len(LATENCY_EDGES_MS) + 1
+CLAIM_BATCH = 20
+# Who an event is by, for counting active people: the user when Rollout knows them (however the
+# integration named them: email in any case, external id), else the reference as sent, an email
+# in any case being one address. Stored as UsageActiveUser.user_ref.
+PERSON = Case(
+    When(user_id__isnull=False, then=Concat(Value("#"), Cast("user_id", CharField()))),
+    When(user_ref__contains="@", then=Lower("user_ref")),
+    default=F("user_ref"),
+    output_field=CharField(),
+)
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The [start, end) of a local calendar day as aware datetimes (23 or 25 hours across DST)."""
+    tz = timezone.get_current_timezone()
+    start = timezone.make_aware(datetime.combine(day, time.min), tz)
+    end = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min), tz)
+    return start, end
+
+
+def _new_row(workflow_id: int, cohort_id: int | None, period: str, day: date, start: datetime):
+    return UsageRollup(
+        workflow_id=workflow_id,
+        cohort_id=cohort_id,
+        period=period,
+        day=day,
+        start=start,
+        latency_hist=[0] * HIST_SIZE,
+    )
+
+
+def usage_rollup_rebuild_day(*, workflow_id: int, day: date) -> int:
+    """Replace the day's rollups with a recomputation from its raw events. Returns the number of
+    events the day holds. Four aggregate queries over one day's rows, whatever their number."""
+    tz = timezone.get_current_timezone()
+    start, end = day_bounds(day)
+    events = UsageEvent.objects.filter(
+        workflow_id=workflow_id, occurred_at__gte=start, occurred_at__lt=end
+    ).annotate(hour=TruncHour("occurred_at", tzinfo=tz), person=PERSON)
+    hours: dict[tuple[int | None, datetime], UsageRollup] = {}
+    days: dict[int | None, UsageRollup] = {}
+    day_start = start
+
+    def rows_for(cohort_id: int | None, hour: datetime) -> tuple[UsageRollup, UsageRollup]:
+        key = (cohort_id, hour)
+        if key not in hours:
+            hours[key] = _new_row(workflow_id, cohort_id, RollupPeriod.HOUR, day, hour)
+        if cohort_id not in days:
+            days[cohort_id] = _new_row(workflow_id, cohort_id, RollupPeriod.DAY, day, day_start)
+        return hours[key], days[cohort_id]
+
+    total = 0
+    for row in events.values("cohort_id", "hour", "kind").annotate(n=Count("id")).order_by():
+        counter = COUNTER.get(row["kind"])
+        total += row["n"]
+        if counter is None:
+            continue
+        for rollup in rows_for(row["cohort_id"], row["hour"]):
+            setattr(rollup, counter, getattr(rollup, counter) + row["n"])
+    latency = (
+        events.filter(latency_bucket__isnull=False)
+        .values("cohort_id", "hour", "latency_bucket")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in latency:
+        bucket = min(row["latency_bucket"], HIST_SIZE - 1)
+        for rollup in rows_for(row["cohort_id"], row["hour"]):
+            rollup.latency_hist[bucket] += row["n"]
+            rollup.latency_count += row["n"]
+    hourly_users = (
+        events.values("cohort_id", "hour").annotate(n=Count("person", distinct=True)).order_by()
+    )
+    for row in hourly_users:
+        rows_for(row["cohort_id"], row["hour"])[0].active_users = row["n"]
+    active = list(events.values_list("cohort_id", "person").distinct().order_by())
+    per_cohort: dict[int | None, int] = defaultdict(int)
+    for cohort_id, _ in active:
+        per_cohort[cohort_id] += 1
+    for cohort_id, n in per_cohort.items():
+        days[cohort_id].active_users = n
+
+    with transaction.atomic():
+        UsageRollup.objects.filter(workflow_id=workflow_id, day=day).delete()
+        UsageActiveUser.objects.filter(workflow_id=workflow_id, day=day).delete()
+        UsageRollup.objects.bulk_create([*days.values(), *hours.values()], batch_size=1000)
+        UsageActiveUser.objects.bulk_create(
+            [
+                UsageActiveUser(workflow_id=workflow_id, cohort_id=c, day=day, user_ref=ref)
+                for c, ref in active
+            ],
+            batch_size=1000,
+        )
+    return total
+
+
+def usage_rollup_pending(*, max_days: int | None = None) -> int:
+    """Rebuild every dirty day (or up to `max_days`). Safe to run concurrently: each dirty row is
+    claimed with SKIP LOCKED and deleted in the transaction that rebuilds its day, so a day marked
+    dirty again meanwhile (new events) stays dirty for the next run. Returns days rebuilt."""
+    done = 0
+    while max_days is None or done < max_days:
+        with transaction.atomic():
+            claimed = list(
+                UsageDirtyDay.objects.select_for_update(skip_locked=True).order_by("day", "pk")[
+                    :CLAIM_BATCH
+                ]
+            )
+            if not claimed:
+                break
+            for dirty in claimed:
+                UsageDirtyDay.objects.filter(pk=dirty.pk).delete()
+                usage_rollup_rebuild_day(workflow_id=dirty.workflow_id, day=dirty.day)
+            done += len(claimed)
+        if claimed:
+            _evaluate_after_rollup({d.workflow_id for d in claimed})
+    return done
+
+
+def _evaluate_after_rollup(workflow_ids: set[int]) -> None:
+    """Thresholds are evaluated after fresh numbers land (and on the schedule)."""
+    from rollout.services.evaluation import thresholds_evaluate_workflow
+
+    for workflow in Workflow.objects.filter(pk__in=workflow_ids):
+        thresholds_evaluate_workflow(workflow=workflow)
+
+
+def usage_rollup_rebuild(*, workflow: Workflow | None = None) -> int:
+    """Rebuild every day that has raw events (for one workflow or all): the recovery command."""
+    events = UsageEvent.objects.all()
+    if workflow is not None:
+        events = events.filter(workflow=workflow)
+    first_last = list(events.values("workflow_id").annotate(n=Count("id")).order_by())
+    # A workflow whose events are all gone recomputes to nothing: its rollups go too.
+    with_events = [row["workflow_id"] for row in first_last]
+    for model in (UsageRollup, UsageActiveUser):
+        stale = model.objects.exclude(workflow_id__in=with_events)
+        (stale.filter(workflow=workflow) if workflow is not None else stale).delete()
+    rebuilt = 0
+    for row in first_last:
+        wf_events = UsageEvent.objects.filter(workflow_id=row["workflow_id"])
+        first = wf_events.order_by("occurred_at").values_list("occurred_at", flat=True).first()
+        last = wf_events.order_by("-occurred_at").values_list("occurred_at", flat=True).first()
+        day, end = timezone.localdate(first), timezone.localdate(last)
+        # Days with rollups but no events left (none today, but safe) are cleared too.
+        for model in (UsageRollup, UsageActiveUser):
+            model.objects.filter(workflow_id=row["workflow_id"]).exclude(
+                day__range=(day, end)
+            ).delete()
+        while day <= end:
+            usage_rollup_rebuild_day(workflow_id=row["workflow_id"], day=day)
+            day += timedelta(days=1)
+            rebuilt += 1
+    return rebuilt
