@@ -15,7 +15,7 @@ from rollout.views.escalation import (
     escalation_level_remove,
     workflow_escalation,
 )
-from rollout.views.home import home
+from rollout.views.home import home, notification_read
 from rollout.views.plan import (
     workflow_phase_edit,
     workflow_plan,
@@ -40,6 +40,7 @@ from rollout.views.promotions import (
     workflow_rollback,
 )
 from rollout.views.thresholds import threshold_delete, threshold_edit, workflow_thresholds
+from rollout.views.usage import workflow_usage, workflow_usage_csv
 from rollout.views.workflows import (
     workflow_edit,
     workflow_handover,
@@ -115,6 +116,8 @@ urlpatterns = [
         threshold_delete,
         name="threshold_delete",
     ),
+    path("workflows/<slug:slug>/usage/", workflow_usage, name="workflow_usage"),
+    path("workflows/<slug:slug>/usage.csv", workflow_usage_csv, name="workflow_usage_csv"),
     path("workflows/<slug:slug>/cohorts/", workflow_cohorts, name="workflow_cohorts"),
     path(
         "workflows/<slug:slug>/cohorts/<int:cohort_id>/csv/",
@@ -156,6 +159,11 @@ urlpatterns = [
         "workflows/<slug:slug>/blackouts/<int:blackout_id>/delete/",
         workflow_blackout_delete,
         name="workflow_blackout_delete",
+    ),
+    path(
+        "notifications/<int:notification_id>/read/",
+        notification_read,
+        name="notification_read",
     ),
     path("approvals/", approval_list, name="approval_list"),
     path("blackouts/", blackout_list, name="blackout_list"),

@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import User
-from rollout.models import ApiToken, Workflow
+from rollout.models import ApiToken, Notification, Workflow
 from tests.factories import UserFactory, executive_user, make_workflow, ops_leader_user
 
 ROLES = ("anonymous", "ops_leader", "executive", "owner", "unrelated")
@@ -72,6 +72,10 @@ def _a_token(w: "World") -> int:
         token_hash="0" * 64,
         created_by=w.owner,
     ).pk
+
+
+def _a_notification_for_the_owner(w: "World") -> int:
+    return Notification.objects.create(recipient=w.owner, workflow=w.workflow, title="Breach").pk
 
 
 MATRIX: dict[str, Entry] = {
@@ -134,6 +138,16 @@ MATRIX: dict[str, Entry] = {
         kwargs=lambda w: {**WF(w), "threshold_id": _a_threshold(w)},
     ),
     "workflow_escalation": Entry(signed_in(200, unrelated=404), kwargs=WF),
+    # Usage: everyone who may view the workflow (cohort members only use it: 404, see
+    # tests/rollout/views/test_workflow_usage.py).
+    "workflow_usage": Entry(signed_in(200, unrelated=404), kwargs=WF),
+    "workflow_usage_csv": Entry(signed_in(200, unrelated=404), kwargs=WF),
+    # Only the recipient marks a notification read; anyone else's is a 404.
+    "notification_read": Entry(
+        signed_in(404, owner=302),
+        method="post",
+        kwargs=lambda w: {"notification_id": _a_notification_for_the_owner(w)},
+    ),
     "escalation_level_edit": Entry(
         signed_in(404, ops_leader=200, owner=200),
         kwargs=lambda w: {**WF(w), "level_id": _a_level(w)},

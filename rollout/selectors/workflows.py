@@ -2,7 +2,7 @@ from django.db.models import Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
 from accounts.roles import is_executive, is_ops_leader
-from rollout.models import ActivityEntry, Workflow
+from rollout.models import ActivityEntry, Workflow, WorkflowUserObjectPermission
 from rollout.permissions import AnyUser
 
 PORTFOLIO_SORTS = {
@@ -14,6 +14,9 @@ PORTFOLIO_SORTS = {
     "-model": ("-model_name", "name"),
     "activity": ("last_activity_at", "name"),
     "-activity": ("-last_activity_at", "name"),
+    # Computed per workflow, not stored: the portfolio view orders by these after computing them
+    # (rollout.views.portfolio), starting from the order by name.
+    **{key: ("name",) for key in ("phase", "-phase", "health", "-health", "adoption", "-adoption")},
 }
 
 
@@ -65,3 +68,17 @@ def workflow_list_owned(user: AnyUser) -> QuerySet[Workflow]:
 
 def activity_list_for_workflow(workflow: Workflow) -> QuerySet[ActivityEntry]:
     return ActivityEntry.objects.filter(workflow=workflow).select_related("actor")
+
+
+def workflow_ids_viewable(user: AnyUser, workflow_ids: list[int]) -> set[int]:
+    """Which of these workflows the user may view (owner-facing pages), not only use as a cohort
+    member: one query at most, like rollout.permissions.can_view_workflow for each."""
+    if not user.is_authenticated or not user.is_active:
+        return set()
+    if is_ops_leader(user) or is_executive(user):
+        return set(workflow_ids)
+    return set(
+        WorkflowUserObjectPermission.objects.filter(
+            user=user, permission__codename="view_workflow", content_object_id__in=workflow_ids
+        ).values_list("content_object_id", flat=True)
+    )

@@ -1,23 +1,39 @@
 from django.contrib.auth.decorators import login_required
 from django.db.models import F
-from django.http import HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
+from accounts.models import User
 from accounts.roles import is_executive, is_ops_leader
-from rollout.models import PromotionRequest, PromotionStatus
+from rollout.models import Notification, PromotionRequest, PromotionStatus
 from rollout.permissions import can_create_workflow
+from rollout.selectors.notifications import (
+    notification_get_for_recipient,
+    notification_list_unread,
+)
 from rollout.selectors.workflows import workflow_list_owned, workflow_list_visible
+from rollout.services.notifications import notification_mark_read
 from rollout.views._htmx import HtmxHttpRequest
 
 # The callout is a to-do list, not a report: the rest is one click away in the filtered portfolio.
 OWNERLESS_SHOWN = 10
+NOTIFICATIONS_SHOWN = 10
+
+
+def _notifications_context(user: User) -> dict[str, object]:
+    shown = list(notification_list_unread(user)[:NOTIFICATIONS_SHOWN])
+    count = (
+        notification_list_unread(user).count() if len(shown) == NOTIFICATIONS_SHOWN else len(shown)
+    )
+    return {"notifications": shown, "unread_count": count}
 
 
 @require_GET
 @login_required
 def home(request: HtmxHttpRequest) -> HttpResponse:
-    """My home: the workflows I own, and for ops leaders the ownerless ones waiting for an owner."""
+    """My home: unread notifications, the workflows I own, and for ops leaders the ownerless
+    ones waiting for an owner."""
     user = request.user
     owned = list(
         workflow_list_owned(user).order_by(F("last_activity_at").desc(nulls_last=True), "name")
@@ -26,6 +42,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
         "owned": owned,
         "can_create": can_create_workflow(user),
         "sees_everything": is_ops_leader(user) or is_executive(user),
+        **_notifications_context(user),
     }
     if is_ops_leader(user):
         context["pending_approvals"] = PromotionRequest.objects.filter(
@@ -38,3 +55,19 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
             ownerless.count() if len(shown) == OWNERLESS_SHOWN else len(shown)
         )
     return render(request, "rollout/home.html", context)
+
+
+@require_POST
+@login_required
+def notification_read(request: HtmxHttpRequest, notification_id: int) -> HttpResponse:
+    """Mark one of my notifications read: htmx gets the list again, a plain POST goes home.
+    Someone else's notification is a 404, like one that does not exist."""
+    try:
+        notification = notification_get_for_recipient(request.user, notification_id)
+    except Notification.DoesNotExist:
+        raise Http404("No such notification.") from None
+    notification_mark_read(recipient=request.user, notification_id=notification.pk)
+    if request.htmx:
+        context = _notifications_context(request.user)
+        return render(request, "rollout/home.html#notifications", context)
+    return redirect("home")

@@ -1,20 +1,40 @@
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from accounts.models import User
+from rollout.charts import sparkline
 from rollout.forms import PortfolioFilterForm
-from rollout.permissions import can_create_workflow
-from rollout.selectors.workflows import workflow_list_portfolio, workflow_list_visible
+from rollout.models import PHASE_ORDER, Workflow
+from rollout.permissions import AnyUser, can_create_workflow
+from rollout.selectors.health import workflow_health
+from rollout.selectors.usage import usage_totals_by_workflow
+from rollout.selectors.usage_summary import daily_active_by_workflow, period_days
+from rollout.selectors.workflows import (
+    workflow_ids_viewable,
+    workflow_list_portfolio,
+    workflow_list_visible,
+)
 from rollout.views._htmx import HtmxHttpRequest
 
-COLUMNS = (("name", "Name"), ("owner", "Owner"), ("model", "Model"), ("activity", "Last activity"))
+COLUMNS = (
+    ("name", "Name"),
+    ("owner", "Owner"),
+    ("phase", "Phase"),
+    ("health", "Health"),
+    ("adoption", "Adoption"),
+    ("model", "Model"),
+    ("activity", "Last activity"),
+)
 # Most recent first is what people want from a first click on "Last activity".
 FIRST_SORT = {"activity": "-activity"}
+ADOPTION_DAYS = 30
 
 
 def _columns(path: str, filters: dict[str, object]) -> list[dict[str, str]]:
@@ -40,6 +60,58 @@ def _columns(path: str, filters: dict[str, object]) -> list[dict[str, str]]:
     return columns
 
 
+def _annotate(user: AnyUser, workflows: list[Workflow]) -> None:
+    """Set `health` (phase, verdict, reasons) on each workflow, and for those the user may view
+    (not only use as a cohort member) `shows_health`, `adoption` (active members ÷ members over
+    the last 30 days), `adoption_text` and a sparkline of daily active users. Eight queries at
+    most, whatever the number of workflows and the data size."""
+    ids = [w.pk for w in workflows]
+    if not ids:
+        return
+    viewable = workflow_ids_viewable(user, ids)
+    health = workflow_health(ids)
+    start, end = period_days(ADOPTION_DAYS, today=timezone.localdate())
+    seen = [pk for pk in ids if pk in viewable]
+    totals = usage_totals_by_workflow(seen, start=start, end=end) if seen else {}
+    daily = daily_active_by_workflow(seen, start=start, end=end) if seen else {}
+    for workflow in workflows:
+        workflow.health = health[workflow.pk]
+        workflow.shows_health = workflow.pk in viewable
+        workflow.adoption = None
+        if not workflow.shows_health:
+            continue
+        total = totals.get(workflow.pk, {"active_users": 0, "members": 0})
+        members, active = total["members"], min(total["active_users"], total["members"])
+        workflow.adoption = active / members if members else None
+        workflow.adoption_percent = f"{workflow.adoption:.0%}" if members else ""
+        workflow.adoption_text = (
+            f"{active} of {members} members" if members else "No cohort members yet"
+        )
+        values = daily.get(workflow.pk, [])
+        if any(values):
+            workflow.adoption_sparkline = sparkline(
+                values,
+                width=72,
+                height=20,
+                label=f"Daily active people over {ADOPTION_DAYS} days: "
+                f"{values[0]} on the first day, {values[-1]} today, at most {max(values)}",
+            )
+
+
+def _sort_key(sort: str) -> Callable[[Workflow], float] | None:
+    """The key for a column computed per workflow; None for a column the database sorted."""
+    key = sort.removeprefix("-")
+    # Workflows without a figure go last, whichever the direction.
+    missing = -1.0 if sort.startswith("-") else 99.0
+    if key == "phase":
+        return lambda w: PHASE_ORDER.index(w.health.phase_kind) if w.health.phase_kind else missing
+    if key == "health":
+        return lambda w: w.health.severity if w.shows_health else missing
+    if key == "adoption":
+        return lambda w: w.adoption if w.adoption is not None else missing
+    return None
+
+
 @require_GET
 @login_required
 def workflow_portfolio(request: HtmxHttpRequest) -> HttpResponse:
@@ -50,6 +122,11 @@ def workflow_portfolio(request: HtmxHttpRequest) -> HttpResponse:
     form = PortfolioFilterForm(request.GET, owners=owners)
     filters = form.filters()
     workflows = list(workflow_list_portfolio(user, **filters))
+    _annotate(user, workflows)
+    sort_key = _sort_key(filters["sort"])
+    if sort_key is not None:
+        # Stable: ties keep the database's order by name.
+        workflows.sort(key=sort_key, reverse=filters["sort"].startswith("-"))
     filtered = bool(filters["query"] or filters["owner_id"] or filters["ownerless"])
     context = {
         "form": form,

@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import User
@@ -15,12 +16,16 @@ from rollout.forms import (
     WorkflowHandoverForm,
     add_application_error,
 )
+from rollout.models import Workflow
 from rollout.permissions import (
     access_workflow,
     can_create_workflow,
     can_handover_workflow,
     can_view_workflow,
 )
+from rollout.selectors.health import workflow_health
+from rollout.selectors.usage import usage_window
+from rollout.selectors.usage_summary import period_days
 from rollout.selectors.workflows import activity_list_for_workflow
 
 # The module, not its functions: the views share the services' names (workflow_handover).
@@ -30,6 +35,7 @@ from rollout.views._workflow import workflow_page_context
 from rollout.views.promotions import promotion_card_context
 
 RECENT_ACTIVITY = 5
+KEY_METRICS_DAYS = 7
 
 MSG_CREATED = "Created “{name}”. {owner} owns it and can now set it up."
 MSG_UPDATED = "Saved your changes to “{name}”."
@@ -56,13 +62,36 @@ def workflow_new(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "rollout/workflow_new.html", {"form": form})
 
 
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _key_metrics(workflow: Workflow) -> list[tuple[str, str, str]]:
+    """(label, value, detail) for the last 7 days, from the rollups (three queries)."""
+    start, end = period_days(KEY_METRICS_DAYS, today=timezone.localdate())
+    c = usage_window(workflow, start=start, end=end)
+    people = f"{min(c.active_users, c.members)} of {c.members} members" if c.members else ""
+    p95 = "—" if c.p95_latency_ms is None else f"{c.p95_latency_ms:,.0f} ms"
+    return [
+        ("Invocations", f"{c.invocations:,}", ""),
+        ("Adoption", _percent(c.adoption_rate), people),
+        ("Acceptance", _percent(c.acceptance_rate), f"of {c.outcomes:,} outputs acted on"),
+        ("Override", _percent(c.override_rate), f"of {c.outcomes:,} outputs acted on"),
+        ("Error", _percent(c.error_rate), f"of {c.invocations:,} invocations"),
+        ("p95 latency", p95, f"{c.latency_count:,} timed" if c.latency_count else ""),
+    ]
+
+
 @require_GET
 @login_required
 def workflow_overview(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     workflow = access_workflow(request.user, slug, members=True)
     context = workflow_page_context(request.user, workflow, tab="overview")
-    if context["can_view"]:  # the activity log is owner-facing, not for cohort members
+    if context["can_view"]:  # activity, health and metrics are owner-facing, not for members
         context["recent_activity"] = list(activity_list_for_workflow(workflow)[:RECENT_ACTIVITY])
+        context["health"] = workflow_health([workflow.pk])[workflow.pk]
+        context["key_metrics"] = _key_metrics(workflow)
+        context["key_metrics_days"] = KEY_METRICS_DAYS
     context.update(promotion_card_context(request.user, workflow, can_change=context["can_change"]))
     return render(request, "rollout/workflow_overview.html", context)
 

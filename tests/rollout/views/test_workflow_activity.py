@@ -67,7 +67,7 @@ def test_entries_show_who_did_what_when_and_what_changed(
     assert template_names(response)[0] == "rollout/workflow_activity.html"
     html = response.content.decode()
     newest, created = response.context["entries"]
-    assert "<strong>System</strong> paused phase limited" in html
+    assert "<strong>Rollout</strong> paused phase limited" in html
     assert f'<time datetime="{newest.created_at.isoformat()}">' in html
     assert "<li>status: <del>active</del> → <ins>paused</ins></li>" in html
     assert '<p class="activity-note">Error rate above 5%<br>for two hours.</p>' in html

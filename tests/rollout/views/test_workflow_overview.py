@@ -140,3 +140,129 @@ def test_a_cohort_member_sees_the_member_view_only(client, ops_leader, workflow)
         assert f"/workflows/{workflow.slug}/{owner_page}/" not in body
     assert "Recent activity" not in body
     assert client.get(f"/workflows/{workflow.slug}/plan/").status_code == 404
+
+
+# --- Health, key metrics and the pause on breach -------------------------------------------
+
+
+def _breach_setup(workflow, ops_leader):
+    """A limited roll-out with a pause_rollout override threshold, then usage that breaks it."""
+    from rollout.models import Threshold
+    from tests.rollout.promotion_fixtures import make_plan
+    from tests.rollout.views.usage_page_data import (
+        day_events,
+        days_ago,
+        make_cohort,
+        member_ref,
+        record_usage,
+    )
+
+    make_plan(workflow, current="limited")
+    eu = make_cohort(workflow, ops_leader, "EU agents", 4)
+    Threshold.objects.create(
+        workflow=workflow,
+        metric="override_rate",
+        comparator="lte",
+        limit=0.10,
+        window_days=7,
+        min_sample=10,
+        bad_output="A reply the agent has to rewrite.",
+        action="pause_rollout",
+    )
+    record_usage(
+        workflow,
+        day_events(member_ref(eu, 0), days_ago(1), invocations=20, accepted=12, overridden=8)
+        + day_events(member_ref(eu, 1), days_ago(2), invocations=5, accepted=5, errors=1),
+    )
+    return eu
+
+
+def test_health_panel_and_key_metrics_of_the_last_seven_days(
+    client, executive, workflow, ops_leader
+):
+    _breach_setup(workflow, ops_leader)
+    client.force_login(executive)
+
+    response = client.get(url(workflow.slug))
+
+    html = response.content.decode()
+    assert response.context["health"].status == "failing"
+    assert (
+        '<h2 id="health-heading">Health <span class="badge health-badge health-failing '
+        'badge-danger"' in html
+    )
+    assert "✗ Failing</span>" in html
+    assert "<li>Override rate failing: 32% over 25 cases: should be at most 10%.</li>" in html
+    metrics = {label: (value, detail) for label, value, detail in response.context["key_metrics"]}
+    assert metrics == {
+        "Invocations": ("25", ""),
+        "Adoption": ("50.0%", "2 of 4 members"),
+        "Acceptance": ("68.0%", "of 25 outputs acted on"),
+        "Override": ("32.0%", "of 25 outputs acted on"),
+        "Error": ("4.0%", "of 25 invocations"),
+        "p95 latency": (metrics["p95 latency"][0], "25 timed"),
+    }
+    assert metrics["p95 latency"][0].endswith(" ms")
+    assert (
+        '<a href="/workflows/support-reply-drafting/usage/">Usage by cohort, with charts</a>'
+        in html
+    )
+
+
+def test_a_pause_on_breach_says_why_at_the_top(client, workflow_owner, workflow, ops_leader):
+    _breach_setup(workflow, ops_leader)
+    client.force_login(workflow_owner)
+
+    html = client.get(url(workflow.slug)).content.decode()
+
+    assert '<h2 id="paused-heading">The limited roll-out is paused</h2>' in html
+    assert (
+        '<p class="pause-reason">Paused automatically: override rate breached its threshold. '
+        "32% over 25 cases: should be at most 10%.</p>"
+    ) in html
+    assert "until you resume it below." in html
+    # The callout comes before the phase card and the health panel.
+    assert html.index("paused-heading") < html.index("phase-heading") < html.index("health-heading")
+
+
+def test_members_see_the_pause_but_not_the_health_panel(client, workflow, ops_leader):
+    eu = _breach_setup(workflow, ops_leader)
+    client.force_login(eu.members.first())
+
+    response = client.get(url(workflow.slug))
+
+    html = response.content.decode()
+    assert "The limited roll-out is paused" in html
+    assert "the owner or an ops leader resumes it." in html
+    assert "health" not in response.context
+    assert "health-heading" not in html
+    assert "/usage/" not in html
+
+
+def test_no_usage_yet_shows_dashes_and_not_enough_data(client, ops_leader, workflow):
+    client.force_login(ops_leader)
+
+    response = client.get(url(workflow.slug))
+
+    html = response.content.decode()
+    assert "? Not enough data</span>" in html
+    assert "<li>No thresholds defined yet.</li>" in html
+    metrics = {label: value for label, value, _detail in response.context["key_metrics"]}
+    assert metrics == {
+        "Invocations": "0",
+        "Adoption": "—",
+        "Acceptance": "—",
+        "Override": "—",
+        "Error": "—",
+        "p95 latency": "—",
+    }
+
+
+def test_overview_queries_stay_bounded_with_usage(
+    django_assert_max_num_queries, client, ops_leader, workflow
+):
+    _breach_setup(workflow, ops_leader)
+    client.force_login(workflow.owner)
+
+    with django_assert_max_num_queries(22):
+        assert client.get(url(workflow.slug)).status_code == 200

@@ -207,6 +207,9 @@ def test_header_links_keep_the_filters_and_toggle_the_direction(client, ops_lead
     assert links == {
         "name": f"/workflows/?q=a&owner={owner.pk}&sort=-name",
         "owner": f"/workflows/?q=a&owner={owner.pk}&sort=owner",
+        "phase": f"/workflows/?q=a&owner={owner.pk}&sort=phase",
+        "health": f"/workflows/?q=a&owner={owner.pk}&sort=health",
+        "adoption": f"/workflows/?q=a&owner={owner.pk}&sort=adoption",
         "model": f"/workflows/?q=a&owner={owner.pk}&sort=model",
         "activity": f"/workflows/?q=a&owner={owner.pk}&sort=-activity",
     }
@@ -301,12 +304,172 @@ def test_portfolio_queries_are_bounded(django_assert_max_num_queries, ops_leader
         make_workflow(owner=workflow_owner, actor=ops_leader, slug=f"mine-{n}")
     leader, owner_client = as_user(ops_leader), as_user(workflow_owner)
 
-    with django_assert_max_num_queries(8):
+    # 8 for the list itself, +3 for health (thresholds with their verdicts, drift, phases), +4
+    # for adoption (invocations, active members, members, daily actives) and +1 for which rows
+    # the user may view: a constant, whatever the number of workflows and events.
+    with django_assert_max_num_queries(16):
         response = leader.get(URL, {"sort": "-owner"})
     assert len(response.context["workflows"]) == 45
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(16):
         response = leader.get(URL, {"q": "flow", "ownerless": "on"}, headers=HTMX)
     assert len(response.context["workflows"]) == 8
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(16):
         response = owner_client.get(URL)
     assert len(response.context["workflows"]) == 5
+
+
+# --- Phase, health and adoption ------------------------------------------------------------
+
+
+@pytest.fixture
+def measured(ops_leader, portfolio):
+    """support-reply-drafting: limited, paused, failing, 2 of 4 members active. address-matching:
+    shadow, healthy, no members. invoice-coding: no plan, no thresholds."""
+    from rollout.models import PhaseStatus, Threshold, ThresholdStatus
+    from tests.rollout.promotion_fixtures import make_plan
+    from tests.rollout.views.usage_page_data import (
+        day_events,
+        days_ago,
+        make_cohort,
+        member_ref,
+        record_usage,
+    )
+
+    support, _invoice, address = portfolio
+    phases = make_plan(support, current="limited")
+    phases["limited"].status = PhaseStatus.PAUSED
+    phases["limited"].save()
+    make_plan(address, current="shadow")
+    eu = make_cohort(support, ops_leader, "EU agents", 4)
+    record_usage(
+        support,
+        day_events(member_ref(eu, 0), days_ago(3), invocations=6)
+        + day_events(member_ref(eu, 1), days_ago(1), invocations=4),
+    )
+    for workflow, verdict in ((support, "fail"), (address, "pass")):
+        threshold = Threshold.objects.create(
+            workflow=workflow,
+            metric="error_rate",
+            comparator="lte",
+            limit=0.02,
+            min_sample=10,
+            bad_output="Wrong",
+            action="alert",
+        )
+        ThresholdStatus.objects.create(
+            threshold=threshold,
+            verdict=verdict,
+            reason="9% over 300 cases: should be at most 2%." if verdict == "fail" else "Fine.",
+            window_start=timezone.now(),
+            window_end=timezone.now(),
+            evaluated_at=timezone.now(),
+        )
+    return portfolio
+
+
+def test_phase_health_and_adoption_columns(client, executive, measured):
+    client.force_login(executive)
+
+    response = client.get(URL)
+
+    html = response.content.decode()
+    rows = {w.slug: w for w in response.context["workflows"]}
+    support = rows["support-reply-drafting"]
+    assert support.health.phase_label == "Limited roll-out"
+    assert support.health.status == "failing"
+    assert support.adoption == 0.5
+    assert '<td>Limited roll-out <span class="badge badge-warn">Paused</span></td>' in html
+    assert (
+        '<span class="badge health-badge health-failing badge-danger" '
+        'title="Error rate failing: 9% over 300 cases: should be at most 2%.">✗ Failing</span>'
+        '<span class="visually-hidden">: Error rate failing: 9% over 300 cases: should be at '
+        "most 2%.</span>"
+    ) in html
+    assert '<span class="adoption-figure">50%</span>' in html
+    assert '<span class="sub">2 of 4 members</span>' in html
+    assert 'class="sparkline" role="img" aria-label="Daily active people over 30 days:' in html
+    assert rows["address-matching"].health.status == "healthy"
+    assert rows["address-matching"].health.phase_label == "Shadow mode"
+    assert rows["address-matching"].adoption is None
+    assert rows["address-matching"].adoption_text == "No cohort members yet"
+    assert rows["invoice-coding"].health.phase_label == "No plan yet"
+    assert rows["invoice-coding"].health.status == "no_data"
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("health", ["support-reply-drafting", "invoice-coding", "address-matching"]),
+        ("-health", ["address-matching", "invoice-coding", "support-reply-drafting"]),
+        ("phase", ["address-matching", "support-reply-drafting", "invoice-coding"]),
+        ("-phase", ["support-reply-drafting", "address-matching", "invoice-coding"]),
+        # Workflows without a figure go last, whichever the direction.
+        ("adoption", ["support-reply-drafting", "address-matching", "invoice-coding"]),
+        ("-adoption", ["support-reply-drafting", "address-matching", "invoice-coding"]),
+    ],
+)
+def test_sort_by_health_phase_and_adoption(client, ops_leader, measured, sort, expected):
+    client.force_login(ops_leader)
+
+    response = client.get(URL, {"sort": sort})
+
+    assert slugs_in(response) == expected
+    assert response.context["sort"] == sort
+
+
+def test_cohort_members_see_the_phase_but_not_health_or_adoption(client, ops_leader, measured):
+    from rollout.models import Cohort
+
+    member = Cohort.objects.get(name="EU agents").members.first()
+    client.force_login(member)
+
+    response = client.get(URL)
+
+    [row] = response.context["workflows"]
+    assert row.shows_health is False
+    html = response.content.decode()
+    assert "Limited roll-out" in html
+    assert "Failing" not in html
+    assert "2 of 4 members" not in html
+    assert "sparkline" not in html
+
+
+def test_portfolio_queries_stay_bounded_with_usage_and_health(
+    django_assert_max_num_queries, ops_leader, workflow_owner
+):
+    from rollout.models import CohortDrift
+    from tests.rollout.promotion_fixtures import make_plan
+    from tests.rollout.views.usage_page_data import (
+        day_events,
+        days_ago,
+        make_cohort,
+        member_ref,
+        record_usage,
+    )
+
+    for n in range(12):
+        flow = make_workflow(owner=workflow_owner, actor=ops_leader, slug=f"flow-{n}")
+        make_plan(flow, current="limited")
+        cohort = make_cohort(flow, ops_leader, f"Cohort {n}", 2)
+        events = []
+        for day in range(0, 30, 3):
+            events += day_events(member_ref(cohort, day % 2), days_ago(day), invocations=2)
+        record_usage(flow, events)
+        CohortDrift.objects.create(
+            workflow=flow,
+            cohort=cohort,
+            scope_key=str(cohort.pk),
+            metric="override_rate",
+            status="degrading",
+            explanation="Rose.",
+            computed_at=timezone.now(),
+        )
+    leader, owner_client = as_user(ops_leader), as_user(workflow_owner)
+
+    with django_assert_max_num_queries(16):
+        response = leader.get(URL, {"sort": "health"})
+    assert {w.health.status for w in response.context["workflows"]} == {"at_risk"}
+    with django_assert_max_num_queries(16):
+        response = owner_client.get(URL, {"sort": "-adoption"})
+    assert len(response.context["workflows"]) == 12
+    assert all(w.adoption == 1.0 for w in response.context["workflows"])

@@ -1,0 +1,211 @@
+"""A workflow's health in one word, with the reasons behind it: its thresholds' current verdicts
+and its cohorts' drift, for the portfolio, the overview and the usage page.
+
+Read from ThresholdStatus and CohortDrift (what the evaluation and drift services last wrote),
+never recomputed here, in three queries for any number of workflows.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import QuerySet
+
+from rollout.models import (
+    IN_PROGRESS,
+    CohortDrift,
+    DriftStatus,
+    Metric,
+    Phase,
+    PhaseKind,
+    PhaseStatus,
+    Threshold,
+    ThresholdScope,
+    ThresholdStatus,
+    Verdict,
+    Workflow,
+)
+
+FAILING = "failing"
+AT_RISK = "at_risk"
+HEALTHY = "healthy"
+NO_DATA = "no_data"
+LABELS = {
+    FAILING: "Failing",
+    AT_RISK: "At risk",
+    HEALTHY: "Healthy",
+    NO_DATA: "Not enough data",
+}
+# Worst first: the portfolio's "health" sort puts what needs attention at the top.
+SEVERITY = {FAILING: 0, AT_RISK: 1, NO_DATA: 2, HEALTHY: 3}
+NO_PLAN = "No plan yet"
+NOT_STARTED = "Not started"
+
+MSG_NO_THRESHOLDS = "No thresholds defined yet."
+MSG_NOT_EVALUATED = "{metric}: not evaluated yet."
+MSG_ALL_PASS = "All {count} threshold checks pass; no cohort is drifting."
+MSG_ALL_PASS_ONE = "The threshold passes; no cohort is drifting."
+
+
+@dataclass(frozen=True)
+class Health:
+    """`status` is one of FAILING, AT_RISK, HEALTHY, NO_DATA (insufficient data is never healthy);
+    `reasons` are short sentences, worst first. `phase_label` names the phase in progress (or
+    says there is none) and `paused`/`pause_reason` tell whether it is paused and why."""
+
+    status: str
+    reasons: list[str] = field(default_factory=list)
+    phase_kind: str = ""
+    phase_label: str = NO_PLAN
+    paused: bool = False
+    pause_reason: str = ""
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.status]
+
+    @property
+    def severity(self) -> int:
+        return SEVERITY[self.status]
+
+
+def _where(cohort_name: str | None) -> str:
+    return f" for “{cohort_name}”" if cohort_name else ""
+
+
+def _threshold_rows(workflow_ids: list[int]) -> dict[int, list[dict]]:
+    """Every threshold with its current statuses, one row per (threshold, scope); a threshold
+    never evaluated yet comes as one row with no verdict (a LEFT JOIN, so still one query)."""
+    rows = defaultdict(list)
+    for row in (
+        Threshold.objects.filter(workflow_id__in=workflow_ids)
+        .values(
+            "pk",
+            "workflow_id",
+            "metric",
+            "scope",
+            "statuses__scope_key",
+            "statuses__verdict",
+            "statuses__reason",
+            "statuses__cohort__name",
+        )
+        .order_by("metric", "pk", "statuses__cohort__name")
+    ):
+        rows[row["workflow_id"]].append(row)
+    return rows
+
+
+def _drift_rows(workflow_ids: list[int]) -> dict[int, list[dict]]:
+    rows = defaultdict(list)
+    for row in (
+        CohortDrift.objects.filter(workflow_id__in=workflow_ids, status=DriftStatus.DEGRADING)
+        .values("workflow_id", "metric", "explanation", "cohort__name")
+        .order_by("cohort__name", "metric")
+    ):
+        rows[row["workflow_id"]].append(row)
+    return rows
+
+
+def _phase_rows(workflow_ids: list[int]) -> dict[int, list[dict]]:
+    rows = defaultdict(list)
+    for row in (
+        Phase.objects.filter(workflow_id__in=workflow_ids)
+        .values("workflow_id", "kind", "status", "pause_reason")
+        .order_by("position")
+    ):
+        rows[row["workflow_id"]].append(row)
+    return rows
+
+
+def _verdicts(rows: list[dict]) -> tuple[dict[str, list[str]], int]:
+    """Reasons grouped by verdict, and the number of (threshold, scope) checks seen."""
+    by_verdict: dict[str, list[str]] = defaultdict(list)
+    checks = 0
+    evaluated: set[int] = set()
+    for row in rows:
+        verdict = row["statuses__verdict"]
+        per_cohort = row["scope"] == ThresholdScope.PER_COHORT
+        # A status left from before the threshold's scope changed is not a current verdict.
+        if verdict is None or per_cohort != bool(row["statuses__scope_key"]):
+            continue
+        evaluated.add(row["pk"])
+        checks += 1
+        metric = Metric(row["metric"]).label
+        where = _where(row["statuses__cohort__name"])
+        reason = row["statuses__reason"]
+        if verdict == Verdict.FAIL:
+            by_verdict[verdict].append(f"{metric} failing{where}: {reason}")
+        elif verdict == Verdict.MARGINAL:
+            by_verdict[verdict].append(f"{metric} marginal{where}: {reason}")
+        elif verdict == Verdict.INSUFFICIENT_DATA:
+            by_verdict[verdict].append(f"{metric}{where}: {reason}")
+    for row in rows:
+        if row["pk"] not in evaluated:
+            evaluated.add(row["pk"])
+            checks += 1
+            by_verdict[Verdict.INSUFFICIENT_DATA].append(
+                MSG_NOT_EVALUATED.format(metric=Metric(row["metric"]).label)
+            )
+    return by_verdict, checks
+
+
+def _phase_fields(phases: list[dict]) -> dict[str, object]:
+    current = next((p for p in phases if p["status"] in IN_PROGRESS), None)
+    if current is None:
+        return {"phase_label": NOT_STARTED if phases else NO_PLAN}
+    return {
+        "phase_kind": current["kind"],
+        "phase_label": PhaseKind(current["kind"]).label,
+        "paused": current["status"] == PhaseStatus.PAUSED,
+        "pause_reason": current["pause_reason"],
+    }
+
+
+def _health(thresholds: list[dict], drifting: list[dict], phases: list[dict]) -> Health:
+    by_verdict, checks = _verdicts(thresholds)
+    drift_reasons = [
+        f"Drifting{_where(row['cohort__name'])}: {row['explanation']}" for row in drifting
+    ]
+    failing, marginal = by_verdict[Verdict.FAIL], by_verdict[Verdict.MARGINAL]
+    insufficient = by_verdict[Verdict.INSUFFICIENT_DATA]
+    if failing:
+        status = FAILING
+    elif marginal or drift_reasons:
+        status = AT_RISK
+    elif checks and not insufficient:
+        status = HEALTHY
+    else:
+        status = NO_DATA
+    if status == HEALTHY:
+        reasons = [MSG_ALL_PASS_ONE if checks == 1 else MSG_ALL_PASS.format(count=checks)]
+    elif not checks:
+        reasons = [*drift_reasons, MSG_NO_THRESHOLDS]
+    else:
+        reasons = [*failing, *marginal, *drift_reasons, *insufficient]
+    return Health(status=status, reasons=reasons, **_phase_fields(phases))
+
+
+def workflow_health(workflow_ids: list[int]) -> dict[int, Health]:
+    """{workflow id: Health} for every id given, in three queries whatever their number.
+
+    failing: a threshold fails in some scope; at risk: one is marginal, or a cohort is
+    degrading; healthy: thresholds exist and every check passes with nothing degrading;
+    no data otherwise (no thresholds, or some check without enough data yet)."""
+    ids = list(workflow_ids)
+    if not ids:
+        return {}
+    thresholds, drifting, phases = _threshold_rows(ids), _drift_rows(ids), _phase_rows(ids)
+    return {pk: _health(thresholds[pk], drifting[pk], phases[pk]) for pk in ids}
+
+
+def threshold_status_list_for_workflow(workflow: Workflow) -> QuerySet[ThresholdStatus]:
+    """The current verdict of every threshold of the workflow in every scope (one query)."""
+    return (
+        ThresholdStatus.objects.filter(threshold__workflow=workflow)
+        .select_related("threshold", "cohort")
+        .order_by("threshold__metric", "threshold_id", "cohort__name")
+    )
+
+
+def cohort_drift_list_for_workflow(workflow: Workflow) -> QuerySet[CohortDrift]:
+    """The latest drift check of every cohort and metric of the workflow (one query)."""
+    return CohortDrift.objects.filter(workflow=workflow).order_by("cohort__name", "metric")

@@ -1,0 +1,139 @@
+"""The usage page's table (the period's totals per cohort) and its drift and threshold
+statuses per cohort."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from rollout.models import Cohort, CohortDrift, DriftStatus, ThresholdStatus, Workflow
+from rollout.selectors.health import (
+    cohort_drift_list_for_workflow,
+    threshold_status_list_for_workflow,
+)
+from rollout.selectors.usage import DailySeries, UsageCounts, usage_window
+from rollout.selectors.usage_summary import active_users_by_cohort
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _latency(counts: UsageCounts) -> str:
+    p50, p95 = counts.p50_latency_ms, counts.p95_latency_ms
+    return "—" if p50 is None or p95 is None else f"{p50:,.0f} / {p95:,.0f} ms"
+
+
+SUMMARY_HEADERS = (
+    "Invocations",
+    "Adoption",
+    "Acceptance",
+    "Edit",
+    "Override",
+    "Error",
+    "Fallback",
+    "Shadow agreement",
+    "p50 / p95 latency",
+)
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    label: str
+    counts: UsageCounts
+    is_total: bool = False
+
+    def cells(self, *, shadow: bool) -> list[str]:
+        c = self.counts
+        if c.members:
+            active = min(c.active_users, c.members)
+            adoption = f"{c.adoption_rate or 0:.0%} ({active:,} of {c.members:,})"
+        else:
+            adoption = f"— ({c.active_users:,} {'person' if c.active_users == 1 else 'people'})"
+        cells = [
+            f"{c.invocations:,}",
+            adoption,
+            _pct(c.acceptance_rate),
+            _pct(c.edit_rate),
+            _pct(c.override_rate),
+            _pct(c.error_rate),
+            _pct(c.fallback_rate),
+            _pct(c.shadow_agreement_rate),
+            _latency(c),
+        ]
+        if not shadow:
+            del cells[7]
+        return cells
+
+
+@dataclass(frozen=True)
+class Summary:
+    headers: list[str]
+    rows: list[tuple[SummaryRow, list[str]]]
+
+
+def usage_summary(
+    workflow: Workflow,
+    series: list[DailySeries],
+    *,
+    start: date,
+    end: date,
+    cohort: Cohort | None,
+) -> Summary:
+    """The period's totals per cohort, and for all cohorts together when several are shown."""
+    active = active_users_by_cohort(workflow, start=start, end=end)
+    rows = []
+    for s in series:
+        total = s.total()
+        total.active_users = active.get(s.cohort.pk if s.cohort else None, 0)
+        rows.append(SummaryRow(s.label, total))
+    if cohort is None and len(series) > 1:
+        rows.append(SummaryRow("All cohorts", usage_window(workflow, start=start, end=end), True))
+    shadow = any(row.counts.shadow_compared for row in rows)
+    headers = [h for h in SUMMARY_HEADERS if shadow or h != "Shadow agreement"]
+    return Summary(headers, [(row, row.cells(shadow=shadow)) for row in rows])
+
+
+@dataclass
+class CohortStatus:
+    """What the usage page says about one cohort (or, with cohort None, the whole workflow)."""
+
+    label: str
+    cohort: Cohort | None
+    drift: list[CohortDrift]
+    thresholds: list[ThresholdStatus]
+
+    @property
+    def drift_status(self) -> str:
+        statuses = {d.status for d in self.drift}
+        for status in (DriftStatus.DEGRADING, DriftStatus.STABLE, DriftStatus.INSUFFICIENT_DATA):
+            if status in statuses:
+                return status
+        return ""
+
+    @property
+    def drift_label(self) -> str:
+        status = self.drift_status
+        return DriftStatus(status).label if status else "Not checked yet"
+
+    @property
+    def degrading(self) -> list[CohortDrift]:
+        return [d for d in self.drift if d.status == DriftStatus.DEGRADING]
+
+
+def cohort_statuses(
+    workflow: Workflow, series: list[DailySeries], cohort: Cohort | None
+) -> list[CohortStatus]:
+    drift: dict[int | None, list[CohortDrift]] = defaultdict(list)
+    for row in cohort_drift_list_for_workflow(workflow):
+        drift[row.cohort_id].append(row)
+    verdicts: dict[int | None, list[ThresholdStatus]] = defaultdict(list)
+    for row in threshold_status_list_for_workflow(workflow):
+        verdicts[row.cohort_id].append(row)
+    shown = [
+        CohortStatus(s.label, s.cohort, drift[s.cohort.pk], verdicts[s.cohort.pk])
+        for s in series
+        if s.cohort is not None
+    ]
+    if verdicts[None]:
+        shown.insert(0, CohortStatus("Whole workflow", None, [], verdicts[None]))
+    return shown

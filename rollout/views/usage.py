@@ -1,0 +1,165 @@
+"""A workflow's usage page (per-cohort charts, the table behind them, drift and threshold
+statuses) and its CSV download. Both read the rollups only, in a bounded number of queries."""
+
+import csv
+from collections.abc import Iterator
+from datetime import timedelta
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.dateformat import format as date_format
+from django.views.decorators.http import require_GET
+
+from rollout.forms_usage import MSG_BAD_COHORT, UsageFilterForm
+from rollout.models import Cohort, Workflow
+from rollout.permissions import access_workflow
+from rollout.selectors.thresholds import threshold_list_for_workflow
+from rollout.selectors.usage import DailySeries, usage_daily
+from rollout.selectors.usage_summary import period_days, usage_cohorts, usage_ever_reported
+from rollout.views._htmx import HtmxHttpRequest
+from rollout.views._usage_charts import SMOOTHING_DAYS, shown_days, usage_charts
+from rollout.views._usage_tables import cohort_statuses, usage_summary
+from rollout.views._workflow import workflow_page_context
+
+
+def _has_data(series: list[DailySeries]) -> bool:
+    return any(c.invocations or c.outcomes or c.shadow_compared for s in series for c in s.counts)
+
+
+def _choice(
+    request: HtmxHttpRequest, workflow: Workflow
+) -> tuple[UsageFilterForm, int, Cohort | None, list[str]]:
+    """The period and cohort asked for (defaults for what is not understood), and notes."""
+    cohorts = list(usage_cohorts(workflow))
+    form = UsageFilterForm(request.GET or None, cohorts=cohorts)
+    days, cohort, notes = form.choice()
+    return form, days, cohort, notes
+
+
+@require_GET
+@login_required
+def workflow_usage(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """Per-cohort charts for the last 7–180 days, the totals behind them, drift and threshold
+    statuses. htmx asks for the body alone when the period or cohort changes."""
+    workflow = access_workflow(request.user, slug)
+    form, days, cohort, notes = _choice(request, workflow)
+    start, end = period_days(days, today=timezone.localdate())
+    extended = usage_daily(
+        workflow, start=start - timedelta(days=SMOOTHING_DAYS - 1), end=end, cohort=cohort
+    )
+    series = shown_days(extended)
+    context = workflow_page_context(request.user, workflow, tab="usage")
+    context.update(
+        form=form.shown(days, cohort),
+        notes=notes,
+        days=days,
+        cohort=cohort,
+        start=start,
+        end=end,
+        csv_query=f"days={days}" + (f"&cohort={cohort.pk}" if cohort else ""),
+    )
+    if _has_data(series):
+        thresholds = list(threshold_list_for_workflow(workflow))
+        x_labels = [date_format(day, "j M") for day in series[0].days]
+        context.update(
+            has_data=True,
+            charts=usage_charts(extended, thresholds, x_labels),
+            summary=usage_summary(workflow, series, start=start, end=end, cohort=cohort),
+        )
+    else:
+        context.update(has_data=False, ever_reported=usage_ever_reported(workflow))
+    context["statuses"] = cohort_statuses(workflow, series, cohort)
+    template = "rollout/workflow_usage.html"
+    if request.htmx and not request.htmx.history_restore_request:
+        template += "#usage-body"
+    response = render(request, template, context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+
+CSV_COUNTERS = (
+    "invocations",
+    "accepted",
+    "edited",
+    "overridden",
+    "errors",
+    "fallbacks",
+    "agreed",
+    "disagreed",
+    "active_users",
+    "members",
+    "latency_count",
+)
+CSV_RATES = (
+    "adoption_rate",
+    "acceptance_rate",
+    "edit_rate",
+    "override_rate",
+    "error_rate",
+    "fallback_rate",
+    "shadow_agreement_rate",
+)
+CSV_LATENCIES = ("p50_latency_ms", "p95_latency_ms")
+CSV_HEADER = ("date", "cohort_id", "cohort", *CSV_COUNTERS, *CSV_RATES, *CSV_LATENCIES)
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for csv.writer in a streamed response."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _decimal(value: float | None, places: int) -> str:
+    if value is None:
+        return ""
+    text = f"{value:.{places}f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def _cell(text: str) -> str:
+    """Keep a spreadsheet from running a cohort name as a formula (CSV injection)."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _csv_rows(series: list[DailySeries]) -> Iterator[list[object]]:
+    yield list(CSV_HEADER)
+    days = series[0].days if series else []
+    for index, day in enumerate(days):
+        for s in series:
+            counts = s.counts[index]
+            yield [
+                day.isoformat(),
+                s.cohort.pk if s.cohort else "",
+                _cell(s.label),
+                *(getattr(counts, name) for name in CSV_COUNTERS),
+                *(_decimal(getattr(counts, name), 6) for name in CSV_RATES),
+                *(_decimal(getattr(counts, name), 1) for name in CSV_LATENCIES),
+            ]
+
+
+@require_GET
+@login_required
+def workflow_usage_csv(request: HtmxHttpRequest, slug: str) -> StreamingHttpResponse:
+    """One row per day and cohort: every counter, and the rates as decimals (empty when there
+    is nothing to divide by). Bounded by the longest period (180 days) times the cohorts."""
+    workflow = access_workflow(request.user, slug)
+    form, days, cohort, _notes = _choice(request, workflow)
+    if "cohort" in form.errors:
+        raise Http404(MSG_BAD_COHORT)
+    start, end = period_days(days, today=timezone.localdate())
+    series = usage_daily(workflow, start=start, end=end, cohort=cohort)
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in _csv_rows(series)), content_type="text/csv; charset=utf-8"
+    )
+    name = f"{workflow.slug}-usage-{start.isoformat()}-to-{end.isoformat()}"
+    if cohort is not None:
+        name += f"-cohort-{cohort.pk}"
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response

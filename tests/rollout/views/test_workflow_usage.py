@@ -1,0 +1,581 @@
+import csv
+import io
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from rollout.forms_usage import MSG_BAD_COHORT, MSG_BAD_DAYS
+from rollout.models import CohortDrift, DriftStatus, Workflow
+from rollout.services import thresholds as threshold_services
+from rollout.views.usage import CSV_HEADER
+from tests.factories import make_workflow
+from tests.rollout.views.conftest import as_user, login_redirect, template_names
+from tests.rollout.views.usage_page_data import (
+    day_events,
+    days_ago,
+    make_cohort,
+    member_ref,
+    record_usage,
+)
+
+PAGE = "rollout/workflow_usage.html"
+HTMX = {"HX-Request": "true"}
+MSG_NO_USAGE = "No usage reported yet — the integration reports events with"
+
+
+def url(slug: str, **params: object) -> str:
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return reverse("workflow_usage", kwargs={"slug": slug}) + (f"?{query}" if query else "")
+
+
+def csv_url(slug: str, **params: object) -> str:
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return reverse("workflow_usage_csv", kwargs={"slug": slug}) + (f"?{query}" if query else "")
+
+
+def add_threshold(workflow: Workflow, actor, **fields):
+    values = {
+        "comparator": "lte",
+        "marginal_limit": None,
+        "window_days": 7,
+        "min_sample": 10,
+        "scope": "workflow",
+        "bad_output": "A reply that promises a refund we don't offer.",
+        "action": "alert",
+        **fields,
+    }
+    return threshold_services.threshold_create(workflow=workflow, actor=actor, **values)
+
+
+@pytest.fixture
+def cohorts(workflow, ops_leader):
+    """Two cohorts: EU agents (4 members), US agents (2 members)."""
+    return (
+        make_cohort(workflow, ops_leader, "EU agents", 4),
+        make_cohort(workflow, ops_leader, "US agents", 2),
+    )
+
+
+@pytest.fixture
+def usage(workflow, ops_leader, cohorts):
+    """Three days of usage: two EU agents and one US agent, plus a person in no cohort."""
+    add_threshold(workflow, ops_leader, metric="override_rate", limit=0.10, marginal_limit=0.15)
+    add_threshold(workflow, ops_leader, metric="p95_latency_ms", limit=2000)
+    eu, us = cohorts
+    events = []
+    for n in (1, 2, 3):
+        events += day_events(
+            member_ref(eu, 0), days_ago(n), invocations=5, accepted=4, overridden=1
+        )
+        events += day_events(member_ref(eu, 1), days_ago(n), invocations=5, accepted=5)
+        events += day_events(
+            member_ref(us, 0), days_ago(n), invocations=4, accepted=3, edited=1, errors=1
+        )
+    events += day_events("outsider@example.com", days_ago(1), invocations=2)
+    record_usage(workflow, events)
+    return cohorts
+
+
+# --- Access ---------------------------------------------------------------------------------
+
+
+def test_anonymous_is_sent_to_sign_in(client, workflow):
+    for target in (url(workflow.slug), csv_url(workflow.slug)):
+        response = client.get(target)
+        assert response.status_code == 302
+        assert response["Location"] == login_redirect(target)
+
+
+def test_user_without_a_role_gets_404(client, other_user, workflow):
+    client.force_login(other_user)
+
+    assert client.get(url(workflow.slug)).status_code == 404
+    assert client.get(csv_url(workflow.slug)).status_code == 404
+
+
+def test_unknown_workflow_is_404(client, ops_leader):
+    client.force_login(ops_leader)
+
+    assert client.get(url("no-such-flow")).status_code == 404
+    assert client.get(csv_url("no-such-flow")).status_code == 404
+
+
+def test_a_cohort_member_gets_404(client, workflow, cohorts):
+    member = cohorts[0].members.first()
+    client.force_login(member)
+
+    assert client.get(reverse("workflow_overview", args=[workflow.slug])).status_code == 200
+    assert client.get(url(workflow.slug)).status_code == 404
+    assert client.get(csv_url(workflow.slug)).status_code == 404
+
+
+def test_post_is_not_allowed(client, ops_leader, workflow):
+    client.force_login(ops_leader)
+
+    assert client.post(url(workflow.slug)).status_code == 405
+
+
+@pytest.mark.parametrize("role", ["ops_leader", "executive", "workflow_owner"])
+def test_everyone_who_may_view_the_workflow_sees_the_page(request, client, workflow, role):
+    client.force_login(request.getfixturevalue(role))
+
+    response = client.get(url(workflow.slug))
+
+    assert response.status_code == 200
+    assert template_names(response)[0] == PAGE
+    html = response.content.decode()
+    assert (
+        '<a href="/workflows/support-reply-drafting/usage/" aria-current="page">Usage</a>' in html
+    )
+
+
+def test_the_usage_tab_is_in_every_workflow_page_header(client, executive, workflow):
+    client.force_login(executive)
+
+    html = client.get(reverse("workflow_thresholds", args=[workflow.slug])).content.decode()
+
+    assert '<a href="/workflows/support-reply-drafting/usage/">Usage</a>' in html
+
+
+# --- Charts and table -----------------------------------------------------------------------
+
+
+def test_charts_show_each_cohort_and_the_threshold_lines(client, executive, workflow, usage):
+    client.force_login(executive)
+
+    response = client.get(url(workflow.slug))
+
+    html = response.content.decode()
+    assert [c.key for c in response.context["charts"]] == [
+        "adoption",
+        "acceptance_rate",
+        "override_rate",
+        "error_rate",
+        "latency",
+    ]
+    for title in (
+        "Adoption by cohort, 7-day average",
+        "Override rate by cohort",
+        "Latency, p50 and p95",
+    ):
+        assert f">{title}</title>" in html
+    charts = {c.key: str(c.svg) for c in response.context["charts"]}
+    # One line per cohort (adoption has no line for people in no cohort: they have no members).
+    assert "<title>EU agents</title>" in charts["adoption"]
+    assert "<title>US agents</title>" in charts["adoption"]
+    assert "Not in a cohort" not in charts["adoption"]
+    assert "<title>Not in a cohort</title>" in charts["error_rate"]
+    # Override: passing ends at 10% (amber: beyond it is marginal), failing starts past 15%.
+    assert "chart-threshold-marginal" in charts["override_rate"]
+    assert ">limit 10%</text>" in charts["override_rate"]
+    assert "chart-threshold-fail" in charts["override_rate"]
+    assert ">fails &gt; 15%</text>" in charts["override_rate"]
+    assert ">limit ≤ 2000 ms</text>" in charts["latency"]
+    assert "chart-threshold" not in charts["acceptance_rate"]
+    assert "The threshold is judged over 7 days, not a single day." in html
+    # No shadow events: no shadow chart.
+    assert "Shadow agreement" not in html
+
+
+def test_the_table_sums_the_period_per_cohort(client, ops_leader, workflow, usage):
+    client.force_login(ops_leader)
+
+    response = client.get(url(workflow.slug))
+
+    summary = response.context["summary"]
+    assert summary.headers == [
+        "Invocations",
+        "Adoption",
+        "Acceptance",
+        "Edit",
+        "Override",
+        "Error",
+        "Fallback",
+        "p50 / p95 latency",
+    ]
+    rows = {row.label: cells for row, cells in summary.rows}
+    assert list(rows) == ["EU agents", "US agents", "Not in a cohort", "All cohorts"]
+    # EU: 30 invocations; 27 accepted, 3 overridden of 30 acted on; 2 of 4 members active.
+    assert rows["EU agents"][:7] == [
+        "30",
+        "50% (2 of 4)",
+        "90.0%",
+        "0.0%",
+        "10.0%",
+        "0.0%",
+        "0.0%",
+    ]
+    assert rows["US agents"][:7] == [
+        "12",
+        "50% (1 of 2)",
+        "75.0%",
+        "25.0%",
+        "0.0%",
+        "25.0%",
+        "0.0%",
+    ]
+    assert re.fullmatch(r"\d+ / \d+ ms", rows["EU agents"][7])
+    # People in no cohort have no members to measure adoption against.
+    assert rows["Not in a cohort"][:3] == ["2", "— (1 person)", "—"]
+    assert rows["All cohorts"][:2] == ["44", "50% (3 of 6)"]
+    html = response.content.decode()
+    assert '<th scope="row">EU agents</th>' in html
+    assert "Last 30 days by cohort" in html
+
+
+def test_shadow_agreement_is_charted_when_there_are_shadow_events(
+    client, ops_leader, workflow, cohorts
+):
+    record_usage(
+        workflow,
+        day_events(member_ref(cohorts[0], 0), days_ago(2), agreed=9, disagreed=1, invocations=10),
+    )
+    client.force_login(ops_leader)
+
+    response = client.get(url(workflow.slug))
+
+    assert response.context["charts"][-1].key == "shadow_agreement_rate"
+    assert "Shadow agreement by cohort" in response.content.decode()
+    rows = {row.label: cells for row, cells in response.context["summary"].rows}
+    assert rows["EU agents"][7] == "90.0%"
+
+
+def test_drift_and_threshold_statuses_per_cohort(client, ops_leader, workflow, usage):
+    eu, us = usage
+    now = timezone.now()
+    explanation = (
+        "Override rate rose from 4.0% (400 cases, 1–7 Nov) to 14.2% (530 cases, 24–30 Nov); "
+        "p = 0.0001."
+    )
+    CohortDrift.objects.create(
+        workflow=workflow,
+        cohort=eu,
+        scope_key=str(eu.pk),
+        metric="override_rate",
+        status=DriftStatus.DEGRADING,
+        explanation=explanation,
+        computed_at=now,
+    )
+    CohortDrift.objects.create(
+        workflow=workflow,
+        cohort=us,
+        scope_key=str(us.pk),
+        metric="override_rate",
+        status=DriftStatus.INSUFFICIENT_DATA,
+        explanation="Override rate: 3 baseline and 12 recent cases; 30 of each are needed.",
+        computed_at=now,
+    )
+    client.force_login(ops_leader)
+
+    response = client.get(url(workflow.slug))
+
+    statuses = {s.label: s for s in response.context["statuses"]}
+    assert list(statuses) == ["Whole workflow", "EU agents", "US agents"]
+    assert statuses["EU agents"].drift_label == "Degrading"
+    assert statuses["US agents"].drift_label == "Not enough data"
+    html = response.content.decode()
+    assert '<span class="badge badge-warn">↗ Degrading</span>' in html
+    assert f'<p class="drift-explanation">{explanation}</p>' in html
+    # The workflow-wide thresholds, as the evaluation after ingestion left them.
+    verdicts = [(v.threshold.metric, v.verdict) for v in statuses["Whole workflow"].thresholds]
+    assert verdicts == [("override_rate", "pass"), ("p95_latency_ms", "pass")]
+    assert "7.143% over 42 cases: at most 10%." in html
+
+
+def test_a_cohort_never_checked_for_drift_says_so(client, ops_leader, workflow, usage):
+    client.force_login(ops_leader)
+
+    response = client.get(url(workflow.slug))
+
+    statuses = {s.label: s for s in response.context["statuses"]}
+    assert statuses["EU agents"].drift_label == "Not checked yet"
+    assert "No per-cohort threshold verdicts yet." in response.content.decode()
+
+
+# --- Period and cohort --------------------------------------------------------------------
+
+
+def test_the_period_is_chosen_with_days(client, ops_leader, workflow, usage):
+    client.force_login(ops_leader)
+
+    response = client.get(url(workflow.slug, days=7))
+
+    assert response.context["days"] == 7
+    assert len(response.context["charts"][0].svg) > 0
+    assert response.context["notes"] == []
+    html = response.content.decode()
+    assert '<option value="7" selected>Last 7 days</option>' in html
+    assert "Last 7 days by cohort" in html
+    assert 'href="/workflows/support-reply-drafting/usage.csv?days=7"' in html
+
+
+@pytest.mark.parametrize("days", ["abc", "365", "0", "-7", "7.5", "", "30%00"])
+def test_an_unknown_period_falls_back_to_30_days_and_says_so(
+    client, ops_leader, workflow, usage, days
+):
+    client.force_login(ops_leader)
+
+    response = client.get(url(workflow.slug, days=days))
+
+    assert response.status_code == 200
+    assert response.context["days"] == 30
+    if days:
+        assert response.context["notes"] == [MSG_BAD_DAYS]
+        assert f'<p class="callout callout-warn" role="status">{MSG_BAD_DAYS}</p>' in (
+            response.content.decode()
+        )
+
+
+def test_one_cohort_can_be_shown_alone(client, ops_leader, workflow, usage):
+    eu, _us = usage
+    client.force_login(ops_leader)
+
+    response = client.get(url(workflow.slug, cohort=eu.pk, days=90))
+
+    assert response.context["cohort"] == eu
+    rows = [row.label for row, _cells in response.context["summary"].rows]
+    assert rows == ["EU agents"]
+    assert [s.label for s in response.context["statuses"]] == ["Whole workflow", "EU agents"]
+    html = response.content.decode()
+    assert f'<option value="{eu.pk}" selected>EU agents</option>' in html
+    assert f'href="/workflows/support-reply-drafting/usage.csv?days=90&amp;cohort={eu.pk}"' in html
+
+
+def test_another_workflows_cohort_or_nonsense_shows_every_cohort_and_says_so(
+    client, ops_leader, workflow, usage
+):
+    other = make_workflow(actor=ops_leader, slug="other-flow")
+    foreign = make_cohort(other, ops_leader, "Foreign", 1)
+    client.force_login(ops_leader)
+
+    for value in (foreign.pk, 999999, "eu", "1;drop"):
+        response = client.get(url(workflow.slug, cohort=value))
+
+        assert response.status_code == 200
+        assert response.context["cohort"] is None
+        assert response.context["notes"] == [MSG_BAD_COHORT]
+        assert "Foreign" not in response.content.decode()
+
+
+def test_htmx_gets_the_body_partial_only(client, ops_leader, workflow, usage):
+    client.force_login(ops_leader)
+
+    response = client.get(url(workflow.slug, days=7), headers=HTMX)
+
+    assert template_names(response)[0] == "usage-body"
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="usage-body"')
+    assert "<h1>" not in html
+    assert "HX-Request" in response["Vary"]
+
+
+def test_the_filter_form_works_with_and_without_javascript(client, ops_leader, workflow):
+    client.force_login(ops_leader)
+
+    html = client.get(url(workflow.slug)).content.decode()
+
+    assert re.search(
+        r'<form id="usage-filters" class="filters" method="get" action="/workflows/'
+        r'support-reply-drafting/usage/"[^>]*\s+hx-get="/workflows/support-reply-drafting/usage/"',
+        html,
+    )
+    assert '<label for="id_days">Period</label>' in html
+    assert '<label for="id_cohort">Cohort</label>' in html
+
+
+# --- Empty states ---------------------------------------------------------------------------
+
+
+def test_no_usage_yet_explains_how_to_report_it_and_links_tokens_for_the_owner(
+    client, workflow_owner, workflow, cohorts
+):
+    client.force_login(workflow_owner)
+
+    response = client.get(url(workflow.slug))
+
+    html = response.content.decode()
+    assert response.context["has_data"] is False
+    assert f"{MSG_NO_USAGE} <code>POST /api/v1/events</code>." in html
+    assert '<a href="/workflows/support-reply-drafting/tokens/">Create an API token</a>' in html
+    assert "<svg" not in html
+
+
+def test_no_usage_yet_without_the_token_link_for_read_only_viewers(client, executive, workflow):
+    client.force_login(executive)
+
+    html = client.get(url(workflow.slug)).content.decode()
+
+    assert MSG_NO_USAGE in html
+    assert "/tokens/" not in html
+
+
+def test_usage_only_long_ago_offers_a_longer_period(client, ops_leader, workflow, cohorts):
+    record_usage(workflow, day_events(member_ref(cohorts[0], 0), days_ago(100), invocations=3))
+    client.force_login(ops_leader)
+
+    html = client.get(url(workflow.slug)).content.decode()
+
+    assert "No usage in the last 30 days." in html
+    assert '<a href="/workflows/support-reply-drafting/usage/?days=180">' in html
+    assert MSG_NO_USAGE not in html
+    assert client.get(url(workflow.slug, days=180)).context["has_data"] is True
+
+
+# --- CSV ------------------------------------------------------------------------------------
+
+
+def read_csv(response) -> list[dict[str, str]]:
+    body = b"".join(response.streaming_content).decode()
+    return list(csv.DictReader(io.StringIO(body)))
+
+
+def test_csv_has_a_row_per_day_and_cohort_with_every_counter_and_rate(
+    client, executive, workflow, usage
+):
+    eu, us = usage
+    client.force_login(executive)
+
+    response = client.get(csv_url(workflow.slug, days=7))
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    start, end = days_ago(6), days_ago(0)
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="support-reply-drafting-usage-{start}-to-{end}.csv"'
+    )
+    rows = read_csv(response)
+    assert list(rows[0]) == list(CSV_HEADER)
+    assert len(rows) == 7 * 3  # days × (two cohorts + people in no cohort)
+    assert [(r["date"], r["cohort"]) for r in rows[:3]] == [
+        (str(start), "EU agents"),
+        (str(start), "US agents"),
+        (str(start), "Not in a cohort"),
+    ]
+    eu_day = next(r for r in rows if r["date"] == str(days_ago(1)) and r["cohort"] == "EU agents")
+    assert eu_day["cohort_id"] == str(eu.pk)
+    assert {k: eu_day[k] for k in ("invocations", "accepted", "overridden", "active_users")} == {
+        "invocations": "10",
+        "accepted": "9",
+        "overridden": "1",
+        "active_users": "2",
+    }
+    assert eu_day["members"] == "4"
+    assert eu_day["acceptance_rate"] == "0.9"
+    assert eu_day["override_rate"] == "0.1"
+    assert eu_day["adoption_rate"] == "0.5"
+    assert eu_day["error_rate"] == "0"
+    # Nothing to divide by: empty, not zero.
+    assert eu_day["shadow_agreement_rate"] == ""
+    assert eu_day["p95_latency_ms"] != ""
+    quiet_day = next(r for r in rows if r["date"] == str(start) and r["cohort"] == "EU agents")
+    assert quiet_day["invocations"] == "0"
+    assert quiet_day["acceptance_rate"] == ""
+    assert quiet_day["p50_latency_ms"] == ""
+    no_cohort = next(r for r in rows if r["cohort"] == "Not in a cohort")
+    assert no_cohort["cohort_id"] == ""
+    assert no_cohort["adoption_rate"] == ""
+
+
+def test_csv_for_one_cohort(client, ops_leader, workflow, usage):
+    eu, _us = usage
+    client.force_login(ops_leader)
+
+    response = client.get(csv_url(workflow.slug, cohort=eu.pk))
+
+    rows = read_csv(response)
+    assert len(rows) == 30
+    assert {r["cohort"] for r in rows} == {"EU agents"}
+    assert response["Content-Disposition"].endswith(f'-cohort-{eu.pk}.csv"')
+
+
+def test_csv_with_an_unknown_cohort_is_404_and_a_bad_period_falls_back(
+    client, ops_leader, workflow, usage
+):
+    other = make_workflow(actor=ops_leader, slug="other-flow")
+    foreign = make_cohort(other, ops_leader, "Foreign", 1)
+    client.force_login(ops_leader)
+
+    assert client.get(csv_url(workflow.slug, cohort=foreign.pk)).status_code == 404
+    assert client.get(csv_url(workflow.slug, cohort="x")).status_code == 404
+    response = client.get(csv_url(workflow.slug, days="9999"))
+    assert response.status_code == 200
+    assert len(read_csv(response)) == 30 * 3
+
+
+def test_csv_keeps_spreadsheets_from_running_a_cohort_name(client, ops_leader, workflow):
+    make_cohort(workflow, ops_leader, "=HYPERLINK(1)", 1)
+    client.force_login(ops_leader)
+
+    rows = read_csv(client.get(csv_url(workflow.slug, days=7)))
+
+    assert {r["cohort"] for r in rows} == {"'=HYPERLINK(1)"}
+
+
+# --- Query counts ---------------------------------------------------------------------------
+
+
+def test_queries_are_bounded_whatever_the_data_size(
+    django_assert_max_num_queries, ops_leader, workflow
+):
+    cohorts = [make_cohort(workflow, ops_leader, f"Cohort {n}", 3) for n in range(6)]
+    for metric in ("override_rate", "error_rate", "acceptance_rate", "p95_latency_ms"):
+        comparator = "gte" if metric == "acceptance_rate" else "lte"
+        limit = 2000 if metric == "p95_latency_ms" else 0.5
+        add_threshold(workflow, ops_leader, metric=metric, comparator=comparator, limit=limit)
+    add_threshold(workflow, ops_leader, metric="override_rate", limit=0.2, scope="per_cohort")
+    events = []
+    for n, cohort in enumerate(cohorts):
+        ref = member_ref(cohort, 0)
+        for day in range(180):
+            events += day_events(
+                ref, days_ago(day), invocations=2, accepted=1, overridden=1, agreed=1
+            )
+        CohortDrift.objects.create(
+            workflow=workflow,
+            cohort=cohort,
+            scope_key=str(cohort.pk),
+            metric="override_rate",
+            status=DriftStatus.STABLE,
+            explanation="Stable.",
+            computed_at=timezone.now(),
+        )
+    record_usage(workflow, events)
+    leader = as_user(ops_leader)
+
+    # Session and user (2), groups (1), workflow (1), cohorts for the picker (1), usage_daily
+    # (3), people per cohort (1), all cohorts together (3), thresholds (1), verdicts (1),
+    # drift (1): 15 (16 for an owner, whose object permissions are one more), whatever the
+    # number of days, cohorts and events.
+    with django_assert_max_num_queries(15):
+        response = leader.get(url(workflow.slug, days=180))
+    assert len(response.context["summary"].rows) == 7
+    assert [c.key for c in response.context["charts"]][-1] == "shadow_agreement_rate"
+    with django_assert_max_num_queries(15):
+        response = leader.get(url(workflow.slug, days=7, cohort=cohorts[0].pk), headers=HTMX)
+    assert response.status_code == 200
+    with django_assert_max_num_queries(8):
+        response = leader.get(csv_url(workflow.slug, days=180))
+        rows = read_csv(response)
+    assert len(rows) == 180 * 6
+    owner = as_user(workflow.owner)
+    with django_assert_max_num_queries(16):
+        assert owner.get(url(workflow.slug, days=180)).status_code == 200
+
+
+def test_adoption_is_averaged_over_the_seven_days_up_to_each_date():
+    from datetime import date, timedelta
+
+    from rollout.selectors.usage import DailySeries, UsageCounts
+    from rollout.views._usage_charts import smoothed_adoption
+
+    active = [0, 0, 0, 0, 0, 0, 7, 0, 7, 14]  # of 14 members; the first six days only feed the mean
+    days = [date(2026, 11, 1) + timedelta(days=n) for n in range(len(active))]
+    counts = [UsageCounts(active_users=n, members=14) for n in active]
+
+    averages = smoothed_adoption(DailySeries(cohort=None, days=days, counts=counts))
+
+    assert averages == pytest.approx([0.5 / 7, 0.5 / 7, 1 / 7, 2 / 7])
+    no_members = [UsageCounts() for _ in active]
+    assert smoothed_adoption(DailySeries(None, days, no_members)) == [None] * 4
