@@ -5,6 +5,8 @@ than computing metrics on every page view. `inputs` are the verdicts, not the ob
 approval lapses when a threshold's verdict changes, not each time a new event arrives.
 """
 
+from django.utils import timezone
+
 from rollout.gates import GateContext, Outcome, gate_condition
 from rollout.models import (
     BreachAction,
@@ -84,15 +86,17 @@ def shadow_usage(ctx: GateContext) -> Outcome:
     phase = ctx.from_phase
     if phase.actual_start is None:
         return Outcome(Verdict.INSUFFICIENT_DATA, "Shadow mode has not started yet.", "")
-    start, _ = day_bounds(phase.actual_start.date())
+    start, _ = day_bounds(timezone.localdate(phase.actual_start))
     rows = UsageRollup.objects.filter(
         workflow=ctx.workflow, period=RollupPeriod.DAY, start__gte=start
-    ).values_list("invocations", "agreed", "disagreed")
-    invocations = compared = days = 0
-    for inv, agreed, disagreed in rows:
+    ).values_list("day", "invocations", "agreed", "disagreed")
+    invocations = compared = 0
+    days = set()  # a day has one row per cohort: count the days, not the rows
+    for day, inv, agreed, disagreed in rows:
         invocations += inv
         compared += agreed + disagreed
-        days += 1 if inv or agreed or disagreed else 0
+        if inv or agreed or disagreed:
+            days.add(day)
     inputs = "received" if invocations or compared else ""
     if not invocations and not compared:
         return Outcome(
@@ -102,6 +106,7 @@ def shadow_usage(ctx: GateContext) -> Outcome:
         )
     return Outcome(
         Verdict.PASS,
-        f"{invocations:,} invocations and {compared:,} shadow comparisons over {days} days.",
+        f"{invocations:,} invocations and {compared:,} shadow comparisons over {len(days)} "
+        f"day{'' if len(days) == 1 else 's'}.",
         inputs,
     )

@@ -43,3 +43,11 @@ def email_notification(notification_id: int) -> bool:
     from rollout.services.notifications import notification_email
 
     return notification_email(notification_id=notification_id)
+
+
+@shared_task(time_limit=300, soft_time_limit=240)
+def email_pending_notifications() -> int:
+    """Every few minutes: send notification emails a lost task or a broker outage left unsent."""
+    from rollout.services.notifications import notifications_email_pending
+
+    return notifications_email_pending()

@@ -203,6 +203,13 @@ else:
         }
     }
 
+# --- JSON API -----------------------------------------------------------------------------------
+# Requests per minute per API token (429 with Retry-After beyond it).
+ROLLOUT_API_RATE_PER_MINUTE = env.int("ROLLOUT_API_RATE_PER_MINUTE", default=6000)
+# How long a web process may answer the decision endpoint from its own memory before asking the
+# shared cache again (rollout/local_memo.py): the bound on cross-process staleness.
+ROLLOUT_LOCAL_MEMO_SECONDS = env.float("ROLLOUT_LOCAL_MEMO_SECONDS", default=1.0)
+
 # --- Celery ---------------------------------------------------------------------------------------
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
 # The broker is only a wake-up signal: durable state lives in the database and periodic sweeps
@@ -244,6 +251,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "evaluate-thresholds": {
         "task": "rollout.tasks.evaluate_thresholds",
+        "schedule": timedelta(minutes=5),
+    },
+    "email-pending-notifications": {
+        "task": "rollout.tasks.email_pending_notifications",
         "schedule": timedelta(minutes=5),
     },
 }

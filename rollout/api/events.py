@@ -35,7 +35,7 @@ MSG_ENVELOPE = 'Send a JSON object: {"events": [ … up to 1,000 events … ]}.'
 MSG_EMPTY = "The batch is empty: send at least one event."
 MSG_TOO_MANY = f"A batch holds at most {MAX_EVENTS:,} events; send the rest in another batch."
 MSG_NONE_VALID = "No event in the batch is valid; nothing was stored. See errors."
-MSG_NAIVE = "Give the time zone, e.g. 2026-11-30T14:05:00Z."
+MSG_NAIVE = "Give an ISO 8601 time with its time zone, e.g. 2026-11-30T14:05:00Z."
 MSG_FUTURE = "This is more than an hour in the future: check the sender's clock."
 MSG_TOO_OLD = "This is more than 400 days ago: too old to count."
 MSG_ATTRS_SIZE = f"attrs is limited to {MAX_ATTRS} keys and {MAX_ATTRS_BYTES:,} bytes of JSON."
@@ -77,6 +77,14 @@ class EventIn(BaseModel):
             raise ValueError(MSG_BLANK_USER)
         if _has_control(value):
             raise ValueError(MSG_CONTROL)
+        return value
+
+    @field_validator("occurred_at", mode="before")
+    @classmethod
+    def _occurred_at_text(cls, value: Any) -> Any:
+        # pydantic would read a number as a Unix timestamp; the contract is ISO 8601 text.
+        if not isinstance(value, str):
+            raise ValueError(MSG_NAIVE)
         return value
 
     @field_validator("occurred_at")

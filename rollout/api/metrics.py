@@ -5,7 +5,7 @@ session). A token of another workflow gets 403; a person who may not see the wor
 as on the pages (its existence is not leaked).
 """
 
-from datetime import date, timedelta
+from datetime import date
 
 from django.http import HttpRequest
 from django.utils import timezone
@@ -122,7 +122,8 @@ def metrics(request: HttpRequest, slug: str, params: Query[MetricsQuery]) -> dic
         raise HttpError(404, MSG_UNKNOWN_WORKFLOW)
     workflow = _workflow_for(request, slug)
     to = params.to or timezone.localdate()
-    start = params.from_ or to - timedelta(days=DEFAULT_DAYS - 1)
+    # Never before 1 January of year 1: `to=0001-01-05` must not overflow the date type (a 500).
+    start = params.from_ or date.fromordinal(max(1, to.toordinal() - (DEFAULT_DAYS - 1)))
     if start > to:
         raise HttpError(400, MSG_RANGE_ORDER)
     if (to - start).days + 1 > MAX_DAYS:

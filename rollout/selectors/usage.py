@@ -181,6 +181,8 @@ class DailySeries:
         return self.cohort.name if self.cohort else "Not in a cohort"
 
     def total(self) -> UsageCounts:
+        """The period's counters summed. `active_users` stays 0: distinct people over a period
+        are not a sum of days (usage_window or active_users_by_cohort count them)."""
         total = UsageCounts(members=self.counts[0].members if self.counts else 0)
         for day in self.counts:
             total.add(day.__dict__)

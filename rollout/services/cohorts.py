@@ -115,6 +115,7 @@ def cohort_delete(*, cohort: Cohort, actor: User) -> None:
     workflow = cohort.workflow
     members = list(cohort.members.all())
     name = cohort.name
+    _mark_cohort_days_dirty(cohort)
     cohort.delete()
     for user in members:
         workflow_access_sync(workflow=workflow, user=user)
@@ -126,6 +127,22 @@ def cohort_delete(*, cohort: Cohort, actor: User) -> None:
         changes={"members": [str(len(members)), "—"]},
     )
     plan_changed(workflow)
+
+
+def _mark_cohort_days_dirty(cohort: Cohort) -> None:
+    """The cohort's events become "not in a cohort" (SET NULL) and its rollups go with it: its
+    days are rebuilt, so the no-cohort numbers include those events (one query per statement)."""
+    from rollout.models import RollupPeriod, UsageDirtyDay, UsageRollup
+
+    days = (
+        UsageRollup.objects.filter(cohort=cohort, period=RollupPeriod.DAY)
+        .values_list("day", flat=True)
+        .distinct()
+    )
+    UsageDirtyDay.objects.bulk_create(
+        [UsageDirtyDay(workflow_id=cohort.workflow_id, day=day) for day in days],
+        ignore_conflicts=True,
+    )
 
 
 @transaction.atomic

@@ -118,12 +118,14 @@ def _rate_result(check: RateCheck, base: UsageCounts, cur: UsageCounts, windows)
         )
     test = two_proportion_test(b_succ, b_n, c_succ, c_n)
     degrading = is_degrading_rate(test, higher_is_worse=check.higher_is_worse)
-    verb = "rose" if test.diff > 0 else "fell" if test.diff < 0 else "stayed"
     (bs, be), (cs, ce) = windows
-    text = (
-        f"{check.label} {verb} from {_pct(test.p_a)} ({b_n:,} cases, {_fmt_days(bs, be)}) "
-        f"to {_pct(test.p_b)} ({c_n:,} cases, {_fmt_days(cs, ce)}); p = {test.p_value:.2g}."
-    )
+    baseline = f"{_pct(test.p_a)} ({b_n:,} cases, {_fmt_days(bs, be)})"
+    recent = f"{_pct(test.p_b)} ({c_n:,} cases, {_fmt_days(cs, ce)})"
+    if test.diff:
+        verb = "rose" if test.diff > 0 else "fell"
+        text = f"{check.label} {verb} from {baseline} to {recent}; p = {test.p_value:.2g}."
+    else:
+        text = f"{check.label} held at {baseline} and {recent}."
     return DriftResult(
         check.metric,
         DriftStatus.DEGRADING if degrading else DriftStatus.STABLE,

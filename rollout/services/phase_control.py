@@ -85,15 +85,15 @@ def _pause(
     phase.save(update_fields=["status", "paused_at", "pause_reason"])
     workflow.fallback_mode = fallback_mode
     workflow.save(update_fields=["fallback_mode", "updated_at"])
+    changes = {"Status": [PhaseStatus.ACTIVE.label, PhaseStatus.PAUSED.label]}
+    if before_fallback != workflow.get_fallback_mode_display():
+        changes["Fallback when paused"] = [before_fallback, workflow.get_fallback_mode_display()]
     activity_record(
         workflow=workflow,
         actor=actor,
         verb="paused",
         target=phase.get_kind_display(),
-        changes={
-            "Status": [PhaseStatus.ACTIVE.label, PhaseStatus.PAUSED.label],
-            "Fallback when paused": [before_fallback, workflow.get_fallback_mode_display()],
-        },
+        changes=changes,
         note=reason,
     )
     _plan_changed(workflow)

@@ -138,11 +138,13 @@ def usage_rollup_pending(*, max_days: int | None = None) -> int:
     claimed with SKIP LOCKED and deleted in the transaction that rebuilds its day, so a day marked
     dirty again meanwhile (new events) stays dirty for the next run. Returns days rebuilt."""
     done = 0
+    touched: set[int] = set()
     while max_days is None or done < max_days:
+        batch = CLAIM_BATCH if max_days is None else min(CLAIM_BATCH, max_days - done)
         with transaction.atomic():
             claimed = list(
                 UsageDirtyDay.objects.select_for_update(skip_locked=True).order_by("day", "pk")[
-                    :CLAIM_BATCH
+                    :batch
                 ]
             )
             if not claimed:
@@ -151,8 +153,11 @@ def usage_rollup_pending(*, max_days: int | None = None) -> int:
                 UsageDirtyDay.objects.filter(pk=dirty.pk).delete()
                 usage_rollup_rebuild_day(workflow_id=dirty.workflow_id, day=dirty.day)
             done += len(claimed)
-        if claimed:
-            _evaluate_after_rollup({d.workflow_id for d in claimed})
+            touched.update(d.workflow_id for d in claimed)
+    # Once every claimed day is rebuilt, not per batch: a window judged half-rolled-up would
+    # record a verdict (and could act on a breach) that the next batch contradicts.
+    if touched:
+        _evaluate_after_rollup(touched)
     return done
 
 

@@ -1,0 +1,113 @@
+"""Telling one person something: in the app always, by email once when they chose it."""
+
+import pytest
+from django.core import mail
+
+from accounts.models import User
+from rollout.models import Notification
+from rollout.services.notifications import (
+    notification_email,
+    notification_mark_read,
+    notification_send,
+)
+from rollout.tasks import email_notification
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def send(recipient: User, workflow=None, **fields) -> Notification:
+    values = {"title": "Support reply drafting paused", "body": "Error rate 9%.", "url": "/x/"}
+    values.update(fields)
+    return notification_send(recipient=recipient, workflow=workflow, **values)
+
+
+def test_stored_for_the_recipient(workflow, workflow_owner, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        note = send(workflow_owner, workflow)
+    note.refresh_from_db()
+    assert (note.recipient, note.workflow, note.title, note.body, note.url) == (
+        workflow_owner,
+        workflow,
+        "Support reply drafting paused",
+        "Error rate 9%.",
+        "/x/",
+    )
+    assert (note.read_at, note.emailed_at) == (None, None)
+    assert len(callbacks) == 1  # the email, after commit
+    assert mail.outbox == []
+
+
+def test_emailed_after_commit(workflow_owner, django_capture_on_commit_callbacks, settings):
+    settings.SITE_URL = "https://rollout.example.com"
+    with django_capture_on_commit_callbacks(execute=True):
+        note = send(workflow_owner)
+    (email,) = mail.outbox
+    assert email.to == ["owner@example.com"]
+    assert email.subject == "[Rollout] Support reply drafting paused"
+    assert email.body == "Error rate 9%.\n\nhttps://rollout.example.com/x/\n"
+    note.refresh_from_db()
+    assert note.emailed_at is not None
+
+
+def test_without_a_url_the_email_links_to_the_site(workflow_owner, settings):
+    settings.SITE_URL = "https://rollout.example.com"
+    note = send(workflow_owner, url="")
+    assert notification_email(notification_id=note.pk) is True
+    assert mail.outbox[0].body == "Error rate 9%.\n\nhttps://rollout.example.com\n"
+
+
+def test_the_email_goes_once_however_often_the_task_runs(workflow_owner):
+    note = send(workflow_owner)
+    assert email_notification.delay(note.pk).get() is True
+    assert email_notification.delay(note.pk).get() is False
+    assert notification_email(notification_id=note.pk) is False
+    assert len(mail.outbox) == 1
+
+
+def test_no_email_for_people_who_chose_the_app_only(django_capture_on_commit_callbacks):
+    quiet = UserFactory(notify_by_email=False)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        note = send(quiet)
+    assert callbacks == []
+    assert mail.outbox == []
+    assert Notification.objects.filter(pk=note.pk).exists()
+
+
+def test_no_email_for_a_deactivated_person(django_capture_on_commit_callbacks):
+    gone = UserFactory(is_active=False)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        send(gone)
+    assert callbacks == []
+    assert mail.outbox == []
+
+
+def test_deactivated_before_the_task_ran_gets_no_email(workflow_owner):
+    note = send(workflow_owner)
+    User.objects.filter(pk=workflow_owner.pk).update(is_active=False)
+    assert notification_email(notification_id=note.pk) is False
+    assert mail.outbox == []
+
+
+def test_an_unknown_notification_is_nothing_to_send(db):
+    assert notification_email(notification_id=999_999) is False
+
+
+def test_long_titles_and_bodies_are_cut_to_fit(workflow_owner):
+    note = send(workflow_owner, title="t" * 500, body="b" * 5000)
+    note.refresh_from_db()
+    assert (len(note.title), len(note.body)) == (200, 4000)
+
+
+def test_mark_read_only_for_the_recipient(workflow_owner, other_user):
+    note = send(workflow_owner)
+    notification_mark_read(recipient=other_user, notification_id=note.pk)
+    note.refresh_from_db()
+    assert note.read_at is None
+    notification_mark_read(recipient=workflow_owner, notification_id=note.pk)
+    note.refresh_from_db()
+    first_read = note.read_at
+    assert first_read is not None
+    notification_mark_read(recipient=workflow_owner, notification_id=note.pk)
+    note.refresh_from_db()
+    assert note.read_at == first_read
