@@ -32,7 +32,7 @@ from rollout.services.blackouts import blackout_create
 from rollout.services.cohorts import cohort_create, cohort_enrol, cohort_members_add
 from rollout.services.data_sources import data_source_create
 from rollout.services.escalation_path import escalation_level_add
-from rollout.services.phase_control import phase_pause
+from rollout.services.phase_control import phase_pause, phase_resume
 from rollout.services.phases import add_months, plan_create_default
 from rollout.services.plan_settings import plan_settings_update
 from rollout.services.promotions import (
@@ -472,7 +472,7 @@ def _leads(h: History) -> None:
     h.on(4)
 
 
-# --- Contract clause review: in the broad roll-out, paused --------------------------------------
+# --- Contract clause review: in the broad roll-out, paused by hand, resumed, paused by a breach ---
 
 
 def _contracts(h: History) -> None:
@@ -575,7 +575,11 @@ def _contracts(h: History) -> None:
         reason="Clause extraction missed indemnity caps in 3 contracts; paused while the "
         "prompt is fixed",
     )
-    h.on(3, 16)
+    h.on(12, 16)
+    phase_resume(workflow=h.workflow, actor=h.owner)
+    # What happens next is in the usage (demo_usage): the error rate climbs again in the last
+    # days, and its pause_rollout threshold pauses the broad roll-out as soon as it is evaluated.
+    h.on(9, 10)
 
 
 PLANS = {

@@ -1,14 +1,19 @@
 """`python manage.py seed_demo [--reset]`: a realistic demo portfolio, built through the services.
 
-Idempotent: a demo user, a demo workflow's roll-out plan or the org-wide blackout that already
-exists is left exactly as it is, so running the command twice changes nothing. `--reset` deletes the
-demo data first (demo workflows with their plans, activity and permissions, the org-wide blackouts
-demo users made, the demo users) and builds it again.
+Idempotent: a demo user, a demo workflow's roll-out plan, its usage or the org-wide blackout that
+already exists is left exactly as it is, so running the command twice changes nothing. `--reset`
+deletes the demo data first (demo workflows with their plans, usage, activity and permissions, the
+org-wide blackouts demo users made, the demo users) and builds it again.
+
+The usage (rollout.management.demo_usage) goes through the ingestion service, then the rollups,
+threshold evaluation and drift run as they would after real ingestion, so the demo opens with its
+numbers ready — including the breach that pauses a roll-out.
 """
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
@@ -24,7 +29,19 @@ from rollout.management.demo_planning import (
     demo_org_blackout_seed,
     demo_plan_seed,
 )
-from rollout.models import IN_PROGRESS, ActivityEntry, BlackoutWindow, Phase, Workflow
+from rollout.management.demo_usage import demo_usage_seed
+from rollout.models import (
+    IN_PROGRESS,
+    ActivityEntry,
+    BlackoutWindow,
+    CohortDrift,
+    DriftStatus,
+    Phase,
+    UsageEvent,
+    Workflow,
+)
+from rollout.services.drift import METRIC_LABELS, drift_evaluate_workflow
+from rollout.services.evaluation import thresholds_evaluate_workflow
 from rollout.services.workflows import workflow_create, workflow_handover, workflow_update
 
 DEMO_PASSWORD = "rollout-demo"
@@ -167,8 +184,19 @@ class Command(BaseCommand):
             action="store_true",
             help="Delete the demo workflows, their activity and the demo users, then rebuild them.",
         )
+        parser.add_argument(
+            "--usage-scale",
+            type=float,
+            default=1.0,
+            help="How much of the demo usage to generate, from 0 (none) to 1 (the default: "
+            "tens of thousands of events over three months). Tests use a small share.",
+        )
 
-    def handle(self, *args: object, reset: bool = False, **options: object) -> None:
+    def handle(
+        self, *args: object, reset: bool = False, usage_scale: float = 1.0, **options: object
+    ) -> None:
+        if not 0 <= usage_scale <= 1:
+            raise CommandError(f"--usage-scale must be between 0 and 1, not {usage_scale}.")
         # Rows written from now on are this run's: the demo plans back-date them (see History.on).
         started = timezone.now()
         # One transaction: a failure halfway leaves the database as it was.
@@ -177,6 +205,7 @@ class Command(BaseCommand):
                 self._reset()
             created = self._seed_users() + self._seed_workflows()
             created += self._seed_plans(started) + self._seed_blackouts()
+            created += self._seed_usage(started, usage_scale)
         if created:
             self.stdout.write(
                 self.style.SUCCESS(f"Demo data ready. Every demo login's password: {DEMO_PASSWORD}")
@@ -213,10 +242,10 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Not resetting: other data still refers to the demo users ({exc.args[0]})"
             ) from exc
+        windows = "window" if blackout_count == 1 else "windows"
         self.stdout.write(
-            f"Deleted the demo data: {workflow_count} workflows with their plans and activity, "
-            f"{blackout_count} org-wide blackout window{'' if blackout_count == 1 else 's'}, "
-            f"{user_count} users."
+            f"Deleted the demo data: {workflow_count} workflows with their plans, usage and "
+            f"activity, {blackout_count} org-wide blackout {windows}, {user_count} users."
         )
 
     def _seed_users(self) -> int:
@@ -227,17 +256,19 @@ class Command(BaseCommand):
         )
         groups = {g.name: g for g in Group.objects.filter(name__in=[OPS_LEADERS, EXECUTIVES])}
         created = 0
+        # One hash for every demo login: each costs a third of a second (most of a fresh seed's
+        # time otherwise), and the demo password is public anyway.
+        password = make_password(DEMO_PASSWORD)
         for demo in DEMO_USERS:
             if demo.email in existing:
                 continue
             # Users are accounts, not domain records with a history: the manager creates them with
             # a known password (user_invite would mail a set-your-password link instead).
             user = User.objects.create_user(
-                demo.email,
-                DEMO_PASSWORD,
-                display_name=demo.display_name,
-                is_staff=demo.is_staff,
+                demo.email, None, display_name=demo.display_name, is_staff=demo.is_staff
             )
+            user.password = password
+            user.save(update_fields=["password"])
             user.groups.add(*(groups[role] for role in demo.roles))
             roles = ", ".join(demo.roles) or "no org role"
             self.stdout.write(f"Created user {demo.email} ({demo.display_name}, {roles}).")
@@ -334,3 +365,55 @@ class Command(BaseCommand):
             return 0
         self.stdout.write(f"Created the org-wide blackout window {window.name}.")
         return 1
+
+    def _seed_usage(self, started: datetime, scale: float) -> int:
+        """Usage for each demo workflow that has none yet, then what ingestion sets off: rollups,
+        threshold evaluation (which may pause a roll-out) and drift, for every demo workflow."""
+        if not scale:
+            return 0
+        order = {w.slug: i for i, w in enumerate(DEMO_WORKFLOWS)}
+        demo = sorted(Workflow.objects.filter(slug__in=order), key=lambda w: order[w.slug])
+        used = set(
+            UsageEvent.objects.filter(workflow__in=demo)
+            .values_list("workflow_id", flat=True)
+            .distinct()
+            .order_by()
+        )
+        now = timezone.now()
+        seeded = []
+        for workflow in demo:
+            if workflow.pk in used:
+                continue
+            usage = demo_usage_seed(workflow=workflow, now=now, scale=scale)
+            if usage.events:
+                seeded.append(workflow)
+                self.stdout.write(
+                    f"Stored {usage.events:,} usage events for {workflow.name} "
+                    f"over {usage.days} days."
+                )
+        if not seeded:
+            return 0
+        evaluated_at = timezone.now()
+        for workflow in demo:
+            thresholds_evaluate_workflow(workflow=workflow, now=evaluated_at)
+            drift_evaluate_workflow(workflow=workflow, now=evaluated_at)
+        self.stdout.write("Rolled up the usage; evaluated thresholds and drift.")
+        self._report_usage_story(started, demo)
+        return len(seeded)
+
+    def _report_usage_story(self, started: datetime, demo: list[Workflow]) -> None:
+        pauses = ActivityEntry.objects.filter(
+            workflow__in=demo, verb="paused", actor=None, created_at__gte=started
+        ).select_related("workflow")
+        for entry in pauses:
+            self.stdout.write(f"Rollout paused {entry.workflow.name}: {entry.note}")
+        drifting = (
+            CohortDrift.objects.filter(workflow__in=demo, status=DriftStatus.DEGRADING)
+            .select_related("workflow", "cohort")
+            .order_by("workflow__name", "cohort__name", "metric")
+        )
+        for row in drifting:
+            label = METRIC_LABELS.get(row.metric, row.metric)
+            self.stdout.write(
+                f"Drift in {row.workflow.name}, {row.cohort.name}: {label.lower()} degrading."
+            )

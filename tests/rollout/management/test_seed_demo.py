@@ -1,9 +1,11 @@
-from datetime import timedelta
+import re
+from datetime import date, datetime, timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import User
@@ -13,30 +15,43 @@ from rollout.models import (
     ActivityEntry,
     BlackoutWindow,
     Cohort,
+    CohortDrift,
     CohortMember,
     DataSource,
     EscalationLevel,
+    EventKind,
+    Notification,
     Phase,
     PhaseStatus,
     PromotionRequest,
     PromotionStatus,
     ReadinessAnswer,
     Threshold,
+    ThresholdEvaluation,
+    ThresholdStatus,
+    UsageActiveUser,
+    UsageDirtyDay,
+    UsageEvent,
+    UsageRollup,
     Workflow,
     WorkflowUserObjectPermission,
 )
 from rollout.permissions import can_change_workflow, can_use_workflow, can_view_workflow
 from rollout.selectors.decision import decide
+from rollout.selectors.usage import usage_window
 from tests.factories import UserFactory, make_workflow
 
 pytestmark = pytest.mark.django_db
 
 DEMO_SLUGS = {w.slug for w in DEMO_WORKFLOWS}
+LIGHT = "0.05"  # a twentieth of the default usage: enough to see it work, fast
 
 
-def seed(*args: str) -> str:
+def seed(*args: str, usage: str = "0") -> str:
+    """Run the command; without usage unless asked (`usage` is --usage-scale): months of events
+    take seconds to store and roll up, and most tests look at the plans only."""
     out = StringIO()
-    call_command("seed_demo", *args, stdout=out)
+    call_command("seed_demo", *args, "--usage-scale", usage, stdout=out)
     return out.getvalue()
 
 
@@ -56,7 +71,9 @@ def state() -> dict[str, object]:
             )
         ),
         "activity": sorted(
-            ActivityEntry.objects.values_list("workflow__slug", "actor__email", "verb", "note")
+            # Rollout's own entries (a pause on breach) have no actor: sorted as text.
+            ActivityEntry.objects.values_list("workflow__slug", "actor__email", "verb", "note"),
+            key=str,
         ),
         "perms": sorted(
             WorkflowUserObjectPermission.objects.values_list(
@@ -79,7 +96,33 @@ def state() -> dict[str, object]:
                 BlackoutWindow,
             )
         },
+        "usage": usage_counts(),
     }
+
+
+def usage_counts() -> dict[str, int]:
+    return {
+        model.__name__: model.objects.count()
+        for model in (
+            UsageEvent,
+            UsageRollup,
+            UsageActiveUser,
+            UsageDirtyDay,
+            ThresholdStatus,
+            ThresholdEvaluation,
+            CohortDrift,
+            Notification,
+        )
+    }
+
+
+def events_by_workflow() -> dict[str, int]:
+    return dict(
+        UsageEvent.objects.values("workflow__slug")
+        .annotate(n=Count("id"))
+        .values_list("workflow__slug", "n")
+        .order_by()
+    )
 
 
 def in_progress(slug: str) -> Phase:
@@ -164,10 +207,11 @@ def test_grants_the_owners_their_workflows_and_nothing_else() -> None:
 
 
 def test_running_it_twice_changes_nothing() -> None:
-    seed()
+    seed(usage=LIGHT)
     before = state()
+    assert before["usage"]["UsageEvent"] > 1000
 
-    output = seed()
+    output = seed(usage=LIGHT)
 
     assert state() == before
     assert output == "Nothing to do: the demo data is already there.\n"
@@ -185,8 +229,9 @@ def test_leaves_an_existing_demo_user_as_it_is() -> None:
 
 
 def test_reset_deletes_the_demo_data_and_builds_it_again() -> None:
-    seed()
+    seed(usage=LIGHT)
     fresh = state()
+    fresh_usage = events_by_workflow()
     stranger = UserFactory(email="real.person@example.com", display_name="Real Person")
     real = make_workflow(owner=stranger, actor=user("ops@example.com"), slug="real-workflow")
     owner = user("owner@example.com")
@@ -194,11 +239,12 @@ def test_reset_deletes_the_demo_data_and_builds_it_again() -> None:
     owner.set_password("something-else")
     owner.save()
     Workflow.objects.filter(slug="invoice-coding").delete()
+    UsageEvent.objects.filter(workflow__slug="support-reply-drafting", kind="accepted").delete()
 
-    output = seed("--reset")
+    output = seed("--reset", usage=LIGHT)
 
     assert (
-        "Deleted the demo data: 3 workflows with their plans and activity, "
+        "Deleted the demo data: 3 workflows with their plans, usage and activity, "
         "1 org-wide blackout window, 20 users."
     ) in output
     after = state()
@@ -211,6 +257,13 @@ def test_reset_deletes_the_demo_data_and_builds_it_again() -> None:
     assert demo_activity.count() == len(fresh["activity"])
     assert after["counts"] == fresh["counts"]
     assert after["phases"] == fresh["phases"]
+    # The usage was rebuilt too: as much as before, give or take what the clock moving on by a
+    # few seconds brought (today's events run up to the moment of seeding).
+    rebuilt = events_by_workflow()
+    assert rebuilt.keys() == fresh_usage.keys() == DEMO_SLUGS - {"sales-lead-scoring"}
+    for slug, count in fresh_usage.items():
+        assert abs(rebuilt[slug] - count) <= 5, slug
+    assert not UsageDirtyDay.objects.exists()
     # Data that is not demo data survives, with its permissions; the ops leader who created it
     # was a demo user, so its "created" entry stays with no actor.
     real.refresh_from_db()
@@ -234,13 +287,15 @@ def test_puts_the_demo_workflows_in_different_phases() -> None:
     output = seed()
 
     phases = {slug: (in_progress(slug).kind, in_progress(slug).status) for slug in DEMO_SLUGS}
+    # As planned; the usage then breaks a threshold of Contract clause review, which pauses its
+    # broad roll-out (see test_the_default_usage_tells_the_demo_stories).
     assert phases == {
         "support-reply-drafting": ("limited", "active"),
         "invoice-coding": ("shadow", "active"),
         "sales-lead-scoring": ("audit", "active"),
-        "contract-clause-review": ("broad", "paused"),
+        "contract-clause-review": ("broad", "active"),
     }
-    assert "Planned workflow Contract clause review (broad, paused)." in output
+    assert "Planned workflow Contract clause review (broad, active)." in output
     # The history spans weeks: every phase that ran started in the past, in order.
     for slug in DEMO_SLUGS:
         workflow = Workflow.objects.get(slug=slug)
@@ -332,7 +387,7 @@ def test_invoice_coding_waits_for_an_ops_leader_and_has_a_blackout() -> None:
     assert window.starts_at > timezone.now()
 
 
-def test_sales_lead_scoring_shows_an_unmapped_export_and_contracts_are_paused() -> None:
+def test_sales_lead_scoring_shows_an_unmapped_export_and_contracts_was_paused_by_hand() -> None:
     seed()
 
     leads = Workflow.objects.get(slug="sales-lead-scoring")
@@ -341,12 +396,22 @@ def test_sales_lead_scoring_shows_an_unmapped_export_and_contracts_are_paused() 
     ]
     assert 0 < ReadinessAnswer.objects.filter(workflow=leads).count() < 9
     contracts = Workflow.objects.get(slug="contract-clause-review")
-    broad = in_progress("contract-clause-review")
-    assert broad.pause_reason == (
-        "Clause extraction missed indemnity caps in 3 contracts; paused while the prompt is fixed"
-    )
+    assert list(
+        ActivityEntry.objects.filter(workflow=contracts, verb__in=["paused", "resumed"])
+        .order_by("created_at")
+        .values_list("verb", "actor__email", "note")
+    ) == [
+        (
+            "paused",
+            "hannah.weber@example.com",
+            "Clause extraction missed indemnity caps in 3 contracts; paused while the prompt "
+            "is fixed",
+        ),
+        ("resumed", "hannah.weber@example.com", ""),
+    ]
+    # Chosen at that pause: what people get whenever the roll-out is paused again.
     assert contracts.fallback_mode == "off"
-    assert decide("contract-clause-review", "grace.liu@example.com").mode == "off"
+    assert in_progress("contract-clause-review").status == "active"
 
 
 def test_adds_the_org_wide_q4_close_blackout_once() -> None:
@@ -379,3 +444,216 @@ def test_plans_a_demo_workflow_seeded_before_plans_existed_and_leaves_planned_on
     assert [p for p in state()["phases"] if p[0] == "support-reply-drafting"] == [
         p for p in support_before if p[0] == "support-reply-drafting"
     ]
+
+
+# --- Usage --------------------------------------------------------------------------------------
+
+
+def test_the_default_usage_tells_the_demo_stories() -> None:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)  # the real default volume, as `make run` seeds it
+    output = out.getvalue()
+
+    # Months of usage for every workflow past its data audit, through the ingestion service.
+    stored = {
+        name: int(count.replace(",", ""))
+        for count, name in re.findall(
+            r"Stored ([\d,]+) usage events for (.+) over \d+ days\.", output
+        )
+    }
+    by_slug = events_by_workflow()
+    assert stored == {
+        Workflow.objects.get(slug=slug).name: count for slug, count in by_slug.items()
+    }
+    assert set(by_slug) == DEMO_SLUGS - {"sales-lead-scoring"}  # an audit has no usage yet
+    assert 20_000 < sum(by_slug.values()) < 80_000
+    kinds = {
+        slug: set(UsageEvent.objects.filter(workflow__slug=slug).values_list("kind", flat=True))
+        for slug in by_slug
+    }
+    assert kinds["invoice-coding"] == {"invocation", "agreed", "disagreed", "error"}  # shadow
+    # Shadow mode first, then live outputs and what people did with them.
+    every_kind = {c.value for c in EventKind}
+    assert kinds["support-reply-drafting"] == kinds["contract-clause-review"] == every_kind
+    assert_usage_follows_the_plans()
+    assert_usage_looks_real()
+    assert_rollups_are_ready(by_slug)
+    assert_one_cohort_drifts(output)
+    assert_contracts_paused_by_a_breach(output)
+
+    before = state()
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+
+    assert out.getvalue() == "Nothing to do: the demo data is already there.\n"
+    assert state() == before
+
+
+def assert_usage_follows_the_plans() -> None:
+    def first_event(slug: str, **filters: object) -> datetime:
+        events = UsageEvent.objects.filter(workflow__slug=slug, **filters)
+        return events.order_by("occurred_at").values_list("occurred_at", flat=True).first()
+
+    def started(slug: str, kind: str) -> datetime:
+        return Phase.objects.get(workflow__slug=slug, kind=kind).actual_start
+
+    now = timezone.now()
+    assert first_event("invoice-coding") >= started("invoice-coding", "shadow")
+    assert first_event("support-reply-drafting") >= started("support-reply-drafting", "shadow")
+    live = {"kind__in": ["accepted", "edited", "overridden"]}
+    support_limited = started("support-reply-drafting", "limited")
+    assert first_event("support-reply-drafting", **live) >= support_limited
+    # Shadow comparisons end with shadow mode, and only the limited cohort is live: the US agents'
+    # turn comes with the broad roll-out. (What followed an output comes within minutes of it.)
+    shadow_over = support_limited + timedelta(minutes=15)
+    after_shadow = UsageEvent.objects.filter(
+        workflow__slug="support-reply-drafting", occurred_at__gte=shadow_over
+    )
+    assert not after_shadow.filter(kind__in=["agreed", "disagreed"]).exists()
+    assert not after_shadow.filter(cohort__name="US tier-1 agents").exists()
+    assert first_event("contract-clause-review") < now - timedelta(days=75)
+    # Nothing while the owner had the roll-out paused.
+    paused, resumed = ActivityEntry.objects.filter(
+        workflow__slug="contract-clause-review", verb__in=["paused", "resumed"], actor__isnull=False
+    ).order_by("created_at")
+    assert resumed.created_at - paused.created_at > timedelta(days=2)
+    assert not UsageEvent.objects.filter(
+        workflow__slug="contract-clause-review",
+        occurred_at__gt=paused.created_at,
+        occurred_at__lt=resumed.created_at,
+        kind="invocation",
+    ).exists()
+    assert not UsageEvent.objects.filter(occurred_at__gt=now).exists()
+
+
+def assert_usage_looks_real() -> None:
+    support = Workflow.objects.get(slug="support-reply-drafting")
+    eu = Cohort.objects.get(workflow=support, name="EU tier-1 agents")
+    limited = Phase.objects.get(workflow=support, kind="limited").actual_start
+    today = timezone.localdate()
+    days = {
+        row.day: row
+        for row in UsageRollup.objects.filter(workflow=support, cohort=eu, period="day")
+    }
+
+    def weekdays(start: date, end: date) -> list[UsageRollup]:
+        span = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+        return [days[d] for d in span if d.weekday() < 5 and d in days]
+
+    def mean(values: list[int]) -> float:
+        return sum(values) / len(values)
+
+    first_week = weekdays(
+        timezone.localdate(limited) + timedelta(days=1),
+        timezone.localdate(limited) + timedelta(days=7),
+    )
+    last_week = weekdays(today - timedelta(days=7), today - timedelta(days=1))
+    # Adoption rises: more of the cohort uses it each day, and each of them more often.
+    assert mean([d.active_users for d in first_week]) < mean([d.active_users for d in last_week])
+    assert mean([d.invocations for d in first_week]) < mean([d.invocations for d in last_week])
+    # Weekdays are busy, weekends quiet.
+    all_days = UsageRollup.objects.filter(workflow=support, period="day", cohort__isnull=False)
+    weekday = [d.invocations for d in all_days if d.day.weekday() < 5 and d.day != today]
+    weekend = [d.invocations for d in all_days if d.day.weekday() >= 5 and d.day != today]
+    assert mean(weekend) < mean(weekday) / 2
+    window = usage_window(support, start=today - timedelta(days=60), end=today)
+    assert 700 < window.p50_latency_ms < 1600
+    assert window.p95_latency_ms > window.p50_latency_ms * 1.5
+    # People Rollout does not know are counted, in no cohort.
+    for slug in DEMO_SLUGS - {"sales-lead-scoring"}:
+        strangers = set(
+            UsageEvent.objects.filter(workflow__slug=slug, cohort__isnull=True).values_list(
+                "user_ref", "user"
+            )
+        )
+        assert strangers, slug
+        assert all("@" not in ref and user is None for ref, user in strangers)
+
+
+def assert_rollups_are_ready(by_slug: dict[str, int]) -> None:
+    assert not UsageDirtyDay.objects.exists()
+    for slug in by_slug:
+        events = UsageEvent.objects.filter(workflow__slug=slug)
+        days = UsageRollup.objects.filter(workflow__slug=slug, period="day")
+        assert {timezone.localdate(at) for at in events.values_list("occurred_at", flat=True)} == (
+            set(days.values_list("day", flat=True))
+        )
+        assert sum(days.values_list("invocations", flat=True)) == (
+            events.filter(kind="invocation").count()
+        )
+
+
+def assert_one_cohort_drifts(output: str) -> None:
+    override = CohortDrift.objects.get(cohort__name="EU tier-1 agents", metric="override_rate")
+    assert override.status == "degrading"
+    assert override.current_value > override.baseline_value * 1.8
+    assert override.explanation.startswith("Override rate rose from ")
+    limited = Phase.objects.get(workflow__slug="support-reply-drafting", kind="limited")
+    assert override.baseline_start == timezone.localdate(limited.actual_start) + timedelta(days=1)
+    assert override.baseline_end < override.current_start
+    assert "Drift in Support reply drafting, EU tier-1 agents: override rate degrading." in output
+    # Elsewhere only the error rate the breach is about: nothing else looks like drift.
+    degrading = set(
+        CohortDrift.objects.filter(status="degrading").values_list("cohort__name", "metric")
+    )
+    assert degrading - {("EU tier-1 agents", "override_rate")} <= {
+        ("Commercial counsel", "error_rate"),
+        ("Procurement reviewers", "error_rate"),
+    }
+    assert CohortDrift.objects.filter(cohort__name="Dublin AP clerks", status="stable").count() == 3
+
+
+def assert_contracts_paused_by_a_breach(output: str) -> None:
+    contracts = Workflow.objects.get(slug="contract-clause-review")
+    broad = in_progress(contracts.slug)
+    assert (broad.kind, broad.status) == ("broad", "paused")
+    assert broad.pause_reason.startswith(
+        "Paused automatically: error rate breached its threshold. "
+    )
+    assert broad.pause_reason.endswith("cases: should be at most 1%.")
+    paused = ActivityEntry.objects.filter(workflow=contracts, verb="paused").first()
+    assert (paused.actor, paused.target, paused.note) == (
+        None,
+        "Broad roll-out",
+        broad.pause_reason,
+    )
+    breached = ActivityEntry.objects.get(workflow=contracts, verb="threshold breached")
+    assert breached.actor is None and breached.target == "Error rate"
+    status = ThresholdStatus.objects.get(
+        threshold__workflow=contracts, threshold__metric="error_rate"
+    )
+    assert status.verdict == "fail" and status.breached_since is not None
+    assert status.sample >= status.threshold.min_sample
+    # Acted on once; every other threshold passes on its whole window.
+    assert list(ThresholdEvaluation.objects.filter(breach=True)) == [
+        ThresholdEvaluation.objects.get(threshold=status.threshold)
+    ]
+    assert set(ThresholdStatus.objects.exclude(pk=status.pk).values_list("verdict", flat=True)) == {
+        "pass"
+    }
+    assert list(Notification.objects.values_list("recipient__email", "title")) == [
+        ("hannah.weber@example.com", "Contract clause review paused: error rate breached")
+    ]
+    assert decide(contracts.slug, "grace.liu@example.com").mode == "off"
+    assert f"Rollout paused Contract clause review: {broad.pause_reason}" in output
+    assert (in_progress("support-reply-drafting").status) == "active"
+
+
+def test_a_demo_seeded_without_usage_gets_it_on_the_next_run() -> None:
+    seed()
+    assert not UsageEvent.objects.exists()
+
+    output = seed(usage=LIGHT)
+
+    assert output.startswith("Stored ")
+    assert set(events_by_workflow()) == DEMO_SLUGS - {"sales-lead-scoring"}
+    assert "Rolled up the usage; evaluated thresholds and drift." in output
+    assert not UsageDirtyDay.objects.exists()
+    assert CohortDrift.objects.filter(cohort__name="EU tier-1 agents").exists()
+
+
+@pytest.mark.parametrize("scale", ["-0.1", "1.5"])
+def test_a_usage_scale_outside_0_to_1_is_refused(scale: str) -> None:
+    with pytest.raises(CommandError, match=f"--usage-scale must be between 0 and 1, not {scale}"):
+        seed(usage=scale)
+    assert not User.objects.exists()
