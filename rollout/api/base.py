@@ -10,6 +10,7 @@ from ninja.openapi.schema import OpenAPISchema
 
 from rollout.api import errors
 from rollout.api.edge import guarded, unknown_path
+from rollout.api.fast_decision import fast_decision
 from rollout.api.openapi import add_common_errors, hoist_local_defs
 from rollout.api.throttling import TokenRateThrottle
 
@@ -32,6 +33,9 @@ class RolloutAPI(NinjaAPI):
                 # ninja's root view only raises Http404 (the root's name stays: ninja reverses it).
                 view = unknown_path if url.name == "api-root" else url.callback
                 url.callback = guarded(view)
+                if url.name == "decision":
+                    # In front of the guard: it answers only body-less GETs it fully checked.
+                    url.callback = fast_decision(url.callback)
         # Last, so it only catches what no operation matched.
         return [*urls, re_path(r"^(?P<rest>.*)$", guarded(unknown_path), name="unknown-path")]
 

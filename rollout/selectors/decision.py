@@ -100,6 +100,13 @@ def decide(workflow_slug: str, user_ref: str) -> Decision:
     return Decision("off", kind)
 
 
+def decision_memo_key(workflow_slug: str, user_ref: str) -> str:
+    """Where a decision is cached (shared cache and this process's memo)."""
+    # Not lowercased: external ids are matched exactly, so "AB1" and "ab1" may be two people.
+    ref_hash = hashlib.sha256(user_ref.strip().encode()).hexdigest()[:32]
+    return f"decision:{workflow_slug}:{ref_hash}"
+
+
 def decide_cached(workflow_slug: str, user_ref: str) -> Decision:
     """`decide`, cached until the workflow's plan changes.
 
@@ -108,9 +115,7 @@ def decide_cached(workflow_slug: str, user_ref: str) -> Decision:
     of that, a per-process memo of about a second (rollout.local_memo) serves repeat questions
     with no round trip at all.
     """
-    # Not lowercased: external ids are matched exactly, so "AB1" and "ab1" may be two people.
-    ref_hash = hashlib.sha256(user_ref.strip().encode()).hexdigest()[:32]
-    key = f"decision:{workflow_slug}:{ref_hash}"
+    key = decision_memo_key(workflow_slug, user_ref)
     memo = local_memo.recall(key)
     if memo is not None:
         return memo

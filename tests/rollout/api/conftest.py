@@ -33,3 +33,16 @@ def api_token(workflow: Workflow, workflow_owner: User) -> IssuedToken:
 def api_client() -> Client:
     # No cookies, no session: what an integration sends.
     return Client()
+
+
+@pytest.fixture
+def member(workflow: Workflow, ops_leader: User) -> User:
+    """In cohort "Tier 1", enrolled for the limited phase at 100%."""
+    from rollout.services import cohorts as cohort_svc
+    from tests.factories import UserFactory
+
+    user = UserFactory(email="mia.member@example.com", external_id="EMP-7")
+    cohort = cohort_svc.cohort_create(workflow=workflow, name="Tier 1", actor=ops_leader)
+    cohort_svc.cohort_members_add(cohort=cohort, users=[user], actor=ops_leader)
+    cohort_svc.cohort_enrol(cohort=cohort, phase="limited", percentage=100, actor=ops_leader)
+    return user

@@ -4,14 +4,11 @@ import pytest
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from accounts.models import User
 from rollout.api.auth import MSG_INVALID, MSG_MISSING
 from rollout.api.decision import MSG_OTHER_WORKFLOW, MSG_UNKNOWN_WORKFLOW
 from rollout.api.errors import MSG_INVALID_INPUT, MSG_RATE_LIMITED, WWW_AUTHENTICATE
-from rollout.models import Workflow
-from rollout.services import cohorts as cohort_svc
 from rollout.services.api_tokens import api_token_revoke
-from tests.factories import UserFactory, make_workflow
+from tests.factories import make_workflow
 from tests.rollout.api.conftest import IssuedToken
 from tests.rollout.promotion_fixtures import make_plan
 
@@ -19,16 +16,6 @@ pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/decision"
 SLUG = "support-reply-drafting"
-
-
-@pytest.fixture
-def member(workflow: Workflow, ops_leader: User) -> User:
-    """In cohort "Tier 1", enrolled for the limited phase at 100%."""
-    user = UserFactory(email="mia.member@example.com", external_id="EMP-7")
-    cohort = cohort_svc.cohort_create(workflow=workflow, name="Tier 1", actor=ops_leader)
-    cohort_svc.cohort_members_add(cohort=cohort, users=[user], actor=ops_leader)
-    cohort_svc.cohort_enrol(cohort=cohort, phase="limited", percentage=100, actor=ops_leader)
-    return user
 
 
 def ask(client: Client, token: IssuedToken, **params: str):
