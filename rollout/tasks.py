@@ -51,3 +51,24 @@ def email_pending_notifications() -> int:
     from rollout.services.notifications import notifications_email_pending
 
     return notifications_email_pending()
+
+
+@shared_task(time_limit=300, soft_time_limit=240)
+def advance_escalations() -> int:
+    """Every minute: notify the next level of every escalation nobody acknowledged in time,
+    catching up missed steps. Safe to run twice: rows are claimed and each step notifies once."""
+    from rollout.services.escalations import escalations_advance
+
+    return escalations_advance()
+
+
+@shared_task(time_limit=120, soft_time_limit=100)
+def evaluate_workflow(workflow_id: int) -> int:
+    """Right after a threshold of the workflow is added, changed or deleted."""
+    from rollout.models import Workflow
+    from rollout.services.evaluation import thresholds_evaluate_workflow
+
+    workflow = Workflow.objects.with_owner().filter(pk=workflow_id).first()
+    if workflow is None:
+        return 0
+    return len(thresholds_evaluate_workflow(workflow=workflow))

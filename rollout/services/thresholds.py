@@ -139,6 +139,15 @@ def _changes(before: dict[str, Any], threshold: Threshold) -> dict[str, list[str
     return changes
 
 
+def _evaluate_after_commit(workflow: Workflow) -> None:
+    """A threshold defined or changed gets its verdict at once, not at the next sweep: the gate
+    and the usage page show it right away."""
+    from rollout.tasks import evaluate_workflow
+
+    workflow_id = workflow.pk
+    transaction.on_commit(lambda: evaluate_workflow.delay(workflow_id))
+
+
 @transaction.atomic
 def threshold_create(*, workflow: Workflow, actor: User, **fields: Any) -> Threshold:
     """Add a threshold. After the limited roll-out started it is marked as added after launch."""
@@ -156,6 +165,7 @@ def threshold_create(*, workflow: Workflow, actor: User, **fields: Any) -> Thres
         changes=_changes({}, threshold),
         note=MSG_ADDED_AFTER_LAUNCH if after_launch else "",
     )
+    _evaluate_after_commit(workflow)
     return threshold
 
 
@@ -184,6 +194,7 @@ def threshold_update(*, threshold: Threshold, actor: User, **fields: Any) -> Thr
         changes=changes,
         note=MSG_LOOSENED_AFTER_LAUNCH if loosened_late else "",
     )
+    _evaluate_after_commit(workflow)
     return threshold
 
 
@@ -201,3 +212,4 @@ def threshold_delete(*, threshold: Threshold, actor: User) -> None:
         target=sentence,
         note=MSG_DELETED_AFTER_LAUNCH if after_launch else "",
     )
+    _evaluate_after_commit(workflow)

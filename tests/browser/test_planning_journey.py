@@ -22,7 +22,11 @@ from rollout.services.blackouts import blackout_create, blackout_message
 from rollout.services.phases import plan_create_default
 from tests.browser.conftest import screenshot
 from tests.factories import UserFactory, make_workflow, ops_leader_user
-from tests.rollout.promotion_fixtures import make_limited_ready, make_shadow_ready
+from tests.rollout.promotion_fixtures import (
+    make_healthy_usage,
+    make_limited_ready,
+    make_shadow_ready,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -66,6 +70,8 @@ def test_owner_plans_and_an_ops_leader_approves_the_promotion(
         owner=owner, actor=ops, name="Support reply drafting", slug="support-reply-drafting"
     )
     put_in_shadow(workflow, ops)
+    # The integration has been reporting shadow comparisons, all without errors.
+    make_healthy_usage(workflow, "amy@example.com", cases=250)
     # Seven of the nine questions were answered earlier; the owner answers the last two below.
     for question in ReadinessQuestion.values[:7]:
         ReadinessAnswer.objects.create(
@@ -181,7 +187,7 @@ def test_owner_plans_and_an_ops_leader_approves_the_promotion(
     page.get_by_role("link", name="Overview", exact=True).click()
     checklist = page.locator("#gate-checklist")
     expect(checklist).to_contain_text("Gate passes")
-    expect(checklist.locator(".gate-check.gate-pass")).to_have_count(4)
+    expect(checklist.locator(".gate-check.gate-pass")).to_have_count(6)
     page.locator("summary", has_text="Request promotion").click()
     page.get_by_label("Note for the approvers").fill("Tier-1 leads are ready.")
     page.get_by_role("button", name="Request promotion").click()

@@ -45,6 +45,22 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application, con
 
 
 @pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Schemathesis calls the WSGI app itself, which fires request_started/finished: Django then
+    closes the database connection (CONN_MAX_AGE=0 in tests) in the middle of the test's
+    transaction — on PostgreSQL every later query fails. Django's test client detaches this
+    handler for the same reason."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture(autouse=True)
 def _plan(workflow: Workflow, ops_leader: User, settings) -> None:
     """The schema's example workflow in its limited phase with a live cohort, holding the
     schema's example person: decisions take their longest path."""
