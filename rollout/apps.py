@@ -7,4 +7,8 @@ class RolloutConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the planning and metric gate conditions with rollout.gates.
-        from rollout import gate_conditions, gate_conditions_metrics  # noqa: F401
+        from rollout import (  # noqa: F401
+            gate_conditions,
+            gate_conditions_escalations,
+            gate_conditions_metrics,
+        )

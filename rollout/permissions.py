@@ -10,7 +10,13 @@ from django.http import Http404
 
 from accounts.models import User
 from accounts.roles import is_executive, is_ops_leader
-from rollout.models import Workflow, WorkflowUserObjectPermission
+from rollout.models import (
+    Escalation,
+    EscalationEvent,
+    EscalationEventKind,
+    Workflow,
+    WorkflowUserObjectPermission,
+)
 
 AnyUser = User | AnonymousUser
 PERMS_CACHE_ATTR = "_rollout_workflow_perms"
@@ -88,3 +94,36 @@ def access_workflow(
     if for_change and not can_change_workflow(user, workflow):
         raise Http404("No such workflow.")
     return workflow
+
+
+def can_open_escalation(user: AnyUser, workflow: Workflow) -> bool:
+    """Opening an escalation by hand: the owner or an ops leader."""
+    return can_change_workflow(user, workflow)
+
+
+def can_act_on_escalation(user: AnyUser, escalation: Escalation) -> bool:
+    """Acknowledge, reassign, resolve, add a note: the owner, an ops leader, the current contact,
+    or a contact the escalation has notified. Executives read only (unless they are a contact)."""
+    workflow = escalation.workflow
+    if not can_view_workflow(user, workflow):
+        return False
+    if can_change_workflow(user, workflow) or escalation.current_contact_id == user.pk:
+        return True
+    return EscalationEvent.objects.filter(
+        escalation=escalation, kind=EscalationEventKind.NOTIFIED, contact=user
+    ).exists()
+
+
+def can_give_feedback(user: AnyUser, workflow: Workflow) -> bool:
+    """Filing feedback, "me too" and comments: anyone with a role on the workflow (cohort member,
+    owner, escalation contact) and ops leaders. Executives only read, unless they hold a role."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if is_ops_leader(user):
+        return True
+    return bool({"use_workflow", "view_workflow"} & workflow_perms(user, workflow))
+
+
+def can_triage_feedback(user: AnyUser, workflow: Workflow) -> bool:
+    """Severity, status, assignee, merging duplicates: the owner or an ops leader."""
+    return can_change_workflow(user, workflow)

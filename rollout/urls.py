@@ -15,7 +15,10 @@ from rollout.views.escalation import (
     escalation_level_remove,
     workflow_escalation,
 )
+from rollout.views.escalations import escalation_detail
+from rollout.views.feedback import feedback_detail, feedback_new, workflow_feedback
 from rollout.views.home import home, notification_read
+from rollout.views.incidents import incident_detail, workflow_incidents
 from rollout.views.plan import (
     workflow_phase_edit,
     workflow_plan,
@@ -105,6 +108,11 @@ urlpatterns = [
         escalation_level_move,
         name="escalation_level_move",
     ),
+    path(
+        "workflows/<slug:slug>/escalations/<int:escalation_id>/",
+        escalation_detail,
+        name="escalation_detail",
+    ),
     path("workflows/<slug:slug>/thresholds/", workflow_thresholds, name="workflow_thresholds"),
     path(
         "workflows/<slug:slug>/thresholds/<int:threshold_id>/edit/",
@@ -116,7 +124,20 @@ urlpatterns = [
         threshold_delete,
         name="threshold_delete",
     ),
+    path("workflows/<slug:slug>/incidents/", workflow_incidents, name="workflow_incidents"),
+    path(
+        "workflows/<slug:slug>/incidents/<int:incident_id>/",
+        incident_detail,
+        name="incident_detail",
+    ),
     path("workflows/<slug:slug>/usage/", workflow_usage, name="workflow_usage"),
+    path("workflows/<slug:slug>/feedback/", workflow_feedback, name="workflow_feedback"),
+    path(
+        "workflows/<slug:slug>/feedback/<int:feedback_id>/",
+        feedback_detail,
+        name="feedback_detail",
+    ),
+    path("feedback/new/", feedback_new, name="feedback_new"),
     path("workflows/<slug:slug>/usage.csv", workflow_usage_csv, name="workflow_usage_csv"),
     path("workflows/<slug:slug>/cohorts/", workflow_cohorts, name="workflow_cohorts"),
     path(

@@ -74,6 +74,20 @@ def _a_token(w: "World") -> int:
     ).pk
 
 
+def _an_incident(w: "World") -> int:
+    from django.utils import timezone
+
+    from rollout.models import Incident
+
+    return Incident.objects.create(
+        workflow=w.workflow, title="Matrix", started_at=timezone.now()
+    ).pk
+
+
+def _a_feedback(w: "World") -> int:
+    return w.workflow.feedback.create(rating="not_helpful", category="wrong_output", text="Off").pk
+
+
 def _a_notification_for_the_owner(w: "World") -> int:
     return Notification.objects.create(recipient=w.owner, workflow=w.workflow, title="Breach").pk
 
@@ -138,10 +152,37 @@ MATRIX: dict[str, Entry] = {
         kwargs=lambda w: {**WF(w), "threshold_id": _a_threshold(w)},
     ),
     "workflow_escalation": Entry(signed_in(200, unrelated=404), kwargs=WF),
+    # One escalation: everyone who may view the workflow reads it (contacts too: see
+    # tests/rollout/views/test_escalations.py for acting on it, role by role).
+    "escalation_detail": Entry(
+        signed_in(200, unrelated=404),
+        kwargs=lambda w: {
+            **WF(w),
+            "escalation_id": w.workflow.escalations.create(title="Matrix", source="manual").pk,
+        },
+    ),
+    # Incidents: everyone who may view the workflow reads them (cohort members only closed ones
+    # that affected their cohorts: tests/rollout/views/test_incidents.py); owner and ops act.
+    "workflow_incidents": Entry(signed_in(200, unrelated=404), kwargs=WF),
+    "incident_detail": Entry(
+        signed_in(200, unrelated=404),
+        kwargs=lambda w: {**WF(w), "incident_id": _an_incident(w)},
+    ),
     # Usage: everyone who may view the workflow (cohort members only use it: 404, see
     # tests/rollout/views/test_workflow_usage.py).
     "workflow_usage": Entry(signed_in(200, unrelated=404), kwargs=WF),
     "workflow_usage_csv": Entry(signed_in(200, unrelated=404), kwargs=WF),
+    # Feedback: everyone who sees the workflow reads it (cohort members too: see
+    # tests/rollout/views/test_feedback_pages.py). Filing it needs a role on the workflow, so an
+    # executive with none gets the same 404 as a stranger.
+    "workflow_feedback": Entry(signed_in(200, unrelated=404), kwargs=WF),
+    "feedback_detail": Entry(
+        signed_in(200, unrelated=404),
+        kwargs=lambda w: {**WF(w), "feedback_id": _a_feedback(w)},
+    ),
+    "feedback_new": Entry(
+        signed_in(404, ops_leader=200, owner=200), data=lambda w: {"workflow": w.workflow.slug}
+    ),
     # Only the recipient marks a notification read; anyone else's is a 404.
     "notification_read": Entry(
         signed_in(404, owner=302),

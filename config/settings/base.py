@@ -257,6 +257,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "rollout.tasks.email_pending_notifications",
         "schedule": timedelta(minutes=5),
     },
+    # Escalation timers: the state is in the database, so a missed tick catches up on the next.
+    "advance-escalations": {
+        "task": "rollout.tasks.advance_escalations",
+        "schedule": timedelta(minutes=1),
+    },
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

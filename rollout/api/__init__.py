@@ -27,4 +27,4 @@ api = RolloutAPI(
 )
 
 # Registers the operations; imported last because the modules use `api`.
-from rollout.api import decision, events, metrics  # noqa: E402, F401
+from rollout.api import decision, events, feedback, metrics  # noqa: E402, F401

@@ -3,13 +3,33 @@
 from rollout.models.activity import ActivityEntry
 from rollout.models.api_token import ApiToken
 from rollout.models.cohort import Cohort, CohortMember, EnrolmentPhase
-from rollout.models.escalation import EscalationChannel, EscalationLevel
+from rollout.models.escalation import (
+    OPEN_ESCALATION,
+    Escalation,
+    EscalationChannel,
+    EscalationEvent,
+    EscalationEventKind,
+    EscalationLevel,
+    EscalationSource,
+    EscalationStatus,
+)
 from rollout.models.evaluation import (
     CohortDrift,
     DriftStatus,
     ThresholdEvaluation,
     ThresholdStatus,
 )
+from rollout.models.feedback import (
+    OPEN_FEEDBACK,
+    Feedback,
+    FeedbackCategory,
+    FeedbackComment,
+    FeedbackRating,
+    FeedbackStatus,
+    FeedbackVote,
+    Severity,
+)
+from rollout.models.incident import Incident, IncidentStatus, IncidentUpdate
 from rollout.models.notification import Notification
 from rollout.models.phase import (
     IN_PROGRESS,
@@ -58,6 +78,8 @@ from rollout.models.workflow import (
 
 __all__ = [
     "IN_PROGRESS",
+    "OPEN_ESCALATION",
+    "OPEN_FEEDBACK",
     "OPEN_PROMOTION",
     "PHASE_ORDER",
     "QUALITY_METRICS",
@@ -72,10 +94,24 @@ __all__ = [
     "DataSource",
     "DriftStatus",
     "EnrolmentPhase",
+    "Escalation",
     "EscalationChannel",
+    "EscalationEvent",
+    "EscalationEventKind",
     "EscalationLevel",
+    "EscalationSource",
+    "EscalationStatus",
     "EventKind",
     "FallbackMode",
+    "Feedback",
+    "FeedbackCategory",
+    "FeedbackComment",
+    "FeedbackRating",
+    "FeedbackStatus",
+    "FeedbackVote",
+    "Incident",
+    "IncidentStatus",
+    "IncidentUpdate",
     "Metric",
     "Notification",
     "Phase",
@@ -88,11 +124,12 @@ __all__ = [
     "ReadinessAnswerValue",
     "ReadinessQuestion",
     "RollupPeriod",
+    "Severity",
     "SourceKind",
     "Threshold",
     "ThresholdEvaluation",
-    "ThresholdStatus",
     "ThresholdScope",
+    "ThresholdStatus",
     "UsageActiveUser",
     "UsageDirtyDay",
     "UsageEvent",

@@ -18,7 +18,9 @@ from rollout.models import (
     BreachAction,
     Cohort,
     Comparator,
+    EscalationSource,
     Metric,
+    Severity,
     Threshold,
     ThresholdEvaluation,
     ThresholdStatus,
@@ -26,9 +28,11 @@ from rollout.models import (
     Workflow,
 )
 from rollout.models.threshold import ThresholdScope
+from rollout.selectors.feedback import feedback_measure
 from rollout.selectors.thresholds import format_threshold_value, threshold_sentence
 from rollout.selectors.usage import ALL, NOT_FROM_USAGE, usage_window
 from rollout.services.activity import activity_record
+from rollout.services.escalations import escalation_open
 from rollout.services.notifications import notification_send
 from rollout.services.usage_rollup import day_bounds
 
@@ -48,13 +52,17 @@ class Judgement:
     reason: str
 
 
+# Measured from feedback reports (rollout.selectors.feedback), not from the usage rollups.
+MEASURED_FROM_FEEDBACK = (Metric.NEGATIVE_FEEDBACK_SHARE,)
+
+
 def judge(threshold: Threshold, observed: float | None, sample: int) -> Judgement:
     """The verdict for one observed value. Exactly at the limit passes; inside the marginal band
     (beyond the limit, up to and including its edge) is marginal; below the minimum sample is
     insufficient data, never a silent pass."""
     metric = Metric(threshold.metric)
     days = threshold.window_days
-    if metric in NOT_FROM_USAGE:
+    if metric in NOT_FROM_USAGE and metric not in MEASURED_FROM_FEEDBACK:
         reason = MSG_NOT_MEASURED.format(metric=metric.label)
         return Judgement(Verdict.INSUFFICIENT_DATA, None, 0, reason)
     if observed is None or sample < threshold.min_sample:
@@ -108,10 +116,16 @@ def thresholds_evaluate_workflow(
         start, end = window_for(threshold, now)
         recorded = []
         for scope in _scopes(threshold, cohorts):
-            counts = usage_window(
-                workflow, start=timezone.localdate(start), end=timezone.localdate(end), scope=scope
-            )
-            judgement = judge(threshold, *counts.measure(threshold.metric))
+            if threshold.metric in MEASURED_FROM_FEEDBACK:
+                measured = feedback_measure(workflow, start=start, end=end, scope=scope)
+            else:
+                measured = usage_window(
+                    workflow,
+                    start=timezone.localdate(start),
+                    end=timezone.localdate(end),
+                    scope=scope,
+                ).measure(threshold.metric)
+            judgement = judge(threshold, *measured)
             cohort = scope if isinstance(scope, Cohort) else None
             recorded.append(_record(threshold, cohort, judgement, window=(start, end), now=now))
         # A scope no longer evaluated (the threshold's scope was changed) must not keep its last
@@ -190,6 +204,10 @@ def _locked_status(threshold: Threshold, scope_key: str, values: dict) -> Thresh
         return query.get()
 
 
+# Breach actions that open an escalation, and at which severity.
+_ESCALATING = {BreachAction.PAUSE_ROLLOUT: Severity.CRITICAL, BreachAction.ALERT: Severity.HIGH}
+
+
 def _act_on_breach(threshold: Threshold, cohort: Cohort | None, judgement: Judgement) -> None:
     from rollout.services.phase_control import phase_pause_on_breach
 
@@ -206,6 +224,7 @@ def _act_on_breach(threshold: Threshold, cohort: Cohort | None, judgement: Judge
     )
     title = f"{workflow.name}: {Metric(threshold.metric).label.lower()} breached{where}"
     body = f"{judgement.reason}\nThreshold: {sentence}."
+    incident = None
     if threshold.action == BreachAction.PAUSE_ROLLOUT:
         paused = phase_pause_on_breach(
             workflow=workflow,
@@ -218,6 +237,19 @@ def _act_on_breach(threshold: Threshold, cohort: Cohort | None, judgement: Judge
                 f"\nThe {paused.get_kind_display().lower()} is paused; people get "
                 f"“{workflow.fallback_mode}” output until you resume it."
             )
+        # Rule 4: and an incident draft, for the cohort breached or every enrolled cohort.
+        from rollout.services.incidents import incident_open
+
+        incident = incident_open(
+            workflow=workflow,
+            actor=None,
+            title=f"{workflow.name} paused: {Metric(threshold.metric).label.lower()} breached",
+            started_at=timezone.now(),
+            detected_by="Rollout threshold evaluation",
+            impact=judgement.reason,
+            cohorts=[cohort] if cohort else workflow.cohorts.exclude(enrolled_phase=""),
+            threshold=threshold,
+        )
     elif threshold.action == BreachAction.BLOCK_PROMOTION:
         body += "\nPromotion to the next phase is blocked until it passes again."
     notification_send(
@@ -227,6 +259,17 @@ def _act_on_breach(threshold: Threshold, cohort: Cohort | None, judgement: Judge
         body=body,
         url=reverse("workflow_thresholds", kwargs={"slug": workflow.slug}),
     )
+    if threshold.action in _ESCALATING:
+        # Rule 4: a pausing (or alerting) breach walks the escalation path until someone acts.
+        escalation_open(
+            workflow=workflow,
+            title=title,
+            source=EscalationSource.BREACH,
+            severity=_ESCALATING[threshold.action],
+            threshold=threshold,
+            incident=incident,
+            description=body[:4000],
+        )
 
 
 def thresholds_evaluate_all(*, now: datetime | None = None) -> int:

@@ -1,11 +1,12 @@
-"""The usage page's table (the period's totals per cohort) and its drift and threshold
-statuses per cohort."""
+"""The usage page's table (the period's totals per cohort, with each cohort's negative-feedback
+share beside its numbers) and its drift and threshold statuses per cohort."""
 
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
 from rollout.models import Cohort, CohortDrift, DriftStatus, ThresholdStatus, Workflow
+from rollout.selectors.feedback import CohortFeedback
 from rollout.selectors.health import (
     cohort_drift_list_for_workflow,
     threshold_status_list_for_workflow,
@@ -23,6 +24,13 @@ def _latency(counts: UsageCounts) -> str:
     return "—" if p50 is None or p95 is None else f"{p50:,.0f} / {p95:,.0f} ms"
 
 
+def negative_share_text(feedback: CohortFeedback | None) -> str:
+    """"25% (1 of 4)": the share of feedback marked not helpful, and the sample; "—" without."""
+    if feedback is None or not feedback.total:
+        return "—"
+    return f"{feedback.negative_share:.0%} ({feedback.not_helpful:,} of {feedback.total:,})"
+
+
 SUMMARY_HEADERS = (
     "Invocations",
     "Adoption",
@@ -33,6 +41,7 @@ SUMMARY_HEADERS = (
     "Fallback",
     "Shadow agreement",
     "p50 / p95 latency",
+    "Negative feedback",
 )
 
 
@@ -41,6 +50,7 @@ class SummaryRow:
     label: str
     counts: UsageCounts
     is_total: bool = False
+    feedback: CohortFeedback | None = None
 
     def cells(self, *, shadow: bool) -> list[str]:
         c = self.counts
@@ -59,6 +69,7 @@ class SummaryRow:
             _pct(c.fallback_rate),
             _pct(c.shadow_agreement_rate),
             _latency(c),
+            negative_share_text(self.feedback),
         ]
         if not shadow:
             del cells[7]
@@ -78,16 +89,25 @@ def usage_summary(
     start: date,
     end: date,
     cohort: Cohort | None,
+    feedback: dict[int | None, CohortFeedback],
 ) -> Summary:
-    """The period's totals per cohort, and for all cohorts together when several are shown."""
+    """The period's totals per cohort, and for all cohorts together when several are shown.
+    `feedback` is rollout.selectors.feedback.feedback_summary_by_cohort for the same period."""
     active = active_users_by_cohort(workflow, start=start, end=end)
     rows = []
     for s in series:
+        key = s.cohort.pk if s.cohort else None
         total = s.total()
-        total.active_users = active.get(s.cohort.pk if s.cohort else None, 0)
-        rows.append(SummaryRow(s.label, total))
+        total.active_users = active.get(key, 0)
+        rows.append(SummaryRow(s.label, total, feedback=feedback.get(key)))
     if cohort is None and len(series) > 1:
-        rows.append(SummaryRow("All cohorts", usage_window(workflow, start=start, end=end), True))
+        everyone = CohortFeedback(
+            None,
+            not_helpful=sum(f.not_helpful for f in feedback.values()),
+            total=sum(f.total for f in feedback.values()),
+        )
+        window = usage_window(workflow, start=start, end=end)
+        rows.append(SummaryRow("All cohorts", window, True, feedback=everyone))
     shadow = any(row.counts.shadow_compared for row in rows)
     headers = [h for h in SUMMARY_HEADERS if shadow or h != "Shadow agreement"]
     return Summary(headers, [(row, row.cells(shadow=shadow)) for row in rows])

@@ -1,5 +1,6 @@
-"""A workflow's escalation path: view it (owner-facing roles, contacts included), change it
-(owner or ops leader)."""
+"""A workflow's escalation path and its escalations: view them (owner-facing roles, contacts
+included); change the path and open an escalation by hand (owner or ops leader). One escalation's
+page and actions are in rollout.views.escalations."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -10,11 +11,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from rollout.errors import ApplicationError
 from rollout.forms import add_application_error
 from rollout.forms_escalation import EscalationLevelForm, EscalationRepeatForm
-from rollout.models import EscalationLevel, Workflow
+from rollout.forms_escalations import EscalationOpenForm
+from rollout.models import EscalationLevel, EscalationSource, Workflow
 from rollout.permissions import access_workflow
+from rollout.selectors.escalations import escalation_list_open, escalation_list_past
 
 # The module, not its functions: keeps service and view names apart.
 from rollout.services import escalation_path as services
+from rollout.services.escalations import escalation_open
 from rollout.views._htmx import HtmxHttpRequest
 from rollout.views._workflow import workflow_page_context
 
@@ -25,8 +29,11 @@ MSG_LEVEL_REMOVED = "Removed level {position}. The levels after it moved up."
 MSG_LEVEL_MOVED = "Moved {contact} to level {position}."
 MSG_REPEAT_SET = "The last level is now repeated {count} more time(s) if nobody acknowledges."
 MSG_UNKNOWN_ACTION = "Unknown action."
+MSG_ESCALATION_OPENED = "Escalation opened. {who}"
+MSG_WHO_NOTIFIED = "{contact} (level 1) was notified."
+MSG_NOBODY_NOTIFIED = "Nobody was notified: add levels to the escalation path."
 
-ADD, REPEAT = "add", "repeat"
+ADD, REPEAT, OPEN = "add", "repeat", "open"
 
 
 def _render(
@@ -36,6 +43,7 @@ def _render(
     level_form: EscalationLevelForm,
     repeat_form: EscalationRepeatForm,
     editing: EscalationLevel | None = None,
+    open_form: EscalationOpenForm | None = None,
 ) -> HttpResponse:
     levels = list(workflow.escalation_levels.select_related("contact").order_by("position"))
     context = workflow_page_context(request.user, workflow, tab="escalation")
@@ -46,6 +54,9 @@ def _render(
         level_form=level_form,
         repeat_form=repeat_form,
         editing=editing,
+        open_escalations=list(escalation_list_open(workflow)),
+        past_escalations=list(escalation_list_past(workflow)),
+        open_form=open_form or EscalationOpenForm(),
     )
     return render(request, "rollout/workflow_escalation.html", context)
 
@@ -62,17 +73,19 @@ def _level(workflow: Workflow, level_id: int) -> EscalationLevel:
 @require_http_methods(["GET", "POST"])
 @login_required
 def workflow_escalation(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    """The path, in order. POST with action=add appends a level; action=repeat sets the repeat."""
+    """The escalations and the path, in order. POST with action=add appends a level;
+    action=repeat sets the repeat; action=open opens an escalation by hand."""
     is_post = request.method == "POST"
     workflow = access_workflow(request.user, slug, for_change=is_post)
     action = request.POST.get("action") if is_post else None
-    if is_post and action not in (ADD, REPEAT):
+    if is_post and action not in (ADD, REPEAT, OPEN):
         return HttpResponseBadRequest(MSG_UNKNOWN_ACTION)
     level_form = EscalationLevelForm(request.POST if action == ADD else None)
     repeat_form = EscalationRepeatForm(
         request.POST if action == REPEAT else None,
         initial={"repeat_last": workflow.escalation_repeat_last},
     )
+    open_form = EscalationOpenForm(request.POST if action == OPEN else None)
     try:
         if action == ADD and level_form.is_valid():
             level = services.escalation_level_add(
@@ -91,9 +104,26 @@ def workflow_escalation(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             )
             messages.success(request, MSG_REPEAT_SET.format(count=workflow.escalation_repeat_last))
             return redirect("workflow_escalation", slug=workflow.slug)
+        if action == OPEN and open_form.is_valid():
+            escalation = escalation_open(
+                workflow=workflow,
+                actor=request.user,
+                source=EscalationSource.MANUAL,
+                **open_form.cleaned_data,
+            )
+            who = (
+                MSG_WHO_NOTIFIED.format(contact=escalation.current_contact)
+                if escalation.current_contact
+                else MSG_NOBODY_NOTIFIED
+            )
+            messages.success(request, MSG_ESCALATION_OPENED.format(who=who))
+            return redirect("escalation_detail", slug=workflow.slug, escalation_id=escalation.pk)
     except ApplicationError as exc:
-        add_application_error(level_form if action == ADD else repeat_form, exc)
-    return _render(request, workflow, level_form=level_form, repeat_form=repeat_form)
+        form = {ADD: level_form, REPEAT: repeat_form, OPEN: open_form}[action]
+        add_application_error(form, exc)
+    return _render(
+        request, workflow, level_form=level_form, repeat_form=repeat_form, open_form=open_form
+    )
 
 
 @require_http_methods(["GET", "POST"])

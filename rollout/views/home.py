@@ -8,6 +8,8 @@ from accounts.models import User
 from accounts.roles import is_executive, is_ops_leader
 from rollout.models import Notification, PromotionRequest, PromotionStatus
 from rollout.permissions import can_create_workflow
+from rollout.selectors.escalations import escalation_list_for_contact
+from rollout.selectors.feedback import feedback_list_open_for_author
 from rollout.selectors.notifications import (
     notification_get_for_recipient,
     notification_list_unread,
@@ -19,6 +21,7 @@ from rollout.views._htmx import HtmxHttpRequest
 # The callout is a to-do list, not a report: the rest is one click away in the filtered portfolio.
 OWNERLESS_SHOWN = 10
 NOTIFICATIONS_SHOWN = 10
+LIST_SHOWN = 10
 
 
 def _notifications_context(user: User) -> dict[str, object]:
@@ -32,8 +35,8 @@ def _notifications_context(user: User) -> dict[str, object]:
 @require_GET
 @login_required
 def home(request: HtmxHttpRequest) -> HttpResponse:
-    """My home: unread notifications, the workflows I own, and for ops leaders the ownerless
-    ones waiting for an owner."""
+    """My home: unread notifications, escalations waiting on me, the workflows I own, my open
+    feedback, and for ops leaders the ownerless ones waiting for an owner."""
     user = request.user
     owned = list(
         workflow_list_owned(user).order_by(F("last_activity_at").desc(nulls_last=True), "name")
@@ -43,6 +46,8 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
         "can_create": can_create_workflow(user),
         "sees_everything": is_ops_leader(user) or is_executive(user),
         **_notifications_context(user),
+        "my_escalations": list(escalation_list_for_contact(user)[:LIST_SHOWN]),
+        "my_feedback": list(feedback_list_open_for_author(user)[:LIST_SHOWN]),
     }
     if is_ops_leader(user):
         context["pending_approvals"] = PromotionRequest.objects.filter(

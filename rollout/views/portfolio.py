@@ -13,7 +13,9 @@ from rollout.charts import sparkline
 from rollout.forms import PortfolioFilterForm
 from rollout.models import PHASE_ORDER, Workflow
 from rollout.permissions import AnyUser, can_create_workflow
+from rollout.selectors.escalations import OpenEscalations, open_escalation_counts
 from rollout.selectors.health import workflow_health
+from rollout.selectors.incidents import open_incident_counts
 from rollout.selectors.usage import usage_totals_by_workflow
 from rollout.selectors.usage_summary import daily_active_by_workflow, period_days
 from rollout.selectors.workflows import (
@@ -35,6 +37,7 @@ COLUMNS = (
 # Most recent first is what people want from a first click on "Last activity".
 FIRST_SORT = {"activity": "-activity"}
 ADOPTION_DAYS = 30
+NO_ESCALATIONS = OpenEscalations(total=0, critical=0)
 
 
 def _columns(path: str, filters: dict[str, object]) -> list[dict[str, str]]:
@@ -63,8 +66,9 @@ def _columns(path: str, filters: dict[str, object]) -> list[dict[str, str]]:
 def _annotate(user: AnyUser, workflows: list[Workflow]) -> None:
     """Set `health` (phase, verdict, reasons) on each workflow, and for those the user may view
     (not only use as a cohort member) `shows_health`, `adoption` (active members ÷ members over
-    the last 30 days), `adoption_text` and a sparkline of daily active users. Eight queries at
-    most, whatever the number of workflows and the data size."""
+    the last 30 days), `adoption_text`, a sparkline of daily active users, `open_incidents` and
+    `open_escalations` (open and acknowledged, of which critical). Ten queries at most, whatever
+    the number of workflows and the data size."""
     ids = [w.pk for w in workflows]
     if not ids:
         return
@@ -74,10 +78,14 @@ def _annotate(user: AnyUser, workflows: list[Workflow]) -> None:
     seen = [pk for pk in ids if pk in viewable]
     totals = usage_totals_by_workflow(seen, start=start, end=end) if seen else {}
     daily = daily_active_by_workflow(seen, start=start, end=end) if seen else {}
+    incidents = open_incident_counts(seen) if seen else {}
+    escalations = open_escalation_counts(seen) if seen else {}
     for workflow in workflows:
         workflow.health = health[workflow.pk]
         workflow.shows_health = workflow.pk in viewable
         workflow.adoption = None
+        workflow.open_incidents = incidents.get(workflow.pk, 0)
+        workflow.open_escalations = escalations.get(workflow.pk, NO_ESCALATIONS)
         if not workflow.shows_health:
             continue
         total = totals.get(workflow.pk, {"active_users": 0, "members": 0})

@@ -1,9 +1,10 @@
-"""A workflow's usage page (per-cohort charts, the table behind them, drift and threshold
-statuses) and its CSV download. Both read the rollups only, in a bounded number of queries."""
+"""A workflow's usage page (per-cohort charts, the table behind them, what people say per cohort,
+drift and threshold statuses) and its CSV download. Both read the rollups and the feedback only,
+in a bounded number of queries."""
 
 import csv
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, StreamingHttpResponse
@@ -15,12 +16,14 @@ from django.views.decorators.http import require_GET
 
 from rollout.forms_usage import MSG_BAD_COHORT, UsageFilterForm
 from rollout.models import Cohort, Workflow
-from rollout.permissions import access_workflow
+from rollout.permissions import access_workflow, can_triage_feedback
+from rollout.selectors.feedback import feedback_counts_by_day, feedback_summary_by_cohort
 from rollout.selectors.thresholds import threshold_list_for_workflow
 from rollout.selectors.usage import DailySeries, usage_daily
 from rollout.selectors.usage_summary import period_days, usage_cohorts, usage_ever_reported
 from rollout.views._htmx import HtmxHttpRequest
 from rollout.views._usage_charts import SMOOTHING_DAYS, shown_days, usage_charts
+from rollout.views._usage_feedback import cohort_voices
 from rollout.views._usage_tables import cohort_statuses, usage_summary
 from rollout.views._workflow import workflow_page_context
 
@@ -42,8 +45,9 @@ def _choice(
 @require_GET
 @login_required
 def workflow_usage(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    """Per-cohort charts for the last 7–180 days, the totals behind them, drift and threshold
-    statuses. htmx asks for the body alone when the period or cohort changes."""
+    """Per-cohort charts for the last 7–180 days, the totals behind them with the negative-
+    feedback share, what people say per cohort, drift and threshold statuses. htmx asks for the
+    body alone when the period or cohort changes."""
     workflow = access_workflow(request.user, slug)
     form, days, cohort, notes = _choice(request, workflow)
     start, end = period_days(days, today=timezone.localdate())
@@ -51,6 +55,7 @@ def workflow_usage(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         workflow, start=start - timedelta(days=SMOOTHING_DAYS - 1), end=end, cohort=cohort
     )
     series = shown_days(extended)
+    feedback = feedback_summary_by_cohort(workflow, start, end)
     context = workflow_page_context(request.user, workflow, tab="usage")
     context.update(
         form=form.shown(days, cohort),
@@ -60,6 +65,8 @@ def workflow_usage(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         start=start,
         end=end,
         csv_query=f"days={days}" + (f"&cohort={cohort.pk}" if cohort else ""),
+        voices=cohort_voices(series, feedback, cohort),
+        can_triage=can_triage_feedback(request.user, workflow),
     )
     if _has_data(series):
         thresholds = list(threshold_list_for_workflow(workflow))
@@ -67,7 +74,9 @@ def workflow_usage(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         context.update(
             has_data=True,
             charts=usage_charts(extended, thresholds, x_labels),
-            summary=usage_summary(workflow, series, start=start, end=end, cohort=cohort),
+            summary=usage_summary(
+                workflow, series, start=start, end=end, cohort=cohort, feedback=feedback
+            ),
         )
     else:
         context.update(has_data=False, ever_reported=usage_ever_reported(workflow))
@@ -105,7 +114,18 @@ CSV_RATES = (
     "shadow_agreement_rate",
 )
 CSV_LATENCIES = ("p50_latency_ms", "p95_latency_ms")
-CSV_HEADER = ("date", "cohort_id", "cohort", *CSV_COUNTERS, *CSV_RATES, *CSV_LATENCIES)
+# Feedback given that day by the cohort's people: all of it, the "not helpful" part, the share.
+CSV_FEEDBACK = ("feedback", "not_helpful_feedback", "negative_feedback_share")
+CSV_HEADER = (
+    "date",
+    "cohort_id",
+    "cohort",
+    *CSV_COUNTERS,
+    *CSV_RATES,
+    *CSV_LATENCIES,
+    *CSV_FEEDBACK,
+)
+FeedbackByDay = dict[tuple[int | None, date], tuple[int, int]]
 
 
 class _Echo:
@@ -127,12 +147,13 @@ def _cell(text: str) -> str:
     return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def _csv_rows(series: list[DailySeries]) -> Iterator[list[object]]:
+def _csv_rows(series: list[DailySeries], feedback: FeedbackByDay) -> Iterator[list[object]]:
     yield list(CSV_HEADER)
     days = series[0].days if series else []
     for index, day in enumerate(days):
         for s in series:
             counts = s.counts[index]
+            not_helpful, total = feedback.get((s.cohort.pk if s.cohort else None, day), (0, 0))
             yield [
                 day.isoformat(),
                 s.cohort.pk if s.cohort else "",
@@ -140,23 +161,30 @@ def _csv_rows(series: list[DailySeries]) -> Iterator[list[object]]:
                 *(getattr(counts, name) for name in CSV_COUNTERS),
                 *(_decimal(getattr(counts, name), 6) for name in CSV_RATES),
                 *(_decimal(getattr(counts, name), 1) for name in CSV_LATENCIES),
+                total,
+                not_helpful,
+                _decimal(not_helpful / total if total else None, 6),
             ]
 
 
 @require_GET
 @login_required
 def workflow_usage_csv(request: HtmxHttpRequest, slug: str) -> StreamingHttpResponse:
-    """One row per day and cohort: every counter, and the rates as decimals (empty when there
-    is nothing to divide by). Bounded by the longest period (180 days) times the cohorts."""
+    """One row per day and cohort: every counter, the rates as decimals (empty when there is
+    nothing to divide by) and the day's feedback. Bounded by the longest period (180 days) times
+    the cohorts. Feedback from people in no cohort has a row only on a download that has usage
+    from them (the rows follow the usage series)."""
     workflow = access_workflow(request.user, slug)
     form, days, cohort, _notes = _choice(request, workflow)
     if "cohort" in form.errors:
         raise Http404(MSG_BAD_COHORT)
     start, end = period_days(days, today=timezone.localdate())
     series = usage_daily(workflow, start=start, end=end, cohort=cohort)
+    feedback = feedback_counts_by_day(workflow, start=start, end=end, cohort=cohort)
     writer = csv.writer(_Echo())
+    rows = _csv_rows(series, feedback)
     response = StreamingHttpResponse(
-        (writer.writerow(row) for row in _csv_rows(series)), content_type="text/csv; charset=utf-8"
+        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
     )
     name = f"{workflow.slug}-usage-{start.isoformat()}-to-{end.isoformat()}"
     if cohort is not None:

@@ -24,6 +24,7 @@ from rollout.permissions import (
     can_view_workflow,
 )
 from rollout.selectors.health import workflow_health
+from rollout.selectors.incidents import incident_list_open
 from rollout.selectors.usage import usage_window
 from rollout.selectors.usage_summary import period_days
 from rollout.selectors.workflows import activity_list_for_workflow
@@ -36,6 +37,7 @@ from rollout.views.promotions import promotion_card_context
 
 RECENT_ACTIVITY = 5
 KEY_METRICS_DAYS = 7
+OPEN_INCIDENTS_SHOWN = 3  # one more is fetched, to say "and more"
 
 MSG_CREATED = "Created “{name}”. {owner} owns it and can now set it up."
 MSG_UPDATED = "Saved your changes to “{name}”."
@@ -92,6 +94,7 @@ def workflow_overview(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         context["health"] = workflow_health([workflow.pk])[workflow.pk]
         context["key_metrics"] = _key_metrics(workflow)
         context["key_metrics_days"] = KEY_METRICS_DAYS
+        context["open_incidents"] = list(incident_list_open(workflow)[: OPEN_INCIDENTS_SHOWN + 1])
     context.update(promotion_card_context(request.user, workflow, can_change=context["can_change"]))
     return render(request, "rollout/workflow_overview.html", context)
 

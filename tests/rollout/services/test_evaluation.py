@@ -129,13 +129,18 @@ def test_a_minimum_sample_of_zero_with_no_data_is_still_insufficient():
     assert judge(rule(min_sample=0), None, 0).verdict == Verdict.INSUFFICIENT_DATA
 
 
-@pytest.mark.parametrize("metric", ["negative_feedback_share", "escalation_rate"])
+@pytest.mark.parametrize("metric", ["escalation_rate"])
 def test_metrics_not_measured_from_usage_are_insufficient_data(metric):
     judgement = judge(rule(metric=metric), 0.5, 1000)
     assert judgement.verdict == Verdict.INSUFFICIENT_DATA
     assert (judgement.observed, judgement.sample) == (None, 0)
-    label = {"negative_feedback_share": "Negative-feedback share"}.get(metric, "Escalation rate")
-    assert judgement.reason == MSG_NOT_MEASURED.format(metric=label)
+    assert judgement.reason == MSG_NOT_MEASURED.format(metric="Escalation rate")
+
+
+def test_negative_feedback_share_is_judged_like_any_rate():
+    # Measured from feedback (tests/rollout/services/test_feedback_metrics.py), not "not measured".
+    judgement = judge(rule(metric="negative_feedback_share", limit=0.2), 0.5, 1000)
+    assert (judgement.verdict, judgement.observed, judgement.sample) == (Verdict.FAIL, 0.5, 1000)
 
 
 # --- Evaluating against real usage -------------------------------------------------------------
@@ -184,7 +189,7 @@ def test_no_usage_at_all(workflow):
     assert status.reason == "No cases in the last 7 days."
 
 
-def test_a_metric_not_measured_from_usage(workflow):
+def test_negative_feedback_share_ignores_usage_events(workflow):
     make_threshold(workflow, metric="negative_feedback_share", action="pause_rollout")
     make_plan(workflow, current="limited")
     ingest(workflow, errors_out_of(100, 100))
@@ -300,14 +305,25 @@ def limited(workflow: Workflow) -> Phase:
     return make_plan(workflow, current="limited")["limited"]
 
 
+def breach_notifications(workflow: Workflow | None = None):
+    """The breach notices (a breach also opens an escalation, which notifies on its own: see
+    tests/rollout/services/test_escalations.py)."""
+    rows = Notification.objects.filter(url__endswith="/thresholds/")
+    return rows.filter(workflow=workflow) if workflow else rows
+
+
+def breach_emails() -> list:
+    return [m for m in mail.outbox if "/escalations/" not in m.body]
+
+
 def counts(workflow: Workflow) -> dict[str, int]:
     return {
         "paused": ActivityEntry.objects.filter(workflow=workflow, verb="paused").count(),
         "breached": ActivityEntry.objects.filter(
             workflow=workflow, verb="threshold breached"
         ).count(),
-        "notifications": Notification.objects.filter(workflow=workflow).count(),
-        "emails": len(mail.outbox),
+        "notifications": breach_notifications(workflow).count(),
+        "emails": len(breach_emails()),
     }
 
 
@@ -340,7 +356,7 @@ def test_the_owner_is_told_of_the_pause(
     make_threshold(workflow, action="pause_rollout")
     with django_capture_on_commit_callbacks(execute=True):
         ingest(workflow, errors_out_of(10, 100))
-    note = Notification.objects.get(workflow=workflow)
+    note = breach_notifications(workflow).get()
     assert note.recipient == workflow_owner
     assert note.title == "Support reply drafting paused: error rate breached"
     assert note.body == (
@@ -350,7 +366,7 @@ def test_the_owner_is_told_of_the_pause(
         "The limited roll-out is paused; people get “shadow” output until you resume it."
     )
     assert note.url == "/workflows/support-reply-drafting/thresholds/"
-    (email,) = mail.outbox
+    (email,) = breach_emails()
     assert email.to == ["owner@example.com"]
     assert email.subject == "[Rollout] Support reply drafting paused: error rate breached"
     breach = ActivityEntry.objects.get(workflow=workflow, verb="threshold breached")
@@ -420,7 +436,7 @@ def test_a_breach_while_already_paused_tells_the_owner_without_pausing_again(
         "notifications": 1,
         "emails": 0,
     }
-    note = Notification.objects.get(workflow=workflow)
+    note = breach_notifications(workflow).get()
     assert note.title == "Support reply drafting: error rate breached"
 
 
@@ -432,7 +448,7 @@ def test_alert_notifies_without_pausing(workflow, limited, django_capture_on_com
     assert counts(workflow) == {"paused": 0, "breached": 1, "notifications": 1, "emails": 1}
     limited.refresh_from_db()
     assert limited.status == "active"
-    assert Notification.objects.get().title == "Support reply drafting: error rate breached"
+    assert breach_notifications().get().title == "Support reply drafting: error rate breached"
 
 
 def test_block_promotion_fails_the_gate_without_pausing(workflow, limited):
@@ -441,7 +457,7 @@ def test_block_promotion_fails_the_gate_without_pausing(workflow, limited):
     limited.refresh_from_db()
     assert limited.status == "active"
     assert counts(workflow)["notifications"] == 1
-    assert Notification.objects.get().body.endswith(
+    assert breach_notifications().get().body.endswith(
         "Promotion to the next phase is blocked until it passes again."
     )
     gate = gate_next(Workflow.objects.get(pk=workflow.pk))

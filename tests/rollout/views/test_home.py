@@ -129,8 +129,44 @@ def test_home_queries_are_bounded(django_assert_max_num_queries, ops_leader):
     user_deactivate(actor=ops_leader, user=gone)
     leader, owner_client = as_user(ops_leader), as_user(owner)
 
-    with django_assert_max_num_queries(8):
+    # 8, plus one each for "escalations waiting on me" and "my open feedback".
+    with django_assert_max_num_queries(10):
         assert leader.get(URL).status_code == 200
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(10):
         response = owner_client.get(URL)
     assert len(response.context["owned"]) == 25
+
+
+def test_escalations_waiting_on_me_are_listed(workflow, workflow_owner, ops_leader):
+    from rollout.models import EscalationLevel
+    from rollout.services.escalations import escalation_open
+
+    EscalationLevel.objects.create(
+        workflow=workflow,
+        position=1,
+        contact=ops_leader,
+        channel="in_app",
+        response_target_minutes=30,
+    )
+    escalation = escalation_open(
+        workflow=workflow, title="Refund promises in replies", source="manual", actor=workflow_owner
+    )
+
+    response = as_user(ops_leader).get(URL)
+
+    assert response.context["my_escalations"] == [escalation]
+    assert "Refund promises in replies" in response.content.decode()
+    assert as_user(workflow_owner).get(URL).context["my_escalations"] == []
+
+
+def test_my_open_feedback_is_listed(workflow, workflow_owner):
+    from rollout.services.feedback import feedback_create
+
+    feedback = feedback_create(
+        workflow=workflow, rating="not_helpful", category="wrong_output", author=workflow_owner
+    )
+
+    response = as_user(workflow_owner).get(URL)
+
+    assert response.context["my_feedback"] == [feedback]
+    assert "Wrong output on Support reply drafting" in response.content.decode()

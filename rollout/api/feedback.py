@@ -1,0 +1,190 @@
+"""POST /api/v1/feedback: the AI tool's "thumbs down" (or up), on behalf of a person.
+
+Validated like the events endpoint: the body must be one JSON object; each field is checked and
+every problem reported by field, before anything is written. A `user_ref` Rollout does not know is
+stored with no author (it still counts for the workflow's negative-feedback share).
+"""
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from rollout.api import api
+from rollout.api.errors import MSG_INVALID_INPUT, ValidationErrorOut
+from rollout.api.events import (
+    MAX_AGE,
+    MAX_FUTURE,
+    MSG_BLANK_USER,
+    MSG_CONTROL,
+    MSG_FUTURE,
+    MSG_NAIVE,
+    MSG_NOT_JSON,
+    MSG_TOO_OLD,
+)
+from rollout.errors import ApplicationError
+from rollout.models import ApiToken, FeedbackCategory, FeedbackRating, Workflow
+from rollout.services.feedback import MAX_TEXT, MSG_TEXT_TOO_LONG, feedback_create
+
+MSG_OBJECT = (
+    'Send one JSON object: {"user_ref": …, "rating": …, "category": …, "text": …}; see the schema.'
+)
+MSG_RATING = f"Unknown rating. Use one of: {', '.join(FeedbackRating.values)}."
+MSG_CATEGORY = f"Unknown category. Use one of: {', '.join(FeedbackCategory.values)}."
+MSG_EVENT_ID = "Give the usage event's UUID, as sent to /api/v1/events."
+
+
+def _has_control(text: str) -> bool:
+    return any(ord(ch) < 32 and ch not in "\t\n\r" for ch in text)
+
+
+class FeedbackIn(BaseModel):
+    """One person's feedback on an output."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_ref: str = Field(
+        min_length=1, max_length=254, description="The person: email (any case) or external id."
+    )
+    rating: Literal[tuple(FeedbackRating.values)] = Field(  # type: ignore[valid-type]
+        description="helpful or not_helpful."
+    )
+    category: Literal[tuple(FeedbackCategory.values)] = Field(  # type: ignore[valid-type]
+        description=(
+            "wrong_output, harmful, slow, confusing, missing_capability, praise or other. "
+            "harmful opens an escalation."
+        )
+    )
+    text: str = Field(default="", max_length=MAX_TEXT, description="What they said (optional).")
+    event_id: uuid.UUID | None = Field(
+        default=None, description="The usage event the feedback is about (optional)."
+    )
+    occurred_at: datetime | None = Field(
+        default=None, description="When it was given, ISO 8601 with a time zone (default: now)."
+    )
+
+    @field_validator("user_ref")
+    @classmethod
+    def _user_ref(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError(MSG_BLANK_USER)
+        if _has_control(value):
+            raise ValueError(MSG_CONTROL)
+        return value
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        if _has_control(value):
+            raise ValueError(MSG_CONTROL)
+        return value
+
+    @field_validator("occurred_at", mode="before")
+    @classmethod
+    def _occurred_at_text(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, str):
+            raise ValueError(MSG_NAIVE)
+        return value
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _occurred_at(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(MSG_NAIVE)
+        now = timezone.now()
+        if value > now + MAX_FUTURE:
+            raise ValueError(MSG_FUTURE)
+        if value < now - MAX_AGE:
+            raise ValueError(MSG_TOO_OLD)
+        return value
+
+
+class FeedbackCreatedOut(BaseModel):
+    id: int = Field(description="The feedback's number in Rollout.")
+    status: str = Field(description="Always new.")
+    cohort: str | None = Field(description="The cohort it was attributed to, if any.")
+    author_known: bool = Field(description="Whether user_ref named a member Rollout knows.")
+
+
+def _message(error: dict[str, Any]) -> str:
+    field = str(error.get("loc", ("",))[0]) if error.get("loc") else ""
+    kind = error.get("type")
+    if field == "rating" and kind == "literal_error":
+        return MSG_RATING
+    if field == "category" and kind == "literal_error":
+        return MSG_CATEGORY
+    if field == "event_id" and kind != "extra_forbidden":
+        return MSG_EVENT_ID
+    if field == "text" and kind == "string_too_long":
+        return MSG_TEXT_TOO_LONG.format(length=len(error.get("input") or ""))
+    if kind == "extra_forbidden":
+        return f"Unknown field: {field}."
+    return error.get("msg", "Invalid value.").removeprefix("Value error, ")
+
+
+def _invalid(request: HttpRequest, errors: list[dict[str, str]]) -> HttpResponse:
+    return api.create_response(request, {"detail": MSG_INVALID_INPUT, "errors": errors}, status=400)
+
+
+_REQUEST_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": FeedbackIn.model_json_schema()}},
+}
+
+
+@api.post(
+    "/feedback",
+    response={201: FeedbackCreatedOut, 400: ValidationErrorOut},
+    summary="Report a person's feedback on an output",
+    operation_id="feedback",
+    url_name="feedback",
+    openapi_extra={"requestBody": _REQUEST_BODY},
+)
+def feedback(request: HttpRequest) -> HttpResponse:
+    """Feedback from inside the AI tool. 201 with its id; 400 with every invalid field (nothing
+    is stored). `event_id` must be a usage event already reported for this workflow."""
+    token: ApiToken = request.auth  # type: ignore[attr-defined]
+    try:
+        payload = json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return _invalid(request, [{"field": "", "message": MSG_NOT_JSON}])
+    if not isinstance(payload, dict):
+        return _invalid(request, [{"field": "", "message": MSG_OBJECT}])
+    try:
+        data = FeedbackIn.model_validate(payload)
+    except ValidationError as exc:
+        errors = [
+            {"field": str(e["loc"][0]) if e.get("loc") else "", "message": _message(e)}
+            for e in exc.errors()
+        ]
+        return _invalid(request, errors)
+    # The token carries a stub of its workflow (pk and slug, rollout.selectors.api_tokens); filing
+    # may open an escalation, which needs the whole workflow and its owner.
+    workflow = Workflow.objects.with_owner().get(pk=token.workflow_id)
+    try:
+        created = feedback_create(
+            workflow=workflow,
+            user_ref=data.user_ref,
+            rating=data.rating,
+            category=data.category,
+            text=data.text,
+            event_id=data.event_id,
+            source="api",
+            occurred_at=data.occurred_at,
+        )
+    except ApplicationError as exc:
+        return _invalid(request, [{"field": exc.field or "", "message": exc.message}])
+    body = {
+        "id": created.pk,
+        "status": created.status,
+        "cohort": created.cohort.name if created.cohort_id else None,
+        "author_known": created.author_id is not None,
+    }
+    return api.create_response(request, body, status=201)

@@ -1,0 +1,112 @@
+"""Reads of escalations. Callers have already checked the user may see the workflow
+(rollout.permissions.access_workflow); `escalation_list_for_contact` is scoped to the person."""
+
+from collections.abc import Iterable
+from typing import NamedTuple
+
+from django.db.models import Case, Count, Prefetch, Q, QuerySet, Value, When
+from django.http import Http404
+
+from accounts.models import User
+from rollout.models import (
+    OPEN_ESCALATION,
+    Escalation,
+    EscalationEvent,
+    EscalationLevel,
+    EscalationStatus,
+    Severity,
+    Workflow,
+)
+
+PAST_SHOWN = 20
+
+
+def _with_timeline(escalations: QuerySet[Escalation]) -> QuerySet[Escalation]:
+    """Everything a page shows of an escalation, its full timeline included, in a fixed number of
+    queries whatever the number of escalations and events."""
+    events = EscalationEvent.objects.select_related("actor", "contact").order_by("at", "id")
+    return escalations.select_related(
+        "workflow__owner",
+        "current_contact",
+        "opened_by",
+        "acknowledged_by",
+        "resolved_by",
+        "incident",
+    ).prefetch_related(Prefetch("events", queryset=events))
+
+
+def escalation_level_list(workflow: Workflow) -> list[EscalationLevel]:
+    """The workflow's escalation path, level 1 first, with each level's contact."""
+    return list(
+        EscalationLevel.objects.filter(workflow=workflow)
+        .select_related("contact")
+        .order_by("position")
+    )
+
+
+def escalation_list_open(workflow: Workflow) -> QuerySet[Escalation]:
+    """Open and acknowledged escalations of the workflow, most severe first, then oldest first."""
+    rank = Case(
+        *(When(severity=value, then=Value(i)) for i, value in enumerate(reversed(Severity.values))),
+        default=Value(len(Severity.values)),
+    )
+    rows = Escalation.objects.filter(workflow=workflow, status__in=OPEN_ESCALATION)
+    return _with_timeline(rows).alias(rank=rank).order_by("rank", "opened_at", "id")
+
+
+def escalation_list_past(workflow: Workflow, *, limit: int = PAST_SHOWN) -> QuerySet[Escalation]:
+    """The most recently resolved escalations of the workflow."""
+    rows = Escalation.objects.filter(workflow=workflow, status=EscalationStatus.RESOLVED)
+    return _with_timeline(rows).order_by("-resolved_at", "-id")[:limit]
+
+
+def escalation_get_for_workflow(workflow: Workflow, escalation_id: int) -> Escalation:
+    """One escalation of this workflow with its timeline; an escalation of another workflow is a
+    404 like an unknown one."""
+    escalation = _with_timeline(Escalation.objects.filter(workflow=workflow, pk=escalation_id))
+    found = escalation.first()
+    if found is None:
+        raise Http404("No such escalation.")
+    return found
+
+
+def escalation_list_for_contact(user: User) -> QuerySet[Escalation]:
+    """Open escalations waiting on this person (they are the current contact), oldest first —
+    for the home page. Acknowledged ones are included: they are still theirs to resolve."""
+    if not user.is_authenticated:
+        return Escalation.objects.none()
+    return (
+        Escalation.objects.filter(current_contact=user, status__in=OPEN_ESCALATION)
+        .select_related("workflow")
+        .order_by("opened_at", "id")
+    )
+
+
+def escalation_list_open_critical(workflow: Workflow) -> list[tuple[int, str, str]]:
+    """(id, status, title) of the workflow's open escalations at the highest severity, by id."""
+    return list(
+        Escalation.objects.filter(
+            workflow=workflow, status__in=OPEN_ESCALATION, severity=Severity.CRITICAL
+        )
+        .order_by("pk")
+        .values_list("pk", "status", "title")
+    )
+
+
+class OpenEscalations(NamedTuple):
+    total: int
+    critical: int
+
+
+def open_escalation_counts(workflow_ids: Iterable[int]) -> dict[int, OpenEscalations]:
+    """{workflow id: (open, of which critical)} counting open and acknowledged escalations, only
+    for workflows with any (the portfolio). One query."""
+    rows = (
+        Escalation.objects.filter(workflow_id__in=list(workflow_ids), status__in=OPEN_ESCALATION)
+        .values("workflow_id")
+        .annotate(
+            total=Count("id"), critical=Count("id", filter=Q(severity=Severity.CRITICAL))
+        )
+        .order_by()
+    )
+    return {row["workflow_id"]: OpenEscalations(row["total"], row["critical"]) for row in rows}

@@ -1,0 +1,310 @@
+"""Feedback pages: the quick form members fill in, the workflow's feedback page (triage for the
+owner and ops leaders, read-only for other viewers; own feedback and the public status list for
+cohort members), and one item with its comments.
+
+Every action on an item is a POST to `feedback_detail` with a named action. htmx gets the item's
+partial back (the one named by HX-Target), a plain POST a flash message and a redirect, so all of
+it works without JavaScript.
+"""
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.models import User
+from accounts.roles import OPS_LEADERS
+from rollout.errors import ApplicationError
+from rollout.forms import add_application_error
+from rollout.forms_feedback import (
+    CommentForm,
+    FeedbackFilterForm,
+    FeedbackForm,
+    MergeForm,
+    TriageForm,
+)
+from rollout.models import Cohort, Feedback, FeedbackStatus, Severity, Workflow
+from rollout.permissions import access_workflow, can_give_feedback, can_triage_feedback
+from rollout.selectors.feedback import (
+    feedback_get_for_workflow,
+    feedback_list_by_author,
+    feedback_list_for_triage,
+    feedback_list_public,
+    feedback_merge_targets,
+)
+from rollout.services import feedback as services
+from rollout.views._htmx import HtmxHttpRequest
+from rollout.views._workflow import workflow_page_context
+
+PAGE = "rollout/workflow_feedback.html"
+NEW = "rollout/feedback_new.html"
+DETAIL = "rollout/feedback_detail.html"
+PER_PAGE = 25
+SHOWN = 50  # a member's own feedback and the public list: the newest / most backed
+
+MSG_THANKS = "Thank you: your feedback reached the owner of {workflow}."
+MSG_TRIAGED = "Saved #{id}."
+MSG_COMMENTED = "Comment added to #{id}."
+MSG_VOTED = "Counted: you said “me too” to #{id}."
+MSG_MERGED = "#{id} is merged into #{into}."
+MSG_UNKNOWN_ACTION = "Unknown action."
+
+TRIAGER_ACTIONS = {"triage", "merge"}
+MEMBER_ACTIONS = {"comment", "vote"}
+
+
+def _triage_choices(workflow: Workflow) -> dict[str, Any]:
+    """What the triage controls offer: one query for the people, whatever the list's length."""
+    assignees = list(
+        User.objects.filter(
+            Q(pk=workflow.owner_id)
+            | Q(groups__name=OPS_LEADERS)
+            | Q(escalation_levels__workflow=workflow),
+            is_active=True,
+        )
+        .distinct()
+        .order_by("display_name", "email")
+    )
+    return {
+        "statuses": FeedbackStatus.choices,
+        "severities": Severity.choices,
+        "assignees": assignees,
+        "assignee_ids": {u.pk for u in assignees},
+    }
+
+
+def _roles(user: User, workflow: Workflow) -> dict[str, bool]:
+    return {
+        "can_triage": can_triage_feedback(user, workflow),
+        "can_give": can_give_feedback(user, workflow),
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def feedback_new(request: HtmxHttpRequest) -> HttpResponse:
+    """`?workflow=<slug>[&event=<event id>]`: the form; after sending, `&thanks=<id>` says
+    thank you and links to the feedback. No role on the workflow: 404, as for any page of it."""
+    user = request.user
+    workflow = access_workflow(user, request.GET.get("workflow", ""), members=True)
+    if not can_give_feedback(user, workflow):
+        raise Http404("No such workflow.")
+    context: dict[str, Any] = {"workflow": workflow}
+    thanks = request.GET.get("thanks", "")
+    if request.method == "GET" and thanks.isdigit():
+        sent = Feedback.objects.filter(pk=int(thanks), workflow=workflow, author=user).first()
+        if sent is not None:
+            sent.workflow = workflow
+            context.update(sent=sent, title=services.feedback_title(sent))
+            return render(request, NEW, context)
+    form = FeedbackForm(
+        request.POST or None,
+        initial={"event_id": request.GET.get("event", ""), "notify_by_email": True},
+    )
+    # People who chose email in their profile get it anyway: the box is for those who did not.
+    if user.notify_by_email:
+        del form.fields["notify_by_email"]
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        try:
+            feedback = services.feedback_create(
+                workflow=workflow,
+                author=user,
+                rating=data["rating"],
+                category=data["category"],
+                text=data["text"],
+                event_id=data["event_id"] or None,
+                source="form",
+                notify_by_email=data.get("notify_by_email", True),
+            )
+        except ApplicationError as exc:
+            add_application_error(form, exc)
+        else:
+            query = f"?workflow={workflow.slug}&thanks={feedback.pk}"
+            return redirect(reverse("feedback_new") + query)
+    context.update(
+        form=form,
+        show_event=bool(form["event_id"].value() or form["event_id"].errors),
+        ask_email="notify_by_email" in form.fields,
+        action=request.get_full_path(),
+    )
+    return render(request, NEW, context)
+
+
+@require_GET
+@login_required
+def workflow_feedback(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """Viewers of the workflow get the filterable list (with triage controls for the owner and
+    ops leaders); cohort members their own feedback and the public status list."""
+    user = request.user
+    workflow = access_workflow(user, slug, members=True)
+    context = workflow_page_context(user, workflow, tab="feedback")
+    context.update(_roles(user, workflow))
+    if not context["can_view"]:
+        context.update(
+            own=list(feedback_list_by_author(workflow, user)[:SHOWN]),
+            public=list(feedback_list_public(workflow, user)[:SHOWN]),
+            shown=SHOWN,
+            next_url=request.get_full_path(),
+        )
+        return render(request, PAGE, context)
+    cohorts = list(Cohort.objects.filter(workflow=workflow).order_by("name"))
+    filter_form = FeedbackFilterForm(request.GET or None, cohorts=cohorts)
+    query = filter_form.query()
+    page = Paginator(feedback_list_for_triage(workflow, **filter_form.filters()), PER_PAGE)
+    context.update(
+        filter_form=filter_form,
+        page_obj=page.get_page(request.GET.get("page")),
+        page_query=f"{query}&" if query else "",
+        next_url=request.get_full_path(),
+    )
+    if context["can_triage"]:
+        context.update(_triage_choices(workflow), merge_targets=feedback_merge_targets(workflow))
+    template = PAGE
+    if request.htmx and not request.htmx.history_restore_request:
+        template += "#triage-list"
+    response = render(request, template, context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def _feedback_or_404(workflow: Workflow, feedback_id: int, user: User) -> Feedback:
+    try:
+        return feedback_get_for_workflow(workflow, feedback_id, user)
+    except Feedback.DoesNotExist:
+        raise Http404("No such feedback.") from None
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def feedback_detail(request: HtmxHttpRequest, slug: str, feedback_id: int) -> HttpResponse:
+    """One item and its comments. POST action=triage|merge (owner, ops leaders) or
+    action=comment|vote (people who use the workflow)."""
+    user = request.user
+    workflow = access_workflow(user, slug, members=True)
+    feedback = _feedback_or_404(workflow, feedback_id, user)
+    roles = _roles(user, workflow)
+    if request.method == "GET":
+        return _detail(request, workflow, feedback, roles)
+    action = request.POST.get("action", "")
+    if action not in TRIAGER_ACTIONS | MEMBER_ACTIONS:
+        return HttpResponseBadRequest(MSG_UNKNOWN_ACTION)
+    allowed = roles["can_triage"] or (action in MEMBER_ACTIONS and roles["can_give"])
+    if not allowed:
+        raise Http404("No such feedback.")
+    handler = {"triage": _triage, "merge": _merge, "comment": _comment, "vote": _vote}[action]
+    try:
+        message, error = handler(request, feedback)
+    except ApplicationError as exc:
+        message, error = exc.message, True
+    return _after(request, workflow, feedback, roles, message=message, error=error)
+
+
+def _triage(request: HtmxHttpRequest, feedback: Feedback) -> tuple[str, bool]:
+    form = TriageForm(request.POST)
+    if not form.is_valid():
+        return " ".join(e for errors in form.errors.values() for e in errors), True
+    data = form.cleaned_data
+    services.feedback_triage(
+        feedback=feedback,
+        actor=request.user,
+        status=data["status"],
+        severity=data["severity"],
+        assignee=data["assignee"],
+    )
+    return MSG_TRIAGED.format(id=feedback.pk), False
+
+
+def _merge(request: HtmxHttpRequest, feedback: Feedback) -> tuple[str, bool]:
+    form = MergeForm(request.POST)
+    if not form.is_valid():
+        return " ".join(form.errors["into"]), True
+    into = form.cleaned_data["into"]
+    services.feedback_merge_by_id(duplicate=feedback, into_id=into, actor=request.user)
+    return MSG_MERGED.format(id=feedback.pk, into=into), False
+
+
+def _comment(request: HtmxHttpRequest, feedback: Feedback) -> tuple[str, bool]:
+    form = CommentForm(request.POST)
+    if not form.is_valid():
+        return " ".join(form.errors["text"]), True
+    services.feedback_comment_add(
+        feedback=feedback, author=request.user, text=form.cleaned_data["text"]
+    )
+    return MSG_COMMENTED.format(id=feedback.pk), False
+
+
+def _vote(request: HtmxHttpRequest, feedback: Feedback) -> tuple[str, bool]:
+    vote = services.feedback_vote(feedback=feedback, user=request.user)
+    return MSG_VOTED.format(id=vote.feedback_id), False
+
+
+def _after(
+    request: HtmxHttpRequest,
+    workflow: Workflow,
+    feedback: Feedback,
+    roles: dict[str, bool],
+    *,
+    message: str,
+    error: bool,
+) -> HttpResponse:
+    """Run the action's outcome back to the page: the item's partial for htmx (fresh data),
+    a flash message and a redirect otherwise."""
+    if not request.htmx:
+        (messages.error if error else messages.success)(request, message)
+        target = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+            target = services.feedback_url(feedback)
+        return redirect(target)
+    fresh = feedback_get_for_workflow(workflow, feedback.pk, request.user)
+    context: dict[str, Any] = {
+        "workflow": workflow,
+        "item": fresh,
+        "row_message": message,
+        "row_error": error,
+        "next_url": request.POST.get("next", ""),
+        **roles,
+    }
+    target = request.htmx.target or ""
+    if target == f"feedback-{fresh.pk}":
+        context["can_view"] = True
+        if roles["can_triage"]:
+            context.update(_triage_choices(workflow))
+        return render(request, f"{PAGE}#triage-item", context)
+    if target == f"public-{fresh.pk}":
+        return render(request, f"{PAGE}#public-item", context)
+    return _detail(request, workflow, fresh, roles, extra=context, partial=True)
+
+
+def _detail(
+    request: HtmxHttpRequest,
+    workflow: Workflow,
+    feedback: Feedback,
+    roles: dict[str, bool],
+    *,
+    extra: dict[str, Any] | None = None,
+    partial: bool = False,
+) -> HttpResponse:
+    context = workflow_page_context(request.user, workflow, tab="feedback")
+    context.update(roles)
+    context.update(
+        item=feedback,
+        title=services.feedback_title(feedback),
+        # The full text is the author's and the workflow viewers'; other members see the title.
+        show_text=context["can_view"] or feedback.author_id == request.user.pk,
+        comments=list(feedback.comments.select_related("author")),
+        comment_form=CommentForm(auto_id=f"id_c{feedback.pk}_%s"),
+        next_url="",
+    )
+    if roles["can_triage"]:
+        context.update(_triage_choices(workflow), merge_targets=feedback_merge_targets(workflow))
+    context.update(extra or {})
+    return render(request, f"{DETAIL}#detail-body" if partial else DETAIL, context)
