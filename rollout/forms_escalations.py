@@ -41,6 +41,10 @@ class EscalationOpenForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="What was seen, where, and who is affected.",
     )
+    # What the escalation is about, when opened from a feedback, an incident or a breach.
+    feedback = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    incident = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    threshold = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
 
 class EscalationReassignForm(forms.Form):

@@ -104,9 +104,7 @@ def open_escalation_counts(workflow_ids: Iterable[int]) -> dict[int, OpenEscalat
     rows = (
         Escalation.objects.filter(workflow_id__in=list(workflow_ids), status__in=OPEN_ESCALATION)
         .values("workflow_id")
-        .annotate(
-            total=Count("id"), critical=Count("id", filter=Q(severity=Severity.CRITICAL))
-        )
+        .annotate(total=Count("id"), critical=Count("id", filter=Q(severity=Severity.CRITICAL)))
         .order_by()
     )
     return {row["workflow_id"]: OpenEscalations(row["total"], row["critical"]) for row in rows}

@@ -23,6 +23,11 @@ class CohortVoice:
         return negative_share_text(self.feedback)
 
     @property
+    def link_text(self) -> str:
+        who = self.cohort.name if self.cohort else "people in no cohort"
+        return f"All feedback from {who}"
+
+    @property
     def triage_query(self) -> str:
         """The feedback page's filters for this cohort's feedback, whatever its status."""
         cohort = self.cohort.pk if self.cohort else NO_COHORT

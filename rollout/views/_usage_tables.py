@@ -25,7 +25,7 @@ def _latency(counts: UsageCounts) -> str:
 
 
 def negative_share_text(feedback: CohortFeedback | None) -> str:
-    """"25% (1 of 4)": the share of feedback marked not helpful, and the sample; "—" without."""
+    """The share of feedback marked not helpful, with the sample ("25% (1 of 4)"); "—" without."""
     if feedback is None or not feedback.total:
         return "—"
     return f"{feedback.negative_share:.0%} ({feedback.not_helpful:,} of {feedback.total:,})"

@@ -12,13 +12,22 @@ from rollout.errors import ApplicationError
 from rollout.forms import add_application_error
 from rollout.forms_escalation import EscalationLevelForm, EscalationRepeatForm
 from rollout.forms_escalations import EscalationOpenForm
-from rollout.models import EscalationLevel, EscalationSource, Workflow
+from rollout.models import (
+    EscalationLevel,
+    EscalationSource,
+    Feedback,
+    Incident,
+    Threshold,
+    Workflow,
+)
 from rollout.permissions import access_workflow
 from rollout.selectors.escalations import escalation_list_open, escalation_list_past
+from rollout.selectors.thresholds import threshold_sentence
 
 # The module, not its functions: keeps service and view names apart.
 from rollout.services import escalation_path as services
 from rollout.services.escalations import escalation_open
+from rollout.services.feedback import feedback_title
 from rollout.views._htmx import HtmxHttpRequest
 from rollout.views._workflow import workflow_page_context
 
@@ -61,6 +70,57 @@ def _render(
     return render(request, "rollout/workflow_escalation.html", context)
 
 
+MSG_UNKNOWN_ORIGIN = "What this escalation was opened from is not part of this workflow."
+ORIGINS = ("feedback", "incident", "threshold")
+
+
+def _origin_item(workflow: Workflow, kind: str, pk: int | None):
+    model = {"feedback": Feedback, "incident": Incident, "threshold": Threshold}[kind]
+    if pk is None:
+        return None
+    item = model.objects.filter(workflow=workflow, pk=pk).first()
+    if item is None:
+        raise ApplicationError(MSG_UNKNOWN_ORIGIN)
+    return item
+
+
+def _origin(
+    workflow: Workflow, feedback: int | None, incident: int | None, threshold: int | None
+) -> dict[str, object]:
+    """The escalation's source and link, when it is opened by hand from one item."""
+    items = {
+        "feedback": _origin_item(workflow, "feedback", feedback),
+        "incident": _origin_item(workflow, "incident", incident),
+        "threshold": _origin_item(workflow, "threshold", threshold),
+    }
+    source = {"feedback": EscalationSource.FEEDBACK, "incident": EscalationSource.INCIDENT}
+    for kind, item in items.items():
+        if item is not None:
+            return {kind: item, "source": source.get(kind, EscalationSource.BREACH)}
+    return {"source": EscalationSource.MANUAL}
+
+
+def _prefill(workflow: Workflow, query) -> dict[str, object] | None:
+    """`?feedback=<id>` (or incident, threshold): the form starts from that item. An id that
+    is not this workflow's is ignored, like any unknown query parameter."""
+    for kind in ORIGINS:
+        raw = query.get(kind, "")
+        if not raw.isdigit():
+            continue
+        try:
+            item = _origin_item(workflow, kind, int(raw))
+        except ApplicationError:
+            return None
+        if kind == "feedback":
+            title, details = f"Feedback #{item.pk}: {feedback_title(item)}", item.text
+        elif kind == "incident":
+            title, details = f"Incident: {item.title}", item.impact
+        else:
+            title, details = f"Threshold breached: {threshold_sentence(item)}", item.bad_output
+        return {kind: item.pk, "title": title[:200], "description": details[:4000]}
+    return None
+
+
 def _level(workflow: Workflow, level_id: int) -> EscalationLevel:
     """A level of this workflow; a level of another workflow is a 404 like any unknown one."""
     return get_object_or_404(
@@ -85,7 +145,10 @@ def workflow_escalation(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         request.POST if action == REPEAT else None,
         initial={"repeat_last": workflow.escalation_repeat_last},
     )
-    open_form = EscalationOpenForm(request.POST if action == OPEN else None)
+    open_form = EscalationOpenForm(
+        request.POST if action == OPEN else None,
+        initial=None if is_post else _prefill(workflow, request.GET),
+    )
     try:
         if action == ADD and level_form.is_valid():
             level = services.escalation_level_add(
@@ -105,12 +168,11 @@ def workflow_escalation(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             messages.success(request, MSG_REPEAT_SET.format(count=workflow.escalation_repeat_last))
             return redirect("workflow_escalation", slug=workflow.slug)
         if action == OPEN and open_form.is_valid():
-            escalation = escalation_open(
-                workflow=workflow,
-                actor=request.user,
-                source=EscalationSource.MANUAL,
-                **open_form.cleaned_data,
+            data = dict(open_form.cleaned_data)
+            origin = _origin(
+                workflow, data.pop("feedback"), data.pop("incident"), data.pop("threshold")
             )
+            escalation = escalation_open(workflow=workflow, actor=request.user, **origin, **data)
             who = (
                 MSG_WHO_NOTIFIED.format(contact=escalation.current_contact)
                 if escalation.current_contact

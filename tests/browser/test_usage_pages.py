@@ -3,6 +3,7 @@ axe-core finds no serious violation, nothing scrolls sideways on a phone, and th
 (period and cohort choice, "Mark as read") work without a page load."""
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page
 
 from rollout.models import Notification
@@ -111,7 +112,12 @@ def test_choosing_a_period_and_cohort_refreshes_the_body_and_the_url(
 
 def test_mark_as_read_with_htmx(page: Page, live_server, sign_in_as, console_errors, cast):
     owner = cast["owner"]
-    assert Notification.objects.filter(recipient=owner, read_at__isnull=True).count() == 1
+    unread = Notification.objects.filter(recipient=owner, read_at__isnull=True).order_by("pk")
+    # The breach told the owner, and so did its escalation (no path yet): keep one to click.
+    assert unread.count() >= 1
+    Notification.objects.filter(pk__in=list(unread.values_list("pk", flat=True))[1:]).update(
+        read_at=timezone.now()
+    )
     sign_in_as(owner)
     page.goto(f"{live_server.url}/")
     loads = []

@@ -7,7 +7,9 @@ org-wide blackouts demo users made, the demo users) and builds it again.
 
 The usage (rollout.management.demo_usage) goes through the ingestion service, then the rollups,
 threshold evaluation and drift run as they would after real ingestion, so the demo opens with its
-numbers ready — including the breach that pauses a roll-out.
+numbers ready — including the breach that pauses a roll-out. Then feedback
+(rollout.management.demo_feedback): reports of every kind and status, a closed incident, and an
+escalation waiting at level 2 of Support reply drafting's path.
 """
 
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.roles import EXECUTIVES, OPS_LEADERS
 from rollout.errors import ApplicationError
+from rollout.management.demo_feedback import demo_feedback_seed
 from rollout.management.demo_planning import (
     COHORT_PEOPLE,
     ORG_BLACKOUT_NAME,
@@ -36,6 +39,9 @@ from rollout.models import (
     BlackoutWindow,
     CohortDrift,
     DriftStatus,
+    Escalation,
+    Feedback,
+    Incident,
     Phase,
     UsageEvent,
     Workflow,
@@ -206,6 +212,7 @@ class Command(BaseCommand):
             created = self._seed_users() + self._seed_workflows()
             created += self._seed_plans(started) + self._seed_blackouts()
             created += self._seed_usage(started, usage_scale)
+            created += self._seed_feedback()
         if created:
             self.stdout.write(
                 self.style.SUCCESS(f"Demo data ready. Every demo login's password: {DEMO_PASSWORD}")
@@ -400,6 +407,42 @@ class Command(BaseCommand):
         self.stdout.write("Rolled up the usage; evaluated thresholds and drift.")
         self._report_usage_story(started, demo)
         return len(seeded)
+
+    def _seed_feedback(self) -> int:
+        """Feedback, with the escalation and incident it led to, for each demo workflow that has
+        a feedback story, its demo plan and no feedback yet."""
+        order = {w.slug: i for i, w in enumerate(DEMO_WORKFLOWS)}
+        given = Feedback.objects.filter(workflow__slug__in=order).values("workflow_id")
+        missing = sorted(
+            Workflow.objects.filter(slug__in=order).exclude(pk__in=given).select_related("owner"),
+            key=lambda w: order[w.slug],
+        )
+        if not missing:
+            return 0
+        users = {u.email: u for u in User.objects.filter(email__in=[u.email for u in DEMO_USERS])}
+        told = 0
+        for workflow in missing:
+            try:
+                if not demo_feedback_seed(workflow=workflow, users=users):
+                    continue
+            except ApplicationError as exc:
+                raise CommandError(
+                    f"Could not add the feedback of the workflow {workflow.name}: {exc}"
+                ) from exc
+            told += 1
+            count = Feedback.objects.filter(workflow=workflow).count()
+            self.stdout.write(f"Added {count} feedback reports to {workflow.name}.")
+            for incident in Incident.objects.filter(workflow=workflow, closed_at__isnull=False):
+                self.stdout.write(f"Closed incident on {workflow.name}: {incident.title}.")
+            waiting = Escalation.objects.filter(
+                workflow=workflow, status="open", step__gte=2
+            ).select_related("current_contact")
+            for escalation in waiting:
+                self.stdout.write(
+                    f"Escalation on {workflow.name} waits at step {escalation.step} for "
+                    f"{escalation.current_contact}: {escalation.title}"
+                )
+        return told
 
     def _report_usage_story(self, started: datetime, demo: list[Workflow]) -> None:
         pauses = ActivityEntry.objects.filter(

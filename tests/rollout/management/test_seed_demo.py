@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from accounts.models import User
 from accounts.roles import EXECUTIVES, OPS_LEADERS, role_names
@@ -18,8 +19,18 @@ from rollout.models import (
     CohortDrift,
     CohortMember,
     DataSource,
+    Escalation,
+    EscalationEvent,
     EscalationLevel,
     EventKind,
+    Feedback,
+    FeedbackCategory,
+    FeedbackComment,
+    FeedbackRating,
+    FeedbackStatus,
+    FeedbackVote,
+    Incident,
+    IncidentUpdate,
     Notification,
     Phase,
     PhaseStatus,
@@ -38,12 +49,14 @@ from rollout.models import (
 )
 from rollout.permissions import can_change_workflow, can_use_workflow, can_view_workflow
 from rollout.selectors.decision import decide
+from rollout.selectors.escalations import escalation_list_for_contact
 from rollout.selectors.usage import usage_window
 from tests.factories import UserFactory, make_workflow
 
 pytestmark = pytest.mark.django_db
 
 DEMO_SLUGS = {w.slug for w in DEMO_WORKFLOWS}
+MEMBER = "member@example.com"
 LIGHT = "0.05"  # a twentieth of the default usage: enough to see it work, fast
 
 
@@ -94,6 +107,13 @@ def state() -> dict[str, object]:
                 ReadinessAnswer,
                 Threshold,
                 BlackoutWindow,
+                Feedback,
+                FeedbackComment,
+                FeedbackVote,
+                Escalation,
+                EscalationEvent,
+                Incident,
+                IncidentUpdate,
             )
         },
         "usage": usage_counts(),
@@ -631,8 +651,15 @@ def assert_contracts_paused_by_a_breach(output: str) -> None:
     assert set(ThresholdStatus.objects.exclude(pk=status.pk).values_list("verdict", flat=True)) == {
         "pass"
     }
-    assert list(Notification.objects.values_list("recipient__email", "title")) == [
-        ("hannah.weber@example.com", "Contract clause review paused: error rate breached")
+    # The owner is told of the pause; the breach also opens an escalation, which notifies level 1
+    # of the path (Hannah too). (The demo feedback tells others of its own things.)
+    breach = Notification.objects.filter(title__contains="Contract clause review paused")
+    assert list(breach.values_list("recipient__email", "title")) == [
+        (
+            "hannah.weber@example.com",
+            "Escalation for you (level 1): Contract clause review paused: error rate breached",
+        ),
+        ("hannah.weber@example.com", "Contract clause review paused: error rate breached"),
     ]
     assert decide(contracts.slug, "grace.liu@example.com").mode == "off"
     assert f"Rollout paused Contract clause review: {broad.pause_reason}" in output
@@ -657,3 +684,107 @@ def test_a_usage_scale_outside_0_to_1_is_refused(scale: str) -> None:
     with pytest.raises(CommandError, match=f"--usage-scale must be between 0 and 1, not {scale}"):
         seed(usage=scale)
     assert not User.objects.exists()
+
+
+def test_feedback_of_every_kind_and_status_through_the_services() -> None:
+    output = seed()
+
+    support = Feedback.objects.filter(workflow__slug="support-reply-drafting")
+    assert "Added 10 feedback reports to Support reply drafting." in output
+    assert "Added 2 feedback reports to Contract clause review." in output
+    assert set(support.values_list("category", flat=True)) == set(FeedbackCategory.values)
+    assert set(support.values_list("status", flat=True)) == set(FeedbackStatus.values)
+    assert set(support.values_list("rating", flat=True)) == set(FeedbackRating.values)
+    assert {"low", "medium", "high"} <= set(support.values_list("severity", flat=True))
+    assert support.filter(assignee__email="owner@example.com").exists()
+    # Back-dated over the last weeks, the harmful report two hours ago; nothing in the future.
+    now = timezone.now()
+    created = sorted(support.values_list("created_at", flat=True))
+    assert now - timedelta(days=20) < created[0] < now - timedelta(days=10)
+    assert created[-1] < now
+    assert len({timezone.localdate(c) for c in created}) >= 8
+    assert all(f.updated_at >= f.created_at for f in support)
+    # Through the AI tool's API: for a cohort member, and for someone Rollout does not know.
+    api = support.filter(source="api")
+    assert api.filter(author__email="lukas.schmidt@example.com").exists()
+    stranger = api.get(author=None)
+    assert stranger.user_ref == "zd-agent-5120" and stranger.cohort is None
+    # Comments from the owner and from Maya; "me too" votes; a duplicate merged with its author
+    # carried over as a vote.
+    commenters = set(
+        FeedbackComment.objects.filter(feedback__in=support).values_list("author__email", flat=True)
+    )
+    assert {"owner@example.com", "member@example.com"} <= commenters
+    assert FeedbackVote.objects.filter(feedback__in=support, user__email=MEMBER).exists()
+    duplicate = support.get(duplicate_of__isnull=False)
+    assert duplicate.status == "resolved"
+    assert duplicate.duplicate_of.votes.filter(user=duplicate.author).exists()
+    # Each status change was recorded, and told to the author.
+    assert ActivityEntry.objects.filter(workflow__slug="support-reply-drafting", verb="triaged")
+    assert Notification.objects.filter(
+        recipient__email=MEMBER, title__startswith="Your feedback is now"
+    ).exists()
+    harmful = support.get(category="harmful")
+    assert harmful.author.email == MEMBER and harmful.status == "new"
+    assert Escalation.objects.filter(feedback=harmful).exists()
+    assert Feedback.objects.filter(workflow__slug="contract-clause-review").count() == 2
+
+
+def test_an_escalation_waits_unacknowledged_at_level_2(client) -> None:
+    seed()
+
+    escalation = Escalation.objects.get(workflow__slug="support-reply-drafting", status="open")
+    now = timezone.now()
+    assert escalation.source == "feedback"
+    assert escalation.step == 2 and escalation.acknowledged_at is None
+    assert escalation.current_contact.email == "ops@example.com"
+    assert timedelta(minutes=110) < now - escalation.opened_at < timedelta(minutes=130)
+    assert escalation.next_step_at > now  # waiting at level 2, not yet due to repeat it
+    notified = EscalationEvent.objects.filter(escalation=escalation, kind="notified")
+    assert list(notified.order_by("step").values_list("step", "contact__email")) == [
+        (1, "owner@example.com"),
+        (2, "ops@example.com"),
+    ]
+    # On time: level 2 was told when level 1's 30 minutes ran out, with no "late" note.
+    step_2 = notified.get(step=2)
+    assert step_2.at - escalation.opened_at == timedelta(minutes=30) and not step_2.note
+    assert list(escalation_list_for_contact(user("ops@example.com"))) == [escalation]
+    client.force_login(user("ops@example.com"))
+    page = client.get("/").content.decode()
+    assert "Escalations waiting on you" in page and escalation.title in page
+
+
+def test_a_closed_incident_with_its_timeline_and_notice() -> None:
+    seed()
+
+    incident = Incident.objects.get(workflow__slug="support-reply-drafting")
+    assert incident.status == "closed"
+    assert incident.title == "Drafts quoted the old 30-day return window"
+    assert list(incident.cohorts.values_list("name", flat=True)) == ["EU tier-1 agents"]
+    assert incident.closed_by.email == "owner@example.com"
+    now = timezone.now()
+    assert timedelta(days=3) < now - incident.closed_at < timedelta(days=6)
+    updates = list(IncidentUpdate.objects.filter(incident=incident).order_by("at"))
+    assert len(updates) == 4
+    assert incident.started_at < incident.opened_at <= updates[0].at
+    assert updates[-1].at < incident.closed_at
+    assert incident.what_happened and incident.what_changed
+    assert incident.notice_title.startswith("What happened with Support reply drafting on ")
+    assert incident.notice_body.startswith("To EU tier-1 agents,")
+    assert incident.what_changed in incident.notice_body
+    # The notice's timeline ends when the incident was closed, days ago.
+    closed = date_format(timezone.localtime(incident.closed_at), "j M Y, H:i T")
+    assert f"- {closed}: resolved, and this incident closed." in incident.notice_body
+
+
+def test_feedback_is_added_once_and_rebuilt_by_reset() -> None:
+    seed()
+    counts = {m.__name__: m.objects.count() for m in (Feedback, Escalation, Incident)}
+    assert counts == {"Feedback": 12, "Escalation": 1, "Incident": 1}
+
+    assert seed() == "Nothing to do: the demo data is already there.\n"
+    assert {m.__name__: m.objects.count() for m in (Feedback, Escalation, Incident)} == counts
+
+    seed("--reset")
+    assert {m.__name__: m.objects.count() for m in (Feedback, Escalation, Incident)} == counts
+    assert Escalation.objects.get().step == 2

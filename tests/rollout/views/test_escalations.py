@@ -304,3 +304,71 @@ def test_the_page_shows_when_the_next_level_is_due_and_catch_up_notes(ops_leader
     html = as_user(ops_leader).get(detail_url(escalation)).content.decode()
     assert "Level 2 notified</strong>: Dan Deputy" in html
     assert "Was due" in html
+
+
+# --- from an escalation to an incident -----------------------------------------------------------
+
+
+def incidents_url(escalation: Escalation) -> str:
+    url = reverse("workflow_incidents", kwargs={"slug": escalation.workflow.slug})
+    return f"{url}?escalation={escalation.pk}"
+
+
+@pytest.mark.parametrize(
+    ("role", "opens"),
+    [("ops_leader", True), ("workflow_owner", True), ("contact", False), ("executive", False)],
+)
+def test_the_owner_and_ops_leaders_may_open_an_incident_from_it(request, escalation, role, opens):
+    html = as_user(request.getfixturevalue(role)).get(detail_url(escalation)).content.decode()
+
+    assert (f'href="{incidents_url(escalation)}">Open an incident</a>' in html) is opens
+    assert "<dt>Incident</dt>" not in html
+
+
+def test_once_an_incident_is_opened_from_it_the_page_links_the_incident(
+    client, workflow_owner, escalation
+):
+    from rollout.services import incidents as incident_services
+
+    client.force_login(workflow_owner)
+    # Follow the page's link: the incidents page starts from the escalation and links them.
+    response = client.get(incidents_url(escalation))
+    assert "From the escalation “Replies promise refunds”" in response.content.decode()
+    incident = incident_services.incident_open(
+        workflow=escalation.workflow,
+        actor=workflow_owner,
+        title="Refund promises <b>reached customers</b>",
+        started_at=timezone.now() - timedelta(hours=2),
+        escalation=escalation,
+    )
+
+    html = client.get(detail_url(escalation)).content.decode()
+
+    incident_url = reverse(
+        "incident_detail", kwargs={"slug": escalation.workflow.slug, "incident_id": incident.pk}
+    )
+    assert "<dt>Incident</dt>" in html
+    assert (
+        f'<a href="{incident_url}">Refund promises &lt;b&gt;reached customers&lt;/b&gt;</a>' in html
+    )
+    assert '<span class="badge badge-danger">Open</span>' in html
+    assert "Open an incident</a>" not in html
+
+
+def test_the_linked_incident_costs_no_extra_query(
+    workflow_owner, escalation, django_assert_max_num_queries
+):
+    from rollout.services import incidents as incident_services
+
+    incident_services.incident_open(
+        workflow=escalation.workflow,
+        actor=workflow_owner,
+        title="Refund promises",
+        started_at=timezone.now() - timedelta(hours=2),
+        escalation=escalation,
+    )
+    client = as_user(workflow_owner)
+    # The same bound as without an incident: it comes with the escalation's own query.
+    with django_assert_max_num_queries(16):
+        response = client.get(detail_url(escalation))
+    assert "<dt>Incident</dt>" in response.content.decode()

@@ -306,14 +306,15 @@ def test_portfolio_queries_are_bounded(django_assert_max_num_queries, ops_leader
 
     # 8 for the list itself, +3 for health (thresholds with their verdicts, drift, phases), +4
     # for adoption (invocations, active members, members, daily actives) and +1 for which rows
-    # the user may view: a constant, whatever the number of workflows and events.
-    with django_assert_max_num_queries(16):
+    # the user may view (open incidents fit in what the list itself is allowed), +1 for the open
+    # escalations: a constant, whatever the number of workflows, events and escalations.
+    with django_assert_max_num_queries(17):
         response = leader.get(URL, {"sort": "-owner"})
     assert len(response.context["workflows"]) == 45
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(17):
         response = leader.get(URL, {"q": "flow", "ownerless": "on"}, headers=HTMX)
     assert len(response.context["workflows"]) == 8
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(17):
         response = owner_client.get(URL)
     assert len(response.context["workflows"]) == 5
 
@@ -438,6 +439,7 @@ def test_portfolio_queries_stay_bounded_with_usage_and_health(
     django_assert_max_num_queries, ops_leader, workflow_owner
 ):
     from rollout.models import CohortDrift
+    from rollout.services.escalations import escalation_open
     from tests.rollout.promotion_fixtures import make_plan
     from tests.rollout.views.usage_page_data import (
         day_events,
@@ -464,12 +466,73 @@ def test_portfolio_queries_stay_bounded_with_usage_and_health(
             explanation="Rose.",
             computed_at=timezone.now(),
         )
+        for severity in ("critical", "high"):
+            escalation_open(workflow=flow, title="Refunds", source="manual", severity=severity)
     leader, owner_client = as_user(ops_leader), as_user(workflow_owner)
 
-    with django_assert_max_num_queries(16):
+    # As test_portfolio_queries_are_bounded: 16, +1 for the open escalations.
+    with django_assert_max_num_queries(17):
         response = leader.get(URL, {"sort": "health"})
     assert {w.health.status for w in response.context["workflows"]} == {"at_risk"}
-    with django_assert_max_num_queries(16):
+    assert {w.open_escalations for w in response.context["workflows"]} == {(2, 1)}
+    with django_assert_max_num_queries(17):
         response = owner_client.get(URL, {"sort": "-adoption"})
     assert len(response.context["workflows"]) == 12
     assert all(w.adoption == 1.0 for w in response.context["workflows"])
+
+
+# --- Open escalations -------------------------------------------------------------------------
+
+
+def test_open_escalations_are_flagged_under_the_health_badge_critical_ones_highlighted(
+    client, ops_leader, portfolio
+):
+    from rollout.services.escalations import (
+        escalation_acknowledge,
+        escalation_open,
+        escalation_resolve,
+    )
+
+    support, invoice, address = portfolio
+
+    def escalate(workflow, severity="high"):
+        return escalation_open(
+            workflow=workflow, title="Refunds", source="manual", severity=severity
+        )
+
+    escalate(support, "critical")
+    escalate(support)
+    escalation_acknowledge(escalation=escalate(support, "critical"), actor=ops_leader)
+    escalation_resolve(escalation=escalate(support, "critical"), actor=ops_leader, note="Fixed")
+    escalate(address, "medium")
+    client.force_login(ops_leader)
+
+    response = client.get(URL)
+
+    rows = {w.slug: w for w in response.context["workflows"]}
+    # Open and acknowledged count; resolved ones do not.
+    assert rows[support.slug].open_escalations == (3, 2)
+    assert rows[address.slug].open_escalations == (1, 0)
+    assert rows[invoice.slug].open_escalations == (0, 0)
+    html = response.content.decode()
+    support_link = reverse("workflow_escalation", kwargs={"slug": support.slug})
+    address_link = reverse("workflow_escalation", kwargs={"slug": address.slug})
+    assert (
+        f'<a class="sub escalation-flag" href="{support_link}">3 open escalations, '
+        "<strong>2 critical</strong></a>" in html
+    )
+    assert f'<a class="sub escalation-flag" href="{address_link}">1 open escalation</a>' in html
+    assert reverse("workflow_escalation", kwargs={"slug": invoice.slug}) not in html
+
+
+def test_cohort_members_do_not_see_open_escalations(client, ops_leader, measured):
+    from rollout.models import Cohort
+    from rollout.services.escalations import escalation_open
+
+    support = measured[0]
+    escalation_open(workflow=support, title="Refunds", source="manual", severity="critical")
+    client.force_login(Cohort.objects.get(name="EU agents").members.first())
+
+    html = client.get(URL).content.decode()
+
+    assert "open escalation" not in html

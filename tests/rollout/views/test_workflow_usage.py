@@ -1,13 +1,14 @@
 import csv
 import io
 import re
+from datetime import datetime, time
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from rollout.forms_usage import MSG_BAD_COHORT, MSG_BAD_DAYS
-from rollout.models import CohortDrift, DriftStatus, Workflow
+from rollout.models import Cohort, CohortDrift, DriftStatus, Feedback, Workflow
 from rollout.services import thresholds as threshold_services
 from rollout.views.usage import CSV_HEADER
 from tests.factories import make_workflow
@@ -47,6 +48,25 @@ def add_threshold(workflow: Workflow, actor, **fields):
         **fields,
     }
     return threshold_services.threshold_create(workflow=workflow, actor=actor, **values)
+
+
+def given_feedback(
+    workflow: Workflow,
+    cohort: Cohort | None,
+    rating: str,
+    *,
+    category: str = "wrong_output",
+    text: str = "",
+    days: int = 1,
+    minute: int = 0,
+) -> Feedback:
+    """Feedback given `days` ago at noon (local time), plus `minute` minutes."""
+    feedback = Feedback.objects.create(
+        workflow=workflow, cohort=cohort, rating=rating, category=category, text=text
+    )
+    at = timezone.make_aware(datetime.combine(days_ago(days), time(12, minute)))
+    Feedback.objects.filter(pk=feedback.pk).update(created_at=at)
+    return feedback
 
 
 @pytest.fixture
@@ -194,6 +214,7 @@ def test_the_table_sums_the_period_per_cohort(client, ops_leader, workflow, usag
         "Error",
         "Fallback",
         "p50 / p95 latency",
+        "Negative feedback",
     ]
     rows = {row.label: cells for row, cells in summary.rows}
     assert list(rows) == ["EU agents", "US agents", "Not in a cohort", "All cohorts"]
@@ -513,6 +534,147 @@ def test_csv_keeps_spreadsheets_from_running_a_cohort_name(client, ops_leader, w
     assert {r["cohort"] for r in rows} == {"'=HYPERLINK(1)"}
 
 
+# --- What people say: feedback beside the numbers ------------------------------------------------
+
+
+@pytest.fixture
+def feedback(workflow, usage):
+    """EU: two "not helpful" of three; US: one helpful; one "not helpful" from a person in no
+    cohort; and EU feedback from before the period, which counts nowhere."""
+    eu, us = usage
+    given_feedback(workflow, eu, "not_helpful", text="Promised a refund we don't give.", days=3)
+    given_feedback(workflow, eu, "not_helpful", category="slow", text="Took a minute.", days=2)
+    given_feedback(workflow, eu, "helpful", category="praise", days=1)
+    given_feedback(workflow, us, "helpful", category="praise", text="Spot on.", days=1)
+    given_feedback(workflow, None, "not_helpful", text="<script>alert(1)</script>", days=1)
+    given_feedback(workflow, eu, "not_helpful", text="Long ago.", days=40)
+    return usage
+
+
+def test_the_table_shows_each_cohorts_negative_feedback_share(
+    client, ops_leader, workflow, feedback
+):
+    client.force_login(ops_leader)
+
+    response = client.get(url(workflow.slug))
+
+    summary = response.context["summary"]
+    assert summary.headers[-1] == "Negative feedback"
+    negative = {row.label: cells[-1] for row, cells in summary.rows}
+    assert negative == {
+        "EU agents": "67% (2 of 3)",
+        "US agents": "0% (0 of 1)",
+        "Not in a cohort": "100% (1 of 1)",
+        "All cohorts": "60% (3 of 5)",
+    }
+    assert "<td>67% (2 of 3)</td>" in response.content.decode()
+
+
+def test_no_feedback_is_a_dash_in_the_table_and_said_below_it(client, ops_leader, workflow, usage):
+    client.force_login(ops_leader)
+
+    response = client.get(url(workflow.slug, days=7))
+
+    assert {cells[-1] for _row, cells in response.context["summary"].rows} == {"—"}
+    assert response.context["voices"] == []
+    assert "No feedback in the last 7 days." in response.content.decode()
+
+
+def test_what_people_say_per_cohort_with_categories_and_latest_texts(
+    client, ops_leader, workflow, feedback
+):
+    eu, _us = feedback
+    client.force_login(ops_leader)
+
+    response = client.get(url(workflow.slug))
+
+    voices = {v.label: v for v in response.context["voices"]}
+    assert list(voices) == ["EU agents", "US agents", "Not in a cohort"]
+    eu_voice = voices["EU agents"]
+    assert eu_voice.negative_text == "67% (2 of 3)"
+    assert eu_voice.feedback.top_categories == [("Praise", 1), ("Slow", 1), ("Wrong output", 1)]
+    # Newest first; feedback without text is not quoted.
+    assert eu_voice.feedback.recent == ["Took a minute.", "Promised a refund we don't give."]
+    html = response.content.decode()
+    assert "What people say" in html
+    assert "67% (2 of 3) not helpful" in html
+    assert "<q>Took a minute.</q>" in html
+    assert "Promised a refund we don&#x27;t give." in html
+    assert "Long ago." not in html
+    # Texts are people's words: escaped, never markup.
+    assert "<script>alert(1)</script>" not in html
+    assert "<q>&lt;script&gt;alert(1)&lt;/script&gt;</q>" in html
+    # The owner and ops leaders can go and triage each cohort's feedback.
+    feedback_page = reverse("workflow_feedback", kwargs={"slug": workflow.slug})
+    assert (
+        f'href="{feedback_page}?cohort={eu.pk}&amp;status=">All feedback from EU agents</a>' in html
+    )
+    assert (
+        f'href="{feedback_page}?cohort=none&amp;status=">All feedback from people in no cohort</a>'
+        in html
+    )
+    assert f'href="{feedback_page}">Triage feedback</a>' in html
+
+
+def test_the_feedback_link_is_for_those_who_may_triage(client, executive, workflow, feedback):
+    client.force_login(executive)
+
+    html = client.get(url(workflow.slug)).content.decode()
+
+    assert "<q>Took a minute.</q>" in html
+    # The Feedback tab stays (executives read the list); the triage links are not offered.
+    assert "Triage feedback" not in html
+    assert "feedback/?cohort=" not in html
+
+
+def test_one_cohort_shown_alone_says_only_what_its_people_say(
+    client, ops_leader, workflow, feedback
+):
+    _eu, us = feedback
+    client.force_login(ops_leader)
+
+    response = client.get(url(workflow.slug, cohort=us.pk), headers=HTMX)
+
+    assert [v.label for v in response.context["voices"]] == ["US agents"]
+    html = response.content.decode()
+    assert "<q>Spot on.</q>" in html
+    assert "Took a minute." not in html
+
+
+def test_feedback_shows_even_before_any_usage_is_reported(client, ops_leader, workflow, cohorts):
+    eu, _us = cohorts
+    given_feedback(workflow, eu, "not_helpful", text="It made things up.")
+    given_feedback(workflow, None, "helpful", category="praise", text="Handy.")
+    client.force_login(ops_leader)
+
+    response = client.get(url(workflow.slug))
+
+    assert response.context["has_data"] is False
+    assert [v.label for v in response.context["voices"]] == ["EU agents", "Not in a cohort"]
+    html = response.content.decode()
+    assert MSG_NO_USAGE in html
+    assert "<q>It made things up.</q>" in html
+    assert "<q>Handy.</q>" in html
+
+
+def test_csv_has_each_days_feedback_and_its_negative_share(client, ops_leader, workflow, feedback):
+    eu, _us = feedback
+    given_feedback(workflow, eu, "helpful", category="praise", days=2, minute=5)
+    client.force_login(ops_leader)
+
+    rows = read_csv(client.get(csv_url(workflow.slug, days=7)))
+
+    assert list(CSV_HEADER)[-3:] == ["feedback", "not_helpful_feedback", "negative_feedback_share"]
+    by_key = {(r["date"], r["cohort"]): r for r in rows}
+    eu_day = by_key[(str(days_ago(2)), "EU agents")]
+    assert (eu_day["feedback"], eu_day["not_helpful_feedback"]) == ("2", "1")
+    assert eu_day["negative_feedback_share"] == "0.5"
+    outsider_day = by_key[(str(days_ago(1)), "Not in a cohort")]
+    assert (outsider_day["feedback"], outsider_day["negative_feedback_share"]) == ("1", "1")
+    quiet_day = by_key[(str(days_ago(4)), "EU agents")]
+    assert (quiet_day["feedback"], quiet_day["negative_feedback_share"]) == ("0", "")
+
+
 # --- Query counts ---------------------------------------------------------------------------
 
 
@@ -542,25 +704,33 @@ def test_queries_are_bounded_whatever_the_data_size(
             computed_at=timezone.now(),
         )
     record_usage(workflow, events)
+    for cohort in cohorts:
+        for n in range(8):
+            rating = "not_helpful" if n % 2 else "helpful"
+            category = ("wrong_output", "slow", "confusing", "praise")[n % 4]
+            given_feedback(workflow, cohort, rating, category=category, text=f"Text {n}", days=n)
     leader = as_user(ops_leader)
 
     # Session and user (2), groups (1), workflow (1), cohorts for the picker (1), usage_daily
     # (3), people per cohort (1), all cohorts together (3), thresholds (1), verdicts (1),
-    # drift (1): 15 (16 for an owner, whose object permissions are one more), whatever the
-    # number of days, cohorts and events.
-    with django_assert_max_num_queries(15):
+    # drift (1), feedback per cohort (3: shares, categories, recent texts): 18 (19 for an
+    # owner, whose object permissions are one more), whatever the number of days, cohorts,
+    # events and feedback.
+    with django_assert_max_num_queries(18):
         response = leader.get(url(workflow.slug, days=180))
     assert len(response.context["summary"].rows) == 7
     assert [c.key for c in response.context["charts"]][-1] == "shadow_agreement_rate"
-    with django_assert_max_num_queries(15):
+    assert len(response.context["voices"]) == 6
+    with django_assert_max_num_queries(18):
         response = leader.get(url(workflow.slug, days=7, cohort=cohorts[0].pk), headers=HTMX)
     assert response.status_code == 200
-    with django_assert_max_num_queries(8):
+    # 8 before feedback, +1 for the feedback per cohort and day.
+    with django_assert_max_num_queries(9):
         response = leader.get(csv_url(workflow.slug, days=180))
         rows = read_csv(response)
     assert len(rows) == 180 * 6
     owner = as_user(workflow.owner)
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(19):
         assert owner.get(url(workflow.slug, days=180)).status_code == 200
 
 
