@@ -457,8 +457,10 @@ def test_block_promotion_fails_the_gate_without_pausing(workflow, limited):
     limited.refresh_from_db()
     assert limited.status == "active"
     assert counts(workflow)["notifications"] == 1
-    assert breach_notifications().get().body.endswith(
-        "Promotion to the next phase is blocked until it passes again."
+    assert (
+        breach_notifications()
+        .get()
+        .body.endswith("Promotion to the next phase is blocked until it passes again.")
     )
     gate = gate_next(Workflow.objects.get(pk=workflow.pk))
     check = next(c for c in gate.checks if c.key == "thresholds_met")
