@@ -222,7 +222,11 @@ def feedback_triage(
     workflow = feedback.workflow
     if not can_triage_feedback(actor, workflow):
         raise ApplicationError(MSG_NOT_TRIAGER)
-    feedback = Feedback.objects.select_for_update().select_related("assignee").get(pk=feedback.pk)
+    feedback = (
+        Feedback.objects.select_for_update(of=("self",))
+        .select_related("assignee")
+        .get(pk=feedback.pk)
+    )
     feedback.workflow = workflow
     before = snapshot(feedback, TRIAGE_FIELDS)
     if status is not None:
