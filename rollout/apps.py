@@ -11,4 +11,5 @@ class RolloutConfig(AppConfig):
             gate_conditions,
             gate_conditions_escalations,
             gate_conditions_metrics,
+            gate_conditions_notices,
         )

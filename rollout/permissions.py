@@ -127,3 +127,11 @@ def can_give_feedback(user: AnyUser, workflow: Workflow) -> bool:
 def can_triage_feedback(user: AnyUser, workflow: Workflow) -> bool:
     """Severity, status, assignee, merging duplicates: the owner or an ops leader."""
     return can_change_workflow(user, workflow)
+
+
+def can_view_notice_stats(user: AnyUser, workflow: Workflow) -> bool:
+    """Who read and acknowledged a notice: the owner, ops leaders and executives (not escalation
+    contacts or cohort members, who only see their own inbox)."""
+    if is_executive(user) or is_ops_leader(user):
+        return True
+    return can_change_workflow(user, workflow)

@@ -72,3 +72,43 @@ def evaluate_workflow(workflow_id: int) -> int:
     if workflow is None:
         return 0
     return len(thresholds_evaluate_workflow(workflow=workflow))
+
+
+@shared_task(time_limit=300, soft_time_limit=240)
+def send_webhooks() -> int:
+    """Every minute, and right after activity is recorded for a workflow with webhooks: POST the
+    due webhook deliveries. Safe to run twice at once: each row is claimed under a lock and a
+    delivered one is never sent again."""
+    from rollout.services.webhooks import webhook_deliveries_send_due
+
+    return webhook_deliveries_send_due()
+
+
+@shared_task(
+    time_limit=300,
+    soft_time_limit=240,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def send_notice_deliveries() -> int:
+    """Woken after a notice is published (or a delivery retried): send what is due. Safe to run
+    twice at once: rows are claimed with SKIP LOCKED and a delivered row is never due again."""
+    from rollout.services.notice_delivery import notice_deliveries_send
+
+    return notice_deliveries_send()
+
+
+@shared_task(time_limit=300, soft_time_limit=240)
+def deliver_notices() -> int:
+    """Every minute: publish due notices, queue due reminders, send due deliveries — so a broker
+    that was down at publish time only delays delivery."""
+    from rollout.services.notice_delivery import (
+        notice_deliveries_send,
+        notice_reminders_send,
+        notices_publish_due,
+    )
+
+    notices_publish_due()
+    notice_reminders_send()
+    return notice_deliveries_send()

@@ -8,6 +8,7 @@ from rollout.views.blackouts import (
     workflow_blackout_add,
     workflow_blackout_delete,
 )
+from rollout.views.calendar import calendar, calendar_feed, calendar_feed_token
 from rollout.views.cohorts import workflow_cohort_csv, workflow_cohorts
 from rollout.views.escalation import (
     escalation_level_edit,
@@ -17,8 +18,12 @@ from rollout.views.escalation import (
 )
 from rollout.views.escalations import escalation_detail
 from rollout.views.feedback import feedback_detail, feedback_new, workflow_feedback
+from rollout.views.follows import workflow_follow
 from rollout.views.home import home, notification_read
+from rollout.views.inbox import inbox, inbox_count, inbox_notice
 from rollout.views.incidents import incident_detail, workflow_incidents
+from rollout.views.notice_detail import notice_detail
+from rollout.views.notices import notice_edit, notice_preview, workflow_notices
 from rollout.views.plan import (
     workflow_phase_edit,
     workflow_plan,
@@ -44,6 +49,7 @@ from rollout.views.promotions import (
 )
 from rollout.views.thresholds import threshold_delete, threshold_edit, workflow_thresholds
 from rollout.views.usage import workflow_usage, workflow_usage_csv
+from rollout.views.webhooks import workflow_webhooks
 from rollout.views.workflows import (
     workflow_edit,
     workflow_handover,
@@ -61,6 +67,8 @@ urlpatterns = [
     path("workflows/<slug:slug>/handover/", workflow_handover, name="workflow_handover"),
     path("workflows/<slug:slug>/activity/", workflow_activity, name="workflow_activity"),
     path("workflows/<slug:slug>/tokens/", workflow_tokens, name="workflow_tokens"),
+    path("workflows/<slug:slug>/webhooks/", workflow_webhooks, name="workflow_webhooks"),
+    path("workflows/<slug:slug>/follow/", workflow_follow, name="workflow_follow"),
     path(
         "workflows/<slug:slug>/tokens/<int:token_id>/revoke/",
         workflow_token_revoke,
@@ -130,6 +138,14 @@ urlpatterns = [
         incident_detail,
         name="incident_detail",
     ),
+    # Change notices: authoring (the detail page and the inbox are delivery's)
+    path("workflows/<slug:slug>/notices/", workflow_notices, name="workflow_notices"),
+    path("workflows/<slug:slug>/notices/<int:notice_id>/", notice_detail, name="notice_detail"),
+    path("inbox/", inbox, name="inbox"),
+    path("inbox/count/", inbox_count, name="inbox_count"),
+    path("inbox/<int:receipt_id>/", inbox_notice, name="inbox_notice"),
+    path("workflows/<slug:slug>/notices/preview/", notice_preview, name="notice_preview"),
+    path("workflows/<slug:slug>/notices/<int:notice_id>/edit/", notice_edit, name="notice_edit"),
     path("workflows/<slug:slug>/usage/", workflow_usage, name="workflow_usage"),
     path("workflows/<slug:slug>/feedback/", workflow_feedback, name="workflow_feedback"),
     path(
@@ -186,6 +202,9 @@ urlpatterns = [
         notification_read,
         name="notification_read",
     ),
+    path("calendar/", calendar, name="calendar"),
+    path("calendar/feed/", calendar_feed_token, name="calendar_feed_token"),
+    path("calendar/feed/<slug:token>.ics", calendar_feed, name="calendar_feed"),
     path("approvals/", approval_list, name="approval_list"),
     path("blackouts/", blackout_list, name="blackout_list"),
     path("blackouts/<int:blackout_id>/delete/", blackout_delete, name="blackout_delete"),

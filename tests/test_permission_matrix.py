@@ -84,6 +84,35 @@ def _an_incident(w: "World") -> int:
     ).pk
 
 
+def _a_receipt_for_the_owner(w: "World") -> int:
+    from rollout.models import NoticeDelivery, NoticeReceipt
+
+    notice_id = _a_notice(w)
+    NoticeDelivery.objects.create(
+        notice_id=notice_id, recipient=w.owner, channel="in_app", status="sent"
+    )
+    return NoticeReceipt.objects.create(notice_id=notice_id, recipient=w.owner).pk
+
+
+def _a_notice(w: "World") -> int:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from rollout.models import ChangeNotice
+
+    now = timezone.now()
+    return ChangeNotice.objects.create(
+        workflow=w.workflow,
+        kind="other",
+        title="Matrix",
+        body="Matrix",
+        publish_at=now + timedelta(days=1),
+        effective_at=now + timedelta(days=9),
+        created_by=w.owner,
+    ).pk
+
+
 def _a_feedback(w: "World") -> int:
     return w.workflow.feedback.create(rating="not_helpful", category="wrong_output", text="Off").pk
 
@@ -167,6 +196,26 @@ MATRIX: dict[str, Entry] = {
     "incident_detail": Entry(
         signed_in(200, unrelated=404),
         kwargs=lambda w: {**WF(w), "incident_id": _an_incident(w)},
+    ),
+    # Change notices (authoring): owner, ops leaders and executives read the list; owner and ops
+    # leaders write (cohort members: 404, they read notices in their inbox). An empty POST to the
+    # preview is a preview of nothing (200). See tests/rollout/views/test_notices.py.
+    "workflow_notices": Entry(signed_in(200, unrelated=404), kwargs=WF),
+    "notice_preview": Entry(signed_in(404, ops_leader=200, owner=200), method="post", kwargs=WF),
+    "notice_edit": Entry(
+        signed_in(404, ops_leader=200, owner=200),
+        kwargs=lambda w: {**WF(w), "notice_id": _a_notice(w)},
+    ),
+    # Change notices (delivery): the notice page with its read/acknowledged counts is for the
+    # owner, ops leaders and executives; the inbox is everyone's own, and a receipt opens only for
+    # its recipient (tests/rollout/views/test_inbox.py, test_notice_detail.py).
+    "notice_detail": Entry(
+        signed_in(200, unrelated=404), kwargs=lambda w: {**WF(w), "notice_id": _a_notice(w)}
+    ),
+    "inbox": Entry(signed_in(200)),
+    "inbox_count": Entry(signed_in(200)),
+    "inbox_notice": Entry(
+        signed_in(404, owner=200), kwargs=lambda w: {"receipt_id": _a_receipt_for_the_owner(w)}
     ),
     # Usage: everyone who may view the workflow (cohort members only use it: 404, see
     # tests/rollout/views/test_workflow_usage.py).
@@ -263,6 +312,17 @@ MATRIX: dict[str, Entry] = {
     "blackout_delete": Entry(
         signed_in(403, ops_leader=404), method="post", kwargs=lambda w: {"blackout_id": 999999}
     ),
+    # Calendar, following, webhooks. The feed takes no session: its token is the credential, so
+    # an unknown one is a 404 for everyone (valid tokens: tests/rollout/views/test_calendar.py).
+    "calendar": Entry(signed_in(200)),
+    "calendar_feed_token": Entry(
+        signed_in(200), method="post", data=lambda w: {"action": "create"}
+    ),
+    "calendar_feed": Entry(everyone(404), kwargs=lambda w: {"token": "not-a-feed-token"}),
+    "workflow_follow": Entry(
+        signed_in(302, unrelated=404), method="post", kwargs=WF, data=lambda w: {"action": "follow"}
+    ),
+    "workflow_webhooks": Entry(signed_in(404, ops_leader=200, owner=200), kwargs=WF),
 }
 
 

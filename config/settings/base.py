@@ -262,6 +262,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "rollout.tasks.advance_escalations",
         "schedule": timedelta(minutes=1),
     },
+    # Webhooks are woken after each activity entry; this sweep sends retries and lost wake-ups.
+    "send-webhooks": {
+        "task": "rollout.tasks.send_webhooks",
+        "schedule": timedelta(minutes=1),
+    },
+    # Change notices: publish what is due, queue reminders, send pending deliveries. Publishing
+    # wakes the sender at once; this sweep is what makes a broker outage only a delay.
+    "deliver-notices": {
+        "task": "rollout.tasks.deliver_notices",
+        "schedule": timedelta(minutes=1),
+    },
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

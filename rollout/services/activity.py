@@ -51,6 +51,10 @@ def activity_record(
     entry.full_clean()
     entry.save()
     if workflow is not None:
+        # Outgoing webhooks: one delivery row per active webhook, committed with the entry.
+        from rollout.services.webhooks import webhook_deliveries_create
+
+        webhook_deliveries_create(entry)
         Workflow.objects.filter(pk=workflow.pk).update(last_activity_at=entry.created_at)
         workflow.last_activity_at = entry.created_at
     return entry

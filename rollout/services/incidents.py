@@ -386,4 +386,7 @@ def incident_close(
         target=incident.title,
         note=f"Explanation drafted for {incident_audience(incident, cohorts)}.",
     )
+    from rollout.services.notice_drafts import notice_draft_for_incident
+
+    notice_draft_for_incident(incident=incident, actor=actor)  # the owner reviews and schedules it
     return incident

@@ -17,6 +17,7 @@ from rollout.models import (
 )
 from rollout.permissions import can_change_workflow
 from rollout.services.activity import activity_record
+from rollout.services.follows import followers_notify_phase_change
 
 MSG_NOT_ALLOWED = "Only the workflow's owner or an ops leader can pause, resume or roll back."
 MSG_NOTHING_IN_PROGRESS = "No phase is in progress."
@@ -96,6 +97,9 @@ def _pause(
         changes=changes,
         note=reason,
     )
+    followers_notify_phase_change(
+        workflow, f"{phase.get_kind_display()} paused", actor=actor, detail=reason
+    )
     _plan_changed(workflow)
 
 
@@ -115,6 +119,7 @@ def phase_resume(*, workflow: Workflow, actor: User) -> Phase:
         target=phase.get_kind_display(),
         changes={"Status": [PhaseStatus.PAUSED.label, PhaseStatus.ACTIVE.label]},
     )
+    followers_notify_phase_change(workflow, f"{phase.get_kind_display()} resumed", actor=actor)
     _plan_changed(workflow)
     return phase
 
@@ -157,6 +162,12 @@ def phase_rollback(*, workflow: Workflow, actor: User, reason: str) -> Phase:
             phase.get_kind_display(): [before, PhaseStatus.ROLLED_BACK.label],
         },
         note=reason,
+    )
+    followers_notify_phase_change(
+        workflow,
+        f"rolled back from {phase.get_kind_display()} to {previous.get_kind_display()}",
+        actor=actor,
+        detail=reason,
     )
     _plan_changed(workflow)
     return previous

@@ -32,6 +32,7 @@ from rollout.models import (
 from rollout.permissions import can_change_workflow
 from rollout.services.activity import activity_record
 from rollout.services.blackouts import blackout_covering, blackout_message
+from rollout.services.follows import followers_notify_phase_change
 
 MSG_NOT_ALLOWED = "Only the workflow's owner or an ops leader can request a promotion."
 MSG_NO_NEXT_PHASE = "There is no next phase to promote to."
@@ -178,6 +179,9 @@ def promotion_request(
         target=_label(request),
         note=request.note,
     )
+    from rollout.services.notice_drafts import notice_draft_for_promotion
+
+    notice_draft_for_promotion(request=request, actor=actor)  # cohorts it enrols hear of it
     return request
 
 
@@ -257,6 +261,9 @@ def _record_approval(
         target=_label(request),
         note=note.strip(),
     )
+    from rollout.services.notice_drafts import notice_draft_for_promotion
+
+    notice_draft_for_promotion(request=request, actor=request.requested_by)
     if request.approvals.count() < workflow.required_approvals:
         return request
     if not runs_now:
@@ -372,6 +379,11 @@ def _execute_locked(
         note=f"Overridden by {request.overridden_by}: {request.override_reason}"
         if request.override_reason
         else "",
+    )
+    followers_notify_phase_change(
+        workflow,
+        f"promoted from {from_phase.get_kind_display()} to {to_phase.get_kind_display()}",
+        actor=actor,
     )
     from rollout.services.decision_cache import plan_changed
 

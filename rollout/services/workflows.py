@@ -151,6 +151,9 @@ def _restart_baseline(workflow: Workflow, actor: User) -> None:
         target=phase.get_kind_display(),
         note="The model changed mid-phase: drift is measured against a new baseline from now.",
     )
+    from rollout.services.notice_drafts import notice_draft_for_model_change
+
+    notice_draft_for_model_change(workflow=workflow, actor=actor, phase=phase)  # rule 9
 
 
 @transaction.atomic

@@ -10,6 +10,7 @@ from rollout.models import Notification, PromotionRequest, PromotionStatus
 from rollout.permissions import can_create_workflow
 from rollout.selectors.escalations import escalation_list_for_contact
 from rollout.selectors.feedback import feedback_list_open_for_author
+from rollout.selectors.inbox import inbox_list_for_user
 from rollout.selectors.notifications import (
     notification_get_for_recipient,
     notification_list_unread,
@@ -35,8 +36,9 @@ def _notifications_context(user: User) -> dict[str, object]:
 @require_GET
 @login_required
 def home(request: HtmxHttpRequest) -> HttpResponse:
-    """My home: unread notifications, escalations waiting on me, the workflows I own, my open
-    feedback, and for ops leaders the ownerless ones waiting for an owner."""
+    """My home: unread notifications, escalations waiting on me, my cohorts' notices (unread
+    first), the workflows I own, my open feedback, and for ops leaders the ownerless ones
+    waiting for an owner."""
     user = request.user
     owned = list(
         workflow_list_owned(user).order_by(F("last_activity_at").desc(nulls_last=True), "name")
@@ -48,6 +50,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
         **_notifications_context(user),
         "my_escalations": list(escalation_list_for_contact(user)[:LIST_SHOWN]),
         "my_feedback": list(feedback_list_open_for_author(user)[:LIST_SHOWN]),
+        "my_notices": list(inbox_list_for_user(user)[:LIST_SHOWN]),
     }
     if is_ops_leader(user):
         context["pending_approvals"] = PromotionRequest.objects.filter(

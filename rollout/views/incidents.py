@@ -17,7 +17,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from rollout.errors import ApplicationError
 from rollout.forms import add_application_error
 from rollout.forms_incidents import IncidentCloseForm, IncidentEntryForm, IncidentForm
-from rollout.models import Escalation, Incident, IncidentStatus, Workflow
+from rollout.models import ChangeNotice, Escalation, Incident, IncidentStatus, Workflow
 from rollout.permissions import access_workflow
 from rollout.selectors.incidents import (
     incident_get_for_user,
@@ -119,6 +119,12 @@ def _render_detail(
         close_form=(close_form or IncidentCloseForm()) if acts else None,
         details_open=bool(details_form and details_form.errors),
         done=done,
+        # The explanation drafted as a change notice when the incident closed.
+        notice=(
+            ChangeNotice.objects.filter(incident=incident).order_by("-pk").first()
+            if context["can_view"] and not is_open
+            else None
+        ),
     )
     template = "rollout/incident_detail.html"
     if partial:

@@ -303,4 +303,8 @@ def approval_list(request: HtmxHttpRequest) -> HttpResponse:
         .prefetch_related("approvals__approver")
         .order_by("requested_at", "id")
     )
-    return render(request, "rollout/approval_list.html", {"pending": pending})
+    from rollout.selectors.notices import notice_list_awaiting_approval
+
+    urgent_notices = notice_list_awaiting_approval()  # urgent change notices (rule 5)
+    context = {"pending": pending, "urgent_notices": urgent_notices}
+    return render(request, "rollout/approval_list.html", context)

@@ -23,6 +23,7 @@ from rollout.permissions import (
     can_handover_workflow,
     can_view_workflow,
 )
+from rollout.selectors.follows import follow_exists
 from rollout.selectors.health import workflow_health
 from rollout.selectors.incidents import incident_list_open
 from rollout.selectors.usage import usage_window
@@ -95,6 +96,9 @@ def workflow_overview(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         context["key_metrics"] = _key_metrics(workflow)
         context["key_metrics_days"] = KEY_METRICS_DAYS
         context["open_incidents"] = list(incident_list_open(workflow)[: OPEN_INCIDENTS_SHOWN + 1])
+        # The Follow button (rollout/services/follows.py): for everyone who may view it.
+        context["can_follow"] = True
+        context["is_following"] = follow_exists(request.user, workflow)
     context.update(promotion_card_context(request.user, workflow, can_change=context["can_change"]))
     return render(request, "rollout/workflow_overview.html", context)
 

@@ -73,7 +73,7 @@ def test_owner_opens_updates_and_closes_an_incident(
     )
     page.get_by_role("button", name="Close and draft the explanation").click()
     expect(page.get_by_role("heading", name="Draft notice to EU tier-1 agents")).to_be_visible()
-    expect(page.get_by_text("Will be sent when change notices are available.")).to_be_visible()
+    expect(page.get_by_role("link", name="review and schedule it")).to_be_visible()
     expect(page.locator(".notice-preview")).to_contain_text(
         "What happened with Support reply drafting on 3 March 2026, and what we changed"
     )

@@ -25,6 +25,7 @@ from tests.factories import UserFactory, make_workflow, ops_leader_user
 from tests.rollout.promotion_fixtures import (
     make_healthy_usage,
     make_limited_ready,
+    make_notice_published,
     make_shadow_ready,
 )
 
@@ -72,6 +73,8 @@ def test_owner_plans_and_an_ops_leader_approves_the_promotion(
     put_in_shadow(workflow, ops)
     # The integration has been reporting shadow comparisons, all without errors.
     make_healthy_usage(workflow, "amy@example.com", cases=250)
+    # The roll-out was announced to everyone in scope a week ago (rule 3: notice in time).
+    make_notice_published(workflow)
     # Seven of the nine questions were answered earlier; the owner answers the last two below.
     for question in ReadinessQuestion.values[:7]:
         ReadinessAnswer.objects.create(
@@ -187,7 +190,7 @@ def test_owner_plans_and_an_ops_leader_approves_the_promotion(
     page.get_by_role("link", name="Overview", exact=True).click()
     checklist = page.locator("#gate-checklist")
     expect(checklist).to_contain_text("Gate passes")
-    expect(checklist.locator(".gate-check.gate-pass")).to_have_count(6)
+    expect(checklist.locator(".gate-check.gate-pass")).to_have_count(7)
     page.locator("summary", has_text="Request promotion").click()
     page.get_by_label("Note for the approvers").fill("Tier-1 leads are ready.")
     page.get_by_role("button", name="Request promotion").click()

@@ -8,6 +8,7 @@ from django.utils import timezone
 from accounts.models import User
 from rollout.models import (
     PHASE_ORDER,
+    ChangeNotice,
     Cohort,
     CohortMember,
     DataSource,
@@ -94,7 +95,30 @@ def make_limited_ready(workflow: Workflow, answered_by: User, member: User) -> C
         )
     cohort = make_cohort(workflow, "limited", member)
     make_healthy_usage(workflow, member.email)
+    make_notice_published(workflow)
     return cohort
+
+
+def make_notice_published(
+    workflow: Workflow, *, cohorts: list[Cohort] | None = None, days_ago: float = 6
+) -> ChangeNotice:
+    """A notice published `days_ago` (to everyone in scope, or to `cohorts`): publishing is the
+    delivery's job, so the row is made as it leaves it."""
+    published = timezone.now() - timedelta(days=days_ago)
+    notice = ChangeNotice.objects.create(
+        workflow=workflow,
+        kind="cohort_enrolment",
+        title="The limited roll-out starts",
+        body="From next week.",
+        body_html="<p>From next week.</p>",
+        audience="cohorts" if cohorts else "everyone",
+        publish_at=published,
+        effective_at=published + timedelta(days=workflow.lead_time_days),
+        status="published",
+        published_at=published,
+    )
+    notice.cohorts.set(cohorts or [])
+    return notice
 
 
 def make_cohort(workflow: Workflow, phase: str, member: User | None) -> Cohort:

@@ -129,10 +129,10 @@ def test_home_queries_are_bounded(django_assert_max_num_queries, ops_leader):
     user_deactivate(actor=ops_leader, user=gone)
     leader, owner_client = as_user(ops_leader), as_user(owner)
 
-    # 8, plus one each for "escalations waiting on me" and "my open feedback".
-    with django_assert_max_num_queries(10):
+    # 8, plus one each for escalations waiting on me, my open feedback and my notices.
+    with django_assert_max_num_queries(11):
         assert leader.get(URL).status_code == 200
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(11):
         response = owner_client.get(URL)
     assert len(response.context["owned"]) == 25
 
@@ -170,3 +170,23 @@ def test_my_open_feedback_is_listed(workflow, workflow_owner):
 
     assert response.context["my_feedback"] == [feedback]
     assert "Wrong output on Support reply drafting" in response.content.decode()
+
+
+def test_my_notices_are_listed_unread_first(db):
+    from rollout.services.notice_delivery import notice_deliveries_send, notices_publish_due
+    from tests.rollout.notice_fixtures import make_notice, make_scene
+
+    scene = make_scene()
+    make_notice(scene, title="Older, already read")
+    notices_publish_due()
+    notice_deliveries_send()
+    scene.amy.notice_receipts.update(read_at=scene.amy.date_joined)
+    make_notice(scene, title="New reply prompt")
+    notices_publish_due()
+    notice_deliveries_send()
+
+    response = as_user(scene.amy).get(URL)
+
+    titles = [r.notice.title for r in response.context["my_notices"]]
+    assert titles == ["New reply prompt", "Older, already read"]
+    assert "<strong>New reply prompt</strong>" in response.content.decode()

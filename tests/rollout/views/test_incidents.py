@@ -341,7 +341,8 @@ def test_closing_shows_the_drafted_notice(workflow_owner, incident):
     html = response.content.decode()
     assert views.MSG_CLOSED.format(audience="EU agents") in html
     assert '<h3 id="notice-heading">Draft notice to EU agents</h3>' in html
-    assert "Will be sent when change notices are available." in html
+    assert "It is a change notice (draft):" in html
+    assert "review and schedule it" in html
     assert "What happened with Support reply drafting on 3 March 2026, and what we changed" in html
     assert "Close and draft the explanation" not in html and "Add to timeline" not in html
     incident.refresh_from_db()

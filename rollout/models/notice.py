@@ -1,0 +1,244 @@
+"""Change notices: announced ahead of time to exactly the people affected, delivered once per
+recipient and channel, read and acknowledged (PRODUCT.md "Change notice", rules 5, 6 and 10)."""
+
+from django.conf import settings
+from django.db import models
+
+
+class NoticeKind(models.TextChoices):
+    MODEL_CHANGE = "model_change", "Model change"
+    PROMPT_CHANGE = "prompt_change", "Prompt change"
+    NEW_PHASE = "new_phase", "New phase"
+    COHORT_ENROLMENT = "cohort_enrolment", "Cohort enrolment"
+    INCIDENT_EXPLANATION = "incident_explanation", "Incident explanation"
+    REVIEW_OUTCOME = "review_outcome", "Review outcome"
+    OTHER = "other", "Other"
+
+
+class NoticeAudience(models.TextChoices):
+    COHORTS = "cohorts", "Chosen cohorts"
+    EVERYONE = "everyone", "Everyone in scope of the workflow"
+
+
+class NoticeStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    AWAITING_APPROVAL = "awaiting_approval", "Waiting for approval (urgent)"
+    SCHEDULED = "scheduled", "Scheduled"
+    PUBLISHED = "published", "Published"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ChangeNotice(models.Model):
+    """One announcement. `body_html` is the Markdown body rendered and sanitised when saved (no
+    script ever gets through); recipients are resolved at publish time and re-checked at send."""
+
+    workflow = models.ForeignKey(
+        "rollout.Workflow", on_delete=models.CASCADE, related_name="notices"
+    )
+    kind = models.CharField(max_length=24, choices=NoticeKind.choices)
+    title = models.CharField(max_length=200)
+    body = models.TextField("body (Markdown)", max_length=20000)
+    body_html = models.TextField(blank=True)
+    audience = models.CharField(
+        max_length=10, choices=NoticeAudience.choices, default=NoticeAudience.COHORTS
+    )
+    cohorts = models.ManyToManyField("rollout.Cohort", blank=True, related_name="notices")
+    include_followers = models.BooleanField(
+        "also send to followers", default=True, help_text="People who follow the workflow."
+    )
+    publish_at = models.DateTimeField("publish at")
+    effective_at = models.DateTimeField("effective at")
+    requires_ack = models.BooleanField("acknowledgement required", default=False)
+    reminder_hours = models.PositiveSmallIntegerField(
+        "remind before effective (hours)",
+        null=True,
+        blank=True,
+        help_text="Remind those who have not acknowledged this long before it takes effect.",
+    )
+    status = models.CharField(
+        max_length=20, choices=NoticeStatus.choices, default=NoticeStatus.DRAFT
+    )
+    urgent = models.BooleanField(default=False)
+    urgent_reason = models.TextField(blank=True, max_length=2000)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    incident = models.ForeignKey(
+        "rollout.Incident", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-publish_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "publish_at"], name="notice_due"),
+            models.Index(fields=["workflow", "status"], name="notice_wf_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class NoticeReceipt(models.Model):
+    """One recipient of a published notice: whether they read and acknowledged it."""
+
+    notice = models.ForeignKey(ChangeNotice, on_delete=models.CASCADE, related_name="receipts")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notice_receipts"
+    )
+    cohort = models.ForeignKey(
+        "rollout.Cohort", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["notice", "recipient"], name="notice_receipt_once"),
+        ]
+        indexes = [models.Index(fields=["recipient", "read_at"], name="notice_receipt_unread")]
+
+    def __str__(self) -> str:
+        return f"{self.notice_id} → {self.recipient_id}"
+
+
+class DeliveryChannel(models.TextChoices):
+    IN_APP = "in_app", "In-app"
+    EMAIL = "email", "Email"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    # Email only: claimed and handed to the mail server; a crash before "sent" leaves it here,
+    # and it is never re-sent automatically (rollout.services.notice_delivery explains why).
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Delivered"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped (no longer in the audience)"
+
+
+class NoticeDelivery(models.Model):
+    """One notice to one recipient on one channel (rule 6: exactly once). Claimed with
+    SELECT … FOR UPDATE SKIP LOCKED, sent, then marked sent; a retry finds it sent.
+    `sent_at` is when it was sent; on a sending or failed row, when the last attempt began."""
+
+    notice = models.ForeignKey(ChangeNotice, on_delete=models.CASCADE, related_name="deliveries")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    channel = models.CharField(max_length=8, choices=DeliveryChannel.choices)
+    kind = models.CharField(
+        max_length=10, default="notice", choices=[("notice", "Notice"), ("reminder", "Reminder")]
+    )
+    status = models.CharField(
+        max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notice", "recipient", "channel", "kind"], name="notice_delivery_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="notice_delivery_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.notice_id} → {self.recipient_id} ({self.channel}, {self.status})"
+
+
+class Follow(models.Model):
+    """Someone who wants a workflow's notices and phase changes without a role in it."""
+
+    workflow = models.ForeignKey(
+        "rollout.Workflow", on_delete=models.CASCADE, related_name="follows"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follows"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "user"], name="follow_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} follows {self.workflow}"
+
+
+class CalendarFeed(models.Model):
+    """A person's private iCalendar feed URL. Only the token's SHA-256 is stored; revoking
+    deletes the row and a new URL can be made."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Calendar feed of {self.user}"
+
+
+class Webhook(models.Model):
+    """An owner's URL that receives every activity-log entry of the workflow as signed JSON.
+    The secret signs the body (HMAC-SHA256); it is shown once when created."""
+
+    workflow = models.ForeignKey(
+        "rollout.Workflow", on_delete=models.CASCADE, related_name="webhooks"
+    )
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=100)
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["workflow", "created_at"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One activity entry to one webhook: retried with backoff until delivered or given up."""
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    activity = models.ForeignKey(
+        "rollout.ActivityEntry", on_delete=models.CASCADE, related_name="+"
+    )
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(db_index=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["webhook", "activity"], name="webhook_delivery_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.activity_id} → {self.webhook_id} ({self.status})"

@@ -1,0 +1,434 @@
+"""Publishing change notices and delivering them exactly once per recipient and channel (rule 6).
+
+The database is the record; the broker only wakes the sender. `notices_publish_due`,
+`notice_reminders_send` and `notice_deliveries_send` all pick up whatever is due, so the
+every-minute sweep (rollout.tasks.deliver_notices) delivers what a lost wake-up or a broker outage
+left behind.
+
+Who is "in scope" (audience "everyone"): the members of every cohort of the workflow, enrolled or
+not yet. A cohort about to be enrolled is exactly who must hear of the change ahead of time (rule 3
+asks for a notice to the newly enrolled cohorts before the promotion), so "enrolled only" would
+miss the people the notice is for. Followers are added when the notice includes them and they may
+still see the workflow. Only active users receive anything.
+
+Exactly once, per channel:
+* in-app: the inbox row is the receipt; the delivery is re-checked and marked sent inside the
+  transaction that holds its row lock, so it happens once or not at all.
+* email: a mail server is outside our transaction, so "send, then mark" cannot be atomic. Two
+  phases per row: the claim (row lock, SKIP LOCKED, still due?) moves the row to `sending` and
+  commits; then the message goes out over the batch's single SMTP connection, then the row is
+  marked sent (or failed with the reason, retried with backoff up to MAX_ATTEMPTS). Rows are
+  claimed one at a time, so a crash leaves only the message in flight in doubt; the rest of the
+  batch stays pending for the next run. A crash between sending and marking
+  leaves the row `sending`: it is never re-sent automatically (which could double it). After
+  STALE_SENDING it is reported as failed with MSG_INTERRUPTED, and the owner's Retry decides.
+  So email is at most once automatically, and never lost silently.
+"""
+
+import logging
+import smtplib
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, mailers
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.roles import ORG_ROLES
+from rollout.errors import ApplicationError
+from rollout.models import (
+    ChangeNotice,
+    Cohort,
+    CohortMember,
+    DeliveryChannel,
+    DeliveryStatus,
+    Follow,
+    NoticeAudience,
+    NoticeDelivery,
+    NoticeReceipt,
+    NoticeStatus,
+    WorkflowUserObjectPermission,
+)
+from rollout.services.activity import activity_record
+
+logger = logging.getLogger(__name__)
+
+NOTICE, REMINDER = "notice", "reminder"
+MAX_ATTEMPTS = 5
+BACKOFF_BASE = timedelta(minutes=1)  # automatic retries after 1, 2, 4, 8 minutes
+STALE_SENDING = timedelta(minutes=10)  # longer than a task may run (time_limit=300)
+PUBLISH_BATCH = 50
+
+MSG_INTERRUPTED = (
+    "Interrupted while sending: the email may or may not have arrived. Retry sends it again."
+)
+MSG_NOT_FAILED = "Only a failed delivery can be retried."
+
+
+# --- Audience ------------------------------------------------------------------------------------
+
+
+def notice_audience_cohorts(notice: ChangeNotice) -> QuerySet[Cohort]:
+    """The cohorts the notice goes to: the chosen ones, or every cohort of the workflow."""
+    if notice.audience == NoticeAudience.EVERYONE:
+        return Cohort.objects.filter(workflow_id=notice.workflow_id)
+    return notice.cohorts.all()
+
+
+def _followers_who_may_see(notice: ChangeNotice) -> QuerySet[Follow]:
+    holds_perm = WorkflowUserObjectPermission.objects.filter(
+        content_object_id=notice.workflow_id, user_id=OuterRef("user_id")
+    )
+    org_role = User.groups.through.objects.filter(
+        user_id=OuterRef("user_id"), group__name__in=ORG_ROLES
+    )
+    return Follow.objects.filter(workflow_id=notice.workflow_id, user__is_active=True).filter(
+        Exists(holds_perm) | Exists(org_role)
+    )
+
+
+def notice_audience_resolve(notice: ChangeNotice) -> dict[int, int | None]:
+    """`{user_id: cohort_id}` of everyone the notice goes to now (cohort None: a follower).
+    Someone in several audience cohorts is counted under the first (lowest id). Two queries."""
+    recipients: dict[int, int | None] = {}
+    members = CohortMember.objects.filter(
+        cohort__in=notice_audience_cohorts(notice), user__is_active=True
+    ).order_by("cohort_id", "user_id")
+    for user_id, cohort_id in members.values_list("user_id", "cohort_id"):
+        recipients.setdefault(user_id, cohort_id)
+    if notice.include_followers:
+        for user_id in _followers_who_may_see(notice).values_list("user_id", flat=True):
+            recipients.setdefault(user_id, None)
+    return recipients
+
+
+# --- Publishing ----------------------------------------------------------------------------------
+
+
+def notices_publish_due(*, now: datetime | None = None) -> int:
+    """Publish every scheduled notice whose publish time has come. Returns how many. Each notice
+    is published in its own transaction under its row lock; a notice locked by someone editing it
+    is skipped and picked up by the next sweep."""
+    now = now or timezone.now()
+    published = 0
+    for _ in range(PUBLISH_BATCH):
+        with transaction.atomic():
+            notice = (
+                ChangeNotice.objects.select_for_update(skip_locked=True)
+                .filter(status=NoticeStatus.SCHEDULED, publish_at__lte=now)
+                .order_by("publish_at", "pk")
+                .first()
+            )
+            if notice is None:
+                break
+            _publish(notice, now)
+            published += 1
+    return published
+
+
+def _publish(notice: ChangeNotice, now: datetime) -> None:
+    recipients = notice_audience_resolve(notice)
+    wants_email = set(
+        User.objects.filter(pk__in=recipients, notify_by_email=True).values_list("pk", flat=True)
+    )
+    NoticeReceipt.objects.bulk_create(
+        [
+            NoticeReceipt(notice=notice, recipient_id=user_id, cohort_id=cohort_id)
+            for user_id, cohort_id in recipients.items()
+        ],
+        ignore_conflicts=True,
+    )
+    _create_deliveries(notice, recipients, wants_email, kind=NOTICE)
+    before = notice.get_status_display()
+    notice.status = NoticeStatus.PUBLISHED
+    notice.published_at = now
+    notice.save(update_fields=["status", "published_at", "updated_at"])
+    activity_record(
+        workflow=notice.workflow,
+        actor=None,
+        verb="published notice",
+        target=notice.title,
+        changes={
+            "status": [before, notice.get_status_display()],
+            "recipients": ["—", str(len(recipients))],
+        },
+    )
+    transaction.on_commit(wake_sender)
+
+
+def _create_deliveries(notice: ChangeNotice, user_ids, wants_email: set[int], *, kind: str) -> None:
+    rows = []
+    for user_id in user_ids:
+        rows.append(
+            NoticeDelivery(notice=notice, recipient_id=user_id, channel="in_app", kind=kind)
+        )
+        if user_id in wants_email:
+            rows.append(
+                NoticeDelivery(notice=notice, recipient_id=user_id, channel="email", kind=kind)
+            )
+    # The unique (notice, recipient, channel, kind) constraint makes a second run add nothing.
+    NoticeDelivery.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def wake_sender() -> None:
+    """Enqueue the sender. The broker is only a wake-up call: if it is down, the sweep sends."""
+    from rollout.tasks import send_notice_deliveries
+
+    try:
+        send_notice_deliveries.delay()
+    except Exception:  # noqa: BLE001 — the deliveries are stored; the sweep will send them
+        logger.warning("Could not enqueue the notice sender; the sweep will deliver.")
+
+
+# --- Reminders -----------------------------------------------------------------------------------
+
+
+def notice_reminders_send(*, now: datetime | None = None) -> int:
+    """Once per notice: remind those who have not acknowledged, `reminder_hours` before it takes
+    effect. A notice published inside that window gets no reminder (it just arrived), nor does
+    one already in effect. Returns how many reminders were queued."""
+    now = now or timezone.now()
+    queued = 0
+    with transaction.atomic():
+        candidates = ChangeNotice.objects.select_for_update(skip_locked=True).filter(
+            status=NoticeStatus.PUBLISHED,
+            requires_ack=True,
+            reminder_hours__isnull=False,
+            reminded_at__isnull=True,
+            effective_at__gt=now,
+        )
+        for notice in candidates:
+            remind_at = notice.effective_at - timedelta(hours=notice.reminder_hours)
+            if now < remind_at:
+                continue
+            if notice.published_at and notice.published_at < remind_at:
+                pending = NoticeReceipt.objects.filter(
+                    notice=notice, acknowledged_at__isnull=True, recipient__is_active=True
+                ).values_list("recipient_id", "recipient__notify_by_email")
+                pending = list(pending)
+                wants_email = {user_id for user_id, email in pending if email}
+                _create_deliveries(notice, [u for u, _ in pending], wants_email, kind=REMINDER)
+                queued += len(pending)
+            notice.reminded_at = now
+            notice.save(update_fields=["reminded_at", "updated_at"])
+        if queued:
+            transaction.on_commit(wake_sender)
+    return queued
+
+
+# --- Sending -------------------------------------------------------------------------------------
+
+
+def _due_q(now: datetime) -> Q:
+    """Pending rows, and failed ones whose backoff has passed (1, 2, 4, 8 minutes after the
+    attempt that failed; `sent_at` holds when that attempt began)."""
+    due = Q(status=DeliveryStatus.PENDING)
+    for attempts in range(1, MAX_ATTEMPTS):
+        due |= Q(
+            status=DeliveryStatus.FAILED,
+            attempts=attempts,
+            sent_at__lte=now - BACKOFF_BASE * 2 ** (attempts - 1),
+        )
+    return due
+
+
+def notice_deliveries_send(*, limit: int = 500, now: datetime | None = None) -> int:
+    """Deliver up to `limit` due deliveries. Returns how many this call delivered.
+
+    Safe to run concurrently and twice: rows are claimed with SKIP LOCKED, and a delivered row is
+    never due again. Audience, account and email preference are re-checked at send time; whoever
+    no longer qualifies is `skipped`."""
+    now = now or timezone.now()
+    _release_stale_sending(now)
+    delivered, emails = _claim(limit, now)
+    if not emails:
+        return delivered
+    return delivered + _send_emails(emails, now)
+
+
+def _send_emails(emails: list[tuple[NoticeDelivery, NoticeReceipt]], now: datetime) -> int:
+    """Send over one SMTP connection for the whole batch (reopened only after a failure broke
+    it); mark each row sent or failed right after its own send. Returns how many were sent."""
+    sent = 0
+    connection = mailers.default
+    is_open = False
+    try:
+        for delivery, receipt in emails:
+            if not _claim_one(delivery, now):
+                continue
+            try:
+                if not is_open:
+                    connection.open()
+                    is_open = True
+                if connection.send_messages([_email_message(delivery, receipt)]) != 1:
+                    raise smtplib.SMTPException("The mail server accepted no recipient.")
+            except (smtplib.SMTPException, OSError) as exc:
+                _mark_failed(delivery, _reason(exc))
+                connection.close()
+                if not is_open:
+                    break  # no connection at all: the rest stay pending for the next sweep
+                is_open = False
+            else:
+                _mark_sent(delivery)
+                sent += 1
+    finally:
+        connection.close()
+    return sent
+
+
+def _reason(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:1000]
+
+
+def _release_stale_sending(now: datetime) -> None:
+    """Email rows stuck in `sending` (the worker died mid-send): report, never resend."""
+    NoticeDelivery.objects.filter(
+        status=DeliveryStatus.SENDING, sent_at__lte=now - STALE_SENDING
+    ).update(status=DeliveryStatus.FAILED, last_error=MSG_INTERRUPTED, attempts=MAX_ATTEMPTS)
+
+
+@transaction.atomic
+def _claim(limit: int, now: datetime) -> tuple[int, list[tuple[NoticeDelivery, NoticeReceipt]]]:
+    """Lock due rows, re-check them (skipping whoever no longer qualifies) and deliver the in-app
+    ones, all in one transaction. Returns (in-app delivered, [(email delivery, its receipt)]):
+    the email rows to claim and send one by one."""
+    rows = list(
+        NoticeDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(_due_q(now))
+        .select_related("notice__workflow", "recipient")
+        .order_by("created_at", "pk")[:limit]
+    )
+    if not rows:
+        return 0, []
+    receipts = _receipts_for(rows)
+    audiences = {
+        notice.pk: notice_audience_resolve(notice)
+        for notice in {row.notice_id: row.notice for row in rows}.values()
+    }
+    by_outcome: dict[str, list[NoticeDelivery]] = defaultdict(list)
+    emails = []
+    for row in rows:
+        receipt = receipts.get((row.notice_id, row.recipient_id))
+        if not _still_wanted(row, receipt, audiences[row.notice_id]):
+            by_outcome["skipped"].append(row)
+        elif row.channel == DeliveryChannel.IN_APP:
+            by_outcome["in_app"].append(row)
+        else:
+            emails.append((row, receipt))
+    NoticeDelivery.objects.filter(pk__in=[r.pk for r in by_outcome["skipped"]]).update(
+        status=DeliveryStatus.SKIPPED
+    )
+    in_app = by_outcome["in_app"]
+    NoticeDelivery.objects.filter(pk__in=[r.pk for r in in_app]).update(
+        status=DeliveryStatus.SENT, sent_at=now, attempts=F("attempts") + 1, last_error=""
+    )
+    reminded = [receipts[(r.notice_id, r.recipient_id)].pk for r in in_app if r.kind == REMINDER]
+    NoticeReceipt.objects.filter(pk__in=reminded).update(reminded_at=now)
+    return len(in_app), emails
+
+
+def _claim_one(delivery: NoticeDelivery, now: datetime) -> bool:
+    """Move one email row to `sending`, committed before its message goes out: from then on no
+    worker (this one included) sends it again on its own. False if another worker got it first.
+    One row at a time, so a crash leaves at most the message in flight in doubt."""
+    with transaction.atomic():
+        claimed = (
+            NoticeDelivery.objects.select_for_update(skip_locked=True)
+            .filter(_due_q(now), pk=delivery.pk)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if claimed is None:
+            return False
+        NoticeDelivery.objects.filter(pk=delivery.pk).update(
+            status=DeliveryStatus.SENDING, sent_at=now, attempts=F("attempts") + 1
+        )
+    return True
+
+
+def _receipts_for(rows: list[NoticeDelivery]) -> dict[tuple[int, int], NoticeReceipt]:
+    pairs = Q()
+    for notice_id in {r.notice_id for r in rows}:
+        pairs |= Q(
+            notice_id=notice_id,
+            recipient_id__in=[r.recipient_id for r in rows if r.notice_id == notice_id],
+        )
+    return {(r.notice_id, r.recipient_id): r for r in NoticeReceipt.objects.filter(pairs)}
+
+
+def _still_wanted(
+    row: NoticeDelivery, receipt: NoticeReceipt | None, audience: dict[int, int | None]
+) -> bool:
+    if receipt is None or not row.recipient.is_active or row.recipient_id not in audience:
+        return False
+    if row.notice.status != NoticeStatus.PUBLISHED:
+        return False
+    if row.channel == DeliveryChannel.EMAIL and not row.recipient.notify_by_email:
+        return False
+    return not (row.kind == REMINDER and receipt.acknowledged_at is not None)
+
+
+def _email_message(delivery: NoticeDelivery, receipt: NoticeReceipt) -> EmailMultiAlternatives:
+    notice = delivery.notice
+    is_reminder = delivery.kind == REMINDER
+    context = {
+        "notice": notice,
+        "workflow": notice.workflow,
+        "recipient": delivery.recipient,
+        "is_reminder": is_reminder,
+        "link": settings.SITE_URL + reverse("inbox_notice", kwargs={"receipt_id": receipt.pk}),
+    }
+    prefix = "Reminder: " if is_reminder else ""
+    message = EmailMultiAlternatives(
+        subject=f"[Rollout] {prefix}{notice.workflow.name}: {notice.title}"[:250],
+        body=render_to_string("rollout/email/notice.txt", context),
+        to=[delivery.recipient.email],
+    )
+    message.attach_alternative(render_to_string("rollout/email/notice.html", context), "text/html")
+    return message
+
+
+def _mark_sent(delivery: NoticeDelivery) -> None:
+    NoticeDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
+        status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error=""
+    )
+
+
+def _mark_failed(delivery: NoticeDelivery, reason: str) -> None:
+    logger.warning("Notice delivery %s failed: %s", delivery.pk, reason)
+    NoticeDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
+        status=DeliveryStatus.FAILED, last_error=reason
+    )
+
+
+# --- The owner's retry ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def notice_delivery_retry(*, delivery: NoticeDelivery, actor: User) -> NoticeDelivery:
+    """Send a failed delivery again (also one whose outcome is unknown after a crash: the owner
+    accepts that it may arrive twice). Raises ApplicationError unless it failed."""
+    locked = NoticeDelivery.objects.select_for_update().select_related("notice", "recipient")
+    delivery = locked.get(pk=delivery.pk)
+    if delivery.status != DeliveryStatus.FAILED:
+        raise ApplicationError(MSG_NOT_FAILED)
+    delivery.status = DeliveryStatus.PENDING
+    delivery.save(update_fields=["status"])
+    activity_record(
+        workflow=delivery.notice.workflow,
+        actor=actor,
+        verb="retried delivery of notice",
+        target=delivery.notice.title,
+        changes={
+            "recipient": ["—", delivery.recipient.email],
+            "channel": ["—", delivery.get_channel_display()],
+        },
+        note=delivery.last_error,
+    )
+    transaction.on_commit(wake_sender)
+    return delivery

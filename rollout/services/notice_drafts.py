@@ -1,0 +1,162 @@
+"""Notices the product drafts for the owner, who completes and schedules them:
+
+* a promotion into a phase with enrolled cohorts → a cohort-enrolment notice to those cohorts that
+  no notice reaches yet (called from rollout.services.promotions);
+* a closed incident → its explanation to the cohorts it affected (rollout.services.incidents);
+* a model change mid-phase (rule 9) → a model-change notice to everyone in scope
+  (rollout.services.workflows).
+
+Each is called inside the caller's transaction and writes nothing when a draft already exists.
+"""
+
+from datetime import date, datetime, time, timedelta
+
+from django.utils import formats, timezone
+
+from accounts.models import User
+from rollout.models import (
+    ChangeNotice,
+    Cohort,
+    Incident,
+    NoticeAudience,
+    NoticeKind,
+    NoticeStatus,
+    Phase,
+    PhaseKind,
+    PromotionRequest,
+    Workflow,
+)
+from rollout.selectors.notices import notices_covering
+from rollout.services.notices import notice_draft_automatic, notice_lead_time
+
+# Any notice not cancelled counts as "one exists": the owner may still be writing it.
+LIVE_STATUSES = (
+    NoticeStatus.DRAFT,
+    NoticeStatus.AWAITING_APPROVAL,
+    NoticeStatus.SCHEDULED,
+    NoticeStatus.PUBLISHED,
+)
+ENROLMENT_PHASES = (PhaseKind.LIMITED, PhaseKind.BROAD)
+START_OF_DAY = time(9, 0)
+
+
+def _next_hour(now: datetime) -> datetime:
+    return timezone.localtime(now).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+
+
+def _times(workflow: Workflow, effective: datetime | None) -> tuple[datetime, datetime]:
+    """(publish, effective): published the lead time before `effective` but not in the past; when
+    that is impossible the effective time is kept and scheduling will mark it urgent. Without a
+    usable effective time, the lead time after the publish time."""
+    publish = _next_hour(timezone.now())
+    if effective is None or effective <= publish:
+        return publish, publish + notice_lead_time(workflow)
+    return max(publish, effective - notice_lead_time(workflow)), effective
+
+
+def _start_of(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, START_OF_DAY))
+
+
+def _when(at: datetime) -> str:
+    return formats.date_format(timezone.localtime(at), "j F Y, H:i")
+
+
+def notice_draft_for_promotion(
+    *, request: PromotionRequest, actor: User | None
+) -> ChangeNotice | None:
+    """A cohort-enrolment draft to the cohorts enrolled at the promotion's target phase that no
+    notice reaches yet; effective at the scheduled promotion time or the phase's planned start."""
+    workflow = request.workflow
+    to_phase = Phase.objects.get(pk=request.to_phase_id)
+    if to_phase.kind not in ENROLMENT_PHASES:
+        return None
+    cohorts = list(
+        Cohort.objects.filter(workflow=workflow, enrolled_phase=to_phase.kind).order_by("name")
+    )
+    covering = notices_covering(workflow, [c.pk for c in cohorts], LIVE_STATUSES)
+    lacking = [c for c in cohorts if not covering[c.pk]]
+    if not lacking:
+        return None
+    planned = _start_of(to_phase.planned_start) if to_phase.planned_start else None
+    publish_at, effective_at = _times(workflow, request.scheduled_for or planned)
+    phase = to_phase.get_kind_display()
+    names = ", ".join(c.name for c in lacking)
+    body = (
+        f"You are in **{names}**, enrolled in the {phase.lower()} of “{workflow.name}”.\n\n"
+        f"From **{_when(effective_at)}** its AI output goes live for you: "
+        f"{workflow.business_action or 'see the workflow for what it drives'}.\n\n"
+        "## What changes for you\n\n- …\n\n"
+        f"## Questions\n\nAsk {workflow.owner}, who owns this workflow."
+    )
+    return notice_draft_automatic(
+        workflow=workflow,
+        caused_by=actor,
+        reason=f"A promotion to the {phase.lower()} enrols {names}.",
+        cohorts=lacking,
+        kind=NoticeKind.COHORT_ENROLMENT,
+        title=f"{workflow.name}: the {phase.lower()} starts for you"[:200],
+        body=body,
+        audience=NoticeAudience.COHORTS,
+        include_followers=False,
+        publish_at=publish_at,
+        effective_at=effective_at,
+        requires_ack=True,
+    )
+
+
+def notice_draft_for_incident(*, incident: Incident, actor: User | None) -> ChangeNotice | None:
+    """The closed incident's explanation (incident.notice_title/notice_body) to the cohorts it
+    affected, or everyone in scope when it named none. Linked to the incident; made once."""
+    if (
+        ChangeNotice.objects.filter(incident=incident)
+        .exclude(status=NoticeStatus.CANCELLED)
+        .exists()
+    ):
+        return None
+    workflow = incident.workflow
+    cohorts = list(incident.cohorts.all())
+    publish_at, effective_at = _times(workflow, None)
+    return notice_draft_automatic(
+        workflow=workflow,
+        caused_by=actor,
+        reason=f"The incident “{incident.title}” was closed.",
+        cohorts=cohorts,
+        kind=NoticeKind.INCIDENT_EXPLANATION,
+        title=incident.notice_title or f"About the incident “{incident.title}”"[:200],
+        body=incident.notice_body or incident.what_happened,
+        audience=NoticeAudience.COHORTS if cohorts else NoticeAudience.EVERYONE,
+        include_followers=True,
+        publish_at=publish_at,
+        effective_at=effective_at,
+        requires_ack=False,
+        incident=incident,
+    )
+
+
+def notice_draft_for_model_change(
+    *, workflow: Workflow, actor: User | None, phase: Phase, changes: str = ""
+) -> ChangeNotice:
+    """Rule 9: the AI changed mid-phase, so everyone in scope needs a notice."""
+    publish_at, effective_at = _times(workflow, None)
+    model = workflow.model_label or "a new model"
+    body = (
+        f"On {_when(timezone.now())} “{workflow.name}” changed its model to **{model}** during "
+        f"the {phase.get_kind_display().lower()}.{f' ({changes})' if changes else ''}\n\n"
+        "## What changes for you\n\n- …\n\n"
+        "Its quality is measured against a new baseline from the change, and the thresholds "
+        f"still apply.\n\n## Questions\n\nAsk {workflow.owner}, who owns this workflow."
+    )
+    return notice_draft_automatic(
+        workflow=workflow,
+        caused_by=actor,
+        reason="The model changed mid-phase (rule 9).",
+        kind=NoticeKind.MODEL_CHANGE,
+        title=f"{workflow.name} now uses {model}"[:200],
+        body=body,
+        audience=NoticeAudience.EVERYONE,
+        include_followers=True,
+        publish_at=publish_at,
+        effective_at=effective_at,
+        requires_ack=True,
+    )

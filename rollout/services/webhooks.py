@@ -1,0 +1,291 @@
+"""Outgoing webhooks (PRODUCT.md "Outgoing events"): every activity-log entry of a workflow is
+POSTed as JSON to each of its active webhooks, signed with HMAC-SHA256 of the exact body.
+
+Delivery is at least once: one `WebhookDelivery` row per (webhook, entry), written in the
+transaction of the change; a sweep claims due rows with SELECT … FOR UPDATE SKIP LOCKED, POSTs,
+then marks them. A row marked sent is never sent again; a crash between the POST and the mark
+sends it again, so receivers deduplicate on `X-Rollout-Event-Id`.
+
+The secret is stored as given (not hashed): signing needs it. It is shown once, on creation.
+"""
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import urllib.error
+import urllib.request
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from rollout.errors import ApplicationError
+from rollout.models import ActivityEntry, DeliveryStatus, Webhook, WebhookDelivery, Workflow
+from rollout.permissions import can_change_workflow
+from rollout.services.activity import activity_record
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Rollout-Signature"
+EVENT_ID_HEADER = "X-Rollout-Event-Id"
+TIMEOUT_SECONDS = 5
+MAX_ATTEMPTS = 8  # retried after 1, 2, 4 … 64 minutes, then given up
+SWEEP_BATCH = 100
+URL_MAX_LENGTH = Webhook._meta.get_field("url").max_length
+MAX_WEBHOOKS = 10
+
+MSG_NOT_ALLOWED = "Only the workflow's owner or an ops leader can manage its webhooks."
+MSG_BAD_URL = "Enter a full web address starting with https:// or http://."
+MSG_URL_TOO_LONG = f"Keep the address to {URL_MAX_LENGTH} characters or fewer."
+MSG_DUPLICATE = "This workflow already sends to this address."
+MSG_TOO_MANY = f"A workflow can have at most {MAX_WEBHOOKS} webhooks. Delete one first."
+MSG_TURNED_OFF = "Not sent: the webhook was turned off before it was delivered."
+
+_url_validator = URLValidator(schemes=["http", "https"])
+
+
+def webhook_signature(secret: str, body: bytes) -> str:
+    """The `X-Rollout-Signature` value: `sha256=` + hex HMAC-SHA256 of the exact body."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def webhook_payload(entry: ActivityEntry) -> dict:
+    """What a receiver gets for one activity entry (the JSON body, before encoding)."""
+    actor = entry.actor
+    return {
+        "id": entry.pk,
+        "workflow": entry.workflow.slug if entry.workflow else None,
+        "verb": entry.verb,
+        "target": entry.target,
+        "changes": entry.changes,
+        "note": entry.note,
+        "actor": {"name": actor.display_name, "email": actor.email} if actor else None,
+        "at": entry.created_at.isoformat(),
+    }
+
+
+def _body(payload: dict) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+
+
+def _safe_label(url: str) -> str:
+    """The address's scheme and host only, for the activity log that everyone who may view the
+    workflow reads: many services put the key in the path or query (chat incoming webhooks)."""
+    parts = urlsplit(url)
+    rest = "/…" if parts.path.strip("/") or parts.query else ""
+    return f"{parts.scheme}://{parts.hostname or ''}{rest}"
+
+
+def _clean_url(url: str) -> str:
+    url = url.strip()
+    if len(url) > URL_MAX_LENGTH:
+        raise ApplicationError(MSG_URL_TOO_LONG, field="url")
+    try:
+        _url_validator(url)
+    except ValidationError:
+        raise ApplicationError(MSG_BAD_URL, field="url") from None
+    return url
+
+
+def webhook_create(*, workflow: Workflow, actor: User, url: str) -> Webhook:
+    """A new active webhook with a fresh secret (shown to the actor once, on this response)."""
+    if not can_change_workflow(actor, workflow):
+        raise ApplicationError(MSG_NOT_ALLOWED)
+    url = _clean_url(url)
+    with transaction.atomic():
+        # Locks the workflow row: two concurrent creations of one address cannot both pass.
+        Workflow.objects.select_for_update().filter(pk=workflow.pk).exists()
+        existing = Webhook.objects.filter(workflow=workflow)
+        if existing.filter(url=url).exists():
+            raise ApplicationError(MSG_DUPLICATE, field="url")
+        if existing.count() >= MAX_WEBHOOKS:
+            raise ApplicationError(MSG_TOO_MANY)
+        webhook = Webhook(
+            workflow=workflow, url=url, secret=secrets.token_urlsafe(32), created_by=actor
+        )
+        webhook.full_clean()
+        webhook.save()
+        activity_record(
+            workflow=workflow, actor=actor, verb="added a webhook", target=_safe_label(url)
+        )
+    return webhook
+
+
+@transaction.atomic
+def webhook_set_active(*, webhook: Webhook, actor: User, active: bool) -> Webhook:
+    """Turn a webhook off (what is not yet delivered is skipped) or on again (from now on)."""
+    if not can_change_workflow(actor, webhook.workflow):
+        raise ApplicationError(MSG_NOT_ALLOWED)
+    if webhook.active == active:
+        return webhook
+    if not active:
+        # Recorded before turning off: the receiver hears that it is being turned off.
+        activity_record(
+            workflow=webhook.workflow,
+            actor=actor,
+            verb="turned off a webhook",
+            target=_safe_label(webhook.url),
+        )
+        WebhookDelivery.objects.filter(
+            webhook=webhook, status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED]
+        ).exclude(attempts__gte=MAX_ATTEMPTS).update(
+            status=DeliveryStatus.SKIPPED, last_error=MSG_TURNED_OFF
+        )
+    webhook.active = active
+    webhook.save(update_fields=["active"])
+    if active:
+        activity_record(
+            workflow=webhook.workflow,
+            actor=actor,
+            verb="turned on a webhook",
+            target=_safe_label(webhook.url),
+        )
+    return webhook
+
+
+@transaction.atomic
+def webhook_delete(*, webhook: Webhook, actor: User) -> None:
+    """Delete the webhook and its delivery log: nothing more is sent to it."""
+    if not can_change_workflow(actor, webhook.workflow):
+        raise ApplicationError(MSG_NOT_ALLOWED)
+    label = _safe_label(webhook.url)
+    workflow = webhook.workflow
+    webhook.delete()
+    activity_record(workflow=workflow, actor=actor, verb="deleted a webhook", target=label)
+
+
+def webhook_deliveries_create(entry: ActivityEntry) -> int:
+    """The activity hook: one pending delivery per active webhook of the entry's workflow, in the
+    entry's transaction. One query when the workflow has none. Returns how many were made."""
+    if entry.workflow_id is None:
+        return 0
+    webhook_ids = list(
+        Webhook.objects.filter(workflow_id=entry.workflow_id, active=True).values_list(
+            "pk", flat=True
+        )
+    )
+    if not webhook_ids:
+        return 0
+    payload = webhook_payload(entry)
+    now = timezone.now()
+    WebhookDelivery.objects.bulk_create(
+        [
+            WebhookDelivery(webhook_id=pk, activity=entry, payload=payload, next_attempt_at=now)
+            for pk in webhook_ids
+        ]
+    )
+    transaction.on_commit(_wake_sender)
+    return len(webhook_ids)
+
+
+def _wake_sender() -> None:
+    # The broker is a wake-up call only: if it is down, the every-minute sweep sends them.
+    from rollout.tasks import send_webhooks
+
+    try:
+        send_webhooks.delay()
+    except Exception:  # noqa: BLE001 — the deliveries are stored; the sweep will send them
+        logger.warning("Could not enqueue the webhook sender")
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long after the `attempts`-th failed attempt the next one is due: 1, 2, 4 … minutes."""
+    return timedelta(minutes=2 ** (attempts - 1))
+
+
+def _due(now: datetime):
+    return WebhookDelivery.objects.filter(
+        status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED],
+        attempts__lt=MAX_ATTEMPTS,
+        next_attempt_at__lte=now,
+        webhook__active=True,
+    )
+
+
+def webhook_deliveries_send_due(*, now: datetime | None = None) -> int:
+    """The sweep: send every due delivery (new, or failed and its retry time come). Safe to run
+    in several workers at once: each row is claimed under a row lock. Returns how many went out."""
+    now = now or timezone.now()
+    due = list(_due(now).order_by("next_attempt_at", "pk").values_list("pk", flat=True))
+    return sum(webhook_delivery_send(delivery_id=pk, now=now) for pk in due[:SWEEP_BATCH])
+
+
+def webhook_delivery_send(*, delivery_id: int, now: datetime | None = None) -> bool:
+    """Send one delivery if it is still due; mark it sent on a 2xx answer, else schedule the
+    retry (or give up after MAX_ATTEMPTS). Returns whether it was delivered by this call."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        # skip_locked: another worker holding this row is sending it right now.
+        delivery = (
+            _due(now)
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("webhook")
+            .filter(pk=delivery_id)
+            .first()
+        )
+        if delivery is None:
+            return False
+        status, error = _post(delivery.webhook, delivery.payload, delivery.activity_id)
+        delivery.attempts += 1
+        delivery.response_status = status
+        if status is not None and 200 <= status < 300:
+            delivery.status = DeliveryStatus.SENT
+            delivery.delivered_at = timezone.now()
+            delivery.last_error = ""
+        else:
+            delivery.status = DeliveryStatus.FAILED
+            delivery.last_error = error
+            delivery.next_attempt_at = now + retry_delay(delivery.attempts)
+        delivery.save(
+            update_fields=[
+                "attempts",
+                "response_status",
+                "status",
+                "delivered_at",
+                "last_error",
+                "next_attempt_at",
+            ]
+        )
+    return delivery.status == DeliveryStatus.SENT
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer, not a delivery: following it would turn the POST into a GET and
+    could lead the request to an address nobody registered."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def _post(webhook: Webhook, payload: dict, event_id: int) -> tuple[int | None, str]:
+    """POST the signed body. Returns (HTTP status or None, error text for the log)."""
+    body = _body(payload)
+    # S310: the address was validated as http(s) on creation, and the opener follows no redirect.
+    request = urllib.request.Request(  # noqa: S310
+        webhook.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "Rollout-Webhook/1",
+            SIGNATURE_HEADER: webhook_signature(webhook.secret, body),
+            EVENT_ID_HEADER: str(event_id),
+        },
+    )
+    try:
+        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
+            return response.status, ""
+    except urllib.error.HTTPError as exc:
+        return exc.code, f"The receiver answered HTTP {exc.code}."
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return None, f"Could not reach the receiver: {reason}"[:1000]

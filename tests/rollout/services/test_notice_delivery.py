@@ -1,0 +1,380 @@
+"""Publishing and delivering change notices: once per recipient and channel (rule 6)."""
+
+import smtplib
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.test import override_settings
+from django.utils import timezone
+
+from rollout.errors import ApplicationError
+from rollout.models import (
+    ActivityEntry,
+    DeliveryStatus,
+    Follow,
+    NoticeDelivery,
+    NoticeReceipt,
+    NoticeStatus,
+)
+from rollout.selectors.inbox import inbox_list_for_user
+from rollout.services import notice_delivery as delivery_service
+from rollout.services.cohorts import cohort_member_remove
+from rollout.services.notice_delivery import (
+    MSG_INTERRUPTED,
+    MSG_NOT_FAILED,
+    notice_deliveries_send,
+    notice_delivery_retry,
+    notice_reminders_send,
+    notices_publish_due,
+)
+from tests.factories import UserFactory, executive_user
+from tests.rollout.notice_fixtures import make_notice, make_scene
+
+pytestmark = pytest.mark.django_db
+
+
+def _deliveries(notice, **filters):
+    return sorted(
+        NoticeDelivery.objects.filter(notice=notice, **filters).values_list(
+            "recipient__email", "channel", "kind", "status"
+        )
+    )
+
+
+def test_publishing_creates_one_receipt_per_recipient_and_one_delivery_per_channel():
+    scene = make_scene()
+    notice = make_notice(scene)
+    later = make_notice(scene, title="Later", publish_in=timedelta(hours=1))
+
+    assert notices_publish_due() == 1
+
+    notice.refresh_from_db()
+    assert notice.status == NoticeStatus.PUBLISHED
+    assert notice.published_at is not None
+    receipts = NoticeReceipt.objects.filter(notice=notice).values_list(
+        "recipient__email", "cohort__name"
+    )
+    assert sorted(receipts) == [
+        ("amy@example.com", "EU tier-1 agents"),
+        ("ben@example.com", "EU tier-1 agents"),
+        ("cat@example.com", "UK tier-1 agents"),
+    ]
+    # Ben turned email off: the inbox only.
+    assert _deliveries(notice) == [
+        ("amy@example.com", "email", "notice", "pending"),
+        ("amy@example.com", "in_app", "notice", "pending"),
+        ("ben@example.com", "in_app", "notice", "pending"),
+        ("cat@example.com", "email", "notice", "pending"),
+        ("cat@example.com", "in_app", "notice", "pending"),
+    ]
+    entry = ActivityEntry.objects.filter(verb="published notice").get()
+    assert entry.target == notice.title
+    assert entry.changes == {"status": ["Scheduled", "Published"], "recipients": ["—", "3"]}
+    later.refresh_from_db()
+    assert later.status == NoticeStatus.SCHEDULED
+    # Running again publishes nothing and adds nothing.
+    assert notices_publish_due() == 0
+    assert NoticeDelivery.objects.count() == 5
+
+
+def test_only_active_people_and_followers_who_may_see_the_workflow_receive_it():
+    scene = make_scene()
+    scene.cat.is_active = False
+    scene.cat.save()
+    boss = executive_user(email="boss@example.com")
+    stranger = UserFactory(email="stranger@example.com")
+    Follow.objects.create(workflow=scene.workflow, user=boss)
+    Follow.objects.create(workflow=scene.workflow, user=stranger)  # no access any more
+    notice = make_notice(scene, audience="everyone", include_followers=True)
+    notice.cohorts.clear()
+
+    notices_publish_due()
+
+    receipts = NoticeReceipt.objects.filter(notice=notice)
+    assert sorted(receipts.values_list("recipient__email", "cohort__name")) == [
+        ("amy@example.com", "EU tier-1 agents"),
+        ("ben@example.com", "EU tier-1 agents"),
+        ("boss@example.com", None),
+    ]
+
+
+def test_sending_delivers_each_once_with_html_and_text_and_a_link_to_the_inbox():
+    scene = make_scene()
+    notice = make_notice(scene)
+    notices_publish_due()
+
+    with override_settings(SITE_URL="https://rollout.example.com"):
+        assert notice_deliveries_send() == 5
+
+    assert {d[3] for d in _deliveries(notice)} == {"sent"}
+    assert sorted(m.to[0] for m in mail.outbox) == ["amy@example.com", "cat@example.com"]
+    message = next(m for m in mail.outbox if m.to == ["amy@example.com"])
+    receipt = NoticeReceipt.objects.get(notice=notice, recipient=scene.amy)
+    link = f"https://rollout.example.com/inbox/{receipt.pk}/"
+    assert message.subject == "[Rollout] Support reply drafting: New reply prompt from Monday"
+    assert link in message.body
+    assert "We **shorten** the drafts." in message.body
+    html, mimetype = message.alternatives[0]
+    assert mimetype == "text/html"
+    assert f'href="{link}"' in html
+    assert "<strong>shorten</strong>" in html
+    # A retry finds everything sent and does nothing.
+    assert notice_deliveries_send() == 0
+    assert len(mail.outbox) == 2
+    assert [r.notice for r in inbox_list_for_user(scene.amy)] == [notice]
+
+
+def test_someone_removed_from_the_cohort_before_sending_is_skipped():
+    scene = make_scene()
+    notice = make_notice(scene)
+    notices_publish_due()
+    cohort_member_remove(cohort=scene.uk, user=scene.cat, actor=scene.owner)
+
+    notice_deliveries_send()
+
+    assert _deliveries(notice, recipient=scene.cat) == [
+        ("cat@example.com", "email", "notice", "skipped"),
+        ("cat@example.com", "in_app", "notice", "skipped"),
+    ]
+    assert sorted(m.to[0] for m in mail.outbox) == ["amy@example.com"]
+    assert list(inbox_list_for_user(scene.cat)) == []
+
+
+def test_turning_email_off_before_sending_skips_the_email_only():
+    scene = make_scene()
+    notice = make_notice(scene)
+    notices_publish_due()
+    scene.amy.notify_by_email = False
+    scene.amy.save()
+
+    notice_deliveries_send()
+
+    assert _deliveries(notice, recipient=scene.amy) == [
+        ("amy@example.com", "email", "notice", "skipped"),
+        ("amy@example.com", "in_app", "notice", "sent"),
+    ]
+
+
+class _RefusingBackend:
+    """A mail backend whose server refuses Amy's address."""
+
+    def __init__(self, *args, **kwargs):
+        self.opened = 0
+
+    def open(self):
+        self.opened += 1
+
+    def close(self):
+        pass
+
+    def send_messages(self, messages):
+        if messages[0].to == ["amy@example.com"]:
+            raise smtplib.SMTPRecipientsRefused({"amy@example.com": (550, b"No such user")})
+        mail.outbox.append(messages[0])
+        return 1
+
+
+def test_a_failed_email_is_marked_with_the_reason_and_retried_with_backoff(monkeypatch):
+    scene = make_scene()
+    make_notice(scene)
+    notices_publish_due()
+    monkeypatch.setattr(
+        delivery_service.mailers.__class__, "default", property(lambda self: _RefusingBackend())
+    )
+    now = timezone.now()
+
+    notice_deliveries_send(now=now)
+
+    failed = NoticeDelivery.objects.get(recipient=scene.amy, channel="email")
+    assert failed.status == DeliveryStatus.FAILED
+    assert failed.attempts == 1
+    assert failed.last_error.startswith("SMTPRecipientsRefused: ")
+    assert [m.to for m in mail.outbox] == [["cat@example.com"]]
+    # Not before the backoff (1 minute after the first attempt); then again.
+    notice_deliveries_send(now=now + timedelta(seconds=30))
+    failed.refresh_from_db()
+    assert failed.attempts == 1
+    notice_deliveries_send(now=now + timedelta(minutes=1, seconds=1))
+    failed.refresh_from_db()
+    assert (failed.status, failed.attempts) == (DeliveryStatus.FAILED, 2)
+
+
+def test_a_crash_between_sending_and_marking_never_resends_on_its_own(monkeypatch):
+    """The message went out, then the worker died before marking it sent: the row stays
+    `sending`, later runs leave it alone, and after a while it is reported as interrupted for
+    the owner to retry (who accepts it may arrive twice)."""
+    scene = make_scene()
+    notice = make_notice(scene, cohorts=[scene.eu])
+    notices_publish_due()
+
+    def crash(delivery):
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(delivery_service, "_mark_sent", crash)
+    with pytest.raises(RuntimeError):
+        notice_deliveries_send()
+    monkeypatch.undo()
+    assert len(mail.outbox) == 1
+    email = NoticeDelivery.objects.get(notice=notice, channel="email")
+    assert email.status == DeliveryStatus.SENDING
+
+    assert notice_deliveries_send() == 0
+    assert len(mail.outbox) == 1
+
+    notice_deliveries_send(now=timezone.now() + timedelta(minutes=11))
+    email.refresh_from_db()
+    assert (email.status, email.last_error) == (DeliveryStatus.FAILED, MSG_INTERRUPTED)
+    notice_deliveries_send(now=timezone.now() + timedelta(hours=5))
+    assert len(mail.outbox) == 1  # never automatically
+
+    notice_delivery_retry(delivery=email, actor=scene.owner)
+    assert notice_deliveries_send() == 1
+    assert len(mail.outbox) == 2
+    email.refresh_from_db()
+    assert email.status == DeliveryStatus.SENT
+    assert ActivityEntry.objects.filter(verb="retried delivery of notice").count() == 1
+
+
+def test_retrying_a_delivery_that_did_not_fail_is_refused():
+    scene = make_scene()
+    make_notice(scene)
+    notices_publish_due()
+    delivery = NoticeDelivery.objects.first()
+    with pytest.raises(ApplicationError) as error:
+        notice_delivery_retry(delivery=delivery, actor=scene.owner)
+    assert error.value.message == MSG_NOT_FAILED
+
+
+def test_the_broker_down_at_publish_time_only_delays_delivery(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    from rollout import tasks
+
+    scene = make_scene()
+    notice = make_notice(scene)
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionRefusedError("broker down")
+
+    monkeypatch.setattr(tasks.send_notice_deliveries, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        notices_publish_due()
+    assert {d[3] for d in _deliveries(notice)} == {"pending"}
+    assert mail.outbox == []
+
+    monkeypatch.undo()
+    assert tasks.deliver_notices() == 5  # the every-minute sweep
+    assert {d[3] for d in _deliveries(notice)} == {"sent"}
+    assert len(mail.outbox) == 2
+
+
+def test_publishing_wakes_the_sender_after_commit(django_capture_on_commit_callbacks):
+    scene = make_scene()
+    notice = make_notice(scene)
+    with django_capture_on_commit_callbacks(execute=True):
+        notices_publish_due()
+    assert {d[3] for d in _deliveries(notice)} == {"sent"}
+
+
+def test_reminders_go_once_to_those_who_have_not_acknowledged():
+    scene = make_scene()
+    now = timezone.now()
+    notice = make_notice(scene, requires_ack=True, reminder_hours=24)
+    notices_publish_due(now=now)
+    notice_deliveries_send(now=now)
+    NoticeReceipt.objects.filter(recipient=scene.amy).update(acknowledged_at=now)
+    mail.outbox.clear()
+    remind_at = notice.effective_at - timedelta(hours=24)
+
+    assert notice_reminders_send(now=remind_at - timedelta(minutes=1)) == 0
+    assert notice_reminders_send(now=remind_at) == 2
+    assert notice_reminders_send(now=remind_at + timedelta(hours=1)) == 0
+    notice_deliveries_send(now=remind_at)
+
+    assert _deliveries(notice, kind="reminder") == [
+        ("ben@example.com", "in_app", "reminder", "sent"),
+        ("cat@example.com", "email", "reminder", "sent"),
+        ("cat@example.com", "in_app", "reminder", "sent"),
+    ]
+    assert [m.to for m in mail.outbox] == [["cat@example.com"]]
+    assert mail.outbox[0].subject.startswith("[Rollout] Reminder: ")
+    receipt = NoticeReceipt.objects.get(notice=notice, recipient=scene.cat)
+    assert receipt.reminded_at is not None
+    notice.refresh_from_db()
+    assert notice.reminded_at == remind_at
+
+
+def test_no_reminder_for_a_notice_published_inside_the_reminder_window():
+    scene = make_scene()
+    now = timezone.now()
+    make_notice(scene, requires_ack=True, reminder_hours=48, effective_in=timedelta(hours=24))
+    notices_publish_due(now=now)
+    assert notice_reminders_send(now=now) == 0
+    assert not NoticeDelivery.objects.filter(kind="reminder").exists()
+
+
+def test_a_reminder_to_someone_who_acknowledged_before_it_was_sent_is_skipped():
+    scene = make_scene()
+    now = timezone.now()
+    notice = make_notice(scene, cohorts=[scene.uk], requires_ack=True, reminder_hours=24)
+    notices_publish_due(now=now)
+    notice_deliveries_send(now=now)
+    remind_at = notice.effective_at - timedelta(hours=24)
+    notice_reminders_send(now=remind_at)
+    NoticeReceipt.objects.filter(recipient=scene.cat).update(acknowledged_at=remind_at)
+    mail.outbox.clear()
+
+    notice_deliveries_send(now=remind_at)
+
+    assert {d[3] for d in _deliveries(notice, kind="reminder")} == {"skipped"}
+    assert mail.outbox == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_on_the_same_batch_deliver_each_exactly_once(monkeypatch):
+    """Two threads, each its own database connection, sending the same pending rows at once."""
+    if connection.vendor != "postgresql":
+        pytest.skip("Row locks with SKIP LOCKED need PostgreSQL (DATABASE_URL=postgres://...).")
+    monkeypatch.setattr(delivery_service, "wake_sender", lambda: None)  # the workers send
+    scene = make_scene()
+    extra = [UserFactory(email=f"agent{i}@example.com") for i in range(12)]
+    from rollout.services.cohorts import cohort_members_add
+
+    cohort_members_add(cohort=scene.uk, users=extra, actor=scene.owner)
+    notice = make_notice(scene)
+    notices_publish_due()
+    expected = NoticeDelivery.objects.filter(notice=notice).count()
+    start = threading.Barrier(2)
+    counts: list[int] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        from django.db import connection as thread_connection
+
+        try:
+            start.wait()
+            total = 0
+            while NoticeDelivery.objects.filter(status=DeliveryStatus.PENDING).exists():
+                total += notice_deliveries_send(limit=4)
+            counts.append(total)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            thread_connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert sum(counts) == expected
+    recipients = [m.to[0] for m in mail.outbox]
+    assert len(recipients) == len(set(recipients)) == 14  # Amy, Cat and the 12 (Ben: no email)
+    assert set(NoticeDelivery.objects.filter(notice=notice).values_list("status", flat=True)) == {
+        DeliveryStatus.SENT
+    }
