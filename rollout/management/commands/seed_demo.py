@@ -9,7 +9,9 @@ The usage (rollout.management.demo_usage) goes through the ingestion service, th
 threshold evaluation and drift run as they would after real ingestion, so the demo opens with its
 numbers ready — including the breach that pauses a roll-out. Then feedback
 (rollout.management.demo_feedback): reports of every kind and status, a closed incident, and an
-escalation waiting at level 2 of Support reply drafting's path.
+escalation waiting at level 2 of Support reply drafting's path. Last, change notices
+(rollout.management.demo_notices): published ones, partly read and acknowledged, an urgent one an
+ops leader approved, and a scheduled model change.
 """
 
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ from accounts.models import User
 from accounts.roles import EXECUTIVES, OPS_LEADERS
 from rollout.errors import ApplicationError
 from rollout.management.demo_feedback import demo_feedback_seed
+from rollout.management.demo_notices import demo_notices_seed
 from rollout.management.demo_planning import (
     COHORT_PEOPLE,
     ORG_BLACKOUT_NAME,
@@ -37,11 +40,14 @@ from rollout.models import (
     IN_PROGRESS,
     ActivityEntry,
     BlackoutWindow,
+    ChangeNotice,
     CohortDrift,
     DriftStatus,
     Escalation,
     Feedback,
     Incident,
+    NoticeReceipt,
+    NoticeStatus,
     Phase,
     UsageEvent,
     Workflow,
@@ -213,6 +219,7 @@ class Command(BaseCommand):
             created += self._seed_plans(started) + self._seed_blackouts()
             created += self._seed_usage(started, usage_scale)
             created += self._seed_feedback()
+            created += self._seed_notices()
         if created:
             self.stdout.write(
                 self.style.SUCCESS(f"Demo data ready. Every demo login's password: {DEMO_PASSWORD}")
@@ -442,6 +449,40 @@ class Command(BaseCommand):
                     f"Escalation on {workflow.name} waits at step {escalation.step} for "
                     f"{escalation.current_contact}: {escalation.title}"
                 )
+        return told
+
+    def _seed_notices(self) -> int:
+        """Change notices for each demo workflow that has a notice story, its demo plan and no
+        notice scheduled or published yet (drafts the product made are completed and sent)."""
+        order = {w.slug: i for i, w in enumerate(DEMO_WORKFLOWS)}
+        sent = ChangeNotice.objects.exclude(status=NoticeStatus.DRAFT).values("workflow_id")
+        missing = sorted(
+            Workflow.objects.filter(slug__in=order).exclude(pk__in=sent).select_related("owner"),
+            key=lambda w: order[w.slug],
+        )
+        if not missing:
+            return 0
+        users = {u.email: u for u in User.objects.filter(email__in=[u.email for u in DEMO_USERS])}
+        told = 0
+        for workflow in missing:
+            try:
+                if not demo_notices_seed(workflow=workflow, users=users):
+                    continue
+            except ApplicationError as exc:
+                raise CommandError(
+                    f"Could not add the notices of the workflow {workflow.name}: {exc}"
+                ) from exc
+            told += 1
+            notices = ChangeNotice.objects.filter(workflow=workflow)
+            for notice in notices.exclude(status=NoticeStatus.DRAFT).order_by("publish_at"):
+                receipts = NoticeReceipt.objects.filter(notice=notice)
+                if notice.status == NoticeStatus.PUBLISHED:
+                    acknowledged = receipts.filter(acknowledged_at__isnull=False).count()
+                    state = f"published, {acknowledged} of {receipts.count()} acknowledged"
+                else:
+                    state = notice.get_status_display().lower()
+                urgent = ", urgent, approved by " + str(notice.approved_by) if notice.urgent else ""
+                self.stdout.write(f"Notice on {workflow.name} ({state}{urgent}): {notice.title}")
         return told
 
     def _report_usage_story(self, started: datetime, demo: list[Workflow]) -> None:

@@ -15,6 +15,7 @@ from rollout.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS, DEM
 from rollout.models import (
     ActivityEntry,
     BlackoutWindow,
+    ChangeNotice,
     Cohort,
     CohortDrift,
     CohortMember,
@@ -29,8 +30,11 @@ from rollout.models import (
     FeedbackRating,
     FeedbackStatus,
     FeedbackVote,
+    Follow,
     Incident,
     IncidentUpdate,
+    NoticeDelivery,
+    NoticeReceipt,
     Notification,
     Phase,
     PhaseStatus,
@@ -50,6 +54,7 @@ from rollout.models import (
 from rollout.permissions import can_change_workflow, can_use_workflow, can_view_workflow
 from rollout.selectors.decision import decide
 from rollout.selectors.escalations import escalation_list_for_contact
+from rollout.selectors.inbox import inbox_list_for_user
 from rollout.selectors.usage import usage_window
 from tests.factories import UserFactory, make_workflow
 
@@ -788,3 +793,147 @@ def test_feedback_is_added_once_and_rebuilt_by_reset() -> None:
     seed("--reset")
     assert {m.__name__: m.objects.count() for m in (Feedback, Escalation, Incident)} == counts
     assert Escalation.objects.get().step == 2
+
+
+# --- Change notices ------------------------------------------------------------------------------
+
+
+def notice_state() -> dict[str, object]:
+    return {
+        "notices": sorted(
+            ChangeNotice.objects.values_list(
+                "workflow__slug", "kind", "status", "title", "publish_at", "effective_at", "urgent"
+            )
+        ),
+        "receipts": sorted(
+            NoticeReceipt.objects.values_list(
+                "notice__title", "recipient__email", "read_at", "acknowledged_at"
+            )
+        ),
+        "deliveries": NoticeDelivery.objects.count(),
+        "follows": sorted(Follow.objects.values_list("user__email", "workflow__slug")),
+    }
+
+
+def test_published_notices_with_partial_acknowledgement(mailoutbox) -> None:
+    output = seed()
+
+    now = timezone.now()
+    for slug, count in (("support-reply-drafting", 4), ("contract-clause-review", 2)):
+        published = ChangeNotice.objects.filter(workflow__slug=slug, status="published")
+        assert published.count() == count, slug
+        for notice in published:
+            assert notice.requires_ack
+            assert notice.published_at == notice.publish_at < now
+            assert notice.created_at <= notice.publish_at < notice.effective_at
+            receipts = NoticeReceipt.objects.filter(notice=notice)
+            acknowledged = receipts.filter(acknowledged_at__isnull=False)
+            read_only = receipts.filter(read_at__isnull=False, acknowledged_at=None)
+            neither = receipts.filter(read_at=None)
+            # Partial: some acknowledged, some did not; nobody acknowledged before it went out.
+            assert acknowledged.exists() and acknowledged.count() < receipts.count(), notice
+            assert read_only.exists() or neither.exists(), notice
+            assert all(
+                notice.published_at <= r.read_at < now for r in receipts.exclude(read_at=None)
+            )
+            # Delivered once per recipient and channel, through the sender, at publish time.
+            deliveries = NoticeDelivery.objects.filter(notice=notice)
+            assert set(deliveries.values_list("status", flat=True)) == {"sent"}
+            assert deliveries.filter(channel="in_app").count() == receipts.count()
+            assert set(deliveries.values_list("sent_at", flat=True)) == {notice.published_at}
+            assert (
+                ActivityEntry.objects.filter(
+                    workflow=notice.workflow, verb="published notice", target=notice.title
+                )
+                .get()
+                .created_at
+                == notice.published_at
+            )
+        assert f"Notice on {published[0].workflow.name} (published, " in output
+    support = ChangeNotice.objects.filter(workflow__slug="support-reply-drafting")
+    assert set(support.values_list("kind", flat=True)) >= {
+        "cohort_enrolment",
+        "prompt_change",
+        "incident_explanation",
+        "model_change",
+    }
+    # The limited roll-out was announced before it began: the promotion's draft, sent.
+    limited = support.get(kind="cohort_enrolment")
+    phase = Phase.objects.get(workflow__slug="support-reply-drafting", kind="limited")
+    assert limited.effective_at <= phase.actual_start
+    assert limited.effective_at - limited.publish_at >= timedelta(days=5)
+    # The closed incident's explanation is the draft closing it made, with its texts.
+    incident = Incident.objects.get(workflow__slug="support-reply-drafting")
+    explanation = support.get(kind="incident_explanation")
+    assert explanation.incident == incident and explanation.status == "published"
+    assert explanation.body == incident.notice_body
+    assert incident.closed_at < explanation.publish_at
+    assert ChangeNotice.objects.filter(incident=incident).count() == 1
+    # Emails went to the test mailer, one per recipient who wants them.
+    assert len(mailoutbox) == NoticeDelivery.objects.filter(channel="email").count() > 0
+    # Nothing is left to send.
+    assert not NoticeDelivery.objects.exclude(status="sent").exists()
+
+
+def test_a_model_change_is_scheduled_two_days_ahead() -> None:
+    seed()
+
+    scheduled = ChangeNotice.objects.get(status="scheduled")
+    assert scheduled.workflow.slug == "support-reply-drafting"
+    assert scheduled.kind == "model_change" and not scheduled.urgent
+    today = timezone.localdate()
+    assert timezone.localdate(scheduled.publish_at) >= today + timedelta(days=2)
+    assert scheduled.effective_at - scheduled.publish_at == timedelta(days=7)
+    assert not scheduled.receipts.exists() and not scheduled.deliveries.exists()
+
+
+def test_an_urgent_notice_approved_by_an_ops_leader_other_than_its_author() -> None:
+    output = seed()
+
+    urgent = ChangeNotice.objects.get(urgent=True)
+    assert urgent.status == "published"
+    lead_time = timedelta(days=urgent.workflow.lead_time_days)
+    assert urgent.effective_at - urgent.publish_at < lead_time
+    assert urgent.effective_at > timezone.now()  # announced, not yet in effect
+    assert urgent.urgent_reason
+    assert role_names(urgent.approved_by) == {OPS_LEADERS}
+    assert urgent.approved_by != urgent.created_by == user("owner@example.com")
+    assert urgent.created_at < urgent.approved_at < urgent.published_at
+    assert f"urgent, approved by Olivia Bennett): {urgent.title}" in output
+    # The ops leader was asked to approve it.
+    assert Notification.objects.filter(
+        recipient__email="ops@example.com", title=f"Urgent notice to approve: {urgent.title}"
+    ).exists()
+
+
+def test_maya_has_an_unread_and_a_read_unacknowledged_notice_and_elena_follows() -> None:
+    seed()
+
+    inbox = list(inbox_list_for_user(user(MEMBER)))
+    states = [(r.read_at is not None, r.acknowledged_at is not None) for r in inbox]
+    assert states[0] == (False, False)  # unread first
+    assert states.count((False, False)) == 1
+    assert states.count((True, False)) == 1
+    assert (True, True) in states
+    assert Follow.objects.filter(
+        user__email="exec@example.com", workflow__slug="support-reply-drafting"
+    ).exists()
+    elena = NoticeReceipt.objects.filter(recipient__email="exec@example.com")
+    assert elena.exists() and set(elena.values_list("cohort", flat=True)) == {None}
+
+
+def test_notices_are_added_once_and_rebuilt_by_reset() -> None:
+    seed()
+    before = notice_state()
+    # 5 on Support reply drafting, 2 on Contract clause review, Invoice coding's draft.
+    assert len(before["notices"]) == 8
+
+    assert seed() == "Nothing to do: the demo data is already there.\n"
+    assert notice_state() == before
+
+    seed("--reset")
+    after = notice_state()
+    assert [row[:4] for row in after["notices"]] == [row[:4] for row in before["notices"]]
+    assert len(after["receipts"]) == len(before["receipts"])
+    assert after["deliveries"] == before["deliveries"]
+    assert after["follows"] == before["follows"]
