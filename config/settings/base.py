@@ -210,6 +210,10 @@ ROLLOUT_API_RATE_PER_MINUTE = env.int("ROLLOUT_API_RATE_PER_MINUTE", default=600
 # shared cache again (rollout/local_memo.py): the bound on cross-process staleness.
 ROLLOUT_LOCAL_MEMO_SECONDS = env.float("ROLLOUT_LOCAL_MEMO_SECONDS", default=1.0)
 
+# Webhooks to private, loopback or link-local addresses are refused (SSRF): on only for local
+# development and the tests, whose receivers listen on 127.0.0.1.
+ROLLOUT_WEBHOOKS_ALLOW_PRIVATE = env.bool("ROLLOUT_WEBHOOKS_ALLOW_PRIVATE", default=False)
+
 # --- Celery ---------------------------------------------------------------------------------------
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
 # The broker is only a wake-up signal: durable state lives in the database and periodic sweeps

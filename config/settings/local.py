@@ -13,3 +13,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# A webhook receiver on this machine is fine while developing.
+ROLLOUT_WEBHOOKS_ALLOW_PRIVATE = env.bool("ROLLOUT_WEBHOOKS_ALLOW_PRIVATE", default=True)

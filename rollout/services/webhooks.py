@@ -11,14 +11,18 @@ The secret is stored as given (not hashed): signing needs it. It is shown once, 
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import secrets
+import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
@@ -266,8 +270,37 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(_NoRedirects)
 
 
+MSG_PRIVATE_ADDRESS = (
+    "Refused: {host} resolves to a private, loopback or reserved address ({ip}). Webhooks go "
+    "to public addresses only."
+)
+
+
+def _private_address(url: str) -> tuple[str, str] | None:
+    """(host, ip) when the URL's host resolves to an address that is not globally routable —
+    loopback, private, link-local (cloud metadata), reserved — unless settings allow it (local
+    development and tests). Checked at every send, not only on creation, since DNS can change.
+    (A host re-resolving between this check and the connection is not covered; an egress proxy
+    is the complete answer.)"""
+    if getattr(settings, "ROLLOUT_WEBHOOKS_ALLOW_PRIVATE", False):
+        return None
+    host = urllib.parse.urlsplit(url).hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except OSError:
+        return None  # unresolvable: the send itself reports it
+    for info in infos:
+        ip = ipaddress.ip_address(info[4][0].split("%")[0])
+        if not ip.is_global:
+            return host, str(ip)
+    return None
+
+
 def _post(webhook: Webhook, payload: dict, event_id: int) -> tuple[int | None, str]:
     """POST the signed body. Returns (HTTP status or None, error text for the log)."""
+    private = _private_address(webhook.url)
+    if private is not None:
+        return None, MSG_PRIVATE_ADDRESS.format(host=private[0], ip=private[1])
     body = _body(payload)
     # S310: the address was validated as http(s) on creation, and the opener follows no redirect.
     request = urllib.request.Request(  # noqa: S310

@@ -261,3 +261,27 @@ def test_after_commit_a_wake_up_task_sends_at_once(
     # The every-minute sweep catches retries and lost wake-ups.
     beat = settings.CELERY_BEAT_SCHEDULE["send-webhooks"]
     assert (beat["task"], beat["schedule"]) == ("rollout.tasks.send_webhooks", timedelta(minutes=1))
+
+
+def test_a_private_or_loopback_address_is_refused_at_send_time(
+    workflow: Workflow, workflow_owner: User, receiver: Receiver, settings
+):
+    svc.webhook_create(workflow=workflow, actor=workflow_owner, url=receiver.url)
+    WebhookDelivery.objects.all().delete()
+    record(workflow)
+    settings.ROLLOUT_WEBHOOKS_ALLOW_PRIVATE = False  # production: SSRF guard on
+
+    assert svc.webhook_deliveries_send_due() == 0
+
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "failed"
+    assert delivery.last_error == svc.MSG_PRIVATE_ADDRESS.format(host="127.0.0.1", ip="127.0.0.1")
+    assert receiver.requests == []
+
+
+@pytest.mark.parametrize(
+    "url", ["http://10.1.2.3/h", "http://169.254.169.254/latest", "http://[::1]/h"]
+)
+def test_private_ranges_and_metadata_are_detected(url, settings):
+    settings.ROLLOUT_WEBHOOKS_ALLOW_PRIVATE = False
+    assert svc._private_address(url) is not None
