@@ -19,7 +19,7 @@ from rollout.models import Cohort, Workflow
 from rollout.permissions import access_workflow, can_triage_feedback
 from rollout.selectors.feedback import feedback_counts_by_day, feedback_summary_by_cohort
 from rollout.selectors.thresholds import threshold_list_for_workflow
-from rollout.selectors.usage import DailySeries, usage_daily
+from rollout.selectors.usage import COUNTERS, DailySeries, usage_daily
 from rollout.selectors.usage_summary import period_days, usage_cohorts, usage_ever_reported
 from rollout.views._htmx import HtmxHttpRequest
 from rollout.views._usage_charts import SMOOTHING_DAYS, shown_days, usage_charts
@@ -91,19 +91,7 @@ def workflow_usage(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
 # --- CSV ---------------------------------------------------------------------------------------
 
-CSV_COUNTERS = (
-    "invocations",
-    "accepted",
-    "edited",
-    "overridden",
-    "errors",
-    "fallbacks",
-    "agreed",
-    "disagreed",
-    "active_users",
-    "members",
-    "latency_count",
-)
+CSV_COUNTERS = (*COUNTERS, "active_users", "members", "latency_count")
 CSV_RATES = (
     "adoption_rate",
     "acceptance_rate",
