@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.roles import is_executive, is_ops_leader
 from rollout.models import (
     IN_PROGRESS,
     OPEN_PROMOTION,
@@ -198,11 +199,21 @@ def _notices(
     ).filter(
         Q(publish_at__gte=lo, publish_at__lt=hi) | Q(effective_at__gte=lo, effective_at__lt=hi)
     )
+    # Who may open a notice's read counts (rollout.permissions.can_view_notice_stats), decided
+    # without a permission query per workflow.
+    sees_stats = is_ops_leader(user) or is_executive(user)
     events = []
     for notice in notices.order_by("publish_at", "pk")[:PER_KIND_LIMIT]:
         workflow = workflows[notice.workflow_id]
         suffix = " (awaiting approval)" if notice.status == NoticeStatus.AWAITING_APPROVAL else ""
-        common = {"kind": "notice", "url": _overview(workflow), "workflow_name": workflow.name}
+        # Owners, ops leaders and executives open the notice with its read counts; everyone
+        # else reads notices in their inbox.
+        url = (
+            reverse("notice_detail", kwargs={"slug": workflow.slug, "notice_id": notice.pk})
+            if sees_stats or workflow.owner_id == user.pk
+            else reverse("inbox")
+        )
+        common = {"kind": "notice", "url": url, "workflow_name": workflow.name}
         if lo <= notice.publish_at < hi:
             events.append(
                 CalendarEvent(

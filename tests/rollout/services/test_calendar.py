@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import icalendar
 import pytest
+from django.utils import timezone
 
 from accounts.models import User
 from rollout.models import (
@@ -198,3 +199,27 @@ def test_an_empty_feed_is_still_a_valid_calendar(other_user):
     parsed = icalendar.Calendar.from_ical(svc.calendar_ical(events, name="Empty"))
     assert parsed["VERSION"] == "2.0"
     assert list(parsed.walk("VEVENT")) == []
+
+
+def test_notice_events_link_to_the_notice_or_the_inbox(db):
+    from django.urls import reverse
+
+    from rollout.selectors.calendar import calendar_events
+    from rollout.services.notice_delivery import notice_deliveries_send, notices_publish_due
+    from tests.rollout.notice_fixtures import make_notice, make_scene
+
+    scene = make_scene()
+    notice = make_notice(scene)
+    notices_publish_due()
+    notice_deliveries_send()
+    today = timezone.localdate()
+
+    def notice_urls(user):
+        events = calendar_events(
+            user, start=today - timedelta(days=1), end=today + timedelta(days=10)
+        )
+        return {e.url for e in events if e.kind == "notice"}
+
+    detail = reverse("notice_detail", kwargs={"slug": scene.workflow.slug, "notice_id": notice.pk})
+    assert notice_urls(scene.owner) == {detail}
+    assert notice_urls(scene.amy) == {reverse("inbox")}
