@@ -340,7 +340,7 @@ def bench_ingest(world: dict) -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from rollout.services.usage_ingest import _attribution
+    from rollout.services.usage_ingest import attribute_people
 
     now = timezone.now()
     users = world["users"]
@@ -381,7 +381,7 @@ def bench_ingest(world: dict) -> None:
     from rollout.models import Workflow
 
     workflow = Workflow.objects.get(pk=world["workflow_id"])
-    attribution = _attribution(workflow, set(users))
+    attribution = attribute_people(workflow, set(users))
     rows = []
     for body in bodies:
         for e in json.loads(body)["events"]:

@@ -44,8 +44,38 @@ MSG_BLANK_USER = "Name the person: an email or the id the AI tool knows them by.
 MSG_CONTROL = "Control characters (such as NUL) are not allowed here."
 
 
-def _has_control(text: str) -> bool:
+# Checks shared by every API body that names a person or a time (events, feedback).
+
+
+def has_control_characters(text: str) -> bool:
     return any(ord(ch) < 32 and ch not in "\t\n\r" for ch in text)
+
+
+def clean_user_ref(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError(MSG_BLANK_USER)
+    if has_control_characters(value):
+        raise ValueError(MSG_CONTROL)
+    return value
+
+
+def require_iso_text(value: Any) -> Any:
+    # pydantic would read a number as a Unix timestamp; the contract is ISO 8601 text.
+    if value is not None and not isinstance(value, str):
+        raise ValueError(MSG_NAIVE)
+    return value
+
+
+def check_reported_time(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(MSG_NAIVE)
+    now = timezone.now()
+    if value > now + MAX_FUTURE:
+        raise ValueError(MSG_FUTURE)
+    if value < now - MAX_AGE:
+        raise ValueError(MSG_TOO_OLD)
+    return value
 
 
 class EventIn(BaseModel):
@@ -72,32 +102,19 @@ class EventIn(BaseModel):
     @field_validator("user_ref")
     @classmethod
     def _user_ref(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError(MSG_BLANK_USER)
-        if _has_control(value):
-            raise ValueError(MSG_CONTROL)
-        return value
+        return clean_user_ref(value)
 
     @field_validator("occurred_at", mode="before")
     @classmethod
     def _occurred_at_text(cls, value: Any) -> Any:
-        # pydantic would read a number as a Unix timestamp; the contract is ISO 8601 text.
-        if not isinstance(value, str):
+        if value is None:  # required here, unlike feedback's optional time
             raise ValueError(MSG_NAIVE)
-        return value
+        return require_iso_text(value)
 
     @field_validator("occurred_at")
     @classmethod
     def _occurred_at(cls, value: datetime) -> datetime:
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(MSG_NAIVE)
-        now = timezone.now()
-        if value > now + MAX_FUTURE:
-            raise ValueError(MSG_FUTURE)
-        if value < now - MAX_AGE:
-            raise ValueError(MSG_TOO_OLD)
-        return value
+        return check_reported_time(value)
 
     @field_validator("attrs", mode="before")
     @classmethod
@@ -109,7 +126,7 @@ class EventIn(BaseModel):
                 raise ValueError(MSG_ATTRS_VALUES)
             # PostgreSQL's jsonb refuses \u0000; other control characters are refused with it.
             texts = [*value.keys(), *(v for v in value.values() if isinstance(v, str))]
-            if any(_has_control(str(t)) for t in texts):
+            if any(has_control_characters(str(t)) for t in texts):
                 raise ValueError(MSG_CONTROL)
         return value
 

@@ -11,20 +11,17 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from rollout.api import api
 from rollout.api.errors import MSG_INVALID_INPUT, ValidationErrorOut
 from rollout.api.events import (
-    MAX_AGE,
-    MAX_FUTURE,
-    MSG_BLANK_USER,
     MSG_CONTROL,
-    MSG_FUTURE,
-    MSG_NAIVE,
     MSG_NOT_JSON,
-    MSG_TOO_OLD,
+    check_reported_time,
+    clean_user_ref,
+    has_control_characters,
+    require_iso_text,
 )
 from rollout.errors import ApplicationError
 from rollout.models import ApiToken, FeedbackCategory, FeedbackRating, Workflow
@@ -36,10 +33,6 @@ MSG_OBJECT = (
 MSG_RATING = f"Unknown rating. Use one of: {', '.join(FeedbackRating.values)}."
 MSG_CATEGORY = f"Unknown category. Use one of: {', '.join(FeedbackCategory.values)}."
 MSG_EVENT_ID = "Give the usage event's UUID, as sent to /api/v1/events."
-
-
-def _has_control(text: str) -> bool:
-    return any(ord(ch) < 32 and ch not in "\t\n\r" for ch in text)
 
 
 class FeedbackIn(BaseModel):
@@ -70,40 +63,24 @@ class FeedbackIn(BaseModel):
     @field_validator("user_ref")
     @classmethod
     def _user_ref(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError(MSG_BLANK_USER)
-        if _has_control(value):
-            raise ValueError(MSG_CONTROL)
-        return value
+        return clean_user_ref(value)
 
     @field_validator("text")
     @classmethod
     def _text(cls, value: str) -> str:
-        if _has_control(value):
+        if has_control_characters(value):
             raise ValueError(MSG_CONTROL)
         return value
 
     @field_validator("occurred_at", mode="before")
     @classmethod
     def _occurred_at_text(cls, value: Any) -> Any:
-        if value is not None and not isinstance(value, str):
-            raise ValueError(MSG_NAIVE)
-        return value
+        return require_iso_text(value)
 
     @field_validator("occurred_at")
     @classmethod
     def _occurred_at(cls, value: datetime | None) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(MSG_NAIVE)
-        now = timezone.now()
-        if value > now + MAX_FUTURE:
-            raise ValueError(MSG_FUTURE)
-        if value < now - MAX_AGE:
-            raise ValueError(MSG_TOO_OLD)
-        return value
+        return None if value is None else check_reported_time(value)
 
 
 class FeedbackCreatedOut(BaseModel):

@@ -37,7 +37,7 @@ from rollout.services.notifications import notification_send
 
 # The same person-to-cohort rule as usage events: a report and the output it is about are
 # attributed alike.
-from rollout.services.usage_ingest import _attribution
+from rollout.services.usage_ingest import attribute_people
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ def feedback_create(
         cohort_id = _member_cohort(workflow, author)
         user_ref = user_ref or author.email
     else:
-        user_id, cohort_id = _attribution(workflow, {user_ref}).get(user_ref, (None, None))
+        user_id, cohort_id = attribute_people(workflow, {user_ref}).get(user_ref, (None, None))
         author = User.objects.filter(pk=user_id).first() if user_id else None
     if rating not in FeedbackRating.values:
         raise ApplicationError(MSG_BAD_RATING, field="rating")

@@ -40,7 +40,7 @@ class IngestResult:
     duplicate: int
 
 
-def _attribution(workflow: Workflow, refs: set[str]) -> dict[str, tuple[int, int | None]]:
+def attribute_people(workflow: Workflow, refs: set[str]) -> dict[str, tuple[int, int | None]]:
     """user_ref → (user id, cohort id or None) for the refs that name a known, active person.
 
     A person in several cohorts of the workflow is attributed to the one that gets them live
@@ -141,7 +141,7 @@ def usage_events_store(*, workflow: Workflow, events: Sequence[EventData]) -> In
         unique.setdefault(event.event_id, event)
     if not unique:
         return IngestResult(accepted=0, duplicate=len(events))
-    attribution = _attribution(workflow, {e.user_ref for e in unique.values()})
+    attribution = attribute_people(workflow, {e.user_ref for e in unique.values()})
     rows = []
     days = set()
     for e in unique.values():
