@@ -10,16 +10,9 @@ from django.db import models
 from rollout.models.threshold import Verdict
 
 
-class ThresholdStatus(models.Model):
-    """The latest verdict of one threshold in one scope, updated in place by every evaluation.
+class _Judged(models.Model):
+    """What one evaluation found for one threshold in one scope."""
 
-    `breached_since` is set when the verdict turns to fail and cleared when it stops failing: the
-    breach is acted on (alert, pause) only on that turn, never on every evaluation while it lasts.
-    """
-
-    threshold = models.ForeignKey(
-        "rollout.Threshold", on_delete=models.CASCADE, related_name="statuses"
-    )
     cohort = models.ForeignKey(
         "rollout.Cohort", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
@@ -31,6 +24,21 @@ class ThresholdStatus(models.Model):
     window_start = models.DateTimeField()
     window_end = models.DateTimeField()
     evaluated_at = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+
+
+class ThresholdStatus(_Judged):
+    """The latest verdict of one threshold in one scope, updated in place by every evaluation.
+
+    `breached_since` is set when the verdict turns to fail and cleared when it stops failing: the
+    breach is acted on (alert, pause) only on that turn, never on every evaluation while it lasts.
+    """
+
+    threshold = models.ForeignKey(
+        "rollout.Threshold", on_delete=models.CASCADE, related_name="statuses"
+    )
     breached_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -44,24 +52,13 @@ class ThresholdStatus(models.Model):
         return f"{self.threshold_id}/{self.scope_key or 'all'}: {self.verdict}"
 
 
-class ThresholdEvaluation(models.Model):
+class ThresholdEvaluation(_Judged):
     """History: one row each time a threshold's verdict in a scope changes, and at most hourly
     while it stays the same (the status row holds the minute-by-minute latest)."""
 
     threshold = models.ForeignKey(
         "rollout.Threshold", on_delete=models.CASCADE, related_name="evaluations"
     )
-    cohort = models.ForeignKey(
-        "rollout.Cohort", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
-    )
-    scope_key = models.CharField(max_length=20, blank=True)
-    verdict = models.CharField(max_length=20, choices=Verdict.choices)
-    observed = models.FloatField(null=True, blank=True)
-    sample = models.PositiveIntegerField(default=0)
-    reason = models.TextField(blank=True)
-    window_start = models.DateTimeField()
-    window_end = models.DateTimeField()
-    evaluated_at = models.DateTimeField()
     breach = models.BooleanField(default=False, help_text="This evaluation started a breach.")
 
     class Meta:
