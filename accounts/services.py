@@ -14,8 +14,10 @@ from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import User
 from accounts.roles import ORG_ROLES, forget_roles, role_names
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
+from rollout.models import Workflow
 from rollout.services.activity import activity_record
+from rollout.services.decision_cache import plan_changed
 
 MSG_EMAIL_TAKEN = "Someone with the email address {email} already has an account."
 MSG_UNKNOWN_ROLE = "Unknown role: {role}."
@@ -134,9 +136,6 @@ def user_deactivate(*, actor: User, user: User) -> User:
         changes={"active": ["yes", "no"]},
     )
     # A deactivated member gets "off" from now on: drop the cached decisions of their workflows.
-    from rollout.models import Workflow
-    from rollout.services.decision_cache import plan_changed
-
     for workflow in Workflow.objects.filter(cohorts__memberships__user=user).distinct():
         plan_changed(workflow)
     for workflow in user.owned_workflows.all():

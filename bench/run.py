@@ -518,9 +518,9 @@ def main() -> None:
         log(f"ingestion: {INGEST_BATCHES} batches of 1,000 by {INGEST_CLIENTS} clients vs COPY")
         bench_ingest(world)
         from rollout.models import UsageEvent
-        from rollout.services.usage_rollup import usage_rollup_pending
+        from rollout.services.evaluation import usage_refresh_pending
 
-        usage_rollup_pending()  # what the worker does after ingestion
+        usage_refresh_pending()  # what the worker does after ingestion
         events_before = UsageEvent.objects.count()
         queries_before = page_query_counts(world)
         log(f"loading {EVENTS:,} events over 180 days and rolling them up")

@@ -6,10 +6,6 @@ class RolloutConfig(AppConfig):
     verbose_name = "Rollout"
 
     def ready(self) -> None:
-        # Registers the planning and metric gate conditions with rollout.gates.
-        from rollout import (  # noqa: F401
-            gate_conditions,
-            gate_conditions_escalations,
-            gate_conditions_metrics,
-            gate_conditions_notices,
-        )
+        # Registers the Celery tasks in every process (web, worker, commands): services wake them
+        # by name through core.wake and never import the tasks module themselves.
+        from rollout import tasks  # noqa: F401

@@ -10,7 +10,7 @@ from rollout.views.blackouts import (
 )
 from rollout.views.calendar import calendar, calendar_feed, calendar_feed_token
 from rollout.views.cohorts import workflow_cohort_csv, workflow_cohorts
-from rollout.views.escalation import (
+from rollout.views.escalation_path import (
     escalation_level_edit,
     escalation_level_move,
     escalation_level_remove,

@@ -67,8 +67,8 @@ def _fresh_cache():
     """Cached rollout decisions must never leak from one test into the next."""
     from django.core.cache import cache
 
-    from rollout import local_memo
     from rollout.api.throttling import forget_local_counts
+    from rollout.lib import local_memo
 
     for forget in (cache.clear, local_memo.forget_all, forget_local_counts):
         forget()

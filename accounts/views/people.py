@@ -31,10 +31,10 @@ from accounts.services import (
     user_reactivate,
     user_roles_set,
 )
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
+from core.htmx import HtmxHttpRequest
 from rollout.permissions import can_manage_people
 from rollout.selectors.workflows import workflow_list_owned
-from rollout.views._htmx import HtmxHttpRequest
 
 PEOPLE_PER_PAGE = 25
 

@@ -7,9 +7,9 @@ from django.views.decorators.http import require_http_methods
 from accounts.forms import ProfileForm
 from accounts.roles import role_names
 from accounts.services import user_profile_update
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
+from core.htmx import HtmxHttpRequest
 from rollout.selectors.workflows import workflow_list_owned
-from rollout.views._htmx import HtmxHttpRequest
 
 MSG_PROFILE_SAVED = "Your profile has been saved."
 

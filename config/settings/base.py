@@ -194,7 +194,7 @@ if env.str("CACHE_URL", default=""):
     CACHES = {"default": env.cache_url("CACHE_URL")}
     if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
         # The same backend, reusing its Redis client (see rollout/cache.py for the measurement).
-        CACHES["default"]["BACKEND"] = "rollout.cache.ReusingRedisCache"
+        CACHES["default"]["BACKEND"] = "rollout.lib.cache.ReusingRedisCache"
 else:
     CACHES = {
         "default": {

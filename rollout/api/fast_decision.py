@@ -1,7 +1,7 @@
 """The decision endpoint's fast lane: a repeat question answered from this process's memory.
 
 GET /api/v1/decision is the hottest call of the product. When the token and the answer are both
-in this process's memo (rollout.local_memo, about a second), everything django-ninja would add —
+in this process's memo (rollout.lib.local_memo, about a second), everything django-ninja would add —
 its authentication hook, query validation, response building — is work whose outcome is already
 known; `make bench` measured it at about 0.1 ms of the endpoint's 0.33 ms. So such a request is
 answered here, counted by the same rate limit. Anything else (first question, unusual query,
@@ -16,12 +16,12 @@ import re
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
-from rollout import local_memo
 from rollout.api.errors import MSG_RATE_LIMITED, json_error
 from rollout.api.throttling import TokenRateThrottle
+from rollout.lib import local_memo
 from rollout.models.workflow import SLUG_VALIDATOR
+from rollout.selectors.api_tokens import token_cache_key, token_hash
 from rollout.selectors.decision import decision_memo_key
-from rollout.services.api_tokens import token_cache_key, token_hash
 
 _SLUG = re.compile(SLUG_VALIDATOR.regex.pattern)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from django.http import HttpRequest, HttpResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from core.errors import ApplicationError
 from rollout.api import api
 from rollout.api.errors import MSG_INVALID_INPUT, ValidationErrorOut
 from rollout.api.events import (
@@ -23,7 +24,6 @@ from rollout.api.events import (
     has_control_characters,
     require_iso_text,
 )
-from rollout.errors import ApplicationError
 from rollout.models import ApiToken, FeedbackCategory, FeedbackRating, Workflow
 from rollout.services.feedback import MAX_TEXT, MSG_TEXT_TOO_LONG, feedback_create
 

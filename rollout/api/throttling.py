@@ -38,7 +38,7 @@ def rate_per_minute() -> int:
 def _shared_count(key: str, amount: int) -> int:
     """Adds `amount` to the window `key` in the shared cache; returns the window's total."""
     count_in_window = getattr(cache, "count_in_window", None)
-    if count_in_window is not None:  # Redis (rollout.cache): one round trip instead of two
+    if count_in_window is not None:  # Redis (rollout.lib.cache): one round trip instead of two
         return count_in_window(key, 2 * WINDOW_SECONDS, amount)
     try:
         return cache.incr(key, amount)

@@ -85,7 +85,7 @@ class UsageRollup(models.Model):
     """Counts for one workflow, cohort (None: people in no cohort) and day or hour.
 
     Rates are derived (see rollout.selectors.usage.UsageCounts); latency is a histogram over
-    rollout.stats.LATENCY_EDGES_MS so percentiles of any window come from summed buckets.
+    rollout.lib.stats.LATENCY_EDGES_MS so percentiles of any window come from summed buckets.
     """
 
     workflow = models.ForeignKey("rollout.Workflow", on_delete=models.CASCADE, related_name="+")

@@ -43,7 +43,7 @@ class Workflow(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     last_activity_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
-    # --- Roll-out plan settings (see rollout.services.phases and rollout.gates) ---
+    # --- Roll-out plan settings (see rollout.services.phases and rollout.gates.registry) ---
     plan_start_date = models.DateField("plan start date", null=True, blank=True)
     fallback_mode = models.CharField(
         "fallback when paused",

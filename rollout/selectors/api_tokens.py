@@ -1,14 +1,16 @@
 """Reading API tokens: the list on the tokens page, and authenticating a bearer token."""
 
+import hashlib
 from datetime import timedelta
 
 from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
-from rollout import local_memo
+from rollout.lib import local_memo
 from rollout.models import ApiToken, Workflow
-from rollout.services.api_tokens import TOKEN_PREFIX, token_cache_key, token_hash
+
+TOKEN_PREFIX = "ro_"
 
 # last_used_at is for people ("used 3 minutes ago"), not an audit trail: writing it on every call
 # would cost a write per request on the hot decision endpoint.
@@ -16,6 +18,15 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 _MAX_TOKEN_LENGTH = 200
 # A safety net only: revocation deletes the entry (rollout.services.api_tokens).
 TOKEN_CACHE_SECONDS = 10 * 60
+
+
+def token_hash(plaintext: str) -> str:
+    return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+def token_cache_key(digest: str) -> str:
+    """Where the API keeps an authenticated token (below)."""
+    return f"api-token:{digest}"
 
 
 def api_token_list_for_workflow(workflow: Workflow) -> list[ApiToken]:
@@ -46,7 +57,7 @@ def api_token_authenticate(plaintext: str) -> ApiToken | None:
 
     Warm: one cache read and no query (revoking deletes the entry, so a revoked token stops at
     once; other web processes may still accept it from their memo for about a second, see
-    rollout.local_memo). Cold: one indexed query on the hash. Plus an UPDATE of last_used_at at
+    rollout.lib.local_memo). Cold: one indexed query on the hash. Plus an UPDATE of last_used_at at
     most once a minute.
     """
     if not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > _MAX_TOKEN_LENGTH:

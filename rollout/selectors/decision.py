@@ -5,15 +5,15 @@ when warm and is invalidated by `rollout.services.decision_cache.plan_changed`.
 """
 
 import hashlib
+import secrets
 from dataclasses import dataclass
 from typing import Literal
 
 from django.core.cache import cache
 from django.db.models import OuterRef, Q, Subquery
 
-from rollout import local_memo
+from rollout.lib import local_memo
 from rollout.models import PHASE_ORDER, CohortMember, Phase, PhaseKind, PhaseStatus, Workflow
-from rollout.services.decision_cache import plan_version, plan_version_key
 
 Mode = Literal["live", "shadow", "off"]
 LIVE_PHASES = (PhaseKind.LIMITED, PhaseKind.BROAD, PhaseKind.STEADY)
@@ -23,6 +23,30 @@ DECISION_TIMEOUT = 60 * 60  # a safety net only: plan changes invalidate through
 
 class UnknownWorkflow(Workflow.DoesNotExist):
     """No workflow has this slug (the API answers 404)."""
+
+
+def plan_version_key(slug: str) -> str:
+    return f"decision-plan-version:{slug}"
+
+
+def new_plan_version() -> int:
+    # An integer, so every backend's incr() works on it.
+    return secrets.randbits(48)
+
+
+def plan_version(slug: str) -> str:
+    """The current plan version of the workflow `slug` (created on first use).
+
+    Decision keys include it, so rollout.services.decision_cache.plan_changed, which bumps it,
+    makes every cached decision for that workflow unreachable at once."""
+    key = plan_version_key(slug)
+    version = cache.get(key)
+    if version is None:
+        # A random start, not 0: after an eviction the version must not repeat an old one. add()
+        # keeps a version another process set in the meantime; read back whichever won.
+        cache.add(key, new_plan_version(), timeout=None)
+        version = cache.get(key)
+    return str(version)
 
 
 @dataclass(frozen=True)
@@ -112,7 +136,7 @@ def decide_cached(workflow_slug: str, user_ref: str) -> Decision:
 
     One cache round trip when warm: the entry carries the plan version it was computed under and
     is read together with the current version, so a plan change invalidates it at once. In front
-    of that, a per-process memo of about a second (rollout.local_memo) serves repeat questions
+    of that, a per-process memo of about a second (rollout.lib.local_memo) serves repeat questions
     with no round trip at all.
     """
     key = decision_memo_key(workflow_slug, user_ref)

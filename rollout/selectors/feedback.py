@@ -8,9 +8,11 @@ from datetime import date, datetime
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Window
 from django.db.models.functions import RowNumber, TruncDate
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from core.dates import day_bounds
 from rollout.models import (
     OPEN_FEEDBACK,
     Cohort,
@@ -20,7 +22,6 @@ from rollout.models import (
     FeedbackVote,
     Workflow,
 )
-from rollout.services.usage_rollup import day_bounds
 
 # Scope of a count: a Cohort, NO_COHORT (people in no cohort) or ALL (the whole workflow); the
 # same values as rollout.selectors.usage.
@@ -29,6 +30,22 @@ NO_COHORT = "none"
 OPEN = "open"  # the status filter's default: new, acknowledged, in progress
 RECENT_TEXTS = 3
 TOP_CATEGORIES = 3
+
+
+def feedback_url(feedback: Feedback) -> str:
+    return reverse(
+        "feedback_detail",
+        kwargs={"slug": feedback.workflow.slug, "feedback_id": feedback.pk},
+    )
+
+
+def feedback_title(feedback: Feedback, words: int = 8) -> str:
+    """The public title: category and the first words of the text."""
+    title = feedback.get_category_display()
+    first = feedback.text.split()
+    if first:
+        title += ": " + " ".join(first[:words]) + ("…" if len(first) > words else "")
+    return title
 
 
 def _annotated(queryset: QuerySet[Feedback], user: User | None = None) -> QuerySet[Feedback]:
@@ -109,8 +126,6 @@ def feedback_list_open_for_author(user: User) -> QuerySet[Feedback]:
 
 def feedback_merge_targets(workflow: Workflow, *, limit: int = 200) -> list[tuple[int, str]]:
     """(id, title) of the open feedback a duplicate may be merged into, newest first."""
-    from rollout.services.feedback import feedback_title
-
     rows = Feedback.objects.filter(
         workflow=workflow, status__in=OPEN_FEEDBACK, duplicate_of__isnull=True
     ).order_by("-created_at", "-id")[:limit]

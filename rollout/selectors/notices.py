@@ -5,6 +5,7 @@ access to the workflow (rollout.permissions.access_workflow); the approvals list
 """
 
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.db.models import Prefetch, Q, QuerySet
 
@@ -27,6 +28,15 @@ STATUS_ORDER = (
     NoticeStatus.PUBLISHED,
     NoticeStatus.CANCELLED,
 )
+
+
+def notice_lead_time(workflow: Workflow) -> timedelta:
+    return timedelta(days=workflow.lead_time_days)
+
+
+def notice_is_short(notice: ChangeNotice) -> bool:
+    """Rule 5: less than the workflow's lead time between publish and effective (urgent)."""
+    return notice.effective_at - notice.publish_at < notice_lead_time(notice.workflow)
 
 
 def _with_related(notices: QuerySet[ChangeNotice]) -> QuerySet[ChangeNotice]:

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 from django.db.models import Count, Sum
 
+from rollout.lib.stats import LATENCY_EDGES_MS, percentile_from_histogram
 from rollout.models import (
     Cohort,
     CohortMember,
@@ -20,7 +21,6 @@ from rollout.models import (
     UsageRollup,
     Workflow,
 )
-from rollout.stats import LATENCY_EDGES_MS, percentile_from_histogram
 
 COUNTERS = (
     "invocations",

@@ -5,6 +5,7 @@ from django.db import models
 
 from accounts.models import User
 from rollout.models import ActivityEntry, Workflow
+from rollout.services.webhook_outbox import webhook_deliveries_create
 
 
 def _display(value: Any) -> str:
@@ -52,8 +53,6 @@ def activity_record(
     entry.save()
     if workflow is not None:
         # Outgoing webhooks: one delivery row per active webhook, committed with the entry.
-        from rollout.services.webhooks import webhook_deliveries_create
-
         webhook_deliveries_create(entry)
         Workflow.objects.filter(pk=workflow.pk).update(last_activity_at=entry.created_at)
         workflow.last_activity_at = entry.created_at

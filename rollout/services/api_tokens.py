@@ -4,7 +4,6 @@ A token is `ro_` + 8 characters (its prefix, shown in lists) + a random tail; on
 stored, so the plaintext exists once, in what `api_token_create` returns.
 """
 
-import hashlib
 import secrets
 
 from django.core.cache import cache
@@ -12,13 +11,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from rollout import local_memo
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
+from rollout.lib import local_memo
 from rollout.models import ApiToken, Workflow
 from rollout.permissions import can_change_workflow
+from rollout.selectors.api_tokens import TOKEN_PREFIX, token_cache_key, token_hash
 from rollout.services.activity import activity_record
 
-TOKEN_PREFIX = "ro_"
 PREFIX_LENGTH = 8
 NAME_MAX_LENGTH = ApiToken._meta.get_field("name").max_length
 
@@ -27,15 +26,6 @@ MSG_NAME_REQUIRED = "Name the token after what will use it, e.g. “support tool
 MSG_NAME_TOO_LONG = f"Keep the name to {NAME_MAX_LENGTH} characters or fewer."
 MSG_NAME_TAKEN = "An active token of this workflow already has this name. Choose another."
 MSG_ALREADY_REVOKED = "This token was already revoked."
-
-
-def token_hash(plaintext: str) -> str:
-    return hashlib.sha256(plaintext.encode()).hexdigest()
-
-
-def token_cache_key(digest: str) -> str:
-    """Where the API keeps an authenticated token (rollout.selectors.api_tokens)."""
-    return f"api-token:{digest}"
 
 
 def _new_plaintext() -> str:

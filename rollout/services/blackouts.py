@@ -8,7 +8,7 @@ from django.utils import formats, timezone
 
 from accounts.models import User
 from accounts.roles import is_ops_leader
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import BlackoutWindow, Workflow
 from rollout.permissions import can_change_workflow
 from rollout.services.activity import activity_record

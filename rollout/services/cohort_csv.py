@@ -14,7 +14,7 @@ from django.db.models.functions import Lower
 
 from accounts.models import User
 from accounts.services import user_invite
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import Cohort, CohortMember
 from rollout.services.cohorts import cohort_members_add
 

@@ -8,8 +8,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from rollout.errors import ApplicationError
-from rollout.models import IN_PROGRESS, PHASE_ORDER, Cohort, CohortMember, Phase, Workflow
+from core.errors import ApplicationError
+from rollout.models import (
+    IN_PROGRESS,
+    PHASE_ORDER,
+    Cohort,
+    CohortMember,
+    Phase,
+    RollupPeriod,
+    UsageDirtyDay,
+    UsageRollup,
+    Workflow,
+)
 from rollout.models.cohort import EnrolmentPhase
 from rollout.selectors.decision import member_key, percentage_bucket
 from rollout.services.access import workflow_access_sync
@@ -132,8 +142,6 @@ def cohort_delete(*, cohort: Cohort, actor: User) -> None:
 def _mark_cohort_days_dirty(cohort: Cohort) -> None:
     """The cohort's events become "not in a cohort" (SET NULL) and its rollups go with it: its
     days are rebuilt, so the no-cohort numbers include those events (one query per statement)."""
-    from rollout.models import RollupPeriod, UsageDirtyDay, UsageRollup
-
     days = (
         UsageRollup.objects.filter(cohort=cohort, period=RollupPeriod.DAY)
         .values_list("day", flat=True)

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import IN_PROGRESS, DataSource, Phase, Workflow
 from rollout.services.activity import activity_record, field_changes, snapshot
 

@@ -13,6 +13,12 @@ from datetime import date, datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from rollout.lib.stats import (
+    is_degrading_latency,
+    is_degrading_rate,
+    latency_shift_test,
+    two_proportion_test,
+)
 from rollout.models import (
     IN_PROGRESS,
     Cohort,
@@ -23,12 +29,6 @@ from rollout.models import (
     Workflow,
 )
 from rollout.selectors.usage import UsageCounts, usage_window
-from rollout.stats import (
-    is_degrading_latency,
-    is_degrading_rate,
-    latency_shift_test,
-    two_proportion_test,
-)
 
 DRIFT_WINDOW_DAYS = 7
 MIN_SAMPLE = 30

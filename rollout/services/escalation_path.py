@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import F, Max
 
 from accounts.models import User
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import EscalationChannel, EscalationLevel, Workflow
 from rollout.services.access import workflow_access_sync
 from rollout.services.activity import activity_record

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import (
     Escalation,
     EscalationChannel,
@@ -127,27 +127,14 @@ def level_for_step(levels: list[EscalationLevel], step: int) -> EscalationLevel:
 def _tell(escalation: Escalation, *, recipient: User, title: str, body: str, email: bool) -> None:
     """In the app always; by email when the person chose email, or when the level's channel is
     email (that is the contact's chosen way to be reached, whatever their general preference)."""
-    notification = notification_send(
+    notification_send(
         recipient=recipient,
         workflow=escalation.workflow,
         title=title,
         body=body,
         url=_url(escalation),
+        email=email,
     )
-    if email and recipient.is_active and not recipient.notify_by_email:
-        transaction.on_commit(lambda: _enqueue_email(notification.pk))
-
-
-def _enqueue_email(notification_id: int) -> None:
-    from rollout.tasks import email_notification
-
-    # notification_email marks the row sent, so a retried task never emails twice.
-    try:
-        email_notification.delay(notification_id)
-    except Exception:  # noqa: BLE001 — the in-app notification is stored either way
-        from rollout.services.notifications import logger
-
-        logger.warning("Could not enqueue the escalation email of notification %s", notification_id)
 
 
 def _tell_owner(escalation: Escalation, *, title: str, body: str) -> None:

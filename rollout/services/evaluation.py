@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from core.dates import day_bounds
 from rollout.models import (
     BreachAction,
     Cohort,
@@ -32,9 +33,12 @@ from rollout.selectors.feedback import feedback_measure
 from rollout.selectors.thresholds import format_threshold_value, threshold_sentence
 from rollout.selectors.usage import ALL, NOT_FROM_USAGE, usage_window
 from rollout.services.activity import activity_record
+from rollout.services.drift import drift_evaluate_all
 from rollout.services.escalations import escalation_open
+from rollout.services.incidents import incident_open
 from rollout.services.notifications import notification_send
-from rollout.services.usage_rollup import day_bounds
+from rollout.services.phase_control import phase_pause_on_breach
+from rollout.services.usage_rollup import usage_rollup_pending
 
 HISTORY_EVERY = timedelta(hours=1)
 MSG_NOT_MEASURED = (
@@ -209,8 +213,6 @@ _ESCALATING = {BreachAction.PAUSE_ROLLOUT: Severity.CRITICAL, BreachAction.ALERT
 
 
 def _act_on_breach(threshold: Threshold, cohort: Cohort | None, judgement: Judgement) -> None:
-    from rollout.services.phase_control import phase_pause_on_breach
-
     workflow = threshold.workflow
     where = f" for the cohort “{cohort.name}”" if cohort else ""
     sentence = threshold_sentence(threshold)
@@ -238,8 +240,6 @@ def _act_on_breach(threshold: Threshold, cohort: Cohort | None, judgement: Judge
                 f"“{workflow.fallback_mode}” output until you resume it."
             )
         # Rule 4: and an incident draft, for the cohort breached or every enrolled cohort.
-        from rollout.services.incidents import incident_open
-
         incident = incident_open(
             workflow=workflow,
             actor=None,
@@ -278,4 +278,33 @@ def thresholds_evaluate_all(*, now: datetime | None = None) -> int:
     for workflow in Workflow.objects.filter(thresholds__isnull=False).distinct().with_owner():
         thresholds_evaluate_workflow(workflow=workflow, now=now)
         count += 1
+    return count
+
+
+def usage_refresh_pending(*, max_days: int | None = None) -> int:
+    """Rebuild the rollups of every dirty day (or up to `max_days`), then evaluate the thresholds
+    of the workflows those days belong to: fresh numbers, then verdicts. Returns days rebuilt.
+
+    Evaluated once every claimed day is rebuilt, not per batch: a window judged half-rolled-up
+    would record a verdict (and could act on a breach) that the next batch contradicts."""
+    run = usage_rollup_pending(max_days=max_days)
+    if run.workflow_ids:
+        for workflow in Workflow.objects.filter(pk__in=run.workflow_ids):
+            thresholds_evaluate_workflow(workflow=workflow)
+    return run.days
+
+
+def thresholds_evaluate_workflow_id(*, workflow_id: int) -> int:
+    """Evaluate one workflow's thresholds by id (gone: nothing). Returns the statuses recorded."""
+    workflow = Workflow.objects.with_owner().filter(pk=workflow_id).first()
+    if workflow is None:
+        return 0
+    return len(thresholds_evaluate_workflow(workflow=workflow))
+
+
+def evaluation_sweep() -> int:
+    """The periodic sweep: every threshold (windows move with the clock, not only with new
+    events), then every cohort's drift. Returns the thresholds evaluated."""
+    count = thresholds_evaluate_all()
+    drift_evaluate_all()
     return count

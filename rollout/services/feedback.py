@@ -12,10 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 
 from accounts.models import User
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import (
     OPEN_ESCALATION,
     CohortMember,
@@ -31,6 +30,7 @@ from rollout.models import (
     Workflow,
 )
 from rollout.permissions import can_give_feedback, can_triage_feedback, can_view_workflow
+from rollout.selectors.feedback import feedback_title, feedback_url
 from rollout.services.activity import activity_record, field_changes, snapshot
 from rollout.services.escalations import escalation_open
 from rollout.services.notifications import notification_send
@@ -70,22 +70,6 @@ MSG_ALREADY_MERGED = "This was already merged into #{id}."
 # The cohort a person's feedback is attributed to, when they are in several: the one that gets
 # the workflow live first (the same rule as usage events, rollout.services.usage_ingest).
 _ENROLMENT_RANK = {"limited": 0, "broad": 1, "": 2}
-
-
-def feedback_url(feedback: Feedback) -> str:
-    return reverse(
-        "feedback_detail",
-        kwargs={"slug": feedback.workflow.slug, "feedback_id": feedback.pk},
-    )
-
-
-def feedback_title(feedback: Feedback, words: int = 8) -> str:
-    """The public title: category and the first words of the text."""
-    title = feedback.get_category_display()
-    first = feedback.text.split()
-    if first:
-        title += ": " + " ".join(first[:words]) + ("…" if len(first) > words else "")
-    return title
 
 
 def _member_cohort(workflow: Workflow, user: User) -> int | None:
@@ -307,20 +291,9 @@ def _tell_followers(feedback: Feedback, *, actor: User | None, note: str = "") -
 def _tell(user: User, *, workflow: Workflow, title: str, body: str, url: str, email: bool) -> None:
     """In the app always; by email if the person's profile says so, or they asked for email
     on this feedback (the same extra email as rollout.services.escalations)."""
-    notification = notification_send(
-        recipient=user, workflow=workflow, title=title, body=body, url=url
+    notification_send(
+        recipient=user, workflow=workflow, title=title, body=body, url=url, email=email
     )
-    if email and not user.notify_by_email:
-        transaction.on_commit(lambda: _enqueue_email(notification.pk))
-
-
-def _enqueue_email(notification_id: int) -> None:
-    from rollout.tasks import email_notification
-
-    try:
-        email_notification.delay(notification_id)
-    except Exception:  # noqa: BLE001 — the in-app notification is stored either way
-        logger.warning("Could not enqueue the feedback email of notification %s", notification_id)
 
 
 def _canonical(feedback: Feedback) -> Feedback:

@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from accounts.models import User
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import Follow, Workflow
 from rollout.permissions import can_view_workflow
 from rollout.selectors.follows import follower_list_allowed

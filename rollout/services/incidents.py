@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from accounts.models import User
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import (
     Cohort,
     Escalation,
@@ -28,6 +28,7 @@ from rollout.models import (
 )
 from rollout.permissions import can_change_workflow
 from rollout.services.activity import activity_record
+from rollout.services.notice_drafts import notice_draft_for_incident
 
 MAX_TITLE = 200
 MAX_DETECTED_BY = 200
@@ -386,7 +387,5 @@ def incident_close(
         target=incident.title,
         note=f"Explanation drafted for {incident_audience(incident, cohorts)}.",
     )
-    from rollout.services.notice_drafts import notice_draft_for_incident
-
     notice_draft_for_incident(incident=incident, actor=actor)  # the owner reviews and schedules it
     return incident

@@ -40,7 +40,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import ORG_ROLES
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
+from core.wake import wake
 from rollout.models import (
     ChangeNotice,
     Cohort,
@@ -158,7 +159,7 @@ def _publish(notice: ChangeNotice, now: datetime) -> None:
             "recipients": ["—", str(len(recipients))],
         },
     )
-    transaction.on_commit(wake_sender)
+    wake_sender()
 
 
 def _create_deliveries(notice: ChangeNotice, user_ids, wants_email: set[int], *, kind: str) -> None:
@@ -176,13 +177,9 @@ def _create_deliveries(notice: ChangeNotice, user_ids, wants_email: set[int], *,
 
 
 def wake_sender() -> None:
-    """Enqueue the sender. The broker is only a wake-up call: if it is down, the sweep sends."""
-    from rollout.tasks import send_notice_deliveries
-
-    try:
-        send_notice_deliveries.delay()
-    except Exception:  # noqa: BLE001 — the deliveries are stored; the sweep will send them
-        logger.warning("Could not enqueue the notice sender; the sweep will deliver.")
+    """Wake the sender after commit. The broker is only a wake-up call: if it is down, the sweep
+    sends."""
+    wake("rollout.tasks.send_notice_deliveries")
 
 
 # --- Reminders -----------------------------------------------------------------------------------
@@ -217,7 +214,7 @@ def notice_reminders_send(*, now: datetime | None = None) -> int:
             notice.reminded_at = now
             notice.save(update_fields=["reminded_at", "updated_at"])
         if queued:
-            transaction.on_commit(wake_sender)
+            wake_sender()
     return queued
 
 
@@ -430,5 +427,13 @@ def notice_delivery_retry(*, delivery: NoticeDelivery, actor: User) -> NoticeDel
         },
         note=delivery.last_error,
     )
-    transaction.on_commit(wake_sender)
+    wake_sender()
     return delivery
+
+
+def notice_sweep(*, now: datetime | None = None) -> int:
+    """The every-minute sweep: publish due notices, queue due reminders, send due deliveries, so a
+    broker that was down at publish time only delays delivery. Returns deliveries sent."""
+    notices_publish_due(now=now)
+    notice_reminders_send(now=now)
+    return notice_deliveries_send(now=now)

@@ -26,8 +26,8 @@ from rollout.models import (
     PromotionRequest,
     Workflow,
 )
-from rollout.selectors.notices import notices_covering
-from rollout.services.notices import notice_draft_automatic, notice_lead_time
+from rollout.selectors.notices import notice_lead_time, notices_covering
+from rollout.services.notices import notice_draft_automatic
 
 # Any notice not cancelled counts as "one exists": the owner may still be writing it.
 LIVE_STATUSES = (

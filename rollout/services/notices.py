@@ -22,8 +22,9 @@ from django.utils import formats, timezone
 
 from accounts.models import User
 from accounts.roles import OPS_LEADERS, is_ops_leader
-from rollout.errors import ApplicationError
-from rollout.markdown import render_markdown
+from core.errors import ApplicationError
+from core.wake import wake
+from rollout.lib.markdown import render_markdown
 from rollout.models import (
     ChangeNotice,
     Cohort,
@@ -32,9 +33,10 @@ from rollout.models import (
     Workflow,
 )
 from rollout.permissions import can_change_workflow
-from rollout.selectors.notices import notice_audience_user_ids
+from rollout.selectors.notices import notice_audience_user_ids, notice_is_short
 from rollout.services.activity import activity_record, field_changes, snapshot
 from rollout.services.blackouts import blackout_covering, blackout_ends_label
+from rollout.services.notifications import notification_send
 
 MSG_NOT_ALLOWED = "Only the workflow's owner or an ops leader can write its notices."
 MSG_EFFECTIVE_BEFORE_PUBLISH = "The effective time must be after the publish time."
@@ -148,15 +150,6 @@ def _save(notice: ChangeNotice, cohorts: list[Cohort]) -> None:
     notice.cohorts.set(cohorts)
 
 
-def notice_lead_time(workflow: Workflow) -> timedelta:
-    return timedelta(days=workflow.lead_time_days)
-
-
-def notice_is_short(notice: ChangeNotice) -> bool:
-    """Rule 5: less than the workflow's lead time between publish and effective (urgent)."""
-    return notice.effective_at - notice.publish_at < notice_lead_time(notice.workflow)
-
-
 def _check_blackouts(notice: ChangeNotice) -> None:
     """Rule 10, for both times: the message names the window and when it ends."""
     for at, message, field in (
@@ -204,8 +197,6 @@ def _check_open(notice: ChangeNotice, now: datetime) -> None:
 
 def _ask_approval(notice: ChangeNotice, actor: User | None) -> None:
     """Tell the ops leaders (but the author) an urgent notice waits for one of them."""
-    from rollout.services.notifications import notification_send
-
     url = reverse("notice_edit", kwargs={"slug": notice.workflow.slug, "notice_id": notice.pk})
     leaders = User.objects.filter(groups__name=OPS_LEADERS, is_active=True).distinct()
     if actor is not None:
@@ -374,17 +365,8 @@ def _schedule_locked(notice: ChangeNotice, actor: User) -> ChangeNotice:
         _ask_approval(notice, actor)
     elif notice.publish_at <= timezone.now():
         # Due now: publish right after commit rather than at the next minutely sweep.
-        transaction.on_commit(_wake_publisher)
+        wake("rollout.tasks.deliver_notices")
     return notice
-
-
-def _wake_publisher() -> None:
-    from rollout.tasks import deliver_notices
-
-    try:
-        deliver_notices.delay()
-    except Exception:  # noqa: BLE001 — the sweep publishes it within a minute anyway
-        logger.warning("Could not enqueue the notice publisher")
 
 
 @transaction.atomic

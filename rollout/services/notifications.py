@@ -11,32 +11,32 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from core.wake import wake
 from rollout.models import Notification, Workflow
 
 logger = logging.getLogger(__name__)
 
 
 def notification_send(
-    *, recipient: User, workflow: Workflow | None, title: str, body: str = "", url: str = ""
+    *,
+    recipient: User,
+    workflow: Workflow | None,
+    title: str,
+    body: str = "",
+    url: str = "",
+    email: bool = False,
 ) -> Notification:
+    """Store an in-app notification and, after commit, email it if the person chose email for
+    everything or `email` asks for this one (a per-case choice: an escalation level whose channel
+    is email, "email me" on a feedback). The only place that enqueues a notification email."""
     notification = Notification(
         recipient=recipient, workflow=workflow, title=title[:200], body=body[:4000], url=url
     )
     notification.full_clean()
     notification.save()
-    if recipient.is_active and recipient.notify_by_email:
-        transaction.on_commit(lambda: _enqueue_email(notification.pk))
+    if recipient.is_active and (recipient.notify_by_email or email):
+        wake("rollout.tasks.email_notification", notification.pk)
     return notification
-
-
-def _enqueue_email(notification_id: int) -> None:
-    # The broker is a wake-up call only: if it is down, the periodic sweep sends the email.
-    from rollout.tasks import email_notification
-
-    try:
-        email_notification.delay(notification_id)
-    except Exception:  # noqa: BLE001 — the notification is stored; the sweep will send it
-        logger.warning("Could not enqueue the email of notification %s", notification_id)
 
 
 def notifications_email_pending(*, older_than: timedelta = timedelta(minutes=1)) -> int:

@@ -4,7 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import (
     IN_PROGRESS,
     OPEN_PROMOTION,
@@ -17,6 +17,7 @@ from rollout.models import (
 )
 from rollout.permissions import can_change_workflow
 from rollout.services.activity import activity_record
+from rollout.services.decision_cache import plan_changed
 from rollout.services.follows import followers_notify_phase_change
 
 MSG_NOT_ALLOWED = "Only the workflow's owner or an ops leader can pause, resume or roll back."
@@ -41,8 +42,6 @@ def _locked_current(workflow: Workflow, actor: User) -> tuple[Workflow, Phase]:
 
 
 def _plan_changed(workflow: Workflow) -> None:
-    from rollout.services.decision_cache import plan_changed
-
     plan_changed(workflow)
 
 

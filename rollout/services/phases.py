@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.dateformat import format as date_format
 
 from accounts.models import User
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import Phase, PhaseKind, PhaseStatus, Workflow
 from rollout.services.activity import activity_record, field_changes, snapshot
 from rollout.services.decision_cache import plan_changed

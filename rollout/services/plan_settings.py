@@ -7,7 +7,7 @@ from django.db import transaction
 
 from accounts.models import User
 from accounts.roles import is_ops_leader
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import Workflow
 from rollout.services.activity import activity_record, field_changes, snapshot
 from rollout.services.decision_cache import plan_changed

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import is_ops_leader
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.gates import Gate, gate_for
 from rollout.models import (
     IN_PROGRESS,
@@ -30,9 +30,12 @@ from rollout.models import (
     Workflow,
 )
 from rollout.permissions import can_change_workflow
+from rollout.selectors.thresholds import has_quality_threshold
 from rollout.services.activity import activity_record
 from rollout.services.blackouts import blackout_covering, blackout_message
+from rollout.services.decision_cache import plan_changed
 from rollout.services.follows import followers_notify_phase_change
+from rollout.services.notice_drafts import notice_draft_for_promotion
 
 MSG_NOT_ALLOWED = "Only the workflow's owner or an ops leader can request a promotion."
 MSG_NO_NEXT_PHASE = "There is no next phase to promote to."
@@ -179,8 +182,6 @@ def promotion_request(
         target=_label(request),
         note=request.note,
     )
-    from rollout.services.notice_drafts import notice_draft_for_promotion
-
     notice_draft_for_promotion(request=request, actor=actor)  # cohorts it enrols hear of it
     return request
 
@@ -202,8 +203,6 @@ def promotion_override(*, request: PromotionRequest, actor: User, reason: str) -
 def _check_rule_2(request: PromotionRequest) -> None:
     """Rule 2 is not a gate condition an ops leader may override: it is the product's promise
     that quality was defined before launch."""
-    from rollout.selectors.thresholds import has_quality_threshold
-
     if request.to_phase.kind == PhaseKind.LIMITED and not has_quality_threshold(request.workflow):
         raise ApplicationError(MSG_RULE_2)
 
@@ -261,8 +260,6 @@ def _record_approval(
         target=_label(request),
         note=note.strip(),
     )
-    from rollout.services.notice_drafts import notice_draft_for_promotion
-
     notice_draft_for_promotion(request=request, actor=request.requested_by)
     if request.approvals.count() < workflow.required_approvals:
         return request
@@ -385,8 +382,6 @@ def _execute_locked(
         f"promoted from {from_phase.get_kind_display()} to {to_phase.get_kind_display()}",
         actor=actor,
     )
-    from rollout.services.decision_cache import plan_changed
-
     plan_changed(workflow)
     return request
 

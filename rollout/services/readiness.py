@@ -3,7 +3,7 @@
 from django.db import transaction
 
 from accounts.models import User
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import ReadinessAnswer, ReadinessAnswerValue, ReadinessQuestion, Workflow
 from rollout.services.activity import activity_record
 

@@ -11,7 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.models import User
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
+from core.wake import wake
 from rollout.models import Comparator, Metric, Phase, PhaseKind, Threshold, Workflow
 from rollout.selectors.thresholds import format_threshold_value, is_rate, threshold_sentence
 from rollout.services.activity import activity_record
@@ -142,10 +143,7 @@ def _changes(before: dict[str, Any], threshold: Threshold) -> dict[str, list[str
 def _evaluate_after_commit(workflow: Workflow) -> None:
     """A threshold defined or changed gets its verdict at once, not at the next sweep: the gate
     and the usage page show it right away."""
-    from rollout.tasks import evaluate_workflow
-
-    workflow_id = workflow.pk
-    transaction.on_commit(lambda: evaluate_workflow.delay(workflow_id))
+    wake("rollout.tasks.evaluate_workflow", workflow.pk)
 
 
 @transaction.atomic

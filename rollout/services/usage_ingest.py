@@ -18,8 +18,9 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from core.wake import wake
+from rollout.lib.stats import latency_bucket
 from rollout.models import CohortMember, UsageDirtyDay, UsageEvent, Workflow
-from rollout.stats import latency_bucket
 
 
 @dataclass(frozen=True)
@@ -169,17 +170,5 @@ def usage_events_store(*, workflow: Workflow, events: Sequence[EventData]) -> In
                 [UsageDirtyDay(workflow=workflow, day=day) for day in sorted(days)],
                 ignore_conflicts=True,
             )
-            transaction.on_commit(_wake_rollup)
+            wake("rollout.tasks.rollup_usage")
     return IngestResult(accepted=accepted, duplicate=len(events) - accepted)
-
-
-def _wake_rollup() -> None:
-    # The broker is only a wake-up call: if it is down, the minutely sweep finds the dirty days.
-    from rollout.tasks import rollup_usage
-
-    try:
-        rollup_usage.delay()
-    except Exception:  # noqa: BLE001 — a broker outage must not fail an ingestion already stored
-        import logging
-
-        logging.getLogger(__name__).warning("Could not enqueue the usage rollup", exc_info=True)

@@ -2,18 +2,22 @@
 
 A day is always rebuilt whole from its raw events (never incremented), so rollups equal a
 recomputation from raw events whatever arrived late, twice, or out of order. Ingestion marks days
-dirty; `usage_rollup_pending` claims and rebuilds them (the task after each ingestion, and the
-minutely sweep for anything a lost task left behind).
+dirty; `usage_rollup_pending` claims and rebuilds them (called by
+rollout.services.evaluation.usage_refresh_pending: the task after each ingestion, and the minutely
+sweep for anything a lost task left behind).
 """
 
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Case, CharField, Count, F, Value, When
 from django.db.models.functions import Cast, Concat, Lower, TruncHour
 from django.utils import timezone
 
+from core.dates import day_bounds
+from rollout.lib.stats import LATENCY_EDGES_MS
 from rollout.models import (
     EventKind,
     RollupPeriod,
@@ -23,7 +27,6 @@ from rollout.models import (
     UsageRollup,
     Workflow,
 )
-from rollout.stats import LATENCY_EDGES_MS
 
 # Event kind → the rollup's counter.
 COUNTER = {
@@ -47,14 +50,6 @@ PERSON = Case(
     default=F("user_ref"),
     output_field=CharField(),
 )
-
-
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """The [start, end) of a local calendar day as aware datetimes (23 or 25 hours across DST)."""
-    tz = timezone.get_current_timezone()
-    start = timezone.make_aware(datetime.combine(day, time.min), tz)
-    end = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min), tz)
-    return start, end
 
 
 def _new_row(workflow_id: int, cohort_id: int | None, period: str, day: date, start: datetime):
@@ -133,10 +128,21 @@ def usage_rollup_rebuild_day(*, workflow_id: int, day: date) -> int:
     return total
 
 
-def usage_rollup_pending(*, max_days: int | None = None) -> int:
+@dataclass(frozen=True)
+class RollupRun:
+    """What one `usage_rollup_pending` call did: days rebuilt, and the workflows they belong to."""
+
+    days: int
+    workflow_ids: frozenset[int]
+
+
+def usage_rollup_pending(*, max_days: int | None = None) -> RollupRun:
     """Rebuild every dirty day (or up to `max_days`). Safe to run concurrently: each dirty row is
     claimed with SKIP LOCKED and deleted in the transaction that rebuilds its day, so a day marked
-    dirty again meanwhile (new events) stays dirty for the next run. Returns days rebuilt."""
+    dirty again meanwhile (new events) stays dirty for the next run.
+
+    A leaf: it judges nothing. rollout.services.evaluation.usage_refresh_pending evaluates the
+    thresholds of the workflows it returns."""
     done = 0
     touched: set[int] = set()
     while max_days is None or done < max_days:
@@ -154,19 +160,7 @@ def usage_rollup_pending(*, max_days: int | None = None) -> int:
                 usage_rollup_rebuild_day(workflow_id=dirty.workflow_id, day=dirty.day)
             done += len(claimed)
             touched.update(d.workflow_id for d in claimed)
-    # Once every claimed day is rebuilt, not per batch: a window judged half-rolled-up would
-    # record a verdict (and could act on a breach) that the next batch contradicts.
-    if touched:
-        _evaluate_after_rollup(touched)
-    return done
-
-
-def _evaluate_after_rollup(workflow_ids: set[int]) -> None:
-    """Thresholds are evaluated after fresh numbers land (and on the schedule)."""
-    from rollout.services.evaluation import thresholds_evaluate_workflow
-
-    for workflow in Workflow.objects.filter(pk__in=workflow_ids):
-        thresholds_evaluate_workflow(workflow=workflow)
+    return RollupRun(days=done, workflow_ids=frozenset(touched))
 
 
 def usage_rollup_rebuild(*, workflow: Workflow | None = None) -> int:

@@ -8,10 +8,11 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import is_ops_leader
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import IN_PROGRESS, Phase, Workflow
 from rollout.services.access import workflow_access_sync
 from rollout.services.activity import activity_record, field_changes, snapshot
+from rollout.services.notice_drafts import notice_draft_for_model_change
 from rollout.services.phases import plan_create_default
 
 EDITABLE_FIELDS = (
@@ -151,8 +152,6 @@ def _restart_baseline(workflow: Workflow, actor: User) -> None:
         target=phase.get_kind_display(),
         note="The model changed mid-phase: drift is measured against a new baseline from now.",
     )
-    from rollout.services.notice_drafts import notice_draft_for_model_change
-
     notice_draft_for_model_change(workflow=workflow, actor=actor, phase=phase)  # rule 9
 
 

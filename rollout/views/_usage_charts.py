@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from django.utils.safestring import SafeString
 
-from rollout.charts import PALETTE, Series, ThresholdLine, line_chart
+from rollout.lib.charts import PALETTE, Series, ThresholdLine, line_chart
 from rollout.models import Comparator, Metric, Threshold
 from rollout.selectors.thresholds import format_threshold_value
 from rollout.selectors.usage import DailySeries, UsageCounts

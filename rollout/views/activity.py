@@ -4,9 +4,9 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from core.htmx import HtmxHttpRequest
 from rollout.permissions import access_workflow
 from rollout.selectors.workflows import activity_list_for_workflow
-from rollout.views._htmx import HtmxHttpRequest
 from rollout.views._workflow import workflow_page_context
 
 ACTIVITY_PER_PAGE = 25

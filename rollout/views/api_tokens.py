@@ -7,14 +7,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from rollout.errors import ApplicationError
-from rollout.forms import add_application_error
-from rollout.forms_api_tokens import ApiTokenForm
+from core.errors import ApplicationError
+from core.htmx import HtmxHttpRequest
+from rollout.forms.api_tokens import ApiTokenForm
+from rollout.forms.fields import add_application_error
 from rollout.models import ApiToken
 from rollout.permissions import access_workflow
 from rollout.selectors.api_tokens import api_token_list_for_workflow
 from rollout.services import api_tokens as services
-from rollout.views._htmx import HtmxHttpRequest
 from rollout.views._workflow import workflow_page_context
 
 MSG_CREATED = "Created the API token “{name}”. Copy it now: it will not be shown again."

@@ -8,13 +8,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import is_ops_leader
-from rollout.errors import ApplicationError
-from rollout.forms import add_application_error
-from rollout.forms_promotions import BlackoutForm
+from core.errors import ApplicationError
+from core.htmx import HtmxHttpRequest
+from rollout.forms.fields import add_application_error
+from rollout.forms.promotions import BlackoutForm
 from rollout.models import BlackoutWindow
 from rollout.permissions import access_workflow
 from rollout.services import blackouts as services
-from rollout.views._htmx import HtmxHttpRequest
 
 MSG_ADDED = "Added the “{name}” blackout window."
 MSG_DELETED = "Removed the “{name}” blackout window."

@@ -13,10 +13,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from core.htmx import HtmxHttpRequest
 from rollout.models import CalendarFeed
 from rollout.selectors.calendar import CalendarEvent, calendar_events
 from rollout.services import calendar_feed as feed_services
-from rollout.views._htmx import HtmxHttpRequest
 
 FEED_PAST_DAYS = 30
 FEED_FUTURE_DAYS = 365

@@ -13,20 +13,20 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
-from rollout.errors import ApplicationError
-from rollout.forms import add_application_error
-from rollout.forms_cohorts import (
+from core.errors import ApplicationError
+from core.htmx import HtmxHttpRequest
+from rollout.forms.cohorts import (
     CohortCsvConfirmForm,
     CohortCsvUploadForm,
     CohortEnrolForm,
     CohortForm,
     CohortMembersAddForm,
 )
+from rollout.forms.fields import add_application_error
 from rollout.models import Cohort, Workflow
 from rollout.permissions import access_workflow
 from rollout.selectors.cohorts import cohort_get_for_workflow, cohort_list_for_workflow
 from rollout.services import cohort_csv, cohorts
-from rollout.views._htmx import HtmxHttpRequest
 from rollout.views._workflow import workflow_page_context
 
 MSG_CREATED = "Created the cohort “{name}”."

@@ -13,18 +13,18 @@ from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from rollout.errors import ApplicationError
-from rollout.forms import add_application_error
-from rollout.forms_escalations import (
+from core.errors import ApplicationError
+from core.htmx import HtmxHttpRequest
+from rollout.forms.escalations import (
     EscalationNoteForm,
     EscalationReassignForm,
     EscalationResolveForm,
 )
+from rollout.forms.fields import add_application_error
 from rollout.models import Escalation, EscalationStatus, Workflow
 from rollout.permissions import access_workflow, can_act_on_escalation
 from rollout.selectors.escalations import escalation_get_for_workflow, escalation_level_list
 from rollout.services import escalations as services
-from rollout.views._htmx import HtmxHttpRequest
 from rollout.views._workflow import workflow_page_context
 
 PAGE = "rollout/escalation_detail.html"

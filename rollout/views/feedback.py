@@ -22,15 +22,16 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import User
 from accounts.roles import OPS_LEADERS
-from rollout.errors import ApplicationError
-from rollout.forms import add_application_error
-from rollout.forms_feedback import (
+from core.errors import ApplicationError
+from core.htmx import HtmxHttpRequest
+from rollout.forms.feedback import (
     CommentForm,
     FeedbackFilterForm,
     FeedbackForm,
     MergeForm,
     TriageForm,
 )
+from rollout.forms.fields import add_application_error
 from rollout.models import Cohort, Feedback, FeedbackStatus, Severity, Workflow
 from rollout.permissions import access_workflow, can_give_feedback, can_triage_feedback
 from rollout.selectors.feedback import (
@@ -39,9 +40,10 @@ from rollout.selectors.feedback import (
     feedback_list_for_triage,
     feedback_list_public,
     feedback_merge_targets,
+    feedback_title,
+    feedback_url,
 )
 from rollout.services import feedback as services
-from rollout.views._htmx import HtmxHttpRequest
 from rollout.views._workflow import workflow_page_context
 
 PAGE = "rollout/workflow_feedback.html"
@@ -103,7 +105,7 @@ def feedback_new(request: HtmxHttpRequest) -> HttpResponse:
         sent = Feedback.objects.filter(pk=int(thanks), workflow=workflow, author=user).first()
         if sent is not None:
             sent.workflow = workflow
-            context.update(sent=sent, title=services.feedback_title(sent))
+            context.update(sent=sent, title=feedback_title(sent))
             return render(request, NEW, context)
     form = FeedbackForm(
         request.POST or None,
@@ -262,7 +264,7 @@ def _after(
         (messages.error if error else messages.success)(request, message)
         target = request.POST.get("next", "")
         if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-            target = services.feedback_url(feedback)
+            target = feedback_url(feedback)
         return redirect(target)
     fresh = feedback_get_for_workflow(workflow, feedback.pk, request.user)
     context: dict[str, Any] = {
@@ -297,7 +299,7 @@ def _detail(
     context.update(roles)
     context.update(
         item=feedback,
-        title=services.feedback_title(feedback),
+        title=feedback_title(feedback),
         # The full text is the author's and the workflow viewers'; other members see the title.
         show_text=context["can_view"] or feedback.author_id == request.user.pk,
         comments=list(feedback.comments.select_related("author")),

@@ -6,9 +6,9 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from core.htmx import HtmxHttpRequest
 from rollout.permissions import access_workflow
 from rollout.services.follows import follow, unfollow
-from rollout.views._htmx import HtmxHttpRequest
 
 MSG_FOLLOWING = "You now follow “{name}”: you will get its notices and phase changes."
 MSG_UNFOLLOWED = "You no longer follow “{name}”."

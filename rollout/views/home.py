@@ -6,6 +6,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
 from accounts.roles import is_executive, is_ops_leader
+from core.htmx import HtmxHttpRequest
 from rollout.models import Notification, PromotionRequest, PromotionStatus
 from rollout.permissions import can_create_workflow
 from rollout.selectors.escalations import escalation_list_for_contact
@@ -17,7 +18,6 @@ from rollout.selectors.notifications import (
 )
 from rollout.selectors.workflows import workflow_list_owned, workflow_list_visible
 from rollout.services.notifications import notification_mark_read
-from rollout.views._htmx import HtmxHttpRequest
 
 # The callout is a to-do list, not a report: the rest is one click away in the filtered portfolio.
 OWNERLESS_SHOWN = 10

@@ -7,10 +7,10 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.htmx import HtmxHttpRequest
 from rollout.models import NoticeReceipt
 from rollout.selectors.inbox import inbox_get_receipt, inbox_list_for_user, inbox_unread_count
 from rollout.services.notice_receipts import notice_receipt_acknowledge, notice_receipt_read
-from rollout.views._htmx import HtmxHttpRequest
 
 INBOX_SHOWN = 100
 MSG_ACKNOWLEDGED = "Thanks — the owner can see you have read this and are ready."

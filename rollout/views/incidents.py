@@ -14,9 +14,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
-from rollout.errors import ApplicationError
-from rollout.forms import add_application_error
-from rollout.forms_incidents import IncidentCloseForm, IncidentEntryForm, IncidentForm
+from core.errors import ApplicationError
+from core.htmx import HtmxHttpRequest
+from rollout.forms.fields import add_application_error
+from rollout.forms.incidents import IncidentCloseForm, IncidentEntryForm, IncidentForm
 from rollout.models import ChangeNotice, Escalation, Incident, IncidentStatus, Workflow
 from rollout.permissions import access_workflow
 from rollout.selectors.incidents import (
@@ -27,7 +28,6 @@ from rollout.selectors.incidents import (
 
 # The module, not its functions: keeps service and view names apart.
 from rollout.services import incidents as services
-from rollout.views._htmx import HtmxHttpRequest
 from rollout.views._workflow import workflow_page_context
 
 MSG_OPENED = "Opened the incident “{title}”. Add to its timeline as you learn more."

@@ -12,7 +12,8 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
+from core.htmx import HtmxHttpRequest
 from rollout.models import ChangeNotice, DeliveryStatus, NoticeDelivery, NoticeStatus, Workflow
 from rollout.permissions import access_workflow, can_view_notice_stats
 from rollout.selectors.notice_stats import (
@@ -23,7 +24,6 @@ from rollout.selectors.notice_stats import (
     notice_stats,
 )
 from rollout.services.notice_delivery import notice_delivery_retry
-from rollout.views._htmx import HtmxHttpRequest
 from rollout.views._workflow import workflow_page_context
 
 MSG_RETRIED = "Queued {recipient}'s {channel} again."

@@ -18,17 +18,17 @@ from django.utils import formats, timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import is_ops_leader
-from rollout.errors import ApplicationError
-from rollout.forms import add_application_error
-from rollout.forms_notices import NoticeForm
-from rollout.markdown import render_markdown
+from core.errors import ApplicationError
+from core.htmx import HtmxHttpRequest
+from rollout.forms.fields import add_application_error
+from rollout.forms.notices import NoticeForm
+from rollout.lib.markdown import render_markdown
 from rollout.models import ChangeNotice, Cohort, NoticeAudience, NoticeKind, NoticeStatus, Workflow
 from rollout.permissions import access_workflow
 from rollout.selectors.notices import notice_get_for_workflow, notice_groups_for_workflow
 
 # The module, not its functions: keeps service and view names apart.
 from rollout.services import notices as services
-from rollout.views._htmx import HtmxHttpRequest
 from rollout.views._workflow import workflow_page_context
 
 MSG_DRAFTED = "Saved the draft “{title}”."

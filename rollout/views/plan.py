@@ -15,9 +15,10 @@ from django.utils.dateformat import format as date_format
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.roles import is_ops_leader
-from rollout.errors import ApplicationError
-from rollout.forms import add_application_error
-from rollout.forms_plan import (
+from core.errors import ApplicationError
+from core.htmx import HtmxHttpRequest
+from rollout.forms.fields import add_application_error
+from rollout.forms.plan import (
     DataSourceForm,
     PhaseForm,
     PlanCreateForm,
@@ -40,7 +41,6 @@ from rollout.services.data_sources import (
 from rollout.services.phases import phase_update, plan_create_default
 from rollout.services.plan_settings import plan_settings_update
 from rollout.services.readiness import readiness_answer
-from rollout.views._htmx import HtmxHttpRequest
 from rollout.views._workflow import workflow_page_context
 
 MSG_PLAN_CREATED = "Created the default plan from {date}. The data audit is active."

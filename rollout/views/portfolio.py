@@ -9,8 +9,9 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from accounts.models import User
-from rollout.charts import sparkline
-from rollout.forms import PortfolioFilterForm
+from core.htmx import HtmxHttpRequest
+from rollout.forms.portfolio import PortfolioFilterForm
+from rollout.lib.charts import sparkline
 from rollout.models import PHASE_ORDER, Workflow
 from rollout.permissions import AnyUser, can_create_workflow
 from rollout.selectors.escalations import OpenEscalations, open_escalation_counts
@@ -23,7 +24,6 @@ from rollout.selectors.workflows import (
     workflow_list_portfolio,
     workflow_list_visible,
 )
-from rollout.views._htmx import HtmxHttpRequest
 
 COLUMNS = (
     ("name", "Name"),

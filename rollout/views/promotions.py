@@ -14,8 +14,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.roles import is_ops_leader
-from rollout.errors import ApplicationError
-from rollout.forms_promotions import (
+from core.errors import ApplicationError
+from core.htmx import HtmxHttpRequest
+from rollout.forms.promotions import (
     BlackoutForm,
     PhasePauseForm,
     PhaseRollbackForm,
@@ -29,7 +30,6 @@ from rollout.models import IN_PROGRESS, OPEN_PROMOTION, Phase, PromotionRequest,
 from rollout.permissions import AnyUser, access_workflow, can_change_workflow, can_view_workflow
 from rollout.services import phase_control, promotions
 from rollout.services.blackouts import blackout_list_for
-from rollout.views._htmx import HtmxHttpRequest
 
 MSG_REQUESTED = "Promotion requested. An ops leader must approve it."
 MSG_APPROVED = "Approved. {more}"

@@ -6,16 +6,16 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from rollout.errors import ApplicationError
-from rollout.forms import add_application_error
-from rollout.forms_thresholds import ThresholdForm
+from core.errors import ApplicationError
+from core.htmx import HtmxHttpRequest
+from rollout.forms.fields import add_application_error
+from rollout.forms.thresholds import ThresholdForm
 from rollout.models import QUALITY_METRICS, Metric, Threshold, Workflow
 from rollout.permissions import access_workflow
 from rollout.selectors.thresholds import threshold_list_for_workflow, threshold_sentence
 
 # The module, not its functions: keeps service and view names apart.
 from rollout.services import thresholds as services
-from rollout.views._htmx import HtmxHttpRequest
 from rollout.views._workflow import workflow_page_context
 
 MSG_ADDED = "Added the threshold: {sentence}."

@@ -14,14 +14,14 @@ from django.utils.cache import patch_vary_headers
 from django.utils.dateformat import format as date_format
 from django.views.decorators.http import require_GET
 
-from rollout.forms_usage import MSG_BAD_COHORT, UsageFilterForm
+from core.htmx import HtmxHttpRequest
+from rollout.forms.usage import MSG_BAD_COHORT, UsageFilterForm
 from rollout.models import Cohort, Workflow
 from rollout.permissions import access_workflow, can_triage_feedback
 from rollout.selectors.feedback import feedback_counts_by_day, feedback_summary_by_cohort
 from rollout.selectors.thresholds import threshold_list_for_workflow
 from rollout.selectors.usage import COUNTERS, DailySeries, usage_daily
 from rollout.selectors.usage_summary import period_days, usage_cohorts, usage_ever_reported
-from rollout.views._htmx import HtmxHttpRequest
 from rollout.views._usage_charts import SMOOTHING_DAYS, shown_days, usage_charts
 from rollout.views._usage_feedback import cohort_voices
 from rollout.views._usage_tables import cohort_statuses, usage_summary

@@ -8,14 +8,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from rollout.errors import ApplicationError
-from rollout.forms import add_application_error
-from rollout.forms_webhooks import WebhookForm
+from core.errors import ApplicationError
+from core.htmx import HtmxHttpRequest
+from rollout.forms.fields import add_application_error
+from rollout.forms.webhooks import WebhookForm
 from rollout.models import Webhook, Workflow
 from rollout.permissions import access_workflow
 from rollout.selectors.webhooks import webhook_delivery_log, webhook_list_for_workflow
 from rollout.services import webhooks as services
-from rollout.views._htmx import HtmxHttpRequest
 from rollout.views._workflow import workflow_page_context
 
 MSG_CREATED = "Added the webhook. Copy its signing secret now: it will not be shown again."

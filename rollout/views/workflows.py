@@ -9,13 +9,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import User
-from rollout.errors import ApplicationError
-from rollout.forms import (
-    WorkflowCreateForm,
-    WorkflowDetailsForm,
-    WorkflowHandoverForm,
-    add_application_error,
-)
+from core.errors import ApplicationError
+from core.htmx import HtmxHttpRequest
+from rollout.forms.fields import add_application_error
+from rollout.forms.workflows import WorkflowCreateForm, WorkflowDetailsForm, WorkflowHandoverForm
 from rollout.models import Workflow
 from rollout.permissions import (
     access_workflow,
@@ -32,7 +29,6 @@ from rollout.selectors.workflows import activity_list_for_workflow
 
 # The module, not its functions: the views share the services' names (workflow_handover).
 from rollout.services import workflows as services
-from rollout.views._htmx import HtmxHttpRequest
 from rollout.views._workflow import workflow_page_context
 from rollout.views.promotions import promotion_card_context
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def cast(transactional_db, monkeypatch) -> dict:
     # No wake-up task: it would POST to these made-up addresses; the log is filled in below.
-    monkeypatch.setattr("rollout.services.webhooks._wake_sender", lambda: None)
+    monkeypatch.setattr("rollout.services.webhook_outbox.wake", lambda *args: None)
     ops = ops_leader_user(email="ops@example.com", display_name="Olivia Ops")
     owner = UserFactory(email="owner@example.com", display_name="Owen Owner")
     workflow = make_workflow(

@@ -67,8 +67,8 @@ def make_shadow_ready(workflow: Workflow, contact: User) -> None:
 def make_healthy_usage(workflow: Workflow, user_ref: str, *, cases: int = 120) -> None:
     """Shadow-style usage an hour ago with no errors, rolled up and evaluated: the metric gate
     conditions (usage received, thresholds met) then pass."""
+    from rollout.services.evaluation import usage_refresh_pending
     from rollout.services.usage_ingest import EventData, usage_events_store
-    from rollout.services.usage_rollup import usage_rollup_pending
 
     at = timezone.now() - timedelta(hours=1)
     events = [
@@ -77,7 +77,7 @@ def make_healthy_usage(workflow: Workflow, user_ref: str, *, cases: int = 120) -
         for kind in ("invocation", "agreed")
     ]
     usage_events_store(workflow=workflow, events=events)
-    usage_rollup_pending()
+    usage_refresh_pending()
 
 
 def make_limited_ready(workflow: Workflow, answered_by: User, member: User) -> Cohort:

@@ -1,4 +1,4 @@
-"""rollout.charts: server-rendered SVG line charts and sparklines (no DB)."""
+"""rollout.lib.charts: server-rendered SVG line charts and sparklines (no DB)."""
 
 import re
 import xml.etree.ElementTree as ET
@@ -9,7 +9,7 @@ from django.utils.safestring import SafeString
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rollout.charts import (
+from rollout.lib.charts import (
     EMPTY_MESSAGE,
     PALETTE,
     Series,

@@ -2,8 +2,8 @@
 
 import pytest
 
-from rollout.gate_conditions_escalations import MSG_NONE
 from rollout.gates import gate_for, registered_conditions
+from rollout.gates.escalations import MSG_NONE
 from rollout.models import Phase, Verdict, Workflow
 from rollout.services.escalations import (
     escalation_acknowledge,

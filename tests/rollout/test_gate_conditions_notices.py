@@ -4,8 +4,8 @@ import pytest
 from django.utils import formats, timezone
 
 from accounts.models import User
-from rollout.gate_conditions_notices import HOW_NONE, HOW_SCHEDULED, MSG_LACKING
 from rollout.gates import gate_for, registered_conditions
+from rollout.gates.notices import HOW_NONE, HOW_SCHEDULED, MSG_LACKING
 from rollout.models import ChangeNotice, Verdict, Workflow
 from tests.factories import UserFactory
 from tests.rollout.promotion_fixtures import make_cohort, make_notice_published, make_plan

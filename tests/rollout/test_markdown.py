@@ -1,6 +1,6 @@
 import pytest
 
-from rollout.markdown import render_markdown
+from rollout.lib.markdown import render_markdown
 
 
 def test_markdown_is_rendered():

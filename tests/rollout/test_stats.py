@@ -1,4 +1,4 @@
-"""rollout.stats: two-proportion z-test, Mann-Whitney U from histograms, histogram percentiles."""
+"""rollout.lib.stats: two-proportion z-test, Mann-Whitney U from histograms, percentiles."""
 
 import math
 import random
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rollout.stats import (
+from rollout.lib.stats import (
     LATENCY_BUCKET_COUNT,
     LATENCY_EDGES_MS,
     ProportionTest,

@@ -6,9 +6,10 @@ from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 
+from core.dates import day_bounds
 from rollout.models import Threshold, Workflow
+from rollout.services.evaluation import usage_refresh_pending
 from rollout.services.usage_ingest import EventData, IngestResult, usage_events_store
-from rollout.services.usage_rollup import day_bounds, usage_rollup_pending
 
 SOMEONE = "someone@example.com"
 
@@ -48,7 +49,7 @@ def days_ago(days: int) -> date:
 def ingest(workflow: Workflow, batch: list[EventData]) -> IngestResult:
     """Store a batch and bring the rollups up to date, as the task after ingestion does."""
     result = usage_events_store(workflow=workflow, events=batch)
-    usage_rollup_pending()
+    usage_refresh_pending()
     return result
 
 

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import Workflow
 from rollout.services.api_tokens import api_token_create
 

@@ -5,12 +5,12 @@ already exists is left exactly as it is, so running the command twice changes no
 deletes the demo data first (demo workflows with their plans, usage, activity and permissions, the
 org-wide blackouts demo users made, the demo users) and builds it again.
 
-The usage (rollout.management.demo_usage) goes through the ingestion service, then the rollups,
+The usage (rollout.management.demo.usage) goes through the ingestion service, then the rollups,
 threshold evaluation and drift run as they would after real ingestion, so the demo opens with its
 numbers ready — including the breach that pauses a roll-out. Then feedback
-(rollout.management.demo_feedback): reports of every kind and status, a closed incident, and an
+(rollout.management.demo.feedback): reports of every kind and status, a closed incident, and an
 escalation waiting at level 2 of Support reply drafting's path. Last, change notices
-(rollout.management.demo_notices): published ones, partly read and acknowledged, an urgent one an
+(rollout.management.demo.notices): published ones, partly read and acknowledged, an urgent one an
 ops leader approved, and a scheduled model change.
 """
 
@@ -26,16 +26,16 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import EXECUTIVES, OPS_LEADERS
-from rollout.errors import ApplicationError
-from rollout.management.demo_feedback import demo_feedback_seed
-from rollout.management.demo_notices import demo_notices_seed
-from rollout.management.demo_planning import (
+from core.errors import ApplicationError
+from rollout.management.demo.feedback import demo_feedback_seed
+from rollout.management.demo.notices import demo_notices_seed
+from rollout.management.demo.planning import (
     COHORT_PEOPLE,
     ORG_BLACKOUT_NAME,
     demo_org_blackout_seed,
     demo_plan_seed,
 )
-from rollout.management.demo_usage import demo_usage_seed
+from rollout.management.demo.usage import demo_usage_seed
 from rollout.models import (
     IN_PROGRESS,
     ActivityEntry,

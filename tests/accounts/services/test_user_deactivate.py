@@ -6,7 +6,7 @@ from accounts.services import (
     MSG_LAST_OPS_LEADER,
     user_deactivate,
 )
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import ActivityEntry
 from tests.factories import make_workflow, ops_leader_user
 

@@ -6,7 +6,7 @@ from django.urls import reverse
 from accounts.models import User
 from accounts.roles import EXECUTIVES, OPS_LEADERS
 from accounts.services import MSG_EMAIL_TAKEN, MSG_UNKNOWN_ROLE, user_invite
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import ActivityEntry
 from tests.accounts.conftest import contains, last_mail_link, template_names
 

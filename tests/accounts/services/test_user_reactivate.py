@@ -1,7 +1,7 @@
 import pytest
 
 from accounts.services import MSG_ALREADY_ACTIVE, user_deactivate, user_reactivate
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import ActivityEntry
 
 

@@ -2,7 +2,7 @@ import pytest
 
 from accounts.roles import EXECUTIVES, OPS_LEADERS, is_executive, is_ops_leader, role_names
 from accounts.services import MSG_LAST_OPS_LEADER, MSG_UNKNOWN_ROLE, user_roles_set
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import ActivityEntry
 from tests.factories import UserFactory, ops_leader_user
 

@@ -14,8 +14,9 @@ from accounts.models import User
 from rollout.management.commands.rebuild_rollups import MSG_UNKNOWN_WORKFLOW
 from rollout.models import UsageActiveUser, UsageDirtyDay, UsageEvent, UsageRollup, Workflow
 from rollout.services.cohorts import cohort_create, cohort_members_add
+from rollout.services.evaluation import usage_refresh_pending
 from rollout.services.usage_ingest import EventData, usage_events_store
-from rollout.services.usage_rollup import COUNTER, usage_rollup_pending
+from rollout.services.usage_rollup import COUNTER
 from tests.factories import UserFactory, make_workflow
 
 pytestmark = pytest.mark.django_db
@@ -51,7 +52,7 @@ def store_usage(workflow: Workflow, members: list[User]) -> None:
                     )
                 )
     usage_events_store(workflow=workflow, events=batch)
-    usage_rollup_pending()
+    usage_refresh_pending()
 
 
 def rollups(workflow: Workflow | None = None) -> dict[str, list[tuple]]:

@@ -4,6 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from rollout.lib.stats import histogram_from_samples
 from rollout.models import Cohort, CohortMember, Metric, Workflow
 from rollout.selectors.usage import (
     ALL,
@@ -14,7 +15,6 @@ from rollout.selectors.usage import (
     usage_totals_by_workflow,
     usage_window,
 )
-from rollout.stats import histogram_from_samples
 from tests.factories import UserFactory, make_workflow
 from tests.rollout.usage_events_data import at_noon, event, events, ingest
 

@@ -4,7 +4,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import ActivityEntry, ApiToken
 from rollout.selectors.api_tokens import api_token_authenticate
 from rollout.services.api_tokens import (

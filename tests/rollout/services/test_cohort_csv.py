@@ -3,7 +3,7 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import User
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import ActivityEntry, CohortMember
 from rollout.services import cohort_csv as csvsvc
 from rollout.services.cohorts import cohort_create, cohort_members_add

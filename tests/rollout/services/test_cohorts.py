@@ -4,10 +4,10 @@ import pytest
 from django.core.cache import cache
 
 from accounts.models import User
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import ActivityEntry, Cohort, CohortMember, Phase, Workflow
+from rollout.selectors.decision import plan_version
 from rollout.services import cohorts as svc
-from rollout.services.decision_cache import plan_version
 from tests.factories import UserFactory
 
 

@@ -1,7 +1,7 @@
 import pytest
 from guardian.shortcuts import get_perms
 
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import ActivityEntry, EscalationLevel
 from rollout.services import escalation_path as svc
 from rollout.services.escalation_path import (

@@ -1,7 +1,7 @@
 import pytest
 
 from accounts.models import User
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import Follow, Notification, Workflow
 from rollout.selectors.follows import follower_list_allowed
 from rollout.services import follows as svc

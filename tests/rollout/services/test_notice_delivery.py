@@ -10,7 +10,7 @@ from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import (
     ActivityEntry,
     DeliveryStatus,

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from rollout.models import ChangeNotice, NoticeAudience, NoticeKind, NoticeStatus, Phase
+from rollout.selectors.notices import notice_is_short
 from rollout.services import notices as svc
 from rollout.services.incidents import incident_close, incident_open
 from rollout.services.promotions import promotion_cancel, promotion_request
@@ -51,7 +52,7 @@ def test_a_scheduled_promotion_sets_the_effective_time(workflow, workflow_owner,
     promotion_request(workflow=workflow, actor=workflow_owner, scheduled_for=run_at)
     notice = ChangeNotice.objects.get()
     assert notice.effective_at == run_at
-    assert not svc.notice_is_short(notice)
+    assert not notice_is_short(notice)
 
 
 def test_no_second_draft_when_one_exists(workflow, workflow_owner, member):
@@ -109,7 +110,7 @@ def test_closing_an_incident_drafts_its_explanation(workflow, workflow_owner, me
     assert (notice.title, notice.body) == (incident.notice_title, incident.notice_body)
     assert list(notice.cohorts.all()) == [cohort]
     assert notice.status == NoticeStatus.DRAFT
-    assert not svc.notice_is_short(notice)  # schedulable as drafted
+    assert not notice_is_short(notice)  # schedulable as drafted
 
 
 def test_an_incident_without_cohorts_explains_to_everyone(workflow, workflow_owner):

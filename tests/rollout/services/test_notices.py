@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import User
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import (
     ActivityEntry,
     ChangeNotice,

@@ -1,6 +1,6 @@
 import pytest
 
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import ActivityEntry, PhaseStatus, PromotionStatus, Workflow
 from rollout.services import phase_control as svc
 from rollout.services.promotions import promotion_approve, promotion_request

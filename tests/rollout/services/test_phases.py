@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import ActivityEntry, Phase, PhaseStatus
 from rollout.services.phases import (
     MSG_END_BEFORE_START,

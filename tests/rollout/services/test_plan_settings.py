@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import ActivityEntry
 from rollout.services.plan_settings import MSG_APPROVALS_OPS_ONLY, plan_settings_update
 

@@ -1,6 +1,6 @@
 import pytest
 
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import ActivityEntry, ReadinessAnswer
 from rollout.selectors.plan import readiness_current
 from rollout.services.readiness import MSG_EVIDENCE_REQUIRED, readiness_answer

@@ -3,7 +3,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import ActivityEntry, Phase, Threshold
 from rollout.selectors.thresholds import has_quality_threshold, threshold_sentence
 from rollout.services import thresholds as svc

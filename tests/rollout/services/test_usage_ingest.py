@@ -9,9 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
+from rollout.lib.stats import latency_bucket
 from rollout.models import Cohort, CohortMember, UsageDirtyDay, UsageEvent, UsageRollup, Workflow
 from rollout.services.usage_ingest import IngestResult, usage_events_store
-from rollout.stats import latency_bucket
 from tests.factories import UserFactory, make_workflow
 from tests.rollout.usage_events_data import event, events
 

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import User
+from rollout.lib.stats import LATENCY_BUCKET_COUNT, histogram_from_samples
 from rollout.models import (
     Cohort,
     CohortMember,
@@ -23,14 +24,13 @@ from rollout.models import (
     UsageRollup,
     Workflow,
 )
+from rollout.services.evaluation import usage_refresh_pending
 from rollout.services.usage_ingest import EventData, usage_events_store
 from rollout.services.usage_rollup import (
     COUNTER,
-    usage_rollup_pending,
     usage_rollup_rebuild,
     usage_rollup_rebuild_day,
 )
-from rollout.stats import LATENCY_BUCKET_COUNT, histogram_from_samples
 from tests.factories import UserFactory, make_workflow
 from tests.rollout.usage_events_data import event, events, make_threshold
 
@@ -161,7 +161,7 @@ def test_a_day_rolls_up_its_events(workflow, people):
             event("edited", user_ref="bob@example.com", at=NOON),
         ],
     )
-    assert usage_rollup_pending() == 1
+    assert usage_refresh_pending() == 1
     tier1 = UsageRollup.objects.get(workflow=workflow, period="day", cohort=people.tier1)
     assert (tier1.day, tier1.start) == (DAY, datetime(2026, 11, 20, tzinfo=UTC))
     assert (tier1.invocations, tier1.accepted, tier1.overridden, tier1.edited) == (2, 1, 1, 1)
@@ -176,12 +176,12 @@ def test_a_day_rolls_up_its_events(workflow, people):
 
 def test_a_late_event_rebuilds_its_old_day_only(workflow, people):
     store(workflow, events("invocation", 3, user_ref="ann@example.com", at=NOON))
-    usage_rollup_pending()
+    usage_refresh_pending()
     today_row = UsageRollup.objects.get(workflow=workflow, period="day", day=DAY)
     old_day = DAY - timedelta(days=5)
     store(workflow, events("error", 2, user_ref="bob@example.com", at=NOON - timedelta(days=5)))
     assert list(UsageDirtyDay.objects.values_list("day", flat=True)) == [old_day]
-    assert usage_rollup_pending() == 1
+    assert usage_refresh_pending() == 1
     # The day already rolled up was not rebuilt (same row); the late day was.
     assert UsageRollup.objects.get(workflow=workflow, period="day", day=DAY).pk == today_row.pk
     assert UsageRollup.objects.get(workflow=workflow, period="day", day=old_day).errors == 2
@@ -190,9 +190,9 @@ def test_a_late_event_rebuilds_its_old_day_only(workflow, people):
 
 def test_a_late_event_for_a_day_already_rolled_up_is_counted(workflow, people):
     store(workflow, events("invocation", 3, user_ref="ann@example.com", at=NOON))
-    usage_rollup_pending()
+    usage_refresh_pending()
     store(workflow, [event("invocation", user_ref="cy@example.com", at=NOON - timedelta(hours=9))])
-    usage_rollup_pending()
+    usage_refresh_pending()
     days = UsageRollup.objects.filter(workflow=workflow, period="day", day=DAY)
     assert sum(d.invocations for d in days) == 4
     assert_rollups_match_raw_events(workflow)
@@ -201,10 +201,10 @@ def test_a_late_event_for_a_day_already_rolled_up_is_counted(workflow, people):
 def test_duplicates_within_and_across_batches_count_once(workflow, people):
     batch = events("accepted", 5, user_ref="A-1", at=NOON)
     store(workflow, batch + batch[:2])
-    usage_rollup_pending()
+    usage_refresh_pending()
     store(workflow, batch)
     store(workflow, [*batch[3:], event("overridden", user_ref="A-1", at=NOON)])
-    usage_rollup_pending()
+    usage_refresh_pending()
     row = UsageRollup.objects.get(workflow=workflow, period="day", cohort=people.tier1)
     assert (row.accepted, row.overridden) == (5, 1)
     assert_rollups_match_raw_events(workflow)
@@ -218,7 +218,7 @@ def test_batches_out_of_order_give_the_same_rollups(workflow, people, ops_leader
     ]
     for batch in batches:
         store(workflow, batch)
-        usage_rollup_pending()
+        usage_refresh_pending()
     twin = make_workflow(actor=ops_leader)
     tier1 = Cohort.objects.create(workflow=twin, name="Tier 1", enrolled_phase="limited")
     CohortMember.objects.create(cohort=tier1, user=people.ann)
@@ -226,7 +226,7 @@ def test_batches_out_of_order_give_the_same_rollups(workflow, people, ops_leader
     CohortMember.objects.create(cohort=broad, user=people.cy)
     for batch in reversed(batches):
         store(twin, batch)
-    usage_rollup_pending()
+    usage_refresh_pending()
 
     def by_name(wf: Workflow) -> dict:
         names = dict(Cohort.objects.filter(workflow=wf).values_list("pk", "name"))
@@ -295,8 +295,8 @@ def test_rollups_equal_counts_of_the_unique_events_whatever_the_batches(
         usage_events_store(workflow=workflow, events=[pool[i] for i in batch])
         sent.update({i: pool[i] for i in batch})
         if data.draw(st.booleans(), label="roll up now"):
-            usage_rollup_pending()
-    usage_rollup_pending()
+            usage_refresh_pending()
+    usage_refresh_pending()
 
     cohorts = {"Tier 1": people.tier1.pk, "Broad": people.broad.pk, None: None}
     expected: dict = defaultdict(lambda: {"counts": Counter(), "people": set(), "latencies": []})
@@ -334,7 +334,7 @@ def test_active_users_are_distinct_people_per_day_and_hour(workflow, people):
             event("invocation", user_ref="bob@example.com", at=NOON + timedelta(hours=3)),
         ],
     )
-    usage_rollup_pending()
+    usage_refresh_pending()
     day = UsageRollup.objects.get(workflow=workflow, period="day", cohort=people.tier1)
     assert day.active_users == 2
     hours = UsageRollup.objects.filter(workflow=workflow, period="hour", cohort=people.tier1)
@@ -350,7 +350,7 @@ def test_latency_histogram_holds_every_timed_event(workflow, people):
         [event("invocation", user_ref="A-1", at=NOON, latency_ms=ms) for ms in latencies]
         + [event("accepted", user_ref="A-1", at=NOON)],
     )
-    usage_rollup_pending()
+    usage_refresh_pending()
     row = UsageRollup.objects.get(workflow=workflow, period="day", cohort=people.tier1)
     assert row.latency_count == len(latencies)
     assert row.latency_hist == histogram_from_samples(latencies)
@@ -363,24 +363,24 @@ def test_latency_histogram_holds_every_timed_event(workflow, people):
 def test_pending_claims_every_dirty_day_once(workflow):
     store(workflow, [event(at=NOON - timedelta(days=d)) for d in range(3)])
     assert UsageDirtyDay.objects.count() == 3
-    assert usage_rollup_pending() == 3
+    assert usage_refresh_pending() == 3
     assert not UsageDirtyDay.objects.exists()
-    assert usage_rollup_pending() == 0
+    assert usage_refresh_pending() == 0
 
 
 def test_pending_can_stop_after_some_days(workflow):
     store(workflow, [event(at=NOON - timedelta(days=d)) for d in range(3)])
-    assert usage_rollup_pending(max_days=1) == 1
+    assert usage_refresh_pending(max_days=1) == 1
     # The oldest day first.
     assert set(UsageRollup.objects.values_list("day", flat=True)) == {DAY - timedelta(days=2)}
-    assert usage_rollup_pending(max_days=5) == 2
+    assert usage_refresh_pending(max_days=5) == 2
     assert not UsageDirtyDay.objects.exists()
 
 
 def test_pending_evaluates_the_thresholds_of_the_workflows_it_rolled_up(workflow):
     threshold = make_threshold(workflow, min_sample=1)
     store(workflow, [event("invocation")])
-    usage_rollup_pending()
+    usage_refresh_pending()
     status = ThresholdStatus.objects.get(threshold=threshold)
     assert (status.verdict, status.sample) == ("pass", 1)
 
@@ -404,7 +404,7 @@ def test_rebuilding_a_day_costs_the_same_queries_whatever_its_size(workflow, peo
 
 def test_a_day_whose_events_are_gone_is_emptied(workflow):
     store(workflow, events("invocation", 2, at=NOON))
-    usage_rollup_pending()
+    usage_refresh_pending()
     UsageEvent.objects.filter(workflow=workflow).delete()
     assert usage_rollup_rebuild_day(workflow_id=workflow.pk, day=DAY) == 0
     assert not UsageRollup.objects.filter(workflow=workflow).exists()
@@ -427,7 +427,7 @@ def test_rebuild_of_one_workflow_leaves_the_others_alone(workflow, ops_leader):
     other = make_workflow(actor=ops_leader)
     store(workflow, [event(at=NOON)])
     store(other, [event(at=NOON)])
-    usage_rollup_pending()
+    usage_refresh_pending()
     before = list(UsageRollup.objects.filter(workflow=other).values_list("pk", flat=True))
     usage_rollup_rebuild(workflow=workflow)
     assert list(UsageRollup.objects.filter(workflow=other).values_list("pk", flat=True)) == before
@@ -435,7 +435,7 @@ def test_rebuild_of_one_workflow_leaves_the_others_alone(workflow, ops_leader):
 
 def test_rebuild_clears_rollups_outside_the_days_with_events(workflow):
     store(workflow, [event(at=NOON - timedelta(days=10)), event(at=NOON)])
-    usage_rollup_pending()
+    usage_refresh_pending()
     UsageEvent.objects.filter(occurred_at__lt=NOON - timedelta(days=1)).delete()
     usage_rollup_rebuild(workflow=workflow)
     assert set(UsageRollup.objects.values_list("day", flat=True)) == {DAY}
@@ -448,7 +448,7 @@ def test_local_days_and_hours_across_a_daylight_saving_change(workflow, settings
     midnight = datetime(2026, 3, 28, 23, 0, tzinfo=UTC)  # 00:00 in Berlin
     store(workflow, [event(at=midnight + timedelta(minutes=30 * i)) for i in range(46)])
     store(workflow, [event(at=midnight - timedelta(minutes=1))])  # 23:59 the day before
-    usage_rollup_pending()
+    usage_refresh_pending()
     day = UsageRollup.objects.get(workflow=workflow, period="day", day=date(2026, 3, 29))
     assert day.invocations == 46
     assert UsageRollup.objects.filter(workflow=workflow, period="hour", day=day.day).count() == 23

@@ -12,8 +12,9 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import User
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import ActivityEntry, Webhook, WebhookDelivery, Workflow
+from rollout.services import webhook_outbox as outbox
 from rollout.services import webhooks as svc
 from rollout.services.activity import activity_record
 from tests.factories import make_workflow
@@ -124,7 +125,7 @@ def test_the_hook_costs_one_query_when_the_workflow_has_no_webhooks(
 ):
     entry = ActivityEntry.objects.create(workflow=workflow, verb="x", target="y")
     with django_assert_num_queries(1):
-        assert svc.webhook_deliveries_create(entry) == 0
+        assert outbox.webhook_deliveries_create(entry) == 0
 
 
 def test_a_delivery_reaches_a_real_server_signed_and_is_never_resent(
@@ -134,8 +135,8 @@ def test_a_delivery_reaches_a_real_server_signed_and_is_never_resent(
     WebhookDelivery.objects.all().delete()
     entry = record(workflow, workflow_owner)
 
-    assert svc.webhook_deliveries_send_due() == 1
-    assert svc.webhook_deliveries_send_due() == 0  # sent: a second sweep finds nothing due
+    assert outbox.webhook_deliveries_send_due() == 1
+    assert outbox.webhook_deliveries_send_due() == 0  # sent: a second sweep finds nothing due
 
     ((headers, body),) = receiver.requests
     expected = hmac.new(webhook.secret.encode(), body, hashlib.sha256).hexdigest()
@@ -147,7 +148,7 @@ def test_a_delivery_reaches_a_real_server_signed_and_is_never_resent(
     assert (delivery.status, delivery.attempts, delivery.response_status) == ("sent", 1, 204)
     assert delivery.delivered_at is not None
     # Asking for this exact delivery again does nothing either.
-    assert svc.webhook_delivery_send(delivery_id=delivery.pk) is False
+    assert outbox.webhook_delivery_send(delivery_id=delivery.pk) is False
     assert len(receiver.requests) == 1
 
 
@@ -160,8 +161,8 @@ def test_failures_are_retried_with_exponential_backoff_then_given_up(
     receiver.status = 500
     now = timezone.now()
     waits = []
-    for attempt in range(1, svc.MAX_ATTEMPTS + 1):
-        assert svc.webhook_deliveries_send_due(now=now) == 0
+    for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
+        assert outbox.webhook_deliveries_send_due(now=now) == 0
         delivery = WebhookDelivery.objects.get()
         assert (delivery.status, delivery.attempts, delivery.response_status) == (
             "failed",
@@ -172,15 +173,15 @@ def test_failures_are_retried_with_exponential_backoff_then_given_up(
         waits.append(delivery.next_attempt_at - now)
         # Not due before its time…
         assert (
-            svc.webhook_deliveries_send_due(now=delivery.next_attempt_at - timedelta(seconds=1))
+            outbox.webhook_deliveries_send_due(now=delivery.next_attempt_at - timedelta(seconds=1))
             == 0
         )
         now = delivery.next_attempt_at
     assert waits == [timedelta(minutes=m) for m in (1, 2, 4, 8, 16, 32, 64, 128)]
-    assert len(receiver.requests) == svc.MAX_ATTEMPTS
+    assert len(receiver.requests) == outbox.MAX_ATTEMPTS
     # …and given up after the last attempt.
-    assert svc.webhook_deliveries_send_due(now=now + timedelta(days=1)) == 0
-    assert len(receiver.requests) == svc.MAX_ATTEMPTS
+    assert outbox.webhook_deliveries_send_due(now=now + timedelta(days=1)) == 0
+    assert len(receiver.requests) == outbox.MAX_ATTEMPTS
 
 
 def test_a_failure_then_success(workflow: Workflow, workflow_owner: User, receiver: Receiver):
@@ -189,9 +190,9 @@ def test_a_failure_then_success(workflow: Workflow, workflow_owner: User, receiv
     record(workflow)
     receiver.status = 503
     now = timezone.now()
-    svc.webhook_deliveries_send_due(now=now)
+    outbox.webhook_deliveries_send_due(now=now)
     receiver.status = 200
-    assert svc.webhook_deliveries_send_due(now=now + timedelta(minutes=1)) == 1
+    assert outbox.webhook_deliveries_send_due(now=now + timedelta(minutes=1)) == 1
     delivery = WebhookDelivery.objects.get()
     assert (delivery.status, delivery.attempts, delivery.last_error) == ("sent", 2, "")
 
@@ -204,7 +205,7 @@ def test_an_unreachable_receiver_and_a_redirect_are_failures(
     svc.webhook_create(workflow=workflow, actor=workflow_owner, url=closed.url)
     WebhookDelivery.objects.all().delete()
     record(workflow)
-    svc.webhook_deliveries_send_due()
+    outbox.webhook_deliveries_send_due()
     delivery = WebhookDelivery.objects.get()
     assert (delivery.status, delivery.response_status) == ("failed", None)
     assert delivery.last_error.startswith("Could not reach the receiver:")
@@ -213,7 +214,7 @@ def test_an_unreachable_receiver_and_a_redirect_are_failures(
     webhook = Webhook.objects.get()
     Webhook.objects.filter(pk=webhook.pk).update(url=receiver.url)
     WebhookDelivery.objects.update(next_attempt_at=timezone.now())
-    svc.webhook_deliveries_send_due()
+    outbox.webhook_deliveries_send_due()
     delivery.refresh_from_db()
     assert (delivery.status, delivery.response_status) == ("failed", 302)
 
@@ -225,9 +226,9 @@ def test_turning_off_skips_what_is_pending_and_deleting_removes_the_log(
     record(workflow)
     svc.webhook_set_active(webhook=webhook, actor=workflow_owner, active=False)
     assert set(WebhookDelivery.objects.values_list("status", "last_error")) == {
-        ("skipped", svc.MSG_TURNED_OFF)
+        ("skipped", outbox.MSG_TURNED_OFF)
     }
-    assert svc.webhook_deliveries_send_due() == 0
+    assert outbox.webhook_deliveries_send_due() == 0
 
     svc.webhook_set_active(webhook=webhook, actor=workflow_owner, active=True)
     assert WebhookDelivery.objects.filter(status="pending").count() == 1  # "turned on a webhook"
@@ -240,7 +241,7 @@ def test_turning_off_skips_what_is_pending_and_deleting_removes_the_log(
 
 def test_signature_is_hmac_sha256_of_the_exact_body():
     body = b'{"id":1}'
-    assert svc.webhook_signature("s3cret", body) == (
+    assert outbox.webhook_signature("s3cret", body) == (
         "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
     )
 
@@ -271,11 +272,13 @@ def test_a_private_or_loopback_address_is_refused_at_send_time(
     record(workflow)
     settings.ROLLOUT_WEBHOOKS_ALLOW_PRIVATE = False  # production: SSRF guard on
 
-    assert svc.webhook_deliveries_send_due() == 0
+    assert outbox.webhook_deliveries_send_due() == 0
 
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == "failed"
-    assert delivery.last_error == svc.MSG_PRIVATE_ADDRESS.format(host="127.0.0.1", ip="127.0.0.1")
+    assert delivery.last_error == outbox.MSG_PRIVATE_ADDRESS.format(
+        host="127.0.0.1", ip="127.0.0.1"
+    )
     assert receiver.requests == []
 
 
@@ -284,4 +287,4 @@ def test_a_private_or_loopback_address_is_refused_at_send_time(
 )
 def test_private_ranges_and_metadata_are_detected(url, settings):
     settings.ROLLOUT_WEBHOOKS_ALLOW_PRIVATE = False
-    assert svc._private_address(url) is not None
+    assert outbox._private_address(url) is not None

@@ -2,7 +2,7 @@ import pytest
 from guardian.shortcuts import get_perms
 
 from accounts.models import User
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import ActivityEntry, Workflow
 from rollout.services import workflows as svc
 from tests.factories import UserFactory

@@ -1,7 +1,7 @@
 import pytest
 from guardian.shortcuts import get_perms
 
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import ActivityEntry, Workflow
 from rollout.services import workflows as svc
 from rollout.services.access import OWNER_PERMS

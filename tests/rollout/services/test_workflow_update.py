@@ -1,6 +1,6 @@
 import pytest
 
-from rollout.errors import ApplicationError
+from core.errors import ApplicationError
 from rollout.models import ActivityEntry, Workflow
 from rollout.services.workflows import workflow_update
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from rollout.models import ActivityEntry, Escalation, EscalationEvent, Workflow
 from rollout.services import escalations as svc
 from rollout.services.escalation_path import escalation_level_add
-from rollout.views import escalation as path_views
+from rollout.views import escalation_path as path_views
 from rollout.views import escalations as views
 from tests.factories import UserFactory
 from tests.rollout.views.conftest import as_user, login_redirect, template_names

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from rollout.models import ActivityEntry, EscalationLevel
 from rollout.services import escalation_path as svc
-from rollout.views import escalation as views
+from rollout.views import escalation_path as views
 from tests.factories import UserFactory, make_workflow
 from tests.rollout.views.conftest import as_user, login_redirect, template_names
 

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from rollout.forms_usage import MSG_BAD_COHORT, MSG_BAD_DAYS
+from rollout.forms.usage import MSG_BAD_COHORT, MSG_BAD_DAYS
 from rollout.models import Cohort, CohortDrift, DriftStatus, Feedback, Workflow
 from rollout.services import thresholds as threshold_services
 from rollout.views.usage import CSV_HEADER

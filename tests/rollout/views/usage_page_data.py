@@ -8,10 +8,11 @@ from datetime import date, datetime, timedelta
 from django.utils import timezone
 
 from accounts.models import User
+from core.dates import day_bounds
 from rollout.models import Cohort, Workflow
 from rollout.services.cohorts import cohort_create, cohort_members_add
+from rollout.services.evaluation import usage_refresh_pending
 from rollout.services.usage_ingest import EventData, usage_events_store
-from rollout.services.usage_rollup import day_bounds, usage_rollup_pending
 from tests.factories import UserFactory
 
 
@@ -72,4 +73,4 @@ def record_usage(workflow: Workflow, events: list[EventData]) -> None:
     """Store the events and bring the rollups (and threshold statuses) up to date."""
     for start in range(0, len(events), 1000):
         usage_events_store(workflow=workflow, events=events[start : start + 1000])
-    usage_rollup_pending()
+    usage_refresh_pending()

@@ -6,7 +6,7 @@ from django import forms
 from django.db.models import Q
 
 from accounts.models import User
-from rollout.forms import OfferedUserChoiceField
+from rollout.forms.fields import OfferedUserChoiceField
 from rollout.models import Escalation, Severity, Workflow
 from rollout.services.escalations import (
     MSG_CONTACT_REQUIRED,

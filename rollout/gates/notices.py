@@ -1,6 +1,6 @@
 """The change-notice condition of the promotion gates (PRODUCT.md rule 3 and rule 5), registered
-with rollout.gates: the cohorts a promotion enrols heard about it at least the workflow's lead time
-before it runs.
+with rollout.gates.registry: the cohorts a promotion enrols heard about it at least the
+workflow's lead time before it runs.
 
 Into limited it judges the cohorts enrolled at limited; into broad those newly enrolled at broad.
 A notice reaches a cohort when it names it or goes to everyone in scope. An urgent notice an ops
@@ -14,10 +14,9 @@ from datetime import datetime
 
 from django.utils import formats, timezone
 
-from rollout.gates import GateContext, Outcome, gate_condition
+from rollout.gates.registry import GateContext, Outcome, gate_condition
 from rollout.models import ChangeNotice, Cohort, NoticeStatus, PhaseKind, Verdict
-from rollout.selectors.notices import notices_covering
-from rollout.services.notices import notice_lead_time
+from rollout.selectors.notices import notice_lead_time, notices_covering
 
 MSG_NO_COHORTS = "No cohort is enrolled at the {phase}, so nobody needs a notice yet."
 MSG_PASS = "Notices published in time for {names}."

@@ -32,8 +32,8 @@ from rollout.models import (
     Workflow,
 )
 from rollout.selectors.decision import in_percentage, member_key
+from rollout.services.evaluation import usage_refresh_pending
 from rollout.services.usage_ingest import EventData, usage_events_store
-from rollout.services.usage_rollup import usage_rollup_pending
 
 BATCH = 1000  # the API's largest batch
 EVENT_NAMESPACE = uuid.UUID("6f1d3c2e-8a4b-5c7d-9e0f-1a2b3c4d5e6f")
@@ -399,8 +399,8 @@ def demo_usage_seed(*, workflow: Workflow, now: datetime, scale: float = 1.0) ->
     recent = timezone.localdate(now) - timedelta(days=max(windows, default=1) - 1)
     latest = [e for e in events if timezone.localdate(e.occurred_at) >= recent]
     stored = _store(workflow, latest)
-    usage_rollup_pending()
+    usage_refresh_pending()
     stored += _store(workflow, [e for e in events if timezone.localdate(e.occurred_at) < recent])
-    usage_rollup_pending()
+    usage_refresh_pending()
     days = {timezone.localdate(e.occurred_at) for e in events}
     return SeededUsage(events=stored, days=len(days))

@@ -8,7 +8,7 @@ reported a harmful draft: the escalation it opened went unacknowledged at level 
 level 2 (the ops leader). Contract clause review gets a few reports from counsel.
 
 The services stamp rows with the real clock; `Story.at` moves what one step wrote to when it
-happened (demo history, as in rollout.management.demo_planning: only timestamps move). Steps are
+happened (demo history, as in rollout.management.demo.planning: only timestamps move). Steps are
 written in the order they happened, so "last changed" times come out right.
 """
 

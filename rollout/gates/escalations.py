@@ -1,11 +1,12 @@
 """The escalation condition of the promotion gates (PRODUCT.md rule 3), registered with
-rollout.gates: an open escalation at the highest severity blocks promotion into broad and steady.
+rollout.gates.registry: an open escalation at the highest severity blocks promotion into broad
+and steady.
 
 `inputs` are the ids and statuses of those escalations, so an approval lapses when one is opened,
 acknowledged or resolved.
 """
 
-from rollout.gates import GateContext, Outcome, gate_condition
+from rollout.gates.registry import GateContext, Outcome, gate_condition
 from rollout.models import PhaseKind, Verdict
 from rollout.selectors.escalations import escalation_list_open_critical
 

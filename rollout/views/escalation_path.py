@@ -8,10 +8,11 @@ from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from rollout.errors import ApplicationError
-from rollout.forms import add_application_error
-from rollout.forms_escalation import EscalationLevelForm, EscalationRepeatForm
-from rollout.forms_escalations import EscalationOpenForm
+from core.errors import ApplicationError
+from core.htmx import HtmxHttpRequest
+from rollout.forms.escalation_path import EscalationLevelForm, EscalationRepeatForm
+from rollout.forms.escalations import EscalationOpenForm
+from rollout.forms.fields import add_application_error
 from rollout.models import (
     EscalationLevel,
     EscalationSource,
@@ -22,13 +23,12 @@ from rollout.models import (
 )
 from rollout.permissions import access_workflow
 from rollout.selectors.escalations import escalation_list_open, escalation_list_past
+from rollout.selectors.feedback import feedback_title
 from rollout.selectors.thresholds import threshold_sentence
 
 # The module, not its functions: keeps service and view names apart.
 from rollout.services import escalation_path as services
 from rollout.services.escalations import escalation_open
-from rollout.services.feedback import feedback_title
-from rollout.views._htmx import HtmxHttpRequest
 from rollout.views._workflow import workflow_page_context
 
 MSG_LEVEL_ADDED = "Added level {position}: {summary}."

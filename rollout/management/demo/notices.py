@@ -14,7 +14,7 @@ Scheduling refuses a publish time in the past, so a notice that went out days ag
 scheduled at a time clear of blackouts, then its publish and effective times are moved to the
 story's (the only writes here that are not a service's). Publishing and delivery take `now=` and
 run at the story's publish time; `Story.at` moves the other timestamps a step writes to when it
-happened, as in rollout.management.demo_feedback.
+happened, as in rollout.management.demo.feedback.
 
 The emails of those deliveries go out while the demo is built, not when the story says: the
 embedded mailer writes them under var/mail/ without echoing them to the console (a dozen notices

@@ -7,7 +7,8 @@ approval lapses when a threshold's verdict changes, not each time a new event ar
 
 from django.utils import timezone
 
-from rollout.gates import GateContext, Outcome, gate_condition
+from core.dates import day_bounds
+from rollout.gates.registry import GateContext, Outcome, gate_condition
 from rollout.models import (
     BreachAction,
     Metric,
@@ -18,7 +19,6 @@ from rollout.models import (
     UsageRollup,
     Verdict,
 )
-from rollout.services.usage_rollup import day_bounds
 
 _BLOCKING = (BreachAction.BLOCK_PROMOTION, BreachAction.PAUSE_ROLLOUT)
 

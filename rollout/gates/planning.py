@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from rollout.gates import GateContext, Outcome, gate_condition
+from rollout.gates.registry import GateContext, Outcome, gate_condition
 from rollout.models import (
     QUALITY_METRICS,
     Cohort,

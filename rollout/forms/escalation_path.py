@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 
 from accounts.models import User
-from rollout.forms import OfferedUserChoiceField
+from rollout.forms.fields import OfferedUserChoiceField
 from rollout.models import EscalationChannel, EscalationLevel
 from rollout.services.escalation_path import MSG_CONTACT_REQUIRED, MSG_REPEAT_RANGE
 

@@ -2,8 +2,8 @@
 with a reason a person can read.
 
 Conditions register themselves per target phase with `@gate_condition(...)`; this module knows none
-of them. The planning conditions live in rollout/gate_conditions.py; later features (metrics,
-notices, escalations) register theirs the same way.
+of them. The conditions live beside it in rollout/gates/ (planning, metrics, notices,
+escalations), each registering itself the same way; importing `rollout.gates` loads them all.
 
 Each condition also returns `inputs`: a stable text of the data it judged. The gate's
 `fingerprint` digests the inputs of all conditions (not their verdicts, and not the clock), so an

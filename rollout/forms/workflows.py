@@ -4,14 +4,11 @@ import re
 from typing import Any
 
 from django import forms
-from django.db.models import QuerySet
-from django.forms.models import ModelChoiceIterator
 from django.utils.text import slugify
 
 from accounts.models import User
-from rollout.errors import ApplicationError
+from rollout.forms.fields import OfferedUserChoiceField
 from rollout.models import Workflow
-from rollout.selectors.workflows import PORTFOLIO_SORTS
 from rollout.services.workflows import MSG_OWNER_REQUIRED
 
 _text = forms.TextInput
@@ -28,39 +25,6 @@ def _model_field(name: str, **kwargs: Any) -> forms.CharField:
         help_text=field.help_text,
         **kwargs,
     )
-
-
-class _OfferedChoices(ModelChoiceIterator):
-    def __init__(self, field: "OfferedUserChoiceField") -> None:
-        super().__init__(field)
-        self.queryset = field.offered.all()
-
-
-class OfferedUserChoiceField(forms.ModelChoiceField):
-    """Lists the users in `offered`, but accepts any user id.
-
-    The service, not the form, refuses an unsuitable user (deactivated since the page was shown,
-    already the owner), so the person sees its specific message instead of "not a valid choice".
-    """
-
-    iterator = _OfferedChoices
-
-    def __init__(self, *, offered: QuerySet[User], **kwargs: Any) -> None:
-        self._offered = offered
-        super().__init__(queryset=User.objects.all(), **kwargs)
-
-    @property
-    def offered(self) -> QuerySet[User]:
-        return self._offered
-
-    @offered.setter
-    def offered(self, users: QuerySet[User]) -> None:
-        self._offered = users
-        # The widget holds its own iterator, made when the queryset was set: renew it.
-        self.widget.choices = self.choices
-
-    def label_from_instance(self, obj: User) -> str:
-        return f"{obj.display_name} ({obj.email})"
 
 
 def suggest_slug(name: str) -> str:
@@ -148,48 +112,3 @@ class WorkflowHandoverForm(forms.Form):
         field = self.fields["new_owner"]
         assert isinstance(field, OfferedUserChoiceField)  # for the type checker
         field.offered = User.objects.filter(is_active=True).exclude(pk=workflow.owner_id)
-
-
-class PortfolioFilterForm(forms.Form):
-    """The portfolio's filters. Never invalid: a value it does not know is ignored, not an error."""
-
-    q = forms.CharField(
-        label="Search",
-        required=False,
-        max_length=200,
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name, model or owner"}),
-    )
-    owner = forms.CharField(label="Owner", required=False, widget=forms.Select)
-    ownerless = forms.BooleanField(label="Ownerless only", required=False)
-    sort = forms.CharField(required=False, widget=forms.HiddenInput)
-
-    def __init__(self, *args: Any, owners: list[User], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._owner_ids = {user.pk for user in owners}
-        self.fields["owner"].widget.choices = [("", "Anyone")] + [
-            (str(user.pk), str(user)) for user in owners
-        ]
-
-    def clean_owner(self) -> int | None:
-        value = self.cleaned_data["owner"]
-        return int(value) if value.isdigit() and int(value) in self._owner_ids else None
-
-    def clean_sort(self) -> str:
-        value = self.cleaned_data["sort"]
-        return value if value in PORTFOLIO_SORTS else "name"
-
-    def filters(self) -> dict[str, Any]:
-        """`{query, owner_id, ownerless, sort}` for workflow_list_portfolio; defaults if invalid."""
-        self.is_valid()
-        data = getattr(self, "cleaned_data", {})
-        return {
-            "query": data.get("q", ""),
-            "owner_id": data.get("owner"),
-            "ownerless": data.get("ownerless", False),
-            "sort": data.get("sort", "name"),
-        }
-
-
-def add_application_error(form: forms.Form, exc: ApplicationError) -> None:
-    """Show a service's refusal beside the field it names, or above the form if it names none."""
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
