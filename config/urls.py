@@ -1,13 +1,30 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.contrib.auth.decorators import login_not_required
+from django.urls import URLPattern, URLResolver, include, path
 
 from rollout.api import api
 from rollout.views.health import healthz
 
+
+def _token_authenticated(urls: tuple[list, str, str]) -> tuple[list, str, str]:
+    """The API authenticates every request with its own token (401 in JSON, never a redirect to
+    the sign-in page), so LoginRequiredMiddleware lets all its views through."""
+
+    def mark(patterns: list[URLPattern | URLResolver]) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                mark(pattern.url_patterns)
+            else:
+                login_not_required(pattern.callback)
+
+    mark(urls[0])
+    return urls
+
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("api/v1/", api.urls),
+    path("api/v1/", _token_authenticated(api.urls)),
     path("", include("accounts.urls")),
     path("", include("rollout.urls")),
 ]

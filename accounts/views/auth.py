@@ -4,6 +4,7 @@ The names are the URL names, like every other view of the project.
 """
 
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 
 from accounts.forms import EmailAuthenticationForm, InvitationAwarePasswordResetForm
 
@@ -14,7 +15,8 @@ login = auth_views.LoginView.as_view(
 )
 
 # POST only (Django's LogoutView refuses GET): a link or prefetch cannot sign anyone out.
-logout = auth_views.LogoutView.as_view()
+# Open to the signed-out too: signing out twice lands on the sign-in page, not on ?next=logout.
+logout = login_not_required(auth_views.LogoutView.as_view())
 
 password_change = auth_views.PasswordChangeView.as_view(
     template_name="accounts/password_change.html",

@@ -8,7 +8,6 @@ the list re-render just the person's row, with the outcome shown inside it.
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponse
@@ -82,7 +81,6 @@ def _render_row(
 
 
 @require_GET
-@login_required
 @vary_on_headers("HX-Request", "HX-Target")  # the same URL answers a page or a partial
 def people_list(request: HtmxHttpRequest) -> HttpResponse:
     """Everyone with an account, searchable by name or email, 25 to a page."""
@@ -108,7 +106,6 @@ def people_list(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
 def people_invite(request: HtmxHttpRequest) -> HttpResponse:
     """Create an account and email its owner a link to choose a password."""
     _require_people_manager(request.user)
@@ -129,7 +126,6 @@ def people_invite(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_POST
-@login_required
 def people_roles(request: HtmxHttpRequest, user_id: int) -> HttpResponse:
     """Set exactly the org roles ticked in the person's row."""
     _require_people_manager(request.user)
@@ -162,7 +158,6 @@ def people_roles(request: HtmxHttpRequest, user_id: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
 def people_deactivate(request: HtmxHttpRequest, user_id: int) -> HttpResponse:
     """GET: what deactivating this person means (their workflows go ownerless). POST: do it."""
     _require_people_manager(request.user)
@@ -196,7 +191,6 @@ def people_deactivate(request: HtmxHttpRequest, user_id: int) -> HttpResponse:
 
 
 @require_POST
-@login_required
 def people_reactivate(request: HtmxHttpRequest, user_id: int) -> HttpResponse:
     """Let a deactivated person sign in again."""
     _require_people_manager(request.user)

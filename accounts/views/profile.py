@@ -1,5 +1,4 @@
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -15,7 +14,6 @@ MSG_PROFILE_SAVED = "Your profile has been saved."
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
 def profile(request: HtmxHttpRequest) -> HttpResponse:
     """The signed-in user's own account: who they are, what they own, how they are notified."""
     user = request.user

@@ -1,4 +1,3 @@
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -13,7 +12,6 @@ ACTIVITY_PER_PAGE = 25
 
 
 @require_GET
-@login_required
 def workflow_activity(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """The workflow's activity log, newest first, 25 entries a page."""
     workflow = access_workflow(request.user, slug)

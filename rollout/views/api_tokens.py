@@ -1,7 +1,6 @@
 """A workflow's API tokens: listed, created (the token shown once) and revoked by owner or ops."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
@@ -24,7 +23,6 @@ MSG_REVOKED = "Revoked the API token “{name}”. Calls using it are refused fr
 # never_cache: the response to a creation carries the token itself, which no cache may keep.
 @never_cache
 @require_http_methods(["GET", "POST"])
-@login_required
 def workflow_tokens(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """The tokens of one workflow. POST creates one and shows it on this response, once: a
     redirect would need the plaintext stored somewhere to show it after."""
@@ -52,7 +50,6 @@ def workflow_tokens(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
 
 @require_POST
-@login_required
 def workflow_token_revoke(request: HtmxHttpRequest, slug: str, token_id: int) -> HttpResponse:
     workflow = access_workflow(request.user, slug, for_change=True)
     token = get_object_or_404(ApiToken, pk=token_id, workflow=workflow)

@@ -1,7 +1,6 @@
 """Blackout windows: the org-wide page, and the per-workflow add/delete on the overview."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,7 +21,6 @@ MSG_FIX_FORM = "Check the blackout form: {errors}"
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
 def blackout_list(request: HtmxHttpRequest) -> HttpResponse:
     """Org-wide windows: everyone signed in sees them; ops leaders add them here."""
     can_manage = is_ops_leader(request.user)
@@ -47,7 +45,6 @@ def blackout_list(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_POST
-@login_required
 def blackout_delete(request: HtmxHttpRequest, blackout_id: int) -> HttpResponse:
     """Delete an org-wide window (ops leaders)."""
     if not is_ops_leader(request.user):
@@ -59,7 +56,6 @@ def blackout_delete(request: HtmxHttpRequest, blackout_id: int) -> HttpResponse:
 
 
 @require_POST
-@login_required
 def workflow_blackout_add(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """Add a window for one workflow (owner or ops leader), from the overview's promotion card."""
     workflow = access_workflow(request.user, slug, for_change=True)
@@ -80,7 +76,6 @@ def workflow_blackout_add(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
 
 @require_POST
-@login_required
 def workflow_blackout_delete(request: HtmxHttpRequest, slug: str, blackout_id: int) -> HttpResponse:
     workflow = access_workflow(request.user, slug, for_change=True)
     window = get_object_or_404(BlackoutWindow, pk=blackout_id, workflow=workflow)

@@ -5,7 +5,7 @@ import re
 from datetime import date, timedelta
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -93,7 +93,6 @@ def _page_context(request: HtmxHttpRequest, month: date, today: date) -> dict:
 
 
 @require_GET
-@login_required
 def calendar(request: HtmxHttpRequest) -> HttpResponse:
     """What is coming up for the workflows I can see, one month at a time (?month=YYYY-MM)."""
     today = timezone.localdate()
@@ -106,7 +105,6 @@ def calendar(request: HtmxHttpRequest) -> HttpResponse:
 # never_cache: the response to a creation carries the feed's address, which no cache may keep.
 @never_cache
 @require_POST
-@login_required
 def calendar_feed_token(request: HtmxHttpRequest) -> HttpResponse:
     """Named actions: `create` (also regenerates: the old address stops working) shows the new
     address on this response, once; `revoke` deletes it."""
@@ -135,6 +133,7 @@ def calendar_feed_token(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "rollout/calendar.html", context)
 
 
+@login_not_required  # the secret token in the address is the feed's authentication
 @never_cache
 @require_GET
 def calendar_feed(request: HtmxHttpRequest, token: str) -> HttpResponse:

@@ -6,7 +6,6 @@ message and redirects back. Invalid input re-renders the page with the errors be
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -81,7 +80,6 @@ def _page(
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
 def workflow_cohorts(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """Everyone who may see the workflow sees its cohorts; the owner and ops leaders change them."""
     if request.method == "GET":
@@ -199,7 +197,6 @@ def _unenrol(request: HtmxHttpRequest, workflow: Workflow, cohort: Cohort) -> Ht
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
 def workflow_cohort_csv(request: HtmxHttpRequest, slug: str, cohort_id: int) -> HttpResponse:
     """Upload a CSV (GET shows the form), preview each row's fate (POST with a file: writes
     nothing), then confirm (POST action=confirm: adds, and invites if asked)."""

@@ -8,7 +8,6 @@ back with a message, an htmx POST gets the panel re-rendered from fresh data.
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -114,7 +113,6 @@ def _run(action: str, escalation: Escalation, request: HtmxHttpRequest, forms: d
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
 def escalation_detail(request: HtmxHttpRequest, slug: str, escalation_id: int) -> HttpResponse:
     """GET: the escalation and its timeline. POST action=acknowledge|reassign|resolve|note."""
     workflow = access_workflow(request.user, slug)

@@ -10,7 +10,6 @@ it works without JavaScript.
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
@@ -91,7 +90,6 @@ def _roles(user: User, workflow: Workflow) -> dict[str, bool]:
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
 def feedback_new(request: HtmxHttpRequest) -> HttpResponse:
     """`?workflow=<slug>[&event=<event id>]`: the form; after sending, `&thanks=<id>` says
     thank you and links to the feedback. No role on the workflow: 404, as for any page of it."""
@@ -142,7 +140,6 @@ def feedback_new(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_GET
-@login_required
 def workflow_feedback(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """Viewers of the workflow get the filterable list (with triage controls for the owner and
     ops leaders); cohort members their own feedback and the public status list."""
@@ -186,7 +183,6 @@ def _feedback_or_404(workflow: Workflow, feedback_id: int, user: User) -> Feedba
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
 def feedback_detail(request: HtmxHttpRequest, slug: str, feedback_id: int) -> HttpResponse:
     """One item and its comments. POST action=triage|merge (owner, ops leaders) or
     action=comment|vote (people who use the workflow)."""

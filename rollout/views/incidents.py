@@ -7,7 +7,6 @@ data; without it, the page redirects back to itself with a message.
 """
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -48,7 +47,6 @@ def _escalation(workflow: Workflow, raw: str | None) -> Escalation | None:
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
 def workflow_incidents(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """The incidents, open first. POST opens one (owner or ops leader), optionally from an
     escalation (`escalation=<id>`, prefilled from `?escalation=<id>`)."""
@@ -142,7 +140,6 @@ def _incident(request: HtmxHttpRequest, workflow: Workflow, incident_id: int) ->
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
 def incident_detail(request: HtmxHttpRequest, slug: str, incident_id: int) -> HttpResponse:
     """One incident. POST (owner or ops leader) with action=entry adds a timeline entry,
     action=details corrects the details, action=close closes it and drafts the explanation."""

@@ -7,7 +7,6 @@ Owner, ops leaders and executives (read-only); anyone else gets a 404. POST acti
 """
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -57,7 +56,6 @@ def _render(
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
 def notice_detail(request: HtmxHttpRequest, slug: str, notice_id: int) -> HttpResponse:
     is_post = request.method == "POST"
     workflow = access_workflow(request.user, slug, for_change=is_post)

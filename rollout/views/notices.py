@@ -10,7 +10,6 @@ htmx the preview re-renders as the author types.
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -114,7 +113,6 @@ def _list_context(request: HtmxHttpRequest, workflow: Workflow) -> dict[str, Any
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
 def workflow_notices(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """The notices, grouped by status, and a "New notice" form (owner, ops leaders). POST with
     action=preview shows the preview, action=draft saves a draft, action=schedule schedules it."""
@@ -152,7 +150,6 @@ def _done_message(notice: ChangeNotice) -> str:
 
 
 @require_POST
-@login_required
 def notice_preview(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """The preview fragment of the notice being written (htmx, from either form)."""
     workflow = access_workflow(request.user, slug, for_change=True)
@@ -169,7 +166,6 @@ def _notice(workflow: Workflow, notice_id: int) -> ChangeNotice:
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
 def notice_edit(request: HtmxHttpRequest, slug: str, notice_id: int) -> HttpResponse:
     """One notice for its authors (owner, ops leaders). POST action=save|preview|schedule|
     publish_now|cancel|approve (approve: an ops leader, not its author)."""

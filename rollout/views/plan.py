@@ -6,7 +6,6 @@ input re-renders the page with that one form bound, its errors beside its fields
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -112,14 +111,12 @@ def _done(request: HtmxHttpRequest, workflow: Workflow, message: str, anchor: st
 
 
 @require_GET
-@login_required
 def workflow_plan(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     workflow = access_workflow(request.user, slug)
     return _render(request, workflow)
 
 
 @require_POST
-@login_required
 def workflow_plan_create(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     workflow = access_workflow(request.user, slug, for_change=True)
     form = PlanCreateForm(request.POST)
@@ -136,7 +133,6 @@ def workflow_plan_create(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
 
 @require_POST
-@login_required
 def workflow_phase_edit(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     workflow = access_workflow(request.user, slug, for_change=True)
     phase = Phase.objects.filter(workflow=workflow, kind=request.POST.get("phase", "")).first()
@@ -157,7 +153,6 @@ def workflow_phase_edit(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
 
 @require_POST
-@login_required
 def workflow_source_new(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     workflow = access_workflow(request.user, slug, for_change=True)
     form = DataSourceForm(request.POST, prefix="source-new")
@@ -180,7 +175,6 @@ def _posted_source(request: HtmxHttpRequest, workflow: Workflow) -> DataSource |
 
 
 @require_POST
-@login_required
 def workflow_source_edit(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     workflow = access_workflow(request.user, slug, for_change=True)
     source = _posted_source(request, workflow)
@@ -201,7 +195,6 @@ def workflow_source_edit(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
 
 @require_POST
-@login_required
 def workflow_source_delete(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     workflow = access_workflow(request.user, slug, for_change=True)
     source = _posted_source(request, workflow)
@@ -213,7 +206,6 @@ def workflow_source_delete(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
 
 @require_POST
-@login_required
 def workflow_readiness_answer(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     workflow = access_workflow(request.user, slug, for_change=True)
     question = request.POST.get("question", "")
@@ -236,7 +228,6 @@ def workflow_readiness_answer(request: HtmxHttpRequest, slug: str) -> HttpRespon
 
 
 @require_POST
-@login_required
 def workflow_plan_settings(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     workflow = access_workflow(request.user, slug, for_change=True)
     form = PlanSettingsForm(

@@ -3,7 +3,6 @@
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.forms import Form
 from django.http import Http404, HttpResponse
@@ -141,7 +140,6 @@ def _decidable(request: HtmxHttpRequest, slug: str, request_id: int) -> tuple:
 
 
 @require_GET
-@login_required
 def workflow_gate(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """The next promotion's checklist, refreshed by htmx on the overview."""
     workflow = access_workflow(request.user, slug)
@@ -153,7 +151,6 @@ def workflow_gate(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
 
 @require_POST
-@login_required
 def workflow_promotion_request(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     workflow = access_workflow(request.user, slug, for_change=True)
     form = PromotionRequestForm(request.POST)
@@ -176,7 +173,6 @@ def _approved_message(result: PromotionRequest) -> str:
 
 
 @require_POST
-@login_required
 def workflow_promotion_approve(
     request: HtmxHttpRequest, slug: str, request_id: int
 ) -> HttpResponse:
@@ -195,7 +191,6 @@ def workflow_promotion_approve(
 
 
 @require_POST
-@login_required
 def workflow_promotion_override(
     request: HtmxHttpRequest, slug: str, request_id: int
 ) -> HttpResponse:
@@ -214,7 +209,6 @@ def workflow_promotion_override(
 
 
 @require_POST
-@login_required
 def workflow_promotion_reject(request: HtmxHttpRequest, slug: str, request_id: int) -> HttpResponse:
     workflow, promotion = _decidable(request, slug, request_id)
     form = PromotionRejectForm(request.POST)
@@ -231,7 +225,6 @@ def workflow_promotion_reject(request: HtmxHttpRequest, slug: str, request_id: i
 
 
 @require_POST
-@login_required
 def workflow_promotion_cancel(request: HtmxHttpRequest, slug: str, request_id: int) -> HttpResponse:
     workflow = access_workflow(request.user, slug)
     promotion = _request_for(workflow, request_id)
@@ -248,7 +241,6 @@ def workflow_promotion_cancel(request: HtmxHttpRequest, slug: str, request_id: i
 
 
 @require_POST
-@login_required
 def workflow_pause(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     workflow = access_workflow(request.user, slug, for_change=True)
     form = PhasePauseForm(request.POST)
@@ -263,7 +255,6 @@ def workflow_pause(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
 
 @require_POST
-@login_required
 def workflow_resume(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     workflow = access_workflow(request.user, slug, for_change=True)
     try:
@@ -275,7 +266,6 @@ def workflow_resume(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
 
 @require_POST
-@login_required
 def workflow_rollback(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     workflow = access_workflow(request.user, slug, for_change=True)
     form = PhaseRollbackForm(request.POST)
@@ -292,7 +282,6 @@ def workflow_rollback(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
-@login_required
 def approval_list(request: HtmxHttpRequest) -> HttpResponse:
     """Open promotion requests across the portfolio, oldest first (ops leaders)."""
     if not is_ops_leader(request.user):

@@ -1,7 +1,6 @@
 """A workflow's quality thresholds: read by every owner-facing role, changed by owner or ops."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -58,7 +57,6 @@ def _render(
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
 def workflow_thresholds(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """The thresholds as sentences. POST adds one."""
     workflow = access_workflow(request.user, slug, for_change=request.method == "POST")
@@ -78,7 +76,6 @@ def workflow_thresholds(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
 def threshold_edit(request: HtmxHttpRequest, slug: str, threshold_id: int) -> HttpResponse:
     workflow = access_workflow(request.user, slug, for_change=True)
     threshold = _threshold(workflow, threshold_id)
@@ -103,7 +100,6 @@ def threshold_edit(request: HtmxHttpRequest, slug: str, threshold_id: int) -> Ht
 
 
 @require_POST
-@login_required
 def threshold_delete(request: HtmxHttpRequest, slug: str, threshold_id: int) -> HttpResponse:
     workflow = access_workflow(request.user, slug, for_change=True)
     threshold = _threshold(workflow, threshold_id)

@@ -6,7 +6,6 @@ import csv
 from collections.abc import Iterator
 from datetime import date, timedelta
 
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -43,7 +42,6 @@ def _choice(
 
 
 @require_GET
-@login_required
 def workflow_usage(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """Per-cohort charts for the last 7–180 days, the totals behind them with the negative-
     feedback share, what people say per cohort, drift and threshold statuses. htmx asks for the
@@ -156,7 +154,6 @@ def _csv_rows(series: list[DailySeries], feedback: FeedbackByDay) -> Iterator[li
 
 
 @require_GET
-@login_required
 def workflow_usage_csv(request: HtmxHttpRequest, slug: str) -> StreamingHttpResponse:
     """One row per day and cohort: every counter, the rates as decimals (empty when there is
     nothing to divide by) and the day's feedback. Bounded by the longest period (180 days) times

@@ -2,7 +2,6 @@
 and their delivery log. Owner and ops leaders only; everyone else gets a 404."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
@@ -28,7 +27,6 @@ ROW_ACTIONS = ("turn_off", "turn_on", "delete")
 # never_cache: the response to a creation carries the secret, which no cache may keep.
 @never_cache
 @require_http_methods(["GET", "POST"])
-@login_required
 def workflow_webhooks(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """The page, with named POST actions: `create` shows the new secret on this response, once
     (a redirect would need it shown again later); the row actions redirect back here."""

@@ -1,7 +1,6 @@
 """One workflow's own pages: create, overview, edit, hand over."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -44,7 +43,6 @@ MSG_HANDED_OVER_AWAY = "{owner} now owns “{name}”. You no longer have access
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
 def workflow_new(request: HtmxHttpRequest) -> HttpResponse:
     """Create a workflow with its one owner (ops leaders only)."""
     if not can_create_workflow(request.user):
@@ -82,7 +80,6 @@ def _key_metrics(workflow: Workflow) -> list[tuple[str, str, str]]:
 
 
 @require_GET
-@login_required
 def workflow_overview(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     workflow = access_workflow(request.user, slug, members=True)
     context = workflow_page_context(request.user, workflow, tab="overview")
@@ -100,7 +97,6 @@ def workflow_overview(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
 def workflow_edit(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """Edit the descriptive fields (owner or ops leader). Slug and owner are not edited here."""
     workflow = access_workflow(request.user, slug, for_change=True)
@@ -125,7 +121,6 @@ def workflow_edit(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
 def workflow_handover(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """Name a new owner. Ops leaders for any workflow; an owner for their own."""
     workflow = access_workflow(request.user, slug)

@@ -116,8 +116,6 @@ def test_exactly_4000_characters_are_fine(workflow, member):
 @pytest.mark.parametrize(
     "event_id", ["not-a-uuid", str(uuid.uuid4())], ids=["malformed", "unknown"]
 )
-    "event_id", ["not-a-uuid", str(uuid.uuid4())], ids=["malformed", "unknown"]
-)
 def test_an_unknown_event_id_is_refused(workflow, member, event_id):
     with pytest.raises(ApplicationError) as exc:
         file(workflow, member, event_id=event_id)
