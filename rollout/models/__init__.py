@@ -2,17 +2,18 @@
 
 from rollout.models.activity import ActivityEntry
 from rollout.models.api_token import ApiToken
+from rollout.models.blackout import BlackoutWindow
+from rollout.models.calendar_feed import CalendarFeed
 from rollout.models.cohort import Cohort, CohortMember, EnrolmentPhase
 from rollout.models.escalation import (
     OPEN_ESCALATION,
     Escalation,
-    EscalationChannel,
     EscalationEvent,
     EscalationEventKind,
-    EscalationLevel,
     EscalationSource,
     EscalationStatus,
 )
+from rollout.models.escalation_path import EscalationChannel, EscalationLevel
 from rollout.models.evaluation import (
     CohortDrift,
     DriftStatus,
@@ -27,22 +28,18 @@ from rollout.models.feedback import (
     FeedbackRating,
     FeedbackStatus,
     FeedbackVote,
-    Severity,
 )
+from rollout.models.follow import Follow
 from rollout.models.incident import Incident, IncidentStatus, IncidentUpdate
 from rollout.models.notice import (
-    CalendarFeed,
     ChangeNotice,
     DeliveryChannel,
     DeliveryStatus,
-    Follow,
     NoticeAudience,
     NoticeDelivery,
     NoticeKind,
     NoticeReceipt,
     NoticeStatus,
-    Webhook,
-    WebhookDelivery,
 )
 from rollout.models.notification import Notification
 from rollout.models.phase import (
@@ -62,11 +59,11 @@ from rollout.models.planning import (
 )
 from rollout.models.promotion import (
     OPEN_PROMOTION,
-    BlackoutWindow,
     PromotionApproval,
     PromotionRequest,
     PromotionStatus,
 )
+from rollout.models.severity import Severity
 from rollout.models.threshold import (
     QUALITY_METRICS,
     BreachAction,
@@ -84,6 +81,7 @@ from rollout.models.usage import (
     UsageEvent,
     UsageRollup,
 )
+from rollout.models.webhook import Webhook, WebhookDelivery
 from rollout.models.workflow import (
     Workflow,
     WorkflowGroupObjectPermission,

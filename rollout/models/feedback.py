@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.db import models
 
+from rollout.models.severity import Severity
+
 
 class FeedbackRating(models.TextChoices):
     HELPFUL = "helpful", "Helpful"
@@ -28,16 +30,6 @@ class FeedbackStatus(models.TextChoices):
 
 
 OPEN_FEEDBACK = (FeedbackStatus.NEW, FeedbackStatus.ACKNOWLEDGED, FeedbackStatus.IN_PROGRESS)
-
-
-class Severity(models.TextChoices):
-    """Set at triage (feedback) or when opened (escalations, incidents). `critical` is the highest:
-    it opens an escalation, and an open critical escalation blocks promotion."""
-
-    LOW = "low", "Low"
-    MEDIUM = "medium", "Medium"
-    HIGH = "high", "High"
-    CRITICAL = "critical", "Critical"
 
 
 class Feedback(models.Model):
