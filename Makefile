@@ -16,7 +16,7 @@ PYTHON := $(shell for c in python3.13 python3.12; do \
 help:
 	@echo "make run    start Rollout (web, worker, scheduler) on embedded defaults, with demo data"
 	@echo "make test   run the whole test suite (unit, integration, browser)"
-	@echo "make lint   ruff check and format check (make format fixes what it can)"
+	@echo "make lint   ruff check, format check and the import layering contracts (lint-imports)"
 	@echo "make bench  speed figures on PostgreSQL against same-run baselines (JSON lines)"
 	@echo "make venv   only create .venv and install"
 	@echo "PORT=8001 make run, DATABASE_URL=postgres://... make test: see README.md"
@@ -39,8 +39,11 @@ node_modules/.installed: package.json package-lock.json
 run: venv
 	$(BIN)/python manage.py run_embedded
 
+# Everything but the browser journeys on two pytest-xdist workers; then the journeys in one process
+# (they share one live server per module). PYTEST_ARGS goes to both runs.
 test: venv node_modules/.installed
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not browser" -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m browser $(PYTEST_ARGS)
 
 # Speed targets against same-run baselines, on PostgreSQL (DATABASE_URL; default local postgres)
 # and Redis when it answers. Needs wrk (installed here when missing, as root). See bench/run.py.
@@ -52,6 +55,7 @@ bench: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: venv
 	$(BIN)/ruff check --fix .

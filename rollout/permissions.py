@@ -6,10 +6,11 @@ contacts later). A workflow the user may not see is a 404, never a 403: its exis
 """
 
 from django.contrib.auth.models import AnonymousUser
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 
 from accounts.models import User
-from accounts.roles import is_executive, is_ops_leader
+from accounts.roles import ORG_ROLES, is_executive, is_ops_leader
 from rollout.models import (
     Escalation,
     EscalationEvent,
@@ -59,6 +60,21 @@ def can_use_workflow(user: AnyUser, workflow: Workflow) -> bool:
     if can_view_workflow(user, workflow):
         return True
     return "use_workflow" in workflow_perms(user, workflow)
+
+
+def may_use_workflow(workflow_id: int, *, user_ref: str = "user_id") -> Q:
+    """`can_use_workflow` as a query condition, for rows whose `user_ref` column is a user id:
+    an org role, or an object permission to view or use the workflow. (Activeness is the
+    caller's filter.) Lets a sender ask "who of these may still see it" in one query."""
+    holds_perm = WorkflowUserObjectPermission.objects.filter(
+        content_object_id=workflow_id,
+        user_id=OuterRef(user_ref),
+        permission__codename__in=("view_workflow", "use_workflow"),
+    )
+    org_role = User.groups.through.objects.filter(
+        user_id=OuterRef(user_ref), group__name__in=ORG_ROLES
+    )
+    return Q(Exists(holds_perm)) | Q(Exists(org_role))
 
 
 def can_change_workflow(user: AnyUser, workflow: Workflow) -> bool:

@@ -33,13 +33,12 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.roles import ORG_ROLES
 from core.errors import ApplicationError
 from core.wake import wake
 from rollout.models import (
@@ -53,8 +52,8 @@ from rollout.models import (
     NoticeDelivery,
     NoticeReceipt,
     NoticeStatus,
-    WorkflowUserObjectPermission,
 )
+from rollout.permissions import may_use_workflow
 from rollout.services.activity import activity_record
 
 logger = logging.getLogger(__name__)
@@ -82,14 +81,8 @@ def notice_audience_cohorts(notice: ChangeNotice) -> QuerySet[Cohort]:
 
 
 def _followers_who_may_see(notice: ChangeNotice) -> QuerySet[Follow]:
-    holds_perm = WorkflowUserObjectPermission.objects.filter(
-        content_object_id=notice.workflow_id, user_id=OuterRef("user_id")
-    )
-    org_role = User.groups.through.objects.filter(
-        user_id=OuterRef("user_id"), group__name__in=ORG_ROLES
-    )
     return Follow.objects.filter(workflow_id=notice.workflow_id, user__is_active=True).filter(
-        Exists(holds_perm) | Exists(org_role)
+        may_use_workflow(notice.workflow_id)
     )
 
 

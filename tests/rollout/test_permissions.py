@@ -5,6 +5,9 @@ from django.http import Http404
 from accounts.models import User
 from accounts.services import user_deactivate
 from rollout import permissions as perms
+from rollout.models import EscalationChannel
+from rollout.services.cohorts import cohort_create, cohort_members_add
+from rollout.services.escalation_path import escalation_level_add
 from rollout.services.workflows import workflow_handover
 from tests.factories import UserFactory
 
@@ -102,3 +105,31 @@ def test_access_workflow_is_404_otherwise(request, workflow, role, slug, for_cha
 def test_access_workflow_for_change_lets_owner_and_ops_leader_in(ops_leader, workflow):
     assert perms.access_workflow(workflow.owner, workflow.slug, for_change=True) == workflow
     assert perms.access_workflow(ops_leader, workflow.slug, for_change=True) == workflow
+
+
+def test_may_use_workflow_as_a_query_agrees_with_can_use_workflow(
+    ops_leader, executive, workflow_owner, other_user, workflow
+):
+    """Notice delivery asks "who of these followers may still see it" in one query; its answer
+    must be exactly the predicate's, for every role (member and contact included)."""
+    member = UserFactory(email="member@example.com")
+    contact = UserFactory(email="contact@example.com")
+    cohort = cohort_create(workflow=workflow, actor=ops_leader, name="Tier 1")
+    cohort_members_add(cohort=cohort, users=[member], actor=ops_leader)
+    escalation_level_add(
+        workflow=workflow,
+        actor=ops_leader,
+        contact=contact,
+        channel=EscalationChannel.IN_APP,
+        response_target_minutes=30,
+    )
+    people = [ops_leader, executive, workflow_owner, other_user, member, contact]
+
+    allowed = set(
+        User.objects.filter(pk__in=[p.pk for p in people])
+        .filter(perms.may_use_workflow(workflow.pk, user_ref="pk"))
+        .values_list("pk", flat=True)
+    )
+    fresh = {p.pk: User.objects.get(pk=p.pk) for p in people}
+    assert allowed == {pk for pk, user in fresh.items() if perms.can_use_workflow(user, workflow)}
+    assert allowed == {p.pk for p in people if p is not other_user}
