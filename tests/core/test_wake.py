@@ -101,12 +101,10 @@ def test_a_bug_in_an_eager_task_is_not_mistaken_for_an_outage(db, monkeypatch):
         raise ZeroDivisionError
 
     monkeypatch.setattr(tasks.send_webhooks, "delay", bug)
-    with pytest.raises(ZeroDivisionError):
-        with TestCase.captureOnCommitCallbacks(execute=True):
-            wake("rollout.tasks.send_webhooks")
+    with pytest.raises(ZeroDivisionError), TestCase.captureOnCommitCallbacks(execute=True):
+        wake("rollout.tasks.send_webhooks")
 
 
 def test_an_unknown_task_name_fails_loudly(db):
-    with pytest.raises(KeyError):
-        with TestCase.captureOnCommitCallbacks(execute=True):
-            wake("rollout.tasks.no_such_task")
+    with pytest.raises(KeyError), TestCase.captureOnCommitCallbacks(execute=True):
+        wake("rollout.tasks.no_such_task")

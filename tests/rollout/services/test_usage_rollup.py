@@ -28,6 +28,8 @@ from rollout.services.evaluation import usage_refresh_pending
 from rollout.services.usage_ingest import EventData, usage_events_store
 from rollout.services.usage_rollup import (
     COUNTER,
+    RollupRun,
+    usage_rollup_pending,
     usage_rollup_rebuild,
     usage_rollup_rebuild_day,
 )
@@ -454,3 +456,25 @@ def test_local_days_and_hours_across_a_daylight_saving_change(workflow, settings
     assert UsageRollup.objects.filter(workflow=workflow, period="hour", day=day.day).count() == 23
     assert UsageRollup.objects.get(workflow=workflow, period="day", day=date(2026, 3, 28))
     assert_rollups_match_raw_events(workflow)
+
+
+def test_rolling_up_is_a_leaf_that_judges_nothing(workflow, people):
+    """usage_rollup_pending rebuilds days and says which workflows it touched; only
+    evaluation.usage_refresh_pending goes on to judge their thresholds."""
+    threshold = make_threshold(workflow, min_sample=1)
+    store(workflow, events("invocation", 3, user_ref="ann@example.com", at=NOON))
+
+    run = usage_rollup_pending()
+
+    assert run == RollupRun(days=1, workflow_ids=frozenset({workflow.pk}))
+    assert not ThresholdStatus.objects.filter(threshold=threshold).exists()
+    assert usage_rollup_pending() == RollupRun(days=0, workflow_ids=frozenset())
+
+
+def test_refreshing_rebuilds_then_judges_the_touched_workflows(workflow, people):
+    threshold = make_threshold(workflow, min_sample=1)
+    store(workflow, events("invocation", 3, user_ref="ann@example.com", at=NOON))
+
+    assert usage_refresh_pending() == 1
+
+    assert ThresholdStatus.objects.filter(threshold=threshold).exists()
