@@ -1,8 +1,15 @@
 """Server-side SVG charts: line charts for cohort metrics, sparklines for table cells.
 
-Pure Python (no JavaScript, no models). Everything returns a ``SafeString`` ready to drop into a
-template with ``{{ chart }}``; every piece of text (series names, labels, title, description) is
-escaped here, so user-supplied names are safe.
+Geometry here, markup in templates: :func:`line_chart`, :func:`sparkline` and :func:`data_table`
+compute what to draw and where (scales, ticks and their labels, legend rows, threshold lines, the
+points of every line, the accessible text) into frozen dataclasses whose coordinates are already
+compact strings; ``templates/rollout/charts/`` turns them into markup, and Django's autoescaping
+escapes every piece of text (series names, labels, title, description), so user-supplied names
+are safe. Pure Python (no JavaScript, no models). In a template::
+
+    {% include "rollout/charts/line_chart.svg.html" with chart=a_line_chart only %}
+    {% include "rollout/charts/sparkline.svg.html" with sparkline=a_sparkline only %}
+    {% include "rollout/charts/data_table.html" with table=a_data_table only %}
 
 CSP: the site sends ``style-src 'self'``, so there are no ``style=`` attributes and no ``<style>``
 elements. Colours, widths and fonts are SVG presentation attributes (the chart looks right even
@@ -33,15 +40,15 @@ import math
 import re
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Literal
-
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString, mark_safe
+from dataclasses import dataclass, replace
+from typing import Literal, SupportsFloat
 
 __all__ = [
     "PALETTE",
+    "DataTable",
+    "LineChart",
     "Series",
+    "Sparkline",
     "ThresholdLine",
     "data_table",
     "format_value",
@@ -54,18 +61,14 @@ __all__ = [
 #: first; orange and vermillion last because they resemble the amber/red threshold lines.
 PALETTE: tuple[str, ...] = ("#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#D55E00")
 
-# Site colours (static/css/rollout.css :root) so charts match the rest of the UI.
-TEXT = "#1d2733"
-MUTED = "#56606b"
-GRID = "#e4e8ed"
-AXIS = "#9aa4af"
-SURFACE = "#ffffff"
+# The other colours (text, gridlines, axis, surface: static/css/rollout.css :root) and the font
+# family are fixed, so they live in the templates; these vary with what is drawn.
 THRESHOLD_COLOURS = {
     # kind: (line, label text)
     "fail": ("#c53030", "#a3262a"),
     "marginal": ("#b7791f", "#8a5300"),
 }
-FONT_FAMILY = "system-ui, -apple-system, Segoe UI, Roboto, Helvetica Neue, Arial, sans-serif"
+# The templates' font size: the layout estimates text widths with it.
 FONT_SIZE = 12
 EMPTY_MESSAGE = "No data yet for this period"
 MAX_X_LABELS = 8
@@ -74,6 +77,9 @@ YFormat = Callable[[float], str] | Literal["percent", "ms", "count"]
 
 _COLOUR_RE = re.compile(r"^(#[0-9a-fA-F]{3}|#[0-9a-fA-F]{6}|[a-zA-Z]{3,20})$")
 _ID_UNSAFE_RE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+# --- Input -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,169 @@ class ThresholdLine:
     value: float
     label: str
     kind: Literal["fail", "marginal"] = "fail"
+
+
+# --- Geometry (what the templates draw; coordinates are compact strings) -----------------------
+
+
+@dataclass(frozen=True)
+class Point:
+    x: str
+    y: str
+
+    def __str__(self) -> str:
+        return f"{self.x},{self.y}"
+
+
+@dataclass(frozen=True)
+class Run:
+    """Consecutive present values of one series: a polyline, or a dot when it is a single one."""
+
+    points: tuple[Point, ...]
+
+    @property
+    def is_dot(self) -> bool:
+        return len(self.points) == 1
+
+    @property
+    def dot(self) -> Point:
+        return self.points[0]
+
+    @property
+    def polyline(self) -> str:
+        """The ``points`` attribute: "x,y x,y ..."."""
+        return " ".join(str(point) for point in self.points)
+
+
+@dataclass(frozen=True)
+class SeriesPath:
+    index: int
+    name: str  # in full, as the series' <title>
+    colour: str
+    runs: tuple[Run, ...]
+
+
+@dataclass(frozen=True)
+class LegendItem:
+    name: str  # ellipsized to fit
+    colour: str
+    x1: str  # the colour swatch, a short line from x1 to x2 at y
+    x2: str
+    y: str
+    text_x: str
+    text_y: str
+
+
+@dataclass(frozen=True)
+class YTick:
+    value: float
+    label: str
+    y: str
+    label_y: str
+    is_baseline: bool  # the lowest tick draws the axis, the others gridlines
+
+
+@dataclass(frozen=True)
+class XTick:
+    label: str
+    x: str
+
+
+@dataclass(frozen=True)
+class ThresholdMark:
+    kind: str  # "fail" or "marginal"
+    label: str
+    y: str
+    label_y: str
+    line_colour: str
+    text_colour: str
+
+
+@dataclass(frozen=True)
+class Rect:
+    x: str
+    y: str
+    width: str
+    height: str
+
+
+@dataclass(frozen=True)
+class Axes:
+    """Where the plot area sits."""
+
+    left: str  # gridlines and threshold lines run from left to right
+    right: str
+    bottom: str  # the x axis; its ticks run down to tick_end
+    tick_end: str
+    x_label_y: str
+    y_label_x: str
+    threshold_label_x: str
+
+
+@dataclass(frozen=True)
+class Plot:
+    clip: Rect  # the series are clipped to it (values beyond explicit bounds)
+    axes: Axes
+    legend: tuple[LegendItem, ...]
+    y_ticks: tuple[YTick, ...]
+    x_ticks: tuple[XTick, ...]
+    thresholds: tuple[ThresholdMark, ...]  # highest first
+    series: tuple[SeriesPath, ...]
+
+
+@dataclass(frozen=True)
+class EmptyFrame:
+    width: int
+    height: int
+    message_x: str
+    message_y: str
+    message: str
+
+
+@dataclass(frozen=True)
+class LineChart:
+    """Rendered by ``rollout/charts/line_chart.svg.html``: ``plot`` when there is data to draw,
+    else ``empty``."""
+
+    id_prefix: str
+    width: int
+    height: int
+    font_size: int
+    title: str
+    description: str
+    plot: Plot | None = None
+    empty: EmptyFrame | None = None
+
+
+@dataclass(frozen=True)
+class SparkDot:
+    x: str
+    y: str
+    r: str
+
+
+@dataclass(frozen=True)
+class Sparkline:
+    """Rendered by ``rollout/charts/sparkline.svg.html``; without a label it is decorative."""
+
+    width: int
+    height: int
+    label: str | None
+    colour: str
+    lines: tuple[str, ...] = ()  # polyline points
+    dots: tuple[SparkDot, ...] = ()
+    empty_y: str | None = None  # no data: a dashed baseline at this height
+    empty_x2: str | None = None
+
+
+@dataclass(frozen=True)
+class DataTable:
+    """Rendered by ``rollout/charts/data_table.html``: one row per x label."""
+
+    caption: str
+    first_header: str
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, tuple[str, ...]], ...]  # (x label, formatted cells)
 
 
 # --- Numbers and formatting --------------------------------------------------------------------
@@ -233,14 +402,15 @@ def _id_prefix(id_prefix: str | None) -> str:
     return cleaned
 
 
-def _finite(value: object) -> bool:
-    """A plottable number (int, float, Decimal...), not None/NaN/infinity."""
+def _number(value: SupportsFloat | str | None) -> float | None:
+    """A plottable number (int, float, Decimal...) as a float; None for None, NaN, infinity."""
     if value is None or isinstance(value, str):
-        return False
+        return None
     try:
-        return math.isfinite(float(value))  # type: ignore[arg-type]
+        number = float(value)
     except (TypeError, ValueError):
-        return False
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _segments(values: Sequence[float | None]) -> list[list[tuple[int, float]]]:
@@ -248,19 +418,15 @@ def _segments(values: Sequence[float | None]) -> list[list[tuple[int, float]]]:
     runs: list[list[tuple[int, float]]] = []
     current: list[tuple[int, float]] = []
     for index, value in enumerate(values):
-        if _finite(value):
-            current.append((index, float(value)))  # type: ignore[arg-type]
+        number = _number(value)
+        if number is not None:
+            current.append((index, number))
         elif current:
             runs.append(current)
             current = []
     if current:
         runs.append(current)
     return runs
-
-
-def _join(parts: Sequence[SafeString | str]) -> SafeString:
-    """Concatenate fragments that are all already escaped (built with format_html)."""
-    return mark_safe("".join(parts))  # noqa: S308 - every part comes from format_html
 
 
 # --- Line chart --------------------------------------------------------------------------------
@@ -275,11 +441,11 @@ def _summary(
         parts.append(f"From {x_labels[0]} to {x_labels[-1]}.")
     latest = []
     for s in series:
-        present = [(i, v) for i, v in enumerate(s.values) if _finite(v)]
-        if present:
-            i, v = present[-1]
+        runs = _segments(s.values)
+        if runs:
+            i, v = runs[-1][-1]
             when = f" ({x_labels[i]})" if i < len(x_labels) else ""
-            latest.append(f"{s.name} {format_value(v, y_format)}{when}")  # type: ignore[arg-type]
+            latest.append(f"{s.name} {format_value(v, y_format)}{when}")
     parts.append("Latest: " + "; ".join(latest) + "." if latest else empty_message)
     return " ".join(parts)
 
@@ -298,7 +464,7 @@ def line_chart(
     y_max: float | None = None,
     id_prefix: str | None = None,
     empty_message: str = EMPTY_MESSAGE,
-) -> SafeString:
+) -> LineChart:
     """An accessible SVG line chart, one line per series, dates along the bottom.
 
     * ``y_format``: "percent" (values are fractions), "ms", "count", or a callable
@@ -311,32 +477,25 @@ def line_chart(
     * ``id_prefix``: prefix for the element ids; default a random one, so several charts can
       share a page (and htmx swaps) without clashing.
 
-    No series, or nothing but ``None`` values, renders an empty frame with ``empty_message``.
+    No series, or nothing but ``None`` values, gives an empty frame with ``empty_message``.
     """
-    prefix = _id_prefix(id_prefix)
     n_points = max([len(x_labels), *(len(s.values) for s in series)], default=0)
     labels = [str(label) for label in x_labels] + [""] * (n_points - len(x_labels))
-    present = [float(v) for s in series for v in s.values if _finite(v)]  # type: ignore[arg-type]
-    desc = description or _summary(series, labels, y_format, empty_message)
-
-    root_open = format_html(
-        '<svg xmlns="http://www.w3.org/2000/svg" class="rollout-chart" role="img" '
-        'aria-labelledby="{p}-title {p}-desc" viewBox="0 0 {w} {h}" width="{w}" height="{h}" '
-        'font-family="{font}" font-size="{size}">'
-        '<title id="{p}-title">{title}</title><desc id="{p}-desc">{desc}</desc>',
-        p=prefix,
-        w=width,
-        h=height,
-        font=FONT_FAMILY,
-        size=FONT_SIZE,
+    chart = LineChart(
+        id_prefix=_id_prefix(id_prefix),
+        width=width,
+        height=height,
+        font_size=FONT_SIZE,
         title=title,
-        desc=desc,
+        description=description or _summary(series, labels, y_format, empty_message),
     )
+    present = [n for s in series for v in s.values if (n := _number(v)) is not None]
     if not present:
-        return _join([root_open, _empty_frame(width, height, empty_message), "</svg>"])
+        empty = EmptyFrame(width - 1, height - 1, _n(width / 2), _n(height / 2 + 5), empty_message)
+        return replace(chart, empty=empty)
 
     # --- y scale: ticks first (their labels decide the left margin).
-    threshold_values = [t.value for t in thresholds if _finite(t.value)]
+    threshold_values = [v for t in thresholds if (v := _number(t.value)) is not None]
     lo = y_min if y_min is not None else min(present + threshold_values)
     hi = y_max if y_max is not None else max([*present, *threshold_values, lo])
     if hi <= lo:
@@ -351,8 +510,8 @@ def line_chart(
     ticks = [t for t in ticks if lo - 1e-9 * abs(hi - lo) <= t <= hi + 1e-9 * abs(hi - lo)]
     tick_labels = _tick_labels(ticks, y_format)
 
-    # --- legend rows (wrap when they don't fit).
-    legend_items: list[tuple[str, str, float]] = []  # (name, colour, item width)
+    # --- legend entries (name, colour, width), in rows that wrap when they don't fit.
+    legend_items: list[tuple[str, str, float]] = []
     for index, s in enumerate(series):
         name = _ellipsize(str(s.name), width * 0.45)
         legend_items.append((name, _safe_colour(s.colour, index), 18 + _text_width(name) + 18))
@@ -383,66 +542,22 @@ def line_chart(
             return left + plot_w / 2
         return left + index * plot_w / (n_points - 1)
 
-    parts: list[SafeString | str] = [root_open]
-    parts.append(
-        format_html(
-            '<defs><clipPath id="{p}-clip"><rect x="{x}" y="{y}" width="{w}" height="{h}"/>'
-            "</clipPath></defs>",
-            p=prefix,
-            x=_n(left - 5),
-            y=_n(top - 5),
-            w=_n(plot_w + 10),
-            h=_n(plot_h + 10),
-        )
-    )
-
-    # Legend.
-    legend: list[SafeString] = []
+    legend: list[LegendItem] = []
     for row_index, row in enumerate(legend_rows):
         x = left
         baseline = 4 + 13 + row_index * 18
         for name, colour, item_width in row:
             legend.append(
-                format_html(
-                    '<g class="chart-legend-item"><line x1="{x1}" y1="{y}" x2="{x2}" y2="{y}" '
-                    'stroke="{c}" stroke-width="3" stroke-linecap="round"/>'
-                    '<text x="{tx}" y="{ty}" fill="{text}">{name}</text></g>',
-                    x1=_n(x),
-                    x2=_n(x + 14),
-                    y=_n(baseline - 4),
-                    c=colour,
-                    tx=_n(x + 19),
-                    ty=_n(baseline),
-                    text=TEXT,
-                    name=name,
+                LegendItem(
+                    name, colour, _n(x), _n(x + 14), _n(baseline - 4), _n(x + 19), _n(baseline)
                 )
             )
             x += item_width
-    parts.append(format_html('<g class="chart-legend">{}</g>', _join(legend)))
 
-    # Gridlines and y labels.
-    grid: list[SafeString] = []
-    for value, label in zip(ticks, tick_labels, strict=True):
-        y = y_of(value)
-        is_base = value == ticks[0]
-        grid.append(
-            format_html(
-                '<line class="{cls}" x1="{x1}" y1="{y}" x2="{x2}" y2="{y}" stroke="{c}" '
-                'stroke-width="1"/>'
-                '<text class="chart-tick-label chart-y-label" x="{tx}" y="{ty}" '
-                'text-anchor="end" fill="{muted}">{label}</text>',
-                cls="chart-axis" if is_base else "chart-grid",
-                x1=_n(left),
-                x2=_n(right),
-                y=_n(y),
-                c=AXIS if is_base else GRID,
-                tx=_n(left - 8),
-                ty=_n(y + 4),
-                muted=MUTED,
-                label=label,
-            )
-        )
-    parts.append(_join(grid))
+    y_ticks = [
+        YTick(value, label, _n(y_of(value)), _n(y_of(value) + 4), value == ticks[0])
+        for value, label in zip(ticks, tick_labels, strict=True)
+    ]
 
     # X labels, thinned so they never overlap, always including the latest point.
     slot = widest_x + 12
@@ -452,125 +567,64 @@ def line_chart(
     shown = sorted(range(n_points - 1, -1, -max(step, 1)))
     if max_labels == 1:
         shown = [n_points - 1]
-    x_marks: list[SafeString] = []
-    for index in shown:
-        x = x_of(index)
-        if x - _text_width(labels[index]) / 2 < 0:
-            continue  # a long first label would be cut off at the left edge
-        x_marks.append(
-            format_html(
-                '<line class="chart-axis" x1="{x}" y1="{y1}" x2="{x}" y2="{y2}" stroke="{c}" '
-                'stroke-width="1"/>'
-                '<text class="chart-tick-label chart-x-label" x="{x}" y="{ty}" '
-                'text-anchor="middle" fill="{muted}">{label}</text>',
-                x=_n(x),
-                y1=_n(bottom),
-                y2=_n(bottom + 4),
-                c=AXIS,
-                ty=_n(bottom + 17),
-                muted=MUTED,
-                label=labels[index],
-            )
-        )
-    parts.append(_join(x_marks))
+    x_ticks = [
+        XTick(labels[index], _n(x_of(index)))
+        for index in shown
+        # a long first label would be cut off at the left edge
+        if x_of(index) - _text_width(labels[index]) / 2 >= 0
+    ]
 
-    # Threshold lines (under the data), labels later (over it).
+    # Threshold lines, highest first; each label above its line, unless that's off the top or
+    # on top of the previous label.
     visible = sorted(
-        (t for t in thresholds if _finite(t.value) and lo <= t.value <= hi),
+        (t for t in thresholds if _number(t.value) is not None and lo <= t.value <= hi),
         key=lambda t: -t.value,
     )
-    threshold_lines: list[SafeString] = []
-    threshold_labels: list[SafeString] = []
+    marks: list[ThresholdMark] = []
     placed: list[float] = []  # label baselines already used
     for threshold in visible:
         kind = threshold.kind if threshold.kind in THRESHOLD_COLOURS else "fail"
         line_colour, text_colour = THRESHOLD_COLOURS[kind]
         y = y_of(threshold.value)
-        threshold_lines.append(
-            format_html(
-                '<line class="chart-threshold chart-threshold-{kind}" x1="{x1}" y1="{y}" '
-                'x2="{x2}" y2="{y}" stroke="{c}" stroke-width="1.5" stroke-dasharray="6 4"/>',
-                kind=kind,
-                x1=_n(left),
-                x2=_n(right),
-                y=_n(y),
-                c=line_colour,
-            )
-        )
-        # Above the line, unless that's off the top or on top of the previous label.
         label_y = y - 5
         if y - top < 14 or any(abs(label_y - p) < 13 for p in placed):
             label_y = y + 14
         placed.append(label_y)
-        threshold_labels.append(
-            format_html(
-                '<text class="chart-threshold-label chart-threshold-label-{kind}" x="{x}" y="{y}" '
-                'text-anchor="end" font-size="11" font-weight="600" fill="{c}" stroke="{halo}" '
-                'stroke-width="3" stroke-linejoin="round" paint-order="stroke">{label}</text>',
-                kind=kind,
-                x=_n(right - 4),
-                y=_n(label_y),
-                c=text_colour,
-                halo=SURFACE,
-                label=threshold.label or format_value(threshold.value, y_format),
-            )
-        )
-    parts.append(_join(threshold_lines))
+        label = threshold.label or format_value(threshold.value, y_format)
+        marks.append(ThresholdMark(kind, label, _n(y), _n(label_y), line_colour, text_colour))
 
     # Series: a polyline per run of present values, a dot for an isolated value.
-    drawn: list[SafeString] = []
-    for index, s in enumerate(series):
-        colour = _safe_colour(s.colour, index)
-        shapes: list[SafeString] = []
-        for run in _segments(s.values):
-            if len(run) == 1:
-                i, v = run[0]
-                shapes.append(
-                    format_html(
-                        '<circle class="chart-point" cx="{x}" cy="{y}" r="3" fill="{c}"/>',
-                        x=_n(x_of(i)),
-                        y=_n(y_of(v)),
-                        c=colour,
-                    )
-                )
-            else:
-                points = " ".join(f"{_n(x_of(i))},{_n(y_of(v))}" for i, v in run)
-                shapes.append(
-                    format_html(
-                        '<polyline class="chart-line" points="{pts}" fill="none" stroke="{c}" '
-                        'stroke-width="2" stroke-linejoin="round" stroke-linecap="round"/>',
-                        pts=points,
-                        c=colour,
-                    )
-                )
-        drawn.append(
-            format_html(
-                '<g class="chart-series chart-series-{i}"><title>{name}</title>{shapes}</g>',
-                i=index,
-                name=s.name,
-                shapes=_join(shapes),
-            )
+    paths = [
+        SeriesPath(
+            index,
+            s.name,
+            _safe_colour(s.colour, index),
+            tuple(
+                Run(tuple(Point(_n(x_of(i)), _n(y_of(v))) for i, v in run))
+                for run in _segments(s.values)
+            ),
         )
-    parts.append(format_html('<g clip-path="url(#{}-clip)">{}</g>', prefix, _join(drawn)))
-    parts.append(_join(threshold_labels))
-    parts.append("</svg>")
-    return _join(parts)
+        for index, s in enumerate(series)
+    ]
 
-
-def _empty_frame(width: int, height: int, message: str) -> SafeString:
-    return format_html(
-        '<rect class="chart-frame" x="0.5" y="0.5" width="{w}" height="{h}" rx="6" fill="none" '
-        'stroke="{grid}" stroke-width="1" stroke-dasharray="4 3"/>'
-        '<text class="chart-empty" x="{cx}" y="{cy}" text-anchor="middle" font-size="14" '
-        'fill="{muted}">{message}</text>',
-        w=width - 1,
-        h=height - 1,
-        grid=AXIS,
-        cx=_n(width / 2),
-        cy=_n(height / 2 + 5),
-        muted=MUTED,
-        message=message,
+    plot = Plot(
+        clip=Rect(_n(left - 5), _n(top - 5), _n(plot_w + 10), _n(plot_h + 10)),
+        axes=Axes(
+            left=_n(left),
+            right=_n(right),
+            bottom=_n(bottom),
+            tick_end=_n(bottom + 4),
+            x_label_y=_n(bottom + 17),
+            y_label_x=_n(left - 8),
+            threshold_label_x=_n(right - 4),
+        ),
+        legend=tuple(legend),
+        y_ticks=tuple(y_ticks),
+        x_ticks=tuple(x_ticks),
+        thresholds=tuple(marks),
+        series=tuple(paths),
     )
+    return replace(chart, plot=plot)
 
 
 # --- Sparkline ---------------------------------------------------------------------------------
@@ -585,7 +639,7 @@ def sparkline(
     label: str | None = None,
     y_min: float | None = 0,
     y_max: float | None = None,
-) -> SafeString:
+) -> Sparkline:
     """A tiny inline trend line (no axes) for a table cell; the latest value gets a dot.
 
     ``label`` is the accessible name (e.g. "Adoption over 30 days: 12% to 48%"); without one
@@ -593,33 +647,14 @@ def sparkline(
     ``None`` values are gaps. No data draws a faint dashed baseline.
     """
     colour = _safe_colour(colour, 0)
-    if label:
-        open_tag = format_html(
-            '<svg xmlns="http://www.w3.org/2000/svg" class="sparkline" role="img" '
-            'aria-label="{label}" viewBox="0 0 {w} {h}" width="{w}" height="{h}">'
-            "<title>{label}</title>",
-            label=label,
-            w=width,
-            h=height,
+    label = label or None
+    runs = _segments(values)
+    if not runs:
+        return Sparkline(
+            width, height, label, colour, empty_y=_n(height / 2), empty_x2=_n(width - 2)
         )
-    else:
-        open_tag = format_html(
-            '<svg xmlns="http://www.w3.org/2000/svg" class="sparkline" aria-hidden="true" '
-            'focusable="false" viewBox="0 0 {w} {h}" width="{w}" height="{h}">',
-            w=width,
-            h=height,
-        )
-    present = [float(v) for v in values if _finite(v)]  # type: ignore[arg-type]
-    if not present:
-        empty = format_html(
-            '<line class="sparkline-empty" x1="2" y1="{y}" x2="{x2}" y2="{y}" stroke="{c}" '
-            'stroke-width="1" stroke-dasharray="3 3"/>',
-            y=_n(height / 2),
-            x2=_n(width - 2),
-            c=AXIS,
-        )
-        return _join([open_tag, empty, "</svg>"])
 
+    present = [v for run in runs for _, v in run]
     pad = 3.0
     lo = y_min if y_min is not None else min(present)
     hi = y_max if y_max is not None else max(present)
@@ -628,40 +663,21 @@ def sparkline(
         hi = lo + (abs(lo) or 1.0)
     count = len(values)
 
-    def x_of(index: int) -> float:
-        return pad + (
-            index * (width - 2 * pad) / (count - 1) if count > 1 else (width - 2 * pad) / 2
-        )
+    def point(index: int, value: float) -> Point:
+        x = pad + (index * (width - 2 * pad) / (count - 1) if count > 1 else (width - 2 * pad) / 2)
+        y = height - pad - (value - lo) / (hi - lo) * (height - 2 * pad)
+        return Point(_n(x), _n(y))
 
-    def y_of(value: float) -> float:
-        return height - pad - (value - lo) / (hi - lo) * (height - 2 * pad)
-
-    shapes: list[SafeString] = []
-    runs = _segments(values)
-    for run in runs:
-        if len(run) > 1:
-            shapes.append(
-                format_html(
-                    '<polyline class="sparkline-line" points="{pts}" fill="none" stroke="{c}" '
-                    'stroke-width="1.5" stroke-linejoin="round" stroke-linecap="round"/>',
-                    pts=" ".join(f"{_n(x_of(i))},{_n(y_of(v))}" for i, v in run),
-                    c=colour,
-                )
-            )
+    lines = [" ".join(str(point(i, v)) for i, v in run) for run in runs if len(run) > 1]
     last_index = runs[-1][-1][0]
-    for run in runs:
-        for i, v in run:
-            if len(run) == 1 or i == last_index:
-                shapes.append(
-                    format_html(
-                        '<circle class="sparkline-point" cx="{x}" cy="{y}" r="{r}" fill="{c}"/>',
-                        x=_n(x_of(i)),
-                        y=_n(y_of(v)),
-                        r="2.5" if i == last_index else "1.75",
-                        c=colour,
-                    )
-                )
-    return _join([open_tag, *shapes, "</svg>"])
+    dots = [
+        SparkDot(p.x, p.y, "2.5" if i == last_index else "1.75")
+        for run in runs
+        for i, v in run
+        if len(run) == 1 or i == last_index
+        for p in (point(i, v),)
+    ]
+    return Sparkline(width, height, label, colour, tuple(lines), tuple(dots))
 
 
 # --- Data table (screen-reader / no-SVG alternative) ------------------------------------------
@@ -675,26 +691,17 @@ def data_table(
     caption: str,
     first_header: str = "Date",
     missing: str = "–",
-) -> SafeString:
-    """The chart's numbers as a ``<table class="chart-data-table">`` (one row per x label).
+) -> DataTable:
+    """The chart's numbers for a ``<table class="chart-data-table">`` (one row per x label).
 
     Wrap it in (or give it) the site's ``visually-hidden`` class to offer the data to screen
     reader users next to a chart, as the phase timeline does.
     """
-    header = format_html_join("", '<th scope="col">{}</th>', ((s.name,) for s in series))
     rows = []
     for index, label in enumerate(x_labels):
         cells = []
         for s in series:
-            value = s.values[index] if index < len(s.values) else None
-            text = format_value(value, y_format) if _finite(value) else missing  # type: ignore[arg-type]
-            cells.append(format_html("<td>{}</td>", text))
-        rows.append(format_html('<tr><th scope="row">{}</th>{}</tr>', label, _join(cells)))
-    return format_html(
-        '<table class="chart-data-table"><caption>{caption}</caption>'
-        '<thead><tr><th scope="col">{first}</th>{header}</tr></thead><tbody>{rows}</tbody></table>',
-        caption=caption,
-        first=first_header,
-        header=header,
-        rows=_join(rows),
-    )
+            value = _number(s.values[index]) if index < len(s.values) else None
+            cells.append(format_value(value, y_format) if value is not None else missing)
+        rows.append((label, tuple(cells)))
+    return DataTable(caption, first_header, tuple(s.name for s in series), tuple(rows))

@@ -1,11 +1,10 @@
 """The usage page's charts: one line per cohort for adoption and each quality rate, with the
-workflow's threshold lines, and latency p50/p95. Pure presentation over the daily series."""
+workflow's threshold lines, and latency p50/p95. Pure presentation over the daily series: the
+page draws each chart's geometry with rollout/charts/line_chart.svg.html."""
 
 from dataclasses import dataclass
 
-from django.utils.safestring import SafeString
-
-from rollout.lib.charts import PALETTE, Series, ThresholdLine, line_chart
+from rollout.lib.charts import PALETTE, LineChart, Series, ThresholdLine, line_chart
 from rollout.models import Comparator, Metric, Threshold
 from rollout.selectors.thresholds import format_threshold_value
 from rollout.selectors.usage import DailySeries, UsageCounts
@@ -21,7 +20,7 @@ class Chart:
     key: str
     title: str
     intro: str
-    svg: SafeString
+    line: LineChart
     note: str = ""
 
 

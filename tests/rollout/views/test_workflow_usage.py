@@ -181,19 +181,27 @@ def test_charts_show_each_cohort_and_the_threshold_lines(client, executive, work
         "Latency, p50 and p95",
     ):
         assert f">{title}</title>" in html
-    charts = {c.key: str(c.svg) for c in response.context["charts"]}
+    plots = {c.key: c.line.plot for c in response.context["charts"]}
     # One line per cohort (adoption has no line for people in no cohort: they have no members).
-    assert "<title>EU agents</title>" in charts["adoption"]
-    assert "<title>US agents</title>" in charts["adoption"]
-    assert "Not in a cohort" not in charts["adoption"]
-    assert "<title>Not in a cohort</title>" in charts["error_rate"]
+    assert [s.name for s in plots["adoption"].series] == ["EU agents", "US agents"]
+    assert [s.name for s in plots["error_rate"].series] == [
+        "EU agents",
+        "US agents",
+        "Not in a cohort",
+    ]
+    assert "<title>EU agents</title>" in html and "<title>Not in a cohort</title>" in html
     # Override: passing ends at 10% (amber: beyond it is marginal), failing starts past 15%.
-    assert "chart-threshold-marginal" in charts["override_rate"]
-    assert ">limit 10%</text>" in charts["override_rate"]
-    assert "chart-threshold-fail" in charts["override_rate"]
-    assert ">fails &gt; 15%</text>" in charts["override_rate"]
-    assert ">limit ≤ 2000 ms</text>" in charts["latency"]
-    assert "chart-threshold" not in charts["acceptance_rate"]
+    assert [(t.kind, t.label) for t in plots["override_rate"].thresholds] == [
+        ("fail", "fails > 15%"),
+        ("marginal", "limit 10%"),
+    ]
+    assert [(t.kind, t.label) for t in plots["latency"].thresholds] == [("fail", "limit ≤ 2000 ms")]
+    assert plots["acceptance_rate"].thresholds == ()
+    # The page draws them, escaped.
+    assert 'class="chart-threshold chart-threshold-marginal"' in html
+    assert ">limit 10%</text>" in html
+    assert ">fails &gt; 15%</text>" in html
+    assert ">limit ≤ 2000 ms</text>" in html
     assert "The threshold is judged over 7 days, not a single day." in html
     # No shadow events: no shadow chart.
     assert "Shadow agreement" not in html
@@ -324,7 +332,7 @@ def test_the_period_is_chosen_with_days(client, ops_leader, workflow, usage):
     response = client.get(url(workflow.slug, days=7))
 
     assert response.context["days"] == 7
-    assert len(response.context["charts"][0].svg) > 0
+    assert response.context["charts"][0].line.plot is not None
     assert response.context["notes"] == []
     html = response.content.decode()
     assert '<option value="7" selected>Last 7 days</option>' in html
