@@ -12,16 +12,17 @@ import json
 from typing import Literal
 
 from django.http import HttpResponse
-from ninja import Query, Schema
+from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 from pydantic import Field
 
-from rollout.api import api
 from rollout.api.checks import ApiHttpRequest
 from rollout.api.errors import ErrorOut, ValidationErrorOut
 from rollout.models import Workflow
 from rollout.models.workflow import SLUG_VALIDATOR
 from rollout.selectors.decision import UnknownWorkflow, decide_cached
+
+router = Router()
 
 MSG_OTHER_WORKFLOW = "This API token belongs to another workflow."
 MSG_UNKNOWN_WORKFLOW = "No workflow has this slug."
@@ -52,7 +53,7 @@ class DecisionOut(Schema):
     cohort: str | None = Field(description="The cohort that puts the person live, if any.")
 
 
-@api.get(
+@router.get(
     "/decision",
     response={
         200: DecisionOut,

@@ -15,9 +15,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, HttpResponse
+from ninja import Router
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
-from rollout.api import api
+from rollout.api.base import json_response
 from rollout.api.checks import (
     MSG_CONTROL,
     MSG_NAIVE,
@@ -32,6 +33,8 @@ from rollout.api.checks import (
 from rollout.api.errors import ValidationErrorOut
 from rollout.models import EventKind
 from rollout.services.usage_ingest import EventData, usage_events_store
+
+router = Router()
 
 MAX_EVENTS = 1000
 MAX_ATTRS = 20
@@ -143,7 +146,7 @@ def _item_errors(index: int, exc: ValidationError) -> list[dict[str, Any]]:
 
 def _envelope_error(request: HttpRequest, detail: str, field: str = "events") -> HttpResponse:
     body = {"detail": detail, "errors": [{"field": field, "message": detail}]}
-    return api.create_response(request, body, status=400)
+    return json_response(request, body, status=400)
 
 
 _REQUEST_BODY = {
@@ -152,7 +155,7 @@ _REQUEST_BODY = {
 }
 
 
-@api.post(
+@router.post(
     "/events",
     response={200: IngestOut, 400: IngestErrorOut},
     summary="Report a batch of usage events",
@@ -202,7 +205,7 @@ def events(request: ApiHttpRequest) -> HttpResponse:
     rejected = len(items) - len(valid)
     if not valid:
         body = {"detail": MSG_NONE_VALID, "errors": errors, "rejected": rejected}
-        return api.create_response(request, {**body, "accepted": 0, "duplicate": 0}, status=400)
+        return json_response(request, {**body, "accepted": 0, "duplicate": 0}, status=400)
     result = usage_events_store(workflow=request.auth.workflow, events=valid)
     body = {
         "accepted": result.accepted,
@@ -210,4 +213,4 @@ def events(request: ApiHttpRequest) -> HttpResponse:
         "rejected": rejected,
         "errors": errors,
     }
-    return api.create_response(request, body, status=200)
+    return json_response(request, body, status=200)

@@ -11,10 +11,11 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
+from ninja import Router
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from core.errors import ApplicationError
-from rollout.api import api
+from rollout.api.base import json_response
 from rollout.api.checks import (
     MSG_CONTROL,
     MSG_NOT_JSON,
@@ -28,6 +29,8 @@ from rollout.api.checks import (
 from rollout.api.errors import MSG_INVALID_INPUT, ValidationErrorOut
 from rollout.models import FeedbackCategory, FeedbackRating, Workflow
 from rollout.services.feedback import MAX_TEXT, MSG_TEXT_TOO_LONG, feedback_create
+
+router = Router()
 
 MSG_OBJECT = (
     'Send one JSON object: {"user_ref": …, "rating": …, "category": …, "text": …}; see the schema.'
@@ -112,7 +115,7 @@ def _message(error: dict[str, Any]) -> str:
 
 
 def _invalid(request: HttpRequest, errors: list[dict[str, str]]) -> HttpResponse:
-    return api.create_response(request, {"detail": MSG_INVALID_INPUT, "errors": errors}, status=400)
+    return json_response(request, {"detail": MSG_INVALID_INPUT, "errors": errors}, status=400)
 
 
 _REQUEST_BODY = {
@@ -121,7 +124,7 @@ _REQUEST_BODY = {
 }
 
 
-@api.post(
+@router.post(
     "/feedback",
     response={201: FeedbackCreatedOut, 400: ValidationErrorOut},
     summary="Report a person's feedback on an output",
@@ -168,4 +171,4 @@ def feedback(request: ApiHttpRequest) -> HttpResponse:
         "cohort": created.cohort.name if created.cohort_id else None,
         "author_known": created.author_id is not None,
     }
-    return api.create_response(request, body, status=201)
+    return json_response(request, body, status=201)

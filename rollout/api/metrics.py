@@ -9,17 +9,18 @@ from datetime import date
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Query, Schema
+from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 from pydantic import Field
 
 from accounts.models import User
-from rollout.api import api
 from rollout.api.auth import ApiTokenAuth
 from rollout.api.errors import ErrorOut, ValidationErrorOut
 from rollout.models import ApiToken, Cohort, Workflow
 from rollout.permissions import can_view_workflow
 from rollout.selectors.usage import usage_daily
+
+router = Router()
 
 MAX_DAYS = 366
 DEFAULT_DAYS = 30
@@ -110,7 +111,7 @@ def _workflow_for(request: TokenOrSessionHttpRequest, slug: str) -> Workflow:
     return workflow
 
 
-@api.get(
+@router.get(
     "/workflows/{slug}/metrics",
     auth=TokenOrSession(),
     response={
