@@ -4,8 +4,12 @@ Every error is JSON: `{"detail": "..."}`, plus `"errors": [{"field": ..., "messa
 `"index"` for an item of a batch) when the input is invalid; see rollout.api.errors. Every request
 is held to the body limit (rollout.api.limits) and every token to its rate
 (rollout.api.throttling); rollout.api.base wires both in.
+
+Each endpoint module holds a Router with its operations; they are added here, in the order the
+OpenAPI document lists them. No module of the package imports this one.
 """
 
+from rollout.api import decision, events, feedback, metrics
 from rollout.api.auth import ApiTokenAuth
 from rollout.api.base import RolloutAPI
 from rollout.api.errors import MSG_INVALID_INPUT
@@ -25,6 +29,7 @@ api = RolloutAPI(
         "request bodies are limited to 1 MiB (413)."
     ),
 )
-
-# Registers the operations; imported last because the modules use `api`.
-from rollout.api import decision, events, feedback, metrics  # noqa: E402, F401
+api.add_router("", decision.router)
+api.add_router("", events.router)
+api.add_router("", feedback.router)
+api.add_router("", metrics.router)

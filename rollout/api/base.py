@@ -1,30 +1,47 @@
-"""RolloutAPI: ninja's NinjaAPI with JSON errors everywhere, the body limit and the rate limit."""
+"""RolloutAPI: ninja's NinjaAPI with JSON errors everywhere, the body limit and the rate limit.
+
+`json_response` renders a body exactly as the API's own responses are rendered, for the endpoints
+that answer with a response of their own (the endpoint modules hold a Router, not the API).
+"""
 
 from typing import Any
 
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, re_path
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, Throttled, ValidationError
 from ninja.openapi.schema import OpenAPISchema
+from ninja.renderers import JSONRenderer
 
-from rollout.api import errors
 from rollout.api.edge import guarded, unknown_path
+from rollout.api.errors import authentication_error, throttled, unexpected_error, validation_error
 from rollout.api.fast_decision import fast_decision
 from rollout.api.openapi import add_common_errors, hoist_local_defs
 from rollout.api.throttling import TokenRateThrottle
+
+RENDERER = JSONRenderer()
+
+
+def json_response(request: HttpRequest, data: Any, *, status: int) -> HttpResponse:
+    """What `RolloutAPI.create_response(request, data, status=status)` answers."""
+    return HttpResponse(
+        RENDERER.render(request, data, response_status=status),
+        status=status,
+        content_type=f"{RENDERER.media_type}; charset={RENDERER.charset}",
+    )
 
 
 class RolloutAPI(NinjaAPI):
     def __init__(self, **kwargs: Any) -> None:
         # Set on the API, so every operation and router inherits it, including ones added later.
         kwargs.setdefault("throttle", TokenRateThrottle())
+        kwargs.setdefault("renderer", RENDERER)
         super().__init__(**kwargs)
-        self.add_exception_handler(ValidationError, errors.validation_error)
-        self.add_exception_handler(AuthenticationError, errors.authentication_error)
-        self.add_exception_handler(Throttled, errors.throttled)
-        self.add_exception_handler(Http404, errors.unexpected_error)
-        self.add_exception_handler(Exception, errors.unexpected_error)
+        self.add_exception_handler(ValidationError, validation_error)
+        self.add_exception_handler(AuthenticationError, authentication_error)
+        self.add_exception_handler(Throttled, throttled)
+        self.add_exception_handler(Http404, unexpected_error)
+        self.add_exception_handler(Exception, unexpected_error)
 
     def _get_urls(self) -> list[URLPattern | URLResolver]:
         urls = super()._get_urls()

@@ -11,16 +11,18 @@ token holder: tokens are issued to the organisation's own integrations.
 import json
 from typing import Literal
 
-from django.http import HttpRequest, HttpResponse
-from ninja import Query, Schema
+from django.http import HttpResponse
+from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 from pydantic import Field
 
-from rollout.api import api
+from rollout.api.checks import ApiHttpRequest
 from rollout.api.errors import ErrorOut, ValidationErrorOut
-from rollout.models import ApiToken, Workflow
+from rollout.models import Workflow
 from rollout.models.workflow import SLUG_VALIDATOR
 from rollout.selectors.decision import UnknownWorkflow, decide_cached
+
+router = Router()
 
 MSG_OTHER_WORKFLOW = "This API token belongs to another workflow."
 MSG_UNKNOWN_WORKFLOW = "No workflow has this slug."
@@ -51,7 +53,7 @@ class DecisionOut(Schema):
     cohort: str | None = Field(description="The cohort that puts the person live, if any.")
 
 
-@api.get(
+@router.get(
     "/decision",
     response={
         200: DecisionOut,
@@ -64,9 +66,8 @@ class DecisionOut(Schema):
     operation_id="decision",
     url_name="decision",
 )
-def decision(request: HttpRequest, params: Query[DecisionQuery]) -> HttpResponse:
-    token: ApiToken = request.auth  # type: ignore[attr-defined]
-    if params.workflow != token.workflow.slug:
+def decision(request: ApiHttpRequest, params: Query[DecisionQuery]) -> HttpResponse:
+    if params.workflow != request.auth.workflow.slug:
         if Workflow.objects.filter(slug=params.workflow).exists():
             raise HttpError(403, MSG_OTHER_WORKFLOW)
         raise HttpError(404, MSG_UNKNOWN_WORKFLOW)

@@ -11,71 +11,46 @@ batch for one bad item; the OpenAPI schema still documents the item's shape exac
 
 import json
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
+from ninja import Router
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
-from rollout.api import api
+from rollout.api.base import json_response
+from rollout.api.checks import (
+    MSG_CONTROL,
+    MSG_NAIVE,
+    MSG_NOT_JSON,
+    ApiHttpRequest,
+    check_reported_time,
+    clean_user_ref,
+    error_message,
+    has_control_characters,
+    require_iso_text,
+)
 from rollout.api.errors import ValidationErrorOut
-from rollout.models import ApiToken, EventKind
+from rollout.models import EventKind
 from rollout.services.usage_ingest import EventData, usage_events_store
 
+router = Router()
+
 MAX_EVENTS = 1000
-MAX_FUTURE = timedelta(hours=1)
-MAX_AGE = timedelta(days=400)
 MAX_ATTRS = 20
 MAX_ATTRS_BYTES = 2048
 MAX_LATENCY_MS = 24 * 60 * 60 * 1000
 
-MSG_NOT_JSON = "The body is not valid JSON."
 MSG_ENVELOPE = 'Send a JSON object: {"events": [ … up to 1,000 events … ]}.'
 MSG_EMPTY = "The batch is empty: send at least one event."
 MSG_TOO_MANY = f"A batch holds at most {MAX_EVENTS:,} events; send the rest in another batch."
 MSG_NONE_VALID = "No event in the batch is valid; nothing was stored. See errors."
-MSG_NAIVE = "Give an ISO 8601 time with its time zone, e.g. 2026-11-30T14:05:00Z."
-MSG_FUTURE = "This is more than an hour in the future: check the sender's clock."
-MSG_TOO_OLD = "This is more than 400 days ago: too old to count."
 MSG_ATTRS_SIZE = f"attrs is limited to {MAX_ATTRS} keys and {MAX_ATTRS_BYTES:,} bytes of JSON."
 MSG_ATTRS_VALUES = "attrs values must be strings, numbers, true/false or null (no nesting)."
-MSG_BLANK_USER = "Name the person: an email or the id the AI tool knows them by."
-MSG_CONTROL = "Control characters (such as NUL) are not allowed here."
 
-
-# Checks shared by every API body that names a person or a time (events, feedback).
-
-
-def has_control_characters(text: str) -> bool:
-    return any(ord(ch) < 32 and ch not in "\t\n\r" for ch in text)
-
-
-def clean_user_ref(value: str) -> str:
-    value = value.strip()
-    if not value:
-        raise ValueError(MSG_BLANK_USER)
-    if has_control_characters(value):
-        raise ValueError(MSG_CONTROL)
-    return value
-
-
-def require_iso_text(value: Any) -> Any:
-    # pydantic would read a number as a Unix timestamp; the contract is ISO 8601 text.
-    if value is not None and not isinstance(value, str):
-        raise ValueError(MSG_NAIVE)
-    return value
-
-
-def check_reported_time(value: datetime) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(MSG_NAIVE)
-    now = timezone.now()
-    if value > now + MAX_FUTURE:
-        raise ValueError(MSG_FUTURE)
-    if value < now - MAX_AGE:
-        raise ValueError(MSG_TOO_OLD)
-    return value
+# Built from the enum, so the API cannot drift from it; pydantic documents a Literal as an inline
+# enum of strings and reports a wrong value as a literal_error (see _item_errors).
+KindValue = Literal[tuple(EventKind.values)]
 
 
 class EventIn(BaseModel):
@@ -87,7 +62,7 @@ class EventIn(BaseModel):
     user_ref: str = Field(
         min_length=1, max_length=254, description="The person: email (any case) or external id."
     )
-    kind: Literal[tuple(EventKind.values)] = Field(  # type: ignore[valid-type]
+    kind: KindValue = Field(
         description="invocation, accepted, edited, overridden, error, fallback, agreed, disagreed."
     )
     occurred_at: datetime = Field(description="When it happened, ISO 8601 with a time zone.")
@@ -154,12 +129,6 @@ class IngestErrorOut(ValidationErrorOut):
     rejected: int = 0
 
 
-def _message(error: dict[str, Any]) -> str:
-    message = error.get("msg", "Invalid value.")
-    # pydantic prefixes messages of custom validators with "Value error, ".
-    return message.removeprefix("Value error, ")
-
-
 def _item_errors(index: int, exc: ValidationError) -> list[dict[str, Any]]:
     errors = []
     for error in exc.errors():
@@ -170,14 +139,14 @@ def _item_errors(index: int, exc: ValidationError) -> list[dict[str, Any]]:
         elif field == "attrs" and len(loc) > 1:
             message = MSG_ATTRS_VALUES
         else:
-            message = _message(error)
+            message = error_message(error)
         errors.append({"index": index, "field": field, "message": message})
     return errors
 
 
 def _envelope_error(request: HttpRequest, detail: str, field: str = "events") -> HttpResponse:
     body = {"detail": detail, "errors": [{"field": field, "message": detail}]}
-    return api.create_response(request, body, status=400)
+    return json_response(request, body, status=400)
 
 
 _REQUEST_BODY = {
@@ -186,7 +155,7 @@ _REQUEST_BODY = {
 }
 
 
-@api.post(
+@router.post(
     "/events",
     response={200: IngestOut, 400: IngestErrorOut},
     summary="Report a batch of usage events",
@@ -194,10 +163,9 @@ _REQUEST_BODY = {
     url_name="events",
     openapi_extra={"requestBody": _REQUEST_BODY},
 )
-def events(request: HttpRequest) -> HttpResponse:
+def events(request: ApiHttpRequest) -> HttpResponse:
     """Up to 1,000 events. Idempotent on `event_id`: a batch sent twice counts once. Each item
     is validated on its own; invalid ones are reported by index and not stored, valid ones are."""
-    token: ApiToken = request.auth  # type: ignore[attr-defined]
     try:
         payload = json.loads(request.body or b"null")
     except (ValueError, UnicodeDecodeError):
@@ -237,12 +205,12 @@ def events(request: HttpRequest) -> HttpResponse:
     rejected = len(items) - len(valid)
     if not valid:
         body = {"detail": MSG_NONE_VALID, "errors": errors, "rejected": rejected}
-        return api.create_response(request, {**body, "accepted": 0, "duplicate": 0}, status=400)
-    result = usage_events_store(workflow=token.workflow, events=valid)
+        return json_response(request, {**body, "accepted": 0, "duplicate": 0}, status=400)
+    result = usage_events_store(workflow=request.auth.workflow, events=valid)
     body = {
         "accepted": result.accepted,
         "duplicate": result.duplicate,
         "rejected": rejected,
         "errors": errors,
     }
-    return api.create_response(request, body, status=200)
+    return json_response(request, body, status=200)

@@ -11,21 +11,26 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
+from ninja import Router
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from core.errors import ApplicationError
-from rollout.api import api
-from rollout.api.errors import MSG_INVALID_INPUT, ValidationErrorOut
-from rollout.api.events import (
+from rollout.api.base import json_response
+from rollout.api.checks import (
     MSG_CONTROL,
     MSG_NOT_JSON,
+    ApiHttpRequest,
     check_reported_time,
     clean_user_ref,
+    error_message,
     has_control_characters,
     require_iso_text,
 )
-from rollout.models import ApiToken, FeedbackCategory, FeedbackRating, Workflow
+from rollout.api.errors import MSG_INVALID_INPUT, ValidationErrorOut
+from rollout.models import FeedbackCategory, FeedbackRating, Workflow
 from rollout.services.feedback import MAX_TEXT, MSG_TEXT_TOO_LONG, feedback_create
+
+router = Router()
 
 MSG_OBJECT = (
     'Send one JSON object: {"user_ref": …, "rating": …, "category": …, "text": …}; see the schema.'
@@ -33,6 +38,11 @@ MSG_OBJECT = (
 MSG_RATING = f"Unknown rating. Use one of: {', '.join(FeedbackRating.values)}."
 MSG_CATEGORY = f"Unknown category. Use one of: {', '.join(FeedbackCategory.values)}."
 MSG_EVENT_ID = "Give the usage event's UUID, as sent to /api/v1/events."
+
+# Built from the enums, so the API cannot drift from them; pydantic documents a Literal as an
+# inline enum of strings and reports a wrong value as a literal_error (see _message).
+RatingValue = Literal[tuple(FeedbackRating.values)]
+CategoryValue = Literal[tuple(FeedbackCategory.values)]
 
 
 class FeedbackIn(BaseModel):
@@ -43,10 +53,8 @@ class FeedbackIn(BaseModel):
     user_ref: str = Field(
         min_length=1, max_length=254, description="The person: email (any case) or external id."
     )
-    rating: Literal[tuple(FeedbackRating.values)] = Field(  # type: ignore[valid-type]
-        description="helpful or not_helpful."
-    )
-    category: Literal[tuple(FeedbackCategory.values)] = Field(  # type: ignore[valid-type]
+    rating: RatingValue = Field(description="helpful or not_helpful.")
+    category: CategoryValue = Field(
         description=(
             "wrong_output, harmful, slow, confusing, missing_capability, praise or other. "
             "harmful opens an escalation."
@@ -103,11 +111,11 @@ def _message(error: dict[str, Any]) -> str:
         return MSG_TEXT_TOO_LONG.format(length=len(error.get("input") or ""))
     if kind == "extra_forbidden":
         return f"Unknown field: {field}."
-    return error.get("msg", "Invalid value.").removeprefix("Value error, ")
+    return error_message(error)
 
 
 def _invalid(request: HttpRequest, errors: list[dict[str, str]]) -> HttpResponse:
-    return api.create_response(request, {"detail": MSG_INVALID_INPUT, "errors": errors}, status=400)
+    return json_response(request, {"detail": MSG_INVALID_INPUT, "errors": errors}, status=400)
 
 
 _REQUEST_BODY = {
@@ -116,7 +124,7 @@ _REQUEST_BODY = {
 }
 
 
-@api.post(
+@router.post(
     "/feedback",
     response={201: FeedbackCreatedOut, 400: ValidationErrorOut},
     summary="Report a person's feedback on an output",
@@ -124,10 +132,9 @@ _REQUEST_BODY = {
     url_name="feedback",
     openapi_extra={"requestBody": _REQUEST_BODY},
 )
-def feedback(request: HttpRequest) -> HttpResponse:
+def feedback(request: ApiHttpRequest) -> HttpResponse:
     """Feedback from inside the AI tool. 201 with its id; 400 with every invalid field (nothing
     is stored). `event_id` must be a usage event already reported for this workflow."""
-    token: ApiToken = request.auth  # type: ignore[attr-defined]
     try:
         payload = json.loads(request.body or b"null")
     except (ValueError, UnicodeDecodeError):
@@ -144,7 +151,7 @@ def feedback(request: HttpRequest) -> HttpResponse:
         return _invalid(request, errors)
     # The token carries a stub of its workflow (pk and slug, rollout.selectors.api_tokens); filing
     # may open an escalation, which needs the whole workflow and its owner.
-    workflow = Workflow.objects.with_owner().get(pk=token.workflow_id)
+    workflow = Workflow.objects.with_owner().get(pk=request.auth.workflow_id)
     try:
         created = feedback_create(
             workflow=workflow,
@@ -164,4 +171,4 @@ def feedback(request: HttpRequest) -> HttpResponse:
         "cohort": created.cohort.name if created.cohort_id else None,
         "author_known": created.author_id is not None,
     }
-    return api.create_response(request, body, status=201)
+    return json_response(request, body, status=201)

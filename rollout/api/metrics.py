@@ -9,16 +9,18 @@ from datetime import date
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Query, Schema
+from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 from pydantic import Field
 
-from rollout.api import api
+from accounts.models import User
 from rollout.api.auth import ApiTokenAuth
 from rollout.api.errors import ErrorOut, ValidationErrorOut
 from rollout.models import ApiToken, Cohort, Workflow
 from rollout.permissions import can_view_workflow
 from rollout.selectors.usage import usage_daily
+
+router = Router()
 
 MAX_DAYS = 366
 DEFAULT_DAYS = 30
@@ -30,15 +32,24 @@ MSG_UNKNOWN_COHORT = "This workflow has no cohort with this id."
 
 
 class TokenOrSession(ApiTokenAuth):
-    """A bearer token if one is sent; otherwise the signed-in person of the browser session."""
+    """A bearer token if one is sent; otherwise the signed-in person of the browser session.
 
-    def __call__(self, request: HttpRequest):  # type: ignore[override]
+    So `request.auth` may be a User here, unlike under ApiTokenAuth: see TokenOrSessionHttpRequest.
+    """
+
+    def __call__(self, request: HttpRequest) -> ApiToken | User | None:
         if "Authorization" in request.headers:
             return super().__call__(request)
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and user.is_active:
             return user
         return super().__call__(request)  # raises the "send a token" 401
+
+
+class TokenOrSessionHttpRequest(HttpRequest):
+    """A request that passed TokenOrSession: `auth` is the token or the signed-in person."""
+
+    auth: ApiToken | User
 
 
 class MetricsQuery(Schema):
@@ -86,8 +97,8 @@ class MetricsOut(Schema):
     days: list[DayOut]
 
 
-def _workflow_for(request: HttpRequest, slug: str) -> Workflow:
-    who = request.auth  # type: ignore[attr-defined]
+def _workflow_for(request: TokenOrSessionHttpRequest, slug: str) -> Workflow:
+    who = request.auth
     if isinstance(who, ApiToken):
         if who.workflow.slug != slug:
             if Workflow.objects.filter(slug=slug).exists():
@@ -100,7 +111,7 @@ def _workflow_for(request: HttpRequest, slug: str) -> Workflow:
     return workflow
 
 
-@api.get(
+@router.get(
     "/workflows/{slug}/metrics",
     auth=TokenOrSession(),
     response={
@@ -115,7 +126,7 @@ def _workflow_for(request: HttpRequest, slug: str) -> Workflow:
     url_name="metrics",
     by_alias=True,
 )
-def metrics(request: HttpRequest, slug: str, params: Query[MetricsQuery]) -> dict:
+def metrics(request: TokenOrSessionHttpRequest, slug: str, params: Query[MetricsQuery]) -> dict:
     """One row per day and cohort (and people in no cohort) for the range, from the rollups.
     Rates are fractions 0–1, null when nothing was measured that day."""
     if len(slug) > 60:

@@ -13,21 +13,23 @@ from django.utils import timezone
 
 from rollout.api import MAX_BODY_BYTES
 from rollout.api.auth import MSG_INVALID, MSG_MISSING
+from rollout.api.checks import (
+    MSG_BLANK_USER,
+    MSG_CONTROL,
+    MSG_FUTURE,
+    MSG_NAIVE,
+    MSG_NOT_JSON,
+    MSG_TOO_OLD,
+)
 from rollout.api.errors import MSG_METHOD_NOT_ALLOWED, MSG_RATE_LIMITED, WWW_AUTHENTICATE
 from rollout.api.events import (
     MAX_EVENTS,
     MSG_ATTRS_SIZE,
     MSG_ATTRS_VALUES,
-    MSG_BLANK_USER,
-    MSG_CONTROL,
     MSG_EMPTY,
     MSG_ENVELOPE,
-    MSG_FUTURE,
-    MSG_NAIVE,
     MSG_NONE_VALID,
-    MSG_NOT_JSON,
     MSG_TOO_MANY,
-    MSG_TOO_OLD,
 )
 from rollout.api.limits import MSG_BODY_TOO_LARGE
 from rollout.models import (

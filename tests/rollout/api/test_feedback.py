@@ -9,8 +9,8 @@ import pytest
 from django.utils import timezone
 
 from rollout.api.auth import MSG_INVALID, MSG_MISSING
+from rollout.api.checks import MSG_NAIVE, MSG_NOT_JSON, MSG_TOO_OLD
 from rollout.api.errors import MSG_INVALID_INPUT, MSG_METHOD_NOT_ALLOWED
-from rollout.api.events import MSG_NAIVE, MSG_NOT_JSON, MSG_TOO_OLD
 from rollout.api.feedback import MSG_CATEGORY, MSG_EVENT_ID, MSG_OBJECT, MSG_RATING
 from rollout.models import Escalation, Feedback, UsageEvent
 from rollout.services import cohorts as cohort_svc
