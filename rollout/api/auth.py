@@ -5,7 +5,7 @@ from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer
 
 from rollout.models import ApiToken
-from rollout.selectors.api_tokens import api_token_authenticate
+from rollout.services.api_tokens import api_token_authenticate
 
 MSG_MISSING = "Send an API token in the header: Authorization: Bearer <token>."
 MSG_INVALID = "This API token is unknown or has been revoked."

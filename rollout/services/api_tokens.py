@@ -1,13 +1,15 @@
-"""Creating and revoking a workflow's API tokens.
+"""Creating, revoking and authenticating a workflow's API tokens.
 
 A token is `ro_` + 8 characters (its prefix, shown in lists) + a random tail; only its SHA-256 is
 stored, so the plaintext exists once, in what `api_token_create` returns.
 """
 
 import secrets
+from datetime import timedelta
 
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -20,6 +22,13 @@ from rollout.services.activity import activity_record
 
 PREFIX_LENGTH = 8
 NAME_MAX_LENGTH = ApiToken._meta.get_field("name").max_length
+
+# last_used_at is for people ("used 3 minutes ago"), not an audit trail: writing it on every call
+# would cost a write per request on the hot decision endpoint.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+_MAX_TOKEN_LENGTH = 200
+# A safety net only: revocation deletes the entry.
+TOKEN_CACHE_SECONDS = 10 * 60
 
 MSG_NOT_ALLOWED = "Only the workflow's owner or an ops leader can manage its API tokens."
 MSG_NAME_REQUIRED = "Name the token after what will use it, e.g. “support tool production”."
@@ -84,4 +93,70 @@ def api_token_revoke(*, token: ApiToken, actor: User) -> ApiToken:
             verb="revoked an API token",
             target=str(token),
         )
+    return token
+
+
+# --- Authentication (it writes last_used_at, so it is a service) ---------------------------------
+
+
+def _from_cache(entry: dict) -> ApiToken:
+    token = ApiToken(
+        pk=entry["pk"],
+        workflow_id=entry["workflow_id"],
+        name=entry["name"],
+        prefix=entry["prefix"],
+        last_used_at=entry["last_used_at"],
+    )
+    token._state.adding, token._state.db = False, "default"
+    # Only what API operations read: the workflow's primary key and slug.
+    token.workflow = Workflow(pk=entry["workflow_id"], slug=entry["slug"])
+    return token
+
+
+def api_token_authenticate(plaintext: str) -> ApiToken | None:
+    """The active token with this plaintext, its workflow's slug loaded; None for anything else.
+
+    Warm: one cache read and no query (revoking deletes the entry, so a revoked token stops at
+    once; other web processes may still accept it from their memo for about a second, see
+    rollout.lib.local_memo). Cold: one indexed query on the hash. Plus an UPDATE of last_used_at at
+    most once a minute.
+    """
+    if not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > _MAX_TOKEN_LENGTH:
+        return None
+    digest = token_hash(plaintext)
+    key = token_cache_key(digest)
+    memo = local_memo.recall(key)
+    if memo is not None:
+        return memo
+    entry = cache.get(key)
+    if entry is None:
+        row = (
+            ApiToken.objects.filter(token_hash=digest, revoked_at__isnull=True)
+            .select_related("workflow")
+            .only("name", "prefix", "last_used_at", "workflow__slug")
+            .first()
+        )
+        if row is None:
+            return None
+        entry = {
+            "pk": row.pk,
+            "workflow_id": row.workflow_id,
+            "slug": row.workflow.slug,
+            "name": row.name,
+            "prefix": row.prefix,
+            "last_used_at": row.last_used_at,
+        }
+        cache.set(key, entry, TOKEN_CACHE_SECONDS)
+    now = timezone.now()
+    last_used = entry["last_used_at"]
+    if last_used is None or now - last_used >= LAST_USED_RESOLUTION:
+        stale = Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - LAST_USED_RESOLUTION)
+        # The condition makes concurrent requests write once between them, not once each.
+        ApiToken.objects.filter(stale, pk=entry["pk"]).update(last_used_at=now)
+        entry = {**entry, "last_used_at": now}
+        cache.set(key, entry, TOKEN_CACHE_SECONDS)
+    token = _from_cache(entry)
+    # Remembered until last_used_at next needs a write (and ~1 s at most, see local_memo).
+    if now - entry["last_used_at"] < LAST_USED_RESOLUTION:
+        local_memo.remember(key, token)
     return token

@@ -6,8 +6,7 @@ from django.core.management import CommandError, call_command
 from accounts.services import user_deactivate
 from rollout.management.commands.create_api_token import MSG_OWNERLESS, MSG_UNKNOWN_WORKFLOW
 from rollout.models import ApiToken
-from rollout.selectors.api_tokens import api_token_authenticate
-from rollout.services.api_tokens import MSG_NAME_TAKEN
+from rollout.services.api_tokens import MSG_NAME_TAKEN, api_token_authenticate
 
 
 def _run(*args: str) -> str:

@@ -6,13 +6,13 @@ from django.utils import timezone
 
 from core.errors import ApplicationError
 from rollout.models import ActivityEntry, ApiToken
-from rollout.selectors.api_tokens import api_token_authenticate
 from rollout.services.api_tokens import (
     MSG_ALREADY_REVOKED,
     MSG_NAME_REQUIRED,
     MSG_NAME_TAKEN,
     MSG_NAME_TOO_LONG,
     MSG_NOT_ALLOWED,
+    api_token_authenticate,
     api_token_create,
     api_token_revoke,
 )
