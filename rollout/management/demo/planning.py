@@ -664,9 +664,10 @@ def demo_plan_seed(*, workflow: Workflow, users: dict[str, User], started: datet
 def org_blackout_dates(now: datetime) -> dict[str, datetime]:
     """The year-end close: 21 December to 1 January, this year's unless it is already over."""
     year = timezone.localtime(now).year
+    zone = timezone.get_current_timezone()
     while True:
-        starts = timezone.make_aware(datetime(year, 12, 21))
-        ends = timezone.make_aware(datetime(year + 1, 1, 1))
+        starts = datetime(year, 12, 21, tzinfo=zone)
+        ends = datetime(year + 1, 1, 1, tzinfo=zone)
         if ends > now:
             return {"starts_at": starts, "ends_at": ends}
         year += 1
