@@ -37,7 +37,7 @@ class IncidentForm(forms.Form):
         max_length=services.MAX_DETECTED_BY,
         help_text="Who or what noticed it: a person, a threshold, a customer complaint.",
     )
-    severity = forms.ChoiceField(label="Severity", choices=Severity.choices, initial="high")
+    severity = forms.ChoiceField(label="Severity", choices=Severity.choices, initial=Severity.HIGH)
     impact = forms.CharField(
         label="Impact",
         required=False,

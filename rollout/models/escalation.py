@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from rollout.models.severity import Severity
+
 
 class EscalationSource(models.TextChoices):
     FEEDBACK = "feedback", "Feedback"
@@ -33,7 +35,7 @@ class Escalation(models.Model):
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True, max_length=4000)
     source = models.CharField(max_length=10, choices=EscalationSource.choices)
-    severity = models.CharField(max_length=10, default="high")
+    severity = models.CharField(max_length=10, default=Severity.HIGH)
     feedback = models.ForeignKey(
         "rollout.Feedback", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -109,7 +111,7 @@ class EscalationEvent(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["escalation", "step"],
-                condition=models.Q(kind="notified"),
+                condition=models.Q(kind=EscalationEventKind.NOTIFIED),
                 name="escalation_step_notified_once",
             ),
         ]

@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.db import models
 
+from rollout.models.severity import Severity
+
 
 class IncidentStatus(models.TextChoices):
     OPEN = "open", "Open"
@@ -21,7 +23,7 @@ class Incident(models.Model):
     started_at = models.DateTimeField()
     detected_by = models.CharField(max_length=200, blank=True)
     impact = models.TextField(max_length=4000, blank=True)
-    severity = models.CharField(max_length=10, default="high")
+    severity = models.CharField(max_length=10, default=Severity.HIGH)
     cohorts = models.ManyToManyField("rollout.Cohort", blank=True, related_name="incidents")
     status = models.CharField(
         max_length=8, choices=IncidentStatus.choices, default=IncidentStatus.OPEN

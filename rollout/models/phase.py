@@ -64,7 +64,7 @@ class Phase(models.Model):
             # concurrent promotions cannot both succeed.
             models.UniqueConstraint(
                 fields=["workflow"],
-                condition=Q(status__in=["active", "paused"]),
+                condition=Q(status__in=[PhaseStatus.ACTIVE, PhaseStatus.PAUSED]),
                 name="phase_one_in_progress",
             ),
         ]

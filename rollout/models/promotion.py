@@ -33,7 +33,9 @@ class PromotionRequest(models.Model):
     requested_at = models.DateTimeField(auto_now_add=True)
     note = models.TextField(blank=True, max_length=2000)
     scheduled_for = models.DateTimeField(null=True, blank=True)
-    status = models.CharField(max_length=10, choices=PromotionStatus.choices, default="pending")
+    status = models.CharField(
+        max_length=10, choices=PromotionStatus.choices, default=PromotionStatus.PENDING
+    )
     gate_snapshot = models.JSONField(default=list)
     gate_fingerprint = models.CharField(max_length=64)
     override_reason = models.TextField(blank=True, max_length=2000)
@@ -49,7 +51,7 @@ class PromotionRequest(models.Model):
             # One open request per workflow at a time.
             models.UniqueConstraint(
                 fields=["workflow"],
-                condition=models.Q(status__in=["pending", "approved"]),
+                condition=models.Q(status__in=[PromotionStatus.PENDING, PromotionStatus.APPROVED]),
                 name="promotion_one_open",
             ),
         ]

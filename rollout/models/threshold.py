@@ -59,7 +59,9 @@ class Threshold(models.Model):
     marginal_limit = models.FloatField("marginal band edge", null=True, blank=True)
     window_days = models.PositiveSmallIntegerField("window (days)", default=7)
     min_sample = models.PositiveIntegerField("minimum sample size", default=100)
-    scope = models.CharField(max_length=12, choices=ThresholdScope.choices, default="workflow")
+    scope = models.CharField(
+        max_length=12, choices=ThresholdScope.choices, default=ThresholdScope.WORKFLOW
+    )
     bad_output = models.TextField(
         "what a bad output looks like",
         max_length=2000,

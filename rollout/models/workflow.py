@@ -4,6 +4,8 @@ from django.db import models
 from django.urls import reverse
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from rollout.models.phase import FallbackMode
+
 SLUG_VALIDATOR = RegexValidator(
     r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
     "Use lowercase letters, digits and single hyphens, e.g. support-reply-drafting.",
@@ -48,8 +50,8 @@ class Workflow(models.Model):
     fallback_mode = models.CharField(
         "fallback when paused",
         max_length=6,
-        choices=[("shadow", "Shadow (computed and logged, not acted on)"), ("off", "Off")],
-        default="shadow",
+        choices=FallbackMode.choices,
+        default=FallbackMode.SHADOW,
     )
     lead_time_days = models.PositiveSmallIntegerField(
         "notice lead time (days)",

@@ -8,6 +8,7 @@ never recomputed here, in three queries for any number of workflows.
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.db import models
 from django.db.models import QuerySet
 
 from rollout.models import (
@@ -25,18 +26,23 @@ from rollout.models import (
     Workflow,
 )
 
-FAILING = "failing"
-AT_RISK = "at_risk"
-HEALTHY = "healthy"
-NO_DATA = "no_data"
-LABELS = {
-    FAILING: "Failing",
-    AT_RISK: "At risk",
-    HEALTHY: "Healthy",
-    NO_DATA: "Not enough data",
-}
+
+class HealthStatus(models.TextChoices):
+    """Derived on every read, never stored."""
+
+    FAILING = "failing", "Failing"
+    AT_RISK = "at_risk", "At risk"
+    HEALTHY = "healthy", "Healthy"
+    NO_DATA = "no_data", "Not enough data"
+
+
 # Worst first: the portfolio's "health" sort puts what needs attention at the top.
-SEVERITY = {FAILING: 0, AT_RISK: 1, NO_DATA: 2, HEALTHY: 3}
+SEVERITY = {
+    HealthStatus.FAILING: 0,
+    HealthStatus.AT_RISK: 1,
+    HealthStatus.NO_DATA: 2,
+    HealthStatus.HEALTHY: 3,
+}
 NO_PLAN = "No plan yet"
 NOT_STARTED = "Not started"
 
@@ -48,11 +54,11 @@ MSG_ALL_PASS_ONE = "The threshold passes; no cohort is drifting."
 
 @dataclass(frozen=True)
 class Health:
-    """`status` is one of FAILING, AT_RISK, HEALTHY, NO_DATA (insufficient data is never healthy);
+    """`status` is a HealthStatus (insufficient data is never healthy);
     `reasons` are short sentences, worst first. `phase_label` names the phase in progress (or
     says there is none) and `paused`/`pause_reason` tell whether it is paused and why."""
 
-    status: str
+    status: HealthStatus
     reasons: list[str] = field(default_factory=list)
     phase_kind: str = ""
     phase_label: str = NO_PLAN
@@ -61,7 +67,7 @@ class Health:
 
     @property
     def label(self) -> str:
-        return LABELS[self.status]
+        return self.status.label
 
     @property
     def severity(self) -> int:
@@ -168,14 +174,14 @@ def _health(thresholds: list[dict], drifting: list[dict], phases: list[dict]) ->
     failing, marginal = by_verdict[Verdict.FAIL], by_verdict[Verdict.MARGINAL]
     insufficient = by_verdict[Verdict.INSUFFICIENT_DATA]
     if failing:
-        status = FAILING
+        status = HealthStatus.FAILING
     elif marginal or drift_reasons:
-        status = AT_RISK
+        status = HealthStatus.AT_RISK
     elif checks and not insufficient:
-        status = HEALTHY
+        status = HealthStatus.HEALTHY
     else:
-        status = NO_DATA
-    if status == HEALTHY:
+        status = HealthStatus.NO_DATA
+    if status == HealthStatus.HEALTHY:
         reasons = [MSG_ALL_PASS_ONE if checks == 1 else MSG_ALL_PASS.format(count=checks)]
     elif not checks:
         reasons = [*drift_reasons, MSG_NO_THRESHOLDS]

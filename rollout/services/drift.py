@@ -24,6 +24,7 @@ from rollout.models import (
     Cohort,
     CohortDrift,
     DriftStatus,
+    Metric,
     Phase,
     PhaseKind,
     Workflow,
@@ -44,33 +45,33 @@ class RateCheck:
 
 RATE_CHECKS = (
     RateCheck(
-        "override_rate",
+        Metric.OVERRIDE_RATE,
         "Override rate",
         True,
         (PhaseKind.LIMITED, PhaseKind.BROAD, PhaseKind.STEADY),
     ),
     RateCheck(
-        "error_rate",
+        Metric.ERROR_RATE,
         "Error rate",
         True,
         (PhaseKind.SHADOW, PhaseKind.LIMITED, PhaseKind.BROAD, PhaseKind.STEADY),
     ),
     RateCheck(
-        "acceptance_rate",
+        Metric.ACCEPTANCE_RATE,
         "Acceptance rate",
         False,
         (PhaseKind.LIMITED, PhaseKind.BROAD, PhaseKind.STEADY),
     ),
-    RateCheck("shadow_agreement_rate", "Shadow agreement rate", False, (PhaseKind.SHADOW,)),
+    RateCheck(Metric.SHADOW_AGREEMENT_RATE, "Shadow agreement rate", False, (PhaseKind.SHADOW,)),
 )
-LATENCY = "p95_latency_ms"
+LATENCY = Metric.P95_LATENCY_MS
 METRIC_LABELS = {c.metric: c.label for c in RATE_CHECKS} | {LATENCY: "Latency"}
 # metric → (successes, trials) out of UsageCounts
 _PARTS = {
-    "override_rate": lambda c: (c.overridden, c.outcomes),
-    "error_rate": lambda c: (c.errors, c.invocations),
-    "acceptance_rate": lambda c: (c.accepted, c.outcomes),
-    "shadow_agreement_rate": lambda c: (c.agreed, c.shadow_compared),
+    Metric.OVERRIDE_RATE: lambda c: (c.overridden, c.outcomes),
+    Metric.ERROR_RATE: lambda c: (c.errors, c.invocations),
+    Metric.ACCEPTANCE_RATE: lambda c: (c.accepted, c.outcomes),
+    Metric.SHADOW_AGREEMENT_RATE: lambda c: (c.agreed, c.shadow_compared),
 }
 
 

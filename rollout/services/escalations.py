@@ -218,7 +218,7 @@ def escalation_open(
     workflow: Workflow,
     title: str,
     source: str,
-    severity: str = "high",
+    severity: str = Severity.HIGH,
     actor: User | None = None,
     feedback: Feedback | None = None,
     threshold: Threshold | None = None,

@@ -18,7 +18,9 @@ from core.errors import ApplicationError
 from rollout.models import (
     OPEN_ESCALATION,
     CohortMember,
+    EnrolmentPhase,
     Escalation,
+    EscalationSource,
     Feedback,
     FeedbackCategory,
     FeedbackComment,
@@ -69,7 +71,7 @@ MSG_ALREADY_MERGED = "This was already merged into #{id}."
 
 # The cohort a person's feedback is attributed to, when they are in several: the one that gets
 # the workflow live first (the same rule as usage events, rollout.services.usage_ingest).
-_ENROLMENT_RANK = {"limited": 0, "broad": 1, "": 2}
+_ENROLMENT_RANK = {EnrolmentPhase.LIMITED: 0, EnrolmentPhase.BROAD: 1, "": 2}
 
 
 def _member_cohort(workflow: Workflow, user: User) -> int | None:
@@ -170,7 +172,7 @@ def _open_escalation_for(feedback: Feedback, actor: User | None) -> None:
     escalation_open(
         workflow=feedback.workflow,
         title=f"Feedback #{feedback.pk}: {feedback_title(feedback)}"[:200],
-        source="feedback",
+        source=EscalationSource.FEEDBACK,
         severity=severity,
         feedback=feedback,
         actor=actor,

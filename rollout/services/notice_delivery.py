@@ -27,7 +27,6 @@ Exactly once, per channel:
 
 import logging
 import smtplib
-from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -159,11 +158,15 @@ def _create_deliveries(notice: ChangeNotice, user_ids, wants_email: set[int], *,
     rows = []
     for user_id in user_ids:
         rows.append(
-            NoticeDelivery(notice=notice, recipient_id=user_id, channel="in_app", kind=kind)
+            NoticeDelivery(
+                notice=notice, recipient_id=user_id, channel=DeliveryChannel.IN_APP, kind=kind
+            )
         )
         if user_id in wants_email:
             rows.append(
-                NoticeDelivery(notice=notice, recipient_id=user_id, channel="email", kind=kind)
+                NoticeDelivery(
+                    notice=notice, recipient_id=user_id, channel=DeliveryChannel.EMAIL, kind=kind
+                )
             )
     # The unique (notice, recipient, channel, kind) constraint makes a second run add nothing.
     NoticeDelivery.objects.bulk_create(rows, ignore_conflicts=True)
@@ -300,20 +303,20 @@ def _claim(limit: int, now: datetime) -> tuple[int, list[tuple[NoticeDelivery, N
         notice.pk: notice_audience_resolve(notice)
         for notice in {row.notice_id: row.notice for row in rows}.values()
     }
-    by_outcome: dict[str, list[NoticeDelivery]] = defaultdict(list)
+    skipped: list[NoticeDelivery] = []
+    in_app: list[NoticeDelivery] = []
     emails = []
     for row in rows:
         receipt = receipts.get((row.notice_id, row.recipient_id))
         if not _still_wanted(row, receipt, audiences[row.notice_id]):
-            by_outcome["skipped"].append(row)
+            skipped.append(row)
         elif row.channel == DeliveryChannel.IN_APP:
-            by_outcome["in_app"].append(row)
+            in_app.append(row)
         else:
             emails.append((row, receipt))
-    NoticeDelivery.objects.filter(pk__in=[r.pk for r in by_outcome["skipped"]]).update(
+    NoticeDelivery.objects.filter(pk__in=[r.pk for r in skipped]).update(
         status=DeliveryStatus.SKIPPED
     )
-    in_app = by_outcome["in_app"]
     NoticeDelivery.objects.filter(pk__in=[r.pk for r in in_app]).update(
         status=DeliveryStatus.SENT, sent_at=now, attempts=F("attempts") + 1, last_error=""
     )

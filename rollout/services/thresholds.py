@@ -13,7 +13,7 @@ from django.db import transaction
 from accounts.models import User
 from core.errors import ApplicationError
 from core.wake import wake
-from rollout.models import Comparator, Metric, Phase, PhaseKind, Threshold, Workflow
+from rollout.models import BreachAction, Comparator, Metric, Phase, PhaseKind, Threshold, Workflow
 from rollout.selectors.thresholds import format_threshold_value, is_rate, threshold_sentence
 from rollout.services.activity import activity_record
 
@@ -52,7 +52,7 @@ MSG_LOOSENED_AFTER_LAUNCH = "Loosened after the limited roll-out started."
 MSG_DELETED_AFTER_LAUNCH = "Deleted after the limited roll-out started."
 
 # Weakest first: moving an action towards the start of this list loosens the threshold.
-_ACTION_STRENGTH = ("alert", "block_promotion", "pause_rollout")
+_ACTION_STRENGTH = (BreachAction.ALERT, BreachAction.BLOCK_PROMOTION, BreachAction.PAUSE_ROLLOUT)
 
 
 def limited_has_started(workflow: Workflow) -> bool:

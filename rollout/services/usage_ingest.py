@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from core.wake import wake
 from rollout.lib.stats import latency_bucket
-from rollout.models import CohortMember, UsageDirtyDay, UsageEvent, Workflow
+from rollout.models import CohortMember, EnrolmentPhase, UsageDirtyDay, UsageEvent, Workflow
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def attribute_people(workflow: Workflow, refs: set[str]) -> dict[str, tuple[int,
         .values_list("email", "user__external_id", "user_id", "cohort_id", "cohort__enrolled_phase")
         .order_by("cohort__name", "cohort_id")
     )
-    rank = {"limited": 0, "broad": 1, "": 2}
+    rank = {EnrolmentPhase.LIMITED: 0, EnrolmentPhase.BROAD: 1, "": 2}
     best: dict[int, tuple[int, int]] = {}  # user id → (rank, cohort id)
     keys: dict[int, tuple[str, str]] = {}
     for email, external_id, user_id, cohort_id, enrolled in rows:

@@ -44,6 +44,7 @@ from rollout.models import (
     CohortDrift,
     DriftStatus,
     Escalation,
+    EscalationStatus,
     Feedback,
     Incident,
     NoticeReceipt,
@@ -442,7 +443,7 @@ class Command(BaseCommand):
             for incident in Incident.objects.filter(workflow=workflow, closed_at__isnull=False):
                 self.stdout.write(f"Closed incident on {workflow.name}: {incident.title}.")
             waiting = Escalation.objects.filter(
-                workflow=workflow, status="open", step__gte=2
+                workflow=workflow, status=EscalationStatus.OPEN, step__gte=2
             ).select_related("current_contact")
             for escalation in waiting:
                 self.stdout.write(

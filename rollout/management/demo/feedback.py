@@ -27,10 +27,14 @@ from rollout.models import (
     Escalation,
     EscalationEvent,
     Feedback,
+    FeedbackCategory,
     FeedbackComment,
+    FeedbackRating,
+    FeedbackStatus,
     FeedbackVote,
     Incident,
     Notification,
+    Severity,
     Workflow,
 )
 from rollout.services.escalations import escalations_advance
@@ -164,18 +168,24 @@ def _support(s: Story) -> None:
         "praise",
         s.when(15, 14, 20),
         by=MEMBER,
-        rating="helpful",
-        category="praise",
+        rating=FeedbackRating.HELPFUL,
+        category=FeedbackCategory.PRAISE,
         text="Late-delivery ticket: the draft had the right tracking link, carrier and the new "
         "delivery date from the order. I sent it with one word changed.",
     )
-    s.triage("praise", s.when(15, 16, 5), by=owner, status="acknowledged", severity="low")
+    s.triage(
+        "praise",
+        s.when(15, 16, 5),
+        by=owner,
+        status=FeedbackStatus.ACKNOWLEDGED,
+        severity=Severity.LOW,
+    )
     s.report(
         "slow",
         s.when(12, 9, 10),
         by="jonas.berg@example.com",
-        rating="not_helpful",
-        category="slow",
+        rating=FeedbackRating.NOT_HELPFUL,
+        category=FeedbackCategory.SLOW,
         text="On Monday mornings the draft takes 8–10 seconds to appear. By then I have started "
         "typing the reply myself.",
     )
@@ -184,16 +194,16 @@ def _support(s: Story) -> None:
         "no-contact-form",
         s.when(11, 13, 30),
         by="camille.dubois@example.com",
-        rating="not_helpful",
-        category="missing_capability",
+        rating=FeedbackRating.NOT_HELPFUL,
+        category=FeedbackCategory.MISSING_CAPABILITY,
         text="Tickets from the German contact form never get a draft, only emailed tickets do.",
     )
     s.triage(
         "slow",
         s.when(11, 15, 0),
         by=owner,
-        status="in_progress",
-        severity="medium",
+        status=FeedbackStatus.IN_PROGRESS,
+        severity=Severity.MEDIUM,
         assignee=s.workflow.owner,
     )
     s.comment(
@@ -208,8 +218,8 @@ def _support(s: Story) -> None:
         "two-orders",
         s.when(10, 10, 45),
         by=MEMBER,
-        rating="not_helpful",
-        category="confusing",
+        rating=FeedbackRating.NOT_HELPFUL,
+        category=FeedbackCategory.CONFUSING,
         text="When a customer writes about two orders the draft mixes them up: the first "
         "paragraph is about one order and the tracking link is for the other.",
     )
@@ -217,8 +227,8 @@ def _support(s: Story) -> None:
         "no-contact-form",
         s.when(10, 11, 30),
         by=owner,
-        status="wont_fix",
-        severity="low",
+        status=FeedbackStatus.WONT_FIX,
+        severity=Severity.LOW,
     )
     s.comment(
         "no-contact-form",
@@ -227,7 +237,13 @@ def _support(s: Story) -> None:
         text="Contact-form tickets come in through the German brand, which is outside this "
         "pilot. They are part of the broad roll-out plan, so I am closing this one here.",
     )
-    s.triage("two-orders", s.when(10, 14, 0), by=owner, status="acknowledged", severity="medium")
+    s.triage(
+        "two-orders",
+        s.when(10, 14, 0),
+        by=owner,
+        status=FeedbackStatus.ACKNOWLEDGED,
+        severity=Severity.MEDIUM,
+    )
     s.comment(
         "two-orders",
         s.when(10, 14, 2),
@@ -243,14 +259,14 @@ def _support(s: Story) -> None:
         "last week.",
     )
     s.vote("two-orders", s.when(9, 10, 0), by="sofia.rossi@example.com")
-    s.triage("two-orders", s.when(9, 11, 0), by=owner, status="in_progress")
+    s.triage("two-orders", s.when(9, 11, 0), by=owner, status=FeedbackStatus.IN_PROGRESS)
     _return_window(s, owner)
     s.report(
         "refund-promised",
         s.when(3, 11, 15),
         by="camille.dubois@example.com",
-        rating="not_helpful",
-        category="wrong_output",
+        rating=FeedbackRating.NOT_HELPFUL,
+        category=FeedbackCategory.WRONG_OUTPUT,
         text="A draft promised a full refund for a damaged item. Refunds should never be "
         "drafted: I rewrote it and passed the ticket to the refunds team.",
     )
@@ -258,8 +274,8 @@ def _support(s: Story) -> None:
         "sidebar-glitch",
         s.when(3, 16, 40),
         by="zd-agent-5120",
-        rating="not_helpful",
-        category="other",
+        rating=FeedbackRating.NOT_HELPFUL,
+        category=FeedbackCategory.OTHER,
         text="The sidebar said 'draft unavailable' on a ticket that had just been reassigned "
         "to me.",
         api=True,
@@ -268,16 +284,16 @@ def _support(s: Story) -> None:
         "refund-promised",
         s.when(2, 9, 30),
         by=owner,
-        status="acknowledged",
-        severity="high",
+        status=FeedbackStatus.ACKNOWLEDGED,
+        severity=Severity.HIGH,
         assignee=s.workflow.owner,
     )
     s.report(
         "good-german",
         s.when(1, 10, 5),
         by="jonas.berg@example.com",
-        rating="helpful",
-        category="praise",
+        rating=FeedbackRating.HELPFUL,
+        category=FeedbackCategory.PRAISE,
         text="Very good German reply to a delivery complaint: right tone, and the correct "
         "returns address for Germany.",
         api=True,
@@ -291,8 +307,8 @@ def _return_window(s: Story, owner: str) -> None:
         "return-window",
         s.when(8, 10, 40),
         by="sofia.rossi@example.com",
-        rating="not_helpful",
-        category="wrong_output",
+        rating=FeedbackRating.NOT_HELPFUL,
+        category=FeedbackCategory.WRONG_OUTPUT,
         text="The draft told a customer she has 30 days to return her order. Since the policy "
         "change it is 14 days.",
     )
@@ -300,8 +316,8 @@ def _return_window(s: Story, owner: str) -> None:
         "return-window-dup",
         s.when(8, 10, 55),
         by="lukas.schmidt@example.com",
-        rating="not_helpful",
-        category="wrong_output",
+        rating=FeedbackRating.NOT_HELPFUL,
+        category=FeedbackCategory.WRONG_OUTPUT,
         text="Return period in the draft is wrong (says 30 days).",
         api=True,
     )
@@ -311,8 +327,8 @@ def _return_window(s: Story, owner: str) -> None:
         "return-window",
         s.when(8, 11, 15),
         by=owner,
-        status="in_progress",
-        severity="high",
+        status=FeedbackStatus.IN_PROGRESS,
+        severity=Severity.HIGH,
         assignee=s.workflow.owner,
     )
     cohort = Cohort.objects.get(workflow=s.workflow, name=EU_COHORT)
@@ -326,7 +342,7 @@ def _return_window(s: Story, owner: str) -> None:
             impact="EU tier-1 agents got drafts quoting a 30-day return window instead of 14 "
             "days, for about a day and a half. 41 drafts mentioned returns; 6 were sent "
             "unchanged.",
-            severity="medium",
+            severity=Severity.MEDIUM,
             cohorts=[cohort],
         )
     entries = (
@@ -361,7 +377,7 @@ def _return_window(s: Story, owner: str) -> None:
         text="Fixed: the macros are current again, and a stale export is now refused. "
         "Thanks for the quick reports.",
     )
-    s.triage("return-window", s.when(5, 10, 12), by=owner, status="resolved")
+    s.triage("return-window", s.when(5, 10, 12), by=owner, status=FeedbackStatus.RESOLVED)
     closed = s.when(4, 9, 30)
     with s.at(closed):
         incident = incident_close(
@@ -391,8 +407,8 @@ def _harmful(s: Story) -> None:
         "harmful",
         opened,
         by=MEMBER,
-        rating="not_helpful",
-        category="harmful",
+        rating=FeedbackRating.NOT_HELPFUL,
+        category=FeedbackCategory.HARMFUL,
         text="The draft for a customer asking about her parcel included another customer's "
         "name and delivery address, from a different order. I did not send it (ZD-48811).",
     )
@@ -418,18 +434,18 @@ def _contracts(s: Story) -> None:
         "fallback-wording",
         s.when(33, 15, 0),
         by="samuel.adeyemi@example.com",
-        rating="helpful",
-        category="praise",
+        rating=FeedbackRating.HELPFUL,
+        category=FeedbackCategory.PRAISE,
         text="The fallback wording for the auto-renewal clause was exactly what I would have "
         "proposed. It saved me half an hour on the reseller agreement.",
     )
-    s.triage("fallback-wording", s.when(32, 9, 0), by=owner, status="acknowledged")
+    s.triage("fallback-wording", s.when(32, 9, 0), by=owner, status=FeedbackStatus.ACKNOWLEDGED)
     s.report(
         "missed-cap",
         s.when(3, 14, 10),
         by="grace.liu@example.com",
-        rating="not_helpful",
-        category="wrong_output",
+        rating=FeedbackRating.NOT_HELPFUL,
+        category=FeedbackCategory.WRONG_OUTPUT,
         text="The uncapped indemnity in the supplier MSA was not flagged. This is the clause "
         "type that was missed before the pause.",
     )
@@ -438,8 +454,8 @@ def _contracts(s: Story) -> None:
         "missed-cap",
         s.when(2, 11, 0),
         by=owner,
-        status="in_progress",
-        severity="high",
+        status=FeedbackStatus.IN_PROGRESS,
+        severity=Severity.HIGH,
         assignee=s.workflow.owner,
     )
 

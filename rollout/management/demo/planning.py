@@ -16,15 +16,25 @@ from accounts.models import User
 from rollout.models import (
     ActivityEntry,
     BlackoutWindow,
+    BreachAction,
     Cohort,
     CohortMember,
+    Comparator,
     DataSource,
+    EnrolmentPhase,
+    EscalationChannel,
+    FallbackMode,
+    Metric,
     Phase,
     PromotionApproval,
     PromotionRequest,
     PromotionStatus,
     ReadinessAnswer,
+    ReadinessAnswerValue,
+    ReadinessQuestion,
+    SourceKind,
     Threshold,
+    ThresholdScope,
     Verdict,
     Workflow,
 )
@@ -178,7 +188,12 @@ def _source(h: History, days_verified_ago: int, **fields: str) -> None:
 
 
 def _threshold(h: History, **fields: object) -> None:
-    defaults = {"marginal_limit": None, "window_days": 7, "min_sample": 100, "scope": "workflow"}
+    defaults = {
+        "marginal_limit": None,
+        "window_days": 7,
+        "min_sample": 100,
+        "scope": ThresholdScope.WORKFLOW,
+    }
     threshold_create(workflow=h.workflow, actor=h.owner, **(defaults | fields))
 
 
@@ -201,7 +216,7 @@ def _support(h: History) -> None:
         h,
         3,
         name="Zendesk tickets",
-        kind="live",
+        kind=SourceKind.LIVE,
         description="New and updated tier-1 tickets, with the customer's last five orders.",
         freshness="Updated within 5 minutes",
         validation="Webhook signatures are checked; a ticket without a requester is skipped; "
@@ -212,7 +227,7 @@ def _support(h: History) -> None:
         h,
         6,
         name="Help-centre macros export",
-        kind="static_export",
+        kind=SourceKind.STATIC_EXPORT,
         live_equivalent="Zendesk Help Center API (macros endpoint)",
         description="The approved reply macros, exported weekly while the API access is set up.",
         freshness="Re-exported every Monday",
@@ -225,53 +240,65 @@ def _support(h: History) -> None:
         workflow=h.workflow,
         actor=h.owner,
         contact=h.owner,
-        channel="in_app",
+        channel=EscalationChannel.IN_APP,
         response_target_minutes=30,
     )
     escalation_level_add(
         workflow=h.workflow,
         actor=h.owner,
         contact=h.ops,
-        channel="email",
+        channel=EscalationChannel.EMAIL,
         response_target_minutes=120,
     )
     h.on(73)
     h.answer(
-        "live_data",
-        "yes",
+        ReadinessQuestion.LIVE_DATA,
+        ReadinessAnswerValue.YES,
         "Tickets come from the Zendesk webhook; macros are mapped to the Help Center API.",
     )
-    h.answer("named_owner", "yes", "Owen Clarke, support operations lead.")
-    h.answer("escalation_path", "yes", "Two levels: Owen in-app (30 min), then Olivia by email.")
-    h.answer("logging", "yes", "Every draft, edit and send is logged with the ticket id.")
+    h.answer(
+        ReadinessQuestion.NAMED_OWNER,
+        ReadinessAnswerValue.YES,
+        "Owen Clarke, support operations lead.",
+    )
+    h.answer(
+        ReadinessQuestion.ESCALATION_PATH,
+        ReadinessAnswerValue.YES,
+        "Two levels: Owen in-app (30 min), then Olivia by email.",
+    )
+    h.answer(
+        ReadinessQuestion.LOGGING,
+        ReadinessAnswerValue.YES,
+        "Every draft, edit and send is logged with the ticket id.",
+    )
     h.on(70)
     h.promote("Sources documented and the escalation path is in place: ready for shadow mode.")
     h.on(47, 11)
     _threshold(
         h,
-        metric="error_rate",
-        comparator="lte",
+        metric=Metric.ERROR_RATE,
+        comparator=Comparator.AT_MOST,
         limit=0.02,
         marginal_limit=0.03,
         bad_output="A draft that states a wrong order status, refund amount or policy.",
-        action="pause_rollout",
+        action=BreachAction.PAUSE_ROLLOUT,
     )
     _threshold(
         h,
-        metric="override_rate",
-        comparator="lte",
+        metric=Metric.OVERRIDE_RATE,
+        comparator=Comparator.AT_MOST,
         limit=0.15,
         bad_output="An agent throws the draft away and writes the reply from scratch.",
-        action="block_promotion",
+        action=BreachAction.BLOCK_PROMOTION,
     )
     _threshold(
         h,
-        metric="acceptance_rate",
-        comparator="gte",
+        metric=Metric.ACCEPTANCE_RATE,
+        comparator=Comparator.AT_LEAST,
         limit=0.6,
         window_days=14,
         bad_output="Fewer than six in ten drafts are sent with light edits or none.",
-        action="alert",
+        action=BreachAction.ALERT,
     )
     h.settings(review_cadence_days=90, next_review_due=add_months(h.day(75), 6))
     h.on(45)
@@ -280,7 +307,7 @@ def _support(h: History) -> None:
         "EU tier-1 agents",
         "The Dublin and Berlin tier-1 queue, English and German tickets.",
         h.people(EU_AGENTS, MEMBER),
-        "limited",
+        EnrolmentPhase.LIMITED,
         100,
     )
     _cohort(
@@ -288,25 +315,33 @@ def _support(h: History) -> None:
         "US tier-1 agents",
         "The Austin tier-1 queue; a quarter of the agents start with the broad roll-out.",
         h.people(US_AGENTS),
-        "broad",
+        EnrolmentPhase.BROAD,
         25,
     )
     h.on(40)
-    h.answer("thresholds", "yes", "Error, override and acceptance rate thresholds are set.")
     h.answer(
-        "bad_output_handling",
-        "yes",
+        ReadinessQuestion.THRESHOLDS,
+        ReadinessAnswerValue.YES,
+        "Error, override and acceptance rate thresholds are set.",
+    )
+    h.answer(
+        ReadinessQuestion.BAD_OUTPUT_HANDLING,
+        ReadinessAnswerValue.YES,
         "Agents flag a bad draft with one click; flagged drafts go to the weekly prompt review.",
     )
     h.answer(
-        "failure_modes",
-        "yes",
+        ReadinessQuestion.FAILURE_MODES,
+        ReadinessAnswerValue.YES,
         "Agents' 45-minute training covers wrong order data, invented policies and tone.",
     )
-    h.answer("shadow_run", "yes", "Three weeks in shadow: 91% of drafts matched the sent reply.")
     h.answer(
-        "communication_plan",
-        "yes",
+        ReadinessQuestion.SHADOW_RUN,
+        ReadinessAnswerValue.YES,
+        "Three weeks in shadow: 91% of drafts matched the sent reply.",
+    )
+    h.answer(
+        ReadinessQuestion.COMMUNICATION_PLAN,
+        ReadinessAnswerValue.YES,
         "EU agents told at the team meeting of 29 Oct; FAQ on the support wiki.",
     )
     h.on(26)
@@ -325,7 +360,7 @@ def _invoices(h: History) -> None:
         h,
         2,
         name="AP mailbox",
-        kind="live",
+        kind=SourceKind.LIVE,
         description="Supplier invoices (PDF) arriving in ap@, read through Microsoft Graph.",
         freshness="Read within 10 minutes of arrival",
         validation="Duplicate invoice numbers per supplier are rejected; unreadable PDFs go to "
@@ -336,7 +371,7 @@ def _invoices(h: History) -> None:
         h,
         5,
         name="Chart of accounts",
-        kind="static_export",
+        kind=SourceKind.STATIC_EXPORT,
         live_equivalent="SAP S/4HANA G/L accounts OData service",
         description="Ledger accounts and cost centres, exported from SAP each night.",
         freshness="Nightly",
@@ -347,15 +382,21 @@ def _invoices(h: History) -> None:
         workflow=h.workflow,
         actor=h.owner,
         contact=h.owner,
-        channel="email",
+        channel=EscalationChannel.EMAIL,
         response_target_minutes=60,
     )
     h.on(42)
-    h.answer("named_owner", "yes", "Priya Shah, finance systems.")
-    h.answer("escalation_path", "yes", "Priya by email within an hour.")
     h.answer(
-        "live_data",
-        "yes",
+        ReadinessQuestion.NAMED_OWNER, ReadinessAnswerValue.YES, "Priya Shah, finance systems."
+    )
+    h.answer(
+        ReadinessQuestion.ESCALATION_PATH,
+        ReadinessAnswerValue.YES,
+        "Priya by email within an hour.",
+    )
+    h.answer(
+        ReadinessQuestion.LIVE_DATA,
+        ReadinessAnswerValue.YES,
         "Invoices from the live mailbox; the chart of accounts is mapped to the SAP OData service.",
     )
     h.on(40)
@@ -366,37 +407,47 @@ def _invoices(h: History) -> None:
         workflow=h.workflow,
         actor=h.owner,
         name="Cost-centre owners",
-        kind="live",
+        kind=SourceKind.LIVE,
         description="Who approves spend on each cost centre, from the HR system.",
     )
     _threshold(
         h,
-        metric="error_rate",
-        comparator="lte",
+        metric=Metric.ERROR_RATE,
+        comparator=Comparator.AT_MOST,
         limit=0.03,
         marginal_limit=0.05,
         bad_output="A line coded to the wrong ledger account or with the wrong VAT treatment.",
-        action="block_promotion",
+        action=BreachAction.BLOCK_PROMOTION,
     )
     _cohort(
         h,
         "Dublin AP clerks",
         "The accounts-payable clerks who approve coded invoices in the ERP.",
         h.people(AP_CLERKS),
-        "limited",
+        EnrolmentPhase.LIMITED,
         100,
     )
     h.on(9)
     h.answer(
-        "logging", "yes", "Each proposal is stored with the invoice id and the model's reasons."
+        ReadinessQuestion.LOGGING,
+        ReadinessAnswerValue.YES,
+        "Each proposal is stored with the invoice id and the model's reasons.",
     )
-    h.answer("shadow_run", "yes", "Nine days in shadow: 94% of lines coded as the clerks did.")
     h.answer(
-        "bad_output_handling",
-        "partly",
+        ReadinessQuestion.SHADOW_RUN,
+        ReadinessAnswerValue.YES,
+        "Nine days in shadow: 94% of lines coded as the clerks did.",
+    )
+    h.answer(
+        ReadinessQuestion.BAD_OUTPUT_HANDLING,
+        ReadinessAnswerValue.PARTLY,
         "Clerks correct the coding in the ERP; the corrections are not yet fed back.",
     )
-    h.answer("failure_modes", "partly", "Briefed the Dublin clerks; the Cork team not yet.")
+    h.answer(
+        ReadinessQuestion.FAILURE_MODES,
+        ReadinessAnswerValue.PARTLY,
+        "Briefed the Dublin clerks; the Cork team not yet.",
+    )
     h.on(5)
     blackout_create(
         workflow=h.workflow,
@@ -438,7 +489,7 @@ def _leads(h: History) -> None:
         h,
         4,
         name="HubSpot form submissions",
-        kind="live",
+        kind=SourceKind.LIVE,
         description="Inbound leads from the website forms, with UTM source and company size.",
         freshness="Within 15 minutes",
         validation="Submissions without a company domain are scored as low fit, not dropped.",
@@ -448,7 +499,7 @@ def _leads(h: History) -> None:
         h,
         4,
         name="Trade-show leads 2026",
-        kind="static_export",
+        kind=SourceKind.STATIC_EXPORT,
         description="Badge scans from the spring and autumn trade shows, one CSV per event.",
         freshness="After each event",
         validation="Rows without an email address are dropped; duplicates merged by email.",
@@ -458,17 +509,21 @@ def _leads(h: History) -> None:
         workflow=h.workflow,
         actor=h.owner,
         contact=h.owner,
-        channel="email",
+        channel=EscalationChannel.EMAIL,
         response_target_minutes=240,
     )
     h.on(6)
-    h.answer("named_owner", "yes", "Daniel Okafor, revenue operations.")
     h.answer(
-        "live_data",
-        "partly",
+        ReadinessQuestion.NAMED_OWNER,
+        ReadinessAnswerValue.YES,
+        "Daniel Okafor, revenue operations.",
+    )
+    h.answer(
+        ReadinessQuestion.LIVE_DATA,
+        ReadinessAnswerValue.PARTLY,
         "Web forms are live; trade-show leads still arrive as a CSV after each event.",
     )
-    h.answer("logging", "no", "")
+    h.answer(ReadinessQuestion.LOGGING, ReadinessAnswerValue.NO, "")
     h.on(4)
 
 
@@ -483,7 +538,7 @@ def _contracts(h: History) -> None:
         h,
         7,
         name="Contract repository",
-        kind="live",
+        kind=SourceKind.LIVE,
         description="Incoming customer and supplier contracts from the contract lifecycle tool.",
         freshness="Within an hour of upload",
         validation="Scanned contracts without a text layer are sent for OCR first.",
@@ -493,7 +548,7 @@ def _contracts(h: History) -> None:
         h,
         30,
         name="Legal playbook",
-        kind="live",
+        kind=SourceKind.LIVE,
         description="Standard positions and fallback wording, maintained by Legal Ops.",
         freshness="Same day as a playbook change",
         validation="Each clause type must have a standard and at least one fallback.",
@@ -503,14 +558,14 @@ def _contracts(h: History) -> None:
         workflow=h.workflow,
         actor=h.owner,
         contact=h.owner,
-        channel="in_app",
+        channel=EscalationChannel.IN_APP,
         response_target_minutes=60,
     )
     escalation_level_add(
         workflow=h.workflow,
         actor=h.owner,
         contact=h.ops,
-        channel="email",
+        channel=EscalationChannel.EMAIL,
         response_target_minutes=240,
     )
     h.on(105)
@@ -518,20 +573,20 @@ def _contracts(h: History) -> None:
     h.on(82, 11)
     _threshold(
         h,
-        metric="error_rate",
-        comparator="lte",
+        metric=Metric.ERROR_RATE,
+        comparator=Comparator.AT_MOST,
         limit=0.01,
         marginal_limit=0.02,
         bad_output="A non-standard liability, renewal or data-processing clause is not flagged.",
-        action="pause_rollout",
+        action=BreachAction.PAUSE_ROLLOUT,
     )
     _threshold(
         h,
-        metric="override_rate",
-        comparator="lte",
+        metric=Metric.OVERRIDE_RATE,
+        comparator=Comparator.AT_MOST,
         limit=0.2,
         bad_output="The lawyer rejects the suggested fallback wording.",
-        action="block_promotion",
+        action=BreachAction.BLOCK_PROMOTION,
     )
     h.settings(review_cadence_days=90, next_review_due=add_months(h.day(110), 6))
     _cohort(
@@ -539,7 +594,7 @@ def _contracts(h: History) -> None:
         "Commercial counsel",
         "The two lawyers who review customer contracts.",
         h.people(COUNSEL),
-        "limited",
+        EnrolmentPhase.LIMITED,
         100,
     )
     _cohort(
@@ -547,22 +602,31 @@ def _contracts(h: History) -> None:
         "Procurement reviewers",
         "Procurement leads who review supplier contracts before Legal.",
         h.people(PROCUREMENT),
-        "broad",
+        EnrolmentPhase.BROAD,
         100,
     )
     h.on(70)
     for question, evidence in (
-        ("live_data", "Contracts and the playbook both come from live systems."),
-        ("bad_output_handling", "Lawyers mark a missed clause; each one is reviewed weekly."),
-        ("failure_modes", "Counsel walked through ten missed-clause examples in training."),
-        ("named_owner", "Hannah Weber, Legal Ops."),
-        ("escalation_path", "Hannah in-app within an hour, then Olivia by email."),
-        ("thresholds", "Missed-clause and override rates are defined."),
-        ("logging", "Every flag and suggestion is logged with the contract id."),
-        ("shadow_run", "Four weeks in shadow on 212 contracts."),
-        ("communication_plan", "Announced at the legal all-hands; procurement told by email."),
+        (ReadinessQuestion.LIVE_DATA, "Contracts and the playbook both come from live systems."),
+        (
+            ReadinessQuestion.BAD_OUTPUT_HANDLING,
+            "Lawyers mark a missed clause; each one is reviewed weekly.",
+        ),
+        (
+            ReadinessQuestion.FAILURE_MODES,
+            "Counsel walked through ten missed-clause examples in training.",
+        ),
+        (ReadinessQuestion.NAMED_OWNER, "Hannah Weber, Legal Ops."),
+        (ReadinessQuestion.ESCALATION_PATH, "Hannah in-app within an hour, then Olivia by email."),
+        (ReadinessQuestion.THRESHOLDS, "Missed-clause and override rates are defined."),
+        (ReadinessQuestion.LOGGING, "Every flag and suggestion is logged with the contract id."),
+        (ReadinessQuestion.SHADOW_RUN, "Four weeks in shadow on 212 contracts."),
+        (
+            ReadinessQuestion.COMMUNICATION_PLAN,
+            "Announced at the legal all-hands; procurement told by email.",
+        ),
     ):
-        h.answer(question, "yes", evidence)
+        h.answer(question, ReadinessAnswerValue.YES, evidence)
     h.on(60)
     h.promote("Shadow results reviewed with counsel: start with customer contracts.")
     h.on(54, 11)
@@ -571,7 +635,7 @@ def _contracts(h: History) -> None:
     phase_pause(
         workflow=h.workflow,
         actor=h.owner,
-        fallback_mode="off",
+        fallback_mode=FallbackMode.OFF,
         reason="Clause extraction missed indemnity caps in 3 contracts; paused while the "
         "prompt is fixed",
     )
@@ -600,9 +664,10 @@ def demo_plan_seed(*, workflow: Workflow, users: dict[str, User], started: datet
 def org_blackout_dates(now: datetime) -> dict[str, datetime]:
     """The year-end close: 21 December to 1 January, this year's unless it is already over."""
     year = timezone.localtime(now).year
+    zone = timezone.get_current_timezone()
     while True:
-        starts = timezone.make_aware(datetime(year, 12, 21))
-        ends = timezone.make_aware(datetime(year + 1, 1, 1))
+        starts = datetime(year, 12, 21, tzinfo=zone)
+        ends = datetime(year + 1, 1, 1, tzinfo=zone)
         if ends > now:
             return {"starts_at": starts, "ends_at": ends}
         year += 1

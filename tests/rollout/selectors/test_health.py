@@ -5,13 +5,10 @@ from django.utils import timezone
 
 from rollout.models import CohortDrift, DriftStatus, PhaseStatus, Threshold, ThresholdStatus
 from rollout.selectors.health import (
-    AT_RISK,
-    FAILING,
-    HEALTHY,
     MSG_NO_THRESHOLDS,
-    NO_DATA,
     NO_PLAN,
     NOT_STARTED,
+    HealthStatus,
     workflow_health,
 )
 from tests.factories import make_workflow
@@ -71,7 +68,7 @@ def health_of(workflow):
 def test_no_thresholds_is_no_data(workflow):
     health = health_of(workflow)
 
-    assert health.status == NO_DATA
+    assert health.status == HealthStatus.NO_DATA
     assert health.label == "Not enough data"
     assert health.reasons == [MSG_NO_THRESHOLDS]
 
@@ -81,7 +78,7 @@ def test_thresholds_never_evaluated_are_no_data(workflow):
 
     health = health_of(workflow)
 
-    assert health.status == NO_DATA
+    assert health.status == HealthStatus.NO_DATA
     assert health.reasons == ["Error rate: not evaluated yet."]
 
 
@@ -93,7 +90,7 @@ def test_every_check_passing_is_healthy(workflow, eu):
 
     health = health_of(workflow)
 
-    assert health.status == HEALTHY
+    assert health.status == HealthStatus.HEALTHY
     assert health.label == "Healthy"
     assert health.reasons == ["All 2 threshold checks pass; no cohort is drifting."]
 
@@ -111,7 +108,7 @@ def test_insufficient_data_is_never_healthy(workflow, eu):
 
     health = health_of(workflow)
 
-    assert health.status == NO_DATA
+    assert health.status == HealthStatus.NO_DATA
     assert health.reasons == [
         "Override rate for “EU agents”: 40 of the 100 cases needed in the last 7 days."
     ]
@@ -123,7 +120,7 @@ def test_a_threshold_without_any_verdict_keeps_it_from_healthy(workflow):
 
     health = health_of(workflow)
 
-    assert health.status == NO_DATA
+    assert health.status == HealthStatus.NO_DATA
     assert health.reasons == ["p95 latency (ms): not evaluated yet."]
 
 
@@ -134,7 +131,7 @@ def test_marginal_is_at_risk(workflow):
 
     health = health_of(workflow)
 
-    assert health.status == AT_RISK
+    assert health.status == HealthStatus.AT_RISK
     assert health.label == "At risk"
     assert health.reasons == [
         "Override rate marginal: 12% over 500 cases: past 10%, inside the marginal band to 15%."
@@ -147,7 +144,7 @@ def test_a_degrading_cohort_is_at_risk_even_when_thresholds_pass(workflow, eu):
 
     health = health_of(workflow)
 
-    assert health.status == AT_RISK
+    assert health.status == HealthStatus.AT_RISK
     assert health.reasons == [
         "Drifting for “EU agents”: Override rate rose from 4.0% to 9.1%; p = 0.001."
     ]
@@ -158,7 +155,7 @@ def test_a_degrading_cohort_without_thresholds_is_at_risk(workflow, eu):
 
     health = health_of(workflow)
 
-    assert health.status == AT_RISK
+    assert health.status == HealthStatus.AT_RISK
     assert health.reasons == [
         "Drifting for “EU agents”: Override rate rose from 4.0% to 9.1%.",
         MSG_NO_THRESHOLDS,
@@ -175,7 +172,7 @@ def test_a_failure_wins_and_comes_first(workflow, eu):
 
     health = health_of(workflow)
 
-    assert health.status == FAILING
+    assert health.status == HealthStatus.FAILING
     assert health.label == "Failing"
     assert health.reasons == [
         "Override rate failing for “EU agents”: 14.2% over 530 cases: should be at most 10%.",
@@ -189,7 +186,7 @@ def test_stable_or_unknown_drift_changes_nothing(workflow, eu):
     status(threshold(workflow), "pass", "1% over 400 cases: at most 5%.")
     drift(workflow, eu, DriftStatus.INSUFFICIENT_DATA, "Not enough cases.")
 
-    assert health_of(workflow).status == HEALTHY
+    assert health_of(workflow).status == HealthStatus.HEALTHY
 
 
 def test_a_verdict_left_from_an_earlier_scope_is_ignored(workflow, eu):
@@ -199,7 +196,7 @@ def test_a_verdict_left_from_an_earlier_scope_is_ignored(workflow, eu):
 
     health = health_of(workflow)
 
-    assert health.status == HEALTHY
+    assert health.status == HealthStatus.HEALTHY
     assert health.reasons == ["The threshold passes; no cohort is drifting."]
 
 
@@ -237,8 +234,8 @@ def test_three_queries_for_any_number_of_workflows(django_assert_num_queries, op
     with django_assert_num_queries(3):
         health = workflow_health([w.pk for w in workflows])
 
-    assert [h.status for h in health.values()].count(FAILING) == 4
-    assert [h.status for h in health.values()].count(AT_RISK) == 8
+    assert [h.status for h in health.values()].count(HealthStatus.FAILING) == 4
+    assert [h.status for h in health.values()].count(HealthStatus.AT_RISK) == 8
 
 
 def test_no_workflows_no_queries(django_assert_num_queries, db):
@@ -255,7 +252,7 @@ def test_a_breach_found_by_the_evaluation_after_ingestion_is_failing(workflow, o
 
     health = health_of(workflow)
 
-    assert health.status == FAILING
+    assert health.status == HealthStatus.FAILING
     assert health.reasons == [
         "Override rate failing: 33.333% over 12 cases: should be at most 10%."
     ]

@@ -26,7 +26,7 @@ from tests.rollout.usage_events_data import errors_out_of, ingest, make_threshol
 
 pytestmark = pytest.mark.django_db
 
-T0 = timezone.make_aware(datetime(2026, 3, 2, 9, 0))
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.get_current_timezone())
 
 
 def minutes(n: int) -> datetime:
