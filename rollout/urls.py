@@ -35,18 +35,7 @@ from rollout.views.plan import (
     workflow_source_new,
 )
 from rollout.views.portfolio import workflow_portfolio
-from rollout.views.promotions import (
-    approval_list,
-    workflow_gate,
-    workflow_pause,
-    workflow_promotion_approve,
-    workflow_promotion_cancel,
-    workflow_promotion_override,
-    workflow_promotion_reject,
-    workflow_promotion_request,
-    workflow_resume,
-    workflow_rollback,
-)
+from rollout.views.promotions import approval_list, workflow_gate, workflow_promotions
 from rollout.views.thresholds import threshold_delete, threshold_edit, workflow_thresholds
 from rollout.views.usage import workflow_usage, workflow_usage_csv
 from rollout.views.webhooks import workflow_webhooks
@@ -163,34 +152,7 @@ urlpatterns = [
     ),
     # Promotions, phase control and blackout windows
     path("workflows/<slug:slug>/gate/", workflow_gate, name="workflow_gate"),
-    path(
-        "workflows/<slug:slug>/promotions/request/",
-        workflow_promotion_request,
-        name="workflow_promotion_request",
-    ),
-    path(
-        "workflows/<slug:slug>/promotions/<int:request_id>/approve/",
-        workflow_promotion_approve,
-        name="workflow_promotion_approve",
-    ),
-    path(
-        "workflows/<slug:slug>/promotions/<int:request_id>/override/",
-        workflow_promotion_override,
-        name="workflow_promotion_override",
-    ),
-    path(
-        "workflows/<slug:slug>/promotions/<int:request_id>/reject/",
-        workflow_promotion_reject,
-        name="workflow_promotion_reject",
-    ),
-    path(
-        "workflows/<slug:slug>/promotions/<int:request_id>/cancel/",
-        workflow_promotion_cancel,
-        name="workflow_promotion_cancel",
-    ),
-    path("workflows/<slug:slug>/pause/", workflow_pause, name="workflow_pause"),
-    path("workflows/<slug:slug>/resume/", workflow_resume, name="workflow_resume"),
-    path("workflows/<slug:slug>/rollback/", workflow_rollback, name="workflow_rollback"),
+    path("workflows/<slug:slug>/promotions/", workflow_promotions, name="workflow_promotions"),
     path("workflows/<slug:slug>/blackouts/", workflow_blackout_add, name="workflow_blackout_add"),
     path(
         "workflows/<slug:slug>/blackouts/<int:blackout_id>/delete/",
