@@ -10,12 +10,7 @@ from rollout.views.blackouts import (
 )
 from rollout.views.calendar import calendar, calendar_feed, calendar_feed_token
 from rollout.views.cohorts import workflow_cohort_csv, workflow_cohorts
-from rollout.views.escalation_path import (
-    escalation_level_edit,
-    escalation_level_move,
-    escalation_level_remove,
-    workflow_escalation,
-)
+from rollout.views.escalation_path import escalation_path
 from rollout.views.escalations import escalation_detail
 from rollout.views.feedback import feedback_detail, feedback_new, workflow_feedback
 from rollout.views.follows import workflow_follow
@@ -89,22 +84,7 @@ urlpatterns = [
         workflow_source_delete,
         name="workflow_source_delete",
     ),
-    path("workflows/<slug:slug>/escalation/", workflow_escalation, name="workflow_escalation"),
-    path(
-        "workflows/<slug:slug>/escalation/<int:level_id>/edit/",
-        escalation_level_edit,
-        name="escalation_level_edit",
-    ),
-    path(
-        "workflows/<slug:slug>/escalation/<int:level_id>/remove/",
-        escalation_level_remove,
-        name="escalation_level_remove",
-    ),
-    path(
-        "workflows/<slug:slug>/escalation/<int:level_id>/move/",
-        escalation_level_move,
-        name="escalation_level_move",
-    ),
+    path("workflows/<slug:slug>/escalation/", escalation_path, name="escalation_path"),
     path(
         "workflows/<slug:slug>/escalations/<int:escalation_id>/",
         escalation_detail,

@@ -122,7 +122,7 @@ def _a_notification_for_the_owner(w: "World") -> int:
 
 
 # A page with named POST actions has one entry per action, `url_name[action]`: the action is
-# posted with the entry's data.
+# posted with the entry's data. `url_name[?state]` names a page state of a GET (its data).
 MATRIX: dict[str, Entry] = {
     "healthz": Entry(everyone(200)),
     "admin:*": Entry(everyone(302)),  # the admin sends non-staff to its own sign-in page
@@ -182,7 +182,34 @@ MATRIX: dict[str, Entry] = {
         method="post",
         kwargs=lambda w: {**WF(w), "threshold_id": _a_threshold(w)},
     ),
-    "workflow_escalation": Entry(signed_in(200, unrelated=404), kwargs=WF),
+    # The escalation path page: editing a level (`?edit=<id>`) and every action change the path.
+    "escalation_path": Entry(signed_in(200, unrelated=404), kwargs=WF),
+    "escalation_path[?edit]": Entry(
+        signed_in(404, ops_leader=200, owner=200),
+        kwargs=WF,
+        data=lambda w: {"edit": _a_level(w)},
+    ),
+    **{
+        f"escalation_path[{action}]": Entry(
+            signed_in(404, ops_leader=302, owner=302),
+            method="post",
+            kwargs=WF,
+            data=lambda w: {"level": _a_level(w), "direction": "down"},
+        )
+        for action in ("move", "remove")
+    },
+    **{
+        f"escalation_path[{action}]": Entry(
+            signed_in(404, ops_leader=200, owner=200),
+            method="post",
+            kwargs=WF,
+            data=lambda w: {"level": _a_level(w)},
+        )
+        for action in ("add", "edit", "repeat", "open")
+    },
+    "escalation_path[unknown]": Entry(
+        signed_in(404, ops_leader=400, owner=400), method="post", kwargs=WF
+    ),
     # One escalation: everyone who may view the workflow reads it (contacts too: see
     # tests/rollout/views/test_escalations.py for acting on it, role by role).
     "escalation_detail": Entry(
@@ -239,21 +266,6 @@ MATRIX: dict[str, Entry] = {
         signed_in(404, owner=302),
         method="post",
         kwargs=lambda w: {"notification_id": _a_notification_for_the_owner(w)},
-    ),
-    "escalation_level_edit": Entry(
-        signed_in(404, ops_leader=200, owner=200),
-        kwargs=lambda w: {**WF(w), "level_id": _a_level(w)},
-    ),
-    "escalation_level_remove": Entry(
-        signed_in(404, ops_leader=302, owner=302),
-        method="post",
-        kwargs=lambda w: {**WF(w), "level_id": _a_level(w)},
-    ),
-    "escalation_level_move": Entry(
-        signed_in(404, ops_leader=302, owner=302),
-        method="post",
-        kwargs=lambda w: {**WF(w), "level_id": _a_level(w)},
-        data=lambda w: {"direction": "up"},
     ),
     # Roll-out plan: everyone who sees the workflow reads it; owner and ops leaders change it. An
     # empty POST is a form re-rendered with errors (200) or, naming no phase/source/question, a
@@ -383,7 +395,8 @@ def test_access(world: World, client: Client, name: str, role: str):
     namespace = base.removesuffix(":*")
     url_name = WHOLE_NAMESPACES.get(namespace, base)
     url = reverse(url_name, kwargs=entry.kwargs(world))
-    data = {**entry.data(world), **({"action": action} if action else {})}
+    posted_action = {"action": action} if action and not action.startswith("?") else {}
+    data = {**entry.data(world), **posted_action}
     response = getattr(client, entry.method)(url, data=data, headers=entry.headers)
 
     expected = entry.expect[role]

@@ -1,6 +1,7 @@
 """Roll-out planning in the browser: an owner plans a workflow and asks to promote it, an ops
 leader approves and the phase changes; a blackout window that stops a promotion; and a pause and
-its resumption. The promotion card's actions swap the cards in place (htmx)."""
+its resumption; and reordering the escalation path. The promotion card's and the path's buttons
+swap the cards in place (htmx)."""
 
 import re
 from datetime import timedelta
@@ -20,6 +21,7 @@ from rollout.models import (
     Workflow,
 )
 from rollout.services.blackouts import blackout_create, blackout_message
+from rollout.services.escalation_path import escalation_level_add
 from rollout.services.phases import plan_create_default
 from tests.browser.conftest import screenshot
 from tests.factories import UserFactory, make_workflow, ops_leader_user
@@ -299,4 +301,51 @@ def test_the_owner_pauses_and_resumes_the_roll_out(
     expect(phase_card.get_by_role("status")).to_have_text("Roll-out resumed.")
     expect(callout).to_have_count(0)
     assert phase_status(workflow, PhaseKind.SHADOW) == PhaseStatus.ACTIVE
+    assert console_errors == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_owner_reorders_edits_and_removes_escalation_levels(
+    page: Page, live_server, sign_in_as, console_errors
+):
+    ops = ops_leader_user(email="ops@example.com", display_name="Olivia Ops")
+    owner = UserFactory(email="owner@example.com", display_name="Owen Owner")
+    deputy = UserFactory(email="dan@example.com", display_name="Dan Deputy")
+    workflow = make_workflow(
+        owner=owner, actor=ops, name="Support reply drafting", slug="support-reply-drafting"
+    )
+    for contact in (ops, deputy):
+        escalation_level_add(
+            workflow=workflow,
+            actor=ops,
+            contact=contact,
+            channel="email",
+            response_target_minutes=30,
+        )
+
+    sign_in_as(owner)
+    page.goto(f"{live_server.url}/workflows/{workflow.slug}/escalation/")
+    path = page.locator("#escalation-path")
+    levels = page.locator(".escalation-level")
+    page.get_by_role("button", name="Move up level 2").click()
+    expect(path.get_by_role("status")).to_have_text("Moved Dan Deputy to level 1.")
+    expect(levels.first).to_contain_text("Dan Deputy")
+    expect(levels.nth(1)).to_contain_text("Olivia Ops")
+
+    page.get_by_role("link", name="Edit level 2").click()
+    expect(page.get_by_role("heading", name="Edit level 2")).to_be_visible()
+    page.get_by_label("Response target").fill("45")
+    page.get_by_role("button", name="Save level 2").click()
+    expect(page.get_by_text("Saved level 2.")).to_be_visible()
+    expect(levels.nth(1)).to_contain_text("45 minutes")
+
+    page.get_by_role("button", name="Remove level 1").click()
+    expect(path.get_by_role("status")).to_have_text(
+        "Removed level 1. The levels after it moved up."
+    )
+    expect(levels).to_have_count(1)
+    expect(levels.first).to_contain_text("Olivia Ops")
+    expect(page.get_by_text("It goes at the end of the path, as level 2.")).to_be_visible()
+    screenshot(page, "escalation-path-reordered")
+    assert [level.contact for level in workflow.escalation_levels.order_by("position")] == [ops]
     assert console_errors == []
