@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
+from accounts.selectors import user_get, user_list_active
 from core.errors import ApplicationError
 from core.htmx import HtmxHttpRequest
 from rollout.forms.cohorts import (
@@ -56,7 +57,7 @@ def _page(
 ) -> HttpResponse:
     """The page, with `bound` = (cohort id, action, form) showing one cohort form's errors."""
     cohort_list = list(cohort_list_for_workflow(workflow))
-    active_users = list(User.objects.filter(is_active=True).order_by("display_name", "email"))
+    active_users = user_list_active()
     for cohort in cohort_list:
         member_ids = {m.user_id for m in cohort.memberships.all()}
         offered = [u for u in active_users if u.pk not in member_ids]
@@ -154,7 +155,7 @@ def _add(request: HtmxHttpRequest, workflow: Workflow, cohort: Cohort) -> HttpRe
 
 def _remove(request: HtmxHttpRequest, workflow: Workflow, cohort: Cohort) -> HttpResponse:
     try:
-        user = User.objects.get(pk=int(request.POST.get("user", "")))
+        user = user_get(int(request.POST.get("user", "")))
     except (ValueError, User.DoesNotExist):
         raise Http404("No such person.") from None
     try:
