@@ -23,7 +23,7 @@ from rollout.forms.cohorts import (
     CohortMembersAddForm,
 )
 from rollout.forms.fields import add_application_error
-from rollout.models import Cohort, Workflow
+from rollout.models import Cohort, EnrolmentPhase, Workflow
 from rollout.permissions import access_workflow
 from rollout.selectors.cohorts import cohort_get_for_workflow, cohort_list_for_workflow
 from rollout.services import cohort_csv, cohorts
@@ -66,7 +66,10 @@ def _page(
         cohort.add_form = CohortMembersAddForm(offered=offered, auto_id=auto_id)
         cohort.enrol_form = CohortEnrolForm(
             auto_id=auto_id,
-            initial={"phase": cohort.enrolled_phase or "limited", "percentage": cohort.percentage},
+            initial={
+                "phase": cohort.enrolled_phase or EnrolmentPhase.LIMITED,
+                "percentage": cohort.percentage,
+            },
         )
         if bound and bound[0] == cohort.pk:
             setattr(cohort, f"{bound[1]}_form", bound[2])

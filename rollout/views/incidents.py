@@ -17,7 +17,7 @@ from core.errors import ApplicationError
 from core.htmx import HtmxHttpRequest
 from rollout.forms.fields import add_application_error
 from rollout.forms.incidents import IncidentCloseForm, IncidentEntryForm, IncidentForm
-from rollout.models import Escalation, Incident, IncidentStatus, Workflow
+from rollout.models import Escalation, Incident, IncidentStatus, Severity, Workflow
 from rollout.permissions import access_workflow
 from rollout.selectors.escalations import escalation_get_or_none
 from rollout.selectors.incidents import (
@@ -58,7 +58,7 @@ def workflow_incidents(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     escalation = _escalation(workflow, (request.POST if is_post else request.GET).get("escalation"))
     form = None
     if context["can_change"]:
-        initial = {"severity": "high"}
+        initial = {"severity": Severity.HIGH}
         if escalation is not None:
             initial.update(
                 title=escalation.title, impact=escalation.description, severity=escalation.severity

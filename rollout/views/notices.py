@@ -210,7 +210,9 @@ def _stored_preview(notice: ChangeNotice) -> dict[str, Any]:
         "preview": notice,
         "preview_audience": services.notice_audience_label(notice),
         "preview_warning": "",
-        "preview_hint": services.notice_urgent_hint(notice) if notice.status == "draft" else "",
+        "preview_hint": (
+            services.notice_urgent_hint(notice) if notice.status == NoticeStatus.DRAFT else ""
+        ),
     }
 
 
