@@ -24,3 +24,14 @@ def user_list_people(*, query: str = "") -> QuerySet[User]:
     if query:
         users = users.filter(Q(display_name__icontains=query) | Q(email__icontains=query))
     return users.order_by("display_name", "email")
+
+
+def user_get(user_id: int) -> User:
+    """One account, active or not; User.DoesNotExist if there is none. Also gives a fresh
+    instance, without the permissions cached on the request's user."""
+    return User.objects.get(pk=user_id)
+
+
+def user_list_active() -> list[User]:
+    """Every active account by name: the people pickers."""
+    return list(User.objects.filter(is_active=True).order_by("display_name", "email"))

@@ -10,12 +10,7 @@ from rollout.views.blackouts import (
 )
 from rollout.views.calendar import calendar, calendar_feed, calendar_feed_token
 from rollout.views.cohorts import workflow_cohort_csv, workflow_cohorts
-from rollout.views.escalation_path import (
-    escalation_level_edit,
-    escalation_level_move,
-    escalation_level_remove,
-    workflow_escalation,
-)
+from rollout.views.escalation_path import escalation_path
 from rollout.views.escalations import escalation_detail
 from rollout.views.feedback import feedback_detail, feedback_new, workflow_feedback
 from rollout.views.follows import workflow_follow
@@ -35,18 +30,7 @@ from rollout.views.plan import (
     workflow_source_new,
 )
 from rollout.views.portfolio import workflow_portfolio
-from rollout.views.promotions import (
-    approval_list,
-    workflow_gate,
-    workflow_pause,
-    workflow_promotion_approve,
-    workflow_promotion_cancel,
-    workflow_promotion_override,
-    workflow_promotion_reject,
-    workflow_promotion_request,
-    workflow_resume,
-    workflow_rollback,
-)
+from rollout.views.promotions import approval_list, workflow_gate, workflow_promotions
 from rollout.views.thresholds import threshold_delete, threshold_edit, workflow_thresholds
 from rollout.views.usage import workflow_usage, workflow_usage_csv
 from rollout.views.webhooks import workflow_webhooks
@@ -100,22 +84,7 @@ urlpatterns = [
         workflow_source_delete,
         name="workflow_source_delete",
     ),
-    path("workflows/<slug:slug>/escalation/", workflow_escalation, name="workflow_escalation"),
-    path(
-        "workflows/<slug:slug>/escalation/<int:level_id>/edit/",
-        escalation_level_edit,
-        name="escalation_level_edit",
-    ),
-    path(
-        "workflows/<slug:slug>/escalation/<int:level_id>/remove/",
-        escalation_level_remove,
-        name="escalation_level_remove",
-    ),
-    path(
-        "workflows/<slug:slug>/escalation/<int:level_id>/move/",
-        escalation_level_move,
-        name="escalation_level_move",
-    ),
+    path("workflows/<slug:slug>/escalation/", escalation_path, name="escalation_path"),
     path(
         "workflows/<slug:slug>/escalations/<int:escalation_id>/",
         escalation_detail,
@@ -163,34 +132,7 @@ urlpatterns = [
     ),
     # Promotions, phase control and blackout windows
     path("workflows/<slug:slug>/gate/", workflow_gate, name="workflow_gate"),
-    path(
-        "workflows/<slug:slug>/promotions/request/",
-        workflow_promotion_request,
-        name="workflow_promotion_request",
-    ),
-    path(
-        "workflows/<slug:slug>/promotions/<int:request_id>/approve/",
-        workflow_promotion_approve,
-        name="workflow_promotion_approve",
-    ),
-    path(
-        "workflows/<slug:slug>/promotions/<int:request_id>/override/",
-        workflow_promotion_override,
-        name="workflow_promotion_override",
-    ),
-    path(
-        "workflows/<slug:slug>/promotions/<int:request_id>/reject/",
-        workflow_promotion_reject,
-        name="workflow_promotion_reject",
-    ),
-    path(
-        "workflows/<slug:slug>/promotions/<int:request_id>/cancel/",
-        workflow_promotion_cancel,
-        name="workflow_promotion_cancel",
-    ),
-    path("workflows/<slug:slug>/pause/", workflow_pause, name="workflow_pause"),
-    path("workflows/<slug:slug>/resume/", workflow_resume, name="workflow_resume"),
-    path("workflows/<slug:slug>/rollback/", workflow_rollback, name="workflow_rollback"),
+    path("workflows/<slug:slug>/promotions/", workflow_promotions, name="workflow_promotions"),
     path("workflows/<slug:slug>/blackouts/", workflow_blackout_add, name="workflow_blackout_add"),
     path(
         "workflows/<slug:slug>/blackouts/<int:blackout_id>/delete/",

@@ -121,6 +121,8 @@ def _a_notification_for_the_owner(w: "World") -> int:
     return Notification.objects.create(recipient=w.owner, workflow=w.workflow, title="Breach").pk
 
 
+# A page with named POST actions has one entry per action, `url_name[action]`: the action is
+# posted with the entry's data. `url_name[?state]` names a page state of a GET (its data).
 MATRIX: dict[str, Entry] = {
     "healthz": Entry(everyone(200)),
     "admin:*": Entry(everyone(302)),  # the admin sends non-staff to its own sign-in page
@@ -180,7 +182,34 @@ MATRIX: dict[str, Entry] = {
         method="post",
         kwargs=lambda w: {**WF(w), "threshold_id": _a_threshold(w)},
     ),
-    "workflow_escalation": Entry(signed_in(200, unrelated=404), kwargs=WF),
+    # The escalation path page: editing a level (`?edit=<id>`) and every action change the path.
+    "escalation_path": Entry(signed_in(200, unrelated=404), kwargs=WF),
+    "escalation_path[?edit]": Entry(
+        signed_in(404, ops_leader=200, owner=200),
+        kwargs=WF,
+        data=lambda w: {"edit": _a_level(w)},
+    ),
+    **{
+        f"escalation_path[{action}]": Entry(
+            signed_in(404, ops_leader=302, owner=302),
+            method="post",
+            kwargs=WF,
+            data=lambda w: {"level": _a_level(w), "direction": "down"},
+        )
+        for action in ("move", "remove")
+    },
+    **{
+        f"escalation_path[{action}]": Entry(
+            signed_in(404, ops_leader=200, owner=200),
+            method="post",
+            kwargs=WF,
+            data=lambda w: {"level": _a_level(w)},
+        )
+        for action in ("add", "edit", "repeat", "open")
+    },
+    "escalation_path[unknown]": Entry(
+        signed_in(404, ops_leader=400, owner=400), method="post", kwargs=WF
+    ),
     # One escalation: everyone who may view the workflow reads it (contacts too: see
     # tests/rollout/views/test_escalations.py for acting on it, role by role).
     "escalation_detail": Entry(
@@ -238,21 +267,6 @@ MATRIX: dict[str, Entry] = {
         method="post",
         kwargs=lambda w: {"notification_id": _a_notification_for_the_owner(w)},
     ),
-    "escalation_level_edit": Entry(
-        signed_in(404, ops_leader=200, owner=200),
-        kwargs=lambda w: {**WF(w), "level_id": _a_level(w)},
-    ),
-    "escalation_level_remove": Entry(
-        signed_in(404, ops_leader=302, owner=302),
-        method="post",
-        kwargs=lambda w: {**WF(w), "level_id": _a_level(w)},
-    ),
-    "escalation_level_move": Entry(
-        signed_in(404, ops_leader=302, owner=302),
-        method="post",
-        kwargs=lambda w: {**WF(w), "level_id": _a_level(w)},
-        data=lambda w: {"direction": "up"},
-    ),
     # Roll-out plan: everyone who sees the workflow reads it; owner and ops leaders change it. An
     # empty POST is a form re-rendered with errors (200) or, naming no phase/source/question, a
     # redirect with a flash message (302).
@@ -280,25 +294,22 @@ MATRIX: dict[str, Entry] = {
     ),
     # Promotions, phase control, blackout windows (missing ids: 404 once access is granted)
     "workflow_gate": Entry(signed_in(200, unrelated=404), kwargs=WF),
-    "workflow_promotion_request": Entry(
-        signed_in(404, ops_leader=302, owner=302), method="post", kwargs=WF
-    ),
+    # One page, named actions: the phase actions are the owner's and ops leaders'; deciding on a
+    # request is for ops leaders, cancelling it for its requester too (a missing request: 404
+    # once the action is allowed). Roles that may not act get a 404, as for a missing workflow.
     **{
-        name: Entry(
-            signed_in(404),
-            method="post",
-            kwargs=lambda w: {"slug": w.workflow.slug, "request_id": 999999},
+        f"workflow_promotions[{action}]": Entry(
+            signed_in(404, ops_leader=302, owner=302), method="post", kwargs=WF
         )
-        for name in (
-            "workflow_promotion_approve",
-            "workflow_promotion_override",
-            "workflow_promotion_reject",
-            "workflow_promotion_cancel",
-        )
+        for action in ("request", "pause", "resume", "rollback")
     },
-    "workflow_pause": Entry(signed_in(404, ops_leader=302, owner=302), method="post", kwargs=WF),
-    "workflow_resume": Entry(signed_in(404, ops_leader=302, owner=302), method="post", kwargs=WF),
-    "workflow_rollback": Entry(signed_in(404, ops_leader=302, owner=302), method="post", kwargs=WF),
+    **{
+        f"workflow_promotions[{action}]": Entry(
+            signed_in(404), method="post", kwargs=WF, data=lambda w: {"promotion": 999999}
+        )
+        for action in ("approve", "override", "reject", "cancel")
+    },
+    "workflow_promotions[unknown]": Entry(signed_in(400, unrelated=404), method="post", kwargs=WF),
     "workflow_blackout_add": Entry(
         signed_in(404, ops_leader=302, owner=302), method="post", kwargs=WF
     ),
@@ -346,10 +357,17 @@ def url_names() -> set[str]:
     return set(_walk(get_resolver().url_patterns))
 
 
+def split_key(key: str) -> tuple[str, str]:
+    """`url_name[action]` → (url_name, action); a plain `url_name` has no action."""
+    name, _, action = key.partition("[")
+    return name, action.removesuffix("]")
+
+
 def test_every_url_pattern_has_an_entry():
     names = url_names()
-    assert sorted(names - MATRIX.keys()) == [], "URL patterns without a permission-matrix entry"
-    assert sorted(MATRIX.keys() - names) == [], "matrix entries for URL patterns that don't exist"
+    entries = {split_key(key)[0] for key in MATRIX}
+    assert sorted(names - entries) == [], "URL patterns without a permission-matrix entry"
+    assert sorted(entries - names) == [], "matrix entries for URL patterns that don't exist"
 
 
 @pytest.fixture
@@ -373,10 +391,13 @@ def test_access(world: World, client: Client, name: str, role: str):
     user = None if role == "anonymous" else getattr(world, role)
     if user is not None:
         client.force_login(user)
-    namespace = name.removesuffix(":*")
-    url_name = WHOLE_NAMESPACES.get(namespace, name)
+    base, action = split_key(name)
+    namespace = base.removesuffix(":*")
+    url_name = WHOLE_NAMESPACES.get(namespace, base)
     url = reverse(url_name, kwargs=entry.kwargs(world))
-    response = getattr(client, entry.method)(url, data=entry.data(world), headers=entry.headers)
+    posted_action = {"action": action} if action and not action.startswith("?") else {}
+    data = {**entry.data(world), **posted_action}
+    response = getattr(client, entry.method)(url, data=data, headers=entry.headers)
 
     expected = entry.expect[role]
     if expected == LOGIN:

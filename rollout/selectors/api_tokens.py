@@ -17,6 +17,11 @@ def token_cache_key(digest: str) -> str:
     return f"api-token:{digest}"
 
 
+def api_token_get_for_workflow(workflow: Workflow, token_id: int) -> ApiToken:
+    """One token of this workflow; ApiToken.DoesNotExist for another workflow's."""
+    return ApiToken.objects.get(pk=token_id, workflow=workflow)
+
+
 def api_token_list_for_workflow(workflow: Workflow) -> list[ApiToken]:
     """Active tokens first (newest first), then revoked ones."""
     return list(

@@ -20,6 +20,7 @@ from rollout.models import (
     IN_PROGRESS,
     OPEN_PROMOTION,
     BlackoutWindow,
+    CalendarFeed,
     ChangeNotice,
     NoticeReceipt,
     NoticeStatus,
@@ -281,3 +282,8 @@ def _reviews(
         for pk, w in workflows.items()
         if pk in viewable and w.next_review_due and start <= w.next_review_due < end
     ]
+
+
+def calendar_feed_get_for_user(user: User) -> CalendarFeed | None:
+    """The person's iCalendar feed, if they made one."""
+    return CalendarFeed.objects.filter(user=user).first()

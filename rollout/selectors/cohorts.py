@@ -1,5 +1,7 @@
 """Reads for the cohorts page."""
 
+from collections.abc import Iterable
+
 from django.db.models import Count, Prefetch, QuerySet
 
 from accounts.models import User
@@ -18,6 +20,17 @@ def cohort_list_for_workflow(workflow: Workflow) -> QuerySet[Cohort]:
         .prefetch_related(Prefetch("memberships", queryset=memberships))
         .order_by("name")
     )
+
+
+def cohort_list_by_name(workflow: Workflow) -> list[Cohort]:
+    """The workflow's cohorts by name, nothing prefetched: for filters and pickers."""
+    return list(Cohort.objects.filter(workflow=workflow).order_by("name"))
+
+
+def cohort_list_by_ids(workflow: Workflow, cohort_ids: Iterable[int]) -> list[Cohort]:
+    """Those of the given cohorts that are this workflow's (ids of another workflow's are
+    dropped)."""
+    return list(Cohort.objects.filter(workflow=workflow, pk__in=list(cohort_ids)))
 
 
 def cohort_get_for_workflow(workflow: Workflow, cohort_id: int) -> Cohort:

@@ -12,13 +12,21 @@ from rollout.models import (
     OPEN_ESCALATION,
     Escalation,
     EscalationEvent,
-    EscalationLevel,
     EscalationStatus,
+    Feedback,
+    Incident,
     Severity,
+    Threshold,
     Workflow,
 )
 
 PAST_SHOWN = 20
+# What an escalation can be opened from by hand, by the name of its query parameter.
+ORIGIN_MODELS: dict[str, type[Feedback] | type[Incident] | type[Threshold]] = {
+    "feedback": Feedback,
+    "incident": Incident,
+    "threshold": Threshold,
+}
 
 
 def _with_timeline(escalations: QuerySet[Escalation]) -> QuerySet[Escalation]:
@@ -33,15 +41,6 @@ def _with_timeline(escalations: QuerySet[Escalation]) -> QuerySet[Escalation]:
         "resolved_by",
         "incident",
     ).prefetch_related(Prefetch("events", queryset=events))
-
-
-def escalation_level_list(workflow: Workflow) -> list[EscalationLevel]:
-    """The workflow's escalation path, level 1 first, with each level's contact."""
-    return list(
-        EscalationLevel.objects.filter(workflow=workflow)
-        .select_related("contact")
-        .order_by("position")
-    )
 
 
 def escalation_list_open(workflow: Workflow) -> QuerySet[Escalation]:
@@ -68,6 +67,19 @@ def escalation_get_for_workflow(workflow: Workflow, escalation_id: int) -> Escal
     if found is None:
         raise Http404("No such escalation.")
     return found
+
+
+def escalation_get_or_none(workflow: Workflow, escalation_id: int) -> Escalation | None:
+    """One escalation of this workflow without its timeline, or None (another workflow's too)."""
+    return Escalation.objects.filter(workflow=workflow, pk=escalation_id).first()
+
+
+def escalation_origin_get(
+    workflow: Workflow, kind: str, item_id: int
+) -> Feedback | Incident | Threshold | None:
+    """The item of this workflow an escalation is opened from (`kind` is a key of
+    ORIGIN_MODELS), or None when it is not this workflow's."""
+    return ORIGIN_MODELS[kind].objects.filter(workflow=workflow, pk=item_id).first()
 
 
 def escalation_list_for_contact(user: User) -> QuerySet[Escalation]:

@@ -12,12 +12,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.roles import OPS_LEADERS
 from core.dates import day_bounds
 from rollout.models import (
     OPEN_FEEDBACK,
     Cohort,
     Feedback,
     FeedbackCategory,
+    FeedbackComment,
     FeedbackRating,
     FeedbackVote,
     Workflow,
@@ -109,6 +111,31 @@ def feedback_get_for_workflow(
     feedback = queryset.select_related("duplicate_of").get(pk=feedback_id)
     feedback.workflow = workflow
     return feedback
+
+
+def feedback_get_by_author(workflow: Workflow, author: User, feedback_id: int) -> Feedback | None:
+    """One item the person gave on the workflow, or None (someone else's too)."""
+    return Feedback.objects.filter(pk=feedback_id, workflow=workflow, author=author).first()
+
+
+def feedback_comment_list(feedback: Feedback) -> QuerySet[FeedbackComment]:
+    """The item's comments, oldest first, with their authors."""
+    return FeedbackComment.objects.filter(feedback=feedback).select_related("author")
+
+
+def feedback_assignee_list(workflow: Workflow) -> list[User]:
+    """Who triage may assign the workflow's feedback to: its owner, the ops leaders and its
+    escalation contacts, active ones only, by name. One query, whatever the list's length."""
+    return list(
+        User.objects.filter(
+            Q(pk=workflow.owner_id)
+            | Q(groups__name=OPS_LEADERS)
+            | Q(escalation_levels__workflow=workflow),
+            is_active=True,
+        )
+        .distinct()
+        .order_by("display_name", "email")
+    )
 
 
 def feedback_list_open_for_author(user: User) -> QuerySet[Feedback]:

@@ -12,6 +12,7 @@ from rollout.models import (
     DeliveryStatus,
     NoticeDelivery,
     NoticeReceipt,
+    Workflow,
 )
 
 NOT_ACKNOWLEDGED_SHOWN = 200
@@ -125,4 +126,23 @@ def notice_list_failed_deliveries(notice: ChangeNotice) -> QuerySet[NoticeDelive
         NoticeDelivery.objects.filter(notice=notice, status=DeliveryStatus.FAILED)
         .select_related("recipient")
         .order_by("-sent_at", "pk")
+    )
+
+
+def notice_get_for_stats(workflow: Workflow, notice_id: int) -> ChangeNotice | None:
+    """One notice of this workflow with who wrote and approved it, or None (another's too)."""
+    return (
+        ChangeNotice.objects.filter(workflow=workflow, pk=notice_id)
+        .select_related("approved_by", "created_by")
+        .first()
+    )
+
+
+def notice_delivery_get_failed(notice: ChangeNotice, delivery_id: int) -> NoticeDelivery | None:
+    """One failed delivery of the notice with its recipient, or None: it is not the notice's, or
+    no longer waiting for a retry."""
+    return (
+        NoticeDelivery.objects.filter(notice=notice, pk=delivery_id, status=DeliveryStatus.FAILED)
+        .select_related("recipient")
+        .first()
     )

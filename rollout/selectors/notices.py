@@ -15,6 +15,7 @@ from rollout.models import (
     Cohort,
     CohortMember,
     Follow,
+    Incident,
     NoticeAudience,
     NoticeStatus,
     Workflow,
@@ -68,6 +69,12 @@ def notice_get_for_workflow(workflow: Workflow, notice_id: int) -> ChangeNotice:
     notice = _with_related(ChangeNotice.objects.filter(workflow=workflow)).get(pk=notice_id)
     notice.workflow = workflow
     return notice
+
+
+def notice_get_for_incident(incident: Incident) -> ChangeNotice | None:
+    """The explanation drafted as a change notice when the incident closed (the latest), or
+    None."""
+    return ChangeNotice.objects.filter(incident=incident).order_by("-pk").first()
 
 
 def notice_list_awaiting_approval() -> QuerySet[ChangeNotice]:

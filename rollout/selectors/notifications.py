@@ -16,3 +16,7 @@ def notification_list_unread(user: User) -> QuerySet[Notification]:
 def notification_get_for_recipient(user: User, notification_id: int) -> Notification:
     """One of the person's own notifications; Notification.DoesNotExist for anyone else's."""
     return Notification.objects.get(pk=notification_id, recipient=user)
+
+
+def notification_count_unread(user: User) -> int:
+    return notification_list_unread(user).count()

@@ -21,8 +21,18 @@ def phase_list(workflow: Workflow) -> QuerySet[Phase]:
     return Phase.objects.filter(workflow=workflow).order_by("position")
 
 
+def phase_get(workflow: Workflow, kind: str) -> Phase | None:
+    """The workflow's phase of this kind, or None (no plan yet, or no such kind)."""
+    return Phase.objects.filter(workflow=workflow, kind=kind).first()
+
+
 def data_source_list(workflow: Workflow) -> QuerySet[DataSource]:
     return DataSource.objects.filter(workflow=workflow).order_by("name")
+
+
+def data_source_get(workflow: Workflow, source_id: int) -> DataSource | None:
+    """One data source of this workflow, or None (another workflow's too)."""
+    return DataSource.objects.filter(workflow=workflow, pk=source_id).first()
 
 
 @dataclass

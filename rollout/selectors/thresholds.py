@@ -12,6 +12,11 @@ def threshold_list_for_workflow(workflow: Workflow) -> QuerySet[Threshold]:
     return Threshold.objects.filter(workflow=workflow).order_by("metric", "id")
 
 
+def threshold_get_for_workflow(workflow: Workflow, threshold_id: int) -> Threshold:
+    """One threshold of this workflow; Threshold.DoesNotExist for another workflow's."""
+    return Threshold.objects.get(pk=threshold_id, workflow=workflow)
+
+
 def has_quality_threshold(workflow: Workflow) -> bool:
     """Rule 2: at least one threshold on a quality metric (needed before `limited`)."""
     return Threshold.objects.filter(workflow=workflow, metric__in=QUALITY_METRICS).exists()

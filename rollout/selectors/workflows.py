@@ -1,6 +1,7 @@
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
+from accounts.models import User
 from accounts.roles import is_executive, is_ops_leader
 from rollout.models import ActivityEntry, Workflow, WorkflowUserObjectPermission
 from rollout.permissions import AnyUser
@@ -64,6 +65,32 @@ def workflow_list_owned(user: AnyUser) -> QuerySet[Workflow]:
     if not user.is_authenticated:
         return Workflow.objects.none()
     return Workflow.objects.with_owner().filter(owner=user)
+
+
+def workflow_list_owned_by_activity(user: AnyUser) -> QuerySet[Workflow]:
+    """The person's own workflows, most recently active first (never active last), then by name."""
+    return workflow_list_owned(user).order_by(F("last_activity_at").desc(nulls_last=True), "name")
+
+
+def workflow_list_ownerless(user: AnyUser) -> QuerySet[Workflow]:
+    """Visible workflows waiting for an owner, by name."""
+    return workflow_list_visible(user).ownerless().order_by("name")
+
+
+def workflow_count_ownerless(user: AnyUser) -> int:
+    return workflow_list_visible(user).ownerless().count()
+
+
+def workflow_any_visible(user: AnyUser) -> bool:
+    """Whether the user may see any workflow at all (tells "nothing matches" from "nothing to
+    see" on the portfolio)."""
+    return workflow_list_visible(user).exists()
+
+
+def workflow_owner_list(user: AnyUser) -> list[User]:
+    """The owners of the workflows the user may see, for the portfolio's owner filter: one
+    query."""
+    return list(User.objects.filter(pk__in=workflow_list_visible(user).values("owner_id")))
 
 
 def activity_list_for_workflow(workflow: Workflow) -> QuerySet[ActivityEntry]:

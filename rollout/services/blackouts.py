@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.utils import formats, timezone
 
 from accounts.models import User
@@ -27,11 +27,6 @@ def blackout_ends_label(window: BlackoutWindow) -> str:
 
 def blackout_message(window: BlackoutWindow) -> str:
     return MSG_IN_BLACKOUT.format(name=window.name, ends=blackout_ends_label(window))
-
-
-def blackout_list_for(workflow: Workflow | None) -> QuerySet[BlackoutWindow]:
-    """Org-wide windows (workflow None), or one workflow's own windows."""
-    return BlackoutWindow.objects.filter(workflow=workflow).order_by("starts_at", "pk")
 
 
 def blackout_covering(workflow: Workflow, at: datetime) -> BlackoutWindow | None:

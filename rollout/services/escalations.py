@@ -33,7 +33,7 @@ from rollout.models import (
     Workflow,
 )
 from rollout.permissions import can_act_on_escalation, can_view_workflow
-from rollout.selectors.escalations import escalation_level_list
+from rollout.selectors.escalation_path import escalation_level_list
 from rollout.services.activity import activity_record
 from rollout.services.escalation_path import format_minutes
 from rollout.services.notifications import notification_send

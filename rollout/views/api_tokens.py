@@ -1,8 +1,8 @@
 """A workflow's API tokens: listed, created (the token shown once) and revoked by owner or ops."""
 
 from django.contrib import messages
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -12,7 +12,7 @@ from rollout.forms.api_tokens import ApiTokenForm
 from rollout.forms.fields import add_application_error
 from rollout.models import ApiToken
 from rollout.permissions import access_workflow
-from rollout.selectors.api_tokens import api_token_list_for_workflow
+from rollout.selectors.api_tokens import api_token_get_for_workflow, api_token_list_for_workflow
 from rollout.services import api_tokens as services
 from rollout.views._workflow import workflow_page_context
 
@@ -52,7 +52,10 @@ def workflow_tokens(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def workflow_token_revoke(request: HtmxHttpRequest, slug: str, token_id: int) -> HttpResponse:
     workflow = access_workflow(request.user, slug, for_change=True)
-    token = get_object_or_404(ApiToken, pk=token_id, workflow=workflow)
+    try:
+        token = api_token_get_for_workflow(workflow, token_id)
+    except ApiToken.DoesNotExist:
+        raise Http404("No such API token.") from None
     try:
         services.api_token_revoke(token=token, actor=request.user)
     except ApplicationError as exc:

@@ -2,8 +2,8 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import is_ops_leader
@@ -11,13 +11,23 @@ from core.errors import ApplicationError
 from core.htmx import HtmxHttpRequest
 from rollout.forms.fields import add_application_error
 from rollout.forms.promotions import BlackoutForm
-from rollout.models import BlackoutWindow
+from rollout.models import BlackoutWindow, Workflow
 from rollout.permissions import access_workflow
+
+# The modules, not their functions: the org-wide page's view shares the selector's name.
+from rollout.selectors import blackouts as selectors
 from rollout.services import blackouts as services
 
 MSG_ADDED = "Added the “{name}” blackout window."
 MSG_DELETED = "Removed the “{name}” blackout window."
 MSG_FIX_FORM = "Check the blackout form: {errors}"
+
+
+def _window(workflow: Workflow | None, blackout_id: int) -> BlackoutWindow:
+    try:
+        return selectors.blackout_get(workflow, blackout_id)
+    except BlackoutWindow.DoesNotExist:
+        raise Http404("No such blackout window.") from None
 
 
 @require_http_methods(["GET", "POST"])
@@ -36,7 +46,7 @@ def blackout_list(request: HtmxHttpRequest) -> HttpResponse:
             else:
                 messages.success(request, MSG_ADDED.format(name=window.name))
                 return redirect("blackout_list")
-    windows = services.blackout_list_for(None).select_related("created_by")
+    windows = selectors.blackout_list(None)
     return render(
         request,
         "rollout/blackout_list.html",
@@ -49,7 +59,7 @@ def blackout_delete(request: HtmxHttpRequest, blackout_id: int) -> HttpResponse:
     """Delete an org-wide window (ops leaders)."""
     if not is_ops_leader(request.user):
         raise PermissionDenied("Only ops leaders remove org-wide blackout windows.")
-    window = get_object_or_404(BlackoutWindow, pk=blackout_id, workflow__isnull=True)
+    window = _window(None, blackout_id)
     services.blackout_delete(window=window, actor=request.user)
     messages.success(request, MSG_DELETED.format(name=window.name))
     return redirect("blackout_list")
@@ -78,7 +88,7 @@ def workflow_blackout_add(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def workflow_blackout_delete(request: HtmxHttpRequest, slug: str, blackout_id: int) -> HttpResponse:
     workflow = access_workflow(request.user, slug, for_change=True)
-    window = get_object_or_404(BlackoutWindow, pk=blackout_id, workflow=workflow)
+    window = _window(workflow, blackout_id)
     services.blackout_delete(window=window, actor=request.user)
     messages.success(request, MSG_DELETED.format(name=window.name))
     return redirect(workflow)

@@ -14,8 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from core.htmx import HtmxHttpRequest
-from rollout.models import CalendarFeed
-from rollout.selectors.calendar import CalendarEvent, calendar_events
+from rollout.selectors.calendar import CalendarEvent, calendar_events, calendar_feed_get_for_user
 from rollout.services import calendar_feed as feed_services
 
 FEED_PAST_DAYS = 30
@@ -86,7 +85,7 @@ def _page_context(request: HtmxHttpRequest, month: date, today: date) -> dict:
         next_month=_shift(month, 1).strftime("%Y-%m"),
         this_month=today.strftime("%Y-%m"),
         is_this_month=month == today.replace(day=1),
-        feed=CalendarFeed.objects.filter(user=request.user).first(),
+        feed=calendar_feed_get_for_user(request.user),
         feed_url=None,
     )
     return context
@@ -124,7 +123,7 @@ def calendar_feed_token(request: HtmxHttpRequest) -> HttpResponse:
     else:
         raise Http404("No such action.")
     if request.htmx:
-        feed = CalendarFeed.objects.filter(user=request.user).first()
+        feed = calendar_feed_get_for_user(request.user)
         context = {"feed": feed, "feed_url": feed_url}
         return render(request, "rollout/calendar.html#feed-panel", context)
     today = timezone.localdate()

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
+from accounts.selectors import user_get, user_list_active
 from core.errors import ApplicationError
 from core.htmx import HtmxHttpRequest
 from rollout.forms.cohorts import (
@@ -22,7 +23,7 @@ from rollout.forms.cohorts import (
     CohortMembersAddForm,
 )
 from rollout.forms.fields import add_application_error
-from rollout.models import Cohort, Workflow
+from rollout.models import Cohort, EnrolmentPhase, Workflow
 from rollout.permissions import access_workflow
 from rollout.selectors.cohorts import cohort_get_for_workflow, cohort_list_for_workflow
 from rollout.services import cohort_csv, cohorts
@@ -56,7 +57,7 @@ def _page(
 ) -> HttpResponse:
     """The page, with `bound` = (cohort id, action, form) showing one cohort form's errors."""
     cohort_list = list(cohort_list_for_workflow(workflow))
-    active_users = list(User.objects.filter(is_active=True).order_by("display_name", "email"))
+    active_users = user_list_active()
     for cohort in cohort_list:
         member_ids = {m.user_id for m in cohort.memberships.all()}
         offered = [u for u in active_users if u.pk not in member_ids]
@@ -65,7 +66,10 @@ def _page(
         cohort.add_form = CohortMembersAddForm(offered=offered, auto_id=auto_id)
         cohort.enrol_form = CohortEnrolForm(
             auto_id=auto_id,
-            initial={"phase": cohort.enrolled_phase or "limited", "percentage": cohort.percentage},
+            initial={
+                "phase": cohort.enrolled_phase or EnrolmentPhase.LIMITED,
+                "percentage": cohort.percentage,
+            },
         )
         if bound and bound[0] == cohort.pk:
             setattr(cohort, f"{bound[1]}_form", bound[2])
@@ -154,7 +158,7 @@ def _add(request: HtmxHttpRequest, workflow: Workflow, cohort: Cohort) -> HttpRe
 
 def _remove(request: HtmxHttpRequest, workflow: Workflow, cohort: Cohort) -> HttpResponse:
     try:
-        user = User.objects.get(pk=int(request.POST.get("user", "")))
+        user = user_get(int(request.POST.get("user", "")))
     except (ValueError, User.DoesNotExist):
         raise Http404("No such person.") from None
     try:

@@ -22,7 +22,8 @@ from rollout.forms.escalations import (
 from rollout.forms.fields import add_application_error
 from rollout.models import Escalation, EscalationStatus, Workflow
 from rollout.permissions import access_workflow, can_act_on_escalation
-from rollout.selectors.escalations import escalation_get_for_workflow, escalation_level_list
+from rollout.selectors.escalation_path import escalation_level_list
+from rollout.selectors.escalations import escalation_get_for_workflow
 from rollout.services import escalations as services
 from rollout.views._workflow import workflow_page_context
 

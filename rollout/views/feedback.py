@@ -11,7 +11,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,7 +19,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import User
-from accounts.roles import OPS_LEADERS
 from core.errors import ApplicationError
 from core.htmx import HtmxHttpRequest
 from rollout.forms.feedback import (
@@ -31,9 +29,13 @@ from rollout.forms.feedback import (
     TriageForm,
 )
 from rollout.forms.fields import add_application_error
-from rollout.models import Cohort, Feedback, FeedbackStatus, Severity, Workflow
+from rollout.models import Feedback, FeedbackStatus, Severity, Workflow
 from rollout.permissions import access_workflow, can_give_feedback, can_triage_feedback
+from rollout.selectors.cohorts import cohort_list_by_name
 from rollout.selectors.feedback import (
+    feedback_assignee_list,
+    feedback_comment_list,
+    feedback_get_by_author,
     feedback_get_for_workflow,
     feedback_list_by_author,
     feedback_list_for_triage,
@@ -64,16 +66,7 @@ MEMBER_ACTIONS = {"comment", "vote"}
 
 def _triage_choices(workflow: Workflow) -> dict[str, Any]:
     """What the triage controls offer: one query for the people, whatever the list's length."""
-    assignees = list(
-        User.objects.filter(
-            Q(pk=workflow.owner_id)
-            | Q(groups__name=OPS_LEADERS)
-            | Q(escalation_levels__workflow=workflow),
-            is_active=True,
-        )
-        .distinct()
-        .order_by("display_name", "email")
-    )
+    assignees = feedback_assignee_list(workflow)
     return {
         "statuses": FeedbackStatus.choices,
         "severities": Severity.choices,
@@ -100,7 +93,7 @@ def feedback_new(request: HtmxHttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"workflow": workflow}
     thanks = request.GET.get("thanks", "")
     if request.method == "GET" and thanks.isdigit():
-        sent = Feedback.objects.filter(pk=int(thanks), workflow=workflow, author=user).first()
+        sent = feedback_get_by_author(workflow, user, int(thanks))
         if sent is not None:
             sent.workflow = workflow
             context.update(sent=sent, title=feedback_title(sent))
@@ -155,7 +148,7 @@ def workflow_feedback(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             next_url=request.get_full_path(),
         )
         return render(request, PAGE, context)
-    cohorts = list(Cohort.objects.filter(workflow=workflow).order_by("name"))
+    cohorts = cohort_list_by_name(workflow)
     filter_form = FeedbackFilterForm(request.GET or None, cohorts=cohorts)
     query = filter_form.query()
     page = Paginator(feedback_list_for_triage(workflow, **filter_form.filters()), PER_PAGE)
@@ -298,7 +291,7 @@ def _detail(
         title=feedback_title(feedback),
         # The full text is the author's and the workflow viewers'; other members see the title.
         show_text=context["can_view"] or feedback.author_id == request.user.pk,
-        comments=list(feedback.comments.select_related("author")),
+        comments=list(feedback_comment_list(feedback)),
         comment_form=CommentForm(auto_id=f"id_c{feedback.pk}_%s"),
         next_url="",
     )

@@ -1,4 +1,3 @@
-from django.db.models import F
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -6,16 +5,22 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import User
 from accounts.roles import is_executive, is_ops_leader
 from core.htmx import HtmxHttpRequest
-from rollout.models import Notification, PromotionRequest, PromotionStatus
+from rollout.models import Notification
 from rollout.permissions import can_create_workflow
 from rollout.selectors.escalations import escalation_list_for_contact
 from rollout.selectors.feedback import feedback_list_open_for_author
 from rollout.selectors.inbox import inbox_list_for_user
 from rollout.selectors.notifications import (
+    notification_count_unread,
     notification_get_for_recipient,
     notification_list_unread,
 )
-from rollout.selectors.workflows import workflow_list_owned, workflow_list_visible
+from rollout.selectors.promotions import promotion_count_pending
+from rollout.selectors.workflows import (
+    workflow_count_ownerless,
+    workflow_list_owned_by_activity,
+    workflow_list_ownerless,
+)
 from rollout.services.notifications import notification_mark_read
 
 # The callout is a to-do list, not a report: the rest is one click away in the filtered portfolio.
@@ -26,9 +31,7 @@ LIST_SHOWN = 10
 
 def _notifications_context(user: User) -> dict[str, object]:
     shown = list(notification_list_unread(user)[:NOTIFICATIONS_SHOWN])
-    count = (
-        notification_list_unread(user).count() if len(shown) == NOTIFICATIONS_SHOWN else len(shown)
-    )
+    count = notification_count_unread(user) if len(shown) == NOTIFICATIONS_SHOWN else len(shown)
     return {"notifications": shown, "unread_count": count}
 
 
@@ -38,9 +41,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     first), the workflows I own, my open feedback, and for ops leaders the ownerless ones
     waiting for an owner."""
     user = request.user
-    owned = list(
-        workflow_list_owned(user).order_by(F("last_activity_at").desc(nulls_last=True), "name")
-    )
+    owned = list(workflow_list_owned_by_activity(user))
     context: dict[str, object] = {
         "owned": owned,
         "can_create": can_create_workflow(user),
@@ -51,14 +52,11 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
         "my_notices": list(inbox_list_for_user(user)[:LIST_SHOWN]),
     }
     if is_ops_leader(user):
-        context["pending_approvals"] = PromotionRequest.objects.filter(
-            status=PromotionStatus.PENDING
-        ).count()
-        ownerless = workflow_list_visible(user).ownerless().order_by("name")
-        shown = list(ownerless[:OWNERLESS_SHOWN])
+        context["pending_approvals"] = promotion_count_pending()
+        shown = list(workflow_list_ownerless(user)[:OWNERLESS_SHOWN])
         context["ownerless"] = shown
         context["ownerless_count"] = (
-            ownerless.count() if len(shown) == OWNERLESS_SHOWN else len(shown)
+            workflow_count_ownerless(user) if len(shown) == OWNERLESS_SHOWN else len(shown)
         )
     return render(request, "rollout/home.html", context)
 

@@ -17,13 +17,15 @@ from core.errors import ApplicationError
 from core.htmx import HtmxHttpRequest
 from rollout.forms.fields import add_application_error
 from rollout.forms.incidents import IncidentCloseForm, IncidentEntryForm, IncidentForm
-from rollout.models import ChangeNotice, Escalation, Incident, IncidentStatus, Workflow
+from rollout.models import Escalation, Incident, IncidentStatus, Severity, Workflow
 from rollout.permissions import access_workflow
+from rollout.selectors.escalations import escalation_get_or_none
 from rollout.selectors.incidents import (
     incident_get_for_user,
     incident_list_for_user,
     incident_timeline,
 )
+from rollout.selectors.notices import notice_get_for_incident
 
 # The module, not its functions: keeps service and view names apart.
 from rollout.services import incidents as services
@@ -43,7 +45,7 @@ def _escalation(workflow: Workflow, raw: str | None) -> Escalation | None:
     """The escalation an incident is opened from (`?escalation=<id>`), if it is this workflow's."""
     if not raw or not raw.isdigit():
         return None
-    return Escalation.objects.filter(workflow=workflow, pk=int(raw)).first()
+    return escalation_get_or_none(workflow, int(raw))
 
 
 @require_http_methods(["GET", "POST"])
@@ -56,7 +58,7 @@ def workflow_incidents(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     escalation = _escalation(workflow, (request.POST if is_post else request.GET).get("escalation"))
     form = None
     if context["can_change"]:
-        initial = {"severity": "high"}
+        initial = {"severity": Severity.HIGH}
         if escalation is not None:
             initial.update(
                 title=escalation.title, impact=escalation.description, severity=escalation.severity
@@ -118,11 +120,7 @@ def _render_detail(
         details_open=bool(details_form and details_form.errors),
         done=done,
         # The explanation drafted as a change notice when the incident closed.
-        notice=(
-            ChangeNotice.objects.filter(incident=incident).order_by("-pk").first()
-            if context["can_view"] and not is_open
-            else None
-        ),
+        notice=(notice_get_for_incident(incident) if context["can_view"] and not is_open else None),
     )
     template = "rollout/incident_detail.html"
     if partial:

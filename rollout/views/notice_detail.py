@@ -13,11 +13,13 @@ from django.views.decorators.http import require_http_methods
 
 from core.errors import ApplicationError
 from core.htmx import HtmxHttpRequest
-from rollout.models import ChangeNotice, DeliveryStatus, NoticeDelivery, NoticeStatus, Workflow
+from rollout.models import ChangeNotice, NoticeStatus, Workflow
 from rollout.permissions import access_workflow, can_view_notice_stats
 from rollout.selectors.notice_stats import (
     FAILED_SHOWN,
     NOT_ACKNOWLEDGED_SHOWN,
+    notice_delivery_get_failed,
+    notice_get_for_stats,
     notice_list_failed_deliveries,
     notice_list_not_acknowledged,
     notice_stats,
@@ -61,11 +63,7 @@ def notice_detail(request: HtmxHttpRequest, slug: str, notice_id: int) -> HttpRe
     workflow = access_workflow(request.user, slug, for_change=is_post)
     if not can_view_notice_stats(request.user, workflow):
         raise Http404("No such notice.")
-    notice = (
-        ChangeNotice.objects.filter(workflow=workflow, pk=notice_id)
-        .select_related("approved_by", "created_by")
-        .first()
-    )
+    notice = notice_get_for_stats(workflow, notice_id)
     if notice is None:
         raise Http404("No such notice.")
     if not is_post:
@@ -73,13 +71,7 @@ def notice_detail(request: HtmxHttpRequest, slug: str, notice_id: int) -> HttpRe
     if request.POST.get("action") != RETRY:
         raise Http404("Unknown action.")
     raw = request.POST.get("delivery", "")
-    delivery = (
-        NoticeDelivery.objects.filter(
-            notice=notice, pk=int(raw) if raw.isdigit() else 0, status=DeliveryStatus.FAILED
-        )
-        .select_related("recipient")
-        .first()
-    )
+    delivery = notice_delivery_get_failed(notice, int(raw) if raw.isdigit() else 0)
     done, error = "", ""
     try:
         if delivery is None:

@@ -22,8 +22,9 @@ from core.htmx import HtmxHttpRequest
 from rollout.forms.fields import add_application_error
 from rollout.forms.notices import NoticeForm
 from rollout.lib.markdown import render_markdown
-from rollout.models import ChangeNotice, Cohort, NoticeAudience, NoticeKind, NoticeStatus, Workflow
+from rollout.models import ChangeNotice, NoticeAudience, NoticeKind, NoticeStatus, Workflow
 from rollout.permissions import access_workflow
+from rollout.selectors.cohorts import cohort_list_by_ids
 from rollout.selectors.notices import notice_get_for_workflow, notice_groups_for_workflow
 
 # The module, not its functions: keeps service and view names apart.
@@ -80,7 +81,7 @@ def _preview(form: NoticeForm, workflow: Workflow) -> dict[str, Any]:
         requires_ack=data.get("requires_ack", False),
     )
     notice.body_html = render_markdown(notice.body)
-    cohorts = list(Cohort.objects.filter(workflow=workflow, pk__in=data.get("cohorts") or []))
+    cohorts = cohort_list_by_ids(workflow, data.get("cohorts") or [])
     hint = services.notice_urgent_hint(notice)
     notice.urgent = bool(hint)
     return {
@@ -209,7 +210,9 @@ def _stored_preview(notice: ChangeNotice) -> dict[str, Any]:
         "preview": notice,
         "preview_audience": services.notice_audience_label(notice),
         "preview_warning": "",
-        "preview_hint": services.notice_urgent_hint(notice) if notice.status == "draft" else "",
+        "preview_hint": (
+            services.notice_urgent_hint(notice) if notice.status == NoticeStatus.DRAFT else ""
+        ),
     }
 
 

@@ -24,10 +24,12 @@ from rollout.forms.plan import (
     PlanSettingsForm,
     ReadinessForm,
 )
-from rollout.models import DataSource, Phase, ReadinessQuestion, Workflow
+from rollout.models import DataSource, ReadinessQuestion, Workflow
 from rollout.permissions import access_workflow
 from rollout.selectors.plan import (
+    data_source_get,
     data_source_list,
+    phase_get,
     phase_list,
     phase_timeline,
     readiness_current,
@@ -135,7 +137,7 @@ def workflow_plan_create(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def workflow_phase_edit(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     workflow = access_workflow(request.user, slug, for_change=True)
-    phase = Phase.objects.filter(workflow=workflow, kind=request.POST.get("phase", "")).first()
+    phase = phase_get(workflow, request.POST.get("phase", ""))
     if phase is None:
         messages.error(request, MSG_NO_SUCH_PHASE)
         return redirect(_plan_url(workflow))
@@ -171,7 +173,7 @@ def _posted_source(request: HtmxHttpRequest, workflow: Workflow) -> DataSource |
     source_id = request.POST.get("source", "")
     if not source_id.isdigit():
         return None
-    return DataSource.objects.filter(workflow=workflow, pk=int(source_id)).first()
+    return data_source_get(workflow, int(source_id))
 
 
 @require_POST

@@ -7,7 +7,6 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
-from accounts.models import User
 from core.htmx import HtmxHttpRequest
 from rollout.forms.portfolio import PortfolioFilterForm
 from rollout.lib.charts import sparkline
@@ -19,9 +18,10 @@ from rollout.selectors.incidents import open_incident_counts
 from rollout.selectors.usage import usage_totals_by_workflow
 from rollout.selectors.usage_summary import daily_active_by_workflow, period_days
 from rollout.selectors.workflows import (
+    workflow_any_visible,
     workflow_ids_viewable,
     workflow_list_portfolio,
-    workflow_list_visible,
+    workflow_owner_list,
 )
 
 COLUMNS = (
@@ -123,8 +123,7 @@ def _sort_key(sort: str) -> Callable[[Workflow], float] | None:
 def workflow_portfolio(request: HtmxHttpRequest) -> HttpResponse:
     """Every workflow the user can see, filtered and sorted; htmx asks for the table alone."""
     user = request.user
-    visible = workflow_list_visible(user)
-    owners = list(User.objects.filter(pk__in=visible.values("owner_id")))
+    owners = workflow_owner_list(user)
     form = PortfolioFilterForm(request.GET, owners=owners)
     filters = form.filters()
     workflows = list(workflow_list_portfolio(user, **filters))
@@ -141,7 +140,7 @@ def workflow_portfolio(request: HtmxHttpRequest) -> HttpResponse:
         "columns": _columns(request.path, filters),
         "filtered": filtered,
         # Only asked when the list is empty: tells "nothing matches" from "nothing to see".
-        "sees_any": bool(workflows) or (filtered and visible.exists()),
+        "sees_any": bool(workflows) or (filtered and workflow_any_visible(user)),
         "can_create": can_create_workflow(user),
     }
     template = "rollout/workflow_portfolio.html"

@@ -1,8 +1,8 @@
 """A workflow's quality thresholds: read by every owner-facing role, changed by owner or ops."""
 
 from django.contrib import messages
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.errors import ApplicationError
@@ -11,7 +11,11 @@ from rollout.forms.fields import add_application_error
 from rollout.forms.thresholds import ThresholdForm
 from rollout.models import QUALITY_METRICS, Metric, Threshold, Workflow
 from rollout.permissions import access_workflow
-from rollout.selectors.thresholds import threshold_list_for_workflow, threshold_sentence
+from rollout.selectors.thresholds import (
+    threshold_get_for_workflow,
+    threshold_list_for_workflow,
+    threshold_sentence,
+)
 
 # The module, not its functions: keeps service and view names apart.
 from rollout.services import thresholds as services
@@ -33,7 +37,10 @@ MSG_DELETED = "Deleted the threshold: {sentence}."
 
 def _threshold(workflow: Workflow, threshold_id: int) -> Threshold:
     """A threshold of this workflow; one of another workflow is a 404 like any unknown one."""
-    return get_object_or_404(Threshold, pk=threshold_id, workflow=workflow)
+    try:
+        return threshold_get_for_workflow(workflow, threshold_id)
+    except Threshold.DoesNotExist:
+        raise Http404("No such threshold.") from None
 
 
 def _render(

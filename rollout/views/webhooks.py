@@ -3,7 +3,7 @@ and their delivery log. Owner and ops leaders only; everyone else gets a 404."""
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -13,7 +13,11 @@ from rollout.forms.fields import add_application_error
 from rollout.forms.webhooks import WebhookForm
 from rollout.models import Webhook, Workflow
 from rollout.permissions import access_workflow
-from rollout.selectors.webhooks import webhook_delivery_log, webhook_list_for_workflow
+from rollout.selectors.webhooks import (
+    webhook_delivery_log,
+    webhook_get_for_workflow,
+    webhook_list_for_workflow,
+)
 from rollout.services import webhooks as services
 from rollout.views._workflow import workflow_page_context
 
@@ -65,8 +69,10 @@ def _row_action(request: HtmxHttpRequest, workflow: Workflow, action: str) -> Ht
     webhook_id = request.POST.get("webhook", "")
     if not webhook_id.isdigit():
         raise Http404("No such webhook.")
-    webhook = get_object_or_404(Webhook, pk=int(webhook_id), workflow=workflow)
-    webhook.workflow = workflow
+    try:
+        webhook = webhook_get_for_workflow(workflow, int(webhook_id))
+    except Webhook.DoesNotExist:
+        raise Http404("No such webhook.") from None
     try:
         if action == "delete":
             services.webhook_delete(webhook=webhook, actor=request.user)

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts.models import User
+from accounts.selectors import user_get
 from core.errors import ApplicationError
 from core.htmx import HtmxHttpRequest
 from rollout.forms.fields import add_application_error
@@ -142,7 +142,7 @@ def workflow_handover(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         else:
             # Guardian caches permissions on the user object: ask again with a fresh one, since
             # an owner handing their own workflow on may just have lost access to it.
-            actor = User.objects.get(pk=request.user.pk)
+            actor = user_get(request.user.pk)
             if can_view_workflow(actor, workflow):
                 messages.success(
                     request, MSG_HANDED_OVER.format(owner=workflow.owner, name=workflow.name)

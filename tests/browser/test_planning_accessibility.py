@@ -35,7 +35,7 @@ PAGES = [
     ("thresholds-owner", "owner", "/workflows/{slug}/thresholds/"),
     ("threshold-edit", "owner", "/workflows/{slug}/thresholds/{threshold}/edit/"),
     ("escalation-owner", "owner", "/workflows/{slug}/escalation/"),
-    ("escalation-level-edit", "owner", "/workflows/{slug}/escalation/{level}/edit/"),
+    ("escalation-level-edit", "owner", "/workflows/{slug}/escalation/?edit={level}"),
     ("overview-gate-owner", "owner", "/workflows/{slug}/"),
     ("overview-gate-ops", "ops", "/workflows/{slug}/"),
     ("overview-no-plan", "owner", "/workflows/unplanned/"),

@@ -1,5 +1,7 @@
 """Roll-out planning in the browser: an owner plans a workflow and asks to promote it, an ops
-leader approves and the phase changes; and a blackout window that stops a promotion."""
+leader approves and the phase changes; a blackout window that stops a promotion; and a pause and
+its resumption; and reordering the escalation path. The promotion card's and the path's buttons
+swap the cards in place (htmx)."""
 
 import re
 from datetime import timedelta
@@ -19,6 +21,7 @@ from rollout.models import (
     Workflow,
 )
 from rollout.services.blackouts import blackout_create, blackout_message
+from rollout.services.escalation_path import escalation_level_add
 from rollout.services.phases import plan_create_default
 from tests.browser.conftest import screenshot
 from tests.factories import UserFactory, make_workflow, ops_leader_user
@@ -195,6 +198,9 @@ def test_owner_plans_and_an_ops_leader_approves_the_promotion(
     page.get_by_label("Note for the approvers").fill("Tier-1 leads are ready.")
     page.get_by_role("button", name="Request promotion").click()
     expect(page.get_by_role("heading", name="Open request")).to_be_visible()
+    expect(page.locator("#promotion-card").get_by_role("status")).to_have_text(
+        "Promotion requested. An ops leader must approve it."
+    )
     expect(page.get_by_role("button", name="Approve")).to_have_count(0)
     screenshot(page, "planning-overview-requested")
 
@@ -203,7 +209,10 @@ def test_owner_plans_and_an_ops_leader_approves_the_promotion(
     page.goto(f"{live_server.url}/approvals/")
     page.get_by_role("link", name="Support reply drafting").click()
     page.get_by_role("button", name="Approve").click()
-    expect(page.get_by_text(re.compile("Now in Limited roll-out"))).to_be_visible()
+    expect(page.locator("#phase-card")).to_contain_text("Now in Limited roll-out")
+    expect(page.locator("#promotion-card").get_by_role("status")).to_have_text(
+        "Promoted: Limited roll-out is now active."
+    )
     expect(page.get_by_role("heading", name="Open request")).to_have_count(0)
     screenshot(page, "planning-overview-promoted")
 
@@ -253,10 +262,90 @@ def test_a_blackout_window_stops_the_promotion(page: Page, live_server, sign_in_
     sign_in_as(ops)
     page.goto(f"{base}/")
     page.get_by_role("button", name="Approve").click()
-    expect(page.get_by_text(message)).to_be_visible()
+    expect(page.locator("#promotion-card").get_by_role("alert")).to_have_text(message)
     expect(page.get_by_text(re.compile("Now in Shadow mode"))).to_be_visible()
 
     assert phase_status(workflow, PhaseKind.SHADOW) == PhaseStatus.ACTIVE
     assert phase_status(workflow, PhaseKind.LIMITED) == PhaseStatus.PLANNED
     assert PromotionRequest.objects.get().status == "pending"
+    assert console_errors == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_owner_pauses_and_resumes_the_roll_out(
+    page: Page, live_server, sign_in_as, console_errors
+):
+    ops = ops_leader_user(email="ops@example.com", display_name="Olivia Ops")
+    owner = UserFactory(email="owner@example.com", display_name="Owen Owner")
+    workflow = make_workflow(
+        owner=owner, actor=ops, name="Support reply drafting", slug="support-reply-drafting"
+    )
+    put_in_shadow(workflow, ops)
+
+    sign_in_as(owner)
+    page.goto(f"{live_server.url}/workflows/{workflow.slug}/")
+    phase_card = page.locator("#phase-card")
+    page.locator("summary", has_text="Pause").click()
+    page.get_by_label("While paused").select_option(label="Off")
+    page.get_by_label("Why pause").fill("Replies quote the wrong refund policy.")
+    page.get_by_role("button", name="Pause the roll-out").click()
+    expect(phase_card.get_by_role("status")).to_have_text("Roll-out paused.")
+    expect(phase_card).to_contain_text("Paused (fallback: Off)")
+    callout = page.get_by_role("heading", name="The shadow mode is paused")
+    expect(callout).to_be_visible()
+    expect(page.get_by_text("Replies quote the wrong refund policy.")).to_be_visible()
+    screenshot(page, "planning-overview-paused")
+    assert phase_status(workflow, PhaseKind.SHADOW) == PhaseStatus.PAUSED
+
+    page.get_by_role("button", name="Resume").click()
+    expect(phase_card.get_by_role("status")).to_have_text("Roll-out resumed.")
+    expect(callout).to_have_count(0)
+    assert phase_status(workflow, PhaseKind.SHADOW) == PhaseStatus.ACTIVE
+    assert console_errors == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_owner_reorders_edits_and_removes_escalation_levels(
+    page: Page, live_server, sign_in_as, console_errors
+):
+    ops = ops_leader_user(email="ops@example.com", display_name="Olivia Ops")
+    owner = UserFactory(email="owner@example.com", display_name="Owen Owner")
+    deputy = UserFactory(email="dan@example.com", display_name="Dan Deputy")
+    workflow = make_workflow(
+        owner=owner, actor=ops, name="Support reply drafting", slug="support-reply-drafting"
+    )
+    for contact in (ops, deputy):
+        escalation_level_add(
+            workflow=workflow,
+            actor=ops,
+            contact=contact,
+            channel="email",
+            response_target_minutes=30,
+        )
+
+    sign_in_as(owner)
+    page.goto(f"{live_server.url}/workflows/{workflow.slug}/escalation/")
+    path = page.locator("#escalation-path")
+    levels = page.locator(".escalation-level")
+    page.get_by_role("button", name="Move up level 2").click()
+    expect(path.get_by_role("status")).to_have_text("Moved Dan Deputy to level 1.")
+    expect(levels.first).to_contain_text("Dan Deputy")
+    expect(levels.nth(1)).to_contain_text("Olivia Ops")
+
+    page.get_by_role("link", name="Edit level 2").click()
+    expect(page.get_by_role("heading", name="Edit level 2")).to_be_visible()
+    page.get_by_label("Response target").fill("45")
+    page.get_by_role("button", name="Save level 2").click()
+    expect(page.get_by_text("Saved level 2.")).to_be_visible()
+    expect(levels.nth(1)).to_contain_text("45 minutes")
+
+    page.get_by_role("button", name="Remove level 1").click()
+    expect(path.get_by_role("status")).to_have_text(
+        "Removed level 1. The levels after it moved up."
+    )
+    expect(levels).to_have_count(1)
+    expect(levels.first).to_contain_text("Olivia Ops")
+    expect(page.get_by_text("It goes at the end of the path, as level 2.")).to_be_visible()
+    screenshot(page, "escalation-path-reordered")
+    assert [level.contact for level in workflow.escalation_levels.order_by("position")] == [ops]
     assert console_errors == []

@@ -3,7 +3,12 @@ counted per workflow (for the portfolio)."""
 
 import pytest
 
-from rollout.selectors.escalations import escalation_list_for_contact, open_escalation_counts
+from rollout.selectors.escalations import (
+    escalation_get_or_none,
+    escalation_list_for_contact,
+    escalation_origin_get,
+    open_escalation_counts,
+)
 from rollout.services.escalation_path import escalation_level_add
 from rollout.services.escalations import escalation_open, escalation_resolve
 from tests.factories import UserFactory, make_workflow
@@ -45,3 +50,18 @@ def test_open_escalations_are_counted_per_workflow_in_one_query(
 
     assert counts == {workflow.pk: (3, 2), other.pk: (1, 0)}
     assert open_escalation_counts([]) == {}
+
+
+def test_one_escalation_or_none_only_within_its_workflow(workflow, ops_leader):
+    escalation = escalation_open(workflow=workflow, title="Refunds", source="manual")
+    other = make_workflow(actor=ops_leader, slug="other-flow")
+    assert escalation_get_or_none(workflow, escalation.pk) == escalation
+    assert escalation_get_or_none(other, escalation.pk) is None
+
+
+def test_an_origin_item_only_within_its_workflow(workflow, ops_leader):
+    feedback = workflow.feedback.create(rating="not_helpful", category="wrong_output", text="Off")
+    other = make_workflow(actor=ops_leader, slug="other-flow")
+    assert escalation_origin_get(workflow, "feedback", feedback.pk) == feedback
+    assert escalation_origin_get(other, "feedback", feedback.pk) is None
+    assert escalation_origin_get(workflow, "incident", feedback.pk) is None

@@ -15,7 +15,7 @@ from tests.rollout.views.conftest import as_user
 
 
 def url(workflow) -> str:
-    return reverse("workflow_escalation", kwargs={"slug": workflow.slug})
+    return reverse("escalation_path", kwargs={"slug": workflow.slug})
 
 
 def a_threshold(workflow) -> Threshold:

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
@@ -9,15 +11,31 @@ from rollout.views import escalation_path as views
 from tests.factories import UserFactory, make_workflow
 from tests.rollout.views.conftest import as_user, login_redirect, template_names
 
-PAGE = "rollout/workflow_escalation.html"
+PAGE = "rollout/escalation_path.html"
+HTMX = {"HX-Request": "true", "HX-Target": "escalation-path"}
 
 
 def url(slug: str) -> str:
-    return reverse("workflow_escalation", kwargs={"slug": slug})
+    return reverse("escalation_path", kwargs={"slug": slug})
 
 
-def level_url(name: str, level: EscalationLevel) -> str:
-    return reverse(name, kwargs={"slug": level.workflow.slug, "level_id": level.pk})
+def edit_url(level: EscalationLevel) -> str:
+    return f"{url(level.workflow.slug)}?edit={level.pk}"
+
+
+def remove(client: Client, level: EscalationLevel, **headers):
+    return client.post(
+        url(level.workflow.slug), {"action": "remove", "level": level.pk}, headers=headers
+    )
+
+
+def move(client: Client, level: EscalationLevel, direction: str, **headers):
+    data = {"action": "move", "level": level.pk, "direction": direction}
+    return client.post(url(level.workflow.slug), data, headers=headers)
+
+
+def edit(client: Client, level: EscalationLevel, data: dict):
+    return client.post(url(level.workflow.slug), {**data, "action": "edit", "level": level.pk})
 
 
 def messages_of(response) -> list[str]:
@@ -56,8 +74,7 @@ def add_data(contact, amount="45", unit="minutes", channel="email") -> dict:
 
 def test_anonymous_is_sent_to_sign_in(client, workflow, levels):
     assert client.get(url(workflow.slug))["Location"] == login_redirect(url(workflow.slug))
-    remove = level_url("escalation_level_remove", levels[0])
-    assert client.post(remove)["Location"] == login_redirect(remove)
+    assert remove(client, levels[0])["Location"] == login_redirect(url(workflow.slug))
     assert EscalationLevel.objects.count() == 2
 
 
@@ -67,8 +84,8 @@ def test_no_role_gets_404_everywhere(client, other_user, workflow, levels, conta
 
     assert client.get(url(workflow.slug)).status_code == 404
     assert client.post(url(workflow.slug), add_data(contact)).status_code == 404
-    assert client.get(level_url("escalation_level_edit", levels[0])).status_code == 404
-    assert client.post(level_url("escalation_level_remove", levels[0])).status_code == 404
+    assert client.get(edit_url(levels[0])).status_code == 404
+    assert remove(client, levels[0]).status_code == 404
     assert ActivityEntry.objects.count() == entries
 
 
@@ -129,10 +146,10 @@ def test_executives_and_contacts_read_but_cannot_change(request, workflow, level
     assert (
         client.post(url(workflow.slug), {"action": "repeat", "repeat_last": 2}).status_code == 404
     )
-    assert client.get(level_url("escalation_level_edit", levels[0])).status_code == 404
-    assert client.post(level_url("escalation_level_remove", levels[0])).status_code == 404
-    move = level_url("escalation_level_move", levels[1])
-    assert client.post(move, {"direction": "up"}).status_code == 404
+    assert client.get(edit_url(levels[0])).status_code == 404
+    assert edit(client, levels[0], add_data(contact)).status_code == 404
+    assert remove(client, levels[0]).status_code == 404
+    assert move(client, levels[1], "up").status_code == 404
     assert ActivityEntry.objects.count() == entries
     assert EscalationLevel.objects.count() == 2
 
@@ -236,22 +253,38 @@ def test_bad_repeat_is_refused(client, ops_leader, workflow, value):
 
 def test_edit_page_prefills_and_saves(client, ops_leader, workflow, levels):
     client.force_login(ops_leader)
-    edit = level_url("escalation_level_edit", levels[1])
 
-    page = client.get(edit)
+    page = client.get(edit_url(levels[1]))
     assert page.status_code == 200
     assert template_names(page)[0] == PAGE
     html = page.content.decode()
     assert "Edit level 2" in html and "Add a level" not in html
+    assert f'<input type="hidden" name="level" value="{levels[1].pk}">' in html
     assert page.context["level_form"].initial["target_amount"] == 2
     assert page.context["level_form"].initial["target_unit"] == "hours"
 
     data = add_data(levels[1].contact, amount="3", unit="hours", channel="in_app")
-    response = client.post(edit, data)
+    response = edit(client, levels[1], data)
     assert response.status_code == 302
+    assert response["Location"] == url(workflow.slug)
     assert messages_of(response) == [views.MSG_LEVEL_UPDATED.format(position=2)]
     levels[1].refresh_from_db()
     assert levels[1].response_target_minutes == 180
+
+
+def test_bad_edit_is_shown_beside_the_field_in_the_edit_state(client, ops_leader, workflow, levels):
+    client.force_login(ops_leader)
+    data = add_data(levels[1].contact, amount="0")
+
+    response = edit(client, levels[1], data)
+
+    assert response.status_code == 200
+    assert response.context["editing"] == levels[1]
+    assert list(response.context["level_form"].errors["target_amount"]) == [
+        "Ensure this value is greater than or equal to 1."
+    ]
+    levels[1].refresh_from_db()
+    assert levels[1].response_target_minutes == 120
 
 
 def test_edit_without_change_saves_nothing(client, ops_leader, workflow, levels):
@@ -259,7 +292,7 @@ def test_edit_without_change_saves_nothing(client, ops_leader, workflow, levels)
     entries = ActivityEntry.objects.count()
     data = add_data(levels[0].contact, amount="30", unit="minutes")
 
-    response = client.post(level_url("escalation_level_edit", levels[0]), data)
+    response = edit(client, levels[0], data)
 
     assert messages_of(response) == [views.MSG_LEVEL_UNCHANGED.format(position=1)]
     assert ActivityEntry.objects.count() == entries
@@ -267,15 +300,16 @@ def test_edit_without_change_saves_nothing(client, ops_leader, workflow, levels)
 
 def test_remove_and_move(client, ops_leader, workflow, levels):
     client.force_login(ops_leader)
-    response = client.post(level_url("escalation_level_move", levels[1]), {"direction": "up"})
+    response = move(client, levels[1], "up")
     assert response.status_code == 302
+    assert response["Location"] == url(workflow.slug)
     assert messages_of(response) == [views.MSG_LEVEL_MOVED.format(contact="Dan Deputy", position=1)]
     assert list(EscalationLevel.objects.values_list("contact__display_name", flat=True)) == [
         "Dan Deputy",
         "Cara Contact",
     ]
 
-    response = client.post(level_url("escalation_level_remove", levels[1]))
+    response = remove(client, levels[1])
     assert response.status_code == 302
     # The move's message is still queued: no page was shown in between.
     assert messages_of(response)[-1] == views.MSG_LEVEL_REMOVED.format(position=1)
@@ -285,20 +319,78 @@ def test_remove_and_move(client, ops_leader, workflow, levels):
 
 def test_move_past_the_end_is_a_flash_error(client, ops_leader, workflow, levels):
     client.force_login(ops_leader)
-    response = client.post(level_url("escalation_level_move", levels[0]), {"direction": "up"})
+    response = move(client, levels[0], "up")
     assert response.status_code == 302
     assert messages_of(response) == [svc.MSG_ALREADY_FIRST]
 
 
-def test_level_of_another_workflow_is_404(client, ops_leader, workflow, levels):
+def test_move_with_htmx_returns_the_path_and_the_forms_out_of_band(
+    client, ops_leader, workflow, levels, django_assert_max_num_queries
+):
+    client.force_login(ops_leader)
+    with django_assert_max_num_queries(25):
+        response = move(client, levels[1], "up", **HTMX)
+
+    assert response.status_code == 200
+    assert [name for name in template_names(response) if "/" not in name] == [
+        "escalation-path",
+        "level-forms",
+    ]
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="escalation-path" class="card"')
+    message = views.MSG_LEVEL_MOVED.format(contact="Dan Deputy", position=1)
+    assert f'<p class="row-status" role="status">{message}</p>' in html
+    assert html.index("<dt>Contact</dt><dd>Dan Deputy</dd>") < html.index(
+        "<dt>Contact</dt><dd>Cara Contact</dd>"
+    )
+    assert '<div id="level-forms" class="grid" hx-swap-oob="true">' in html
+    assert "as level 3." in html
+    assert messages_of(response) == []  # shown in the card, not kept for the next page
+
+
+def test_remove_with_htmx_renumbers_and_refusals_show_in_the_card(
+    client, ops_leader, workflow, levels
+):
+    client.force_login(ops_leader)
+    html = remove(client, levels[0], **HTMX).content.decode()
+    assert views.MSG_LEVEL_REMOVED.format(position=1) in html
+    assert "<h3>Level 1</h3>" in html and "Level 2</h3>" not in html
+    assert "as level 2." in html
+
+    html = move(client, EscalationLevel.objects.get(), "down", **HTMX).content.decode()
+    assert f'<p class="error" role="alert">{svc.MSG_ALREADY_LAST.format(position=1)}</p>' in html
+
+
+def test_every_hx_post_has_the_same_action(client, ops_leader, workflow, levels):
+    client.force_login(ops_leader)
+    html = client.get(url(workflow.slug)).content.decode()
+    forms = [tag for tag in re.findall(r"<form [^>]*>", html) if "hx-post=" in tag]
+    assert len(forms) == 4  # down, up, and remove twice
+    for tag in forms:
+        assert f' action="{url(workflow.slug)}"' in tag
+        assert f' hx-post="{url(workflow.slug)}"' in tag
+
+
+@pytest.mark.parametrize("level_id", ["0", "x", ""])
+def test_unknown_level_is_404(client, ops_leader, workflow, levels, level_id):
+    client.force_login(ops_leader)
+    path = url(workflow.slug)
+    assert client.get(f"{path}?edit={level_id}").status_code == 404
+    assert client.post(path, {"action": "remove", "level": level_id}).status_code == 404
+    assert client.post(path, {"action": "edit", "level": level_id}).status_code == 404
+
+
+def test_level_of_another_workflow_is_404(client, ops_leader, workflow, levels, contact):
     other = make_workflow(actor=ops_leader)
     client.force_login(ops_leader)
-    kwargs = {"slug": other.slug, "level_id": levels[0].pk}
+    path = url(other.slug)
 
-    assert client.get(reverse("escalation_level_edit", kwargs=kwargs)).status_code == 404
-    assert client.post(reverse("escalation_level_remove", kwargs=kwargs)).status_code == 404
-    move = reverse("escalation_level_move", kwargs=kwargs)
-    assert client.post(move, {"direction": "down"}).status_code == 404
+    assert client.get(f"{path}?edit={levels[0].pk}").status_code == 404
+    assert client.post(path, {"action": "remove", "level": levels[0].pk}).status_code == 404
+    data = {"action": "move", "level": levels[0].pk, "direction": "down"}
+    assert client.post(path, data).status_code == 404
+    data = {**add_data(contact), "action": "edit", "level": levels[0].pk}
+    assert client.post(path, data).status_code == 404
     assert EscalationLevel.objects.count() == 2
 
 
@@ -307,5 +399,5 @@ def test_post_without_csrf_token_is_refused(ops_leader, workflow, levels, contac
     client.force_login(ops_leader)
 
     assert client.post(url(workflow.slug), add_data(contact)).status_code == 403
-    assert client.post(level_url("escalation_level_remove", levels[0])).status_code == 403
+    assert remove(client, levels[0]).status_code == 403
     assert EscalationLevel.objects.count() == 2

@@ -28,7 +28,7 @@ def detail_url(escalation: Escalation) -> str:
 
 
 def path_url(workflow: Workflow) -> str:
-    return reverse("workflow_escalation", kwargs={"slug": workflow.slug})
+    return reverse("escalation_path", kwargs={"slug": workflow.slug})
 
 
 def messages_of(response) -> list[str]:

@@ -515,14 +515,14 @@ def test_open_escalations_are_flagged_under_the_health_badge_critical_ones_highl
     assert rows[address.slug].open_escalations == (1, 0)
     assert rows[invoice.slug].open_escalations == (0, 0)
     html = response.content.decode()
-    support_link = reverse("workflow_escalation", kwargs={"slug": support.slug})
-    address_link = reverse("workflow_escalation", kwargs={"slug": address.slug})
+    support_link = reverse("escalation_path", kwargs={"slug": support.slug})
+    address_link = reverse("escalation_path", kwargs={"slug": address.slug})
     assert (
         f'<a class="sub escalation-flag" href="{support_link}">3 open escalations, '
         "<strong>2 critical</strong></a>" in html
     )
     assert f'<a class="sub escalation-flag" href="{address_link}">1 open escalation</a>' in html
-    assert reverse("workflow_escalation", kwargs={"slug": invoice.slug}) not in html
+    assert reverse("escalation_path", kwargs={"slug": invoice.slug}) not in html
 
 
 def test_cohort_members_do_not_see_open_escalations(client, ops_leader, measured):
