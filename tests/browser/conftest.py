@@ -2,6 +2,7 @@
 
 `sign_in_as` gives the page a signed-in session (a real session cookie, no form); `console_errors`
 collects what the browser reports as errors — a Content-Security-Policy violation shows up there.
+Every wait in a page has minutes of patience (see `patient`).
 """
 
 from collections.abc import Callable, Iterator
@@ -11,14 +12,34 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import BrowserContext, Page, expect
 
 from accounts.models import User
+from tests.waiting import PATIENCE
 
 AXE_JS = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 
 pytestmark = pytest.mark.browser
+
+# Navigations, actions and `expect(...)` wait minutes, not Playwright's default seconds, for the
+# page to get there: on a loaded machine the live server and Chromium can both be slow. Each one
+# still returns as soon as its condition holds.
+PATIENCE_MS = int(PATIENCE * 1000)
+expect.set_options(timeout=PATIENCE_MS)
+
+
+def patient(context: BrowserContext) -> BrowserContext:
+    """Give `context`'s pages the same patience (for a context a test opens itself)."""
+    context.set_default_timeout(PATIENCE_MS)
+    context.set_default_navigation_timeout(PATIENCE_MS)
+    return context
+
+
+@pytest.fixture
+def context(context: BrowserContext) -> BrowserContext:
+    """pytest-playwright's browser context, and so its `page`, with minutes of patience."""
+    return patient(context)
 
 
 def session_cookie_for(user: User, live_server_url: str) -> dict[str, str]:

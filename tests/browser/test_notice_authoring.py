@@ -130,8 +130,9 @@ def test_owner_writes_with_a_live_preview_and_an_ops_leader_approves(
 
 
 def test_preview_without_javascript(browser, live_server, cast):
-    context = browser.new_context(java_script_enabled=False)
-    from tests.browser.conftest import session_cookie_for
+    from tests.browser.conftest import patient, session_cookie_for
+
+    context = patient(browser.new_context(java_script_enabled=False))
 
     context.add_cookies([session_cookie_for(cast["owner"], live_server.url)])
     page = context.new_page()

@@ -192,6 +192,11 @@ def test_gate_checklist_refreshes_once_then_polls(page: Page, live_server, sign_
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url) if "/gate/" in r.url else None)
     page.goto(f"{live_server.url}/workflows/{cast['workflow'].slug}/")
+    # The refreshed checklist is in place once the one htmx swapped in (no `load` trigger) is;
+    # a reload it triggered itself would follow at once, so a short look after that catches it.
+    page.wait_for_function(
+        "document.querySelector('#gate-checklist')?.getAttribute('hx-trigger') === 'every 30s'"
+    )
     page.wait_for_timeout(2000)
 
     assert len(requests) == 1

@@ -15,6 +15,7 @@ from rollout.models import CohortMember, Phase, PhaseStatus, Threshold
 from tests.browser.conftest import screenshot
 from tests.factories import UserFactory, make_workflow, ops_leader_user
 from tests.rollout.promotion_fixtures import make_cohort, make_plan
+from tests.waiting import PATIENCE
 
 pytestmark = pytest.mark.browser
 
@@ -27,7 +28,7 @@ def post_events(base_url: str, token: str, events: list[dict]) -> dict:
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
         method="POST",
     )
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+    with urllib.request.urlopen(request, timeout=PATIENCE) as response:  # noqa: S310
         return json.loads(response.read())
 
 

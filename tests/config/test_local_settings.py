@@ -2,11 +2,12 @@
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 from django.conf import settings
+
+from tests.waiting import explain, run
 
 BASE_DIR = Path(settings.BASE_DIR)
 PRINT_SETTINGS = (
@@ -28,15 +29,10 @@ def local_settings(tmp_path: Path, **env: str) -> dict:
     clean.update(
         DJANGO_SETTINGS_MODULE="config.settings.local", ROLLOUT_VAR_DIR=str(tmp_path), **env
     )
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", PRINT_SETTINGS],
-        cwd=BASE_DIR,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = run(
+        [sys.executable, "manage.py", "shell", "-c", PRINT_SETTINGS], cwd=BASE_DIR, env=clean
     )
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0, explain(result)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.waiting import explain, run
+
 BASE_DIR = Path(settings.BASE_DIR)
 HOST = "rollout.example.com"
 
@@ -22,14 +24,7 @@ def manage(*args: str, tmp_path: Path, **env: str) -> subprocess.CompletedProces
     clean.update(
         DJANGO_SETTINGS_MODULE="config.settings.production", ROLLOUT_VAR_DIR=str(tmp_path), **env
     )
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=BASE_DIR,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=clean)
 
 
 def strong_key() -> str:
@@ -47,7 +42,7 @@ def test_the_deploy_checks_pass_with_a_secret_key_and_hosts(tmp_path: Path) -> N
         DJANGO_ALLOWED_HOSTS=HOST,
     )
 
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0, explain(result)
     assert "System check identified no issues (0 silenced)." in result.stdout
 
 
@@ -98,7 +93,7 @@ def test_the_deploy_checks_fail_on_a_short_secret_key(tmp_path: Path) -> None:
         DJANGO_ALLOWED_HOSTS=HOST,
     )
 
-    assert result.returncode == 1
+    assert result.returncode == 1, explain(result)
     assert "security.W009" in result.stderr
 
 
@@ -115,7 +110,7 @@ def test_debug_stays_off_whatever_the_environment_says(tmp_path: Path) -> None:
         DJANGO_DEBUG="true",
     )
 
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0, explain(result)
     assert result.stdout.strip().splitlines()[-1] == (
         f"False ['{HOST}', 'www.{HOST}'] True True True"
     )

@@ -11,6 +11,7 @@ from django.test import override_settings
 from rollout.models import DeliveryStatus, NoticeDelivery
 from rollout.services.notice_delivery import notice_deliveries_send, notices_publish_due
 from tests.rollout.notice_fixtures import make_notice, make_scene
+from tests.waiting import PATIENCE
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +38,10 @@ def _free_port() -> int:
 @pytest.fixture
 def smtp_server():
     recorder = Recorder()
-    controller = Controller(recorder, hostname="127.0.0.1", port=_free_port())
+    # start() returns once the server answers; the limit only matters on a loaded machine.
+    controller = Controller(
+        recorder, hostname="127.0.0.1", port=_free_port(), ready_timeout=PATIENCE
+    )
     controller.start()
     yield controller, recorder
     controller.stop()
@@ -51,7 +55,11 @@ def test_notice_emails_go_over_one_smtp_connection_with_text_and_html(smtp_serve
     mailers = {
         "default": {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {"host": controller.hostname, "port": controller.port, "timeout": 10},
+            "OPTIONS": {
+                "host": controller.hostname,
+                "port": controller.port,
+                "timeout": PATIENCE,
+            },
         }
     }
 

@@ -1,3 +1,4 @@
+import contextlib
 import os
 import re
 import signal
@@ -9,6 +10,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable, Iterator
 from http.cookiejar import CookieJar
 from io import StringIO
 from pathlib import Path
@@ -38,6 +40,7 @@ from rollout.management.commands.run_embedded import (
 from rollout.management.commands.seed_demo import DEMO_LOGINS, DEMO_PASSWORD
 from rollout.models import Workflow
 from tests.factories import UserFactory
+from tests.waiting import PATIENCE, POLL, explain, read, run, wait_until
 
 BASE_DIR = Path(settings.BASE_DIR)
 
@@ -153,14 +156,41 @@ def test_the_broker_is_described_without_its_password() -> None:
 
 
 # --- Supervising child processes ------------------------------------------------------------------
+# Each stand-in child announces that it is ready by creating a file, and the test waits for that
+# file rather than for a guessed number of seconds; the `start` fixture kills whatever a test
+# started, also when it fails halfway.
 
 
 def _python(code: str) -> list[str]:
     return [sys.executable, "-c", code]
 
 
-def _start(code: str) -> Child:
-    return start_child("test child", _python(code), env=dict(os.environ), cwd=BASE_DIR)
+def _announce(path: Path, value: str = "os.getpid()") -> str:
+    """Code for a child: write `value` to `path` all at once (a reader never sees half of it)."""
+    tmp = f"{path}.tmp"
+    return (
+        f"import os; open({tmp!r}, 'w').write(str({value})); os.replace({tmp!r}, {str(path)!r})\n"
+    )
+
+
+def _sleep_forever() -> str:
+    return f"import time; time.sleep({PATIENCE})\n"
+
+
+@pytest.fixture
+def start() -> Iterator[Callable[[str], Child]]:
+    """Start a child running `code`; every child started is killed at the end of the test."""
+    started: list[Child] = []
+
+    def start_code(code: str) -> Child:
+        child = start_child("test child", _python(code), env=dict(os.environ), cwd=BASE_DIR)
+        started.append(child)
+        return child
+
+    yield start_code
+    for child in started:
+        child.signal_group(signal.SIGKILL)
+        child.process.wait()
 
 
 def _gone(pid: int) -> bool:
@@ -171,76 +201,73 @@ def _gone(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] == "Z"  # a zombie has stopped running
 
 
-def test_each_child_leads_its_own_process_group() -> None:
-    child = _start("import time; time.sleep(30)")
-    try:
-        assert os.getpgid(child.process.pid) == child.process.pid != os.getpgid(0)
-    finally:
-        stop_children([child], grace=1)
+def _ignoring_sigterm(start: Callable[[str], Child], tmp_path: Path) -> Child:
+    """A child that ignores SIGTERM, once it has said its handler is in place."""
+    ready = tmp_path / "handler-installed"
+    child = start(
+        "import signal\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n" + _announce(ready) + _sleep_forever()
+    )
+    wait_until(ready.exists, "The child to install its SIGTERM handler")
+    return child
 
 
-def test_first_exited_finds_the_child_that_died() -> None:
-    sleeper = _start("import time; time.sleep(30)")
-    crasher = _start("raise SystemExit(3)")
-    try:
-        crasher.process.wait(timeout=10)
-        assert first_exited([sleeper, crasher]) is crasher
-        assert crasher.process.returncode == 3
-    finally:
-        stop_children([sleeper, crasher], grace=5)
+def test_each_child_leads_its_own_process_group(start) -> None:
+    child = start(_sleep_forever())
+
+    assert os.getpgid(child.process.pid) == child.process.pid != os.getpgid(0)
+
+
+def test_first_exited_finds_the_child_that_died(start) -> None:
+    sleeper = start(_sleep_forever())
+    crasher = start("raise SystemExit(3)")
+
+    crasher.process.wait(timeout=PATIENCE)
+
+    assert first_exited([sleeper, crasher]) is crasher
+    assert crasher.process.returncode == 3
+    stop_children([sleeper, crasher], grace=PATIENCE)  # returns as soon as both have stopped
     assert sleeper.process.returncode == -signal.SIGTERM
     assert first_exited([sleeper]) is sleeper
 
 
-def test_stop_kills_a_child_that_ignores_sigterm_after_the_grace_period() -> None:
-    stubborn = _start(
-        "import signal, sys, time\n"
-        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-        "print('ready', flush=True)\n"
-        "time.sleep(60)"
-    )
-    time.sleep(0.5)  # let it install its handler
+def test_stop_kills_a_child_that_ignores_sigterm_after_the_grace_period(
+    start, tmp_path: Path
+) -> None:
+    stubborn = _ignoring_sigterm(start, tmp_path)
     started = time.monotonic()
 
     stop_children([stubborn], grace=1)
 
-    assert 1 <= time.monotonic() - started < 5
+    # Killed once the grace period was over: not before it, and not left to sleep for minutes.
+    assert 1 <= time.monotonic() - started < PATIENCE / 2
     assert stubborn.process.returncode == -signal.SIGKILL
 
 
-def test_stop_also_ends_what_a_child_started(tmp_path: Path) -> None:
+def test_stop_also_ends_what_a_child_started(start, tmp_path: Path) -> None:
     pid_file = tmp_path / "grandchild.pid"
-    parent = _start(
-        "import subprocess, sys, time\n"
-        f"p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
-        f"open({str(pid_file)!r}, 'w').write(str(p.pid))\n"
-        "time.sleep(60)"
+    parent = start(
+        "import subprocess, sys\n"
+        f"p = subprocess.Popen([sys.executable, '-c', {_sleep_forever()!r}])\n"
+        + _announce(pid_file, "p.pid")
+        + _sleep_forever()
     )
-    deadline = time.monotonic() + 10
-    while not pid_file.exists() or not pid_file.read_text():
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    grandchild = int(pid_file.read_text())
+    grandchild = int(wait_until(lambda: read(pid_file), "The child to start a grandchild"))
     assert not _gone(grandchild)
 
-    stop_children([parent], grace=5)
+    stop_children([parent], grace=PATIENCE)
 
-    deadline = time.monotonic() + 5
-    while not _gone(grandchild) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert _gone(grandchild)
+    wait_until(lambda: _gone(grandchild), "The grandchild to stop")
 
 
-def test_a_second_ctrl_c_stops_at_once() -> None:
-    stubborn = _start(
-        "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(60)"
-    )
-    time.sleep(0.5)
+def test_a_second_ctrl_c_stops_at_once(start, tmp_path: Path) -> None:
+    stubborn = _ignoring_sigterm(start, tmp_path)
     started = time.monotonic()
 
-    stop_children([stubborn], grace=30, hurry=lambda: True)
+    stop_children([stubborn], grace=PATIENCE, hurry=lambda: True)
 
-    assert time.monotonic() - started < 3
+    # Far sooner than the grace period it would otherwise have been given.
+    assert time.monotonic() - started < PATIENCE / 2
     assert stubborn.process.returncode == -signal.SIGKILL
 
 
@@ -269,9 +296,13 @@ def test_when_a_child_dies_the_others_are_stopped_and_the_exit_is_an_error(
     pid_file = tmp_path / "web.pid"
     stand_in_children(
         **{
-            "web server": f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid()));"
-            " time.sleep(60)",
-            "worker": "import time; time.sleep(1); raise SystemExit(3)",
+            "web server": _announce(pid_file) + _sleep_forever(),
+            # Dies once the web server is up (there is one to stop), however long that takes.
+            "worker": "import os, time\n"
+            f"deadline = time.monotonic() + {PATIENCE}\n"
+            f"while not os.path.exists({str(pid_file)!r}) and time.monotonic() < deadline:\n"
+            f"    time.sleep({POLL})\n"
+            "raise SystemExit(3)",
         }
     )
     out = StringIO()
@@ -290,20 +321,26 @@ def test_when_a_child_dies_the_others_are_stopped_and_the_exit_is_an_error(
 def test_sigterm_stops_every_child_and_exits_cleanly(stand_in_children, tmp_path: Path) -> None:
     pids = tmp_path / "pids"
     pids.mkdir()
-    code = f"import os, time; open({str(pids)!r} + f'/{{os.getpid()}}', 'w'); time.sleep(60)"
+    code = f"import os; open({str(pids)!r} + f'/{{os.getpid()}}', 'w')\n" + _sleep_forever()
     stand_in_children(**{"web server": code, "worker": code})
+    finished = threading.Event()
 
     def terminate_when_started() -> None:
-        deadline = time.monotonic() + 20
-        while len(list(pids.iterdir())) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        # Both children have started once both have written their file; never signal this
+        # process after the command has returned (the test failing otherwise).
+        while len(list(pids.iterdir())) < 2:
+            if finished.wait(POLL):
+                return
         os.kill(os.getpid(), signal.SIGTERM)
 
     handler_before = signal.getsignal(signal.SIGTERM)
     threading.Thread(target=terminate_when_started, daemon=True).start()
     out = StringIO()
 
-    call_command("run_embedded", port=str(_free_port()), stdout=out)
+    try:
+        call_command("run_embedded", port=str(_free_port()), stdout=out)
+    finally:
+        finished.set()
 
     assert out.getvalue().endswith("Stopped.\n")
     assert all(_gone(int(pid.name)) for pid in pids.iterdir())
@@ -311,6 +348,19 @@ def test_sigterm_stops_every_child_and_exits_cleanly(stand_in_children, tmp_path
 
 
 # --- The real thing: `manage.py run_embedded` in a subprocess -------------------------------------
+# Starting migrates a new database and seeds the whole demo (tens of thousands of usage events)
+# before the web server and the worker start: under half a minute on an idle machine, several
+# minutes on a loaded one. The tests wait for the signs that it is up, however long that takes.
+STARTUP_PATIENCE = 10 * 60.0
+# What the test run itself may be given (CI: PostgreSQL, Redis): left out, so that the command
+# runs on `make run`'s embedded defaults under a var/ directory of the test's own.
+SERVICES = {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "EMAIL_URL", "ROLLOUT_SITE_URL"}
+
+
+def _embedded_env(var_dir: Path, **extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in SERVICES}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.local", ROLLOUT_VAR_DIR=str(var_dir))
+    return env | extra
 
 
 def _free_port() -> int:
@@ -334,9 +384,43 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError):
+        return b""
+
+
+def _identities(pids: set[int]) -> dict[int, str]:
+    """Each running process's start time, which tells it from a later one given the same pid."""
+    found = {}
+    for pid in pids:
+        try:
+            found[pid] = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return found
+
+
+def _kill_everything(command: subprocess.Popen[bytes], seen: dict[int, str]) -> None:
+    """SIGKILL the command and what it started that still runs, with their process groups (each
+    child leads one; Celery's pool processes are in the worker's). Only processes seen under the
+    command, and still the same ones: a pid reused by someone else's process is left alone."""
+    seen = {**seen, **_identities(_descendants(command.pid))}
+    now = _identities(set(seen))
+    for pid, identity in seen.items():
+        if now.get(pid) != identity or _gone(pid):
+            continue
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(os.getpgid(pid), signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(command.pid, signal.SIGKILL)  # not reaped yet, so still this command's group
+    command.wait(timeout=PATIENCE)
+
+
 def _get(url: str, opener: urllib.request.OpenerDirector | None = None) -> tuple[int, str]:
     try:
-        with (opener or urllib.request.build_opener()).open(url, timeout=5) as response:
+        with (opener or urllib.request.build_opener()).open(url, timeout=PATIENCE) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode()
@@ -349,17 +433,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 def test_make_run_serves_the_product_and_ctrl_c_stops_every_process(tmp_path: Path) -> None:
     port = _free_port()
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        # The embedded defaults, whatever services the test run itself uses.
-        if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "EMAIL_URL", "ROLLOUT_SITE_URL"}
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings.local",
-        ROLLOUT_VAR_DIR=str(tmp_path / "var"),
-        PORT=str(port),
-    )
+    env = _embedded_env(tmp_path / "var", PORT=str(port))
     log_path = tmp_path / "run.log"
     base = f"http://localhost:{port}/"
     with log_path.open("w") as log:
@@ -372,23 +446,30 @@ def test_make_run_serves_the_product_and_ctrl_c_stops_every_process(tmp_path: Pa
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    started: set[int] = set()
+    seen: dict[int, str] = {}  # every process the command started, for the clean-up
     try:
-        deadline = time.monotonic() + 45
-        health: tuple[int, str] = (0, "")
-        while time.monotonic() < deadline:
-            assert command.poll() is None, log_path.read_text()
-            output = log_path.read_text()
+
+        def up() -> tuple[int, str] | None:
+            """/healthz's answer once the banner is out, the worker ready and /healthz says 200."""
+            assert command.poll() is None, f"run_embedded exited early:\n{read(log_path)}"
+            seen.update(_identities(_descendants(command.pid)))
+            output = read(log_path)
+            # The banner comes once the web server answers; Celery says when the worker is ready.
+            if f"running at {base}" not in output or not re.search(r"celery@\S+ ready\.", output):
+                return None
             try:
                 health = _get(f"http://127.0.0.1:{port}/healthz")
             except OSError:
-                health = (0, "")
-            worker_ready = re.search(r"celery@\S+ ready\.", output)
-            if health[0] == 200 and worker_ready and f"running at {base}" in output:
-                break
-            time.sleep(0.2)
-        else:
-            pytest.fail(f"Not up within 45 s (health {health}):\n{log_path.read_text()}")
+                return None
+            return health if health[0] == 200 else None
+
+        health = wait_until(
+            up,
+            "Rollout up (banner printed, worker ready, /healthz 200)",
+            limit=STARTUP_PATIENCE,
+            poll=0.2,
+            details=lambda: read(log_path),
+        )
 
         assert '"database": "ok"' in health[1] and '"broker": "ok"' in health[1]
         output = log_path.read_text()
@@ -418,33 +499,30 @@ def test_make_run_serves_the_product_and_ctrl_c_stops_every_process(tmp_path: Pa
             headers={"Referer": f"http://127.0.0.1:{port}/accounts/login/"},
         )
         try:
-            opener.open(request, timeout=5)
+            opener.open(request, timeout=PATIENCE)
             pytest.fail("Signing in with a demo login did not redirect")
         except urllib.error.HTTPError as exc:
             assert exc.code == 302, exc.read().decode()
             assert "/accounts/login/" not in exc.headers["Location"]
 
         started = _descendants(command.pid)
-        names = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in started]
+        seen.update(_identities(started))
+        names = [_cmdline(pid) for pid in started]
         assert any(b"runserver" in name for name in names)
         # Celery's main process, its embedded beat process and its two pool processes.
-        assert sum(b"celery" in name for name in names) == 4
+        assert sum(b"celery" in name for name in names) == 4, names
 
         command.send_signal(signal.SIGINT)
-        assert command.wait(timeout=20) == 0, log_path.read_text()
+        assert command.wait(timeout=PATIENCE) == 0, read(log_path)
         assert [pid for pid in started if not _gone(pid)] == []
-        assert log_path.read_text().rstrip().endswith("Stopped.")
+        assert read(log_path).rstrip().endswith("Stopped.")
     finally:
-        for pid in {command.pid} | started:
-            if not _gone(pid):
-                os.kill(pid, signal.SIGKILL)
-        command.wait(timeout=5)
+        _kill_everything(command, seen)
 
 
 def test_a_second_run_keeps_the_data(tmp_path: Path) -> None:
     """What `make run` does on start, twice over the same var/ directory."""
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL"}}
-    env.update(DJANGO_SETTINGS_MODULE="config.settings.local", ROLLOUT_VAR_DIR=str(tmp_path))
+    env = _embedded_env(tmp_path)
     code = (
         "import django; django.setup()\n"
         "from django.core.management.base import OutputWrapper\n"
@@ -453,16 +531,10 @@ def test_a_second_run_keeps_the_data(tmp_path: Path) -> None:
         "from accounts.models import User\n"
         "print(prepare_database(OutputWrapper(sys.stderr)), User.objects.count())\n"
     )
-    runs = [
-        subprocess.run(
-            [sys.executable, "-c", code],
-            cwd=BASE_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        ).stdout.split()
-        for _ in range(2)
-    ]
+    runs = []
+    for _ in range(2):
+        result = run([sys.executable, "-c", code], cwd=BASE_DIR, env=env, limit=STARTUP_PATIENCE)
+        assert result.returncode == 0, explain(result)
+        runs.append(result.stdout.split())
+
     assert runs == [["True", "20"], ["False", "20"]]

@@ -32,6 +32,7 @@ from rollout.services.notice_delivery import (
 )
 from tests.factories import UserFactory, executive_user
 from tests.rollout.notice_fixtures import make_notice, make_scene
+from tests.waiting import PATIENCE
 
 pytestmark = pytest.mark.django_db
 
@@ -369,8 +370,9 @@ def test_two_workers_on_the_same_batch_deliver_each_exactly_once(monkeypatch):
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=60)
+        thread.join(timeout=PATIENCE)
 
+    assert not any(thread.is_alive() for thread in threads), "A worker still running"
     assert errors == []
     assert sum(counts) == expected
     recipients = [m.to[0] for m in mail.outbox]

@@ -13,6 +13,7 @@ from rollout.models import ActivityEntry, Webhook, WebhookDelivery, Workflow
 from rollout.services import webhook_outbox as outbox
 from rollout.services import webhooks as svc
 from rollout.services.activity import activity_record
+from tests.waiting import PATIENCE
 
 
 class Receiver:
@@ -44,7 +45,10 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
+def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
+    # The receiver is a thread of this process: on a loaded machine it may take longer than the
+    # product's few seconds to answer, and these tests are not about that limit.
+    monkeypatch.setattr(outbox, "TIMEOUT_SECONDS", PATIENCE)
     server = Receiver()
     yield server
     server.close()
