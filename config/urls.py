@@ -4,6 +4,7 @@ from django.urls import URLPattern, URLResolver, include, path
 
 from rollout.api import api
 from rollout.views.health import healthz
+from rollout.views.metrics import metrics
 
 
 def _token_authenticated(urls: tuple[list, str, str]) -> tuple[list, str, str]:
@@ -23,6 +24,7 @@ def _token_authenticated(urls: tuple[list, str, str]) -> tuple[list, str, str]:
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", _token_authenticated(api.urls)),
     path("", include("accounts.urls")),

@@ -3,6 +3,8 @@ core.wake.wake("rollout.tasks.<name>", ...) and never import this module; the pe
 is config.settings.base.CELERY_BEAT_SCHEDULE."""
 
 from celery import shared_task
+from celery.signals import task_postrun
+from django.conf import settings
 
 from rollout.services.escalations import escalations_advance
 from rollout.services.evaluation import (
@@ -13,6 +15,7 @@ from rollout.services.evaluation import (
 from rollout.services.notice_delivery import notice_deliveries_send, notice_sweep
 from rollout.services.notifications import notification_email, notifications_email_pending
 from rollout.services.promotions import promotions_run_due
+from rollout.services.sweeps import sweep_run_record
 from rollout.services.webhook_outbox import webhook_deliveries_send_due
 
 
@@ -94,3 +97,17 @@ def deliver_notices() -> int:
     """Every minute: publish due notices, queue due reminders, send due deliveries — so a broker
     that was down at publish time only delays delivery."""
     return notice_sweep()
+
+
+# Periodic sweeps record their last run for the operations metrics (/metrics), so a scheduler or
+# worker that stopped shows as a timestamp falling behind.
+_SWEEPS = frozenset(entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values())
+
+
+@task_postrun.connect
+def _record_sweep_run(sender=None, state=None, retval=None, **kwargs) -> None:
+    if sender is not None and sender.name in _SWEEPS:
+        failed = state != "SUCCESS"
+        sweep_run_record(
+            task=sender.name, succeeded=not failed, error=repr(retval) if failed else ""
+        )

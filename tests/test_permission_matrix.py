@@ -125,6 +125,8 @@ def _a_notification_for_the_owner(w: "World") -> int:
 # posted with the entry's data. `url_name[?state]` names a page state of a GET (its data).
 MATRIX: dict[str, Entry] = {
     "healthz": Entry(everyone(200)),
+    # The scraper's bearer token, never a session, opens it.
+    "metrics": Entry(everyone(401)),
     "admin:*": Entry(everyone(302)),  # the admin sends non-staff to its own sign-in page
     # The JSON API authenticates by bearer token, not session; its operations have their own
     # contract tests (tests/rollout/api). Here: the schema is public, whoever asks.

@@ -211,12 +211,17 @@ else:
 # Requests per minute per API token (429 with Retry-After beyond it).
 ROLLOUT_API_RATE_PER_MINUTE = env.int("ROLLOUT_API_RATE_PER_MINUTE", default=6000)
 # How long a web process may answer the decision endpoint from its own memory before asking the
-# shared cache again (rollout/local_memo.py): the bound on cross-process staleness.
+# shared cache again (rollout/lib/local_memo.py): the bound on cross-process staleness.
 ROLLOUT_LOCAL_MEMO_SECONDS = env.float("ROLLOUT_LOCAL_MEMO_SECONDS", default=1.0)
 
 # Webhooks to private, loopback or link-local addresses are refused (SSRF): on only for local
 # development and the tests, whose receivers listen on 127.0.0.1.
 ROLLOUT_WEBHOOKS_ALLOW_PRIVATE = env.bool("ROLLOUT_WEBHOOKS_ALLOW_PRIVATE", default=False)
+
+# --- Operations -----------------------------------------------------------------------------------
+# The bearer token a Prometheus scraper sends to GET /metrics (backlogs, ingestion lag, sweeps'
+# last runs). Unset: the endpoint does not exist.
+ROLLOUT_METRICS_TOKEN = env.str("ROLLOUT_METRICS_TOKEN", default="")
 
 # --- Celery ---------------------------------------------------------------------------------------
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html

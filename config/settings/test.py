@@ -33,3 +33,6 @@ WHITENOISE_AUTOREFRESH = True
 
 # The webhook tests receive on 127.0.0.1.
 ROLLOUT_WEBHOOKS_ALLOW_PRIVATE = True
+
+# GET /metrics is on in the tests (tests/rollout/views/test_metrics.py scrapes it).
+ROLLOUT_METRICS_TOKEN = "test-metrics-token"

@@ -64,6 +64,7 @@ from rollout.models.promotion import (
     PromotionStatus,
 )
 from rollout.models.severity import Severity
+from rollout.models.sweep import SweepRun
 from rollout.models.threshold import (
     QUALITY_METRICS,
     BreachAction,
@@ -147,6 +148,7 @@ __all__ = [
     "ReadinessQuestion",
     "RollupPeriod",
     "Severity",
+    "SweepRun",
     "SourceKind",
     "Threshold",
     "ThresholdEvaluation",

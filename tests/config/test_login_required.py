@@ -14,8 +14,9 @@ PUBLIC = {
     "password_reset_complete",
     # Signing out twice lands on the sign-in page.
     "logout",
-    # Load balancers and monitors.
+    # Load balancers and monitors; /metrics checks its own bearer token.
     "healthz",
+    "metrics",
     # Authenticated by the secret token in its address.
     "calendar_feed",
 }
