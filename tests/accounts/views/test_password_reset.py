@@ -1,4 +1,6 @@
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.accounts.conftest import contains, last_mail_link, template_names
@@ -112,3 +114,40 @@ def test_reset_needs_the_csrf_token(csrf_client, workflow_owner):
 
     assert response.status_code == 403
     assert mail.outbox == []
+
+
+def _reset_queries(client, email: str) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(RESET, {"email": email})
+    assert response["Location"] == reverse("password_reset_done")
+    return [query["sql"] for query in queries.captured_queries]
+
+
+def test_the_request_never_sends_the_email(
+    client, workflow_owner, django_capture_on_commit_callbacks
+):
+    """A known address must not take longer to answer than an unknown one: the email is built
+    and sent by a task after the response, never inside the request."""
+    with django_capture_on_commit_callbacks(execute=False) as after_commit:
+        client.post(RESET, {"email": "owner@example.com"})
+
+    assert mail.outbox == []
+    for callback in after_commit:
+        callback()
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["owner@example.com"]
+
+
+def test_known_and_unknown_addresses_do_the_same_work(client, workflow_owner, monkeypatch):
+    def no_mail_server(*args, **kwargs):
+        raise AssertionError("the request opened the mail server")
+
+    monkeypatch.setattr(
+        "django.core.mail.backends.locmem.EmailBackend.send_messages", no_mail_server
+    )
+
+    known = _reset_queries(client, "owner@example.com")
+    unknown = _reset_queries(client, "nobody@example.com")
+
+    assert known == unknown
+    assert not any("accounts_user" in sql for sql in known)
