@@ -15,6 +15,7 @@ from django.utils.http import urlsafe_base64_encode
 from accounts.models import User
 from accounts.roles import ORG_ROLES, forget_roles, role_names
 from core.errors import ApplicationError
+from core.wake import wake
 from rollout.models import Workflow
 from rollout.services.activity import activity_record
 from rollout.services.decision_cache import plan_changed
@@ -25,6 +26,9 @@ MSG_DEACTIVATE_SELF = "You cannot deactivate your own account."
 MSG_ALREADY_INACTIVE = "{user} is already deactivated."
 MSG_ALREADY_ACTIVE = "{user} is already active."
 MSG_LAST_OPS_LEADER = "You cannot remove the last active ops leader."
+
+RESET_SUBJECT_TEMPLATE = "accounts/email/password_reset_subject.txt"
+RESET_BODY_TEMPLATE = "accounts/email/password_reset.txt"
 
 
 def set_password_url(*, user: User, base_url: str) -> str:
@@ -69,6 +73,45 @@ def user_invite(
         )
     )
     return user
+
+
+def password_reset_request(*, email: str, domain: str, use_https: bool) -> None:
+    """Ask for a reset link to be emailed to `email`, after the response.
+
+    The request itself neither looks the address up nor talks to the mail server, so it does the
+    same work and takes the same time whether or not an account uses the address (measured
+    before: ~100 ms for a known address, 6 ms for an unknown one). The task does the rest.
+    """
+    wake("accounts.tasks.send_password_reset", email.strip().lower(), domain, use_https)
+
+
+def password_reset_send(*, email: str, domain: str, use_https: bool) -> int:
+    """Email a reset link to each active account using `email`; return how many were sent.
+
+    Invited people who never chose a password are included (Django's own form skips unusable
+    passwords): for them a fresh link is the invitation again, and the templates say so.
+    """
+    sent = 0
+    for user in User.objects.filter(email__iexact=email.strip(), is_active=True):
+        context = {
+            "user": user,
+            "email": user.email,
+            "domain": domain,
+            "site_name": domain,
+            "protocol": "https" if use_https else "http",
+            "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        }
+        # A header must be one line (Django's PasswordResetForm.send_mail does the same).
+        subject = "".join(render_to_string(RESET_SUBJECT_TEMPLATE, context).splitlines())
+        send_mail(
+            subject=subject,
+            message=render_to_string(RESET_BODY_TEMPLATE, context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[user.email],
+        )
+        sent += 1
+    return sent
 
 
 def _check_roles(roles: Iterable[str]) -> None:

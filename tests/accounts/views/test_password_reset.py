@@ -1,5 +1,6 @@
 from django.core import mail
 from django.db import connection
+from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -8,6 +9,12 @@ from tests.factories import PASSWORD, UserFactory
 
 RESET = reverse("password_reset")
 NEW = "a-brand-new-passphrase-31"
+
+
+def _request_reset(client, email: str, **extra):
+    """Ask for a reset and run what waits for the commit (the task that sends the email)."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(RESET, {"email": email}, **extra)
 
 
 def test_reset_page(client, db):
@@ -19,7 +26,7 @@ def test_reset_page(client, db):
 
 
 def test_reset_emails_a_link_built_from_the_request_host(client, workflow_owner):
-    response = client.post(RESET, {"email": "Owner@Example.com"}, HTTP_HOST="rollout.example.org")
+    response = _request_reset(client, "Owner@Example.com", HTTP_HOST="rollout.example.org")
 
     assert response.status_code == 302
     assert response["Location"] == reverse("password_reset_done")
@@ -32,7 +39,7 @@ def test_reset_emails_a_link_built_from_the_request_host(client, workflow_owner)
 
 
 def test_following_the_link_sets_a_new_password(client, workflow_owner):
-    client.post(RESET, {"email": "owner@example.com"})
+    _request_reset(client, "owner@example.com")
 
     page = client.get(last_mail_link(), follow=True)
     assert page.status_code == 200
@@ -51,7 +58,7 @@ def test_following_the_link_sets_a_new_password(client, workflow_owner):
 
 
 def test_mismatched_passwords_change_nothing(client, workflow_owner):
-    client.post(RESET, {"email": "owner@example.com"})
+    _request_reset(client, "owner@example.com")
     page = client.get(last_mail_link(), follow=True)
 
     response = client.post(
@@ -67,7 +74,7 @@ def test_mismatched_passwords_change_nothing(client, workflow_owner):
 
 
 def test_unknown_email_looks_the_same_and_sends_nothing(client, workflow_owner):
-    response = client.post(RESET, {"email": "nobody@example.com"})
+    response = _request_reset(client, "nobody@example.com")
 
     assert response.status_code == 302
     assert response["Location"] == reverse("password_reset_done")
@@ -79,7 +86,7 @@ def test_unknown_email_looks_the_same_and_sends_nothing(client, workflow_owner):
 def test_deactivated_users_get_no_reset_email(client, db):
     UserFactory(email="gone@example.com", is_active=False)
 
-    response = client.post(RESET, {"email": "gone@example.com"})
+    response = _request_reset(client, "gone@example.com")
 
     assert response["Location"] == reverse("password_reset_done")
     assert mail.outbox == []
@@ -90,7 +97,7 @@ def test_an_invited_user_without_a_password_gets_a_fresh_link(client, db):
     invited.set_unusable_password()
     invited.save()
 
-    client.post(RESET, {"email": "invited@example.com"})
+    _request_reset(client, "invited@example.com")
 
     assert len(mail.outbox) == 1
     assert mail.outbox[0].subject == "Choose your Rollout password"
