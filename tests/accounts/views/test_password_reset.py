@@ -158,3 +158,35 @@ def test_known_and_unknown_addresses_do_the_same_work(client, workflow_owner, mo
 
     assert known == unknown
     assert not any("accounts_user" in sql for sql in known)
+
+
+def test_resets_for_one_address_are_throttled(client, workflow_owner, settings, caplog):
+    settings.ROLLOUT_PASSWORD_RESETS_PER_HOUR_PER_ADDRESS = 10
+    for _ in range(10):
+        _request_reset(client, "owner@example.com")
+    assert len(mail.outbox) == 10
+
+    # The 11th, from another address too, reads the same as success but sends nothing.
+    eleventh = _request_reset(client, "Owner@Example.com", REMOTE_ADDR="198.51.100.7")
+
+    assert eleventh["Location"] == reverse("password_reset_done")
+    assert len(mail.outbox) == 10
+    assert "Password reset throttled" in caplog.text
+
+
+def test_resets_from_one_ip_are_throttled_across_addresses(client, db, settings, caplog):
+    settings.ROLLOUT_PASSWORD_RESETS_PER_HOUR_PER_IP = 3
+    for n in range(4):
+        UserFactory(email=f"person{n}@example.com")
+    for n in range(3):
+        _request_reset(client, f"person{n}@example.com", REMOTE_ADDR="203.0.113.9")
+    assert len(mail.outbox) == 3
+
+    fourth = _request_reset(client, "person3@example.com", REMOTE_ADDR="203.0.113.9")
+
+    assert fourth["Location"] == reverse("password_reset_done")
+    assert len(mail.outbox) == 3
+    assert "Password reset throttled" in caplog.text
+    # Another network is not held back by this one.
+    _request_reset(client, "person3@example.com", REMOTE_ADDR="192.0.2.44")
+    assert len(mail.outbox) == 4
