@@ -9,6 +9,7 @@ from django.http import HttpResponse, HttpResponseRedirect
 
 from accounts.forms import EmailAuthenticationForm, PasswordResetRequestForm
 from accounts.services import password_reset_request
+from core.client_ip import client_ip
 
 login = auth_views.LoginView.as_view(
     template_name="accounts/login.html",
@@ -36,6 +37,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     def form_valid(self, form: PasswordResetRequestForm) -> HttpResponse:
         password_reset_request(
             email=form.cleaned_data["email"],
+            client_ip=client_ip(self.request),
             domain=self.request.get_host(),
             use_https=self.request.is_secure(),
         )

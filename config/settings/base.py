@@ -114,6 +114,21 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24 * 3  # an invitation link stays valid for three days
 
+# The client's IP address (core/client_ip.py), for sign-in lockout and the password-reset
+# throttle: REMOTE_ADDR unless the app runs behind this many reverse proxies of our own, each
+# appending to ROLLOUT_CLIENT_IP_HEADER (never trusted when the count is 0). See README.
+ROLLOUT_TRUSTED_PROXY_COUNT = env.int("ROLLOUT_TRUSTED_PROXY_COUNT", default=0)
+ROLLOUT_CLIENT_IP_HEADER = env.str("ROLLOUT_CLIENT_IP_HEADER", default="HTTP_X_FORWARDED_FOR")
+
+# Password-reset requests per hour, per address and per client IP. Beyond either, the page reads
+# the same as success but nothing is sent, and a warning is logged (accounts.services).
+ROLLOUT_PASSWORD_RESETS_PER_HOUR_PER_ADDRESS = env.int(
+    "ROLLOUT_PASSWORD_RESETS_PER_HOUR_PER_ADDRESS", default=5
+)
+ROLLOUT_PASSWORD_RESETS_PER_HOUR_PER_IP = env.int(
+    "ROLLOUT_PASSWORD_RESETS_PER_HOUR_PER_IP", default=20
+)
+
 # Guardian: no anonymous user row; anonymous visitors never hold object permissions here.
 ANONYMOUS_USER_NAME = None
 GUARDIAN_RAISE_403 = False
