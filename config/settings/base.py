@@ -133,11 +133,19 @@ ROLLOUT_PASSWORD_RESETS_PER_HOUR_PER_IP = env.int(
 ANONYMOUS_USER_NAME = None
 GUARDIAN_RAISE_403 = False
 
-# Axes: lock the combination of account and address after repeated failures.
+# Axes: lock an account on one address after AXES_FAILURE_LIMIT failures, and an address on
+# every account after ROLLOUT_SIGN_IN_FAILURES_PER_IP failures across accounts (someone trying a
+# password on everyone). The per-address limit is far above the per-account one so that an office
+# behind one NAT address does not lock itself out; accounts.lockout applies each limit to its
+# own count. The address is core.client_ip's (REMOTE_ADDR unless ROLLOUT_TRUSTED_PROXY_COUNT).
 # https://django-axes.readthedocs.io/en/latest/4_configuration.html
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+ROLLOUT_SIGN_IN_FAILURES_PER_IP = env.int("ROLLOUT_SIGN_IN_FAILURES_PER_IP", default=50)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "accounts.lockout.PerParameterLimitHandler"
+# django-ipware is not installed; this callable is the one source of the address for axes.
+AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
 AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"

@@ -74,8 +74,10 @@ def test_one_ip_trying_many_accounts_is_locked_after_the_per_ip_limit(client, wo
     """One guess on each of many accounts never reaches the per-account limit; the per-IP limit
     (well above it) stops the spray across accounts."""
     per_ip = PER_IP
-    for n in range(per_ip):
+    for n in range(per_ip - 1):
         assert _fail(client, f"person{n}@example.com").status_code == 200
+    # As for one account, the failure that reaches the limit already answers with the lockout.
+    assert _fail(client, f"person{per_ip - 1}@example.com").status_code == 429
 
     # Even the right password of an account never tried before is refused from this address.
     right = client.post(
@@ -116,3 +118,16 @@ def test_an_office_behind_one_address_does_not_lock_itself_out(client, other_use
     )
     assert response.status_code == 302
     assert client.session["_auth_user_id"] == str(other_user.pk)
+
+
+def test_signing_in_does_not_wipe_the_failures_of_the_address(client, workflow_owner, settings):
+    """Only the account's own failures are forgotten: one valid account must not reset the
+    address's count between two rounds of guessing on other accounts."""
+    settings.ROLLOUT_SIGN_IN_FAILURES_PER_IP = 6
+    for n in range(5):
+        assert _fail(client, f"person{n}@example.com").status_code == 200
+    right = client.post(LOGIN, {"username": "owner@example.com", "password": PASSWORD})
+    assert right.status_code == 302
+    client.logout()
+
+    assert _fail(client, "person5@example.com").status_code == 429
