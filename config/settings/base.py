@@ -45,6 +45,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Cache-Control: no-store, private on every response to a signed-in person (core/middleware.py).
+    "core.middleware.NoStoreWhenSignedInMiddleware",
     # Fail closed: every page needs a sign-in unless its view is marked @login_not_required
     # (sign-in and password reset, /healthz, the iCalendar feed, the token-authenticated API).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",

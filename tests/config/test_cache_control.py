@@ -2,7 +2,12 @@
 keep a page meant for one person). Static files keep their own long-lived caching."""
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpResponse
+from django.test import RequestFactory
 from django.urls import reverse
+
+from core.middleware import NoStoreWhenSignedInMiddleware
 
 PAGES = ["home", "profile", "inbox", "people_list", "workflow_portfolio"]
 
@@ -46,3 +51,27 @@ def test_static_files_keep_their_own_caching(client, ops_leader):
 
     assert response.status_code == 200
     assert "no-store" not in _directives(response)
+
+
+def test_the_middleware_is_installed_after_authentication(settings):
+    middleware = settings.MIDDLEWARE
+    assert middleware.index("core.middleware.NoStoreWhenSignedInMiddleware") > middleware.index(
+        "django.contrib.auth.middleware.AuthenticationMiddleware"
+    )
+
+
+def _through_middleware(user, response: HttpResponse) -> HttpResponse:
+    request = RequestFactory().get("/")
+    request.user = user
+    return NoStoreWhenSignedInMiddleware(lambda request: response)(request)
+
+
+def test_an_own_cache_control_is_kept(ops_leader):
+    own = HttpResponse()
+    own["Cache-Control"] = "private, max-age=60"
+
+    assert _through_middleware(ops_leader, own)["Cache-Control"] == "private, max-age=60"
+
+
+def test_anonymous_answers_are_left_alone():
+    assert not _through_middleware(AnonymousUser(), HttpResponse()).has_header("Cache-Control")
