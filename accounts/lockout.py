@@ -27,9 +27,12 @@ class PerParameterLimitHandler(AxesDatabaseHandler):
         failures = 0
         for parameter, attempts in zip(parameters, attempts_list, strict=True):
             count = attempts.aggregate(total=Sum("failures_since_start"))["total"] or 0
-            limit = (
-                settings.ROLLOUT_SIGN_IN_FAILURES_PER_IP if parameter == IP_ONLY else account_limit
-            )
+            if parameter == IP_ONLY:
+                limit = settings.ROLLOUT_SIGN_IN_FAILURES_PER_IP
+                # The lockout page then says "this network", not "this account" (lockout.html).
+                request.sign_in_locked_by_address = count >= limit
+            else:
+                limit = account_limit
             failures = max(failures, count * account_limit // limit)
         return failures
 

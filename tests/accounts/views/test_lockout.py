@@ -77,7 +77,10 @@ def test_one_ip_trying_many_accounts_is_locked_after_the_per_ip_limit(client, wo
     for n in range(per_ip - 1):
         assert _fail(client, f"person{n}@example.com").status_code == 200
     # As for one account, the failure that reaches the limit already answers with the lockout.
-    assert _fail(client, f"person{per_ip - 1}@example.com").status_code == 429
+    locked = _fail(client, f"person{per_ip - 1}@example.com")
+    assert locked.status_code == 429
+    assert contains(locked, "Too many failed sign-in attempts from your network, on several")
+    assert contains(locked, "Try again in 15 minutes. If many people share this network")
 
     # Even the right password of an account never tried before is refused from this address.
     right = client.post(
