@@ -1,10 +1,13 @@
 """Writes on people: invitations, org roles, deactivation. Each one transaction, each recorded."""
 
+import hashlib
+import logging
 from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
+from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -15,9 +18,12 @@ from django.utils.http import urlsafe_base64_encode
 from accounts.models import User
 from accounts.roles import ORG_ROLES, forget_roles, role_names
 from core.errors import ApplicationError
+from core.wake import wake
 from rollout.models import Workflow
 from rollout.services.activity import activity_record
 from rollout.services.decision_cache import plan_changed
+
+logger = logging.getLogger(__name__)
 
 MSG_EMAIL_TAKEN = "Someone with the email address {email} already has an account."
 MSG_UNKNOWN_ROLE = "Unknown role: {role}."
@@ -25,6 +31,10 @@ MSG_DEACTIVATE_SELF = "You cannot deactivate your own account."
 MSG_ALREADY_INACTIVE = "{user} is already deactivated."
 MSG_ALREADY_ACTIVE = "{user} is already active."
 MSG_LAST_OPS_LEADER = "You cannot remove the last active ops leader."
+
+RESET_SUBJECT_TEMPLATE = "accounts/email/password_reset_subject.txt"
+RESET_BODY_TEMPLATE = "accounts/email/password_reset.txt"
+RESET_WINDOW_SECONDS = 60 * 60
 
 
 def set_password_url(*, user: User, base_url: str) -> str:
@@ -69,6 +79,82 @@ def user_invite(
         )
     )
     return user
+
+
+def password_reset_request(*, email: str, client_ip: str, domain: str, use_https: bool) -> bool:
+    """Ask for a reset link to be emailed to `email`, after the response; False if throttled.
+
+    The request itself neither looks the address up nor talks to the mail server, so it does the
+    same work and takes the same time whether or not an account uses the address (measured
+    before: ~100 ms for a known address, 6 ms for an unknown one). The task does the rest.
+
+    At most ROLLOUT_PASSWORD_RESETS_PER_HOUR_PER_ADDRESS requests for one address and
+    ROLLOUT_PASSWORD_RESETS_PER_HOUR_PER_IP from one client IP are passed on: nobody can fill a
+    colleague's inbox, nor spray every address from one machine. Beyond either the caller still
+    answers as for success (the page must not tell who has an account) and a warning is logged.
+    """
+    email = email.strip().lower()
+    per_address = _count_reset("address", email)
+    per_ip = _count_reset("ip", client_ip)
+    if (
+        per_address > settings.ROLLOUT_PASSWORD_RESETS_PER_HOUR_PER_ADDRESS
+        or per_ip > settings.ROLLOUT_PASSWORD_RESETS_PER_HOUR_PER_IP
+    ):
+        logger.warning(
+            "Password reset throttled: %d requests this hour for the address, %d from %s;"
+            " nothing sent.",
+            per_address,
+            per_ip,
+            client_ip,
+        )
+        return False
+    wake("accounts.tasks.send_password_reset", email, domain, use_https)
+    return True
+
+
+def _count_reset(kind: str, value: str) -> int:
+    """Count one request in this hour's window for `value`, in the shared cache; return the
+    window's total. The window opens with the first request and lasts an hour; the key is a
+    digest, so no address is stored in the cache."""
+    digest = hashlib.sha256(value.encode()).hexdigest()
+    key = f"password-reset:{kind}:{digest}"
+    if cache.add(key, 1, timeout=RESET_WINDOW_SECONDS):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:
+        # The window closed between add() and incr(): this request opens the next one.
+        cache.add(key, 1, timeout=RESET_WINDOW_SECONDS)
+        return 1
+
+
+def password_reset_send(*, email: str, domain: str, use_https: bool) -> int:
+    """Email a reset link to each active account using `email`; return how many were sent.
+
+    Invited people who never chose a password are included (Django's own form skips unusable
+    passwords): for them a fresh link is the invitation again, and the templates say so.
+    """
+    sent = 0
+    for user in User.objects.filter(email__iexact=email.strip(), is_active=True):
+        context = {
+            "user": user,
+            "email": user.email,
+            "domain": domain,
+            "site_name": domain,
+            "protocol": "https" if use_https else "http",
+            "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        }
+        # A header must be one line (Django's PasswordResetForm.send_mail does the same).
+        subject = "".join(render_to_string(RESET_SUBJECT_TEMPLATE, context).splitlines())
+        send_mail(
+            subject=subject,
+            message=render_to_string(RESET_BODY_TEMPLATE, context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[user.email],
+        )
+        sent += 1
+    return sent
 
 
 def _check_roles(roles: Iterable[str]) -> None:

@@ -5,8 +5,11 @@ The names are the URL names, like every other view of the project.
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
+from django.http import HttpResponse, HttpResponseRedirect
 
-from accounts.forms import EmailAuthenticationForm, InvitationAwarePasswordResetForm
+from accounts.forms import EmailAuthenticationForm, PasswordResetRequestForm
+from accounts.services import password_reset_request
+from core.client_ip import client_ip
 
 login = auth_views.LoginView.as_view(
     template_name="accounts/login.html",
@@ -25,12 +28,25 @@ password_change_done = auth_views.PasswordChangeDoneView.as_view(
     template_name="accounts/password_change_done.html",
 )
 
-# The "done" page reads the same whether or not the address has an account.
-password_reset = auth_views.PasswordResetView.as_view(
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's view (CSRF, never cached, open to the signed-out) without its form.save(), which
+    looks the address up and sends the email inside the request: the service wakes a task instead.
+    The "done" page reads the same whether or not the address has an account."""
+
+    def form_valid(self, form: PasswordResetRequestForm) -> HttpResponse:
+        password_reset_request(
+            email=form.cleaned_data["email"],
+            client_ip=client_ip(self.request),
+            domain=self.request.get_host(),
+            use_https=self.request.is_secure(),
+        )
+        return HttpResponseRedirect(self.get_success_url())
+
+
+password_reset = PasswordResetView.as_view(
     template_name="accounts/password_reset.html",
-    form_class=InvitationAwarePasswordResetForm,
-    email_template_name="accounts/email/password_reset.txt",
-    subject_template_name="accounts/email/password_reset_subject.txt",
+    form_class=PasswordResetRequestForm,
 )
 password_reset_done = auth_views.PasswordResetDoneView.as_view(
     template_name="accounts/password_reset_done.html",

@@ -45,6 +45,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Cache-Control: no-store, private on every response to a signed-in person (core/middleware.py).
+    "core.middleware.NoStoreWhenSignedInMiddleware",
     # Fail closed: every page needs a sign-in unless its view is marked @login_not_required
     # (sign-in and password reset, /healthz, the iCalendar feed, the token-authenticated API).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
@@ -114,15 +116,38 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24 * 3  # an invitation link stays valid for three days
 
+# The client's IP address (core/client_ip.py), for sign-in lockout and the password-reset
+# throttle: REMOTE_ADDR unless the app runs behind this many reverse proxies of our own, each
+# appending to ROLLOUT_CLIENT_IP_HEADER (never trusted when the count is 0). See README.
+ROLLOUT_TRUSTED_PROXY_COUNT = env.int("ROLLOUT_TRUSTED_PROXY_COUNT", default=0)
+ROLLOUT_CLIENT_IP_HEADER = env.str("ROLLOUT_CLIENT_IP_HEADER", default="HTTP_X_FORWARDED_FOR")
+
+# Password-reset requests per hour, per address and per client IP. Beyond either, the page reads
+# the same as success but nothing is sent, and a warning is logged (accounts.services).
+ROLLOUT_PASSWORD_RESETS_PER_HOUR_PER_ADDRESS = env.int(
+    "ROLLOUT_PASSWORD_RESETS_PER_HOUR_PER_ADDRESS", default=5
+)
+ROLLOUT_PASSWORD_RESETS_PER_HOUR_PER_IP = env.int(
+    "ROLLOUT_PASSWORD_RESETS_PER_HOUR_PER_IP", default=20
+)
+
 # Guardian: no anonymous user row; anonymous visitors never hold object permissions here.
 ANONYMOUS_USER_NAME = None
 GUARDIAN_RAISE_403 = False
 
-# Axes: lock the combination of account and address after repeated failures.
+# Axes: lock an account on one address after AXES_FAILURE_LIMIT failures, and an address on
+# every account after ROLLOUT_SIGN_IN_FAILURES_PER_IP failures across accounts (someone trying a
+# password on everyone). The per-address limit is far above the per-account one so that an office
+# behind one NAT address does not lock itself out; accounts.lockout applies each limit to its
+# own count. The address is core.client_ip's (REMOTE_ADDR unless ROLLOUT_TRUSTED_PROXY_COUNT).
 # https://django-axes.readthedocs.io/en/latest/4_configuration.html
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+ROLLOUT_SIGN_IN_FAILURES_PER_IP = env.int("ROLLOUT_SIGN_IN_FAILURES_PER_IP", default=50)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "accounts.lockout.PerParameterLimitHandler"
+# django-ipware is not installed; this callable is the one source of the address for axes.
+AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
 AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"

@@ -1,4 +1,7 @@
 from django.core import mail
+from django.db import connection
+from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.accounts.conftest import contains, last_mail_link, template_names
@@ -6,6 +9,12 @@ from tests.factories import PASSWORD, UserFactory
 
 RESET = reverse("password_reset")
 NEW = "a-brand-new-passphrase-31"
+
+
+def _request_reset(client, email: str, **extra):
+    """Ask for a reset and run what waits for the commit (the task that sends the email)."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(RESET, {"email": email}, **extra)
 
 
 def test_reset_page(client, db):
@@ -17,7 +26,7 @@ def test_reset_page(client, db):
 
 
 def test_reset_emails_a_link_built_from_the_request_host(client, workflow_owner):
-    response = client.post(RESET, {"email": "Owner@Example.com"}, HTTP_HOST="rollout.example.org")
+    response = _request_reset(client, "Owner@Example.com", HTTP_HOST="rollout.example.org")
 
     assert response.status_code == 302
     assert response["Location"] == reverse("password_reset_done")
@@ -30,7 +39,7 @@ def test_reset_emails_a_link_built_from_the_request_host(client, workflow_owner)
 
 
 def test_following_the_link_sets_a_new_password(client, workflow_owner):
-    client.post(RESET, {"email": "owner@example.com"})
+    _request_reset(client, "owner@example.com")
 
     page = client.get(last_mail_link(), follow=True)
     assert page.status_code == 200
@@ -49,7 +58,7 @@ def test_following_the_link_sets_a_new_password(client, workflow_owner):
 
 
 def test_mismatched_passwords_change_nothing(client, workflow_owner):
-    client.post(RESET, {"email": "owner@example.com"})
+    _request_reset(client, "owner@example.com")
     page = client.get(last_mail_link(), follow=True)
 
     response = client.post(
@@ -65,7 +74,7 @@ def test_mismatched_passwords_change_nothing(client, workflow_owner):
 
 
 def test_unknown_email_looks_the_same_and_sends_nothing(client, workflow_owner):
-    response = client.post(RESET, {"email": "nobody@example.com"})
+    response = _request_reset(client, "nobody@example.com")
 
     assert response.status_code == 302
     assert response["Location"] == reverse("password_reset_done")
@@ -77,7 +86,7 @@ def test_unknown_email_looks_the_same_and_sends_nothing(client, workflow_owner):
 def test_deactivated_users_get_no_reset_email(client, db):
     UserFactory(email="gone@example.com", is_active=False)
 
-    response = client.post(RESET, {"email": "gone@example.com"})
+    response = _request_reset(client, "gone@example.com")
 
     assert response["Location"] == reverse("password_reset_done")
     assert mail.outbox == []
@@ -88,7 +97,7 @@ def test_an_invited_user_without_a_password_gets_a_fresh_link(client, db):
     invited.set_unusable_password()
     invited.save()
 
-    client.post(RESET, {"email": "invited@example.com"})
+    _request_reset(client, "invited@example.com")
 
     assert len(mail.outbox) == 1
     assert mail.outbox[0].subject == "Choose your Rollout password"
@@ -112,3 +121,72 @@ def test_reset_needs_the_csrf_token(csrf_client, workflow_owner):
 
     assert response.status_code == 403
     assert mail.outbox == []
+
+
+def _reset_queries(client, email: str) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(RESET, {"email": email})
+    assert response["Location"] == reverse("password_reset_done")
+    return [query["sql"] for query in queries.captured_queries]
+
+
+def test_the_request_never_sends_the_email(
+    client, workflow_owner, django_capture_on_commit_callbacks
+):
+    """A known address must not take longer to answer than an unknown one: the email is built
+    and sent by a task after the response, never inside the request."""
+    with django_capture_on_commit_callbacks(execute=False) as after_commit:
+        client.post(RESET, {"email": "owner@example.com"})
+
+    assert mail.outbox == []
+    for callback in after_commit:
+        callback()
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["owner@example.com"]
+
+
+def test_known_and_unknown_addresses_do_the_same_work(client, workflow_owner, monkeypatch):
+    def no_mail_server(*args, **kwargs):
+        raise AssertionError("the request opened the mail server")
+
+    monkeypatch.setattr(
+        "django.core.mail.backends.locmem.EmailBackend.send_messages", no_mail_server
+    )
+
+    known = _reset_queries(client, "owner@example.com")
+    unknown = _reset_queries(client, "nobody@example.com")
+
+    assert known == unknown
+    assert not any("accounts_user" in sql for sql in known)
+
+
+def test_resets_for_one_address_are_throttled(client, workflow_owner, settings, caplog):
+    settings.ROLLOUT_PASSWORD_RESETS_PER_HOUR_PER_ADDRESS = 10
+    for _ in range(10):
+        _request_reset(client, "owner@example.com")
+    assert len(mail.outbox) == 10
+
+    # The 11th, from another address too, reads the same as success but sends nothing.
+    eleventh = _request_reset(client, "Owner@Example.com", REMOTE_ADDR="198.51.100.7")
+
+    assert eleventh["Location"] == reverse("password_reset_done")
+    assert len(mail.outbox) == 10
+    assert "Password reset throttled" in caplog.text
+
+
+def test_resets_from_one_ip_are_throttled_across_addresses(client, db, settings, caplog):
+    settings.ROLLOUT_PASSWORD_RESETS_PER_HOUR_PER_IP = 3
+    for n in range(4):
+        UserFactory(email=f"person{n}@example.com")
+    for n in range(3):
+        _request_reset(client, f"person{n}@example.com", REMOTE_ADDR="203.0.113.9")
+    assert len(mail.outbox) == 3
+
+    fourth = _request_reset(client, "person3@example.com", REMOTE_ADDR="203.0.113.9")
+
+    assert fourth["Location"] == reverse("password_reset_done")
+    assert len(mail.outbox) == 3
+    assert "Password reset throttled" in caplog.text
+    # Another network is not held back by this one.
+    _request_reset(client, "person3@example.com", REMOTE_ADDR="192.0.2.44")
+    assert len(mail.outbox) == 4
