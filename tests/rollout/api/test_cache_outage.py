@@ -1,0 +1,93 @@
+"""The API while the cache Redis is unreachable (issue 13): the database answers instead.
+
+The cache is a redis-server of the test's own (tests.redis_server): an outage is its port really
+closed, not a mock, and "Redis comes back" is the same server restarted from its dump.
+"""
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from rollout.lib import local_memo
+from tests.redis_server import RedisServer
+from tests.rollout.api.conftest import IssuedToken
+from tests.rollout.api.test_events import item, post
+from tests.rollout.promotion_fixtures import make_plan
+
+pytestmark = pytest.mark.django_db
+
+SLUG = "support-reply-drafting"
+LIVE = {"mode": "live", "phase": "limited", "cohort": "Tier 1"}
+
+
+@pytest.fixture
+def redis_cache(tmp_path: Path, settings) -> Iterator[RedisServer]:
+    """The default cache on a redis-server of this test's own, as production configures it."""
+    server = RedisServer(tmp_path)
+    server.start()
+    settings.CACHES = {
+        "default": {"BACKEND": "rollout.lib.cache.ReusingRedisCache", "LOCATION": server.url}
+    }
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+def ask(client: Client, token: IssuedToken, user: str) -> object:
+    return client.get("/api/v1/decision", {"workflow": SLUG, "user": user}, headers=token.headers)
+
+
+def test_the_api_answers_from_the_database_while_the_cache_is_down(
+    api_client, api_token, workflow, member, redis_cache, caplog
+):
+    make_plan(workflow, current="limited")
+    assert ask(api_client, api_token, member.email).json() == LIVE  # warm, through Redis
+
+    redis_cache.stop()
+    local_memo.forget_all()  # another web process, or a second later
+    with caplog.at_level(logging.WARNING):
+        for _ in range(3):
+            response = ask(api_client, api_token, member.email)
+            assert response.status_code == 200
+            assert response.json() == LIVE
+            local_memo.forget_all()
+        # A token this process never saw, asking about someone it never asked about.
+        assert ask(api_client, api_token, "someone@example.com").status_code == 200
+        events = post(api_client, api_token, {"events": [item()]})
+        assert events.status_code == 200, events.content
+        assert events.json()["accepted"] == 1
+
+    outage_logs = [r for r in caplog.records if "cache" in r.getMessage().lower()]
+    assert len(outage_logs) == 1, [r.getMessage() for r in outage_logs]
+
+
+def test_the_rate_limit_falls_back_to_a_local_one(
+    api_client, api_token, workflow, redis_cache, settings
+):
+    settings.ROLLOUT_API_RATE_PER_MINUTE = 2
+    redis_cache.stop()
+    answers = [ask(api_client, api_token, "anyone@example.com").status_code for _ in range(3)]
+    assert answers == [200, 200, 429]
+
+
+def test_healthz_is_degraded_not_unavailable_while_the_cache_is_down(client, redis_cache, settings):
+    transport = settings.CELERY_BROKER_URL.split("://", 1)[0]
+    healthy = client.get("/healthz")
+    assert healthy.status_code == 200
+    assert healthy.json()["cache"] == "ok"
+
+    redis_cache.stop()
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "degraded",
+        "database": "ok",
+        "broker": "ok",
+        "broker_transport": transport,
+        "cache": "degraded",
+    }
