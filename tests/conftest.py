@@ -69,9 +69,11 @@ def _fresh_cache():
 
     from rollout.api.throttling import forget_local_counts
     from rollout.lib import local_memo
+    from rollout.lib.cache import forget_outage
 
-    for forget in (cache.clear, local_memo.forget_all, forget_local_counts):
+    forgets = (cache.clear, local_memo.forget_all, forget_local_counts, forget_outage)
+    for forget in forgets:
         forget()
     yield
-    for forget in (cache.clear, local_memo.forget_all, forget_local_counts):
+    for forget in forgets:
         forget()

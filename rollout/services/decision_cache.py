@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from rollout.lib import local_memo
+from rollout.lib.cache import CACHE_ERRORS, cache_failed
 from rollout.models import Workflow
 from rollout.selectors.decision import new_plan_version, plan_version_key
 
@@ -27,7 +28,10 @@ def plan_changed(workflow: Workflow) -> None:
     slug = workflow.slug
 
     def invalidate() -> None:
-        _bump(slug)
         local_memo.forget(f"decision:{slug}:")
+        try:
+            _bump(slug)
+        except CACHE_ERRORS as exc:
+            cache_failed(exc, "invalidating cached rollout decisions")
 
     transaction.on_commit(invalidate)
