@@ -9,15 +9,24 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
+from rollout import tasks
 from rollout.lib import local_memo
+from rollout.lib.cache import forget_outage
+from rollout.selectors.api_tokens import token_cache_key
+from rollout.selectors.decision import decision_memo_key
+from rollout.services.api_tokens import api_token_revoke
+from rollout.services.phase_control import phase_pause
 from tests.redis_server import RedisServer
 from tests.rollout.api.conftest import IssuedToken
 from tests.rollout.api.test_events import item, post
 from tests.rollout.promotion_fixtures import make_plan
 
 pytestmark = pytest.mark.django_db
+
+FALLBACK = {"mode": "shadow", "phase": "limited", "cohort": None}
 
 SLUG = "support-reply-drafting"
 LIVE = {"mode": "live", "phase": "limited", "cohort": "Tier 1"}
@@ -91,3 +100,72 @@ def test_healthz_is_degraded_not_unavailable_while_the_cache_is_down(client, red
         "broker_transport": transport,
         "cache": "degraded",
     }
+
+
+# --- No stale answer after the outage -----------------------------------------------------------
+
+
+def a_process_that_never_saw_the_outage() -> None:
+    """What another web process knows once Redis is back: nothing but the shared cache and the
+    database (no memo, no memory of the outage)."""
+    local_memo.forget_all()
+    forget_outage()
+
+
+def test_a_pause_during_the_outage_holds_when_redis_returns_with_its_old_data(
+    api_client,
+    api_token,
+    workflow,
+    member,
+    ops_leader,
+    redis_cache,
+    django_capture_on_commit_callbacks,
+):
+    make_plan(workflow, current="limited")
+    assert ask(api_client, api_token, member.email).json() == LIVE  # cached in Redis
+
+    redis_cache.stop()
+    with django_capture_on_commit_callbacks(execute=True):
+        phase_pause(workflow=workflow, actor=ops_leader, fallback_mode="shadow", reason="Outage")
+    assert ask(api_client, api_token, member.email).json() == FALLBACK
+
+    redis_cache.start()  # with its old data: the old plan version and the "live" answer
+    assert cache.get(decision_memo_key(SLUG, member.email)) is not None
+    local_memo.forget_all()
+    assert ask(api_client, api_token, member.email).json() == FALLBACK
+    a_process_that_never_saw_the_outage()
+    assert ask(api_client, api_token, member.email).json() == FALLBACK
+
+    assert tasks.replay_cache_invalidations() == 1  # the sweep bumps the version after all
+    assert tasks.replay_cache_invalidations() == 0
+    a_process_that_never_saw_the_outage()
+    assert ask(api_client, api_token, member.email).json() == FALLBACK
+
+
+def test_a_revocation_during_the_outage_holds_when_redis_returns_with_its_old_data(
+    api_client,
+    api_token,
+    workflow,
+    workflow_owner,
+    redis_cache,
+    django_capture_on_commit_callbacks,
+):
+    assert ask(api_client, api_token, "anyone@example.com").status_code == 200  # token cached
+
+    redis_cache.stop()
+    with django_capture_on_commit_callbacks(execute=True):
+        api_token_revoke(token=api_token.token, actor=workflow_owner)
+    assert ask(api_client, api_token, "anyone@example.com").status_code == 401
+
+    redis_cache.start()  # with its old data: the revoked token's entry
+    key = token_cache_key(api_token.token.token_hash)
+    assert cache.get(key) is not None
+    local_memo.forget_all()
+    assert ask(api_client, api_token, "anyone@example.com").status_code == 401
+    a_process_that_never_saw_the_outage()
+    assert ask(api_client, api_token, "anyone@example.com").status_code == 401
+
+    assert tasks.replay_cache_invalidations() == 1  # the sweep deletes the entry after all
+    assert cache.get(key) is None
+    a_process_that_never_saw_the_outage()
+    assert ask(api_client, api_token, "anyone@example.com").status_code == 401
