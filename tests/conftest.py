@@ -70,8 +70,15 @@ def _fresh_cache():
     from rollout.api.throttling import forget_local_counts
     from rollout.lib import local_memo
     from rollout.lib.cache import forget_outage
+    from rollout.selectors.cache_invalidations import forget_invalidations_pending
 
-    forgets = (cache.clear, local_memo.forget_all, forget_local_counts, forget_outage)
+    forgets = (
+        cache.clear,
+        local_memo.forget_all,
+        forget_local_counts,
+        forget_outage,
+        forget_invalidations_pending,
+    )
     for forget in forgets:
         forget()
     yield

@@ -71,9 +71,18 @@ class ReusingRedisCache(RedisCache):
 # Callers catch CACHE_ERRORS, answer from the database and report it here; a success reports the
 # cache answering again. The log says so once when an outage starts and once when it ends, not on
 # every request of a 30 s outage at thousands of requests a second.
+#
+# After an outage the cache may hold what the outage kept it from forgetting (a revoked token, a
+# paused workflow's answer). Invalidations that failed are recorded in the database
+# (rollout.services.cache_invalidations) and the API reads around them while they are pending; for
+# RECOVERY_GRACE_SECONDS after the cache answers again, longer than a process takes to notice a new
+# pending one (rollout.selectors.cache_invalidations), this process trusts no cached entry at all.
+
+RECOVERY_GRACE_SECONDS = 2.0
 
 _outage_lock = threading.Lock()
 _down_since: float | None = None
+_back_at: float | None = None
 
 
 def cache_failed(exc: BaseException, doing: str) -> None:
@@ -88,13 +97,14 @@ def cache_failed(exc: BaseException, doing: str) -> None:
 
 def cache_answered() -> None:
     """A cache call succeeded: an outage this process saw is over."""
-    global _down_since
+    global _down_since, _back_at
     if _down_since is None:  # the common case, without the lock
         return
     with _outage_lock:
         if _down_since is None:
             return
-        seconds, _down_since = time.monotonic() - _down_since, None
+        _back_at = time.monotonic()
+        seconds, _down_since = _back_at - _down_since, None
     logger.warning("The cache answers again after %.1f s.", seconds)
 
 
@@ -103,8 +113,22 @@ def cache_down() -> bool:
     return _down_since is not None
 
 
+def cache_trusted() -> bool:
+    """Whether this process may answer from cached entries: not during an outage it saw, nor
+    for RECOVERY_GRACE_SECONDS after it."""
+    global _back_at
+    if _down_since is not None:
+        return False
+    if _back_at is None:  # the common case
+        return True
+    if time.monotonic() - _back_at < RECOVERY_GRACE_SECONDS:
+        return False
+    _back_at = None
+    return True
+
+
 def forget_outage() -> None:
     """Back to "no outage seen" (tests; a new process starts so)."""
-    global _down_since
+    global _down_since, _back_at
     with _outage_lock:
-        _down_since = None
+        _down_since = _back_at = None

@@ -16,11 +16,13 @@ from django.utils import timezone
 from accounts.models import User
 from core.errors import ApplicationError
 from rollout.lib import local_memo
-from rollout.lib.cache import CACHE_ERRORS, cache_answered, cache_failed
-from rollout.models import ApiToken, Workflow
+from rollout.lib.cache import CACHE_ERRORS, cache_answered, cache_failed, cache_trusted
+from rollout.models import ApiToken, CacheInvalidationKind, Workflow
 from rollout.permissions import can_change_workflow
 from rollout.selectors.api_tokens import TOKEN_PREFIX, token_cache_key, token_hash
+from rollout.selectors.cache_invalidations import token_invalidation_pending
 from rollout.services.activity import activity_record
+from rollout.services.cache_invalidations import cache_invalidate
 
 PREFIX_LENGTH = 8
 NAME_MAX_LENGTH = ApiToken._meta.get_field("name").max_length
@@ -77,12 +79,8 @@ def api_token_create(*, workflow: Workflow, actor: User, name: str) -> tuple[Api
 
 def token_forget(digest: str) -> None:
     """Drop the cached token with this hash (after its revocation commits)."""
-    key = token_cache_key(digest)
-    local_memo.forget(key)
-    try:
-        cache.delete(key)
-    except CACHE_ERRORS as exc:
-        cache_failed(exc, "forgetting a revoked API token")
+    local_memo.forget(token_cache_key(digest))
+    cache_invalidate(CacheInvalidationKind.TOKEN, digest)
 
 
 def api_token_revoke(*, token: ApiToken, actor: User) -> ApiToken:
@@ -144,14 +142,19 @@ def _token_entry(digest: str) -> dict | None:
     }
 
 
-def _cache_get(key: str) -> tuple[bool, dict | None]:
-    """(whether the cache answered, its entry). An unreachable cache is reported, not raised."""
+def _cache_get(digest: str, key: str) -> tuple[bool, dict | None]:
+    """(whether the cache may be used, its entry). Not while the cache is unreachable (reported,
+    not raised), nor while a revocation it missed is pending, nor just after an outage."""
+    if token_invalidation_pending(digest):
+        return False, None
     try:
         entry = cache.get(key)
     except CACHE_ERRORS as exc:
         cache_failed(exc, "reading an API token")
         return False, None
     cache_answered()
+    if not cache_trusted():
+        return False, None
     return True, entry
 
 
@@ -177,7 +180,7 @@ def api_token_authenticate(plaintext: str) -> ApiToken | None:
     memo = local_memo.recall(key)
     if memo is not None:
         return memo
-    cache_up, entry = _cache_get(key)
+    cache_up, entry = _cache_get(digest, key)
     if entry is None:
         entry = _token_entry(digest)
         if entry is None:
