@@ -4,11 +4,15 @@ import os
 # inside one unless told it is safe (it is: the loop only drives the browser).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
 import pytest  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from rollout.models import Workflow  # noqa: E402
 from tests.factories import UserFactory, executive_user, make_workflow, ops_leader_user  # noqa: E402
+from tests.redis_server import RedisServer  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -84,3 +88,17 @@ def _fresh_cache():
     yield
     for forget in forgets:
         forget()
+
+
+@pytest.fixture
+def redis_cache(tmp_path: Path, settings) -> Iterator[RedisServer]:
+    """The default cache on a redis-server of this test's own, as production configures it."""
+    server = RedisServer(tmp_path)
+    server.start()
+    settings.CACHES = {
+        "default": {"BACKEND": "rollout.lib.cache.ReusingRedisCache", "LOCATION": server.url}
+    }
+    try:
+        yield server
+    finally:
+        server.kill()

@@ -5,8 +5,6 @@ closed, not a mock, and "Redis comes back" is the same server restarted from its
 """
 
 import logging
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -19,7 +17,6 @@ from rollout.selectors.api_tokens import token_cache_key
 from rollout.selectors.decision import decision_memo_key
 from rollout.services.api_tokens import api_token_revoke
 from rollout.services.phase_control import phase_pause
-from tests.redis_server import RedisServer
 from tests.rollout.api.conftest import IssuedToken
 from tests.rollout.api.test_events import item, post
 from tests.rollout.promotion_fixtures import make_plan
@@ -30,20 +27,6 @@ FALLBACK = {"mode": "shadow", "phase": "limited", "cohort": None}
 
 SLUG = "support-reply-drafting"
 LIVE = {"mode": "live", "phase": "limited", "cohort": "Tier 1"}
-
-
-@pytest.fixture
-def redis_cache(tmp_path: Path, settings) -> Iterator[RedisServer]:
-    """The default cache on a redis-server of this test's own, as production configures it."""
-    server = RedisServer(tmp_path)
-    server.start()
-    settings.CACHES = {
-        "default": {"BACKEND": "rollout.lib.cache.ReusingRedisCache", "LOCATION": server.url}
-    }
-    try:
-        yield server
-    finally:
-        server.kill()
 
 
 def ask(client: Client, token: IssuedToken, user: str) -> object:
