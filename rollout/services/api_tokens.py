@@ -170,8 +170,9 @@ def api_token_authenticate(plaintext: str) -> ApiToken | None:
 
     Warm: one cache read and no query (revoking deletes the entry, so a revoked token stops at
     once; other web processes may still accept it from their memo for about a second, see
-    rollout.lib.local_memo). Cold, or while the cache is unreachable: one indexed query on the
-    hash. Plus an UPDATE of last_used_at at most once a minute.
+    rollout.lib.local_memo). Cold, or while the cache is unreachable or may still hold a
+    revocation it missed (rollout.services.cache_invalidations): one indexed query on the hash.
+    Plus an UPDATE of last_used_at at most once a minute.
     """
     if not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > _MAX_TOKEN_LENGTH:
         return None
