@@ -6,6 +6,7 @@ from celery import shared_task
 from celery.signals import task_postrun
 from django.conf import settings
 
+from rollout.services.cache_invalidations import cache_invalidations_replay
 from rollout.services.escalations import escalations_advance
 from rollout.services.evaluation import (
     evaluation_sweep,
@@ -97,6 +98,13 @@ def deliver_notices() -> int:
     """Every minute: publish due notices, queue due reminders, send due deliveries — so a broker
     that was down at publish time only delays delivery."""
     return notice_sweep()
+
+
+@shared_task(time_limit=60, soft_time_limit=50)
+def replay_cache_invalidations() -> int:
+    """Every few seconds: apply to the cache the invalidations (a revocation, a plan change) it
+    missed while unreachable. Until then the API reads around them; safe to run twice."""
+    return cache_invalidations_replay()
 
 
 # Periodic sweeps record their last run for the operations metrics (/metrics), so a scheduler or

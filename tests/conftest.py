@@ -4,11 +4,15 @@ import os
 # inside one unless told it is safe (it is: the loop only drives the browser).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
 import pytest  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from rollout.models import Workflow  # noqa: E402
 from tests.factories import UserFactory, executive_user, make_workflow, ops_leader_user  # noqa: E402
+from tests.redis_server import RedisServer  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -69,9 +73,32 @@ def _fresh_cache():
 
     from rollout.api.throttling import forget_local_counts
     from rollout.lib import local_memo
+    from rollout.lib.cache import forget_outage
+    from rollout.selectors.cache_invalidations import forget_invalidations_pending
 
-    for forget in (cache.clear, local_memo.forget_all, forget_local_counts):
+    forgets = (
+        cache.clear,
+        local_memo.forget_all,
+        forget_local_counts,
+        forget_outage,
+        forget_invalidations_pending,
+    )
+    for forget in forgets:
         forget()
     yield
-    for forget in (cache.clear, local_memo.forget_all, forget_local_counts):
+    for forget in forgets:
         forget()
+
+
+@pytest.fixture
+def redis_cache(tmp_path: Path, settings) -> Iterator[RedisServer]:
+    """The default cache on a redis-server of this test's own, as production configures it."""
+    server = RedisServer(tmp_path)
+    server.start()
+    settings.CACHES = {
+        "default": {"BACKEND": "rollout.lib.cache.ReusingRedisCache", "LOCATION": server.url}
+    }
+    try:
+        yield server
+    finally:
+        server.kill()

@@ -311,6 +311,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "rollout.tasks.deliver_notices",
         "schedule": timedelta(minutes=1),
     },
+    # A revocation or plan change the cache missed while down: the API reads around it from the
+    # database until this replays it, so the sooner the cheaper (an empty table when all is well).
+    "replay-cache-invalidations": {
+        "task": "rollout.tasks.replay_cache_invalidations",
+        "schedule": timedelta(seconds=10),
+    },
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

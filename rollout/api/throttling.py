@@ -18,6 +18,7 @@ from django.core.cache import cache
 from django.http import HttpRequest
 from ninja.throttling import BaseThrottle
 
+from rollout.lib.cache import CACHE_ERRORS, cache_answered, cache_failed
 from rollout.models import ApiToken
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,8 @@ def _shared_count(key: str, amount: int) -> int:
 # thousandth of the rate (at most 100), so the limit is exact for small rates and off by at most
 # 0.1 % of the rate per process for large ones.
 _pending_lock = threading.Lock()
-_pending: dict[str, tuple[int, int]] = {}  # window key → (uncounted requests, last shared total)
+# window key → (uncounted requests, last shared total, every request this process saw in it)
+_pending: dict[str, tuple[int, int, int]] = {}
 
 
 def forget_local_counts() -> None:
@@ -69,20 +71,31 @@ def flush_every() -> int:
 
 
 def _window_count(key: str) -> int:
-    """Counts this request in the window `key` and returns the window's count so far."""
+    """Counts this request in the window `key` and returns the window's count so far.
+
+    While the cache is unreachable, the count is this process's own requests in the window: each
+    process then limits on its own, so the whole allows at most the rate times the number of web
+    processes — a limit still, where failing open entirely would be none.
+    """
     with _pending_lock:
         if key not in _pending:
             _pending.clear()  # a new window: the old ones are over
-        pending, known = _pending.get(key, (0, 0))
-        pending += 1
+        pending, known, seen = _pending.get(key, (0, 0, 0))
+        pending, seen = pending + 1, seen + 1
         if pending < flush_every():
-            _pending[key] = (pending, known)
+            _pending[key] = (pending, known, seen)
             return known + pending
-        _pending[key] = (0, known)
-    total = _shared_count(key, pending)
+        _pending[key] = (0, known, seen)
+    try:
+        total = _shared_count(key, pending)
+    except CACHE_ERRORS as exc:
+        cache_failed(exc, "counting API requests")
+        return seen
+    cache_answered()
     with _pending_lock:
         if key in _pending:
-            _pending[key] = (_pending[key][0], max(total, _pending[key][1]))
+            uncounted, last_total, seen = _pending[key]
+            _pending[key] = (uncounted, max(total, last_total), seen)
     return total
 
 
@@ -100,8 +113,9 @@ class TokenRateThrottle(BaseThrottle):
         try:
             count = _window_count(f"api-rate:{token.pk}:{window}")
         except Exception:
-            # An unreachable cache must not take the API down with it: the limit protects
-            # capacity, so failing open for a while is the lesser harm.
+            # An unreachable cache is counted locally (above); anything else the cache does
+            # wrong must not take the API down with it either: the limit protects capacity,
+            # so failing open for a while is the lesser harm.
             logger.exception("API rate limit not checked: the cache failed")
             return True
         return count <= rate_per_minute()

@@ -3,6 +3,7 @@
 from rollout.models.activity import ActivityEntry
 from rollout.models.api_token import ApiToken
 from rollout.models.blackout import BlackoutWindow
+from rollout.models.cache_invalidation import CacheInvalidation, CacheInvalidationKind
 from rollout.models.calendar_feed import CalendarFeed
 from rollout.models.cohort import Cohort, CohortMember, EnrolmentPhase
 from rollout.models.escalation import (
@@ -100,6 +101,8 @@ __all__ = [
     "ApiToken",
     "BlackoutWindow",
     "BreachAction",
+    "CacheInvalidation",
+    "CacheInvalidationKind",
     "CalendarFeed",
     "ChangeNotice",
     "Cohort",

@@ -13,7 +13,9 @@ from django.core.cache import cache
 from django.db.models import OuterRef, Q, Subquery
 
 from rollout.lib import local_memo
+from rollout.lib.cache import CACHE_ERRORS, cache_answered, cache_failed, cache_trusted
 from rollout.models import PHASE_ORDER, CohortMember, Phase, PhaseKind, PhaseStatus, Workflow
+from rollout.selectors.cache_invalidations import plan_invalidation_pending
 
 Mode = Literal["live", "shadow", "off"]
 LIVE_PHASES = (PhaseKind.LIMITED, PhaseKind.BROAD, PhaseKind.STEADY)
@@ -131,28 +133,48 @@ def decision_memo_key(workflow_slug: str, user_ref: str) -> str:
     return f"decision:{workflow_slug}:{ref_hash}"
 
 
+def _decide_through_cache(workflow_slug: str, user_ref: str, key: str) -> Decision | None:
+    """`decide` behind the shared cache; raises what the cache raises (CACHE_ERRORS). None when
+    the cache may not be used: a plan change it missed is pending, or it is just back from an
+    outage (see rollout.lib.cache)."""
+    if plan_invalidation_pending(workflow_slug):
+        return None
+    found = cache.get_many([plan_version_key(workflow_slug), key])
+    cache_answered()
+    if not cache_trusted():
+        return None
+    version = found.get(plan_version_key(workflow_slug))
+    if version is None:
+        version = plan_version(workflow_slug)
+    cached = found.get(key)
+    if cached is not None and cached[0] == str(version):
+        return Decision(*cached[1:])
+    decision = decide(workflow_slug, user_ref)
+    value = (str(version), decision.mode, decision.phase, decision.cohort)
+    cache.set(key, value, DECISION_TIMEOUT)
+    return decision
+
+
 def decide_cached(workflow_slug: str, user_ref: str) -> Decision:
     """`decide`, cached until the workflow's plan changes.
 
     One cache round trip when warm: the entry carries the plan version it was computed under and
     is read together with the current version, so a plan change invalidates it at once. In front
     of that, a per-process memo of about a second (rollout.lib.local_memo) serves repeat questions
-    with no round trip at all.
+    with no round trip at all. While the cache is unreachable, or may hold what an outage kept it
+    from forgetting, `decide` answers from the database (rollout.lib.cache, rollout.selectors.
+    cache_invalidations).
     """
     key = decision_memo_key(workflow_slug, user_ref)
     memo = local_memo.recall(key)
     if memo is not None:
         return memo
-    found = cache.get_many([plan_version_key(workflow_slug), key])
-    version = found.get(plan_version_key(workflow_slug))
-    if version is None:
-        version = plan_version(workflow_slug)
-    cached = found.get(key)
-    if cached is not None and cached[0] == str(version):
-        decision = Decision(*cached[1:])
-    else:
+    try:
+        decision = _decide_through_cache(workflow_slug, user_ref, key)
+    except CACHE_ERRORS as exc:
+        cache_failed(exc, "reading a rollout decision")
+        decision = None
+    if decision is None:
         decision = decide(workflow_slug, user_ref)
-        value = (str(version), decision.mode, decision.phase, decision.cohort)
-        cache.set(key, value, DECISION_TIMEOUT)
     local_memo.remember(key, decision)
     return decision

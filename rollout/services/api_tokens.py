@@ -4,6 +4,7 @@ A token is `ro_` + 8 characters (its prefix, shown in lists) + a random tail; on
 stored, so the plaintext exists once, in what `api_token_create` returns.
 """
 
+import functools
 import secrets
 from datetime import timedelta
 
@@ -15,10 +16,13 @@ from django.utils import timezone
 from accounts.models import User
 from core.errors import ApplicationError
 from rollout.lib import local_memo
-from rollout.models import ApiToken, Workflow
+from rollout.lib.cache import CACHE_ERRORS, cache_answered, cache_failed, cache_trusted
+from rollout.models import ApiToken, CacheInvalidationKind, Workflow
 from rollout.permissions import can_change_workflow
 from rollout.selectors.api_tokens import TOKEN_PREFIX, token_cache_key, token_hash
+from rollout.selectors.cache_invalidations import token_invalidation_pending
 from rollout.services.activity import activity_record
+from rollout.services.cache_invalidations import cache_invalidate
 
 PREFIX_LENGTH = 8
 NAME_MAX_LENGTH = ApiToken._meta.get_field("name").max_length
@@ -73,6 +77,12 @@ def api_token_create(*, workflow: Workflow, actor: User, name: str) -> tuple[Api
     return token, plaintext
 
 
+def token_forget(digest: str) -> None:
+    """Drop the cached token with this hash (after its revocation commits)."""
+    local_memo.forget(token_cache_key(digest))
+    cache_invalidate(CacheInvalidationKind.TOKEN, digest)
+
+
 def api_token_revoke(*, token: ApiToken, actor: User) -> ApiToken:
     """Stops the token working at once. The row stays, so the list shows who used what when."""
     if not can_change_workflow(actor, token.workflow):
@@ -85,8 +95,7 @@ def api_token_revoke(*, token: ApiToken, actor: User) -> ApiToken:
             raise ApplicationError(MSG_ALREADY_REVOKED)
         token.refresh_from_db(fields=["revoked_at", "token_hash"])
         # The API reads tokens from the cache: drop this one the moment the revocation commits.
-        key = token_cache_key(token.token_hash)
-        transaction.on_commit(lambda: (cache.delete(key), local_memo.forget(key)))
+        transaction.on_commit(functools.partial(token_forget, token.token_hash))
         activity_record(
             workflow=token.workflow,
             actor=actor,
@@ -113,13 +122,57 @@ def _from_cache(entry: dict) -> ApiToken:
     return token
 
 
+def _token_entry(digest: str) -> dict | None:
+    """The active token with this hash, as the cache keeps it; None if none (one query)."""
+    row = (
+        ApiToken.objects.filter(token_hash=digest, revoked_at__isnull=True)
+        .select_related("workflow")
+        .only("name", "prefix", "last_used_at", "workflow__slug")
+        .first()
+    )
+    if row is None:
+        return None
+    return {
+        "pk": row.pk,
+        "workflow_id": row.workflow_id,
+        "slug": row.workflow.slug,
+        "name": row.name,
+        "prefix": row.prefix,
+        "last_used_at": row.last_used_at,
+    }
+
+
+def _cache_get(digest: str, key: str) -> tuple[bool, dict | None]:
+    """(whether the cache may be used, its entry). Not while the cache is unreachable (reported,
+    not raised), nor while a revocation it missed is pending, nor just after an outage."""
+    if token_invalidation_pending(digest):
+        return False, None
+    try:
+        entry = cache.get(key)
+    except CACHE_ERRORS as exc:
+        cache_failed(exc, "reading an API token")
+        return False, None
+    cache_answered()
+    if not cache_trusted():
+        return False, None
+    return True, entry
+
+
+def _cache_set(key: str, entry: dict) -> None:
+    try:
+        cache.set(key, entry, TOKEN_CACHE_SECONDS)
+    except CACHE_ERRORS as exc:
+        cache_failed(exc, "caching an API token")
+
+
 def api_token_authenticate(plaintext: str) -> ApiToken | None:
     """The active token with this plaintext, its workflow's slug loaded; None for anything else.
 
     Warm: one cache read and no query (revoking deletes the entry, so a revoked token stops at
     once; other web processes may still accept it from their memo for about a second, see
-    rollout.lib.local_memo). Cold: one indexed query on the hash. Plus an UPDATE of last_used_at at
-    most once a minute.
+    rollout.lib.local_memo). Cold, or while the cache is unreachable or may still hold a
+    revocation it missed (rollout.services.cache_invalidations): one indexed query on the hash.
+    Plus an UPDATE of last_used_at at most once a minute.
     """
     if not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > _MAX_TOKEN_LENGTH:
         return None
@@ -128,25 +181,13 @@ def api_token_authenticate(plaintext: str) -> ApiToken | None:
     memo = local_memo.recall(key)
     if memo is not None:
         return memo
-    entry = cache.get(key)
+    cache_up, entry = _cache_get(digest, key)
     if entry is None:
-        row = (
-            ApiToken.objects.filter(token_hash=digest, revoked_at__isnull=True)
-            .select_related("workflow")
-            .only("name", "prefix", "last_used_at", "workflow__slug")
-            .first()
-        )
-        if row is None:
+        entry = _token_entry(digest)
+        if entry is None:
             return None
-        entry = {
-            "pk": row.pk,
-            "workflow_id": row.workflow_id,
-            "slug": row.workflow.slug,
-            "name": row.name,
-            "prefix": row.prefix,
-            "last_used_at": row.last_used_at,
-        }
-        cache.set(key, entry, TOKEN_CACHE_SECONDS)
+        if cache_up:
+            _cache_set(key, entry)
     now = timezone.now()
     last_used = entry["last_used_at"]
     if last_used is None or now - last_used >= LAST_USED_RESOLUTION:
@@ -154,7 +195,8 @@ def api_token_authenticate(plaintext: str) -> ApiToken | None:
         # The condition makes concurrent requests write once between them, not once each.
         ApiToken.objects.filter(stale, pk=entry["pk"]).update(last_used_at=now)
         entry = {**entry, "last_used_at": now}
-        cache.set(key, entry, TOKEN_CACHE_SECONDS)
+        if cache_up:
+            _cache_set(key, entry)
     token = _from_cache(entry)
     # Remembered until last_used_at next needs a write (and ~1 s at most, see local_memo).
     if now - entry["last_used_at"] < LAST_USED_RESOLUTION:

@@ -2,23 +2,14 @@
 
 Each workflow has a plan version in the cache; decision keys include it, so bumping the version
 makes every cached decision for that workflow unreachable at once (they then expire on their own).
+A bump the cache could not take is recorded and replayed (rollout.services.cache_invalidations).
 """
 
-from django.core.cache import cache
 from django.db import transaction
 
 from rollout.lib import local_memo
-from rollout.models import Workflow
-from rollout.selectors.decision import new_plan_version, plan_version_key
-
-
-def _bump(slug: str) -> None:
-    key = plan_version_key(slug)
-    try:
-        cache.incr(key)
-    except ValueError:
-        # Missing (never read, or evicted): any new value invalidates.
-        cache.set(key, new_plan_version(), timeout=None)
+from rollout.models import CacheInvalidationKind, Workflow
+from rollout.services.cache_invalidations import cache_invalidate
 
 
 def plan_changed(workflow: Workflow) -> None:
@@ -27,7 +18,7 @@ def plan_changed(workflow: Workflow) -> None:
     slug = workflow.slug
 
     def invalidate() -> None:
-        _bump(slug)
         local_memo.forget(f"decision:{slug}:")
+        cache_invalidate(CacheInvalidationKind.PLAN, slug)
 
     transaction.on_commit(invalidate)

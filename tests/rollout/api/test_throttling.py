@@ -93,13 +93,15 @@ class UnreachableCache:
     add = incr
 
 
-@override_settings(ROLLOUT_API_RATE_PER_MINUTE=0)
-def test_an_unreachable_rate_counter_lets_requests_through(
+@override_settings(ROLLOUT_API_RATE_PER_MINUTE=1)
+def test_an_unreachable_rate_counter_falls_back_to_a_local_limit(
     api_client, api_token, monkeypatch, caplog
 ):
+    # With a really closed port: tests/rollout/api/test_cache_outage.py.
     monkeypatch.setattr("rollout.api.throttling.cache", UnreachableCache())
     assert api_client.get(URL, PARAMS, headers=api_token.headers).status_code == 200
-    assert "API rate limit not checked" in caplog.text
+    assert api_client.get(URL, PARAMS, headers=api_token.headers).status_code == 429
+    assert "The cache is unreachable" in caplog.text
 
 
 def test_rate_defaults_to_6000_a_minute(settings):
