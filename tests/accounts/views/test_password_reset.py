@@ -190,3 +190,16 @@ def test_resets_from_one_ip_are_throttled_across_addresses(client, db, settings,
     # Another network is not held back by this one.
     _request_reset(client, "person3@example.com", REMOTE_ADDR="192.0.2.44")
     assert len(mail.outbox) == 4
+
+
+def test_resets_are_throttled_locally_while_the_cache_is_down(client, db, settings, redis_cache):
+    """A closed cache port neither breaks the reset page nor lifts the throttle."""
+    settings.ROLLOUT_PASSWORD_RESETS_PER_HOUR_PER_ADDRESS = 2
+    UserFactory(email="person@example.com")
+    redis_cache.stop()
+
+    responses = [_request_reset(client, "person@example.com") for _ in range(3)]
+
+    assert [r.status_code for r in responses] == [302, 302, 302]
+    assert {r["Location"] for r in responses} == {reverse("password_reset_done")}
+    assert len(mail.outbox) == 2
