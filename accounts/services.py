@@ -2,6 +2,8 @@
 
 import hashlib
 import logging
+import threading
+import time
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -19,6 +21,7 @@ from accounts.models import User
 from accounts.roles import ORG_ROLES, forget_roles, role_names
 from core.errors import ApplicationError
 from core.wake import wake
+from rollout.lib.cache import CACHE_ERRORS, cache_answered, cache_failed
 from rollout.models import Workflow
 from rollout.services.activity import activity_record
 from rollout.services.decision_cache import plan_changed
@@ -115,9 +118,22 @@ def password_reset_request(*, email: str, client_ip: str, domain: str, use_https
 def _count_reset(kind: str, value: str) -> int:
     """Count one request in this hour's window for `value`, in the shared cache; return the
     window's total. The window opens with the first request and lasts an hour; the key is a
-    digest, so no address is stored in the cache."""
+    digest, so no address is stored in the cache.
+
+    While the cache is unreachable each process counts on its own (the same limit per process:
+    a limit still, where failing would refuse every reset and failing open would allow any)."""
     digest = hashlib.sha256(value.encode()).hexdigest()
     key = f"password-reset:{kind}:{digest}"
+    try:
+        count = _shared_reset_count(key)
+    except CACHE_ERRORS as exc:
+        cache_failed(exc, "counting password resets")
+        return _local_reset_count(key)
+    cache_answered()
+    return count
+
+
+def _shared_reset_count(key: str) -> int:
     if cache.add(key, 1, timeout=RESET_WINDOW_SECONDS):
         return 1
     try:
@@ -126,6 +142,27 @@ def _count_reset(kind: str, value: str) -> int:
         # The window closed between add() and incr(): this request opens the next one.
         cache.add(key, 1, timeout=RESET_WINDOW_SECONDS)
         return 1
+
+
+# key → (window start, count) of this process, used only while the cache is unreachable.
+_local_resets: dict[str, tuple[float, int]] = {}
+_local_resets_lock = threading.Lock()
+
+
+def _local_reset_count(key: str) -> int:
+    now = time.monotonic()
+    with _local_resets_lock:
+        started, count = _local_resets.get(key, (now, 0))
+        if now - started >= RESET_WINDOW_SECONDS:
+            started, count = now, 0
+        _local_resets[key] = (started, count + 1)
+        return count + 1
+
+
+def forget_local_reset_counts() -> None:
+    """This process's outage-time reset counts (tests start from nothing)."""
+    with _local_resets_lock:
+        _local_resets.clear()
 
 
 def password_reset_send(*, email: str, domain: str, use_https: bool) -> int:

@@ -71,6 +71,7 @@ def _fresh_cache():
     """Cached rollout decisions must never leak from one test into the next."""
     from django.core.cache import cache
 
+    from accounts.services import forget_local_reset_counts
     from rollout.api.throttling import forget_local_counts
     from rollout.lib import local_memo
     from rollout.lib.cache import forget_outage
@@ -80,6 +81,7 @@ def _fresh_cache():
         cache.clear,
         local_memo.forget_all,
         forget_local_counts,
+        forget_local_reset_counts,
         forget_outage,
         forget_invalidations_pending,
     )
