@@ -1,14 +1,17 @@
-"""What every body of the JSON API shares: the typed request, the checks of a person and a time,
-and the wording of pydantic's errors.
+"""What every body of the JSON API shares: the typed request, reading JSON with limits, the checks
+of a person and a time, and the wording of pydantic's errors.
 
 Used by the endpoint modules (events, feedback, …), which never import each other.
 """
 
+import json
+import math
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
+from ninja.parser import Parser
 
 from rollout.models import ApiToken
 
@@ -21,12 +24,86 @@ MSG_FUTURE = "This is more than an hour in the future: check the sender's clock.
 MSG_TOO_OLD = "This is more than 400 days ago: too old to count."
 MSG_BLANK_USER = "Name the person: an email or the id the AI tool knows them by."
 MSG_CONTROL = "Control characters (such as NUL) are not allowed here."
+MSG_NON_FINITE = (
+    "Numbers must be finite: NaN, Infinity and numbers too large for JSON (such as 1e999) "
+    "are not accepted."
+)
 
 
 class ApiHttpRequest(HttpRequest):
     """A request that passed ApiTokenAuth (rollout.api.auth): `auth` is its token."""
 
     auth: ApiToken
+
+
+class NonFinite:
+    """Where a body held NaN, Infinity, -Infinity or a number beyond a double (1e999, read as inf).
+
+    Python's json reads them, but they are not JSON and PostgreSQL's jsonb refuses them: they are
+    kept as this marker, so a batch can reject the one item that holds one and store the rest.
+    """
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"NonFinite({self.text!r})"
+
+
+def _float(text: str) -> float | NonFinite:
+    value = float(text)
+    return value if math.isfinite(value) else NonFinite(text)
+
+
+def parse_json(body: bytes) -> Any:
+    """The body read as JSON, non-finite numbers as NonFinite markers (see holds_non_finite).
+
+    Raises ValueError (UnicodeDecodeError among them) when the body is not JSON.
+    """
+    return json.loads(body, parse_float=_float, parse_constant=NonFinite)
+
+
+def holds_non_finite(value: Any) -> bool:
+    """Whether a value read by parse_json holds a non-finite number anywhere inside."""
+    if isinstance(value, NonFinite):
+        return True
+    if isinstance(value, dict):
+        return any(holds_non_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return any(holds_non_finite(v) for v in value)
+    return False
+
+
+def non_finite_fields(item: dict[str, Any]) -> list[str]:
+    """The fields of a JSON object that hold a non-finite number."""
+    return [field[:100] for field, value in item.items() if holds_non_finite(value)]
+
+
+class UnreadableBody(ValueError):
+    """A body ninja cannot bind, with the reason to tell the client (see JsonParser)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class JsonParser(Parser):
+    """ninja's body parser with parse_json's limits, for operations that bind a body schema.
+
+    ninja answers any parser error with "Cannot parse request body"; RolloutAPI's handler gives
+    the UnreadableBody's message instead.
+    """
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        try:
+            data = parse_json(request.body)
+        except ValueError as exc:
+            raise UnreadableBody(MSG_NOT_JSON) from exc
+        if holds_non_finite(data):
+            raise UnreadableBody(MSG_NON_FINITE)
+        return data
 
 
 def has_control_characters(text: str) -> bool:

@@ -22,12 +22,15 @@ from rollout.api.base import json_response
 from rollout.api.checks import (
     MSG_CONTROL,
     MSG_NAIVE,
+    MSG_NON_FINITE,
     MSG_NOT_JSON,
     ApiHttpRequest,
     check_reported_time,
     clean_user_ref,
     error_message,
     has_control_characters,
+    non_finite_fields,
+    parse_json,
     require_iso_text,
 )
 from rollout.api.errors import ValidationErrorOut
@@ -167,8 +170,8 @@ def events(request: ApiHttpRequest) -> HttpResponse:
     """Up to 1,000 events. Idempotent on `event_id`: a batch sent twice counts once. Each item
     is validated on its own; invalid ones are reported by index and not stored, valid ones are."""
     try:
-        payload = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
+        payload = parse_json(request.body or b"null")
+    except ValueError:  # UnicodeDecodeError is one
         return _envelope_error(request, MSG_NOT_JSON, field="")
     if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
         return _envelope_error(request, MSG_ENVELOPE)
@@ -186,6 +189,12 @@ def events(request: ApiHttpRequest) -> HttpResponse:
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             errors.append({"index": index, "field": "", "message": "An event is a JSON object."})
+            continue
+        non_finite = non_finite_fields(item)
+        if non_finite:
+            errors.extend(
+                {"index": index, "field": field, "message": MSG_NON_FINITE} for field in non_finite
+            )
             continue
         try:
             event = EventIn.model_validate(item)

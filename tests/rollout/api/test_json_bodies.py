@@ -11,8 +11,11 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from ninja import Schema
+from ninja.testing import TestClient
 
 from rollout.api import checks
+from rollout.api.base import RolloutAPI
 from rollout.api.errors import MSG_INVALID_INPUT
 from rollout.api.events import MSG_NONE_VALID
 from rollout.models import Feedback, UsageEvent
@@ -112,3 +115,38 @@ def test_feedback_with_a_non_finite_number_is_a_400(api_client, api_token, numbe
         "errors": [{"field": "text", "message": checks.MSG_NON_FINITE}],
     }
     assert not Feedback.objects.exists()
+
+
+# --- Operations that bind a body schema (ninja parses the body) --------------------------------
+
+
+class Point(Schema):
+    x: float
+
+
+def bound_api() -> RolloutAPI:
+    """A throwaway API with one operation that lets ninja read its body."""
+    api = RolloutAPI(urls_namespace="test-json-bodies", auth=None)
+
+    @api.post("/point")
+    def point(request, body: Point) -> dict:
+        return {"x": body.x}
+
+    return api
+
+
+def test_a_bound_body_is_read_by_the_api_parser():
+    response = TestClient(bound_api()).post("/point", json={"x": 1.5})
+    assert response.status_code == 200
+    assert response.json() == {"x": 1.5}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [('{"x": NaN}', checks.MSG_NON_FINITE), ('{"x": 1e999}', checks.MSG_NON_FINITE)]
+    + [("{not json", checks.MSG_NOT_JSON)],
+)
+def test_a_bound_body_that_cannot_be_read_says_why(text, message):
+    response = TestClient(bound_api()).post("/point", data=text.encode())
+    assert response.status_code == 400
+    assert response.json() == {"detail": message, "errors": [{"field": "", "message": message}]}
