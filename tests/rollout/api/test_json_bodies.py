@@ -117,6 +117,48 @@ def test_feedback_with_a_non_finite_number_is_a_400(api_client, api_token, numbe
     assert not Feedback.objects.exists()
 
 
+# --- Deep nesting ------------------------------------------------------------------------------
+
+
+def too_deep(levels: int = 100_000) -> str:
+    return "[" * levels + "]" * levels
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        too_deep(),
+        "{" + '"a":{' * 100_000 + "}" * 100_001,
+        '{"events": [{"attrs": ' + too_deep() + "}]}",
+        '{"text": ' + too_deep(1_000) + "}",
+    ],
+    ids=["arrays", "objects", "inside-attrs", "a-thousand-levels"],
+)
+@pytest.mark.parametrize("url", [EVENTS, FEEDBACK])
+def test_a_body_nested_too_deep_is_a_400_that_says_so(api_client, api_token, url, text):
+    response = post(api_client, api_token, url, text)
+    assert response.status_code == 400
+    message = checks.MSG_TOO_DEEP
+    detail = message if url == EVENTS else MSG_INVALID_INPUT
+    assert response.json() == {"detail": detail, "errors": [{"field": "", "message": message}]}
+    assert not UsageEvent.objects.exists()
+    assert not Feedback.objects.exists()
+
+
+def test_brackets_inside_strings_are_not_nesting(api_client, api_token):
+    batch = [event(attrs={"note": "[" * 500 + '\\"{' * 100 + "{" * 500})]
+    response = post(api_client, api_token, EVENTS, json.dumps({"events": batch}))
+    assert response.status_code == 200
+    assert response.json()["accepted"] == 1
+
+
+def test_a_bound_body_nested_too_deep_says_so():
+    response = TestClient(bound_api()).post("/point", data=too_deep().encode())
+    message = checks.MSG_TOO_DEEP
+    assert response.status_code == 400
+    assert response.json() == {"detail": message, "errors": [{"field": "", "message": message}]}
+
+
 # --- Operations that bind a body schema (ninja parses the body) --------------------------------
 
 
