@@ -6,7 +6,9 @@ Used by the endpoint modules (events, feedback, …), which never import each ot
 
 import json
 import math
+import re
 from datetime import datetime, timedelta
+from itertools import accumulate
 from typing import Any
 
 from django.http import HttpRequest
@@ -17,6 +19,9 @@ from rollout.models import ApiToken
 
 MAX_FUTURE = timedelta(hours=1)
 MAX_AGE = timedelta(days=400)
+# Arrays and objects inside one another. A batch of events needs 4 ({"events": [{"attrs": {}}]});
+# Python's json recurses per level, so without a limit 100,000 levels end in a RecursionError.
+MAX_DEPTH = 32
 
 MSG_NOT_JSON = "The body is not valid JSON."
 MSG_NAIVE = "Give an ISO 8601 time with its time zone, e.g. 2026-11-30T14:05:00Z."
@@ -28,6 +33,7 @@ MSG_NON_FINITE = (
     "Numbers must be finite: NaN, Infinity and numbers too large for JSON (such as 1e999) "
     "are not accepted."
 )
+MSG_TOO_DEEP = f"The JSON is nested too deep: at most {MAX_DEPTH} levels of arrays and objects."
 
 
 class ApiHttpRequest(HttpRequest):
@@ -57,12 +63,47 @@ def _float(text: str) -> float | NonFinite:
     return value if math.isfinite(value) else NonFinite(text)
 
 
+class UnreadableBody(ValueError):
+    """A body that is not JSON, or not JSON within the limits, with the reason for the client."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# A JSON string (its closing quote optional, so an unterminated one ends the text instead of
+# making the scan restart at every later quote: linear time, whatever the body), and what is not a
+# bracket. A bracket inside a string is no nesting.
+_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"?', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]++")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _depth(text: str) -> int:
+    """How deep arrays and objects nest in `text`, read as the JSON parser reads it (a bracket
+    after an error may be counted too: the parser would refuse the text anyway)."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return 0  # cannot be deeper (the usual small body: no scan)
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
 def parse_json(body: bytes) -> Any:
     """The body read as JSON, non-finite numbers as NonFinite markers (see holds_non_finite).
 
-    Raises ValueError (UnicodeDecodeError among them) when the body is not JSON.
+    Raises UnreadableBody when the body is not JSON or nests deeper than MAX_DEPTH; the depth is
+    measured before parsing, so the parser never recurses that deep.
     """
-    return json.loads(body, parse_float=_float, parse_constant=NonFinite)
+    try:
+        text = body.decode(json.detect_encoding(body), "surrogatepass")
+    except UnicodeDecodeError as exc:
+        raise UnreadableBody(MSG_NOT_JSON) from exc
+    if _depth(text) > MAX_DEPTH:
+        raise UnreadableBody(MSG_TOO_DEEP)
+    try:
+        return json.loads(text, parse_float=_float, parse_constant=NonFinite)
+    except ValueError as exc:
+        raise UnreadableBody(MSG_NOT_JSON) from exc
 
 
 def holds_non_finite(value: Any) -> bool:
@@ -81,14 +122,6 @@ def non_finite_fields(item: dict[str, Any]) -> list[str]:
     return [field[:100] for field, value in item.items() if holds_non_finite(value)]
 
 
-class UnreadableBody(ValueError):
-    """A body ninja cannot bind, with the reason to tell the client (see JsonParser)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
 class JsonParser(Parser):
     """ninja's body parser with parse_json's limits, for operations that bind a body schema.
 
@@ -97,10 +130,7 @@ class JsonParser(Parser):
     """
 
     def parse_body(self, request: HttpRequest) -> Any:
-        try:
-            data = parse_json(request.body)
-        except ValueError as exc:
-            raise UnreadableBody(MSG_NOT_JSON) from exc
+        data = parse_json(request.body)
         if holds_non_finite(data):
             raise UnreadableBody(MSG_NON_FINITE)
         return data

@@ -23,8 +23,8 @@ from rollout.api.checks import (
     MSG_CONTROL,
     MSG_NAIVE,
     MSG_NON_FINITE,
-    MSG_NOT_JSON,
     ApiHttpRequest,
+    UnreadableBody,
     check_reported_time,
     clean_user_ref,
     error_message,
@@ -171,8 +171,8 @@ def events(request: ApiHttpRequest) -> HttpResponse:
     is validated on its own; invalid ones are reported by index and not stored, valid ones are."""
     try:
         payload = parse_json(request.body or b"null")
-    except ValueError:  # UnicodeDecodeError is one
-        return _envelope_error(request, MSG_NOT_JSON, field="")
+    except UnreadableBody as exc:
+        return _envelope_error(request, exc.message, field="")
     if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
         return _envelope_error(request, MSG_ENVELOPE)
     unknown = sorted(set(payload) - {"events"})

@@ -18,8 +18,8 @@ from rollout.api.base import json_response
 from rollout.api.checks import (
     MSG_CONTROL,
     MSG_NON_FINITE,
-    MSG_NOT_JSON,
     ApiHttpRequest,
+    UnreadableBody,
     check_reported_time,
     clean_user_ref,
     error_message,
@@ -139,8 +139,8 @@ def feedback(request: ApiHttpRequest) -> HttpResponse:
     is stored). `event_id` must be a usage event already reported for this workflow."""
     try:
         payload = parse_json(request.body or b"null")
-    except ValueError:  # UnicodeDecodeError is one
-        return _invalid(request, [{"field": "", "message": MSG_NOT_JSON}])
+    except UnreadableBody as exc:
+        return _invalid(request, [{"field": "", "message": exc.message}])
     if not isinstance(payload, dict):
         return _invalid(request, [{"field": "", "message": MSG_OBJECT}])
     non_finite = non_finite_fields(payload)
