@@ -31,11 +31,6 @@ CONFIG = SchemathesisConfig.from_dict(
             "max-examples": 150,
         },
         "phases": {"stateful": {"enabled": False}},
-        # Schema-valid is not always valid: some rules are beyond JSON Schema (an event at most
-        # 400 days old, `from` on or before `to`), and answer 400 with the reason. Every other
-        # check stays on, among them: no 5xx, every status and body as documented, and
-        # schema-invalid input rejected.
-        "checks": {"positive_data_acceptance": {"enabled": False}},
     }
 )
 
