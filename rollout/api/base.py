@@ -17,7 +17,7 @@ from rollout.api.checks import JsonParser, UnreadableBody
 from rollout.api.edge import guarded, unknown_path
 from rollout.api.errors import authentication_error, throttled, unexpected_error, validation_error
 from rollout.api.fast_decision import fast_decision
-from rollout.api.openapi import add_common_errors, hoist_local_defs
+from rollout.api.openapi import add_common_errors, examples_as_objects, hoist_local_defs
 from rollout.api.throttling import TokenRateThrottle
 
 RENDERER = JSONRenderer()
@@ -70,5 +70,6 @@ class RolloutAPI(NinjaAPI):
     def get_openapi_schema(self, **kwargs: Any) -> OpenAPISchema:
         schema = super().get_openapi_schema(**kwargs)
         hoist_local_defs(schema)
+        examples_as_objects(schema)
         add_common_errors(schema)
         return schema
