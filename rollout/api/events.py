@@ -74,6 +74,7 @@ class EventIn(BaseModel):
     )
     attrs: dict[str, str | int | float | bool | None] = Field(
         default_factory=dict,
+        max_length=MAX_ATTRS,
         description="A small flat object: model version, channel, … (≤ 20 keys, ≤ 2 KiB).",
     )
 
@@ -168,7 +169,12 @@ _REQUEST_BODY = {
 )
 def events(request: ApiHttpRequest) -> HttpResponse:
     """Up to 1,000 events. Idempotent on `event_id`: a batch sent twice counts once. Each item
-    is validated on its own; invalid ones are reported by index and not stored, valid ones are."""
+    is validated on its own; invalid ones are reported by index and not stored, valid ones are.
+
+    Rules beyond the schema, reported per item (a 400 when no item is valid): `occurred_at` at
+    most 400 days ago and at most an hour ahead; `attrs` at most 2 KiB of JSON, with no control
+    characters; numbers finite (no NaN, Infinity or 1e999); `user_ref` not blank and without
+    control characters."""
     try:
         payload = parse_json(request.body or b"null")
     except UnreadableBody as exc:

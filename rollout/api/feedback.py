@@ -136,7 +136,11 @@ _REQUEST_BODY = {
 )
 def feedback(request: ApiHttpRequest) -> HttpResponse:
     """Feedback from inside the AI tool. 201 with its id; 400 with every invalid field (nothing
-    is stored). `event_id` must be a usage event already reported for this workflow."""
+    is stored).
+
+    Rules beyond the schema, answered with 400: `event_id` must be a usage event already
+    reported for this workflow; `occurred_at` at most 400 days ago and at most an hour ahead;
+    `user_ref` not blank; no control characters in `user_ref` or `text`."""
     try:
         payload = parse_json(request.body or b"null")
     except UnreadableBody as exc:
