@@ -1,4 +1,4 @@
-"""RolloutAPI: ninja's NinjaAPI with JSON errors everywhere, the body limit and the rate limit.
+"""RolloutAPI: ninja's NinjaAPI with JSON errors everywhere, the body limits and the rate limit.
 
 `json_response` renders a body exactly as the API's own responses are rendered, for the endpoints
 that answer with a response of their own (the endpoint modules hold a Router, not the API).
@@ -9,14 +9,15 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, re_path
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, Throttled, ValidationError
+from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.openapi.schema import OpenAPISchema
 from ninja.renderers import JSONRenderer
 
+from rollout.api.checks import JsonParser, UnreadableBody
 from rollout.api.edge import guarded, unknown_path
 from rollout.api.errors import authentication_error, throttled, unexpected_error, validation_error
 from rollout.api.fast_decision import fast_decision
-from rollout.api.openapi import add_common_errors, hoist_local_defs
+from rollout.api.openapi import add_common_errors, examples_as_objects, hoist_local_defs
 from rollout.api.throttling import TokenRateThrottle
 
 RENDERER = JSONRenderer()
@@ -36,12 +37,22 @@ class RolloutAPI(NinjaAPI):
         # Set on the API, so every operation and router inherits it, including ones added later.
         kwargs.setdefault("throttle", TokenRateThrottle())
         kwargs.setdefault("renderer", RENDERER)
+        kwargs.setdefault("parser", JsonParser())
         super().__init__(**kwargs)
+        self.add_exception_handler(HttpError, self._http_error)
         self.add_exception_handler(ValidationError, validation_error)
         self.add_exception_handler(AuthenticationError, authentication_error)
         self.add_exception_handler(Throttled, throttled)
         self.add_exception_handler(Http404, unexpected_error)
         self.add_exception_handler(Exception, unexpected_error)
+
+    def _http_error(self, request: HttpRequest, exc: HttpError) -> HttpResponse:
+        # ninja answers every parser error "Cannot parse request body": say what is wrong instead.
+        if isinstance(exc.__cause__, UnreadableBody):
+            message = exc.__cause__.message
+            body = {"detail": message, "errors": [{"field": "", "message": message}]}
+            return self.create_response(request, body, status=400)
+        return self.create_response(request, {"detail": str(exc)}, status=exc.status_code)
 
     def _get_urls(self) -> list[URLPattern | URLResolver]:
         urls = super()._get_urls()
@@ -59,5 +70,6 @@ class RolloutAPI(NinjaAPI):
     def get_openapi_schema(self, **kwargs: Any) -> OpenAPISchema:
         schema = super().get_openapi_schema(**kwargs)
         hoist_local_defs(schema)
+        examples_as_objects(schema)
         add_common_errors(schema)
         return schema

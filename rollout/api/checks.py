@@ -1,19 +1,27 @@
-"""What every body of the JSON API shares: the typed request, the checks of a person and a time,
-and the wording of pydantic's errors.
+"""What every body of the JSON API shares: the typed request, reading JSON with limits, the checks
+of a person and a time, and the wording of pydantic's errors.
 
 Used by the endpoint modules (events, feedback, …), which never import each other.
 """
 
+import json
+import math
+import re
 from datetime import datetime, timedelta
+from itertools import accumulate
 from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
+from ninja.parser import Parser
 
 from rollout.models import ApiToken
 
 MAX_FUTURE = timedelta(hours=1)
 MAX_AGE = timedelta(days=400)
+# Arrays and objects inside one another. A batch of events needs 4 ({"events": [{"attrs": {}}]});
+# Python's json recurses per level, so without a limit 100,000 levels end in a RecursionError.
+MAX_DEPTH = 32
 
 MSG_NOT_JSON = "The body is not valid JSON."
 MSG_NAIVE = "Give an ISO 8601 time with its time zone, e.g. 2026-11-30T14:05:00Z."
@@ -21,12 +29,114 @@ MSG_FUTURE = "This is more than an hour in the future: check the sender's clock.
 MSG_TOO_OLD = "This is more than 400 days ago: too old to count."
 MSG_BLANK_USER = "Name the person: an email or the id the AI tool knows them by."
 MSG_CONTROL = "Control characters (such as NUL) are not allowed here."
+MSG_NON_FINITE = (
+    "Numbers must be finite: NaN, Infinity and numbers too large for JSON (such as 1e999) "
+    "are not accepted."
+)
+MSG_TOO_DEEP = f"The JSON is nested too deep: at most {MAX_DEPTH} levels of arrays and objects."
 
 
 class ApiHttpRequest(HttpRequest):
     """A request that passed ApiTokenAuth (rollout.api.auth): `auth` is its token."""
 
     auth: ApiToken
+
+
+class NonFinite:
+    """Where a body held NaN, Infinity, -Infinity or a number beyond a double (1e999, read as inf).
+
+    Python's json reads them, but they are not JSON and PostgreSQL's jsonb refuses them: they are
+    kept as this marker, so a batch can reject the one item that holds one and store the rest.
+    """
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"NonFinite({self.text!r})"
+
+
+def _float(text: str) -> float | NonFinite:
+    value = float(text)
+    return value if math.isfinite(value) else NonFinite(text)
+
+
+class UnreadableBody(ValueError):
+    """A body that is not JSON, or not JSON within the limits, with the reason for the client."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# A JSON string (its closing quote optional, so an unterminated one ends the text instead of
+# making the scan restart at every later quote: linear time, whatever the body), and what is not a
+# bracket. A bracket inside a string is no nesting.
+_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"?', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]++")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _depth(text: str) -> int:
+    """How deep arrays and objects nest in `text`, read as the JSON parser reads it (a bracket
+    after an error may be counted too: the parser would refuse the text anyway)."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return 0  # cannot be deeper (the usual small body: no scan)
+    # Without escapes every quote opens or closes a string: splitting is 4 times faster on a batch.
+    escapes = "\\" in text
+    outside = _STRING.sub("", text) if escapes else "".join(text.split('"')[::2])
+    brackets = _NOT_BRACKET.sub("", outside)
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
+def parse_json(body: bytes) -> Any:
+    """The body read as JSON, non-finite numbers as NonFinite markers (see holds_non_finite).
+
+    Raises UnreadableBody when the body is not JSON or nests deeper than MAX_DEPTH; the depth is
+    measured before parsing, so the parser never recurses that deep.
+    """
+    try:
+        text = body.decode(json.detect_encoding(body), "surrogatepass")
+    except UnicodeDecodeError as exc:
+        raise UnreadableBody(MSG_NOT_JSON) from exc
+    if _depth(text) > MAX_DEPTH:
+        raise UnreadableBody(MSG_TOO_DEEP)
+    try:
+        return json.loads(text, parse_float=_float, parse_constant=NonFinite)
+    except ValueError as exc:
+        raise UnreadableBody(MSG_NOT_JSON) from exc
+
+
+def holds_non_finite(value: Any) -> bool:
+    """Whether a value read by parse_json holds a non-finite number anywhere inside."""
+    if isinstance(value, NonFinite):
+        return True
+    if isinstance(value, dict):
+        return any(holds_non_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return any(holds_non_finite(v) for v in value)
+    return False
+
+
+def non_finite_fields(item: dict[str, Any]) -> list[str]:
+    """The fields of a JSON object that hold a non-finite number."""
+    return [field[:100] for field, value in item.items() if holds_non_finite(value)]
+
+
+class JsonParser(Parser):
+    """ninja's body parser with parse_json's limits, for operations that bind a body schema.
+
+    ninja answers any parser error with "Cannot parse request body"; RolloutAPI's handler gives
+    the UnreadableBody's message instead.
+    """
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        data = parse_json(request.body)
+        if holds_non_finite(data):
+            raise UnreadableBody(MSG_NON_FINITE)
+        return data
 
 
 def has_control_characters(text: str) -> bool:

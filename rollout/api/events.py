@@ -22,12 +22,15 @@ from rollout.api.base import json_response
 from rollout.api.checks import (
     MSG_CONTROL,
     MSG_NAIVE,
-    MSG_NOT_JSON,
+    MSG_NON_FINITE,
     ApiHttpRequest,
+    UnreadableBody,
     check_reported_time,
     clean_user_ref,
     error_message,
     has_control_characters,
+    non_finite_fields,
+    parse_json,
     require_iso_text,
 )
 from rollout.api.errors import ValidationErrorOut
@@ -71,6 +74,7 @@ class EventIn(BaseModel):
     )
     attrs: dict[str, str | int | float | bool | None] = Field(
         default_factory=dict,
+        max_length=MAX_ATTRS,
         description="A small flat object: model version, channel, … (≤ 20 keys, ≤ 2 KiB).",
     )
 
@@ -165,11 +169,16 @@ _REQUEST_BODY = {
 )
 def events(request: ApiHttpRequest) -> HttpResponse:
     """Up to 1,000 events. Idempotent on `event_id`: a batch sent twice counts once. Each item
-    is validated on its own; invalid ones are reported by index and not stored, valid ones are."""
+    is validated on its own; invalid ones are reported by index and not stored, valid ones are.
+
+    Rules beyond the schema, reported per item (a 400 when no item is valid): `occurred_at` at
+    most 400 days ago and at most an hour ahead; `attrs` at most 2 KiB of JSON, with no control
+    characters; numbers finite (no NaN, Infinity or 1e999); `user_ref` not blank and without
+    control characters."""
     try:
-        payload = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
-        return _envelope_error(request, MSG_NOT_JSON, field="")
+        payload = parse_json(request.body or b"null")
+    except UnreadableBody as exc:
+        return _envelope_error(request, exc.message, field="")
     if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
         return _envelope_error(request, MSG_ENVELOPE)
     unknown = sorted(set(payload) - {"events"})
@@ -186,6 +195,12 @@ def events(request: ApiHttpRequest) -> HttpResponse:
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             errors.append({"index": index, "field": "", "message": "An event is a JSON object."})
+            continue
+        non_finite = non_finite_fields(item)
+        if non_finite:
+            errors.extend(
+                {"index": index, "field": field, "message": MSG_NON_FINITE} for field in non_finite
+            )
             continue
         try:
             event = EventIn.model_validate(item)

@@ -5,7 +5,6 @@ every problem reported by field, before anything is written. A `user_ref` Rollou
 stored with no author (it still counts for the workflow's negative-feedback share).
 """
 
-import json
 import uuid
 from datetime import datetime
 from typing import Any, Literal
@@ -18,12 +17,15 @@ from core.errors import ApplicationError
 from rollout.api.base import json_response
 from rollout.api.checks import (
     MSG_CONTROL,
-    MSG_NOT_JSON,
+    MSG_NON_FINITE,
     ApiHttpRequest,
+    UnreadableBody,
     check_reported_time,
     clean_user_ref,
     error_message,
     has_control_characters,
+    non_finite_fields,
+    parse_json,
     require_iso_text,
 )
 from rollout.api.errors import MSG_INVALID_INPUT, ValidationErrorOut
@@ -134,13 +136,20 @@ _REQUEST_BODY = {
 )
 def feedback(request: ApiHttpRequest) -> HttpResponse:
     """Feedback from inside the AI tool. 201 with its id; 400 with every invalid field (nothing
-    is stored). `event_id` must be a usage event already reported for this workflow."""
+    is stored).
+
+    Rules beyond the schema, answered with 400: `event_id` must be a usage event already
+    reported for this workflow; `occurred_at` at most 400 days ago and at most an hour ahead;
+    `user_ref` not blank; no control characters in `user_ref` or `text`."""
     try:
-        payload = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
-        return _invalid(request, [{"field": "", "message": MSG_NOT_JSON}])
+        payload = parse_json(request.body or b"null")
+    except UnreadableBody as exc:
+        return _invalid(request, [{"field": "", "message": exc.message}])
     if not isinstance(payload, dict):
         return _invalid(request, [{"field": "", "message": MSG_OBJECT}])
+    non_finite = non_finite_fields(payload)
+    if non_finite:
+        return _invalid(request, [{"field": f, "message": MSG_NON_FINITE} for f in non_finite])
     try:
         data = FeedbackIn.model_validate(payload)
     except ValidationError as exc:

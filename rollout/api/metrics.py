@@ -5,18 +5,22 @@ session). A token of another workflow gets 403; a person who may not see the wor
 as on the pages (its existence is not leaked).
 """
 
-from datetime import date
+import re
+from datetime import date, timedelta
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
-from pydantic import Field
+from pydantic import BeforeValidator, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from accounts.models import User
 from rollout.api.auth import ApiTokenAuth
 from rollout.api.errors import ErrorOut, ValidationErrorOut
 from rollout.models import ApiToken, Cohort, Workflow
+from rollout.models.workflow import SLUG_VALIDATOR
 from rollout.permissions import can_view_workflow
 from rollout.selectors.usage import usage_daily
 
@@ -29,6 +33,40 @@ MSG_RANGE_LONG = f"Ask for at most {MAX_DAYS} days at a time."
 MSG_OTHER_WORKFLOW = "This API token belongs to another workflow."
 MSG_UNKNOWN_WORKFLOW = "No workflow has this slug."
 MSG_UNKNOWN_COHORT = "This workflow has no cohort with this id."
+MSG_DATE = "Give a date as YYYY-MM-DD, on or after 2000-01-01."
+# ISO 8601 only, and no date before 2000: pydantic would read `to=0` as a Unix time (1970-01-01).
+# The year 2000 is the minimum JSON Schema can say for a date (it has no minimum for strings).
+DATE_PATTERN = r"^2\d{3}-\d{2}-\d{2}$"
+
+
+def _iso_date(value: Any) -> Any:
+    if value is not None and not (isinstance(value, str) and re.fullmatch(DATE_PATTERN, value)):
+        raise PydanticCustomError("date_format", MSG_DATE)
+    return value
+
+
+def _date_schema(description: str) -> WithJsonSchema:
+    return WithJsonSchema(
+        {"type": "string", "format": "date", "pattern": DATE_PATTERN, "description": description}
+    )
+
+
+# Declared, not validated by ninja: a slug that cannot be one is answered as an unknown one (404).
+Slug = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 60,
+            "pattern": SLUG_VALIDATOR.regex.pattern,
+            "description": "The workflow's slug.",
+        }
+    ),
+]
+
+FROM_DESCRIPTION = "First day, YYYY-MM-DD from 2000-01-01 (default: 29 days before `to`)."
+TO_DESCRIPTION = "Last day, inclusive, YYYY-MM-DD from 2000-01-01 (default: today)."
 
 
 class TokenOrSession(ApiTokenAuth):
@@ -53,10 +91,12 @@ class TokenOrSessionHttpRequest(HttpRequest):
 
 
 class MetricsQuery(Schema):
-    from_: date | None = Field(
-        default=None, alias="from", description="First day (default: 29 days before `to`)."
+    from_: Annotated[date | None, BeforeValidator(_iso_date), _date_schema(FROM_DESCRIPTION)] = (
+        Field(default=None, alias="from", description=FROM_DESCRIPTION)
     )
-    to: date | None = Field(default=None, description="Last day, inclusive (default: today).")
+    to: Annotated[date | None, BeforeValidator(_iso_date), _date_schema(TO_DESCRIPTION)] = Field(
+        default=None, description=TO_DESCRIPTION
+    )
     cohort: int | None = Field(default=None, ge=1, le=2**62, description="One cohort's id.")
 
 
@@ -126,15 +166,17 @@ def _workflow_for(request: TokenOrSessionHttpRequest, slug: str) -> Workflow:
     url_name="metrics",
     by_alias=True,
 )
-def metrics(request: TokenOrSessionHttpRequest, slug: str, params: Query[MetricsQuery]) -> dict:
+def metrics(request: TokenOrSessionHttpRequest, slug: Slug, params: Query[MetricsQuery]) -> dict:
     """One row per day and cohort (and people in no cohort) for the range, from the rollups.
-    Rates are fractions 0–1, null when nothing was measured that day."""
+    Rates are fractions 0–1, null when nothing was measured that day.
+
+    Rules beyond the schema, answered with 400: `from` on or before `to`, and at most 366 days
+    per request (ask for a longer period in several requests)."""
     if len(slug) > 60:
         raise HttpError(404, MSG_UNKNOWN_WORKFLOW)
     workflow = _workflow_for(request, slug)
     to = params.to or timezone.localdate()
-    # Never before 1 January of year 1: `to=0001-01-05` must not overflow the date type (a 500).
-    start = params.from_ or date.fromordinal(max(1, to.toordinal() - (DEFAULT_DAYS - 1)))
+    start = params.from_ or to - timedelta(days=DEFAULT_DAYS - 1)  # `to` is 2000 or later
     if start > to:
         raise HttpError(400, MSG_RANGE_ORDER)
     if (to - start).days + 1 > MAX_DAYS:

@@ -5,12 +5,21 @@ list them. Added to an operation only where it does not document that status its
 (ValidationErrorOut) when it takes parameters or a body, 413 when it takes a body, 401 and 429
 (with Retry-After) when it needs a token.
 
+Statuses are integers, as ninja keys them: a string "400" beside ninja's 400 would be the same key
+twice in the JSON, which Swagger UI and client generators refuse.
+
+`examples_as_objects` fixes what ninja copies from a field's JSON Schema `examples` (a list) onto
+its parameter, where OpenAPI wants a map of Example Objects.
+
 `hoist_local_defs` makes schemas pasted in through `openapi_extra` (a pydantic
 `model_json_schema()`, with its `$defs` and `#/$defs/...` references) valid: in an OpenAPI document
 `#` is the document's root, so those references resolve to nothing and clients and schemathesis
-see no body schema at all. The definitions move to the components and the references follow.
+see no body schema at all. The definitions move to the components and the references follow —
+in a copy of the paths: the pasted schemas are module constants, shared by every build of the
+document, and moving their definitions out of them would leave the next build without them.
 """
 
+import copy
 from typing import Any
 
 from ninja import Schema
@@ -50,14 +59,14 @@ def add_common_errors(schema: dict[str, Any]) -> dict[str, Any]:
             operation = path_item.get(method)
             if operation is None:
                 continue
-            common: dict[str, dict[str, Any]] = {}
+            common: dict[int, dict[str, Any]] = {}
             if operation.get("parameters") or operation.get("requestBody"):
-                common["400"] = _response("Invalid input", invalid)
+                common[400] = _response("Invalid input", invalid)
             if operation.get("requestBody"):
-                common["413"] = _response("The request body is larger than 1 MiB", error)
+                common[413] = _response("The request body is larger than 1 MiB", error)
             if operation.get("security"):
-                common["401"] = _response("Missing, unknown or revoked API token", error)
-                common["429"] = _response("Rate limited", error, headers=retry_after)
+                common[401] = _response("Missing, unknown or revoked API token", error)
+                common[429] = _response("Rate limited", error, headers=retry_after)
             responses = operation.setdefault("responses", {})
             for status, response in common.items():
                 responses.setdefault(status, response)
@@ -81,5 +90,17 @@ def _hoist(node: Any, components: dict[str, Any]) -> None:
 
 def hoist_local_defs(schema: dict[str, Any]) -> dict[str, Any]:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    _hoist(schema.get("paths", {}), components)
+    paths = copy.deepcopy(schema.get("paths", {}))
+    _hoist(paths, components)
+    schema["paths"] = paths
+    return schema
+
+
+def examples_as_objects(schema: dict[str, Any]) -> dict[str, Any]:
+    for path_item in schema.get("paths", {}).values():
+        for method in _METHODS:
+            for parameter in (path_item.get(method) or {}).get("parameters", []):
+                examples = parameter.get("examples")
+                if isinstance(examples, list):
+                    parameter["examples"] = {str(value): {"value": value} for value in examples}
     return schema

@@ -117,11 +117,13 @@ def test_the_schema_documents_the_common_errors_of_every_operation():
     for operation in operations:
         responses = operation["responses"]
         if operation.get("parameters") or operation.get("requestBody"):
-            assert "400" in responses
+            assert 400 in responses
         if operation.get("requestBody"):
-            assert "413" in responses
+            assert 413 in responses
         if operation.get("security"):
-            assert {"401", "429"} <= responses.keys()
-            assert "Retry-After" in responses["429"]["headers"]
+            assert {401, 429} <= responses.keys()
+            assert "Retry-After" in responses[429]["headers"]
+        # Keyed by int, as ninja keys them: a string key beside it is a duplicate in the JSON.
+        assert all(isinstance(status, int) for status in responses)
     components = schema["components"]["schemas"]
     assert {"ErrorOut", "ValidationErrorOut", "ErrorItemOut"} <= components.keys()
