@@ -380,3 +380,34 @@ def test_two_workers_on_the_same_batch_deliver_each_exactly_once(monkeypatch):
     assert set(NoticeDelivery.objects.filter(notice=notice).values_list("status", flat=True)) == {
         DeliveryStatus.SENT
     }
+
+
+def test_a_notice_whose_title_breaks_the_header_fails_alone_and_the_batch_goes_on():
+    """Issue 13, item 1: a title with CR/LF stored before validation existed. Django refuses the
+    subject at send time; that notice's emails fail with the reason (never retried: it will not
+    go away) and everyone behind it gets the normal notice exactly once."""
+    scene = make_scene()
+    many = [UserFactory(email=f"agent{i}@example.com") for i in range(30)]
+    from rollout.services.cohorts import cohort_members_add
+
+    cohort_members_add(cohort=scene.uk, users=many, actor=scene.owner)
+    bad = make_notice(scene, title="Bad\r\nBcc: everyone@example.com", cohorts=[scene.eu])
+    good = make_notice(scene, title="Normal notice")
+    notices_publish_due()
+
+    notice_deliveries_send()
+
+    bad_email = NoticeDelivery.objects.get(notice=bad, channel="email")
+    assert bad_email.status == DeliveryStatus.FAILED
+    assert "linefeed or carriage return" in bad_email.last_error
+    assert set(
+        NoticeDelivery.objects.filter(notice=good).values_list("status", flat=True)
+    ) == {DeliveryStatus.SENT}
+    recipients = [m.to[0] for m in mail.outbox]
+    assert len(recipients) == len(set(recipients)) == 32  # Amy, Cat and the 30 (Ben: no email)
+    assert all(m.subject == "[Rollout] Support reply drafting: Normal notice" for m in mail.outbox)
+    # The failure will not go away: later runs do not try it again.
+    notice_deliveries_send(now=timezone.now() + timedelta(hours=1))
+    bad_email.refresh_from_db()
+    assert (bad_email.status, bad_email.attempts) == (DeliveryStatus.FAILED, 1)
+    assert len(mail.outbox) == 32
