@@ -29,9 +29,10 @@ import logging
 import smtplib
 from datetime import datetime, timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F, Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -246,7 +247,13 @@ def notice_deliveries_send(*, limit: int = 500, now: datetime | None = None) -> 
 
 def _send_emails(emails: list[tuple[NoticeDelivery, NoticeReceipt]], now: datetime) -> int:
     """Send over one SMTP connection for the whole batch (reopened only after a failure broke
-    it); mark each row sent or failed right after its own send. Returns how many were sent."""
+    it); mark each row sent or failed right after its own send. Returns how many were sent.
+
+    Failures are isolated per row. A transient one (the server unreachable, a timeout, a 4xx
+    answer) is retried with backoff. One that trying again cannot fix — a header Django refuses
+    (a title with a line break stored before validation existed), an address the server refuses
+    for good (5xx), any other error building or sending this one message — fails the row for
+    good with the reason, and the batch goes on."""
     sent = 0
     connection = mailers.default
     is_open = False
@@ -255,23 +262,41 @@ def _send_emails(emails: list[tuple[NoticeDelivery, NoticeReceipt]], now: dateti
             if not _claim_one(delivery, now):
                 continue
             try:
+                message = _email_message(delivery, receipt)
                 if not is_open:
                     connection.open()
                     is_open = True
-                if connection.send_messages([_email_message(delivery, receipt)]) != 1:
+                if connection.send_messages([message]) != 1:
                     raise smtplib.SMTPException("The mail server accepted no recipient.")
             except (smtplib.SMTPException, OSError) as exc:
+                if _is_permanent(exc):
+                    _mark_failed(delivery, _reason(exc), permanent=True)
+                    continue
                 _mark_failed(delivery, _reason(exc))
                 connection.close()
                 if not is_open:
                     break  # no connection at all: the rest stay pending for the next sweep
                 is_open = False
+            except (SoftTimeLimitExceeded, DatabaseError):
+                raise  # not this message's fault: the row stays `sending`, reported later
+            except Exception as exc:
+                logger.exception("Notice delivery %s cannot be sent", delivery.pk)
+                _mark_failed(delivery, _reason(exc), permanent=True)
             else:
                 _mark_sent(delivery)
                 sent += 1
     finally:
         connection.close()
     return sent
+
+
+def _is_permanent(exc: Exception) -> bool:
+    """An SMTP answer that will be the same next time: every recipient refused with a 5xx code,
+    or the message itself refused with one."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        return bool(codes) and all(code >= 500 for code in codes)
+    return isinstance(exc, smtplib.SMTPDataError) and exc.smtp_code >= 500
 
 
 def _reason(exc: Exception) -> str:
@@ -392,11 +417,14 @@ def _mark_sent(delivery: NoticeDelivery) -> None:
     )
 
 
-def _mark_failed(delivery: NoticeDelivery, reason: str) -> None:
+def _mark_failed(delivery: NoticeDelivery, reason: str, *, permanent: bool = False) -> None:
+    """Record the failure; a permanent one uses up the attempts, so only the owner's Retry sends
+    the row again."""
     logger.warning("Notice delivery %s failed: %s", delivery.pk, reason)
-    NoticeDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
-        status=DeliveryStatus.FAILED, last_error=reason
-    )
+    changes: dict[str, object] = {"status": DeliveryStatus.FAILED, "last_error": reason}
+    if permanent:
+        changes["attempts"] = MAX_ATTEMPTS
+    NoticeDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(**changes)
 
 
 # --- The owner's retry ---------------------------------------------------------------------------
