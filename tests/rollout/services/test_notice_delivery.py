@@ -433,3 +433,57 @@ def test_a_notice_whose_title_breaks_the_header_fails_alone_and_the_batch_goes_o
     assert bad_email.status == DeliveryStatus.FAILED
     assert "linefeed or carriage return" in bad_email.last_error
     assert len(mail.outbox) == 32
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_lost_before_the_mark_reconnects_and_marks_the_email_sent(monkeypatch):
+    """Issue 13, item 7: the email went out, then the database connection died under the
+    mark-sent UPDATE. The sender reconnects and marks it; nothing is reported interrupted and
+    nothing is sent twice. On PostgreSQL the backend is really terminated (pg_terminate_backend
+    from a second connection); on SQLite the UPDATE raises the OperationalError a lost connection
+    raises."""
+    from django.db import OperationalError
+
+    monkeypatch.setattr(delivery_service, "wake_sender", lambda: None)  # this test sends
+    scene = make_scene()
+    notice = make_notice(scene, cohorts=[scene.eu])
+    notices_publish_due()
+    cut: list[str] = []
+
+    def lose_connection(execute, sql, params, many, context):
+        marking = sql.startswith("UPDATE") and params and "sent" in params and "sending" in params
+        if marking and not cut:
+            cut.append(sql)
+            if connection.vendor != "postgresql":
+                raise OperationalError("server closed the connection unexpectedly")
+            _terminate_backend(connection)
+        return execute(sql, params, many, context)
+
+    try:
+        with connection.execute_wrapper(lose_connection):
+            assert notice_deliveries_send() == 2  # Amy's inbox and her email
+    finally:
+        if connection.connection is not None and not connection.is_usable():
+            connection.close()  # so a failing run still lets the test database be flushed
+
+    assert cut, "the mark never ran"
+    email = NoticeDelivery.objects.get(notice=notice, channel="email")
+    assert (email.status, email.last_error) == (DeliveryStatus.SENT, "")
+    assert [m.to for m in mail.outbox] == [["amy@example.com"]]
+    notice_deliveries_send(now=timezone.now() + timedelta(minutes=11))
+    email.refresh_from_db()
+    assert email.status == DeliveryStatus.SENT
+    assert len(mail.outbox) == 1
+
+
+def _terminate_backend(conn) -> None:
+    """Kill `conn`'s PostgreSQL backend from a second connection, as a failover or a restart
+    would."""
+    import psycopg
+
+    pid = conn.connection.info.backend_pid
+    params = conn.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params, autocommit=True) as killer:
+        killer.execute("SELECT pg_terminate_backend(%s)", [pid])
