@@ -27,12 +27,15 @@ Exactly once, per channel:
 
 import logging
 import smtplib
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+from django.db import connection as db_connection
 from django.db.models import F, Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -61,6 +64,7 @@ logger = logging.getLogger(__name__)
 NOTICE, REMINDER = "notice", "reminder"
 MAX_ATTEMPTS = 5
 BACKOFF_BASE = timedelta(minutes=1)  # automatic retries after 1, 2, 4, 8 minutes
+RECONNECT_PAUSES = (0.1, 0.5, 2.0, 5.0)  # seconds before each new try of a mark
 STALE_SENDING = timedelta(minutes=10)  # longer than a task may run (time_limit=300)
 PUBLISH_BATCH = 50
 
@@ -412,8 +416,10 @@ def _email_message(delivery: NoticeDelivery, receipt: NoticeReceipt) -> EmailMul
 
 
 def _mark_sent(delivery: NoticeDelivery) -> None:
-    NoticeDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
-        status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error=""
+    _with_reconnect(
+        lambda: NoticeDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
+            status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error=""
+        )
     )
 
 
@@ -424,7 +430,31 @@ def _mark_failed(delivery: NoticeDelivery, reason: str, *, permanent: bool = Fal
     changes: dict[str, object] = {"status": DeliveryStatus.FAILED, "last_error": reason}
     if permanent:
         changes["attempts"] = MAX_ATTEMPTS
-    NoticeDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(**changes)
+    _with_reconnect(
+        lambda: NoticeDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
+            **changes
+        )
+    )
+
+
+def _with_reconnect(write: Callable[[], object]) -> object:
+    """Run a mark (one autocommit UPDATE, idempotent: it only moves a row still `sending`),
+    reconnecting when the database connection was lost. The message is already out: without
+    this a failover or a restarted PostgreSQL would leave the row `sending`, reported as
+    "interrupted", and the owner's Retry would send it twice. Only a crash of the process (or a
+    database gone for longer than the pauses) leaves a row in doubt."""
+    for pause in (*RECONNECT_PAUSES, None):
+        try:
+            return write()
+        except (OperationalError, InterfaceError):
+            if pause is None or db_connection.in_atomic_block:
+                raise
+            logger.warning(
+                "Lost the database connection while marking; reconnecting", exc_info=True
+            )
+            db_connection.close()  # the next query opens a new connection
+            time.sleep(pause)
+    raise AssertionError("unreachable")
 
 
 # --- The owner's retry ---------------------------------------------------------------------------
