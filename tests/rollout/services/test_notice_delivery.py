@@ -487,3 +487,29 @@ def _terminate_backend(conn) -> None:
     params.pop("context", None)
     with psycopg.connect(**params, autocommit=True) as killer:
         killer.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+
+def test_the_publish_wake_up_alone_delivers_a_fan_out_larger_than_one_batch(
+    django_capture_on_commit_callbacks,
+):
+    """Issue 13, item 8: the sender keeps going while rows remain, so a notice reaches its last
+    person without waiting for the once-a-minute sweep. 260 more people: 522 email and in-app
+    rows, more than one batch of 500."""
+    from accounts.models import User
+    from rollout.services.cohorts import cohort_members_add
+
+    scene = make_scene()
+    many = User.objects.bulk_create(
+        [User(email=f"agent{i}@example.com", display_name=f"Agent {i}") for i in range(260)]
+    )
+    cohort_members_add(cohort=scene.uk, users=many, actor=scene.owner)
+    notice = make_notice(scene)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        notices_publish_due()  # wakes the sender (run in-process in tests)
+
+    statuses = NoticeDelivery.objects.filter(notice=notice).values_list("status", flat=True)
+    assert len(statuses) == 2 * 262 + 1  # Ben: in the app only
+    assert set(statuses) == {DeliveryStatus.SENT}
+    recipients = [m.to[0] for m in mail.outbox]
+    assert len(recipients) == len(set(recipients)) == 262
