@@ -67,6 +67,8 @@ BACKOFF_BASE = timedelta(minutes=1)  # automatic retries after 1, 2, 4, 8 minute
 RECONNECT_PAUSES = (0.1, 0.5, 2.0, 5.0)  # seconds before each new try of a mark
 STALE_SENDING = timedelta(minutes=10)  # longer than a task may run (time_limit=300)
 PUBLISH_BATCH = 50
+SEND_BATCH = 500  # rows locked per transaction
+SEND_BUDGET = 180.0  # seconds of sending per run before handing over (task soft limit: 240)
 
 MSG_INTERRUPTED = (
     "Interrupted while sending: the email may or may not have arrived. Retry sends it again."
@@ -235,23 +237,41 @@ def _due_q(now: datetime) -> Q:
     return due
 
 
-def notice_deliveries_send(*, limit: int = 500, now: datetime | None = None) -> int:
-    """Deliver up to `limit` due deliveries. Returns how many this call delivered.
+def notice_deliveries_send(
+    *, limit: int = SEND_BATCH, now: datetime | None = None, budget: float = SEND_BUDGET
+) -> int:
+    """Deliver what is due, batch after batch of up to `limit`, until nothing is due (so a
+    fan-out to thousands completes from the publish wake-up, not minute by minute from the
+    sweep). After `budget` seconds, well inside the task's time limit, it stops and wakes a new
+    run for the rest. Returns how many this call delivered.
 
     Safe to run concurrently and twice: rows are claimed with SKIP LOCKED, and a delivered row is
     never due again. Audience, account and email preference are re-checked at send time; whoever
     no longer qualifies is `skipped`."""
     now = now or timezone.now()
+    started = time.monotonic()
     _release_stale_sending(now)
-    delivered, emails = _claim(limit, now)
-    if not emails:
-        return delivered
-    return delivered + _send_emails(emails, now)
+    delivered = 0
+    while True:
+        claimed, in_app, emails = _claim(limit, now)
+        delivered += in_app
+        server_down = False
+        if emails:
+            sent, server_down = _send_emails(emails, now)
+            delivered += sent
+        if claimed < limit or server_down:
+            return delivered  # nothing more due, or the rest waits for the mail server
+        if time.monotonic() - started > budget:
+            wake_sender()  # a fresh run goes on; the sweep is the safety net
+            return delivered
 
 
-def _send_emails(emails: list[tuple[NoticeDelivery, NoticeReceipt]], now: datetime) -> int:
+def _send_emails(
+    emails: list[tuple[NoticeDelivery, NoticeReceipt]], now: datetime
+) -> tuple[int, bool]:
     """Send over one SMTP connection for the whole batch (reopened only after a failure broke
-    it); mark each row sent or failed right after its own send. Returns how many were sent.
+    it); mark each row sent or failed right after its own send. Returns (how many were sent,
+    whether it stopped because no connection to the mail server could be opened).
 
     Failures are isolated per row. A transient one (the server unreachable, a timeout, a 4xx
     answer) is retried with backoff. One that trying again cannot fix — a header Django refuses
@@ -259,6 +279,7 @@ def _send_emails(emails: list[tuple[NoticeDelivery, NoticeReceipt]], now: dateti
     for good (5xx), any other error building or sending this one message — fails the row for
     good with the reason, and the batch goes on."""
     sent = 0
+    server_down = False
     connection = mailers.default
     is_open = False
     try:
@@ -279,6 +300,7 @@ def _send_emails(emails: list[tuple[NoticeDelivery, NoticeReceipt]], now: dateti
                 _mark_failed(delivery, _reason(exc))
                 connection.close()
                 if not is_open:
+                    server_down = True
                     break  # no connection at all: the rest stay pending for the next sweep
                 is_open = False
             except (SoftTimeLimitExceeded, DatabaseError):
@@ -291,7 +313,7 @@ def _send_emails(emails: list[tuple[NoticeDelivery, NoticeReceipt]], now: dateti
                 sent += 1
     finally:
         connection.close()
-    return sent
+    return sent, server_down
 
 
 def _is_permanent(exc: Exception) -> bool:
@@ -315,10 +337,12 @@ def _release_stale_sending(now: datetime) -> None:
 
 
 @transaction.atomic
-def _claim(limit: int, now: datetime) -> tuple[int, list[tuple[NoticeDelivery, NoticeReceipt]]]:
+def _claim(
+    limit: int, now: datetime
+) -> tuple[int, int, list[tuple[NoticeDelivery, NoticeReceipt]]]:
     """Lock due rows, re-check them (skipping whoever no longer qualifies) and deliver the in-app
-    ones, all in one transaction. Returns (in-app delivered, [(email delivery, its receipt)]):
-    the email rows to claim and send one by one."""
+    ones, all in one transaction. Returns (rows locked, in-app delivered, [(email delivery, its
+    receipt)]): the email rows to claim and send one by one."""
     rows = list(
         NoticeDelivery.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(_due_q(now))
@@ -326,7 +350,7 @@ def _claim(limit: int, now: datetime) -> tuple[int, list[tuple[NoticeDelivery, N
         .order_by("created_at", "pk")[:limit]
     )
     if not rows:
-        return 0, []
+        return 0, 0, []
     receipts = _receipts_for(rows)
     audiences = {
         notice.pk: notice_audience_resolve(notice)
@@ -351,7 +375,7 @@ def _claim(limit: int, now: datetime) -> tuple[int, list[tuple[NoticeDelivery, N
     )
     reminded = [receipts[(r.notice_id, r.recipient_id)].pk for r in in_app if r.kind == REMINDER]
     NoticeReceipt.objects.filter(pk__in=reminded).update(reminded_at=now)
-    return len(in_app), emails
+    return len(rows), len(in_app), emails
 
 
 def _claim_one(delivery: NoticeDelivery, now: datetime) -> bool:

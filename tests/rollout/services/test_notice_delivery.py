@@ -513,3 +513,16 @@ def test_the_publish_wake_up_alone_delivers_a_fan_out_larger_than_one_batch(
     assert set(statuses) == {DeliveryStatus.SENT}
     recipients = [m.to[0] for m in mail.outbox]
     assert len(recipients) == len(set(recipients)) == 262
+
+
+def test_a_run_out_of_time_hands_the_rest_to_a_new_run(monkeypatch):
+    scene = make_scene()
+    make_notice(scene)
+    notices_publish_due()
+    woken: list[bool] = []
+    monkeypatch.setattr(delivery_service, "wake_sender", lambda: woken.append(True))
+
+    assert notice_deliveries_send(limit=2, budget=0) == 2  # one batch, then hand over
+
+    assert woken == [True]
+    assert NoticeDelivery.objects.filter(status=DeliveryStatus.PENDING).count() == 3
