@@ -111,3 +111,29 @@ def test_mark_read_only_for_the_recipient(workflow_owner, other_user):
     notification_mark_read(recipient=workflow_owner, notification_id=note.pk)
     note.refresh_from_db()
     assert note.read_at == first_read
+
+
+def test_a_notification_whose_title_breaks_the_header_fails_alone_and_the_sweep_goes_on():
+    """Issue 13, item 1: a title with CR/LF (stored before validation existed) makes Django refuse
+    the subject. That email is given up with the reason, never tried again; the sweep sends the
+    others, each once."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from rollout.services.notifications import notifications_email_pending
+
+    people = [UserFactory(email=f"agent{i}@example.com") for i in range(5)]
+    for person in people:
+        Notification.objects.create(recipient=person, title="Support reply drafting paused")
+    bad = Notification.objects.create(recipient=people[0], title="Bad\r\nBcc: all@example.com")
+    Notification.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+    Notification.objects.filter(pk=bad.pk).update(created_at=timezone.now() - timedelta(minutes=2))
+
+    assert notifications_email_pending() == 5
+    assert notifications_email_pending() == 0
+
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(p.email for p in people)
+    bad.refresh_from_db()
+    assert bad.emailed_at is None
+    assert "linefeed or carriage return" in bad.email_error
