@@ -43,6 +43,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from core.errors import ApplicationError
+from core.mail import failure_reason, smtp_refused_for_good
 from core.wake import wake
 from rollout.models import (
     ChangeNotice,
@@ -294,10 +295,10 @@ def _send_emails(
                 if connection.send_messages([message]) != 1:
                     raise smtplib.SMTPException("The mail server accepted no recipient.")
             except (smtplib.SMTPException, OSError) as exc:
-                if _is_permanent(exc):
-                    _mark_failed(delivery, _reason(exc), permanent=True)
+                if smtp_refused_for_good(exc):
+                    _mark_failed(delivery, failure_reason(exc), permanent=True)
                     continue
-                _mark_failed(delivery, _reason(exc))
+                _mark_failed(delivery, failure_reason(exc))
                 connection.close()
                 if not is_open:
                     server_down = True
@@ -307,26 +308,13 @@ def _send_emails(
                 raise  # not this message's fault: the row stays `sending`, reported later
             except Exception as exc:
                 logger.exception("Notice delivery %s cannot be sent", delivery.pk)
-                _mark_failed(delivery, _reason(exc), permanent=True)
+                _mark_failed(delivery, failure_reason(exc), permanent=True)
             else:
                 _mark_sent(delivery)
                 sent += 1
     finally:
         connection.close()
     return sent, server_down
-
-
-def _is_permanent(exc: Exception) -> bool:
-    """An SMTP answer that will be the same next time: every recipient refused with a 5xx code,
-    or the message itself refused with one."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _ in exc.recipients.values()]
-        return bool(codes) and all(code >= 500 for code in codes)
-    return isinstance(exc, smtplib.SMTPDataError) and exc.smtp_code >= 500
-
-
-def _reason(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}"[:1000]
 
 
 def _release_stale_sending(now: datetime) -> None:

@@ -3,18 +3,23 @@ when they chose it. The email goes out after commit from a task that marks the r
 never sends it twice."""
 
 import logging
+import smtplib
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from core.mail import failure_reason, smtp_refused_for_good
 from core.wake import wake
 from rollout.models import Notification, Workflow
 
 logger = logging.getLogger(__name__)
+
+SWEEP_BATCH = 200
 
 
 def notification_send(
@@ -40,38 +45,84 @@ def notification_send(
 
 
 def notifications_email_pending(*, older_than: timedelta = timedelta(minutes=1)) -> int:
-    """The sweep: email notifications whose email was not sent (a lost task, a broker outage).
-    Returns how many this call sent."""
-    due = Notification.objects.filter(
-        emailed_at__isnull=True,
-        created_at__lte=timezone.now() - older_than,
-        recipient__is_active=True,
-        recipient__notify_by_email=True,
-    ).values_list("pk", flat=True)[:200]
-    return sum(notification_email(notification_id=pk) for pk in list(due))
+    """The sweep: email notifications whose email was not sent (a lost task, a broker outage),
+    batch after batch until none is due. One that fails for good is given up inside
+    `notification_email`; an address refused for now waits for the next sweep and the others go
+    on; the mail server unreachable stops the sweep until the next one. Returns how many this call
+    sent."""
+    sent = 0
+    later: set[int] = set()
+    while True:
+        due = list(
+            Notification.objects.filter(
+                emailed_at__isnull=True,
+                email_error="",
+                created_at__lte=timezone.now() - older_than,
+                recipient__is_active=True,
+                recipient__notify_by_email=True,
+            )
+            .exclude(pk__in=later)
+            .order_by("created_at", "pk")
+            .values_list("pk", flat=True)[:SWEEP_BATCH]
+        )
+        for pk in due:
+            try:
+                if notification_email(notification_id=pk):
+                    sent += 1
+                else:
+                    later.add(pk)  # someone else's now, or not to be emailed: not again this run
+            except smtplib.SMTPRecipientsRefused as exc:
+                logger.warning("Notification %s: address refused for now: %s", pk, exc)
+                later.add(pk)
+            except OSError:  # SMTPException included: the server is unreachable or refuses now
+                logger.warning("Could not email notification %s; the next sweep tries", pk)
+                return sent
+        if len(due) < SWEEP_BATCH:
+            return sent
 
 
 def notification_email(*, notification_id: int) -> bool:
-    """Send the notification's email once. Returns whether this call sent it."""
+    """Send the notification's email once. Returns whether this call sent it. A transient failure
+    raises (the task retries, the sweep catches up); one that trying again cannot fix — a header
+    Django refuses, an address refused for good, any other error building the message — is
+    recorded in `email_error` and the email is not tried again."""
     with transaction.atomic():
         notification = (
             Notification.objects.select_for_update()
             .select_related("recipient")
-            .filter(pk=notification_id, emailed_at__isnull=True)
+            .filter(pk=notification_id, emailed_at__isnull=True, email_error="")
             .first()
         )
         if notification is None or not notification.recipient.is_active:
             return False
         link = f"{settings.SITE_URL}{notification.url}" if notification.url else settings.SITE_URL
-        send_mail(
-            f"[Rollout] {notification.title}",
-            f"{notification.body}\n\n{link}\n",
-            None,
-            [notification.recipient.email],
-        )
+        try:
+            send_mail(
+                f"[Rollout] {notification.title}",
+                f"{notification.body}\n\n{link}\n",
+                None,
+                [notification.recipient.email],
+            )
+        except OSError as exc:  # SMTPException included
+            if not smtp_refused_for_good(exc):
+                raise
+            _give_up(notification, exc)
+            return False
+        except (SoftTimeLimitExceeded, DatabaseError):
+            raise
+        except Exception as exc:
+            logger.exception("Notification %s cannot be emailed", notification.pk)
+            _give_up(notification, exc)
+            return False
         notification.emailed_at = timezone.now()
         notification.save(update_fields=["emailed_at"])
     return True
+
+
+def _give_up(notification: Notification, exc: BaseException) -> None:
+    notification.email_error = failure_reason(exc)
+    logger.warning("Notification %s not emailed: %s", notification.pk, notification.email_error)
+    notification.save(update_fields=["email_error"])
 
 
 def notification_mark_read(*, recipient: User, notification_id: int) -> None:

@@ -137,3 +137,38 @@ def test_a_notification_whose_title_breaks_the_header_fails_alone_and_the_sweep_
     bad.refresh_from_db()
     assert bad.emailed_at is None
     assert "linefeed or carriage return" in bad.email_error
+
+
+def test_an_address_refused_for_good_is_given_up_and_one_refused_for_now_waits(monkeypatch):
+    import smtplib
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from rollout.services import notifications as service
+
+    gone = UserFactory(email="gone@example.com")
+    busy = UserFactory(email="busy@example.com")
+    fine = UserFactory(email="fine@example.com")
+    for person in (gone, busy, fine):
+        Notification.objects.create(recipient=person, title="Paused")
+    Notification.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+    real_send_mail = service.send_mail
+
+    def server(subject, body, sender, to):
+        codes = {"gone@example.com": 550, "busy@example.com": 450}
+        if to[0] in codes:
+            raise smtplib.SMTPRecipientsRefused({to[0]: (codes[to[0]], b"No")})
+        return real_send_mail(subject, body, sender, to)
+
+    monkeypatch.setattr(service, "send_mail", server)
+
+    assert service.notifications_email_pending() == 1
+    assert [m.to for m in mail.outbox] == [["fine@example.com"]]
+    given_up = Notification.objects.get(recipient=gone)
+    assert given_up.email_error.startswith("SMTPRecipientsRefused: ")
+    waiting = Notification.objects.get(recipient=busy)
+    assert (waiting.emailed_at, waiting.email_error) == (None, "")
+    monkeypatch.undo()
+    assert service.notifications_email_pending() == 1  # busy's, at the next sweep
+    assert sorted(m.to[0] for m in mail.outbox) == ["busy@example.com", "fine@example.com"]
