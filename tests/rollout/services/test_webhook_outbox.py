@@ -244,3 +244,53 @@ def test_a_private_or_loopback_address_is_refused_at_send_time(
 def test_private_ranges_and_metadata_are_detected(url, settings):
     settings.ROLLOUT_WEBHOOKS_ALLOW_PRIVATE = False
     assert outbox._private_address(url) is not None
+
+
+class GarbageReceiver:
+    """A TCP server on 127.0.0.1 that answers every connection with bytes that are not HTTP."""
+
+    def __init__(self) -> None:
+        import socketserver
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                self.request.recv(65536)
+                self.request.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_receiver_answering_garbage_fails_its_own_rows_and_the_sweep_goes_on(
+    workflow: Workflow, workflow_owner: User, receiver: Receiver
+):
+    """Issue 13, "every sender isolates failures per row": http.client raises BadStatusLine (not
+    an OSError) for an answer that is not HTTP. That row fails with the reason and is retried
+    with backoff like any failed answer; the other webhook's rows all go out."""
+    garbage = GarbageReceiver()
+    try:
+        svc.webhook_create(workflow=workflow, actor=workflow_owner, url=garbage.url)
+        svc.webhook_create(workflow=workflow, actor=workflow_owner, url=receiver.url)
+        WebhookDelivery.objects.all().delete()
+        for verb in ("paused", "resumed", "promoted"):
+            record(workflow, workflow_owner, verb=verb)
+
+        assert outbox.webhook_deliveries_send_due() == 3
+    finally:
+        garbage.close()
+
+    assert sorted(json.loads(body)["verb"] for _, body in receiver.requests) == [
+        "paused",
+        "promoted",
+        "resumed",
+    ]
+    failed = WebhookDelivery.objects.filter(webhook__url=garbage.url)
+    assert {(d.status, d.attempts) for d in failed} == {("failed", 1)}
+    assert all("BadStatusLine" in d.last_error for d in failed)
