@@ -294,3 +294,50 @@ def test_a_receiver_answering_garbage_fails_its_own_rows_and_the_sweep_goes_on(
     failed = WebhookDelivery.objects.filter(webhook__url=garbage.url)
     assert {(d.status, d.attempts) for d in failed} == {("failed", 1)}
     assert all("BadStatusLine" in d.last_error for d in failed)
+
+
+def test_an_address_that_cannot_be_requested_is_given_up_at_once(
+    workflow: Workflow, workflow_owner: User, receiver: Receiver
+):
+    """A URL with a line break stored before validation existed: http.client refuses it, and it
+    would refuse it every time."""
+    bad = svc.webhook_create(workflow=workflow, actor=workflow_owner, url=receiver.url)
+    Webhook.objects.filter(pk=bad.pk).update(url=receiver.url + "\r\nX-Injected: 1")
+    WebhookDelivery.objects.all().delete()
+    record(workflow, workflow_owner)
+
+    assert outbox.webhook_deliveries_send_due() == 0
+
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts) == ("failed", outbox.MAX_ATTEMPTS)
+    assert delivery.last_error.startswith("The address cannot be requested: InvalidURL")
+    assert outbox.webhook_deliveries_send_due(now=timezone.now() + timedelta(days=1)) == 0
+    assert receiver.requests == []
+
+
+def test_a_send_that_crashes_counts_as_a_failed_attempt_and_the_others_go_out(
+    workflow: Workflow, workflow_owner: User, receiver: Receiver, monkeypatch
+):
+    broken = svc.webhook_create(workflow=workflow, actor=workflow_owner, url="https://a.example/h")
+    svc.webhook_create(workflow=workflow, actor=workflow_owner, url=receiver.url)
+    WebhookDelivery.objects.all().delete()
+    record(workflow, workflow_owner)
+    real_post = outbox._post
+
+    def post(webhook, payload, event_id):
+        if webhook.pk == broken.pk:
+            raise RuntimeError("a bug")
+        return real_post(webhook, payload, event_id)
+
+    monkeypatch.setattr(outbox, "_post", post)
+
+    assert outbox.webhook_deliveries_send_due() == 1
+
+    crashed = WebhookDelivery.objects.get(webhook=broken)
+    assert (crashed.status, crashed.attempts, crashed.last_error) == (
+        "failed",
+        1,
+        "RuntimeError: a bug",
+    )
+    assert crashed.next_attempt_at > timezone.now()
+    assert len(receiver.requests) == 1
