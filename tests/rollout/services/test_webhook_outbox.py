@@ -341,3 +341,20 @@ def test_a_send_that_crashes_counts_as_a_failed_attempt_and_the_others_go_out(
     )
     assert crashed.next_attempt_at > timezone.now()
     assert len(receiver.requests) == 1
+
+
+def test_one_sweep_sends_everything_due_even_beyond_one_batch(
+    workflow: Workflow, workflow_owner: User, receiver: Receiver
+):
+    """Issue 13, item 8, for webhooks: the sender keeps going while rows are due. Three webhooks
+    and 50 entries: 150 deliveries, more than one batch of 100."""
+    for n in range(3):
+        svc.webhook_create(workflow=workflow, actor=workflow_owner, url=f"{receiver.url}/{n}")
+    WebhookDelivery.objects.all().delete()
+    for n in range(50):
+        record(workflow, workflow_owner, verb=f"changed {n}")
+
+    assert outbox.webhook_deliveries_send_due() == 150
+
+    assert len(receiver.requests) == 150
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"sent"}
