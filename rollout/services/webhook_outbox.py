@@ -15,6 +15,7 @@ import ipaddress
 import json
 import logging
 import socket
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -36,6 +37,7 @@ EVENT_ID_HEADER = "X-Rollout-Event-Id"
 TIMEOUT_SECONDS = 5
 MAX_ATTEMPTS = 8  # retried after 1, 2, 4 … 64 minutes, then given up
 SWEEP_BATCH = 100
+SEND_BUDGET = 180.0  # seconds of sending per run before handing over (task soft limit: 240)
 MSG_TURNED_OFF = "Not sent: the webhook was turned off before it was delivered."
 
 
@@ -101,22 +103,36 @@ def _due(now: datetime):
     )
 
 
-def webhook_deliveries_send_due(*, now: datetime | None = None) -> int:
-    """The sweep: send every due delivery (new, or failed and its retry time come). Safe to run
-    in several workers at once: each row is claimed under a row lock. A row that crashes its send
+def webhook_deliveries_send_due(*, now: datetime | None = None, budget: float = SEND_BUDGET) -> int:
+    """The sweep: send every due delivery (new, or failed and its retry time come), batch after
+    batch until none is left, handing over to a new run after `budget` seconds. Safe to run in
+    several workers at once: each row is claimed under a row lock. A row that crashes its send
     is marked failed with the reason and the sweep goes on. Returns how many went out."""
     now = now or timezone.now()
-    due = list(_due(now).order_by("next_attempt_at", "pk").values_list("pk", flat=True))
+    started = time.monotonic()
+    tried: set[int] = set()  # rows another worker holds stay due: not again in this run
     sent = 0
-    for pk in due[:SWEEP_BATCH]:
-        try:
-            sent += webhook_delivery_send(delivery_id=pk, now=now)
-        except (SoftTimeLimitExceeded, DatabaseError):
-            raise  # not this row's fault
-        except Exception as exc:
-            logger.exception("Webhook delivery %s crashed", pk)
-            _mark_crashed(pk, exc, now)
-    return sent
+    while True:
+        due = list(
+            _due(now)
+            .exclude(pk__in=tried)
+            .order_by("next_attempt_at", "pk")
+            .values_list("pk", flat=True)[:SWEEP_BATCH]
+        )
+        for pk in due:
+            tried.add(pk)
+            try:
+                sent += webhook_delivery_send(delivery_id=pk, now=now)
+            except (SoftTimeLimitExceeded, DatabaseError):
+                raise  # not this row's fault
+            except Exception as exc:
+                logger.exception("Webhook delivery %s crashed", pk)
+                _mark_crashed(pk, exc, now)
+        if len(due) < SWEEP_BATCH:
+            return sent
+        if time.monotonic() - started > budget:
+            wake("rollout.tasks.send_webhooks")  # a fresh run goes on; the sweep is the net
+            return sent
 
 
 def _mark_crashed(delivery_id: int, exc: Exception, now: datetime) -> None:

@@ -358,3 +358,20 @@ def test_one_sweep_sends_everything_due_even_beyond_one_batch(
 
     assert len(receiver.requests) == 150
     assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_a_sweep_out_of_time_hands_the_rest_to_a_new_run(
+    workflow: Workflow, workflow_owner: User, receiver: Receiver, monkeypatch
+):
+    svc.webhook_create(workflow=workflow, actor=workflow_owner, url=receiver.url)
+    WebhookDelivery.objects.all().delete()
+    for verb in ("paused", "resumed"):
+        record(workflow, workflow_owner, verb=verb)
+    woken: list[str] = []
+    monkeypatch.setattr(outbox, "SWEEP_BATCH", 1)
+    monkeypatch.setattr(outbox, "wake", lambda name, *args: woken.append(name))
+
+    assert outbox.webhook_deliveries_send_due(budget=0) == 1
+
+    assert woken == ["rollout.tasks.send_webhooks"]
+    assert WebhookDelivery.objects.filter(status="pending").count() == 1
