@@ -172,3 +172,11 @@ def test_an_address_refused_for_good_is_given_up_and_one_refused_for_now_waits(m
     monkeypatch.undo()
     assert service.notifications_email_pending() == 1  # busy's, at the next sweep
     assert sorted(m.to[0] for m in mail.outbox) == ["busy@example.com", "fine@example.com"]
+
+
+def test_a_title_made_from_stored_text_becomes_one_line(workflow_owner):
+    """Notification titles are built from other records (a feedback's words, an escalation's
+    title) that may predate validation: they are stored as one line, never refused."""
+    note = send(workflow_owner, title="Escalated:\r\nBcc: all@example.com\x00")
+    note.refresh_from_db()
+    assert note.title == "Escalated: Bcc: all@example.com"
