@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from core.mail import failure_reason, smtp_refused_for_good
+from core.text import one_line
 from core.wake import wake
 from rollout.models import Notification, Workflow
 
@@ -35,7 +36,11 @@ def notification_send(
     everything or `email` asks for this one (a per-case choice: an escalation level whose channel
     is email, "email me" on a feedback). The only place that enqueues a notification email."""
     notification = Notification(
-        recipient=recipient, workflow=workflow, title=title[:200], body=body[:4000], url=url
+        recipient=recipient,
+        workflow=workflow,
+        title=one_line(title)[:200],
+        body=body[:4000],
+        url=url,
     )
     notification.full_clean()
     notification.save()
