@@ -180,3 +180,35 @@ def test_a_title_made_from_stored_text_becomes_one_line(workflow_owner):
     note = send(workflow_owner, title="Escalated:\r\nBcc: all@example.com\x00")
     note.refresh_from_db()
     assert note.title == "Escalated: Bcc: all@example.com"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_lost_when_marking_an_email_sent_still_marks_it_once(workflow_owner):
+    """Issue 13, item 7, for notification emails: the email went out, then the connection died
+    under the UPDATE that records it. The sender reconnects and records it, so neither the task
+    nor the sweep sends it again."""
+    from datetime import timedelta
+
+    from django.db import OperationalError, connection
+    from django.utils import timezone
+
+    from rollout.services.notifications import notifications_email_pending
+
+    note = Notification.objects.create(recipient=workflow_owner, title="Paused")
+    cut: list[str] = []
+
+    def lose_connection(execute, sql, params, many, context):
+        if sql.startswith("UPDATE") and "emailed_at" in sql and not cut:
+            cut.append(sql)
+            raise OperationalError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(lose_connection):
+        assert notification_email(notification_id=note.pk) is True
+
+    assert cut
+    note.refresh_from_db()
+    assert note.emailed_at is not None
+    Notification.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+    assert notifications_email_pending() == 0
+    assert len(mail.outbox) == 1
