@@ -28,20 +28,19 @@ Exactly once, per channel:
 import logging
 import smtplib
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
-from django.db import DatabaseError, InterfaceError, OperationalError, transaction
-from django.db import connection as db_connection
+from django.db import DatabaseError, transaction
 from django.db.models import F, Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from core.db import retry_on_lost_connection
 from core.errors import ApplicationError
 from core.mail import failure_reason, smtp_refused_for_good
 from core.wake import wake
@@ -65,7 +64,6 @@ logger = logging.getLogger(__name__)
 NOTICE, REMINDER = "notice", "reminder"
 MAX_ATTEMPTS = 5
 BACKOFF_BASE = timedelta(minutes=1)  # automatic retries after 1, 2, 4, 8 minutes
-RECONNECT_PAUSES = (0.1, 0.5, 2.0, 5.0)  # seconds before each new try of a mark
 STALE_SENDING = timedelta(minutes=10)  # longer than a task may run (time_limit=300)
 PUBLISH_BATCH = 50
 SEND_BATCH = 500  # rows locked per transaction
@@ -428,7 +426,7 @@ def _email_message(delivery: NoticeDelivery, receipt: NoticeReceipt) -> EmailMul
 
 
 def _mark_sent(delivery: NoticeDelivery) -> None:
-    _with_reconnect(
+    retry_on_lost_connection(
         lambda: NoticeDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
             status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error=""
         )
@@ -437,36 +435,18 @@ def _mark_sent(delivery: NoticeDelivery) -> None:
 
 def _mark_failed(delivery: NoticeDelivery, reason: str, *, permanent: bool = False) -> None:
     """Record the failure; a permanent one uses up the attempts, so only the owner's Retry sends
-    the row again."""
+    the row again. Both marks survive a lost connection (core.db): the message is out, or was
+    refused, whatever happens to the connection after; without the retry the row would be
+    reported "interrupted" and a Retry would send it twice."""
     logger.warning("Notice delivery %s failed: %s", delivery.pk, reason)
     changes: dict[str, object] = {"status": DeliveryStatus.FAILED, "last_error": reason}
     if permanent:
         changes["attempts"] = MAX_ATTEMPTS
-    _with_reconnect(
+    retry_on_lost_connection(
         lambda: NoticeDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
             **changes
         )
     )
-
-
-def _with_reconnect(write: Callable[[], object]) -> object:
-    """Run a mark (one autocommit UPDATE, idempotent: it only moves a row still `sending`),
-    reconnecting when the database connection was lost. The message is already out: without
-    this a failover or a restarted PostgreSQL would leave the row `sending`, reported as
-    "interrupted", and the owner's Retry would send it twice. Only a crash of the process (or a
-    database gone for longer than the pauses) leaves a row in doubt."""
-    for pause in (*RECONNECT_PAUSES, None):
-        try:
-            return write()
-        except (OperationalError, InterfaceError):
-            if pause is None or db_connection.in_atomic_block:
-                raise
-            logger.warning(
-                "Lost the database connection while marking; reconnecting", exc_info=True
-            )
-            db_connection.close()  # the next query opens a new connection
-            time.sleep(pause)
-    raise AssertionError("unreachable")
 
 
 # --- The owner's retry ---------------------------------------------------------------------------

@@ -9,10 +9,11 @@ from datetime import timedelta
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from core.db import retry_on_lost_connection
 from core.mail import failure_reason, smtp_refused_for_good
 from core.text import one_line
 from core.wake import wake
@@ -90,37 +91,56 @@ def notification_email(*, notification_id: int) -> bool:
     """Send the notification's email once. Returns whether this call sent it. A transient failure
     raises (the task retries, the sweep catches up); one that trying again cannot fix — a header
     Django refuses, an address refused for good, any other error building the message — is
-    recorded in `email_error` and the email is not tried again."""
-    with transaction.atomic():
-        notification = (
-            Notification.objects.select_for_update()
-            .select_related("recipient")
-            .filter(pk=notification_id, emailed_at__isnull=True, email_error="")
-            .first()
-        )
-        if notification is None or not notification.recipient.is_active:
-            return False
-        link = f"{settings.SITE_URL}{notification.url}" if notification.url else settings.SITE_URL
-        try:
-            send_mail(
-                f"[Rollout] {notification.title}",
-                f"{notification.body}\n\n{link}\n",
-                None,
-                [notification.recipient.email],
+    recorded in `email_error` and the email is not tried again. If the connection is lost under
+    the mark after the email went out, the mark is made again on a new connection, so neither a
+    retry nor the sweep sends it twice."""
+    sent_at = None
+    try:
+        with transaction.atomic():
+            notification = (
+                Notification.objects.select_for_update()
+                .select_related("recipient")
+                .filter(pk=notification_id, emailed_at__isnull=True, email_error="")
+                .first()
             )
-        except OSError as exc:  # SMTPException included
-            if not smtp_refused_for_good(exc):
-                raise
-            _give_up(notification, exc)
-            return False
-        except (SoftTimeLimitExceeded, DatabaseError):
+            if notification is None or not notification.recipient.is_active:
+                return False
+            if not _send(notification):
+                return False
+            sent_at = timezone.now()
+            Notification.objects.filter(pk=notification.pk).update(emailed_at=sent_at)
+    except (OperationalError, InterfaceError):
+        if sent_at is None:
             raise
-        except Exception as exc:
-            logger.exception("Notification %s cannot be emailed", notification.pk)
-            _give_up(notification, exc)
-            return False
-        notification.emailed_at = timezone.now()
-        notification.save(update_fields=["emailed_at"])
+        retry_on_lost_connection(
+            lambda: Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(
+                emailed_at=sent_at
+            )
+        )
+    return True
+
+
+def _send(notification: Notification) -> bool:
+    """Send it; False when it failed for good (recorded on the row)."""
+    link = f"{settings.SITE_URL}{notification.url}" if notification.url else settings.SITE_URL
+    try:
+        send_mail(
+            f"[Rollout] {notification.title}",
+            f"{notification.body}\n\n{link}\n",
+            None,
+            [notification.recipient.email],
+        )
+    except OSError as exc:  # SMTPException included
+        if not smtp_refused_for_good(exc):
+            raise
+        _give_up(notification, exc)
+        return False
+    except (SoftTimeLimitExceeded, DatabaseError):
+        raise
+    except Exception as exc:
+        logger.exception("Notification %s cannot be emailed", notification.pk)
+        _give_up(notification, exc)
+        return False
     return True
 
 
