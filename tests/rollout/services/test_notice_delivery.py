@@ -526,3 +526,41 @@ def test_a_run_out_of_time_hands_the_rest_to_a_new_run(monkeypatch):
 
     assert woken == [True]
     assert NoticeDelivery.objects.filter(status=DeliveryStatus.PENDING).count() == 3
+
+
+def test_reminders_of_one_notice_failing_never_hold_back_another_notices(monkeypatch):
+    """Issue 13, "the same for the reminder sender": a notice whose reminders cannot be queued
+    (here: an error while queueing them) is left for the next sweep and logged; the other notice's
+    reminders are queued and sent; a reminder whose subject Django refuses fails alone."""
+    scene = make_scene()
+    now = timezone.now()
+    broken = make_notice(scene, title="Broken", requires_ack=True, reminder_hours=24)
+    poison = make_notice(
+        scene, title="Poison\r\nBcc: all@example.com", requires_ack=True, reminder_hours=24
+    )
+    fine = make_notice(scene, title="Fine", requires_ack=True, reminder_hours=24)
+    notices_publish_due(now=now)
+    notice_deliveries_send(now=now)
+    mail.outbox.clear()
+    remind_at = fine.effective_at - timedelta(hours=24) + timedelta(minutes=1)
+    real_create = delivery_service._create_deliveries
+
+    def create(notice, *args, **kwargs):
+        if notice.pk == broken.pk:
+            raise RuntimeError("a bug")
+        return real_create(notice, *args, **kwargs)
+
+    monkeypatch.setattr(delivery_service, "_create_deliveries", create)
+
+    assert notice_reminders_send(now=remind_at) == 6  # Amy, Ben, Cat for each of two notices
+    notice_deliveries_send(now=remind_at)
+
+    broken.refresh_from_db()
+    assert broken.reminded_at is None  # tried again by the next sweep
+    assert _deliveries(fine, kind="reminder", channel="email") == [
+        ("amy@example.com", "email", "reminder", "sent"),
+        ("cat@example.com", "email", "reminder", "sent"),
+    ]
+    assert {d[3] for d in _deliveries(poison, kind="reminder", channel="email")} == {"failed"}
+    assert sorted(m.to[0] for m in mail.outbox) == ["amy@example.com", "cat@example.com"]
+    assert all(m.subject == "[Rollout] Reminder: Support reply drafting: Fine" for m in mail.outbox)
