@@ -190,33 +190,52 @@ def wake_sender() -> None:
 def notice_reminders_send(*, now: datetime | None = None) -> int:
     """Once per notice: remind those who have not acknowledged, `reminder_hours` before it takes
     effect. A notice published inside that window gets no reminder (it just arrived), nor does
-    one already in effect. Returns how many reminders were queued."""
+    one already in effect. Returns how many reminders were queued.
+
+    Each notice in its own transaction under its row lock (one held by someone editing it is
+    skipped until the next sweep): an error with one notice is logged, leaves that notice for
+    the next sweep, and never holds back the others."""
     now = now or timezone.now()
     queued = 0
-    with transaction.atomic():
-        candidates = ChangeNotice.objects.select_for_update(skip_locked=True).filter(
-            status=NoticeStatus.PUBLISHED,
-            requires_ack=True,
-            reminder_hours__isnull=False,
-            reminded_at__isnull=True,
-            effective_at__gt=now,
+    candidates = ChangeNotice.objects.filter(
+        status=NoticeStatus.PUBLISHED,
+        requires_ack=True,
+        reminder_hours__isnull=False,
+        reminded_at__isnull=True,
+        effective_at__gt=now,
+    )
+    for notice_id in list(candidates.order_by("effective_at", "pk").values_list("pk", flat=True)):
+        try:
+            with transaction.atomic():
+                notice = candidates.select_for_update(skip_locked=True).filter(pk=notice_id).first()
+                if notice is not None:
+                    queued += _remind(notice, now)
+        except (SoftTimeLimitExceeded, DatabaseError):
+            raise
+        except Exception:
+            logger.exception("Reminders of notice %s could not be queued", notice_id)
+    if queued:
+        wake_sender()
+    return queued
+
+
+def _remind(notice: ChangeNotice, now: datetime) -> int:
+    """Queue the notice's reminders if their time has come. Returns how many."""
+    remind_at = notice.effective_at - timedelta(hours=notice.reminder_hours)
+    if now < remind_at:
+        return 0
+    queued = 0
+    if notice.published_at and notice.published_at < remind_at:
+        pending = list(
+            NoticeReceipt.objects.filter(
+                notice=notice, acknowledged_at__isnull=True, recipient__is_active=True
+            ).values_list("recipient_id", "recipient__notify_by_email")
         )
-        for notice in candidates:
-            remind_at = notice.effective_at - timedelta(hours=notice.reminder_hours)
-            if now < remind_at:
-                continue
-            if notice.published_at and notice.published_at < remind_at:
-                pending = NoticeReceipt.objects.filter(
-                    notice=notice, acknowledged_at__isnull=True, recipient__is_active=True
-                ).values_list("recipient_id", "recipient__notify_by_email")
-                pending = list(pending)
-                wants_email = {user_id for user_id, email in pending if email}
-                _create_deliveries(notice, [u for u, _ in pending], wants_email, kind=REMINDER)
-                queued += len(pending)
-            notice.reminded_at = now
-            notice.save(update_fields=["reminded_at", "updated_at"])
-        if queued:
-            wake_sender()
+        wants_email = {user_id for user_id, email in pending if email}
+        _create_deliveries(notice, [u for u, _ in pending], wants_email, kind=REMINDER)
+        queued = len(pending)
+    notice.reminded_at = now
+    notice.save(update_fields=["reminded_at", "updated_at"])
     return queued
 
 
