@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import User
 from accounts.roles import ORG_ROLES
+from core.text import SingleLineCharField
 
 MSG_INVALID_LOGIN = "That email address and password do not match an account. Please try again."
 MSG_INACTIVE_LOGIN = (
@@ -60,7 +61,7 @@ class PasswordResetRequestForm(forms.Form):
 
 
 class ProfileForm(forms.Form):
-    display_name = forms.CharField(
+    display_name = SingleLineCharField(
         label="Display name",
         max_length=120,
         help_text="How your name appears to colleagues in Rollout.",
@@ -79,7 +80,7 @@ class InviteForm(forms.Form):
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "off"}),
     )
-    display_name = forms.CharField(
+    display_name = SingleLineCharField(
         label="Display name",
         max_length=120,
         help_text="Their name as colleagues will see it. They can change it later.",

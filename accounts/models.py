@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from core.text import refuse_control_characters
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -36,7 +38,7 @@ class UserManager(BaseUserManager["User"]):
 
 class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField("email address", unique=True)
-    display_name = models.CharField(max_length=120)
+    display_name = models.CharField(max_length=120, validators=[refuse_control_characters])
     is_active = models.BooleanField(
         default=True, help_text="Deactivated users cannot sign in and own no workflow."
     )

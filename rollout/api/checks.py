@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja.parser import Parser
 
+from core.text import has_line_breaks_or_controls
 from rollout.models import ApiToken
 
 MAX_FUTURE = timedelta(hours=1)
@@ -147,7 +148,7 @@ def clean_user_ref(value: str) -> str:
     value = value.strip()
     if not value:
         raise ValueError(MSG_BLANK_USER)
-    if has_control_characters(value):
+    if has_line_breaks_or_controls(value):  # one line: shown as a name, never a paragraph
         raise ValueError(MSG_CONTROL)
     return value
 

@@ -2,11 +2,12 @@
 
 from django import forms
 
+from core.text import SingleLineCharField
 from rollout.models import ApiToken
 
 
 class ApiTokenForm(forms.Form):
-    name = forms.CharField(
+    name = SingleLineCharField(
         label="Name",
         max_length=ApiToken._meta.get_field("name").max_length,
         help_text="What will use the token, e.g. “support tool production”.",

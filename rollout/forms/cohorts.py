@@ -5,13 +5,14 @@ from typing import Any
 from django import forms
 
 from accounts.models import User
+from core.text import SingleLineCharField
 from rollout.models import Cohort
 from rollout.models.cohort import EnrolmentPhase
 from rollout.services.cohort_csv import MAX_ROWS
 
 
 class CohortForm(forms.Form):
-    name = forms.CharField(label="Name", max_length=120)
+    name = SingleLineCharField(label="Name", max_length=120)
     description = forms.CharField(
         label="Description",
         max_length=2000,

@@ -6,6 +6,7 @@ from django import forms
 from django.db.models import Q
 
 from accounts.models import User
+from core.text import SingleLineCharField
 from rollout.forms.fields import OfferedUserChoiceField
 from rollout.models import Escalation, Severity, Workflow
 from rollout.services.escalations import (
@@ -22,7 +23,7 @@ _field = Escalation._meta.get_field
 class EscalationOpenForm(forms.Form):
     prefix = "open"
 
-    title = forms.CharField(
+    title = SingleLineCharField(
         label="What is the problem?",
         max_length=_field("title").max_length,
         error_messages={"required": MSG_TITLE_REQUIRED},

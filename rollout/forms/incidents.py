@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 
+from core.text import SingleLineCharField
 from rollout.models import Cohort, Incident, Severity, Workflow
 from rollout.services import incidents as services
 
@@ -19,7 +20,7 @@ class IncidentForm(forms.Form):
     """Open an incident, or correct an open one's details."""
 
     prefix = "incident"
-    title = forms.CharField(
+    title = SingleLineCharField(
         label="Title",
         max_length=services.MAX_TITLE,
         error_messages={"required": services.MSG_TITLE_REQUIRED},
@@ -31,7 +32,7 @@ class IncidentForm(forms.Form):
         error_messages={"required": services.MSG_STARTED_REQUIRED},
         help_text="When the failure began to reach people, as best you know.",
     )
-    detected_by = forms.CharField(
+    detected_by = SingleLineCharField(
         label="Detected by",
         required=False,
         max_length=services.MAX_DETECTED_BY,

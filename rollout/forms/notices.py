@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 
+from core.text import SingleLineCharField
 from rollout.models import ChangeNotice, Cohort, NoticeAudience, NoticeKind, Workflow
 
 _local_dt = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -22,7 +23,7 @@ class AnyCohortField(forms.TypedMultipleChoiceField):
 
 
 class NoticeForm(forms.Form):
-    title = forms.CharField(label="Title", max_length=_field("title").max_length)
+    title = SingleLineCharField(label="Title", max_length=_field("title").max_length)
     kind = forms.ChoiceField(label="Kind", choices=NoticeKind.choices)
     body = forms.CharField(
         label="Body (Markdown)",

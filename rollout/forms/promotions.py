@@ -3,6 +3,7 @@ several share one page (the workflow overview) and must not share element ids.""
 
 from django import forms
 
+from core.text import SingleLineCharField
 from rollout.models import FallbackMode
 
 _local_dt = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -56,6 +57,6 @@ class PhaseRollbackForm(forms.Form):
 
 class BlackoutForm(forms.Form):
     prefix = "blackout"
-    name = forms.CharField(label="Name", max_length=120)
+    name = SingleLineCharField(label="Name", max_length=120)
     starts_at = forms.DateTimeField(label="Starts", widget=_local_dt)
     ends_at = forms.DateTimeField(label="Ends", widget=_local_dt)

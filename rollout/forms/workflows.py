@@ -16,9 +16,11 @@ _area = forms.Textarea(attrs={"rows": 4})
 
 
 def _model_field(name: str, **kwargs: Any) -> forms.CharField:
-    """A CharField with the model field's label, help text, length and requiredness."""
+    """A CharField with the model field's label, help text, length, requiredness and validators
+    (single-line fields refuse line breaks)."""
     field = Workflow._meta.get_field(name)
     return forms.CharField(
+        validators=list(field.validators),
         label=str(field.verbose_name).capitalize(),
         max_length=field.max_length,
         required=not field.blank,

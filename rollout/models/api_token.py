@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from core.text import refuse_control_characters
+
 
 class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
     def active(self) -> "ApiTokenQuerySet":
@@ -17,7 +19,7 @@ class ApiToken(models.Model):
     workflow = models.ForeignKey(
         "rollout.Workflow", on_delete=models.CASCADE, related_name="api_tokens"
     )
-    name = models.CharField(max_length=80)
+    name = models.CharField(max_length=80, validators=[refuse_control_characters])
     prefix = models.CharField(max_length=8)
     token_hash = models.CharField(max_length=64, unique=True)
     created_by = models.ForeignKey(

@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.db import models
 
+from core.text import refuse_control_characters
+
 
 class BlackoutWindow(models.Model):
     """A period in which no promotion or effective change may be scheduled. Org-wide when
@@ -15,7 +17,7 @@ class BlackoutWindow(models.Model):
         blank=True,
         related_name="blackouts",
     )
-    name = models.CharField(max_length=120)
+    name = models.CharField(max_length=120, validators=[refuse_control_characters])
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     created_by = models.ForeignKey(

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from core.text import refuse_control_characters
+
 
 class EnrolmentPhase(models.TextChoices):
     LIMITED = "limited", "Limited roll-out"
@@ -18,7 +20,7 @@ class Cohort(models.Model):
     workflow = models.ForeignKey(
         "rollout.Workflow", on_delete=models.CASCADE, related_name="cohorts"
     )
-    name = models.CharField(max_length=120)
+    name = models.CharField(max_length=120, validators=[refuse_control_characters])
     description = models.TextField(blank=True, max_length=2000)
     enrolled_phase = models.CharField(
         "enrolled at", max_length=10, choices=EnrolmentPhase.choices, blank=True

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from core.text import refuse_control_characters
 from rollout.models.severity import Severity
 
 
@@ -32,7 +33,7 @@ class Escalation(models.Model):
     workflow = models.ForeignKey(
         "rollout.Workflow", on_delete=models.CASCADE, related_name="escalations"
     )
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=200, validators=[refuse_control_characters])
     description = models.TextField(blank=True, max_length=4000)
     source = models.CharField(max_length=10, choices=EscalationSource.choices)
     severity = models.CharField(max_length=10, default=Severity.HIGH)

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 
+from core.text import refuse_control_characters
 from rollout.models.severity import Severity
 
 
@@ -19,9 +20,11 @@ class Incident(models.Model):
     workflow = models.ForeignKey(
         "rollout.Workflow", on_delete=models.CASCADE, related_name="incidents"
     )
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=200, validators=[refuse_control_characters])
     started_at = models.DateTimeField()
-    detected_by = models.CharField(max_length=200, blank=True)
+    detected_by = models.CharField(
+        max_length=200, blank=True, validators=[refuse_control_characters]
+    )
     impact = models.TextField(max_length=4000, blank=True)
     severity = models.CharField(max_length=10, default=Severity.HIGH)
     cohorts = models.ManyToManyField("rollout.Cohort", blank=True, related_name="incidents")
@@ -30,7 +33,9 @@ class Incident(models.Model):
     )
     what_happened = models.TextField(max_length=8000, blank=True)
     what_changed = models.TextField(max_length=8000, blank=True)
-    notice_title = models.CharField(max_length=200, blank=True)
+    notice_title = models.CharField(
+        max_length=200, blank=True, validators=[refuse_control_characters]
+    )
     notice_body = models.TextField(max_length=16000, blank=True)
     opened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

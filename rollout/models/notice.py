@@ -4,6 +4,8 @@ recipient and channel, read and acknowledged (PRODUCT.md "Change notice", rules 
 from django.conf import settings
 from django.db import models
 
+from core.text import refuse_control_characters
+
 
 class NoticeKind(models.TextChoices):
     MODEL_CHANGE = "model_change", "Model change"
@@ -36,7 +38,7 @@ class ChangeNotice(models.Model):
         "rollout.Workflow", on_delete=models.CASCADE, related_name="notices"
     )
     kind = models.CharField(max_length=24, choices=NoticeKind.choices)
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=200, validators=[refuse_control_characters])
     body = models.TextField("body (Markdown)", max_length=20000)
     body_html = models.TextField(blank=True)
     audience = models.CharField(

@@ -18,6 +18,9 @@ class Notification(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
+    # Why the email was given up (a header Django refuses, an address refused for good): it is
+    # not tried again. Empty while it is sent or still to be sent.
+    email_error = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]

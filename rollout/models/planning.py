@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from core.text import refuse_control_characters
+
 
 class SourceKind(models.TextChoices):
     LIVE = "live", "Live connection"
@@ -15,7 +17,7 @@ class DataSource(models.Model):
     workflow = models.ForeignKey(
         "rollout.Workflow", on_delete=models.CASCADE, related_name="data_sources"
     )
-    name = models.CharField(max_length=120)
+    name = models.CharField(max_length=120, validators=[refuse_control_characters])
     kind = models.CharField(max_length=20, choices=SourceKind.choices)
     live_equivalent = models.CharField(
         "live equivalent",
@@ -37,7 +39,7 @@ class DataSource(models.Model):
         help_text="The checks that catch bad or stale data.",
     )
     last_verified_at = models.DateField("last verified", null=True, blank=True)
-    version = models.CharField(max_length=60, blank=True)
+    version = models.CharField(max_length=60, blank=True, validators=[refuse_control_characters])
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

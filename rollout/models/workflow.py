@@ -4,6 +4,7 @@ from django.db import models
 from django.urls import reverse
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from core.text import refuse_control_characters
 from rollout.models.phase import FallbackMode
 
 SLUG_VALIDATOR = RegexValidator(
@@ -27,7 +28,7 @@ class Workflow(models.Model):
     leader hands it over to an active user.
     """
 
-    name = models.CharField(max_length=120)
+    name = models.CharField(max_length=120, validators=[refuse_control_characters])
     slug = models.SlugField(max_length=60, unique=True, validators=[SLUG_VALIDATOR])
     summary = models.TextField(blank=True, max_length=2000)
     business_action = models.CharField(
@@ -35,9 +36,15 @@ class Workflow(models.Model):
         max_length=200,
         help_text="What the AI output drives, e.g. “reply email sent to the customer”.",
     )
-    model_provider = models.CharField("model provider", max_length=80, blank=True)
-    model_name = models.CharField("model", max_length=120, blank=True)
-    model_version = models.CharField("model version", max_length=80, blank=True)
+    model_provider = models.CharField(
+        "model provider", max_length=80, blank=True, validators=[refuse_control_characters]
+    )
+    model_name = models.CharField(
+        "model", max_length=120, blank=True, validators=[refuse_control_characters]
+    )
+    model_version = models.CharField(
+        "model version", max_length=80, blank=True, validators=[refuse_control_characters]
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_workflows"
     )

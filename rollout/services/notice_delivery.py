@@ -27,18 +27,22 @@ Exactly once, per channel:
 
 import logging
 import smtplib
+import time
 from datetime import datetime, timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F, Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from core.db import retry_on_lost_connection
 from core.errors import ApplicationError
+from core.mail import failure_reason, smtp_refused_for_good
 from core.wake import wake
 from rollout.models import (
     ChangeNotice,
@@ -62,6 +66,8 @@ MAX_ATTEMPTS = 5
 BACKOFF_BASE = timedelta(minutes=1)  # automatic retries after 1, 2, 4, 8 minutes
 STALE_SENDING = timedelta(minutes=10)  # longer than a task may run (time_limit=300)
 PUBLISH_BATCH = 50
+SEND_BATCH = 500  # rows locked per transaction
+SEND_BUDGET = 180.0  # seconds of sending per run before handing over (task soft limit: 240)
 
 MSG_INTERRUPTED = (
     "Interrupted while sending: the email may or may not have arrived. Retry sends it again."
@@ -184,33 +190,52 @@ def wake_sender() -> None:
 def notice_reminders_send(*, now: datetime | None = None) -> int:
     """Once per notice: remind those who have not acknowledged, `reminder_hours` before it takes
     effect. A notice published inside that window gets no reminder (it just arrived), nor does
-    one already in effect. Returns how many reminders were queued."""
+    one already in effect. Returns how many reminders were queued.
+
+    Each notice in its own transaction under its row lock (one held by someone editing it is
+    skipped until the next sweep): an error with one notice is logged, leaves that notice for
+    the next sweep, and never holds back the others."""
     now = now or timezone.now()
     queued = 0
-    with transaction.atomic():
-        candidates = ChangeNotice.objects.select_for_update(skip_locked=True).filter(
-            status=NoticeStatus.PUBLISHED,
-            requires_ack=True,
-            reminder_hours__isnull=False,
-            reminded_at__isnull=True,
-            effective_at__gt=now,
+    candidates = ChangeNotice.objects.filter(
+        status=NoticeStatus.PUBLISHED,
+        requires_ack=True,
+        reminder_hours__isnull=False,
+        reminded_at__isnull=True,
+        effective_at__gt=now,
+    )
+    for notice_id in list(candidates.order_by("effective_at", "pk").values_list("pk", flat=True)):
+        try:
+            with transaction.atomic():
+                notice = candidates.select_for_update(skip_locked=True).filter(pk=notice_id).first()
+                if notice is not None:
+                    queued += _remind(notice, now)
+        except (SoftTimeLimitExceeded, DatabaseError):
+            raise
+        except Exception:
+            logger.exception("Reminders of notice %s could not be queued", notice_id)
+    if queued:
+        wake_sender()
+    return queued
+
+
+def _remind(notice: ChangeNotice, now: datetime) -> int:
+    """Queue the notice's reminders if their time has come. Returns how many."""
+    remind_at = notice.effective_at - timedelta(hours=notice.reminder_hours)
+    if now < remind_at:
+        return 0
+    queued = 0
+    if notice.published_at and notice.published_at < remind_at:
+        pending = list(
+            NoticeReceipt.objects.filter(
+                notice=notice, acknowledged_at__isnull=True, recipient__is_active=True
+            ).values_list("recipient_id", "recipient__notify_by_email")
         )
-        for notice in candidates:
-            remind_at = notice.effective_at - timedelta(hours=notice.reminder_hours)
-            if now < remind_at:
-                continue
-            if notice.published_at and notice.published_at < remind_at:
-                pending = NoticeReceipt.objects.filter(
-                    notice=notice, acknowledged_at__isnull=True, recipient__is_active=True
-                ).values_list("recipient_id", "recipient__notify_by_email")
-                pending = list(pending)
-                wants_email = {user_id for user_id, email in pending if email}
-                _create_deliveries(notice, [u for u, _ in pending], wants_email, kind=REMINDER)
-                queued += len(pending)
-            notice.reminded_at = now
-            notice.save(update_fields=["reminded_at", "updated_at"])
-        if queued:
-            wake_sender()
+        wants_email = {user_id for user_id, email in pending if email}
+        _create_deliveries(notice, [u for u, _ in pending], wants_email, kind=REMINDER)
+        queued = len(pending)
+    notice.reminded_at = now
+    notice.save(update_fields=["reminded_at", "updated_at"])
     return queued
 
 
@@ -230,24 +255,49 @@ def _due_q(now: datetime) -> Q:
     return due
 
 
-def notice_deliveries_send(*, limit: int = 500, now: datetime | None = None) -> int:
-    """Deliver up to `limit` due deliveries. Returns how many this call delivered.
+def notice_deliveries_send(
+    *, limit: int = SEND_BATCH, now: datetime | None = None, budget: float = SEND_BUDGET
+) -> int:
+    """Deliver what is due, batch after batch of up to `limit`, until nothing is due (so a
+    fan-out to thousands completes from the publish wake-up, not minute by minute from the
+    sweep). After `budget` seconds, well inside the task's time limit, it stops and wakes a new
+    run for the rest. Returns how many this call delivered.
 
     Safe to run concurrently and twice: rows are claimed with SKIP LOCKED, and a delivered row is
     never due again. Audience, account and email preference are re-checked at send time; whoever
     no longer qualifies is `skipped`."""
     now = now or timezone.now()
+    started = time.monotonic()
     _release_stale_sending(now)
-    delivered, emails = _claim(limit, now)
-    if not emails:
-        return delivered
-    return delivered + _send_emails(emails, now)
+    delivered = 0
+    while True:
+        claimed, in_app, emails = _claim(limit, now)
+        delivered += in_app
+        server_down = False
+        if emails:
+            sent, server_down = _send_emails(emails, now)
+            delivered += sent
+        if claimed < limit or server_down:
+            return delivered  # nothing more due, or the rest waits for the mail server
+        if time.monotonic() - started > budget:
+            wake_sender()  # a fresh run goes on; the sweep is the safety net
+            return delivered
 
 
-def _send_emails(emails: list[tuple[NoticeDelivery, NoticeReceipt]], now: datetime) -> int:
+def _send_emails(
+    emails: list[tuple[NoticeDelivery, NoticeReceipt]], now: datetime
+) -> tuple[int, bool]:
     """Send over one SMTP connection for the whole batch (reopened only after a failure broke
-    it); mark each row sent or failed right after its own send. Returns how many were sent."""
+    it); mark each row sent or failed right after its own send. Returns (how many were sent,
+    whether it stopped because no connection to the mail server could be opened).
+
+    Failures are isolated per row. A transient one (the server unreachable, a timeout, a 4xx
+    answer) is retried with backoff. One that trying again cannot fix — a header Django refuses
+    (a title with a line break stored before validation existed), an address the server refuses
+    for good (5xx), any other error building or sending this one message — fails the row for
+    good with the reason, and the batch goes on."""
     sent = 0
+    server_down = False
     connection = mailers.default
     is_open = False
     try:
@@ -255,27 +305,33 @@ def _send_emails(emails: list[tuple[NoticeDelivery, NoticeReceipt]], now: dateti
             if not _claim_one(delivery, now):
                 continue
             try:
+                message = _email_message(delivery, receipt)
                 if not is_open:
                     connection.open()
                     is_open = True
-                if connection.send_messages([_email_message(delivery, receipt)]) != 1:
+                if connection.send_messages([message]) != 1:
                     raise smtplib.SMTPException("The mail server accepted no recipient.")
             except (smtplib.SMTPException, OSError) as exc:
-                _mark_failed(delivery, _reason(exc))
+                if smtp_refused_for_good(exc):
+                    _mark_failed(delivery, failure_reason(exc), permanent=True)
+                    continue
+                _mark_failed(delivery, failure_reason(exc))
                 connection.close()
                 if not is_open:
+                    server_down = True
                     break  # no connection at all: the rest stay pending for the next sweep
                 is_open = False
+            except (SoftTimeLimitExceeded, DatabaseError):
+                raise  # not this message's fault: the row stays `sending`, reported later
+            except Exception as exc:
+                logger.exception("Notice delivery %s cannot be sent", delivery.pk)
+                _mark_failed(delivery, failure_reason(exc), permanent=True)
             else:
                 _mark_sent(delivery)
                 sent += 1
     finally:
         connection.close()
-    return sent
-
-
-def _reason(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}"[:1000]
+    return sent, server_down
 
 
 def _release_stale_sending(now: datetime) -> None:
@@ -286,10 +342,12 @@ def _release_stale_sending(now: datetime) -> None:
 
 
 @transaction.atomic
-def _claim(limit: int, now: datetime) -> tuple[int, list[tuple[NoticeDelivery, NoticeReceipt]]]:
+def _claim(
+    limit: int, now: datetime
+) -> tuple[int, int, list[tuple[NoticeDelivery, NoticeReceipt]]]:
     """Lock due rows, re-check them (skipping whoever no longer qualifies) and deliver the in-app
-    ones, all in one transaction. Returns (in-app delivered, [(email delivery, its receipt)]):
-    the email rows to claim and send one by one."""
+    ones, all in one transaction. Returns (rows locked, in-app delivered, [(email delivery, its
+    receipt)]): the email rows to claim and send one by one."""
     rows = list(
         NoticeDelivery.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(_due_q(now))
@@ -297,7 +355,7 @@ def _claim(limit: int, now: datetime) -> tuple[int, list[tuple[NoticeDelivery, N
         .order_by("created_at", "pk")[:limit]
     )
     if not rows:
-        return 0, []
+        return 0, 0, []
     receipts = _receipts_for(rows)
     audiences = {
         notice.pk: notice_audience_resolve(notice)
@@ -322,7 +380,7 @@ def _claim(limit: int, now: datetime) -> tuple[int, list[tuple[NoticeDelivery, N
     )
     reminded = [receipts[(r.notice_id, r.recipient_id)].pk for r in in_app if r.kind == REMINDER]
     NoticeReceipt.objects.filter(pk__in=reminded).update(reminded_at=now)
-    return len(in_app), emails
+    return len(rows), len(in_app), emails
 
 
 def _claim_one(delivery: NoticeDelivery, now: datetime) -> bool:
@@ -387,15 +445,26 @@ def _email_message(delivery: NoticeDelivery, receipt: NoticeReceipt) -> EmailMul
 
 
 def _mark_sent(delivery: NoticeDelivery) -> None:
-    NoticeDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
-        status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error=""
+    retry_on_lost_connection(
+        lambda: NoticeDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
+            status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error=""
+        )
     )
 
 
-def _mark_failed(delivery: NoticeDelivery, reason: str) -> None:
+def _mark_failed(delivery: NoticeDelivery, reason: str, *, permanent: bool = False) -> None:
+    """Record the failure; a permanent one uses up the attempts, so only the owner's Retry sends
+    the row again. Both marks survive a lost connection (core.db): the message is out, or was
+    refused, whatever happens to the connection after; without the retry the row would be
+    reported "interrupted" and a Retry would send it twice."""
     logger.warning("Notice delivery %s failed: %s", delivery.pk, reason)
-    NoticeDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
-        status=DeliveryStatus.FAILED, last_error=reason
+    changes: dict[str, object] = {"status": DeliveryStatus.FAILED, "last_error": reason}
+    if permanent:
+        changes["attempts"] = MAX_ATTEMPTS
+    retry_on_lost_connection(
+        lambda: NoticeDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
+            **changes
+        )
     )
 
 

@@ -3,18 +3,25 @@ when they chose it. The email goes out after commit from a task that marks the r
 never sends it twice."""
 
 import logging
+import smtplib
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from core.db import retry_on_lost_connection
+from core.mail import failure_reason, smtp_refused_for_good
+from core.text import one_line
 from core.wake import wake
 from rollout.models import Notification, Workflow
 
 logger = logging.getLogger(__name__)
+
+SWEEP_BATCH = 200
 
 
 def notification_send(
@@ -30,7 +37,11 @@ def notification_send(
     everything or `email` asks for this one (a per-case choice: an escalation level whose channel
     is email, "email me" on a feedback). The only place that enqueues a notification email."""
     notification = Notification(
-        recipient=recipient, workflow=workflow, title=title[:200], body=body[:4000], url=url
+        recipient=recipient,
+        workflow=workflow,
+        title=one_line(title)[:200],
+        body=body[:4000],
+        url=url,
     )
     notification.full_clean()
     notification.save()
@@ -40,38 +51,103 @@ def notification_send(
 
 
 def notifications_email_pending(*, older_than: timedelta = timedelta(minutes=1)) -> int:
-    """The sweep: email notifications whose email was not sent (a lost task, a broker outage).
-    Returns how many this call sent."""
-    due = Notification.objects.filter(
-        emailed_at__isnull=True,
-        created_at__lte=timezone.now() - older_than,
-        recipient__is_active=True,
-        recipient__notify_by_email=True,
-    ).values_list("pk", flat=True)[:200]
-    return sum(notification_email(notification_id=pk) for pk in list(due))
+    """The sweep: email notifications whose email was not sent (a lost task, a broker outage),
+    batch after batch until none is due. One that fails for good is given up inside
+    `notification_email`; an address refused for now waits for the next sweep and the others go
+    on; the mail server unreachable stops the sweep until the next one. Returns how many this call
+    sent."""
+    sent = 0
+    later: set[int] = set()
+    while True:
+        due = list(
+            Notification.objects.filter(
+                emailed_at__isnull=True,
+                email_error="",
+                created_at__lte=timezone.now() - older_than,
+                recipient__is_active=True,
+                recipient__notify_by_email=True,
+            )
+            .exclude(pk__in=later)
+            .order_by("created_at", "pk")
+            .values_list("pk", flat=True)[:SWEEP_BATCH]
+        )
+        for pk in due:
+            try:
+                if notification_email(notification_id=pk):
+                    sent += 1
+                else:
+                    later.add(pk)  # someone else's now, or not to be emailed: not again this run
+            except smtplib.SMTPRecipientsRefused as exc:
+                logger.warning("Notification %s: address refused for now: %s", pk, exc)
+                later.add(pk)
+            except OSError:  # SMTPException included: the server is unreachable or refuses now
+                logger.warning("Could not email notification %s; the next sweep tries", pk)
+                return sent
+        if len(due) < SWEEP_BATCH:
+            return sent
 
 
 def notification_email(*, notification_id: int) -> bool:
-    """Send the notification's email once. Returns whether this call sent it."""
-    with transaction.atomic():
-        notification = (
-            Notification.objects.select_for_update()
-            .select_related("recipient")
-            .filter(pk=notification_id, emailed_at__isnull=True)
-            .first()
+    """Send the notification's email once. Returns whether this call sent it. A transient failure
+    raises (the task retries, the sweep catches up); one that trying again cannot fix — a header
+    Django refuses, an address refused for good, any other error building the message — is
+    recorded in `email_error` and the email is not tried again. If the connection is lost under
+    the mark after the email went out, the mark is made again on a new connection, so neither a
+    retry nor the sweep sends it twice."""
+    sent_at = None
+    try:
+        with transaction.atomic():
+            notification = (
+                Notification.objects.select_for_update()
+                .select_related("recipient")
+                .filter(pk=notification_id, emailed_at__isnull=True, email_error="")
+                .first()
+            )
+            if notification is None or not notification.recipient.is_active:
+                return False
+            if not _send(notification):
+                return False
+            sent_at = timezone.now()
+            Notification.objects.filter(pk=notification.pk).update(emailed_at=sent_at)
+    except (OperationalError, InterfaceError):
+        if sent_at is None:
+            raise
+        retry_on_lost_connection(
+            lambda: Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(
+                emailed_at=sent_at
+            )
         )
-        if notification is None or not notification.recipient.is_active:
-            return False
-        link = f"{settings.SITE_URL}{notification.url}" if notification.url else settings.SITE_URL
+    return True
+
+
+def _send(notification: Notification) -> bool:
+    """Send it; False when it failed for good (recorded on the row)."""
+    link = f"{settings.SITE_URL}{notification.url}" if notification.url else settings.SITE_URL
+    try:
         send_mail(
             f"[Rollout] {notification.title}",
             f"{notification.body}\n\n{link}\n",
             None,
             [notification.recipient.email],
         )
-        notification.emailed_at = timezone.now()
-        notification.save(update_fields=["emailed_at"])
+    except OSError as exc:  # SMTPException included
+        if not smtp_refused_for_good(exc):
+            raise
+        _give_up(notification, exc)
+        return False
+    except (SoftTimeLimitExceeded, DatabaseError):
+        raise
+    except Exception as exc:
+        logger.exception("Notification %s cannot be emailed", notification.pk)
+        _give_up(notification, exc)
+        return False
     return True
+
+
+def _give_up(notification: Notification, exc: BaseException) -> None:
+    notification.email_error = failure_reason(exc)
+    logger.warning("Notification %s not emailed: %s", notification.pk, notification.email_error)
+    notification.save(update_fields=["email_error"])
 
 
 def notification_mark_read(*, recipient: User, notification_id: int) -> None:

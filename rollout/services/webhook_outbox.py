@@ -10,19 +10,23 @@ never sent again; a crash between the POST and the mark sends it again, so recei
 
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
 import logging
 import socket
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from datetime import datetime, timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from core.mail import failure_reason
 from core.wake import wake
 from rollout.models import ActivityEntry, DeliveryStatus, Webhook, WebhookDelivery
 
@@ -33,6 +37,7 @@ EVENT_ID_HEADER = "X-Rollout-Event-Id"
 TIMEOUT_SECONDS = 5
 MAX_ATTEMPTS = 8  # retried after 1, 2, 4 … 64 minutes, then given up
 SWEEP_BATCH = 100
+SEND_BUDGET = 180.0  # seconds of sending per run before handing over (task soft limit: 240)
 MSG_TURNED_OFF = "Not sent: the webhook was turned off before it was delivered."
 
 
@@ -98,12 +103,50 @@ def _due(now: datetime):
     )
 
 
-def webhook_deliveries_send_due(*, now: datetime | None = None) -> int:
-    """The sweep: send every due delivery (new, or failed and its retry time come). Safe to run
-    in several workers at once: each row is claimed under a row lock. Returns how many went out."""
+def webhook_deliveries_send_due(*, now: datetime | None = None, budget: float = SEND_BUDGET) -> int:
+    """The sweep: send every due delivery (new, or failed and its retry time come), batch after
+    batch until none is left, handing over to a new run after `budget` seconds. Safe to run in
+    several workers at once: each row is claimed under a row lock. A row that crashes its send
+    is marked failed with the reason and the sweep goes on. Returns how many went out."""
     now = now or timezone.now()
-    due = list(_due(now).order_by("next_attempt_at", "pk").values_list("pk", flat=True))
-    return sum(webhook_delivery_send(delivery_id=pk, now=now) for pk in due[:SWEEP_BATCH])
+    started = time.monotonic()
+    tried: set[int] = set()  # rows another worker holds stay due: not again in this run
+    sent = 0
+    while True:
+        due = list(
+            _due(now)
+            .exclude(pk__in=tried)
+            .order_by("next_attempt_at", "pk")
+            .values_list("pk", flat=True)[:SWEEP_BATCH]
+        )
+        for pk in due:
+            tried.add(pk)
+            try:
+                sent += webhook_delivery_send(delivery_id=pk, now=now)
+            except (SoftTimeLimitExceeded, DatabaseError):
+                raise  # not this row's fault
+            except Exception as exc:
+                logger.exception("Webhook delivery %s crashed", pk)
+                _mark_crashed(pk, exc, now)
+        if len(due) < SWEEP_BATCH:
+            return sent
+        if time.monotonic() - started > budget:
+            wake("rollout.tasks.send_webhooks")  # a fresh run goes on; the sweep is the net
+            return sent
+
+
+def _mark_crashed(delivery_id: int, exc: Exception, now: datetime) -> None:
+    """A send that raised (a bug, not an answer): count the attempt and back off like any
+    failure, so the row can neither block the others nor be tried forever."""
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
+        if delivery is None or delivery.status == DeliveryStatus.SENT:
+            return
+        delivery.attempts += 1
+        delivery.status = DeliveryStatus.FAILED
+        delivery.last_error = failure_reason(exc)
+        delivery.next_attempt_at = now + retry_delay(delivery.attempts)
+        delivery.save(update_fields=["attempts", "status", "last_error", "next_attempt_at"])
 
 
 def webhook_delivery_send(*, delivery_id: int, now: datetime | None = None) -> bool:
@@ -121,8 +164,8 @@ def webhook_delivery_send(*, delivery_id: int, now: datetime | None = None) -> b
         )
         if delivery is None:
             return False
-        status, error = _post(delivery.webhook, delivery.payload, delivery.activity_id)
-        delivery.attempts += 1
+        status, error, lasting = _post(delivery.webhook, delivery.payload, delivery.activity_id)
+        delivery.attempts = MAX_ATTEMPTS if lasting else delivery.attempts + 1
         delivery.response_status = status
         if status is not None and 200 <= status < 300:
             delivery.status = DeliveryStatus.SENT
@@ -182,29 +225,36 @@ def _private_address(url: str) -> tuple[str, str] | None:
     return None
 
 
-def _post(webhook: Webhook, payload: dict, event_id: int) -> tuple[int | None, str]:
-    """POST the signed body. Returns (HTTP status or None, error text for the log)."""
+def _post(webhook: Webhook, payload: dict, event_id: int) -> tuple[int | None, str, bool]:
+    """POST the signed body. Returns (HTTP status or None, error text for the log, whether the
+    failure will not go away by trying again: an address that cannot be requested at all)."""
     private = _private_address(webhook.url)
     if private is not None:
-        return None, MSG_PRIVATE_ADDRESS.format(host=private[0], ip=private[1])
+        return None, MSG_PRIVATE_ADDRESS.format(host=private[0], ip=private[1]), False
     body = _body(payload)
-    # S310: the address was validated as http(s) on creation, and the opener follows no redirect.
-    request = urllib.request.Request(  # noqa: S310
-        webhook.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "Rollout-Webhook/1",
-            SIGNATURE_HEADER: webhook_signature(webhook.secret, body),
-            EVENT_ID_HEADER: str(event_id),
-        },
-    )
     try:
+        # S310: the address was validated as http(s) on creation, and the opener follows no
+        # redirect.
+        request = urllib.request.Request(  # noqa: S310
+            webhook.url,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": "Rollout-Webhook/1",
+                SIGNATURE_HEADER: webhook_signature(webhook.secret, body),
+                EVENT_ID_HEADER: str(event_id),
+            },
+        )
         with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
-            return response.status, ""
+            return response.status, "", False
     except urllib.error.HTTPError as exc:
-        return exc.code, f"The receiver answered HTTP {exc.code}."
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return exc.code, f"The receiver answered HTTP {exc.code}.", False
+    except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        return None, f"Could not reach the receiver: {reason}"[:1000]
+        return None, f"Could not reach the receiver: {reason}"[:1000], False
+    except (http.client.InvalidURL, ValueError) as exc:
+        # The stored address cannot be requested (control characters, not a URL): every time.
+        return None, f"The address cannot be requested: {failure_reason(exc)}"[:1000], True
+    except http.client.HTTPException as exc:  # not an OSError: an answer that is not HTTP
+        return None, f"The receiver's answer is not HTTP: {failure_reason(exc)}"[:1000], False

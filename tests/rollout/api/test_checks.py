@@ -101,3 +101,10 @@ def test_error_message(error, message):
 def test_api_http_request_is_a_django_request_with_its_token():
     assert issubclass(ApiHttpRequest, HttpRequest)
     assert ApiHttpRequest.__annotations__ == {"auth": ApiToken}
+
+
+@pytest.mark.parametrize("value", ["mia\n@example.com", "mia\r@example.com", "mia\t@example.com"])
+def test_a_user_ref_is_one_line(value):
+    """Issue 13, item 1: a user reference is shown as one line; line breaks are refused too."""
+    with pytest.raises(ValueError, match="Control characters"):
+        clean_user_ref(value)

@@ -160,7 +160,9 @@ def test_turning_email_off_before_sending_skips_the_email_only():
 
 
 class _RefusingBackend:
-    """A mail backend whose server refuses Amy's address."""
+    """A mail backend whose server refuses Amy's address (450: for now; 550: for good)."""
+
+    code = 450
 
     def __init__(self, *args, **kwargs):
         self.opened = 0
@@ -173,7 +175,7 @@ class _RefusingBackend:
 
     def send_messages(self, messages):
         if messages[0].to == ["amy@example.com"]:
-            raise smtplib.SMTPRecipientsRefused({"amy@example.com": (550, b"No such user")})
+            raise smtplib.SMTPRecipientsRefused({"amy@example.com": (self.code, b"Try later")})
         mail.outbox.append(messages[0])
         return 1
 
@@ -201,6 +203,25 @@ def test_a_failed_email_is_marked_with_the_reason_and_retried_with_backoff(monke
     notice_deliveries_send(now=now + timedelta(minutes=1, seconds=1))
     failed.refresh_from_db()
     assert (failed.status, failed.attempts) == (DeliveryStatus.FAILED, 2)
+
+
+def test_an_address_refused_for_good_fails_at_once_and_is_not_retried(monkeypatch):
+    scene = make_scene()
+    make_notice(scene)
+    notices_publish_due()
+    monkeypatch.setattr(_RefusingBackend, "code", 550)
+    monkeypatch.setattr(
+        delivery_service.mailers.__class__, "default", property(lambda self: _RefusingBackend())
+    )
+    now = timezone.now()
+
+    notice_deliveries_send(now=now)
+    notice_deliveries_send(now=now + timedelta(hours=1))
+
+    failed = NoticeDelivery.objects.get(recipient=scene.amy, channel="email")
+    assert failed.status == DeliveryStatus.FAILED
+    assert failed.last_error.startswith("SMTPRecipientsRefused: ")
+    assert [m.to for m in mail.outbox] == [["cat@example.com"]]
 
 
 def test_a_crash_between_sending_and_marking_never_resends_on_its_own(monkeypatch):
@@ -380,3 +401,166 @@ def test_two_workers_on_the_same_batch_deliver_each_exactly_once(monkeypatch):
     assert set(NoticeDelivery.objects.filter(notice=notice).values_list("status", flat=True)) == {
         DeliveryStatus.SENT
     }
+
+
+def test_a_notice_whose_title_breaks_the_header_fails_alone_and_the_batch_goes_on():
+    """Issue 13, item 1: a title with CR/LF stored before validation existed. Django refuses the
+    subject at send time; that notice's emails fail with the reason (never retried: it will not
+    go away) and everyone behind it gets the normal notice exactly once."""
+    scene = make_scene()
+    many = [UserFactory(email=f"agent{i}@example.com") for i in range(30)]
+    from rollout.services.cohorts import cohort_members_add
+
+    cohort_members_add(cohort=scene.uk, users=many, actor=scene.owner)
+    bad = make_notice(scene, title="Bad\r\nBcc: everyone@example.com", cohorts=[scene.eu])
+    good = make_notice(scene, title="Normal notice")
+    notices_publish_due()
+
+    notice_deliveries_send()
+
+    bad_email = NoticeDelivery.objects.get(notice=bad, channel="email")
+    assert bad_email.status == DeliveryStatus.FAILED
+    assert "linefeed or carriage return" in bad_email.last_error
+    assert set(NoticeDelivery.objects.filter(notice=good).values_list("status", flat=True)) == {
+        DeliveryStatus.SENT
+    }
+    recipients = [m.to[0] for m in mail.outbox]
+    assert len(recipients) == len(set(recipients)) == 32  # Amy, Cat and the 30 (Ben: no email)
+    assert all(m.subject == "[Rollout] Support reply drafting: Normal notice" for m in mail.outbox)
+    # The failure will not go away: later runs do not try it again.
+    notice_deliveries_send(now=timezone.now() + timedelta(hours=1))
+    bad_email.refresh_from_db()
+    assert bad_email.status == DeliveryStatus.FAILED
+    assert "linefeed or carriage return" in bad_email.last_error
+    assert len(mail.outbox) == 32
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_lost_before_the_mark_reconnects_and_marks_the_email_sent(monkeypatch):
+    """Issue 13, item 7: the email went out, then the database connection died under the
+    mark-sent UPDATE. The sender reconnects and marks it; nothing is reported interrupted and
+    nothing is sent twice. On PostgreSQL the backend is really terminated (pg_terminate_backend
+    from a second connection); on SQLite the UPDATE raises the OperationalError a lost connection
+    raises."""
+    from django.db import OperationalError
+
+    monkeypatch.setattr(delivery_service, "wake_sender", lambda: None)  # this test sends
+    scene = make_scene()
+    notice = make_notice(scene, cohorts=[scene.eu])
+    notices_publish_due()
+    cut: list[str] = []
+
+    def lose_connection(execute, sql, params, many, context):
+        marking = sql.startswith("UPDATE") and params and "sent" in params and "sending" in params
+        if marking and not cut:
+            cut.append(sql)
+            if connection.vendor != "postgresql":
+                raise OperationalError("server closed the connection unexpectedly")
+            _terminate_backend(connection)
+        return execute(sql, params, many, context)
+
+    try:
+        with connection.execute_wrapper(lose_connection):
+            assert notice_deliveries_send() == 3  # Amy and Ben in the app, Amy by email
+    finally:
+        if connection.connection is not None and not connection.is_usable():
+            connection.close()  # so a failing run still lets the test database be flushed
+
+    assert cut, "the mark never ran"
+    email = NoticeDelivery.objects.get(notice=notice, channel="email")
+    assert (email.status, email.last_error) == (DeliveryStatus.SENT, "")
+    assert [m.to for m in mail.outbox] == [["amy@example.com"]]
+    notice_deliveries_send(now=timezone.now() + timedelta(minutes=11))
+    email.refresh_from_db()
+    assert email.status == DeliveryStatus.SENT
+    assert len(mail.outbox) == 1
+
+
+def _terminate_backend(conn) -> None:
+    """Kill `conn`'s PostgreSQL backend from a second connection, as a failover or a restart
+    would."""
+    import psycopg
+
+    pid = conn.connection.info.backend_pid
+    params = conn.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params, autocommit=True) as killer:
+        killer.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+
+def test_the_publish_wake_up_alone_delivers_a_fan_out_larger_than_one_batch(
+    django_capture_on_commit_callbacks,
+):
+    """Issue 13, item 8: the sender keeps going while rows remain, so a notice reaches its last
+    person without waiting for the once-a-minute sweep. 260 more people: 522 email and in-app
+    rows, more than one batch of 500."""
+    from accounts.models import User
+    from rollout.services.cohorts import cohort_members_add
+
+    scene = make_scene()
+    many = User.objects.bulk_create(
+        [User(email=f"agent{i}@example.com", display_name=f"Agent {i}") for i in range(260)]
+    )
+    cohort_members_add(cohort=scene.uk, users=many, actor=scene.owner)
+    notice = make_notice(scene)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        notices_publish_due()  # wakes the sender (run in-process in tests)
+
+    statuses = NoticeDelivery.objects.filter(notice=notice).values_list("status", flat=True)
+    assert len(statuses) == 2 * 262 + 1  # Ben: in the app only
+    assert set(statuses) == {DeliveryStatus.SENT}
+    recipients = [m.to[0] for m in mail.outbox]
+    assert len(recipients) == len(set(recipients)) == 262
+
+
+def test_a_run_out_of_time_hands_the_rest_to_a_new_run(monkeypatch):
+    scene = make_scene()
+    make_notice(scene)
+    notices_publish_due()
+    woken: list[bool] = []
+    monkeypatch.setattr(delivery_service, "wake_sender", lambda: woken.append(True))
+
+    assert notice_deliveries_send(limit=2, budget=0) == 2  # one batch, then hand over
+
+    assert woken == [True]
+    assert NoticeDelivery.objects.filter(status=DeliveryStatus.PENDING).count() == 3
+
+
+def test_reminders_of_one_notice_failing_never_hold_back_another_notices(monkeypatch):
+    """Issue 13, "the same for the reminder sender": a notice whose reminders cannot be queued
+    (here: an error while queueing them) is left for the next sweep and logged; the other notice's
+    reminders are queued and sent; a reminder whose subject Django refuses fails alone."""
+    scene = make_scene()
+    now = timezone.now()
+    broken = make_notice(scene, title="Broken", requires_ack=True, reminder_hours=24)
+    poison = make_notice(
+        scene, title="Poison\r\nBcc: all@example.com", requires_ack=True, reminder_hours=24
+    )
+    fine = make_notice(scene, title="Fine", requires_ack=True, reminder_hours=24)
+    notices_publish_due(now=now)
+    notice_deliveries_send(now=now)
+    mail.outbox.clear()
+    remind_at = fine.effective_at - timedelta(hours=24) + timedelta(minutes=1)
+    real_create = delivery_service._create_deliveries
+
+    def create(notice, *args, **kwargs):
+        if notice.pk == broken.pk:
+            raise RuntimeError("a bug")
+        return real_create(notice, *args, **kwargs)
+
+    monkeypatch.setattr(delivery_service, "_create_deliveries", create)
+
+    assert notice_reminders_send(now=remind_at) == 6  # Amy, Ben, Cat for each of two notices
+    notice_deliveries_send(now=remind_at)
+
+    broken.refresh_from_db()
+    assert broken.reminded_at is None  # tried again by the next sweep
+    assert _deliveries(fine, kind="reminder", channel="email") == [
+        ("amy@example.com", "email", "reminder", "sent"),
+        ("cat@example.com", "email", "reminder", "sent"),
+    ]
+    assert {d[3] for d in _deliveries(poison, kind="reminder", channel="email")} == {"failed"}
+    assert sorted(m.to[0] for m in mail.outbox) == ["amy@example.com", "cat@example.com"]
+    assert all(m.subject == "[Rollout] Reminder: Support reply drafting: Fine" for m in mail.outbox)

@@ -111,3 +111,104 @@ def test_mark_read_only_for_the_recipient(workflow_owner, other_user):
     notification_mark_read(recipient=workflow_owner, notification_id=note.pk)
     note.refresh_from_db()
     assert note.read_at == first_read
+
+
+def test_a_notification_whose_title_breaks_the_header_fails_alone_and_the_sweep_goes_on():
+    """Issue 13, item 1: a title with CR/LF (stored before validation existed) makes Django refuse
+    the subject. That email is given up with the reason, never tried again; the sweep sends the
+    others, each once."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from rollout.services.notifications import notifications_email_pending
+
+    people = [UserFactory(email=f"agent{i}@example.com") for i in range(5)]
+    for person in people:
+        Notification.objects.create(recipient=person, title="Support reply drafting paused")
+    bad = Notification.objects.create(recipient=people[0], title="Bad\r\nBcc: all@example.com")
+    Notification.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+    Notification.objects.filter(pk=bad.pk).update(created_at=timezone.now() - timedelta(minutes=2))
+
+    assert notifications_email_pending() == 5
+    assert notifications_email_pending() == 0
+
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(p.email for p in people)
+    bad.refresh_from_db()
+    assert bad.emailed_at is None
+    assert "linefeed or carriage return" in bad.email_error
+
+
+def test_an_address_refused_for_good_is_given_up_and_one_refused_for_now_waits(monkeypatch):
+    import smtplib
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from rollout.services import notifications as service
+
+    gone = UserFactory(email="gone@example.com")
+    busy = UserFactory(email="busy@example.com")
+    fine = UserFactory(email="fine@example.com")
+    for person in (gone, busy, fine):
+        Notification.objects.create(recipient=person, title="Paused")
+    Notification.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+    real_send_mail = service.send_mail
+
+    def server(subject, body, sender, to):
+        codes = {"gone@example.com": 550, "busy@example.com": 450}
+        if to[0] in codes:
+            raise smtplib.SMTPRecipientsRefused({to[0]: (codes[to[0]], b"No")})
+        return real_send_mail(subject, body, sender, to)
+
+    monkeypatch.setattr(service, "send_mail", server)
+
+    assert service.notifications_email_pending() == 1
+    assert [m.to for m in mail.outbox] == [["fine@example.com"]]
+    given_up = Notification.objects.get(recipient=gone)
+    assert given_up.email_error.startswith("SMTPRecipientsRefused: ")
+    waiting = Notification.objects.get(recipient=busy)
+    assert (waiting.emailed_at, waiting.email_error) == (None, "")
+    monkeypatch.undo()
+    assert service.notifications_email_pending() == 1  # busy's, at the next sweep
+    assert sorted(m.to[0] for m in mail.outbox) == ["busy@example.com", "fine@example.com"]
+
+
+def test_a_title_made_from_stored_text_becomes_one_line(workflow_owner):
+    """Notification titles are built from other records (a feedback's words, an escalation's
+    title) that may predate validation: they are stored as one line, never refused."""
+    note = send(workflow_owner, title="Escalated:\r\nBcc: all@example.com\x00")
+    note.refresh_from_db()
+    assert note.title == "Escalated: Bcc: all@example.com"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_lost_when_marking_an_email_sent_still_marks_it_once(workflow_owner):
+    """Issue 13, item 7, for notification emails: the email went out, then the connection died
+    under the UPDATE that records it. The sender reconnects and records it, so neither the task
+    nor the sweep sends it again."""
+    from datetime import timedelta
+
+    from django.db import OperationalError, connection
+    from django.utils import timezone
+
+    from rollout.services.notifications import notifications_email_pending
+
+    note = Notification.objects.create(recipient=workflow_owner, title="Paused")
+    cut: list[str] = []
+
+    def lose_connection(execute, sql, params, many, context):
+        if sql.startswith("UPDATE") and "emailed_at" in sql and not cut:
+            cut.append(sql)
+            raise OperationalError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(lose_connection):
+        assert notification_email(notification_id=note.pk) is True
+
+    assert cut
+    note.refresh_from_db()
+    assert note.emailed_at is not None
+    Notification.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+    assert notifications_email_pending() == 0
+    assert len(mail.outbox) == 1

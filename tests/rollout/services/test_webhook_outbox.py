@@ -244,3 +244,134 @@ def test_a_private_or_loopback_address_is_refused_at_send_time(
 def test_private_ranges_and_metadata_are_detected(url, settings):
     settings.ROLLOUT_WEBHOOKS_ALLOW_PRIVATE = False
     assert outbox._private_address(url) is not None
+
+
+class GarbageReceiver:
+    """A TCP server on 127.0.0.1 that answers every connection with bytes that are not HTTP."""
+
+    def __init__(self) -> None:
+        import socketserver
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                self.request.recv(65536)
+                self.request.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_receiver_answering_garbage_fails_its_own_rows_and_the_sweep_goes_on(
+    workflow: Workflow, workflow_owner: User, receiver: Receiver
+):
+    """Issue 13, "every sender isolates failures per row": http.client raises BadStatusLine (not
+    an OSError) for an answer that is not HTTP. That row fails with the reason and is retried
+    with backoff like any failed answer; the other webhook's rows all go out."""
+    garbage = GarbageReceiver()
+    try:
+        svc.webhook_create(workflow=workflow, actor=workflow_owner, url=garbage.url)
+        svc.webhook_create(workflow=workflow, actor=workflow_owner, url=receiver.url)
+        WebhookDelivery.objects.all().delete()
+        for verb in ("paused", "resumed", "promoted"):
+            record(workflow, workflow_owner, verb=verb)
+
+        assert outbox.webhook_deliveries_send_due() == 3
+    finally:
+        garbage.close()
+
+    assert sorted(json.loads(body)["verb"] for _, body in receiver.requests) == [
+        "paused",
+        "promoted",
+        "resumed",
+    ]
+    failed = WebhookDelivery.objects.filter(webhook__url=garbage.url)
+    assert {(d.status, d.attempts) for d in failed} == {("failed", 1)}
+    assert all("BadStatusLine" in d.last_error for d in failed)
+
+
+def test_an_address_that_cannot_be_requested_is_given_up_at_once(
+    workflow: Workflow, workflow_owner: User, receiver: Receiver
+):
+    """A URL with a line break stored before validation existed: http.client refuses it, and it
+    would refuse it every time."""
+    bad = svc.webhook_create(workflow=workflow, actor=workflow_owner, url=receiver.url)
+    Webhook.objects.filter(pk=bad.pk).update(url=receiver.url + "\r\nX-Injected: 1")
+    WebhookDelivery.objects.all().delete()
+    record(workflow, workflow_owner)
+
+    assert outbox.webhook_deliveries_send_due() == 0
+
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts) == ("failed", outbox.MAX_ATTEMPTS)
+    assert delivery.last_error.startswith("The address cannot be requested: InvalidURL")
+    assert outbox.webhook_deliveries_send_due(now=timezone.now() + timedelta(days=1)) == 0
+    assert receiver.requests == []
+
+
+def test_a_send_that_crashes_counts_as_a_failed_attempt_and_the_others_go_out(
+    workflow: Workflow, workflow_owner: User, receiver: Receiver, monkeypatch
+):
+    broken = svc.webhook_create(workflow=workflow, actor=workflow_owner, url="https://a.example/h")
+    svc.webhook_create(workflow=workflow, actor=workflow_owner, url=receiver.url)
+    WebhookDelivery.objects.all().delete()
+    record(workflow, workflow_owner)
+    real_post = outbox._post
+
+    def post(webhook, payload, event_id):
+        if webhook.pk == broken.pk:
+            raise RuntimeError("a bug")
+        return real_post(webhook, payload, event_id)
+
+    monkeypatch.setattr(outbox, "_post", post)
+
+    assert outbox.webhook_deliveries_send_due() == 1
+
+    crashed = WebhookDelivery.objects.get(webhook=broken)
+    assert (crashed.status, crashed.attempts, crashed.last_error) == (
+        "failed",
+        1,
+        "RuntimeError: a bug",
+    )
+    assert crashed.next_attempt_at > timezone.now()
+    assert len(receiver.requests) == 1
+
+
+def test_one_sweep_sends_everything_due_even_beyond_one_batch(
+    workflow: Workflow, workflow_owner: User, receiver: Receiver
+):
+    """Issue 13, item 8, for webhooks: the sender keeps going while rows are due. Three webhooks
+    and 50 entries: 150 deliveries, more than one batch of 100."""
+    for n in range(3):
+        svc.webhook_create(workflow=workflow, actor=workflow_owner, url=f"{receiver.url}/{n}")
+    WebhookDelivery.objects.all().delete()
+    for n in range(50):
+        record(workflow, workflow_owner, verb=f"changed {n}")
+
+    assert outbox.webhook_deliveries_send_due() == 150
+
+    assert len(receiver.requests) == 150
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_a_sweep_out_of_time_hands_the_rest_to_a_new_run(
+    workflow: Workflow, workflow_owner: User, receiver: Receiver, monkeypatch
+):
+    svc.webhook_create(workflow=workflow, actor=workflow_owner, url=receiver.url)
+    WebhookDelivery.objects.all().delete()
+    for verb in ("paused", "resumed"):
+        record(workflow, workflow_owner, verb=verb)
+    woken: list[str] = []
+    monkeypatch.setattr(outbox, "SWEEP_BATCH", 1)
+    monkeypatch.setattr(outbox, "wake", lambda name, *args: woken.append(name))
+
+    assert outbox.webhook_deliveries_send_due(budget=0) == 1
+
+    assert woken == ["rollout.tasks.send_webhooks"]
+    assert WebhookDelivery.objects.filter(status="pending").count() == 1

@@ -78,3 +78,13 @@ def test_create_refuses_a_malformed_slug(ops_leader, workflow_owner, slug):
 
     assert exc.value.field == "slug"
     assert not Workflow.objects.exists()
+
+
+def test_a_name_with_a_line_break_is_refused(ops_leader, workflow_owner):
+    """Issue 13, item 1: a workflow's name is part of every notice email's subject."""
+    from core.text import MSG_ONE_LINE
+
+    with pytest.raises(ApplicationError) as error:
+        _create(ops_leader, workflow_owner, name="Support\r\nBcc: all@example.com")
+    assert (error.value.field, error.value.message) == ("name", MSG_ONE_LINE)
+    assert not Workflow.objects.exists()

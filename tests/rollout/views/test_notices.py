@@ -400,3 +400,28 @@ def test_urgent_notices_are_listed_for_ops_leaders(workflow, workflow_owner, ops
     assert "Security fix." in html
     second = ops_leader_user()
     assert as_user(second).get(reverse("approval_list")).status_code == 200
+
+
+def test_a_title_with_a_line_break_stays_on_the_form_with_a_clear_message(
+    workflow, workflow_owner, eu
+):
+    """Issue 13, item 1: a title reaches the email subject, which must be one line."""
+    from core.text import MSG_ONE_LINE
+
+    response = as_user(workflow_owner).post(
+        list_url(workflow),
+        form_data([eu], title="New model\r\nBcc: all@example.com", action="draft"),
+    )
+
+    assert response.status_code == 200
+    assert MSG_ONE_LINE in response.content.decode()
+    assert not ChangeNotice.objects.exists()
+
+
+def test_the_service_refuses_a_title_with_a_control_character(workflow, workflow_owner, eu):
+    from core.errors import ApplicationError
+    from core.text import MSG_ONE_LINE
+
+    with pytest.raises(ApplicationError) as error:
+        a_notice(workflow, workflow_owner, [eu], title="Shorter\nreplies")
+    assert (error.value.field, error.value.message) == ("title", MSG_ONE_LINE)
