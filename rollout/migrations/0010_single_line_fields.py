@@ -7,7 +7,7 @@ import core.text
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("rollout", "0007_notification_email_error"),
+        ("rollout", "0009_notification_email_error"),
     ]
 
     operations = [

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("rollout", "0006_change_notices"),
+        ("rollout", "0008_sweep_runs"),
     ]
 
     operations = [
