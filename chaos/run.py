@@ -26,7 +26,8 @@ Faults (each prints {"fault", "sent", "stored", "delivered_once", "lost", "dupli
 Knobs (environment): CHAOS_MEMBERS (600), CHAOS_CLIENTS (64), CHAOS_BATCHES (10 per client),
 CHAOS_BATCH_SIZE (10 events), CHAOS_REDIS_DOWN (30 s), CHAOS_SWEEP_SECONDS (10: the notice sweep's
 period in this run), CHAOS_SETTLE (90 s: the most to wait for deliveries to finish), CHAOS_DEADLINE
-(570 s for the whole run).
+(570 s for the whole run). A client retries a batch for CHAOS_REDIS_DOWN + 30 s before giving
+up (counted in batches_given_up).
 
 Output: the JSON lines on stdout; progress ("# ...") and the product's own warnings on stderr; each
 process's log in var/chaos/<name>.log. A notice's "lost" counts what was not delivered when the
@@ -61,6 +62,7 @@ BATCH_SIZE = int(os.environ.get("CHAOS_BATCH_SIZE", "10"))
 REDIS_DOWN = float(os.environ.get("CHAOS_REDIS_DOWN", "30"))
 SWEEP_SECONDS = int(os.environ.get("CHAOS_SWEEP_SECONDS", "10"))
 SETTLE = float(os.environ.get("CHAOS_SETTLE", "90"))
+RETRY_BUDGET = REDIS_DOWN + 30  # how long a client retries one batch
 DEADLINE = time.monotonic() + float(os.environ.get("CHAOS_DEADLINE", "570"))
 HARNESS_APP = "chaos-harness"  # application_name of the harness's own connections: never killed
 SMALL = max(50, MEMBERS // 3)  # members of the cohorts used by the other notices
@@ -303,18 +305,23 @@ class Traffic:
         }
 
     def post(self, body: bytes) -> bool:
-        for attempt in range(8):
+        """Post until 200, retrying the same body for up to RETRY_BUDGET seconds (longer than
+        the Redis outage), backing off up to 4 s; a batch given up on is counted."""
+        give_up = time.monotonic() + RETRY_BUDGET
+        attempt = 0
+        while True:
             try:
                 status, _ = request("POST", "/api/v1/events", body, self.auth())
             except OSError:
                 status = "error"
             with self.lock:
-                self.status[status] += 1
+                self.status[("events", status)] += 1
             if status == 200:
                 return True
-            if DEADLINE - time.monotonic() < 20:
+            if time.monotonic() > give_up or DEADLINE - time.monotonic() < 20:
                 break
-            time.sleep(min(8.0, 0.5 * 2**attempt))
+            time.sleep(min(4.0, 0.5 * 2**attempt))
+            attempt += 1
         with self.lock:
             self.gave_up += 1
         return False
@@ -348,7 +355,7 @@ class Traffic:
                 except OSError:
                     status = "error"
                 with self.lock:
-                    self.status[status] += 1
+                    self.status[("decision", status)] += 1
             n += 1
             if self.batches == 0:
                 time.sleep(0.2)
@@ -365,7 +372,7 @@ class Traffic:
         self.stop.set()
 
     def five_xx(self) -> int:
-        return sum(n for s, n in self.status.items() if isinstance(s, int) and s >= 500)
+        return sum(n for (_, s), n in self.status.items() if isinstance(s, int) and s >= 500)
 
     def figures(self) -> dict:
         from django.db import connection
@@ -384,7 +391,7 @@ class Traffic:
             "lost": len(ids) - distinct,
             "duplicated": rows - distinct,
             "5xx": self.five_xx(),
-            "answers": {str(k): v for k, v in sorted(self.status.items(), key=str)},
+            "answers": {f"{k[0]} {k[1]}": v for k, v in sorted(self.status.items(), key=str)},
             "batches_given_up": self.gave_up,
         }
 
@@ -554,7 +561,13 @@ def fault_redis(world: dict, redis_port: int, redis_proc: list, sink: Sink) -> N
         notice = publish_notice(world, "redis", title)
     except Exception as exc:  # noqa: BLE001 — reported, not raised
         publish_error, notice = repr(exc)[:200], None
-    time.sleep(max(0.0, REDIS_DOWN - 2))
+    time.sleep(max(0.0, REDIS_DOWN / 2 - 2))
+    try:
+        healthz = request("GET", "/healthz")
+        health_during = f"{healthz[0]} {healthz[1][:80].decode(errors='replace')}"
+    except OSError as exc:
+        health_during = repr(exc)
+    time.sleep(REDIS_DOWN / 2)
     during = traffic.five_xx()
     redis_proc[0] = start_redis(redis_port)
     time.sleep(5)
@@ -562,6 +575,7 @@ def fault_redis(world: dict, redis_port: int, redis_proc: list, sink: Sink) -> N
     traffic.join(90)
     figures = traffic.figures()
     figures["5xx_during_outage"] = during
+    figures["healthz_during_outage"] = health_during
     if notice is not None:
         wait_until(settled(notice.pk, SMALL), "redis notice", SETTLE)
         figures["notice"] = delivery_figures(notice.pk, title, sink, SMALL)
@@ -601,9 +615,17 @@ def fault_postgres(world: dict, pg_port: int, sink: Sink) -> None:
     figures = traffic.figures()
     title = f"Chaos postgres {secrets.token_hex(3)}"
     notice = publish_notice(world, "postgres", title)
-    killed += terminate_backends(admin, 10, 0.3)
+    from rollout.models import NoticeDelivery
+
+    rows = NoticeDelivery.objects.filter(notice_id=notice.pk)
+    wait_until(lambda: rows.exists(), "postgres notice published", 60, 0.05)
+    during_delivery = 0
+    while during_delivery < 12 and rows.filter(status="pending").exists():
+        during_delivery += terminate_backends(admin, 1, 0.2)
+    killed += during_delivery
     admin.close()
     wait_until(settled(notice.pk, SMALL), "postgres notice", SETTLE)
+    figures["terminated_during_delivery"] = during_delivery
     figures["notice"] = delivery_figures(notice.pk, title, sink, SMALL)
     figures["backends_terminated"] = killed
     emit("postgres_terminate", started, **figures)
@@ -660,9 +682,9 @@ def fault_poison(world: dict, sink: Sink) -> None:
         "errors": sorted({e[:80] for e in poison_rows.values_list("last_error", flat=True) if e}),
         "at_sink": sum(sink.per_recipient(poison_title).values()),
     }
-    figures["normal_completed"] = (
-        figures["email"].get("sent", 0) == SMALL and figures["in_app"]["delivered_once"] == SMALL
-    )
+    figures["normal_completed"] = figures["delivered_once"] == 2 * SMALL
+    poison_statuses = set(figures["poison"]) - {"errors", "at_sink"}
+    figures["poison_failed_alone"] = figures["normal_completed"] and poison_statuses <= {"failed"}
     emit("poison_notice", started, **figures)
 
 
