@@ -11,13 +11,14 @@ PYTHON := $(shell for c in python3.13 python3.12; do \
 	  /usr/local/bin/python3.13 /usr/bin/python3.13 /usr/local/bin/python3.12 /usr/bin/python3.12; do \
 	  [ -x "$$c" ] && { echo $$c; exit 0; }; done)
 
-.PHONY: help venv run test lint format bench
+.PHONY: help venv run test lint format bench chaos
 
 help:
 	@echo "make run    start Rollout (web, worker, scheduler) on embedded defaults, with demo data"
 	@echo "make test   run the whole test suite (unit, integration, browser)"
 	@echo "make lint   ruff check, format check and the import layering contracts (lint-imports)"
 	@echo "make bench  speed figures on PostgreSQL against same-run baselines (JSON lines)"
+	@echo "make chaos  faults (worker killed, Redis/PostgreSQL lost, retries, poison) on its own services"
 	@echo "make venv   only create .venv and install"
 	@echo "PORT=8001 make run, DATABASE_URL=postgres://... make test: see README.md"
 
@@ -51,6 +52,11 @@ bench: venv
 	@command -v wrk >/dev/null || { apt-get install -y -q wrk >/dev/null || \
 	  { apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null; }; }
 	$(BIN)/python -m bench.run
+
+# Faults against Rollout on its own PostgreSQL cluster, Redis, SMTP sink, gunicorn, worker and beat
+# (all started and killed by the script; under ten minutes; not run in CI). See chaos/run.py.
+chaos: venv
+	$(BIN)/python -m chaos.run
 
 lint: venv
 	$(BIN)/ruff check .
