@@ -261,6 +261,34 @@ class Sink:
             return sum(self.counts.values())
 
 
+class Supervisor(threading.Thread):
+    """Restarts the Celery worker when it exits on its own, as systemd's Restart=always or a
+    Kubernetes Deployment would, and counts each restart (with the exit code) so a fault can
+    report it. Paused while a fault kills the worker on purpose."""
+
+    def __init__(self, env: dict, worker: list) -> None:
+        super().__init__(daemon=True)
+        self.env, self.worker = env, worker
+        self.lock = threading.Lock()
+        self.active = True
+        self.restarts: list[int | None] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(1.0):
+            with self.lock:
+                code = self.worker[0].poll()
+                if self.active and code is not None:
+                    log(f"the worker exited on its own (code {code}): restarting it")
+                    self.restarts.append(code)
+                    self.worker[0] = start_worker(self.env)
+
+    def take_restarts(self) -> list[int | None]:
+        with self.lock:
+            taken, self.restarts = self.restarts, []
+            return taken
+
+
 def start_worker(env: dict) -> subprocess.Popen:
     celery = str(Path(sys.executable).parent / "celery")
     return spawn(
@@ -548,7 +576,9 @@ def fault_clients(world: dict) -> None:
     emit("events_64_clients", started, **traffic.figures())
 
 
-def fault_redis(world: dict, redis_port: int, redis_proc: list, sink: Sink) -> None:
+def fault_redis(
+    world: dict, redis_port: int, redis_proc: list, sink: Sink, supervisor: "Supervisor"
+) -> None:
     started = time.monotonic()
     log(f"redis down {REDIS_DOWN:.0f} s during decision + events traffic and a publish")
     traffic = Traffic(world, 8, 0, decisions=True).start()
@@ -581,6 +611,7 @@ def fault_redis(world: dict, redis_port: int, redis_proc: list, sink: Sink) -> N
         figures["notice"] = delivery_figures(notice.pk, title, sink, SMALL)
     else:
         figures["notice"] = {"publish_error": publish_error}
+    figures["worker_exits_restarted"] = supervisor.take_restarts()
     emit("redis_down", started, **figures)
 
 
@@ -598,7 +629,7 @@ def terminate_backends(admin, times: int, every: float) -> int:
     return killed
 
 
-def fault_postgres(world: dict, pg_port: int, sink: Sink) -> None:
+def fault_postgres(world: dict, pg_port: int, sink: Sink, supervisor: "Supervisor") -> None:
     import psycopg
 
     started = time.monotonic()
@@ -628,10 +659,13 @@ def fault_postgres(world: dict, pg_port: int, sink: Sink) -> None:
     figures["terminated_during_delivery"] = during_delivery
     figures["notice"] = delivery_figures(notice.pk, title, sink, SMALL)
     figures["backends_terminated"] = killed
+    figures["worker_exits_restarted"] = supervisor.take_restarts()
     emit("postgres_terminate", started, **figures)
 
 
-def fault_sigkill(world: dict, env: dict, worker: list, sink: Sink) -> None:
+def fault_sigkill(
+    world: dict, env: dict, worker: list, sink: Sink, supervisor: "Supervisor"
+) -> None:
     from rollout.models import NoticeDelivery
 
     started = time.monotonic()
@@ -645,6 +679,8 @@ def fault_sigkill(world: dict, env: dict, worker: list, sink: Sink) -> None:
     def emails() -> int:
         return sum(sink.per_recipient(title).values())
 
+    with supervisor.lock:
+        supervisor.active = False  # these kills are the fault; the fault restarts the worker
     for _ in range(3):
         target = last + step
         reached = bool(wait_until(lambda t=target: emails() >= t, "fan-out progress", 60, 0.02))
@@ -653,6 +689,8 @@ def fault_sigkill(world: dict, env: dict, worker: list, sink: Sink) -> None:
         last = emails()
         kills.append({"emails_at_sink": last, "rows_done": done, "reached": reached})
         worker[0] = start_worker(env)
+    with supervisor.lock:
+        supervisor.active = True
     wait_until(settled(notice.pk, MEMBERS), "fan-out settles", SETTLE)
     emit(
         "worker_sigkill",
@@ -698,6 +736,7 @@ def main() -> None:
     shutil.rmtree(VAR, ignore_errors=True)
     (VAR / "run").mkdir(parents=True)
     controller = None
+    supervisor: Supervisor | None = None
     try:
         log("starting PostgreSQL, Redis, SMTP sink")
         pg_port = start_postgres()
@@ -757,6 +796,8 @@ def main() -> None:
             env,
         )
         worker = [start_worker(env)]
+        supervisor = Supervisor(env, worker)
+        supervisor.start()
         spawn(
             [
                 str(bin_dir / "celery"),
@@ -781,14 +822,18 @@ def main() -> None:
         if not wait_until(up, "gunicorn", 90):
             sys.exit("gunicorn did not answer /healthz (var/chaos/gunicorn.log)")
         fault_clients(world)
-        fault_redis(world, redis_port, redis_proc, sink)
-        fault_postgres(world, pg_port, sink)
-        fault_sigkill(world, env, worker, sink)
+        fault_redis(world, redis_port, redis_proc, sink, supervisor)
+        fault_postgres(world, pg_port, sink, supervisor)
+        fault_sigkill(world, env, worker, sink, supervisor)
         fault_poison(world, sink)
     except OutOfTime as exc:
         log(f"out of time waiting for {exc}; the faults not printed did not finish")
         sys.exit(2)
     finally:
+        if supervisor is not None:
+            supervisor.done.set()  # no restart while everything is being stopped
+            with supervisor.lock:
+                supervisor.active = False
         if controller is not None:
             controller.stop()
         kill_all()
