@@ -1,10 +1,6 @@
 """Webhook configuration (rollout.services.webhooks): who may add one, which addresses, turning
 off and deleting."""
 
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
-
 import pytest
 
 from accounts.models import User
@@ -12,57 +8,7 @@ from core.errors import ApplicationError
 from rollout.models import ActivityEntry, Webhook, WebhookDelivery, Workflow
 from rollout.services import webhook_outbox as outbox
 from rollout.services import webhooks as svc
-from rollout.services.activity import activity_record
-from tests.waiting import PATIENCE
-
-
-class Receiver:
-    """A real HTTP server on 127.0.0.1 in a thread, answering each POST with `status`."""
-
-    def __init__(self) -> None:
-        self.status = 204
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 — http.server's naming
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append((dict(self.headers), body))
-                self.send_response(receiver.status)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
-    # The receiver is a thread of this process: on a loaded machine it may take longer than the
-    # product's few seconds to answer, and these tests are not about that limit.
-    monkeypatch.setattr(outbox, "TIMEOUT_SECONDS", PATIENCE)
-    server = Receiver()
-    yield server
-    server.close()
-
-
-def record(workflow: Workflow, actor: User | None = None, verb: str = "paused") -> ActivityEntry:
-    return activity_record(
-        workflow=workflow,
-        actor=actor,
-        verb=verb,
-        target="Shadow mode",
-        changes={"Status": ["Active", "Paused"]},
-        note="Too many wrong replies",
-    )
+from tests.rollout.services.webhook_receiver import record
 
 
 def test_creating_needs_the_right_role_and_an_http_address(
