@@ -2,7 +2,11 @@
 
 Migrates, seeds the demo data into an empty database, then starts `runserver` and
 `celery worker -B` as child processes and watches them. Ctrl-C (or SIGTERM) stops every process it
-started and exits 0; if one child dies on its own, the others are stopped and the exit is non-zero.
+started and exits 0. A worker that exits on its own is restarted, as a supervisor would: Celery's
+Redis transport can give up for good when the broker disappears mid-task (kombu's "'NoneType' object
+has no attribute 'hostname'"), and nothing durable lives in the worker — the rows wait in the
+database. A worker that keeps dying (RESTART_LIMIT exits within RESTART_WINDOW seconds), or a web
+server that dies, stops everything and the exit is non-zero.
 Embedded defaults come from the settings (SQLite, filesystem broker and mail under var/);
 DATABASE_URL and CELERY_BROKER_URL switch to real services.
 """
@@ -15,7 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -31,6 +35,9 @@ from rollout.management.commands.seed_demo import DEMO_LOGINS, DEMO_PASSWORD, De
 DEFAULT_PORT = 8000
 GRACE_SECONDS = 10.0
 POLL_SECONDS = 0.2
+RESTARTABLE = frozenset({"worker"})
+RESTART_LIMIT = 5  # exits of a restartable child within RESTART_WINDOW before giving up
+RESTART_WINDOW = 600.0  # seconds
 
 
 def should_seed() -> bool:
@@ -216,6 +223,21 @@ def first_exited(children: Sequence[Child]) -> Child | None:
     return next((c for c in children if c.process.poll() is not None), None)
 
 
+@dataclass
+class RestartBudget:
+    """How often a child that exits on its own may be started again: `limit` exits within
+    `window` seconds, so a crash loop (a wrong setting, a missing module) still stops the run."""
+
+    limit: int
+    window: float
+    exits: list[float] = field(default_factory=list)
+
+    def allows_restart(self, now: float) -> bool:
+        self.exits = [t for t in self.exits if now - t < self.window]
+        self.exits.append(now)
+        return len(self.exits) <= self.limit
+
+
 def stop_children(
     children: Sequence[Child],
     *,
@@ -288,12 +310,29 @@ class Command(BaseCommand):
         previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
         children: list[Child] = []
         died: Child | None = None
+        budgets = {name: RestartBudget(RESTART_LIMIT, RESTART_WINDOW) for name in RESTARTABLE}
+        cwd = Path(settings.BASE_DIR)
         try:
             for name, argv in commands.items():
-                children.append(start_child(name, argv, env=env, cwd=Path(settings.BASE_DIR)))
+                children.append(start_child(name, argv, env=env, cwd=cwd))
             banner_shown = False
             while not signals:
                 died = first_exited(children)
+                if (
+                    died
+                    and died.name in budgets
+                    and budgets[died.name].allows_restart(time.monotonic())
+                ):
+                    self.stderr.write(
+                        f"The {died.name} stopped unexpectedly (exit code "
+                        f"{died.process.returncode}); starting it again. Its output above says why."
+                    )
+                    died.signal_group(signal.SIGKILL)  # what is left of its pool, if anything
+                    children[children.index(died)] = start_child(
+                        died.name, commands[died.name], env=env, cwd=cwd
+                    )
+                    died = None
+                    continue
                 if died:
                     break
                 if not banner_shown and port_answers(host, port_number):
@@ -307,8 +346,14 @@ class Command(BaseCommand):
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
         if died:
+            again = (
+                f" {RESTART_LIMIT + 1} times in {RESTART_WINDOW / 60:.0f} minutes"
+                if died.name in budgets
+                else ""
+            )
             raise CommandError(
-                f"The {died.name} stopped unexpectedly (exit code {died.process.returncode}), "
-                "so the other processes were stopped too. Its output above says why."
+                f"The {died.name} stopped unexpectedly{again} (exit code "
+                f"{died.process.returncode}), so the other processes were stopped too. Its output "
+                "above says why."
             )
         self.stdout.write("Stopped.")

@@ -290,19 +290,26 @@ def stand_in_children(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     return use
 
 
-def test_when_a_child_dies_the_others_are_stopped_and_the_exit_is_an_error(
+def _dies_once_exists(path: Path, code: int = 3) -> str:
+    """Code for a child that exits with `code` once `path` exists, however long that takes."""
+    return (
+        "import os, time\n"
+        f"deadline = time.monotonic() + {PATIENCE}\n"
+        f"while not os.path.exists({str(path)!r}) and time.monotonic() < deadline:\n"
+        f"    time.sleep({POLL})\n"
+        f"raise SystemExit({code})"
+    )
+
+
+def test_when_the_web_server_dies_the_others_are_stopped_and_the_exit_is_an_error(
     stand_in_children, tmp_path: Path
 ) -> None:
-    pid_file = tmp_path / "web.pid"
+    pid_file = tmp_path / "worker.pid"
     stand_in_children(
         **{
-            "web server": _announce(pid_file) + _sleep_forever(),
-            # Dies once the web server is up (there is one to stop), however long that takes.
-            "worker": "import os, time\n"
-            f"deadline = time.monotonic() + {PATIENCE}\n"
-            f"while not os.path.exists({str(pid_file)!r}) and time.monotonic() < deadline:\n"
-            f"    time.sleep({POLL})\n"
-            "raise SystemExit(3)",
+            # Dies once the worker is up (there is one to stop).
+            "web server": _dies_once_exists(pid_file),
+            "worker": _announce(pid_file) + _sleep_forever(),
         }
     )
     out = StringIO()
@@ -311,11 +318,82 @@ def test_when_a_child_dies_the_others_are_stopped_and_the_exit_is_an_error(
         call_command("run_embedded", port=str(_free_port()), stdout=out)
 
     assert str(error.value) == (
-        "The worker stopped unexpectedly (exit code 3), so the other processes were stopped "
+        "The web server stopped unexpectedly (exit code 3), so the other processes were stopped "
         "too. Its output above says why."
     )
     assert _gone(int(pid_file.read_text()))
     assert "Stopping the web server, the worker and the scheduler…" in out.getvalue()
+
+
+def test_a_worker_that_exits_on_its_own_is_started_again(stand_in_children, tmp_path: Path) -> None:
+    """As after a broker outage that made Celery give up: the next worker carries on, the web
+    server is left alone, and the run still stops cleanly."""
+    starts = tmp_path / "starts"
+    starts.mkdir()
+    web_pid = tmp_path / "web.pid"
+    stand_in_children(
+        **{
+            "web server": _announce(web_pid) + _sleep_forever(),
+            # The first worker exits with 1 once the web server is up; the second stays.
+            "worker": f"import os; starts = sorted(os.listdir({str(starts)!r}))\n"
+            f"open({str(starts)!r} + f'/{{len(starts)}}', 'w')\n"
+            "if not starts:\n"
+            + "".join(f"    {line}\n" for line in _dies_once_exists(web_pid, 1).splitlines())
+            + _sleep_forever(),
+        }
+    )
+    handler_before = signal.getsignal(signal.SIGTERM)
+    finished = threading.Event()
+
+    def terminate_when_restarted() -> None:
+        while len(list(starts.iterdir())) < 2:
+            if finished.wait(POLL):
+                return
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=terminate_when_restarted, daemon=True).start()
+    out, err = StringIO(), StringIO()
+    try:
+        call_command("run_embedded", port=str(_free_port()), stdout=out, stderr=err)
+    finally:
+        finished.set()
+        signal.signal(signal.SIGTERM, handler_before)
+
+    assert sorted(p.name for p in starts.iterdir()) == ["0", "1"]
+    assert "The worker stopped unexpectedly (exit code 1); starting it again." in err.getvalue()
+    assert out.getvalue().rstrip().endswith("Stopped.")
+    assert _gone(int(web_pid.read_text()))
+
+
+def test_a_worker_that_keeps_dying_stops_the_run(
+    stand_in_children, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(run_embedded, "RESTART_LIMIT", 2)
+    web_pid = tmp_path / "web.pid"
+    stand_in_children(
+        **{
+            "web server": _announce(web_pid) + _sleep_forever(),
+            "worker": "raise SystemExit(7)",
+        }
+    )
+    err = StringIO()
+
+    with pytest.raises(CommandError) as error:
+        call_command("run_embedded", port=str(_free_port()), stdout=StringIO(), stderr=err)
+
+    assert str(error.value) == (
+        "The worker stopped unexpectedly 3 times in 10 minutes (exit code 7), so the other "
+        "processes were stopped too. Its output above says why."
+    )
+    assert err.getvalue().count("starting it again") == 2
+
+
+def test_restart_budget_forgets_exits_older_than_its_window() -> None:
+    budget = run_embedded.RestartBudget(limit=2, window=60)
+
+    assert budget.allows_restart(0) and budget.allows_restart(10)
+    assert not budget.allows_restart(20)  # a third exit within a minute
+    assert budget.allows_restart(75)  # the exits at 0 and 10 s are forgotten
 
 
 def test_sigterm_stops_every_child_and_exits_cleanly(stand_in_children, tmp_path: Path) -> None:
