@@ -30,6 +30,7 @@ from rollout.services.notice_delivery import (
     notice_reminders_send,
     notices_publish_due,
 )
+from tests.db_faults import terminate_backend
 from tests.factories import UserFactory, executive_user
 from tests.rollout.notice_fixtures import make_notice, make_scene
 from tests.waiting import PATIENCE
@@ -456,7 +457,7 @@ def test_a_connection_lost_before_the_mark_reconnects_and_marks_the_email_sent(m
             cut.append(sql)
             if connection.vendor != "postgresql":
                 raise OperationalError("server closed the connection unexpectedly")
-            _terminate_backend(connection)
+            terminate_backend(connection)
         return execute(sql, params, many, context)
 
     try:
@@ -474,19 +475,6 @@ def test_a_connection_lost_before_the_mark_reconnects_and_marks_the_email_sent(m
     email.refresh_from_db()
     assert email.status == DeliveryStatus.SENT
     assert len(mail.outbox) == 1
-
-
-def _terminate_backend(conn) -> None:
-    """Kill `conn`'s PostgreSQL backend from a second connection, as a failover or a restart
-    would."""
-    import psycopg
-
-    pid = conn.connection.info.backend_pid
-    params = conn.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    with psycopg.connect(**params, autocommit=True) as killer:
-        killer.execute("SELECT pg_terminate_backend(%s)", [pid])
 
 
 def test_the_publish_wake_up_alone_delivers_a_fan_out_larger_than_one_batch(
