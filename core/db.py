@@ -11,6 +11,31 @@ logger = logging.getLogger(__name__)
 RECONNECT_PAUSES = (0.1, 0.5, 2.0, 5.0)  # seconds before each new try
 
 
+# SQLSTATE classes of a connection that went away: 08 (connection exception), 57P (the server
+# shutting down, crashed, or terminating the backend: pg_terminate_backend is 57P01).
+LOST_SQLSTATES = ("08", "57P")
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """True when `exc` is the database connection going away under a statement — a terminated
+    backend, a restarted server, a failover — rather than the statement's own error (a deadlock,
+    a constraint, a timeout, SQLite's "locked"), which the same request would meet again.
+
+    Told by the error itself: after a transaction.atomic() block the connection has already been
+    closed and opened anew by Django, so asking it would not tell."""
+    if isinstance(exc, InterfaceError):  # Django's "connection already closed", psycopg's own
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    cause = exc.__cause__
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate:
+        return sqlstate.startswith(LOST_SQLSTATES)
+    # psycopg raises OperationalError without a SQLSTATE when the socket itself fails ("server
+    # closed the connection unexpectedly", "the connection is lost", cannot connect).
+    return type(cause).__module__.startswith("psycopg")
+
+
 def retry_on_lost_connection[T](write: Callable[[], T]) -> T:
     """Run `write` — one short autocommit statement that is safe to repeat, such as "mark this
     row sent if it is still sending" — reconnecting when the database connection was lost (a

@@ -15,7 +15,13 @@ from ninja.renderers import JSONRenderer
 
 from rollout.api.checks import JsonParser, UnreadableBody
 from rollout.api.edge import guarded, unknown_path
-from rollout.api.errors import authentication_error, throttled, unexpected_error, validation_error
+from rollout.api.errors import (
+    authentication_error,
+    operation_error,
+    throttled,
+    unexpected_error,
+    validation_error,
+)
 from rollout.api.fast_decision import fast_decision
 from rollout.api.openapi import add_common_errors, examples_as_objects, hoist_local_defs
 from rollout.api.throttling import TokenRateThrottle
@@ -32,6 +38,11 @@ def json_response(request: HttpRequest, data: Any, *, status: int) -> HttpRespon
     )
 
 
+# Operations answered again, on a new connection, when the database connection is lost under
+# them: reads, and the events batch, which is idempotent on event_id. Others answer 503.
+REPEATABLE = frozenset({"decision", "events", "metrics"})
+
+
 class RolloutAPI(NinjaAPI):
     def __init__(self, **kwargs: Any) -> None:
         # Set on the API, so every operation and router inherits it, including ones added later.
@@ -44,7 +55,7 @@ class RolloutAPI(NinjaAPI):
         self.add_exception_handler(AuthenticationError, authentication_error)
         self.add_exception_handler(Throttled, throttled)
         self.add_exception_handler(Http404, unexpected_error)
-        self.add_exception_handler(Exception, unexpected_error)
+        self.add_exception_handler(Exception, operation_error)
 
     def _http_error(self, request: HttpRequest, exc: HttpError) -> HttpResponse:
         # ninja answers every parser error "Cannot parse request body": say what is wrong instead.
@@ -60,7 +71,7 @@ class RolloutAPI(NinjaAPI):
             if isinstance(url, URLPattern):
                 # ninja's root view only raises Http404 (the root's name stays: ninja reverses it).
                 view = unknown_path if url.name == "api-root" else url.callback
-                url.callback = guarded(view)
+                url.callback = guarded(view, repeatable=url.name in REPEATABLE)
                 if url.name == "decision":
                     # In front of the guard: it answers only body-less GETs it fully checked.
                     url.callback = fast_decision(url.callback)

@@ -7,8 +7,10 @@ every response of the API is JSON.
 """
 
 import functools
+import logging
 from collections.abc import Callable
 
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotAllowed
 from django.views.decorators.csrf import csrf_exempt
 
@@ -19,7 +21,10 @@ from rollout.api.errors import (
     json_error,
     unexpected_error,
 )
+from core.db import connection_lost
 from rollout.api.limits import MSG_BODY_TOO_LARGE, body_too_large
+
+logger = logging.getLogger(__name__)
 
 View = Callable[..., HttpResponseBase]
 
@@ -30,8 +35,13 @@ def _has_nul(request: HttpRequest) -> bool:
     return "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", "")
 
 
-def guarded(view: View) -> View:
-    """`view`, with the body limit checked first and every error it lets through made JSON."""
+def guarded(view: View, *, repeatable: bool = False) -> View:
+    """`view`, with the body limit checked first and every error it lets through made JSON.
+
+    When the database connection is lost under it (a terminated backend, a failover), a
+    `repeatable` view — a read, or a write that is idempotent — is answered once more on a new
+    connection: what the first try wrote was rolled back with its connection, or is found again.
+    Otherwise, or if that fails too, the answer is 503 with Retry-After."""
 
     @functools.wraps(view)  # also copies csrf_exempt: API operations authenticate by token
     def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponseBase:
@@ -40,7 +50,14 @@ def guarded(view: View) -> View:
                 return json_error(413, MSG_BODY_TOO_LARGE)
             if _has_nul(request):
                 return json_error(400, MSG_NUL, errors=[])
-            response = view(request, *args, **kwargs)
+            try:
+                response = view(request, *args, **kwargs)
+            except Exception as exc:
+                if not (repeatable and connection_lost(exc)):
+                    raise
+                logger.warning("Lost the database connection; answering %s again", request.path)
+                connection.close()  # the next query opens a new one
+                response = view(request, *args, **kwargs)
         except Exception as exc:
             return unexpected_error(request, exc)
         if isinstance(response, HttpResponseNotAllowed):

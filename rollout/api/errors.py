@@ -12,6 +12,8 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja import Schema
 from ninja.errors import AuthenticationError, Throttled, ValidationError
 
+from core.db import connection_lost
+from core.middleware import RETRY_AFTER_SECONDS
 from rollout.api.limits import MSG_BODY_TOO_LARGE
 
 logger = logging.getLogger(__name__)
@@ -25,6 +27,10 @@ MSG_UNKNOWN_PATH = "No API operation has this path. The operations are listed at
 MSG_METHOD_NOT_ALLOWED = "This method is not allowed here; see the Allow header."
 MSG_RATE_LIMITED = "Too many requests with this API token. Retry after the Retry-After seconds."
 MSG_SERVER_ERROR = "Something went wrong on our side. It has been logged; please retry later."
+MSG_CONNECTION_LOST = (
+    "The database connection was lost while answering. Send the request again after the "
+    "Retry-After seconds."
+)
 
 WWW_AUTHENTICATE = 'Bearer realm="rollout"'
 
@@ -76,9 +82,23 @@ def throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
     return json_error(429, MSG_RATE_LIMITED)
 
 
+def operation_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """ninja's handler of last resort. A lost database connection goes on up to the guard
+    (rollout/api/edge.py), which may answer the request again on a new connection."""
+    if connection_lost(exc):
+        raise exc
+    return unexpected_error(request, exc)
+
+
 def unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     """The last resort, for exceptions no other handler knows. Django's own exceptions that
-    mean "bad request" keep their status; anything else is a bug: logged, answered as JSON 500."""
+    mean "bad request" keep their status; a lost database connection is 503 with Retry-After;
+    anything else is a bug: logged, answered as JSON 500."""
+    if connection_lost(exc):
+        logger.warning("Lost the database connection in %s %s", request.method, request.path)
+        response = json_error(503, MSG_CONNECTION_LOST)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     if isinstance(exc, Http404):
         return json_error(404, MSG_NOT_FOUND)
     if isinstance(exc, RequestDataTooBig):

@@ -3,7 +3,8 @@
 `add_common_errors` documents the errors every operation can answer, so each operation need not
 list them. Added to an operation only where it does not document that status itself: 400
 (ValidationErrorOut) when it takes parameters or a body, 413 when it takes a body, 401 and 429
-(with Retry-After) when it needs a token.
+(with Retry-After) when it needs a token, and 503 (with Retry-After) everywhere: the database
+connection lost under the request.
 
 Statuses are integers, as ninja keys them: a string "400" beside ninja's 400 would be the same key
 twice in the JSON, which Swagger UI and client generators refuse.
@@ -67,6 +68,11 @@ def add_common_errors(schema: dict[str, Any]) -> dict[str, Any]:
             if operation.get("security"):
                 common[401] = _response("Missing, unknown or revoked API token", error)
                 common[429] = _response("Rate limited", error, headers=retry_after)
+            common[503] = _response(
+                "The database connection was lost while answering: send the request again",
+                error,
+                headers=retry_after,
+            )
             responses = operation.setdefault("responses", {})
             for status, response in common.items():
                 responses.setdefault(status, response)
