@@ -14,6 +14,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotAllowed
 from django.views.decorators.csrf import csrf_exempt
 
+from core.db import connection_lost
 from rollout.api.errors import (
     MSG_METHOD_NOT_ALLOWED,
     MSG_NUL,
@@ -21,7 +22,6 @@ from rollout.api.errors import (
     json_error,
     unexpected_error,
 )
-from core.db import connection_lost
 from rollout.api.limits import MSG_BODY_TOO_LARGE, body_too_large
 
 logger = logging.getLogger(__name__)
