@@ -2,8 +2,9 @@
 
 The caller (the API, seed_demo) validates items first; this service stores valid ones only.
 Idempotent on (workflow, event_id): an event stored before — or twice in one batch — counts as a
-duplicate. No per-event query: one query resolves the batch's people to users and cohorts, and on
-PostgreSQL one COPY and one statement store the batch and mark the touched days for the rollup.
+duplicate. No per-event query: one query resolves the batch's people to users and cohorts, one
+statement marks the touched days for the rollup, and on PostgreSQL one COPY stores a batch of new
+events (a batch holding stored events takes a COPY to a staging table and one INSERT instead).
 
 This is the hot write path (`make bench` holds it to a share of a raw COPY): the per-event Python
 loop and the statements are kept lean on purpose, and the events table enforces only what this
