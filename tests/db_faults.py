@@ -26,16 +26,25 @@ def terminate_backend(conn) -> None:
 
 
 @contextlib.contextmanager
-def connection_lost_at(matches: Callable[[str], bool]) -> Iterator[list[str]]:
+def connection_lost_at(
+    matches: Callable[[str], bool], *, after: bool = False
+) -> Iterator[list[str]]:
     """Terminate the connection's backend just before the first statement for which
-    `matches(sql)` is true, so that statement meets a dead connection. Yields the statements cut
-    (one at most). Closes a connection left unusable, so the test database can still be flushed."""
+    `matches(sql)` is true, so that statement meets a dead connection — or, `after`, just after
+    it, so whatever the connection does next does (a COPY, which no execute wrapper sees). Yields
+    the statements cut (one at most). Closes a connection left unusable, so the test database
+    can still be flushed."""
     cut: list[str] = []
 
     def lose(execute, sql, params, many, context):
-        if not cut and matches(sql):
-            cut.append(sql)
+        if cut or not matches(sql):
+            return execute(sql, params, many, context)
+        cut.append(sql)
+        if after:
+            result = execute(sql, params, many, context)
             terminate_backend(connection)
+            return result
+        terminate_backend(connection)
         return execute(sql, params, many, context)
 
     try:

@@ -24,22 +24,45 @@ class EventKind(models.TextChoices):
 class UsageEvent(models.Model):
     """One event as the integration reported it. `cohort` and `user` are resolved at ingestion:
     the cohort the person was in when it happened (None for people Rollout does not know, or who
-    are in no cohort of the workflow — they are still counted)."""
+    are in no cohort of the workflow — they are still counted).
 
+    The hot table: every index and check here is paid on every stored event, so it holds only
+    what the service cannot guarantee or a query needs. Its foreign keys are not enforced by the
+    database (checking three per event was most of the cost of ingestion): the only writer,
+    rollout.services.usage_ingest, takes the workflow from the API token and resolves user and
+    cohort itself. Deletions keep their meaning through Django: deleting a workflow deletes its
+    events, deleting a person or a cohort empties the field (the ORM's collector runs CASCADE and
+    SET_NULL, whatever the database enforces). The rollup treats a cohort deleted while a batch
+    naming it was being stored as no cohort (rollout.services.usage_rollup).
+    """
+
+    # No index of its own: both composite indexes below start with it.
     workflow = models.ForeignKey(
-        "rollout.Workflow", on_delete=models.CASCADE, related_name="+", db_constraint=True
+        "rollout.Workflow",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     event_id = models.UUIDField()
     user_ref = models.CharField(max_length=254)
+    # Indexed for SET_NULL only: deleting a person or a cohort finds their events by it rather
+    # than by reading the whole table.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
+        db_constraint=False,
     )
     cohort = models.ForeignKey(
-        "rollout.Cohort", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "rollout.Cohort",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
     )
     kind = models.CharField(max_length=12, choices=EventKind.choices)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
@@ -50,9 +73,10 @@ class UsageEvent(models.Model):
 
     class Meta:
         constraints = [
-            # Rule 7: a batch sent twice counts once.
+            # Rule 7: a batch sent twice counts once. Also serves reads by (workflow, event_id).
             models.UniqueConstraint(fields=["workflow", "event_id"], name="usage_event_once"),
         ]
+        # The rollup reads one workflow's day at a time.
         indexes = [models.Index(fields=["workflow", "occurred_at"], name="usage_event_wf_time")]
 
     def __str__(self) -> str:

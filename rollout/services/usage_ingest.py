@@ -3,18 +3,23 @@
 The caller (the API, seed_demo) validates items first; this service stores valid ones only.
 Idempotent on (workflow, event_id): an event stored before — or twice in one batch — counts as a
 duplicate. No per-event query: one query resolves the batch's people to users and cohorts, one
-statement inserts the batch, one marks the touched days for the rollup.
+statement marks the touched days for the rollup, and on PostgreSQL one COPY stores a batch of new
+events (a batch holding stored events takes a COPY to a staging table and one INSERT instead).
+
+This is the hot write path (`make bench` holds it to a share of a raw COPY): the per-event Python
+loop and the statements are kept lean on purpose, and the events table enforces only what this
+service cannot (see rollout.models.usage.UsageEvent).
 """
 
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -41,6 +46,14 @@ class IngestResult:
     duplicate: int
 
 
+def _one_of(values: set[str]) -> set[str] | RawSQL:
+    """The right side of an `__in` filter. On PostgreSQL one array parameter: a batch names up to
+    1,000 people, and as many placeholders cost more to build and parse than the query itself."""
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::text[])", [list(values)])
+    return values
+
+
 def attribute_people(workflow: Workflow, refs: set[str]) -> dict[str, tuple[int, int | None]]:
     """user_ref → (user id, cohort id or None) for the refs that name a known, active person.
 
@@ -55,7 +68,7 @@ def attribute_people(workflow: Workflow, refs: set[str]) -> dict[str, tuple[int,
     rows = (
         CohortMember.objects.annotate(email=Lower("user__email"))
         .filter(
-            Q(email__in=lowered) | Q(user__external_id__in=refs),
+            Q(email__in=_one_of(lowered)) | Q(user__external_id__in=_one_of(refs)),
             cohort__workflow=workflow,
             user__is_active=True,
         )
@@ -80,58 +93,109 @@ def attribute_people(workflow: Workflow, refs: set[str]) -> dict[str, tuple[int,
     return resolved
 
 
-def _insert_postgresql(workflow: Workflow, rows: list[tuple]) -> int:
-    """One INSERT … SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING: as fast as executemany
-    gets, and the RETURNING count tells new rows from duplicates without a second query."""
-    columns = list(zip(*rows, strict=True))
-    sql = f"""
-        INSERT INTO {UsageEvent._meta.db_table}
-            (workflow_id, event_id, user_ref, user_id, cohort_id, kind, latency_ms,
-             latency_bucket, occurred_at, received_at, attrs)
-        SELECT %s, e.event_id, e.user_ref, e.user_id, e.cohort_id, e.kind, e.latency_ms,
-               e.latency_bucket, e.occurred_at, %s, e.attrs::jsonb
-        FROM unnest(%s::uuid[], %s::varchar[], %s::bigint[], %s::bigint[], %s::varchar[],
-                    %s::integer[], %s::smallint[], %s::timestamptz[], %s::text[])
-             AS e(event_id, user_ref, user_id, cohort_id, kind, latency_ms, latency_bucket,
-                  occurred_at, attrs)
+# The columns of a stored event, in the order of the rows built by usage_events_store.
+_FIELDS = (
+    "workflow_id", "event_id", "user_ref", "user_id", "cohort_id", "kind", "latency_ms",
+    "latency_bucket", "occurred_at", "received_at", "attrs",
+)  # fmt: skip
+_COLUMNS = ", ".join(_FIELDS)
+# Binary COPY: no text to format in Python nor to parse on the server for ids, times and numbers.
+_COPY_TYPES = (
+    "int8", "uuid", "varchar", "int8", "int8", "varchar", "int4", "int2", "timestamptz",
+    "timestamptz", "jsonb",
+)  # fmt: skip
+_COPY_EVENTS = f"COPY {UsageEvent._meta.db_table} ({_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+
+# When some event of the batch is stored already, the batch goes through a per-connection staging
+# table instead, and one INSERT … SELECT … ON CONFLICT DO NOTHING moves it: a conflict on
+# (workflow, event_id) — an event stored before, or by a concurrent batch — is a duplicate.
+# The table is TEMPORARY (private to the connection, not WAL-logged) and made once per connection
+# (ON COMMIT DROP would add and remove catalog rows per batch); IF NOT EXISTS makes it again on a
+# new connection. It is empty between calls: the move deletes what it reads, and a failed call's
+# savepoint takes its rows back; ON COMMIT DELETE ROWS gives their space back at commit.
+_STAGE = "usage_event_stage"
+_STAGE_CREATE = f"""
+    CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} (
+        workflow_id bigint, event_id uuid, user_ref varchar(254), user_id bigint,
+        cohort_id bigint, kind varchar(12), latency_ms integer, latency_bucket smallint,
+        occurred_at timestamptz, received_at timestamptz, attrs jsonb
+    ) ON COMMIT DELETE ROWS
+"""
+_COPY_STAGE = f"COPY {_STAGE} ({_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+# In event_id order, as the rows of the direct COPY: two batches sharing events take their
+# index entries in the same order, so one waits for the other instead of deadlocking.
+_MOVE_STAGED = f"""
+    WITH staged AS (
+        DELETE FROM {_STAGE} RETURNING *
+    ), stored AS (
+        INSERT INTO {UsageEvent._meta.db_table} ({_COLUMNS})
+        SELECT {_COLUMNS} FROM staged ORDER BY event_id
         ON CONFLICT (workflow_id, event_id) DO NOTHING
         RETURNING 1
-    """  # noqa: S608 — the table name is ours; every value is a parameter.
+    )
+    SELECT count(*) FROM stored
+"""  # noqa: S608 — the table names are ours; every value is a parameter.
+_MARK_DAYS = f"""
+    INSERT INTO {UsageDirtyDay._meta.db_table} (workflow_id, day, marked_at)
+    SELECT %s, day, %s FROM unnest(%s::date[]) AS day ORDER BY day
+    ON CONFLICT (workflow_id, day) DO NOTHING
+"""  # noqa: S608 — the table name is ours; every value is a parameter.
+
+
+def _copy(cursor: Any, statement: str, rows: list[tuple]) -> None:
+    # COPY goes to psycopg directly (Django has no COPY); its errors are made Django's, so that
+    # a duplicate is an IntegrityError and a lost connection is told apart as for any query
+    # (core.db.connection_lost).
+    with connection.wrap_database_errors, cursor.cursor.copy(statement) as copy:
+        copy.set_types(_COPY_TYPES)
+        for row in rows:
+            copy.write_row(row)
+
+
+def _store_postgresql(workflow: Workflow, rows: list[tuple], days: set[date]) -> int:
+    """COPY straight into the events table: what a batch of new events costs (the unique index
+    still refuses a stored event). A batch holding a stored event — sent again, or racing a
+    concurrent batch — fails that COPY as a whole, and goes through the staging table instead."""
+    rows.sort(key=_event_order)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [workflow.pk, timezone.now(), *(list(c) for c in columns)])
-        return len(cursor.fetchall())
+        try:
+            with transaction.atomic():  # a savepoint: the failed COPY leaves nothing behind
+                _copy(cursor, _COPY_EVENTS, rows)
+            accepted = len(rows)
+        except IntegrityError:
+            cursor.execute(_STAGE_CREATE)
+            _copy(cursor, _COPY_STAGE, rows)
+            cursor.execute(_MOVE_STAGED)
+            accepted = cursor.fetchone()[0]
+        if accepted:
+            cursor.execute(_MARK_DAYS, [workflow.pk, timezone.now(), sorted(days)])
+    return accepted
 
 
-def _insert_other(workflow: Workflow, rows: list[tuple]) -> int:
+def _event_order(row: tuple) -> int:
+    return row[1].int  # PostgreSQL's uuid order; comparing ints is cheaper than comparing UUIDs
+
+
+def _store_other(workflow: Workflow, rows: list[tuple], days: set[date]) -> int:
     # SQLite (the embedded default): count what is already there, then insert the rest. The
     # transaction takes SQLite's write lock up front (IMMEDIATE), so nothing slips in between.
-    ids = [row[0] for row in rows]
+    ids = [row[1] for row in rows]
     existing = set(
         UsageEvent.objects.filter(workflow=workflow, event_id__in=ids).values_list(
             "event_id", flat=True
         )
     )
-    now = timezone.now()
     new = [
-        UsageEvent(
-            workflow=workflow,
-            event_id=row[0],
-            user_ref=row[1],
-            user_id=row[2],
-            cohort_id=row[3],
-            kind=row[4],
-            latency_ms=row[5],
-            latency_bucket=row[6],
-            occurred_at=row[7],
-            received_at=now,
-            attrs=json.loads(row[8]),
-        )
-        for row in rows
-        if row[0] not in existing
+        UsageEvent(**dict(zip(_FIELDS, row, strict=True))) for row in rows if row[1] not in existing
     ]
     # No batch_size: Django sends the largest batch the backend allows (a 1,000-event batch is
     # one statement on SQLite), so the number of queries does not grow with the batch.
     UsageEvent.objects.bulk_create(new, ignore_conflicts=True)
+    if new:
+        UsageDirtyDay.objects.bulk_create(
+            [UsageDirtyDay(workflow=workflow, day=day) for day in sorted(days)],
+            ignore_conflicts=True,
+        )
     return len(new)
 
 
@@ -143,13 +207,17 @@ def usage_events_store(*, workflow: Workflow, events: Sequence[EventData]) -> In
     if not unique:
         return IngestResult(accepted=0, duplicate=len(events))
     attribution = attribute_people(workflow, {e.user_ref for e in unique.values()})
-    rows = []
+    nobody = (None, None)
+    tz = timezone.get_current_timezone()  # looked up once: per event it costs more than the rest
+    now = timezone.now()
+    rows = []  # in the order of _COLUMNS
     days = set()
     for e in unique.values():
-        user_id, cohort_id = attribution.get(e.user_ref, (None, None))
-        bucket = latency_bucket(e.latency_ms) if e.latency_ms is not None else None
+        user_id, cohort_id = attribution.get(e.user_ref, nobody)
+        bucket = None if e.latency_ms is None else latency_bucket(e.latency_ms)
         rows.append(
             (
+                workflow.pk,
                 e.event_id,
                 e.user_ref,
                 user_id,
@@ -158,17 +226,14 @@ def usage_events_store(*, workflow: Workflow, events: Sequence[EventData]) -> In
                 e.latency_ms,
                 bucket,
                 e.occurred_at,
-                json.dumps(e.attrs, separators=(",", ":")),
+                now,
+                e.attrs,
             )
         )
-        days.add(timezone.localdate(e.occurred_at))
-    insert = _insert_postgresql if connection.vendor == "postgresql" else _insert_other
+        days.add(timezone.localtime(e.occurred_at, tz).date())
+    store = _store_postgresql if connection.vendor == "postgresql" else _store_other
     with transaction.atomic():
-        accepted = insert(workflow, rows)
+        accepted = store(workflow, rows, days)
         if accepted:
-            UsageDirtyDay.objects.bulk_create(
-                [UsageDirtyDay(workflow=workflow, day=day) for day in sorted(days)],
-                ignore_conflicts=True,
-            )
             wake("rollout.tasks.rollup_usage")
     return IngestResult(accepted=accepted, duplicate=len(events) - accepted)

@@ -19,6 +19,7 @@ from django.utils import timezone
 from core.dates import day_bounds
 from rollout.lib.stats import LATENCY_EDGES_MS
 from rollout.models import (
+    Cohort,
     EventKind,
     RollupPeriod,
     UsageActiveUser,
@@ -83,8 +84,19 @@ def usage_rollup_rebuild_day(*, workflow_id: int, day: date) -> int:
             days[cohort_id] = _new_row(workflow_id, cohort_id, RollupPeriod.DAY, day, day_start)
         return hours[key], days[cohort_id]
 
+    counts = list(events.values("cohort_id", "hour", "kind").annotate(n=Count("id")).order_by())
+    named = {row["cohort_id"] for row in counts} - {None}
+    gone = named - set(Cohort.objects.filter(pk__in=named).values_list("pk", flat=True))
+    if gone:
+        # A cohort deleted while a batch naming it was being stored: the SET_NULL Django ran on
+        # deleting it (UsageEvent's foreign keys are not the database's) could not see that
+        # batch's events yet. Finish it, so they count as no cohort, as its other events do.
+        UsageEvent.objects.filter(
+            workflow_id=workflow_id, occurred_at__gte=start, occurred_at__lt=end, cohort_id__in=gone
+        ).update(cohort=None)
+        return usage_rollup_rebuild_day(workflow_id=workflow_id, day=day)
     total = 0
-    for row in events.values("cohort_id", "hour", "kind").annotate(n=Count("id")).order_by():
+    for row in counts:
         counter = COUNTER.get(row["kind"])
         total += row["n"]
         if counter is None:
@@ -165,7 +177,9 @@ def usage_rollup_pending(*, max_days: int | None = None) -> RollupRun:
 
 def usage_rollup_rebuild(*, workflow: Workflow | None = None) -> int:
     """Rebuild every day that has raw events (for one workflow or all): the recovery command."""
-    events = UsageEvent.objects.all()
+    # Events of a workflow deleted while a batch for it was being stored outlive it (the
+    # database does not cascade, see UsageEvent): there is nothing left to roll them up for.
+    events = UsageEvent.objects.filter(workflow_id__in=Workflow.objects.values("pk"))
     if workflow is not None:
         events = events.filter(workflow=workflow)
     first_last = list(events.values("workflow_id").annotate(n=Count("id")).order_by())

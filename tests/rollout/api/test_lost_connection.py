@@ -9,7 +9,7 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from rollout.models import Feedback, UsageEvent
+from rollout.models import Feedback, UsageDirtyDay, UsageEvent
 from tests.db_faults import connection_lost_at, postgres_only
 from tests.rollout.api.conftest import IssuedToken
 
@@ -35,7 +35,27 @@ def test_an_events_batch_cut_mid_write_is_stored_once_and_answered_200(
 ):
     batch = {"events": [_event(member.email), _event(member.email)]}
 
-    with connection_lost_at(_inserting(UsageEvent._meta.db_table)) as cut:
+    # The events are written by COPY, which passes no execute wrapper: the cut comes at the next
+    # statement of the same transaction, marking their day for the rollup, when they are written
+    # but not committed.
+    with connection_lost_at(_inserting(UsageDirtyDay._meta.db_table)) as cut:
+        response = api_client.post(
+            "/api/v1/events", json.dumps(batch), "application/json", headers=api_token.headers
+        )
+
+    assert cut, "the connection was never cut: the test no longer tests anything"
+    assert response.status_code == 200, response.content
+    assert response.json()["accepted"] == 2
+    assert UsageEvent.objects.count() == 2
+
+
+def test_an_events_batch_whose_connection_dies_during_the_copy_is_stored_once(
+    api_client, api_token: IssuedToken, member
+):
+    batch = {"events": [_event(member.email), _event(member.email)]}
+
+    # The savepoint just before the COPY of the events: the COPY meets the dead connection.
+    with connection_lost_at(lambda sql: sql.startswith("SAVEPOINT"), after=True) as cut:
         response = api_client.post(
             "/api/v1/events", json.dumps(batch), "application/json", headers=api_token.headers
         )

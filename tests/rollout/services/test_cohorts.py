@@ -5,10 +5,21 @@ from django.core.cache import cache
 
 from accounts.models import User
 from core.errors import ApplicationError
-from rollout.models import ActivityEntry, Cohort, CohortMember, Phase, Workflow
+from rollout.models import (
+    ActivityEntry,
+    Cohort,
+    CohortMember,
+    Phase,
+    UsageEvent,
+    UsageRollup,
+    Workflow,
+)
 from rollout.selectors.decision import plan_version
 from rollout.services import cohorts as svc
+from rollout.services.evaluation import usage_refresh_pending
+from rollout.services.usage_ingest import usage_events_store
 from tests.factories import UserFactory
+from tests.rollout.usage_events_data import events
 
 
 @pytest.fixture(autouse=True)
@@ -124,6 +135,22 @@ def test_delete_revokes_members(workflow, ops_leader, other_user):
     assert not Cohort.objects.exists()
     assert not _fresh(other_user).has_perm("rollout.use_workflow", workflow)
     assert ActivityEntry.objects.latest("pk").verb == "deleted"
+
+
+def test_delete_counts_its_members_usage_in_no_cohort(workflow, ops_leader, other_user):
+    cohort = svc.cohort_create(workflow=workflow, name="A", actor=ops_leader)
+    svc.cohort_members_add(cohort=cohort, users=[other_user], actor=ops_leader)
+    usage_events_store(workflow=workflow, events=events("invocation", 2, user_ref=other_user.email))
+    usage_refresh_pending()
+    assert UsageRollup.objects.filter(cohort=cohort).exists()
+
+    svc.cohort_delete(cohort=cohort, actor=ops_leader)
+    usage_refresh_pending()
+
+    stored = UsageEvent.objects.values_list("user_id", "cohort_id")
+    assert list(stored) == [(other_user.pk, None)] * 2
+    day = UsageRollup.objects.get(workflow=workflow, period="day")
+    assert (day.cohort_id, day.invocations, day.active_users) == (None, 2, 1)
 
 
 def test_delete_refused_while_enrolled_phase_in_progress(workflow, ops_leader):

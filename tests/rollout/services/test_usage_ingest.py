@@ -1,17 +1,19 @@
 """usage_events_store: idempotent storage (rule 7), attribution to people and cohorts, dirty days,
 and a bounded number of queries whatever the batch size."""
 
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
 from rollout.lib.stats import latency_bucket
 from rollout.models import Cohort, CohortMember, UsageDirtyDay, UsageEvent, UsageRollup, Workflow
 from rollout.services.usage_ingest import IngestResult, usage_events_store
+from tests.db_faults import postgres_only
 from tests.factories import UserFactory, make_workflow
 from tests.rollout.usage_events_data import event, events
 
@@ -59,6 +61,65 @@ def test_a_batch_partly_seen_before_stores_only_the_new_events(workflow):
     result = usage_events_store(workflow=workflow, events=[*first, event(at=AT)])
     assert result == IngestResult(accepted=1, duplicate=2)
     assert UsageEvent.objects.filter(workflow=workflow).count() == 3
+
+
+def test_batches_in_one_transaction_are_counted_each_on_its_own(workflow, ops_leader):
+    # On PostgreSQL a batch holding a stored event passes through a per-connection staging
+    # table: nothing of one batch may be left there for the next.
+    other = make_workflow(actor=ops_leader)
+    seen = events("invocation", 2, at=AT)
+    usage_events_store(workflow=workflow, events=seen)
+    usage_events_store(workflow=other, events=seen)
+    with transaction.atomic():
+        first = usage_events_store(workflow=workflow, events=[*seen, event(at=AT)])
+        second = usage_events_store(workflow=other, events=[*seen, *events("error", 3, at=AT)])
+    assert (first, second) == (IngestResult(1, 2), IngestResult(3, 2))
+    assert UsageEvent.objects.filter(workflow=workflow).count() == 3
+    assert UsageEvent.objects.filter(workflow=other).count() == 5
+
+
+def _race(workflow: Workflow, batches: list[list]) -> list[IngestResult]:
+    """Store the batches at once, each on its own connection."""
+    start = threading.Barrier(len(batches))
+    results: list[IngestResult] = []
+    failures: list[BaseException] = []
+
+    def send(batch: list) -> None:
+        try:
+            start.wait()
+            results.append(usage_events_store(workflow=workflow, events=batch))
+        except BaseException as exc:  # noqa: BLE001 — reported by the assertion below
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(batch,)) for batch in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    return results
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_batches_racing_with_the_same_events_store_each_event_once(workflow):
+    # A retry racing its original, here in the opposite order: one batch waits for the other
+    # and counts the shared events as duplicates; neither deadlocks. (Large batches, a few
+    # rounds: when both took the shared events in the order sent, most rounds deadlocked.)
+    for _ in range(3):
+        shared = events("invocation", 900, at=AT)
+        results = _race(
+            workflow,
+            [
+                [*shared, *events("accepted", 50, at=AT)],
+                [*reversed(shared), *events("edited", 50, at=AT)],
+            ],
+        )
+        assert sorted(r.duplicate for r in results) == [0, 900]
+        assert sum(r.accepted for r in results) == 1000
+    assert UsageEvent.objects.filter(workflow=workflow).count() == 3000
 
 
 def test_the_first_report_of_an_event_wins(workflow):

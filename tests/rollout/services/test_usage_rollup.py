@@ -404,6 +404,24 @@ def test_rebuilding_a_day_costs_the_same_queries_whatever_its_size(workflow, peo
     assert len(big.captured_queries) == len(small.captured_queries)
 
 
+def test_events_naming_a_deleted_cohort_count_in_no_cohort(workflow, people):
+    # As when a cohort is deleted while a batch naming it is being stored: its events keep the
+    # id of a cohort that is gone (the database does not set it to null, see UsageEvent).
+    store(workflow, events("invocation", 2, user_ref="ann@example.com", at=NOON))
+    store(workflow, [event("invocation", user_ref="outsider@example.com", at=NOON)])
+    gone = Cohort.objects.create(workflow=workflow, name="Gone")
+    gone_id = gone.pk
+    gone.delete()
+    UsageEvent.objects.filter(user_ref="ann@example.com").update(cohort_id=gone_id)
+
+    assert usage_refresh_pending() == 1
+
+    nobody = UsageRollup.objects.get(workflow=workflow, period="day", cohort=None)
+    assert (nobody.invocations, nobody.active_users) == (3, 2)
+    assert not UsageEvent.objects.filter(cohort_id=gone_id).exists()
+    assert_rollups_match_raw_events(workflow)
+
+
 def test_a_day_whose_events_are_gone_is_emptied(workflow):
     store(workflow, events("invocation", 2, at=NOON))
     usage_refresh_pending()
@@ -433,6 +451,18 @@ def test_rebuild_of_one_workflow_leaves_the_others_alone(workflow, ops_leader):
     before = list(UsageRollup.objects.filter(workflow=other).values_list("pk", flat=True))
     usage_rollup_rebuild(workflow=workflow)
     assert list(UsageRollup.objects.filter(workflow=other).values_list("pk", flat=True)) == before
+
+
+def test_rebuild_skips_events_of_a_deleted_workflow(workflow, ops_leader):
+    # As when a workflow is deleted while a batch for it is being stored: its events outlive it.
+    gone = make_workflow(actor=ops_leader)
+    store(gone, [event(at=NOON)])
+    store(workflow, [event(at=NOON)])
+    UsageEvent.objects.filter(workflow=gone).update(workflow_id=workflow.pk + gone.pk + 1000)
+
+    assert usage_rollup_rebuild() == 1
+
+    assert set(UsageRollup.objects.values_list("workflow_id", flat=True)) == {workflow.pk}
 
 
 def test_rebuild_clears_rollups_outside_the_days_with_events(workflow):
