@@ -266,6 +266,108 @@ def test_a_crash_between_sending_and_marking_never_resends_on_its_own(monkeypatc
     assert ActivityEntry.objects.filter(verb="retried delivery of notice").count() == 1
 
 
+def _many(scene, count: int) -> None:
+    """`count` more people in the UK cohort (all with email on)."""
+    from accounts.models import User
+    from rollout.services.cohorts import cohort_members_add
+
+    many = User.objects.bulk_create(
+        [User(email=f"agent{i:03d}@example.com", display_name=f"Agent {i}") for i in range(count)]
+    )
+    cohort_members_add(cohort=scene.uk, users=many, actor=scene.owner)
+
+
+def test_a_crash_leaves_at_most_one_group_in_doubt_and_the_rest_is_sent_once(monkeypatch):
+    """Emails are claimed, sent and marked a group at a time: a worker dying before it marks a
+    group leaves that group `sending` (in doubt, never resent) and every other email due."""
+    monkeypatch.setattr(delivery_service, "wake_sender", lambda: None)
+    scene = make_scene()
+    _many(scene, 48)  # with Amy and Cat: 50 emails, three groups
+    notice = make_notice(scene)
+    notices_publish_due()
+
+    def crash(deliveries):
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(delivery_service, "_mark_sent", crash)
+    with pytest.raises(RuntimeError):
+        notice_deliveries_send()
+    monkeypatch.undo()
+
+    emails = NoticeDelivery.objects.filter(notice=notice, channel="email")
+    in_doubt = set(emails.filter(status=DeliveryStatus.SENDING).values_list("pk", flat=True))
+    assert len(in_doubt) == delivery_service.EMAIL_GROUP == len(mail.outbox)
+    assert emails.filter(status=DeliveryStatus.PENDING).count() == 50 - 20
+    assert set(
+        NoticeDelivery.objects.filter(notice=notice, channel="in_app").values_list(
+            "status", flat=True
+        )
+    ) == {DeliveryStatus.SENT}  # the inbox first, before any email
+
+    notice_deliveries_send()
+    notice_deliveries_send(now=timezone.now() + timedelta(minutes=11))
+
+    recipients = [m.to[0] for m in mail.outbox]
+    assert len(recipients) == len(set(recipients)) == 50
+    assert set(emails.filter(status=DeliveryStatus.FAILED).values_list("pk", flat=True)) == in_doubt
+    assert set(emails.filter(pk__in=in_doubt).values_list("last_error", flat=True)) == {
+        MSG_INTERRUPTED
+    }
+    assert emails.filter(status=DeliveryStatus.SENT).count() == 30
+
+
+def test_stopped_mid_group_the_sent_are_marked_and_the_untried_are_due_again(monkeypatch):
+    """The soft time limit (or a database gone for good) stops the run in the middle of a group:
+    what went out is marked sent, the message in flight stays in doubt, and the rest of the
+    group goes back to pending with no attempt counted."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    monkeypatch.setattr(delivery_service, "wake_sender", lambda: None)
+    scene = make_scene()
+    _many(scene, 3)  # with Amy and Cat: five emails, one group
+    notice = make_notice(scene)
+    notices_publish_due()
+
+    class StoppedAtTheThird(locmem.EmailBackend):
+        def send_messages(self, messages):
+            if len(mail.outbox) == 2:
+                raise SoftTimeLimitExceeded()
+            return super().send_messages(messages)
+
+    monkeypatch.setattr(
+        delivery_service.mailers.__class__, "default", property(lambda self: StoppedAtTheThird())
+    )
+    with pytest.raises(SoftTimeLimitExceeded):
+        notice_deliveries_send()
+
+    emails = NoticeDelivery.objects.filter(notice=notice, channel="email").order_by(
+        "created_at", "pk"
+    )
+    assert [(e.status, e.attempts) for e in emails] == [
+        (DeliveryStatus.SENT, 1),
+        (DeliveryStatus.SENT, 1),
+        (DeliveryStatus.SENDING, 1),  # in flight: in doubt
+        (DeliveryStatus.PENDING, 0),
+        (DeliveryStatus.PENDING, 0),
+    ]
+
+
+def test_the_sender_needs_a_few_queries_per_group_of_emails_not_per_email(
+    django_assert_max_num_queries,
+):
+    scene = make_scene()
+    _many(scene, 98)  # 101 people: 101 in the app, 100 emails in five groups
+    make_notice(scene)
+    notices_publish_due()
+
+    # 41: the stale check; the inbox in one batch (lock and read, audience, mark: 6 with the
+    # savepoint and its release); per group of 20 emails lock and read, audience, claim, mark
+    # (6, and the retries asked for with the first); the last, empty, claim (3).
+    with django_assert_max_num_queries(41):
+        assert notice_deliveries_send() == 201
+    assert len(mail.outbox) == 100
+
+
 def test_retrying_a_delivery_that_did_not_fail_is_refused():
     scene = make_scene()
     make_notice(scene)
