@@ -6,6 +6,7 @@ day-by-day series per cohort that the usage page and the metrics API show.
 """
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -190,11 +191,19 @@ class DailySeries:
 
 
 def usage_daily(
-    workflow: Workflow, *, start: date, end: date, cohort: Cohort | None = None
+    workflow: Workflow,
+    *,
+    start: date,
+    end: date,
+    cohort: Cohort | None = None,
+    cohorts: Sequence[Cohort] | None = None,
 ) -> list[DailySeries]:
     """Per-day counts for every cohort of the workflow (plus people in no cohort, if any used
-    it), or for one cohort. Three queries whatever the range and the data size."""
-    cohorts = list(Cohort.objects.filter(workflow=workflow).order_by("name"))
+    it), or for one cohort. Three queries whatever the range and the data size; two when the
+    caller passes the workflow's `cohorts`, by name (as usage_summary.usage_cohorts gives them)."""
+    if cohorts is None:
+        cohorts = Cohort.objects.filter(workflow=workflow).order_by("name")
+    cohorts = list(cohorts)
     if cohort is not None:
         cohorts = [c for c in cohorts if c.pk == cohort.pk]
     members = dict(

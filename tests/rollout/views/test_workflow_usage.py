@@ -722,26 +722,26 @@ def test_queries_are_bounded_whatever_the_data_size(
             given_feedback(workflow, cohort, rating, category=category, text=f"Text {n}", days=n)
     leader = as_user(ops_leader)
 
-    # Session and user (2), groups (1), workflow (1), cohorts for the picker (1), usage_daily
-    # (3), people active per cohort and in any cohort (2), members of all cohorts together (1),
-    # thresholds (1), verdicts (1), drift (1), feedback per cohort (3: shares, categories,
-    # recent texts): 17 (18 for an owner, whose object permissions are one more), whatever the
-    # number of days, cohorts, events and feedback.
-    with django_assert_max_num_queries(17):
+    # Session and user (2), groups (1), workflow (1), cohorts (1), usage_daily (2: members per
+    # cohort, rollups), people active per cohort and in any cohort (2), members of all cohorts
+    # together (1), thresholds (1), verdicts (1), drift (1), feedback per cohort (3: shares,
+    # categories, recent texts): 16 (17 for an owner, whose object permissions are one more),
+    # whatever the number of days, cohorts, events and feedback.
+    with django_assert_max_num_queries(16):
         response = leader.get(url(workflow.slug, days=180))
     assert len(response.context["summary"].rows) == 7
     assert [c.key for c in response.context["charts"]][-1] == "shadow_agreement_rate"
     assert len(response.context["voices"]) == 6
-    with django_assert_max_num_queries(17):
+    with django_assert_max_num_queries(16):
         response = leader.get(url(workflow.slug, days=7, cohort=cohorts[0].pk), headers=HTMX)
     assert response.status_code == 200
-    # 8 before feedback, +1 for the feedback per cohort and day.
-    with django_assert_max_num_queries(9):
+    # 7 before feedback, +1 for the feedback per cohort and day.
+    with django_assert_max_num_queries(8):
         response = leader.get(csv_url(workflow.slug, days=180))
         rows = read_csv(response)
     assert len(rows) == 180 * 6
     owner = as_user(workflow.owner)
-    with django_assert_max_num_queries(18):
+    with django_assert_max_num_queries(17):
         assert owner.get(url(workflow.slug, days=180)).status_code == 200
 
 
