@@ -109,9 +109,9 @@ def usage_summary(
         )
         # The groups' sums add up to the workflow's; people are counted once however many
         # cohorts they were in (as rollout.selectors.usage.usage_window counts them).
-        window = UsageCounts(members=workflow_member_count(workflow))
-        for row in rows:
-            window.add(row.counts.__dict__)
+        window = UsageCounts.sum_of(
+            [row.counts for row in rows], members=workflow_member_count(workflow)
+        )
         window.active_users = active.in_any_cohort
         rows.append(SummaryRow("All cohorts", window, True, feedback=everyone))
     shadow = any(row.counts.shadow_compared for row in rows)
