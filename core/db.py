@@ -52,3 +52,18 @@ def retry_on_lost_connection[T](write: Callable[[], T]) -> T:
             connection.close()  # the next query opens a new connection
             time.sleep(pause)
     raise AssertionError("unreachable")
+
+
+def lock_until_commit(namespace: int, key: int) -> None:
+    """Wait for, then hold until the current transaction ends, the lock named (namespace, key):
+    for work that must not interleave with the same work in another transaction, where no row
+    can be locked for it (rows yet to be inserted). A PostgreSQL transaction-level advisory lock:
+    it locks no row, so nothing else waits for it. SQLite lets one transaction write at a time
+    already: nothing to do there. Keys are taken modulo 2**31 (an advisory lock key is a 32-bit
+    integer): two keys that meet share a lock, which only makes them wait for each other."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("lock_until_commit() outside a transaction would not hold the lock.")
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [namespace, key % 2**31])

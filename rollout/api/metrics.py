@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
-from pydantic import BeforeValidator, Field, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from accounts.models import User
@@ -106,7 +106,10 @@ class CohortOut(Schema):
     members: int
 
 
-class DayOut(Schema):
+# A plain pydantic model, not a ninja Schema: ninja wraps every object a Schema validates in a
+# getter that resolves each field through Python (for ORM objects); the rows are dicts, and a
+# 366-day answer has hundreds of them. Same fields, same JSON and OpenAPI schema.
+class DayOut(BaseModel):
     date: date
     cohort_id: int | None = Field(description="null: people in no cohort of the workflow.")
     invocations: int

@@ -81,6 +81,7 @@ from rollout.models.usage import (
     UsageActiveUser,
     UsageDirtyDay,
     UsageEvent,
+    UsageLastActive,
     UsageRollup,
 )
 from rollout.models.webhook import Webhook, WebhookDelivery
@@ -160,6 +161,7 @@ __all__ = [
     "UsageActiveUser",
     "UsageDirtyDay",
     "UsageEvent",
+    "UsageLastActive",
     "UsageRollup",
     "Verdict",
     "Webhook",

@@ -4,6 +4,10 @@ Raw events are written once (idempotent on `event_id` per workflow) and never sc
 ingestion marks the days it touched as dirty, and the rollup service rebuilds those days' rollups
 from the raw rows. Rebuilding a whole day (rather than adding counts) makes late and duplicate
 events harmless: a rollup always equals a recomputation from raw events.
+
+The people active over a period are not a sum of days. `UsageActiveUser` keeps who was active on
+each day (rows grow with people × days); `UsageLastActive` keeps each person's latest day (rows
+grow with people only), which is what a period ending today needs.
 """
 
 from django.conf import settings
@@ -152,7 +156,44 @@ class UsageActiveUser(models.Model):
     user_ref = models.CharField(max_length=254)
 
     class Meta:
-        indexes = [models.Index(fields=["workflow", "day"], name="usage_active_wf_day")]
+        indexes = [
+            models.Index(fields=["workflow", "day"], name="usage_active_wf_day"),
+            # One person's days: their latest day after a rebuild, and whether someone whose
+            # latest day is after a period was also active within it (UsageLastActive).
+            models.Index(fields=["workflow", "user_ref", "day"], name="usage_active_wf_person"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_ref} on {self.day}"
+
+
+class UsageLastActive(models.Model):
+    """The latest day one person was active in one cohort of a workflow (None: in no cohort):
+    the latest `UsageActiveUser.day` of that cohort and `user_ref`, kept with it by the rollup
+    service. People active over a period ending today (the usage page's) are then the rows whose
+    day falls in it: one row per person to count, whatever the number of days
+    (rollout.selectors.usage_summary.active_users_by_cohort)."""
+
+    workflow = models.ForeignKey("rollout.Workflow", on_delete=models.CASCADE, related_name="+")
+    cohort = models.ForeignKey(
+        "rollout.Cohort", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    user_ref = models.CharField(max_length=254)
+    day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workflow", "cohort", "user_ref"], name="usage_last_active_once"
+            ),
+            # NULLs are distinct in a unique index: people in no cohort need their own.
+            models.UniqueConstraint(
+                fields=["workflow", "user_ref"],
+                condition=models.Q(cohort__isnull=True),
+                name="usage_last_active_once_no_cohort",
+            ),
+        ]
+        indexes = [models.Index(fields=["workflow", "day"], name="usage_last_active_wf_day")]
+
+    def __str__(self) -> str:
+        return f"{self.user_ref} last on {self.day}"

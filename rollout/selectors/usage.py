@@ -6,8 +6,10 @@ day-by-day series per cohort that the usage page and the metrics API show.
 """
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import zip_longest
 
 from django.db.models import Count, Sum
 
@@ -33,6 +35,7 @@ COUNTERS = (
     "disagreed",
 )
 HIST_SIZE = len(LATENCY_EDGES_MS) + 1
+SUMMED = (*COUNTERS, "latency_count")  # what adds up across days and cohorts
 # Metrics measured from feedback and escalations, which usage events do not carry.
 NOT_FROM_USAGE = (Metric.NEGATIVE_FEEDBACK_SHARE, Metric.ESCALATION_RATE)
 
@@ -115,6 +118,20 @@ class UsageCounts:
     def p95_latency_ms(self) -> float | None:
         return percentile_from_histogram(self.latency_hist, LATENCY_EDGES_MS, 0.95)
 
+    @classmethod
+    def sum_of(cls, counts: Sequence["UsageCounts"], *, members: int = 0) -> "UsageCounts":
+        """`counts` added up, as `add` would one by one, in a pass per counter and one over the
+        buckets. `active_users` stays 0: people over several days or cohorts are not a sum."""
+        total = cls(members=members)
+        if not counts:
+            return total
+        for name in SUMMED:
+            setattr(total, name, sum([getattr(c, name) for c in counts]))
+        buckets = zip_longest(*(c.latency_hist[:HIST_SIZE] for c in counts), fillvalue=0)
+        hist = [sum(bucket) for bucket in buckets]
+        total.latency_hist = hist + [0] * (HIST_SIZE - len(hist))
+        return total
+
     def measure(self, metric: str) -> tuple[float | None, int]:
         """(value, sample size) of a threshold metric; (None, 0) when not measurable here."""
         return {
@@ -183,18 +200,23 @@ class DailySeries:
     def total(self) -> UsageCounts:
         """The period's counters summed. `active_users` stays 0: distinct people over a period
         are not a sum of days (usage_window or active_users_by_cohort count them)."""
-        total = UsageCounts(members=self.counts[0].members if self.counts else 0)
-        for day in self.counts:
-            total.add(day.__dict__)
-        return total
+        return UsageCounts.sum_of(self.counts, members=self.counts[0].members if self.counts else 0)
 
 
 def usage_daily(
-    workflow: Workflow, *, start: date, end: date, cohort: Cohort | None = None
+    workflow: Workflow,
+    *,
+    start: date,
+    end: date,
+    cohort: Cohort | None = None,
+    cohorts: Sequence[Cohort] | None = None,
 ) -> list[DailySeries]:
     """Per-day counts for every cohort of the workflow (plus people in no cohort, if any used
-    it), or for one cohort. Three queries whatever the range and the data size."""
-    cohorts = list(Cohort.objects.filter(workflow=workflow).order_by("name"))
+    it), or for one cohort. Three queries whatever the range and the data size; two when the
+    caller passes the workflow's `cohorts`, by name (as usage_summary.usage_cohorts gives them)."""
+    if cohorts is None:
+        cohorts = Cohort.objects.filter(workflow=workflow).order_by("name")
+    cohorts = list(cohorts)
     if cohort is not None:
         cohorts = [c for c in cohorts if c.pk == cohort.pk]
     members = dict(

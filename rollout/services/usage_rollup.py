@@ -5,6 +5,12 @@ recomputation from raw events whatever arrived late, twice, or out of order. Ing
 dirty; `usage_rollup_pending` claims and rebuilds them (called by
 rollout.services.evaluation.usage_refresh_pending: the task after each ingestion, and the minutely
 sweep for anything a lost task left behind).
+
+Each person's latest day (UsageLastActive) spans days, so it is the one thing a day's rebuild
+updates rather than replaces: it moves to the rebuilt day for the people active on it, and is
+recomputed from the days left for anyone no longer active on it. Those updates of one workflow are
+serialized (core.db.lock_until_commit): two days rebuilt at once by two workers would each miss the
+other's uncommitted day. The recovery command recomputes it whole.
 """
 
 from collections import defaultdict
@@ -12,11 +18,23 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Case, CharField, Count, F, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    Value,
+    When,
+)
 from django.db.models.functions import Cast, Concat, Lower, TruncHour
 from django.utils import timezone
 
 from core.dates import day_bounds
+from core.db import lock_until_commit
 from rollout.lib.stats import LATENCY_EDGES_MS
 from rollout.models import (
     Cohort,
@@ -25,6 +43,7 @@ from rollout.models import (
     UsageActiveUser,
     UsageDirtyDay,
     UsageEvent,
+    UsageLastActive,
     UsageRollup,
     Workflow,
 )
@@ -42,6 +61,8 @@ COUNTER = {
 }
 HIST_SIZE = len(LATENCY_EDGES_MS) + 1
 CLAIM_BATCH = 20
+# core.db.lock_until_commit's namespace for "the UsageLastActive rows of workflow <key>".
+LAST_ACTIVE_LOCK = 1
 # Who an event is by, for counting active people: the user when Rollout knows them (however the
 # integration named them: email in any case, external id), else the reference as sent, an email
 # in any case being one address. Stored as UsageActiveUser.user_ref.
@@ -137,7 +158,66 @@ def usage_rollup_rebuild_day(*, workflow_id: int, day: date) -> int:
             ],
             batch_size=1000,
         )
+        _last_active_update(workflow_id, day, active)
     return total
+
+
+def _active_on(workflow_id: int, day: date) -> Q:
+    """UsageLastActive rows whose person was active on `day` in the row's cohort (None: in no
+    cohort, which `cohort=OuterRef` would never match), as UsageActiveUser says."""
+    on_day = UsageActiveUser.objects.filter(
+        workflow_id=workflow_id, day=day, user_ref=OuterRef("user_ref")
+    )
+    return Q(Exists(on_day.filter(cohort=OuterRef("cohort"))), cohort__isnull=False) | Q(
+        Exists(on_day.filter(cohort__isnull=True)), cohort__isnull=True
+    )
+
+
+def _last_active_update(workflow_id: int, day: date, active: list[tuple[int | None, str]]) -> None:
+    """After `day`'s UsageActiveUser rows were replaced by `active` (cohort id, person): the
+    people active on it were last active on it at the earliest, and anyone whose latest day it
+    was but who is no longer active on it (their events gone, or attributed anew) gets their
+    latest remaining day, or no row. Queries: a few, whatever the number of days."""
+    lock_until_commit(LAST_ACTIVE_LOCK, workflow_id)
+    rows = UsageLastActive.objects.filter(workflow_id=workflow_id)
+    UsageLastActive.objects.bulk_create(
+        [
+            UsageLastActive(workflow_id=workflow_id, cohort_id=c, user_ref=ref, day=day)
+            for c, ref in active
+        ],
+        batch_size=1000,
+        ignore_conflicts=True,  # known already: moved to `day` below if it is later
+    )
+    on_day = _active_on(workflow_id, day)
+    rows.filter(on_day, day__lt=day).update(day=day)
+    gone = set(rows.filter(day=day).exclude(on_day).values_list("user_ref", flat=True))
+    if gone:
+        _last_active_recompute(workflow_id, people=gone)
+
+
+def _last_active_recompute(workflow_id: int, *, people: set[str] | None = None) -> None:
+    """Set the latest day of `people` (UsageActiveUser.user_ref), in every cohort, or of
+    everyone in the workflow, from UsageActiveUser: their latest day there, or no row. Under the
+    workflow's lock."""
+    lock_until_commit(LAST_ACTIVE_LOCK, workflow_id)
+    rows = UsageLastActive.objects.filter(workflow_id=workflow_id)
+    days = UsageActiveUser.objects.filter(workflow_id=workflow_id)
+    if people is not None:
+        rows, days = rows.filter(user_ref__in=people), days.filter(user_ref__in=people)
+    latest = list(days.values("cohort_id", "user_ref").annotate(last=Max("day")).order_by())
+    rows.delete()
+    UsageLastActive.objects.bulk_create(
+        [
+            UsageLastActive(
+                workflow_id=workflow_id,
+                cohort_id=row["cohort_id"],
+                user_ref=row["user_ref"],
+                day=row["last"],
+            )
+            for row in latest
+        ],
+        batch_size=1000,
+    )
 
 
 @dataclass(frozen=True)
@@ -167,7 +247,9 @@ def usage_rollup_pending(*, max_days: int | None = None) -> RollupRun:
             )
             if not claimed:
                 break
-            for dirty in claimed:
+            # Workflow by workflow: each takes its UsageLastActive lock for the rest of the
+            # transaction, so every worker takes them in the same order (no deadlock).
+            for dirty in sorted(claimed, key=lambda d: (d.workflow_id, d.day)):
                 UsageDirtyDay.objects.filter(pk=dirty.pk).delete()
                 usage_rollup_rebuild_day(workflow_id=dirty.workflow_id, day=dirty.day)
             done += len(claimed)
@@ -185,7 +267,7 @@ def usage_rollup_rebuild(*, workflow: Workflow | None = None) -> int:
     first_last = list(events.values("workflow_id").annotate(n=Count("id")).order_by())
     # A workflow whose events are all gone recomputes to nothing: its rollups go too.
     with_events = [row["workflow_id"] for row in first_last]
-    for model in (UsageRollup, UsageActiveUser):
+    for model in (UsageRollup, UsageActiveUser, UsageLastActive):
         stale = model.objects.exclude(workflow_id__in=with_events)
         (stale.filter(workflow=workflow) if workflow is not None else stale).delete()
     rebuilt = 0
@@ -203,4 +285,7 @@ def usage_rollup_rebuild(*, workflow: Workflow | None = None) -> int:
             usage_rollup_rebuild_day(workflow_id=row["workflow_id"], day=day)
             day += timedelta(days=1)
             rebuilt += 1
+        # Recomputed whole rather than trusted: the days cleared above, or rows lost or wrong.
+        with transaction.atomic():
+            _last_active_recompute(row["workflow_id"])
     return rebuilt

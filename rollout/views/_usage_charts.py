@@ -162,10 +162,7 @@ def usage_charts(
 def _latency_chart(series: list[DailySeries], thresholds: list[Threshold], common: dict) -> Chart:
     """p50 and p95 of everyone shown, per day: the cohorts' histograms added up."""
     days = len(common["x_labels"])
-    combined = [UsageCounts() for _ in range(days)]
-    for s in series:
-        for day, counts in zip(combined, s.counts, strict=True):
-            day.add(counts.__dict__)
+    combined = [UsageCounts.sum_of([s.counts[day] for s in series]) for day in range(days)]
     metric = Metric.P95_LATENCY_MS
     return Chart(
         "latency",

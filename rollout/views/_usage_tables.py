@@ -11,8 +11,8 @@ from rollout.selectors.health import (
     cohort_drift_list_for_workflow,
     threshold_status_list_for_workflow,
 )
-from rollout.selectors.usage import DailySeries, UsageCounts, usage_window
-from rollout.selectors.usage_summary import active_users_by_cohort
+from rollout.selectors.usage import DailySeries, UsageCounts
+from rollout.selectors.usage_summary import active_people, workflow_member_count
 
 
 def _pct(value: float | None) -> str:
@@ -92,13 +92,14 @@ def usage_summary(
     feedback: dict[int | None, CohortFeedback],
 ) -> Summary:
     """The period's totals per cohort, and for all cohorts together when several are shown.
-    `feedback` is rollout.selectors.feedback.feedback_summary_by_cohort for the same period."""
-    active = active_users_by_cohort(workflow, start=start, end=end)
+    `series` covers start..end (every group when `cohort` is None); `feedback` is
+    rollout.selectors.feedback.feedback_summary_by_cohort for the same period."""
+    active = active_people(workflow, start=start, end=end)
     rows = []
     for s in series:
         key = s.cohort.pk if s.cohort else None
         total = s.total()
-        total.active_users = active.get(key, 0)
+        total.active_users = active.by_cohort.get(key, 0)
         rows.append(SummaryRow(s.label, total, feedback=feedback.get(key)))
     if cohort is None and len(series) > 1:
         everyone = CohortFeedback(
@@ -106,7 +107,12 @@ def usage_summary(
             not_helpful=sum(f.not_helpful for f in feedback.values()),
             total=sum(f.total for f in feedback.values()),
         )
-        window = usage_window(workflow, start=start, end=end)
+        # The groups' sums add up to the workflow's; people are counted once however many
+        # cohorts they were in (as rollout.selectors.usage.usage_window counts them).
+        window = UsageCounts.sum_of(
+            [row.counts for row in rows], members=workflow_member_count(workflow)
+        )
+        window.active_users = active.in_any_cohort
         rows.append(SummaryRow("All cohorts", window, True, feedback=everyone))
     shadow = any(row.counts.shadow_compared for row in rows)
     headers = [h for h in SUMMARY_HEADERS if shadow or h != "Shadow agreement"]

@@ -33,12 +33,13 @@ def _has_data(series: list[DailySeries]) -> bool:
 
 def _choice(
     request: HtmxHttpRequest, workflow: Workflow
-) -> tuple[UsageFilterForm, int, Cohort | None, list[str]]:
-    """The period and cohort asked for (defaults for what is not understood), and notes."""
+) -> tuple[UsageFilterForm, int, Cohort | None, list[str], list[Cohort]]:
+    """The period and cohort asked for (defaults for what is not understood), notes, and the
+    workflow's cohorts by name."""
     cohorts = list(usage_cohorts(workflow))
     form = UsageFilterForm(request.GET or None, cohorts=cohorts)
     days, cohort, notes = form.choice()
-    return form, days, cohort, notes
+    return form, days, cohort, notes, cohorts
 
 
 @require_GET
@@ -47,10 +48,14 @@ def workflow_usage(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     feedback share, what people say per cohort, drift and threshold statuses. htmx asks for the
     body alone when the period or cohort changes."""
     workflow = access_workflow(request.user, slug)
-    form, days, cohort, notes = _choice(request, workflow)
+    form, days, cohort, notes, cohorts = _choice(request, workflow)
     start, end = period_days(days, today=timezone.localdate())
     extended = usage_daily(
-        workflow, start=start - timedelta(days=SMOOTHING_DAYS - 1), end=end, cohort=cohort
+        workflow,
+        start=start - timedelta(days=SMOOTHING_DAYS - 1),
+        end=end,
+        cohort=cohort,
+        cohorts=cohorts,
     )
     series = shown_days(extended)
     feedback = feedback_summary_by_cohort(workflow, start, end)
@@ -160,11 +165,11 @@ def workflow_usage_csv(request: HtmxHttpRequest, slug: str) -> StreamingHttpResp
     the cohorts. Feedback from people in no cohort has a row only on a download that has usage
     from them (the rows follow the usage series)."""
     workflow = access_workflow(request.user, slug)
-    form, days, cohort, _notes = _choice(request, workflow)
+    form, days, cohort, _notes, cohorts = _choice(request, workflow)
     if "cohort" in form.errors:
         raise Http404(MSG_BAD_COHORT)
     start, end = period_days(days, today=timezone.localdate())
-    series = usage_daily(workflow, start=start, end=end, cohort=cohort)
+    series = usage_daily(workflow, start=start, end=end, cohort=cohort, cohorts=cohorts)
     feedback = feedback_counts_by_day(workflow, start=start, end=end, cohort=cohort)
     writer = csv.writer(_Echo())
     rows = _csv_rows(series, feedback)

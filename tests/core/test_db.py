@@ -1,13 +1,14 @@
-"""core.db.connection_lost tells a connection that went away from a statement's own error."""
+"""core.db.connection_lost tells a connection that went away from a statement's own error;
+core.db.lock_until_commit holds a lock until the transaction ends."""
 
 import sqlite3
 
 import psycopg
 import pytest
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from psycopg import errors as pg
 
-from core.db import connection_lost
+from core.db import connection_lost, lock_until_commit
 
 
 def _wrapped(django_error: type[Exception], cause: Exception) -> Exception:
@@ -41,3 +42,27 @@ def _wrapped(django_error: type[Exception], cause: Exception) -> Exception:
 )
 def test_connection_lost(error: Exception, lost: bool) -> None:
     assert connection_lost(error) is lost
+
+
+def _advisory_locks_held() -> list[tuple[int, int]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT classid::int, objid::int FROM pg_locks WHERE locktype = 'advisory' "
+            "AND pid = pg_backend_pid() AND granted"
+        )
+        return cursor.fetchall()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="advisory locks are PostgreSQL's")
+def test_the_lock_is_held_until_the_transaction_ends() -> None:
+    with transaction.atomic():
+        lock_until_commit(7, 42)
+        lock_until_commit(7, 2**31 + 5)  # beyond 32 bits: taken modulo 2**31
+        assert sorted(_advisory_locks_held()) == [(7, 5), (7, 42)]
+    assert _advisory_locks_held() == []
+
+
+def test_the_lock_needs_a_transaction() -> None:
+    with pytest.raises(RuntimeError):
+        lock_until_commit(7, 42)

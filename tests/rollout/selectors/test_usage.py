@@ -75,6 +75,26 @@ def test_add_sums_counters_and_buckets():
     assert counts.latency_hist == [1] + [0] * (HIST_SIZE - 1)  # unknown buckets are ignored
 
 
+def test_sum_of_adds_up_as_add_does_one_by_one():
+    rows = [
+        {"invocations": 2, "errors": 1, "latency_count": 1, "latency_hist": [1, 0]},
+        {"accepted": 3, "edited": 1, "overridden": 2, "fallbacks": 1, "agreed": 4},
+        {"disagreed": 5, "latency_count": 2, "latency_hist": [0] * HIST_SIZE + [7]},
+        {"invocations": 1, "latency_count": 1, "latency_hist": [0] * (HIST_SIZE - 1) + [1]},
+    ]
+    counts = []
+    for row in rows:
+        c = UsageCounts(active_users=9, members=4)
+        c.add(row)
+        counts.append(c)
+    one_by_one = UsageCounts(members=4)
+    for c in counts:
+        one_by_one.add(c.__dict__)
+
+    assert UsageCounts.sum_of(counts, members=4) == one_by_one
+    assert UsageCounts.sum_of([], members=4) == UsageCounts(members=4)
+
+
 @pytest.mark.parametrize(
     ("metric", "expected"),
     [

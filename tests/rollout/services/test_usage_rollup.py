@@ -1,12 +1,14 @@
 """Rollups equal a recomputation from raw events, whatever arrived late, twice or out of order."""
 
+import threading
+import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
@@ -21,13 +23,16 @@ from rollout.models import (
     UsageActiveUser,
     UsageDirtyDay,
     UsageEvent,
+    UsageLastActive,
     UsageRollup,
     Workflow,
 )
+from rollout.services.cohorts import cohort_delete
 from rollout.services.evaluation import usage_refresh_pending
 from rollout.services.usage_ingest import EventData, usage_events_store
 from rollout.services.usage_rollup import (
     COUNTER,
+    LAST_ACTIVE_LOCK,
     RollupRun,
     usage_rollup_pending,
     usage_rollup_rebuild,
@@ -79,6 +84,21 @@ def recompute(workflow: Workflow, period: str = "day") -> dict:
     }
 
 
+def latest_days(workflow: Workflow) -> dict:
+    """{(cohort id, UsageActiveUser.user_ref): the person's latest local day} from raw events."""
+    latest: dict = {}
+    for row in UsageEvent.objects.filter(workflow=workflow):
+        kind, who = person(row)
+        key = (row.cohort_id, f"#{who}" if kind == "user" else who)
+        latest[key] = max(latest.get(key, date.min), timezone.localdate(row.occurred_at))
+    return latest
+
+
+def last_active(workflow: Workflow) -> dict:
+    rows = UsageLastActive.objects.filter(workflow=workflow)
+    return {(r.cohort_id, r.user_ref): r.day for r in rows}
+
+
 def rolled_up(workflow: Workflow, period: str = "day") -> dict:
     result = {}
     for row in UsageRollup.objects.filter(workflow=workflow, period=period):
@@ -98,6 +118,7 @@ def assert_rollups_match_raw_events(workflow: Workflow) -> None:
     assert rolled_up(workflow, "day") == recompute(workflow, "day")
     assert rolled_up(workflow, "hour") == recompute(workflow, "hour")
     assert_hours_sum_to_days(workflow)
+    assert last_active(workflow) == latest_days(workflow)
 
 
 def assert_hours_sum_to_days(workflow: Workflow) -> None:
@@ -278,7 +299,7 @@ event_specs = st.lists(
 def test_rollups_equal_counts_of_the_unique_events_whatever_the_batches(
     workflow, people, specs, data
 ):
-    for model in (UsageEvent, UsageRollup, UsageActiveUser, UsageDirtyDay):
+    for model in (UsageEvent, UsageRollup, UsageActiveUser, UsageLastActive, UsageDirtyDay):
         model.objects.filter(workflow=workflow).delete()
     pool = [
         EventData(
@@ -320,6 +341,7 @@ def test_rollups_equal_counts_of_the_unique_events_whatever_the_batches(
         for key, g in expected.items()
     }
     assert_hours_sum_to_days(workflow)
+    assert last_active(workflow) == latest_days(workflow)
     assert not UsageDirtyDay.objects.exists()
 
 
@@ -357,6 +379,114 @@ def test_latency_histogram_holds_every_timed_event(workflow, people):
     assert row.latency_count == len(latencies)
     assert row.latency_hist == histogram_from_samples(latencies)
     assert row.latency_hist[-1] == 2  # above 60 s: the overflow bucket
+
+
+# --- Each person's latest day -------------------------------------------------------------------
+
+
+def test_each_persons_latest_day_moves_on_with_new_days_and_not_back_with_late_ones(
+    workflow, people
+):
+    store(workflow, [event(user_ref="A-1", at=NOON), event(user_ref="zed@example.com", at=NOON)])
+    usage_refresh_pending()
+    ann, zed = (people.tier1.pk, f"#{people.ann.pk}"), (None, "zed@example.com")
+    assert last_active(workflow) == {ann: DAY, zed: DAY}
+
+    store(workflow, [event(user_ref="A-1", at=NOON - timedelta(days=4))])  # late
+    usage_refresh_pending()
+    assert last_active(workflow) == {ann: DAY, zed: DAY}
+
+    store(workflow, [event(user_ref="Zed@Example.com", at=NOON + timedelta(days=1))])
+    store(workflow, [event(user_ref="bob@example.com", at=NOON - timedelta(days=2))])
+    usage_refresh_pending()
+    bob = (people.tier1.pk, f"#{people.bob.pk}")
+    assert last_active(workflow) == {
+        ann: DAY,
+        zed: DAY + timedelta(days=1),
+        bob: DAY - timedelta(days=2),
+    }
+    assert_rollups_match_raw_events(workflow)
+
+
+def test_someone_no_longer_active_on_their_latest_day_gets_the_latest_day_left(workflow, people):
+    store(
+        workflow,
+        [event(user_ref="A-1", at=NOON - timedelta(days=d)) for d in (0, 3)]
+        + [event(user_ref="zed@example.com", at=NOON - timedelta(days=d)) for d in (0, 5)]
+        + [event(user_ref="cy@example.com", at=NOON)],
+    )
+    usage_refresh_pending()
+    # Ann's and Zed's events of DAY gone: DAY was their latest day.
+    UsageEvent.objects.filter(occurred_at=NOON).exclude(user_ref="cy@example.com").delete()
+    usage_rollup_rebuild_day(workflow_id=workflow.pk, day=DAY)
+    assert last_active(workflow) == {
+        (people.tier1.pk, f"#{people.ann.pk}"): DAY - timedelta(days=3),
+        (None, "zed@example.com"): DAY - timedelta(days=5),
+        (people.broad.pk, f"#{people.cy.pk}"): DAY,
+    }
+    UsageEvent.objects.filter(user_ref="zed@example.com").delete()
+    usage_rollup_rebuild_day(workflow_id=workflow.pk, day=DAY - timedelta(days=5))
+    assert (None, "zed@example.com") not in last_active(workflow)
+    assert_rollups_match_raw_events(workflow)
+
+
+def test_a_deleted_cohorts_people_count_in_no_cohort_once_its_days_are_rebuilt(
+    workflow, people, ops_leader
+):
+    store(workflow, [event(user_ref="cy@example.com", at=NOON - timedelta(days=d)) for d in (0, 1)])
+    usage_refresh_pending()
+    cohort_delete(cohort=people.broad, actor=ops_leader)
+    usage_refresh_pending()
+    assert last_active(workflow) == {(None, f"#{people.cy.pk}"): DAY}
+    assert_rollups_match_raw_events(workflow)
+
+
+def test_rebuild_recomputes_the_latest_days_whatever_became_of_them(workflow, people):
+    store(
+        workflow,
+        [event(user_ref="A-1", at=NOON - timedelta(days=d)) for d in (0, 2)]
+        + [event(user_ref="X-9", at=NOON - timedelta(days=1))],
+    )
+    usage_refresh_pending()
+    UsageLastActive.objects.filter(user_ref="X-9").delete()
+    UsageLastActive.objects.update(day=DAY - timedelta(days=30))
+    UsageLastActive.objects.create(workflow=workflow, user_ref="ghost", day=DAY)
+    usage_rollup_rebuild(workflow=workflow)
+    assert_rollups_match_raw_events(workflow)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="advisory locks are PostgreSQL's")
+def test_two_days_of_one_workflow_rebuilt_at_once_take_turns(people, workflow):
+    """Each rebuild would otherwise miss the other's uncommitted day and keep a stale latest."""
+    store(workflow, [event(user_ref="A-1", at=NOON - timedelta(days=d)) for d in (0, 1)])
+    UsageDirtyDay.objects.all().delete()
+    finished = threading.Event()
+
+    def rebuild_the_day_before() -> None:
+        try:
+            usage_rollup_rebuild_day(workflow_id=workflow.pk, day=DAY - timedelta(days=1))
+            finished.set()
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        usage_rollup_rebuild_day(workflow_id=workflow.pk, day=DAY)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s "
+                "AND objid = %s AND pid = pg_backend_pid()",
+                [LAST_ACTIVE_LOCK, workflow.pk],
+            )
+            assert cursor.fetchone() == (1,)
+        other = threading.Thread(target=rebuild_the_day_before)
+        other.start()
+        time.sleep(0.5)
+        assert not finished.is_set()  # waiting for this transaction
+    other.join(timeout=10)
+    assert finished.is_set()
+    assert last_active(workflow) == {(people.tier1.pk, f"#{people.ann.pk}"): DAY}
+    assert_rollups_match_raw_events(workflow)
 
 
 # --- Claiming dirty days, rebuilding -----------------------------------------------------------
@@ -429,6 +559,7 @@ def test_a_day_whose_events_are_gone_is_emptied(workflow):
     assert usage_rollup_rebuild_day(workflow_id=workflow.pk, day=DAY) == 0
     assert not UsageRollup.objects.filter(workflow=workflow).exists()
     assert not UsageActiveUser.objects.filter(workflow=workflow).exists()
+    assert not UsageLastActive.objects.filter(workflow=workflow).exists()
 
 
 def test_rebuild_recovers_lost_rollups(workflow, people):
@@ -472,6 +603,7 @@ def test_rebuild_clears_rollups_outside_the_days_with_events(workflow):
     usage_rollup_rebuild(workflow=workflow)
     assert set(UsageRollup.objects.values_list("day", flat=True)) == {DAY}
     assert set(UsageActiveUser.objects.values_list("day", flat=True)) == {DAY}
+    assert set(UsageLastActive.objects.values_list("day", flat=True)) == {DAY}
 
 
 def test_local_days_and_hours_across_a_daylight_saving_change(workflow, settings):

@@ -4,6 +4,9 @@ import re
 from datetime import datetime, time
 
 import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -719,27 +722,61 @@ def test_queries_are_bounded_whatever_the_data_size(
             given_feedback(workflow, cohort, rating, category=category, text=f"Text {n}", days=n)
     leader = as_user(ops_leader)
 
-    # Session and user (2), groups (1), workflow (1), cohorts for the picker (1), usage_daily
-    # (3), people per cohort (1), all cohorts together (3), thresholds (1), verdicts (1),
-    # drift (1), feedback per cohort (3: shares, categories, recent texts): 18 (19 for an
-    # owner, whose object permissions are one more), whatever the number of days, cohorts,
-    # events and feedback.
-    with django_assert_max_num_queries(18):
+    # Session and user (2), groups (1), workflow (1), cohorts (1), usage_daily (2: members per
+    # cohort, rollups), people active per cohort and in any cohort (2), members of all cohorts
+    # together (1), thresholds (1), verdicts (1), drift (1), feedback per cohort (3: shares,
+    # categories, recent texts): 16 (17 for an owner, whose object permissions are one more),
+    # whatever the number of days, cohorts, events and feedback.
+    with django_assert_max_num_queries(16):
         response = leader.get(url(workflow.slug, days=180))
     assert len(response.context["summary"].rows) == 7
     assert [c.key for c in response.context["charts"]][-1] == "shadow_agreement_rate"
     assert len(response.context["voices"]) == 6
-    with django_assert_max_num_queries(18):
+    with django_assert_max_num_queries(16):
         response = leader.get(url(workflow.slug, days=7, cohort=cohorts[0].pk), headers=HTMX)
     assert response.status_code == 200
-    # 8 before feedback, +1 for the feedback per cohort and day.
-    with django_assert_max_num_queries(9):
+    # 7 before feedback, +1 for the feedback per cohort and day.
+    with django_assert_max_num_queries(8):
         response = leader.get(csv_url(workflow.slug, days=180))
         rows = read_csv(response)
     assert len(rows) == 180 * 6
     owner = as_user(workflow.owner)
-    with django_assert_max_num_queries(19):
+    with django_assert_max_num_queries(17):
         assert owner.get(url(workflow.slug, days=180)).status_code == 200
+
+
+def test_the_same_queries_with_few_and_with_many_events_and_days(ops_leader, workflow, cohorts):
+    """The page reads rollups and one row per person, never a row per event or per person and
+    day: one event or 180 days of everyone's events cost the same queries."""
+    eu, us = cohorts
+    leader = as_user(ops_leader)
+    paths = [
+        url(workflow.slug, days=30),
+        url(workflow.slug, days=180),
+        url(workflow.slug, days=180, cohort=eu.pk),
+    ]
+
+    def queries(client: Client, path: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(path)
+        assert response.status_code == 200
+        assert response.context["has_data"]
+        return len(captured.captured_queries)
+
+    record_usage(workflow, day_events(member_ref(eu, 0), days_ago(0), invocations=1))
+    few = [queries(leader, path) for path in paths]
+    refs = [member_ref(eu, n) for n in range(4)] + [member_ref(us, n) for n in range(2)]
+    refs += [f"outsider{n}@example.com" for n in range(3)]
+    record_usage(
+        workflow,
+        [
+            event
+            for day in range(181)
+            for ref in refs
+            for event in day_events(ref, days_ago(day), invocations=3, accepted=2, overridden=1)
+        ],
+    )
+    assert [queries(leader, path) for path in paths] == few
 
 
 def test_adoption_is_averaged_over_the_seven_days_up_to_each_date():
