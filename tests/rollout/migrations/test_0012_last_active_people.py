@@ -1,4 +1,4 @@
-"""Migration 0011 fills each person's latest day from the days already rolled up, so the usage
+"""Migration 0012 fills each person's latest day from the days already rolled up, so the usage
 page counts the same people the day it is deployed."""
 
 from datetime import date
@@ -10,8 +10,8 @@ from django.db.migrations.executor import MigrationExecutor
 from rollout.models import Cohort, UsageLastActive
 from tests.factories import make_workflow
 
-BEFORE = [("rollout", "0010_single_line_fields")]
-AFTER = [("rollout", "0011_last_active_people")]
+BEFORE = [("rollout", "0011_usage_event_lean_writes")]
+AFTER = [("rollout", "0012_last_active_people")]
 
 
 @pytest.mark.django_db(transaction=True)

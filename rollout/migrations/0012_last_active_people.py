@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("rollout", "0010_single_line_fields"),
+        ("rollout", "0011_usage_event_lean_writes"),
     ]
 
     operations = [
