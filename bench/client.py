@@ -68,6 +68,7 @@ def wrk(port: int, path: str, headers: dict, users: list[str], seconds: int) -> 
     if "Non-2xx" in out:
         sys.exit(f"wrk saw errors on {path}:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
-    return {"value": rps, "p99_ms": round(float(p99.group(1)) * scale, 2)}
+    return {"value": rps, "p99_ms": round(float(p99.group(1)) * scale, 2), "requests": requests}

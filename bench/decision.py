@@ -6,7 +6,7 @@ an API request goes through — the baseline of the ratio and its target — and
 it goes through what a page goes through; that second ratio is printed beside the first, so a
 saving that only API URLs get is seen as such and not counted as the endpoint's own."""
 
-from bench import client, paired
+from bench import client, paired, procs
 from bench.report import emit, log
 
 TARGET = 0.90
@@ -14,7 +14,7 @@ PEOPLE = 200  # the people wrk asks about, in turn
 BARE_API, BARE_PAGE = "/api/v1/bench/bare-decision", "/bench/bare-decision"
 
 
-def bench_decision(world: dict, port: int, rounds: int, seconds: int) -> None:
+def bench_decision(world: dict, server, port: int, rounds: int, seconds: int) -> None:
     slug, users = world["slug"], world["users"][:PEOPLE]
     auth = {"Authorization": f"Bearer {world['token']}"}
     for user in users:  # warm the shared cache, as a running integration keeps it
@@ -31,7 +31,14 @@ def bench_decision(world: dict, port: int, rounds: int, seconds: int) -> None:
             raise SystemExit(f"{path} answered {status} {body[:100]!r}")
 
     def wrk(path: str, headers: dict):
-        return lambda: client.wrk(port, f"{path}?workflow={slug}", headers, users, seconds)
+        def side() -> dict:
+            cpu = procs.cpu_seconds(server)
+            result = client.wrk(port, f"{path}?workflow={slug}", headers, users, seconds)
+            cpu = procs.cpu_seconds(server) - cpu
+            result["server_cpu_us_per_request"] = round(cpu / result.pop("requests") * 1e6)
+            return result
+
+        return side
 
     sides = {"decision": wrk("/api/v1/decision", auth)}
     sides.update({name: wrk(path, {}) for name, path in bare.items()})
@@ -51,6 +58,15 @@ def bench_decision(world: dict, port: int, rounds: int, seconds: int) -> None:
                 results, "bare_page", f"the same view at {BARE_PAGE} (a page's middleware)"
             ),
             "ratio_to_bare_at_a_page_url": paired.ratio(results, "decision", "bare_page"),
+            # Server CPU per request, bare over decision: the same comparison, much less moved
+            # by whatever else the machine runs (gunicorn's workers only: not wrk, not Redis).
+            "cpu_ratio": paired.spread(
+                [
+                    r["bare"]["server_cpu_us_per_request"]
+                    / r["decision"]["server_cpu_us_per_request"]
+                    for r in results
+                ]
+            ),
             "ratio": ratio,
             "target": f"median ratio >= {TARGET:.2f}",
             "met": ratio["median"] >= TARGET,

@@ -66,6 +66,21 @@ def start_gunicorn(env: dict, port: int, workers: int) -> subprocess.Popen:
     sys.exit(f"gunicorn did not start ({VAR / 'gunicorn.log'})")
 
 
+def cpu_seconds(parent: subprocess.Popen) -> float:
+    """CPU time (user + system) used so far by the children of `parent` (gunicorn's workers):
+    unlike requests/s, hardly moved by what else the machine runs."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[1]) == parent.pid:  # ppid
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 def worker_name(n: int) -> str:
     return f"{PREFIX}-{n}@{socket.gethostname()}"
 

@@ -78,9 +78,9 @@ def run(env: dict[str, str], sink, port: int) -> None:
     bulk_events(world["workflow_id"], FEW_EVENTS, 180)
     rollup_all(world["workflow_id"])
     few = query_counts(world)
-    procs.start_gunicorn(env, port, WORKERS)
+    server = procs.start_gunicorn(env, port, WORKERS)
     if "decision" in ONLY:
-        bench_decision(world, port, ROUNDS, SECONDS)
+        bench_decision(world, server, port, ROUNDS, SECONDS)
     if "ingest" in ONLY:
         bench_ingest(world, port, env["DATABASE_URL"], ROUNDS, INGEST_BATCHES)
         usage_refresh_pending()  # what the worker does after ingestion
