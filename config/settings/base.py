@@ -238,7 +238,8 @@ else:
 # Requests per minute per API token (429 with Retry-After beyond it).
 ROLLOUT_API_RATE_PER_MINUTE = env.int("ROLLOUT_API_RATE_PER_MINUTE", default=6000)
 # How long a web process may answer the decision endpoint from its own memory before asking the
-# shared cache again (rollout/lib/local_memo.py): the bound on cross-process staleness.
+# shared cache again — for the token, and whether the workflow's plan changed (rollout/lib/
+# local_memo.py, rollout/selectors/decision.py): the bound on cross-process staleness.
 ROLLOUT_LOCAL_MEMO_SECONDS = env.float("ROLLOUT_LOCAL_MEMO_SECONDS", default=1.0)
 
 # Webhooks to private, loopback or link-local addresses are refused (SSRF): on only for local
