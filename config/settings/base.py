@@ -43,16 +43,18 @@ MIDDLEWARE = [
     # A page whose database connection died mid-request answers 503 "try again", not 500.
     "core.middleware.LostConnectionMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Session, authentication and messages: Django's own, except that an API request with its
+    # own token (/api/, Authorization: Bearer) goes past them (core/middleware.py says why).
+    "core.middleware.PageSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.middleware.PageAuthenticationMiddleware",
     # Cache-Control: no-store, private on every response to a signed-in person (core/middleware.py).
     "core.middleware.NoStoreWhenSignedInMiddleware",
     # Fail closed: every page needs a sign-in unless its view is marked @login_not_required
     # (sign-in and password reset, /healthz, the iCalendar feed, the token-authenticated API).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "core.middleware.PageMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
