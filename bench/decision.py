@@ -26,7 +26,7 @@ def bench_decision(world: dict, server, port: int, rounds: int, seconds: int) ->
     for path in bare.values():
         # Must answer 200 with a body: wrk counts only 4xx and 5xx as errors, so a redirect to
         # the sign-in page would pass for an answer.
-        status, body = client.request(port, "GET", f"{path}?workflow={slug}&user=x")
+        status, body = client.request(port, "GET", f"{path}?workflow={slug}&user=x", headers=auth)
         if status != 200 or not body.startswith(b"{"):
             raise SystemExit(f"{path} answered {status} {body[:100]!r}")
 
@@ -41,7 +41,9 @@ def bench_decision(world: dict, server, port: int, rounds: int, seconds: int) ->
         return side
 
     sides = {"decision": wrk("/api/v1/decision", auth)}
-    sides.update({name: wrk(path, {}) for name, path in bare.items()})
+    # The same request headers everywhere (the bare view ignores the token), so the bare view
+    # under /api/v1/ goes through exactly the middleware a token-authenticated request does.
+    sides.update({name: wrk(path, auth) for name, path in bare.items()})
     log(f"decision endpoint vs bare view: {rounds} paired rounds of {seconds} s of wrk")
     results = paired.run_rounds(sides, rounds, log)
     ratio = paired.ratio(results, "decision", "bare")

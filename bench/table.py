@@ -21,22 +21,36 @@ def _mark(line: dict) -> str:
     return "✓" if line.get("met") else "✗"
 
 
+def _median(values: list) -> float:
+    return sorted(values)[len(values) // 2]
+
+
 def _side(side: dict, unit: str) -> str:
     text = f"{side['name']}: {_number(side['median'], unit)}"
     if "p99_ms" in side:
-        text += f", p99 {sorted(side['p99_ms'])[len(side['p99_ms']) // 2]} ms"
+        text += f", p99 {_median(side['p99_ms'])} ms"
+    if "server_cpu_us_per_request" in side:
+        text += f", server CPU {_median(side['server_cpu_us_per_request'])} µs/request"
     if "in_app_seconds" in side:
-        seconds = sorted(side["seconds"])[len(side["seconds"]) // 2]
-        in_app = sorted(side["in_app_seconds"])[len(side["in_app_seconds"]) // 2]
+        seconds, in_app = _median(side["seconds"]), _median(side["in_app_seconds"])
         text += f" ({seconds} s; in-app all landed after {in_app} s)"
     return text
+
+
+def _spread(r: dict) -> str:
+    return f"{r['median']:.2f} ({r['min']:.2f}–{r['max']:.2f})"
 
 
 def _paired_row(line: dict) -> str:
     unit, r = line["unit"], line["ratio"]
     measured = _side(line["measured"], unit)
     baseline = _side(line["baseline"], unit)
-    ratio = f"{r['median']:.2f} ({r['min']:.2f}–{r['max']:.2f})"
+    ratio = _spread(r)
+    if "cpu_ratio" in line:
+        ratio += f"; by server CPU {_spread(line['cpu_ratio'])}"
+    if "bare_at_a_page_url" in line:
+        baseline += f"; {_side(line['bare_at_a_page_url'], unit)}"
+        ratio += f"; to the page-URL view {_spread(line['ratio_to_bare_at_a_page_url'])}"
     target = line["target"].replace("median ratio ", "").replace(">=", "≥")
     if "bound" in line:
         target += f"; bound: {line['bound'].split(':')[0]}"
