@@ -10,7 +10,9 @@ makes the README's table of it), a readable line for each on stderr:
 
 * run: the run id, date, machine (`uname -m`), cores, load, sizes;
 * decision: requests/s of GET /api/v1/decision, warm (wrk), against a bare Django view returning
-  the same JSON under the same server — target: median paired ratio >= 0.90;
+  the same JSON under the same server, mounted under /api/v1/ so that it goes through the same
+  middleware — target: median paired ratio >= 0.90; also the ratio by server CPU per request and
+  against the same view at a page URL (bench/decision.py);
 * ingest: events/s through POST /api/v1/events (4 clients, batches of 1,000) against COPY of the
   same rows by 4 connections into a table with only the unique key — target >= 0.50;
 * notice_fanout, notice_fanout_two_workers: a notice to BENCH_FANOUT (5,000) people through the

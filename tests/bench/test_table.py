@@ -56,3 +56,28 @@ def test_the_table_names_the_run_and_the_machine_then_a_row_per_figure():
         "| usage page, 30 days | p95 38.8 ms (median 20.1 ms), 16 queries, 10,020,000 events;"
         " load 1.7, machine busy | 16 queries with 20,000 events | — | < 30 ms, same queries ✗ |"
     )
+
+
+def test_the_decision_row_also_shows_server_cpu_and_the_page_url_view():
+    line = {
+        **DECISION,
+        "measured": {**DECISION["measured"], "server_cpu_us_per_request": [300, 310, 320]},
+        "baseline": {**DECISION["baseline"], "server_cpu_us_per_request": [280, 290, 300]},
+        "bare_at_a_page_url": {
+            "name": "page view",
+            "median": 3000.0,
+            "rounds": [1, 2, 3],
+            "server_cpu_us_per_request": [330, 340, 350],
+        },
+        "ratio_to_bare_at_a_page_url": {"min": 1.0, "median": 1.1, "max": 1.2, "rounds": []},
+        "cpu_ratio": {"min": 0.9, "median": 0.93, "max": 0.95, "rounds": []},
+    }
+
+    row = table([RUN, line]).splitlines()[-1]
+
+    assert row == (
+        "| `GET /api/v1/decision`, warm | decision: 3,444 requests/s, p99 8 ms, server CPU 310"
+        " µs/request | bare view: 3,800 requests/s, p99 6 ms, server CPU 290 µs/request; page"
+        " view: 3,000 requests/s, server CPU 340 µs/request | 0.91 (0.85–0.95); by server CPU"
+        " 0.93 (0.90–0.95); to the page-URL view 1.10 (1.00–1.20) | ≥ 0.90 ✓ |"
+    )
