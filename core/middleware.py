@@ -3,6 +3,9 @@
 import logging
 from collections.abc import Callable
 
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
@@ -14,6 +17,47 @@ logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 2
 
+# Where the JSON API is mounted (config/urls.py; a test holds the two together).
+TOKEN_API_PREFIX = "/api/"
+
+
+def is_token_api(request: HttpRequest) -> bool:
+    """A request to the JSON API that brings its own credentials (Authorization: Bearer ...)."""
+    return "HTTP_AUTHORIZATION" in request.META and request.path_info.startswith(TOKEN_API_PREFIX)
+
+
+class _PagesOnly:
+    """Mixed into a Django middleware: a token-authenticated API request goes straight past it,
+    every other request through it unchanged.
+
+    An API request that sends an Authorization header is authenticated by that token alone:
+    every API view then ignores the browser session (the metrics endpoint reads the session only
+    when no Authorization header is sent), and none reads request.user or flash messages. So the
+    middleware that provide those are work with no effect on such a request — about a third of
+    the CPU of a warm decision request (`make bench`). Nothing they check is skipped: the token is
+    the whole of the request's identity. A view under the prefix that read request.user would
+    fail with an error, not open up. They stay subclasses of Django's own, so Django's system
+    checks still find them installed. CSRF's middleware stays for every request: cheap on the
+    API's csrf_exempt views, and Django's deploy check asks for it by name.
+    """
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if is_token_api(request):
+            return self.get_response(request)
+        return super().__call__(request)
+
+
+class PageSessionMiddleware(_PagesOnly, SessionMiddleware):
+    pass
+
+
+class PageAuthenticationMiddleware(_PagesOnly, AuthenticationMiddleware):
+    pass
+
+
+class PageMessageMiddleware(_PagesOnly, MessageMiddleware):
+    pass
+
 
 class NoStoreWhenSignedInMiddleware:
     """Cache-Control: no-store, private on every response to a signed-in person.
@@ -21,7 +65,7 @@ class NoStoreWhenSignedInMiddleware:
     A page meant for one person must not stay in a shared proxy, nor on disk for the back button
     of a shared computer after signing out. A view that set its own Cache-Control (never_cache,
     an export meant to be cached) keeps it. Static files never get here (WhiteNoise answers them
-    earlier), and the token API's callers are not signed in.
+    earlier), and a token-authenticated API request has no request.user (see _PagesOnly).
     Installed after AuthenticationMiddleware, which provides request.user.
     """
 

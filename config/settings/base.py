@@ -43,16 +43,18 @@ MIDDLEWARE = [
     # A page whose database connection died mid-request answers 503 "try again", not 500.
     "core.middleware.LostConnectionMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Session, authentication and messages: Django's own, except that an API request with its
+    # own token (/api/, Authorization: Bearer) goes past them (core/middleware.py says why).
+    "core.middleware.PageSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.middleware.PageAuthenticationMiddleware",
     # Cache-Control: no-store, private on every response to a signed-in person (core/middleware.py).
     "core.middleware.NoStoreWhenSignedInMiddleware",
     # Fail closed: every page needs a sign-in unless its view is marked @login_not_required
     # (sign-in and password reset, /healthz, the iCalendar feed, the token-authenticated API).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "core.middleware.PageMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -238,7 +240,8 @@ else:
 # Requests per minute per API token (429 with Retry-After beyond it).
 ROLLOUT_API_RATE_PER_MINUTE = env.int("ROLLOUT_API_RATE_PER_MINUTE", default=6000)
 # How long a web process may answer the decision endpoint from its own memory before asking the
-# shared cache again (rollout/lib/local_memo.py): the bound on cross-process staleness.
+# shared cache again — for the token, and whether the workflow's plan changed (rollout/lib/
+# local_memo.py, rollout/selectors/decision.py): the bound on cross-process staleness.
 ROLLOUT_LOCAL_MEMO_SECONDS = env.float("ROLLOUT_LOCAL_MEMO_SECONDS", default=1.0)
 
 # Webhooks to private, loopback or link-local addresses are refused (SSRF): on only for local

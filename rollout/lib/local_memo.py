@@ -5,7 +5,9 @@ Why: a shared-cache read is a network round trip, and on the decision endpoint t
 were most of its cost (`make bench`). What it costs: another web process may answer from its memo
 for up to ROLLOUT_LOCAL_MEMO_SECONDS (default 1 s) after a plan change or a token revocation made
 elsewhere; the process that made the change forgets at once (see `forget`). Feature-flag SDKs
-accept far longer staleness; a second keeps "pause" and "revoke" effectively immediate.
+accept far longer staleness; a second keeps "pause" and "revoke" effectively immediate. A caller
+may keep an entry longer (`remember(..., seconds)`) when it re-checks it against the shared cache
+within that second by other means (decision answers, by their plan version).
 """
 
 import threading
@@ -34,10 +36,11 @@ def recall(key: str) -> Any | None:
     return value
 
 
-def remember(key: str, value: Any) -> None:
-    seconds = ttl()
-    if seconds <= 0:
+def remember(key: str, value: Any, seconds: float | None = None) -> None:
+    """Keeps `value` for `seconds` (default: ttl()); nothing when memos are off (ttl() <= 0)."""
+    if ttl() <= 0:
         return
+    seconds = ttl() if seconds is None else seconds
     with _lock:
         if len(_entries) >= MAX_ENTRIES:
             _entries.clear()  # bounded memory; a cold second costs only round trips

@@ -21,6 +21,9 @@ Mode = Literal["live", "shadow", "off"]
 LIVE_PHASES = (PhaseKind.LIMITED, PhaseKind.BROAD, PhaseKind.STEADY)
 BUCKETS = 10_000
 DECISION_TIMEOUT = 60 * 60  # a safety net only: plan changes invalidate through the version
+# How long this process keeps an answer it confirms by its plan version (decision_from_memo):
+# a bound on memory churn, not on staleness, which the version's re-reading bounds.
+VERSIONED_MEMO_SECONDS = 60.0
 
 
 class UnknownWorkflow(Workflow.DoesNotExist):
@@ -133,10 +136,59 @@ def decision_memo_key(workflow_slug: str, user_ref: str) -> str:
     return f"decision:{workflow_slug}:{ref_hash}"
 
 
-def _decide_through_cache(workflow_slug: str, user_ref: str, key: str) -> Decision | None:
-    """`decide` behind the shared cache; raises what the cache raises (CACHE_ERRORS). None when
-    the cache may not be used: a plan change it missed is pending, or it is just back from an
-    outage (see rollout.lib.cache)."""
+def _version_memo_key(workflow_slug: str) -> str:
+    # Under the workflow's decision prefix, so plan_changed's forget drops it with the answers.
+    return f"decision:{workflow_slug}:plan-version"
+
+
+def _confirmed_plan_version(workflow_slug: str) -> str | None:
+    """The workflow's plan version as the shared cache held it at most ROLLOUT_LOCAL_MEMO_SECONDS
+    ago; None while the cache may not be trusted (unreachable, just back from an outage, or a
+    plan change it missed still pending). One cache round trip a second per workflow, at most."""
+    key = _version_memo_key(workflow_slug)
+    version = local_memo.recall(key)
+    if version is not None:
+        return version
+    if plan_invalidation_pending(workflow_slug):
+        return None
+    try:
+        version = plan_version(workflow_slug)
+    except CACHE_ERRORS as exc:
+        cache_failed(exc, "reading a plan version")
+        return None
+    cache_answered()
+    if not cache_trusted():
+        return None
+    local_memo.remember(key, version)
+    return version
+
+
+def decision_from_memo(workflow_slug: str, user_ref: str) -> Decision | None:
+    """The decision this process remembers, if it still holds; None otherwise. No query.
+
+    An answer read from (or written to) the shared cache is remembered with the plan version it
+    was computed under, for up to VERSIONED_MEMO_SECONDS, and trusted while that is still the
+    workflow's version, which is re-read from the shared cache every ROLLOUT_LOCAL_MEMO_SECONDS:
+    so a plan change reaches this process within that second, as it would if each answer were
+    read again, but a warm process makes one round trip a second per workflow instead of one per
+    person asked about. An answer computed without the cache is remembered for
+    ROLLOUT_LOCAL_MEMO_SECONDS only.
+    """
+    entry = local_memo.recall(decision_memo_key(workflow_slug, user_ref))
+    if entry is None:
+        return None
+    version, decision = entry
+    if version is None:
+        return decision
+    return decision if _confirmed_plan_version(workflow_slug) == version else None
+
+
+def _decide_through_cache(
+    workflow_slug: str, user_ref: str, key: str
+) -> tuple[str, Decision] | None:
+    """(plan version, `decide`) behind the shared cache; raises what the cache raises
+    (CACHE_ERRORS). None when the cache may not be used: a plan change it missed is pending, or
+    it is just back from an outage (see rollout.lib.cache)."""
     if plan_invalidation_pending(workflow_slug):
         return None
     found = cache.get_many([plan_version_key(workflow_slug), key])
@@ -146,13 +198,16 @@ def _decide_through_cache(workflow_slug: str, user_ref: str, key: str) -> Decisi
     version = found.get(plan_version_key(workflow_slug))
     if version is None:
         version = plan_version(workflow_slug)
+    version = str(version)
+    # The freshest version this process has seen: answers computed under it confirm at once.
+    local_memo.remember(_version_memo_key(workflow_slug), version)
     cached = found.get(key)
-    if cached is not None and cached[0] == str(version):
-        return Decision(*cached[1:])
+    if cached is not None and cached[0] == version:
+        return version, Decision(*cached[1:])
     decision = decide(workflow_slug, user_ref)
-    value = (str(version), decision.mode, decision.phase, decision.cohort)
+    value = (version, decision.mode, decision.phase, decision.cohort)
     cache.set(key, value, DECISION_TIMEOUT)
-    return decision
+    return version, decision
 
 
 def decide_cached(workflow_slug: str, user_ref: str) -> Decision:
@@ -160,21 +215,24 @@ def decide_cached(workflow_slug: str, user_ref: str) -> Decision:
 
     One cache round trip when warm: the entry carries the plan version it was computed under and
     is read together with the current version, so a plan change invalidates it at once. In front
-    of that, a per-process memo of about a second (rollout.lib.local_memo) serves repeat questions
-    with no round trip at all. While the cache is unreachable, or may hold what an outage kept it
-    from forgetting, `decide` answers from the database (rollout.lib.cache, rollout.selectors.
-    cache_invalidations).
+    of that, this process's memo (rollout.lib.local_memo, `decision_from_memo`) serves repeat
+    questions with no round trip but the plan version's, once a second. While the cache is
+    unreachable, or may hold what an outage kept it from forgetting, `decide` answers from the
+    database (rollout.lib.cache, rollout.selectors.cache_invalidations).
     """
-    key = decision_memo_key(workflow_slug, user_ref)
-    memo = local_memo.recall(key)
+    memo = decision_from_memo(workflow_slug, user_ref)
     if memo is not None:
         return memo
+    key = decision_memo_key(workflow_slug, user_ref)
     try:
-        decision = _decide_through_cache(workflow_slug, user_ref, key)
+        through_cache = _decide_through_cache(workflow_slug, user_ref, key)
     except CACHE_ERRORS as exc:
         cache_failed(exc, "reading a rollout decision")
-        decision = None
-    if decision is None:
+        through_cache = None
+    if through_cache is None:
         decision = decide(workflow_slug, user_ref)
-    local_memo.remember(key, decision)
+        local_memo.remember(key, (None, decision))
+        return decision
+    version, decision = through_cache
+    local_memo.remember(key, (version, decision), VERSIONED_MEMO_SECONDS)
     return decision

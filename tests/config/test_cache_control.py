@@ -56,7 +56,7 @@ def test_static_files_keep_their_own_caching(client, ops_leader):
 def test_the_middleware_is_installed_after_authentication(settings):
     middleware = settings.MIDDLEWARE
     assert middleware.index("core.middleware.NoStoreWhenSignedInMiddleware") > middleware.index(
-        "django.contrib.auth.middleware.AuthenticationMiddleware"
+        "core.middleware.PageAuthenticationMiddleware"
     )
 
 

@@ -35,7 +35,7 @@ def test_the_middleware_is_installed_after_authentication(settings):
     middleware = settings.MIDDLEWARE
     login_required = f"{LoginRequiredMiddleware.__module__}.{LoginRequiredMiddleware.__name__}"
     assert middleware.index(login_required) > middleware.index(
-        "django.contrib.auth.middleware.AuthenticationMiddleware"
+        "core.middleware.PageAuthenticationMiddleware"
     )
 
 

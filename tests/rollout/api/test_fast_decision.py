@@ -93,3 +93,32 @@ def test_the_fast_lane_counts_against_the_rate_limit(api_client, api_token, work
     assert response.status_code == 429
     assert response.json() == {"detail": MSG_RATE_LIMITED}
     assert 1 <= int(response["Retry-After"]) <= 60
+
+
+def test_an_encoded_user_is_read_as_the_full_path_reads_it(
+    api_client, api_token, workflow, member, served_fast
+):
+    make_plan(workflow, current="limited")
+    path = "/api/v1/decision?workflow=support-reply-drafting&user=Mia.Member%40example.com"
+    first = api_client.get(path, headers=api_token.headers)
+    second = api_client.get(path, headers=api_token.headers)
+    assert served_fast == [False, True]
+    assert second.json() == first.json() == {"mode": "live", "phase": "limited", "cohort": "Tier 1"}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "workflow=support-reply-drafting&user=a&user=b",  # a parameter twice
+        "workflow=support-reply-drafting&user=a&",  # an empty third field
+        "workflow=support-reply-drafting&user=%FF",  # not UTF-8
+        "workflow=support-reply-drafting",  # one missing
+    ],
+)
+def test_anything_but_the_two_parameters_once_each_takes_the_full_path(
+    api_client, api_token, workflow, served_fast, query
+):
+    make_plan(workflow, current="shadow")
+    ask(api_client, api_token, user="a")
+    api_client.get(f"/api/v1/decision?{query}", headers=api_token.headers)
+    assert served_fast == [False, False]

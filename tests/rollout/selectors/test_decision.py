@@ -5,7 +5,8 @@ from django.core.cache import cache
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rollout.models import Phase, Workflow
+from rollout.lib import local_memo
+from rollout.models import CacheInvalidationKind, Phase, Workflow
 from rollout.selectors.decision import (
     Decision,
     UnknownWorkflow,
@@ -14,6 +15,7 @@ from rollout.selectors.decision import (
     in_percentage,
 )
 from rollout.services import cohorts as svc
+from rollout.services.cache_invalidations import cache_invalidate
 from tests.factories import UserFactory
 
 KINDS = ["audit", "shadow", "limited", "broad", "steady"]
@@ -153,6 +155,83 @@ def test_cache_invalidated_by_phase_change(workflow, member, django_capture_on_c
     with django_capture_on_commit_callbacks(execute=True):
         plan_changed(workflow)
     assert decide_cached(workflow.slug, member.email) == Decision("off", "limited", None)
+
+
+# --- This process's memo --------------------------------------------------------------------
+
+
+@pytest.fixture
+def memo_clock(monkeypatch):
+    """The memo's clock, moved by hand: `memo_clock[0] += seconds`."""
+    now = [1000.0]
+    monkeypatch.setattr(local_memo.time, "monotonic", lambda: now[0])
+    return now
+
+
+@pytest.fixture
+def cache_reads(monkeypatch):
+    """The cache reads made, as round trips: get_many counts once (LocMem's calls get inside)."""
+    reads: list[str] = []
+    depth = [0]
+    for name in ("get", "get_many"):
+        original = getattr(cache, name)
+
+        def counted(*args, _original=original, _name=name, **kwargs):
+            if not depth[0]:
+                reads.append(_name)
+            depth[0] += 1
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+
+        monkeypatch.setattr(cache, name, counted)
+    return reads
+
+
+def test_a_warm_process_asks_the_cache_for_the_plan_version_only(
+    workflow, member, ops_leader, memo_clock, cache_reads, settings
+):
+    _phase(workflow, "limited")
+    people = [member.email, "someone@example.com", "EMP-7"]
+    answers = [decide_cached(workflow.slug, p) for p in people]
+    memo_clock[0] += settings.ROLLOUT_LOCAL_MEMO_SECONDS + 0.5
+    cache_reads.clear()
+
+    again = [decide_cached(workflow.slug, p) for p in people]
+
+    assert again == answers
+    assert cache_reads == ["get"]  # the plan version, once for everyone
+
+
+def test_a_plan_change_made_elsewhere_is_seen_within_the_memo_seconds(
+    workflow, member, memo_clock, settings, django_capture_on_commit_callbacks
+):
+    phase = _phase(workflow, "limited")
+    assert decide_cached(workflow.slug, member.email).mode == "live"
+    # Another web process pauses the workflow: the database and the shared cache change, this
+    # process's memo does not.
+    Phase.objects.filter(pk=phase.pk).update(status="paused")
+    Workflow.objects.filter(pk=workflow.pk).update(fallback_mode="off")
+    with django_capture_on_commit_callbacks(execute=True):
+        cache_invalidate(CacheInvalidationKind.PLAN, workflow.slug)
+
+    memo_clock[0] += settings.ROLLOUT_LOCAL_MEMO_SECONDS - 0.1
+    assert decide_cached(workflow.slug, member.email).mode == "live"  # the bound, not beyond
+    memo_clock[0] += 0.2
+    assert decide_cached(workflow.slug, member.email) == Decision("off", "limited", None)
+
+
+def test_a_remembered_answer_is_dropped_after_a_minute_even_if_the_plan_stands(
+    workflow, member, memo_clock, cache_reads
+):
+    _phase(workflow, "limited")
+    decide_cached(workflow.slug, member.email)
+    memo_clock[0] += 61
+    cache_reads.clear()
+
+    assert decide_cached(workflow.slug, member.email).mode == "live"
+    assert cache_reads == ["get_many"]  # the answer with the version
 
 
 # --- The percentage slice -------------------------------------------------------------------

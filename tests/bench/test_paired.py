@@ -1,0 +1,54 @@
+"""Paired rounds (bench/paired.py): every side once per round, the order alternating, and the
+ratio taken per round."""
+
+from bench import paired
+
+
+def test_each_round_runs_every_side_once_in_alternating_order():
+    calls = []
+
+    def side(name, value):
+        def run():
+            calls.append(name)
+            return {"value": value}
+
+        return run
+
+    results = paired.run_rounds({"a": side("a", 2.0), "b": side("b", 4.0)}, 3, lambda m: None)
+
+    assert calls == ["a", "b", "b", "a", "a", "b"]
+    assert results == [{"a": {"value": 2.0}, "b": {"value": 4.0}}] * 3
+
+
+def test_never_fewer_than_three_rounds():
+    results = paired.run_rounds({"a": lambda: {"value": 1.0}}, 1, lambda m: None)
+
+    assert len(results) == 3
+
+
+def test_the_ratio_is_taken_round_by_round():
+    rounds = [
+        {"m": {"value": 54.0}, "b": {"value": 100.0}},
+        {"m": {"value": 99.0}, "b": {"value": 100.0}},
+        {"m": {"value": 80.0}, "b": {"value": 100.0}},
+    ]
+
+    assert paired.ratio(rounds, "m", "b") == {
+        "min": 0.54,
+        "median": 0.8,
+        "max": 0.99,
+        "rounds": [0.54, 0.99, 0.8],
+    }
+
+
+def test_a_side_keeps_its_extra_figures_per_round():
+    rounds = [{"m": {"value": 10.0, "p99_ms": 3.0}}, {"m": {"value": 12.0, "p99_ms": 4.0}}]
+
+    assert paired.side(rounds, "m", "measured") == {
+        "name": "measured",
+        "min": 10.0,
+        "median": 11.0,
+        "max": 12.0,
+        "rounds": [10.0, 12.0],
+        "p99_ms": [3.0, 4.0],
+    }
