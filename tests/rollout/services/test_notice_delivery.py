@@ -700,19 +700,12 @@ def _email_as_rendered_per_recipient(delivery, receipt):
     )
 
 
-@pytest.mark.parametrize("merged", [True, False], ids=["merged", "template-not-mergeable"])
 @pytest.mark.parametrize("kind", ["notice", "reminder"])
 @override_settings(SITE_URL="https://rollout.example.com/r?a=1&b='2'")
-def test_each_email_is_the_text_rendering_the_templates_for_its_recipient_gives(
-    kind, merged, monkeypatch
-):
+def test_each_email_is_the_text_rendering_the_templates_for_its_recipient_gives(kind):
     """The templates are rendered once per notice and filled in per recipient: byte for byte
-    what rendering them for each recipient gives, escaping included (names, title, link). A
-    template the merge cannot fill in is rendered per recipient."""
+    what rendering them for each recipient gives, escaping included (names, title, link)."""
     from rollout.services.cohorts import cohort_members_add
-
-    if not merged:
-        monkeypatch.setattr(delivery_service, "merge_render", lambda *args: None)
 
     scene = make_scene()
     scene.workflow.name = 'Fish & <chips> "drafting"'
@@ -748,9 +741,9 @@ def test_each_email_is_the_text_rendering_the_templates_for_its_recipient_gives(
         assert message.body == text
         assert message.alternatives[0] == (html, "text/html")
         assert message.to == [delivery.recipient.email]
-    # Rendered once, and merged rather than rendered per recipient (when it can be).
+    # Rendered once, and merged rather than rendered per recipient.
     [email] = rendered.values()
-    assert (email.text is not None, email.html is not None) == (merged, merged)
+    assert email.text is not None and email.html is not None
 
 
 @pytest.mark.django_db(transaction=True)
