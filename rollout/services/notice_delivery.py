@@ -180,7 +180,7 @@ def _publish(notice: ChangeNotice, now: datetime) -> None:
             "recipients": ["—", str(len(recipients))],
         },
     )
-    wake_sender(settings.ROLLOUT_NOTICE_SENDERS)
+    wake_sender()
 
 
 def _create_deliveries(notice: ChangeNotice, user_ids, wants_email: set[int], *, kind: str) -> None:
@@ -201,12 +201,10 @@ def _create_deliveries(notice: ChangeNotice, user_ids, wants_email: set[int], *,
     NoticeDelivery.objects.bulk_create(rows, ignore_conflicts=True)
 
 
-def wake_sender(senders: int = 1) -> None:
-    """Wake `senders` sender runs after commit: for a fan-out, settings.ROLLOUT_NOTICE_SENDERS,
-    so that several workers share it. The broker is only a wake-up call: if it is down, the
-    sweep sends."""
-    for _ in range(senders):
-        wake("rollout.tasks.send_notice_deliveries")
+def wake_sender() -> None:
+    """Wake the sender after commit. The broker is only a wake-up call: if it is down, the sweep
+    sends."""
+    wake("rollout.tasks.send_notice_deliveries")
 
 
 # --- Reminders -----------------------------------------------------------------------------------
@@ -240,7 +238,7 @@ def notice_reminders_send(*, now: datetime | None = None) -> int:
         except Exception:
             logger.exception("Reminders of notice %s could not be queued", notice_id)
     if queued:
-        wake_sender(settings.ROLLOUT_NOTICE_SENDERS)
+        wake_sender()
     return queued
 
 

@@ -280,7 +280,7 @@ def _many(scene, count: int) -> None:
 def test_a_crash_leaves_at_most_one_group_in_doubt_and_the_rest_is_sent_once(monkeypatch):
     """Emails are claimed, sent and marked a group at a time: a worker dying before it marks a
     group leaves that group `sending` (in doubt, never resent) and every other email due."""
-    monkeypatch.setattr(delivery_service, "wake_sender", lambda *senders: None)
+    monkeypatch.setattr(delivery_service, "wake_sender", lambda: None)
     scene = make_scene()
     _many(scene, 48)  # with Amy and Cat: 50 emails, three groups
     notice = make_notice(scene)
@@ -322,7 +322,7 @@ def test_stopped_mid_group_the_sent_are_marked_and_the_untried_are_due_again(mon
     group goes back to pending with no attempt counted."""
     from celery.exceptions import SoftTimeLimitExceeded
 
-    monkeypatch.setattr(delivery_service, "wake_sender", lambda *senders: None)
+    monkeypatch.setattr(delivery_service, "wake_sender", lambda: None)
     scene = make_scene()
     _many(scene, 3)  # with Amy and Cat: five emails, one group
     notice = make_notice(scene)
@@ -409,25 +409,6 @@ def test_publishing_wakes_the_sender_after_commit(django_capture_on_commit_callb
     assert {d[3] for d in _deliveries(notice)} == {"sent"}
 
 
-@override_settings(ROLLOUT_NOTICE_SENDERS=3)
-def test_a_fan_out_wakes_as_many_senders_as_configured_a_retry_one(monkeypatch):
-    """Publishing wakes ROLLOUT_NOTICE_SENDERS runs, so that several workers share a large
-    fan-out; a retry of one delivery needs one."""
-    woken: list[str] = []
-    monkeypatch.setattr(delivery_service, "wake", woken.append)
-    scene = make_scene()
-    make_notice(scene)
-
-    notices_publish_due()
-    assert woken == ["rollout.tasks.send_notice_deliveries"] * 3
-
-    woken.clear()
-    failed = NoticeDelivery.objects.filter(channel="email").first()
-    NoticeDelivery.objects.filter(pk=failed.pk).update(status=DeliveryStatus.FAILED)
-    notice_delivery_retry(delivery=failed, actor=scene.owner)
-    assert woken == ["rollout.tasks.send_notice_deliveries"]
-
-
 def test_reminders_go_once_to_those_who_have_not_acknowledged():
     scene = make_scene()
     now = timezone.now()
@@ -487,7 +468,7 @@ def test_two_workers_on_the_same_batch_deliver_each_exactly_once(monkeypatch):
     """Two threads, each its own database connection, sending the same pending rows at once."""
     if connection.vendor != "postgresql":
         pytest.skip("Row locks with SKIP LOCKED need PostgreSQL (DATABASE_URL=postgres://...).")
-    monkeypatch.setattr(delivery_service, "wake_sender", lambda *senders: None)  # the workers send
+    monkeypatch.setattr(delivery_service, "wake_sender", lambda: None)  # the workers send
     scene = make_scene()
     extra = [UserFactory(email=f"agent{i}@example.com") for i in range(12)]
     from rollout.services.cohorts import cohort_members_add
@@ -571,7 +552,7 @@ def test_a_connection_lost_before_the_mark_reconnects_and_marks_the_email_sent(m
     raises."""
     from django.db import OperationalError
 
-    monkeypatch.setattr(delivery_service, "wake_sender", lambda *senders: None)  # this test sends
+    monkeypatch.setattr(delivery_service, "wake_sender", lambda: None)  # this test sends
     scene = make_scene()
     notice = make_notice(scene, cohorts=[scene.eu])
     notices_publish_due()
@@ -754,7 +735,7 @@ def test_two_workers_on_one_notice_send_each_email_once_and_leave_none_unsent(mo
     from accounts.models import User
     from rollout.services.cohorts import cohort_members_add
 
-    monkeypatch.setattr(delivery_service, "wake_sender", lambda *senders: None)  # the workers send
+    monkeypatch.setattr(delivery_service, "wake_sender", lambda: None)  # the workers send
     scene = make_scene()
     many = User.objects.bulk_create(
         [User(email=f"agent{i}@example.com", display_name=f"Agent {i}") for i in range(297)]
