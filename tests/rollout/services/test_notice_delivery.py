@@ -2,17 +2,12 @@
 
 import smtplib
 import threading
-import time
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from django.core import mail
-from django.core.mail.backends import locmem
 from django.db import connection
-from django.template.loader import render_to_string
 from django.test import override_settings
-from django.urls import reverse
 from django.utils import timezone
 
 from core.errors import ApplicationError
@@ -35,7 +30,7 @@ from rollout.services.notice_delivery import (
     notice_reminders_send,
     notices_publish_due,
 )
-from tests.db_faults import postgres_only, terminate_backend
+from tests.db_faults import terminate_backend
 from tests.factories import UserFactory, executive_user
 from tests.rollout.notice_fixtures import make_notice, make_scene
 from tests.waiting import PATIENCE
@@ -557,136 +552,3 @@ def test_reminders_of_one_notice_failing_never_hold_back_another_notices(monkeyp
     assert {d[3] for d in _deliveries(poison, kind="reminder", channel="email")} == {"failed"}
     assert sorted(m.to[0] for m in mail.outbox) == ["amy@example.com", "cat@example.com"]
     assert all(m.subject == "[Rollout] Reminder: Support reply drafting: Fine" for m in mail.outbox)
-
-
-def _email_as_rendered_per_recipient(delivery, receipt):
-    """The email as the sender built it before the mail merge: both templates rendered for each
-    recipient with the recipient in the context."""
-    notice = delivery.notice
-    is_reminder = delivery.kind == "reminder"
-    context = {
-        "notice": notice,
-        "workflow": notice.workflow,
-        "recipient": delivery.recipient,
-        "is_reminder": is_reminder,
-        "link": settings.SITE_URL + reverse("inbox_notice", kwargs={"receipt_id": receipt.pk}),
-    }
-    prefix = "Reminder: " if is_reminder else ""
-    return (
-        f"[Rollout] {prefix}{notice.workflow.name}: {notice.title}"[:250],
-        render_to_string("rollout/email/notice.txt", context),
-        render_to_string("rollout/email/notice.html", context),
-    )
-
-
-@pytest.mark.parametrize("kind", ["notice", "reminder"])
-@override_settings(SITE_URL="https://rollout.example.com/r?a=1&b='2'")
-def test_each_email_is_the_text_rendering_the_templates_for_its_recipient_gives(kind):
-    """The templates are rendered once per notice and filled in per recipient: byte for byte
-    what rendering them for each recipient gives, escaping included (names, title, link)."""
-    from rollout.services.cohorts import cohort_members_add
-
-    scene = make_scene()
-    scene.workflow.name = 'Fish & <chips> "drafting"'
-    scene.workflow.save()
-    people = [
-        UserFactory(email="zoe@example.com", display_name='Zoë <b>"Bold"</b> & O\'Brien'),
-        UserFactory(email="x&y@example.com", display_name="<script>alert(1)</script>"),
-    ]
-    cohort_members_add(cohort=scene.uk, users=people, actor=scene.owner)
-    notice = make_notice(
-        scene,
-        title="Prompts <b>changed</b> & “quoted”",
-        body="We **shorten** the drafts & <tags>.",
-        urgent=True,
-        requires_ack=True,
-        reminder_hours=24,
-    )
-    notices_publish_due()
-    rendered: dict = {}
-    deliveries = NoticeDelivery.objects.filter(notice=notice, channel="email").select_related(
-        "notice__workflow", "recipient"
-    )
-    assert len(deliveries) == 4  # Amy, Cat and the two above (Ben: no email)
-    for delivery in deliveries:
-        receipt = NoticeReceipt.objects.get(notice=notice, recipient=delivery.recipient)
-        delivery.kind = kind
-        delivery.receipt_id = receipt.pk  # as the sender reads it
-
-        message = delivery_service._email_message(delivery, rendered)
-
-        subject, text, html = _email_as_rendered_per_recipient(delivery, receipt)
-        assert message.subject == subject
-        assert message.body == text
-        assert message.alternatives[0] == (html, "text/html")
-        assert message.to == [delivery.recipient.email]
-    # Rendered once, and merged rather than rendered per recipient.
-    [email] = rendered.values()
-    assert email.text is not None and email.html is not None
-
-
-@pytest.mark.django_db(transaction=True)
-@postgres_only
-def test_two_workers_on_one_notice_send_each_email_once_and_leave_none_unsent(monkeypatch):
-    """Two sender runs at once, each on its own database connection, on a notice to 300 people:
-    every email goes out exactly once, both workers share the work, every row ends sent."""
-    from accounts.models import User
-    from rollout.services.cohorts import cohort_members_add
-
-    monkeypatch.setattr(delivery_service, "wake_sender", lambda: None)  # the workers send
-    scene = make_scene()
-    many = User.objects.bulk_create(
-        [User(email=f"agent{i}@example.com", display_name=f"Agent {i}") for i in range(297)]
-    )
-    cohort_members_add(cohort=scene.uk, users=many, actor=scene.owner)  # with Amy, Ben, Cat: 300
-    notice = make_notice(scene)
-    notices_publish_due()
-    sent_by: dict[str, list[str]] = {}
-    lock = threading.Lock()
-
-    class Recording(locmem.EmailBackend):
-        """Records which worker sent what, taking a moment per message as a server would."""
-
-        def send_messages(self, messages):
-            time.sleep(0.001)
-            with lock:
-                for message in messages:
-                    sent_by.setdefault(message.to[0], []).append(threading.current_thread().name)
-            return super().send_messages(messages)
-
-    monkeypatch.setattr(
-        delivery_service.mailers.__class__, "default", property(lambda self: Recording())
-    )
-    start = threading.Barrier(2)
-    counts: list[int] = []
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        from django.db import connection as thread_connection
-
-        try:
-            start.wait()
-            counts.append(notice_deliveries_send())
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
-        finally:
-            thread_connection.close()
-
-    threads = [threading.Thread(target=worker, name=f"worker-{i}") for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=PATIENCE)
-
-    assert not any(thread.is_alive() for thread in threads), "A worker still running"
-    assert errors == []
-    rows = NoticeDelivery.objects.filter(notice=notice)
-    assert sum(counts) == rows.count() == 300 + 299  # Ben: in the app only
-    assert set(rows.values_list("status", flat=True)) == {DeliveryStatus.SENT}
-    wanted = set(rows.filter(channel="email").values_list("recipient__email", flat=True))
-    assert len(wanted) == 299
-    assert set(sent_by) == wanted
-    assert all(len(workers) == 1 for workers in sent_by.values()), "an email sent twice"
-    assert len(mail.outbox) == 299
-    by_worker = {workers[0] for workers in sent_by.values()}
-    assert by_worker == {"worker-0", "worker-1"}, "one worker did everything"
