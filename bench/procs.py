@@ -2,6 +2,7 @@
 var/bench/<run id>/, and every one of them stopped at the end of the run (`stop_all`)."""
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -14,6 +15,7 @@ from bench.client import get_status
 from bench.resources import PREFIX, ROOT, VAR
 
 BIN = Path(sys.executable).parent
+PR_SET_PDEATHSIG = 1  # <sys/prctl.h>
 _procs: list[subprocess.Popen] = []
 
 
@@ -23,11 +25,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+try:
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here, not in the child
+except (OSError, AttributeError):  # not Linux: a killed run may leave its servers behind
+    _prctl = None
+
+
+def _terminated_with_the_harness() -> None:
+    """In the child, before exec: SIGTERM when the harness dies, even by SIGKILL (Linux's
+    PR_SET_PDEATHSIG), so that no server of a killed run stays behind."""
+    if _prctl is not None:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def spawn(argv: list[str], name: str, env: dict) -> subprocess.Popen:
     VAR.mkdir(parents=True, exist_ok=True)
     out = open(VAR / f"{name}.log", "ab")  # noqa: SIM115 — kept open for the process's life
     proc = subprocess.Popen(  # noqa: S603 — fixed arguments
-        argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        argv,
+        cwd=ROOT,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=_terminated_with_the_harness,  # noqa: PLW1509 — one C call, no lock taken
     )
     _procs.append(proc)
     return proc
