@@ -552,15 +552,29 @@ def delivery_figures(notice_id: int, title: str, sink: Sink, expected: int) -> d
     }
 
 
-def settled(notice_id: int, expected: int):
-    """True once every row of the notice exists and none is still pending or due for a retry."""
+def settled(notice_id: int, expected: int, quiet: float = 5.0):
+    """True once every row of the notice exists, none is pending or due for a retry, and the
+    rows' statuses have not changed for `quiet` seconds: a sender may hold rows `sending` while it
+    sends them, and only those it leaves there (a worker killed mid-send) are in doubt."""
+    from django.db.models import Count
+
     from rollout.models import ChangeNotice, NoticeDelivery
+
+    last: dict[str, object] = {"counts": None, "since": 0.0}
 
     def check():
         if ChangeNotice.objects.get(pk=notice_id).status != "published":
             return False
         rows = NoticeDelivery.objects.filter(notice_id=notice_id)
-        return rows.count() >= expected * 2 and not rows.filter(status="pending").exists()
+        counts = dict(rows.values_list("status").annotate(n=Count("pk")).order_by())
+        if sum(counts.values()) < expected * 2 or counts.get("pending"):
+            last["counts"] = None
+            return False
+        now = time.monotonic()
+        if counts != last["counts"]:
+            last["counts"], last["since"] = counts, now
+            return False
+        return now - last["since"] >= quiet
 
     return check
 
