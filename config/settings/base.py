@@ -324,6 +324,10 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Sender runs a published notice (or a round of reminders) wakes: as many worker processes as
+# should share a large fan-out (emails are claimed in groups, so runs never race for a row). A
+# run that finds nothing due ends at once; a run out of time hands over to one new run.
+ROLLOUT_NOTICE_SENDERS = env.int("ROLLOUT_NOTICE_SENDERS", default=2)
 
 # --- Logging --------------------------------------------------------------------------------------
 LOGGING = {

@@ -11,39 +11,49 @@ asks for a notice to the newly enrolled cohorts before the promotion), so "enrol
 miss the people the notice is for. Followers are added when the notice includes them and they may
 still see the workflow. Only active users receive anything.
 
-Exactly once, per channel:
-* in-app: the inbox row is the receipt; the delivery is re-checked and marked sent inside the
-  transaction that holds its row lock, so it happens once or not at all.
+Exactly once, per channel (in-app first: the whole audience has the notice in its inbox within
+seconds, before the first email goes out):
+* in-app: the inbox row is the receipt; a batch of deliveries is re-checked and marked sent
+  inside the transaction that holds their row locks, so each happens once or not at all.
 * email: a mail server is outside our transaction, so "send, then mark" cannot be atomic. Two
-  phases per row: the claim (row lock, SKIP LOCKED, still due?) moves the row to `sending` and
-  commits; then the message goes out over the batch's single SMTP connection, then the row is
-  marked sent (or failed with the reason, retried with backoff up to MAX_ATTEMPTS). Rows are
-  claimed one at a time, so a crash leaves only the message in flight in doubt; the rest of the
-  batch stays pending for the next run. A crash between sending and marking
-  leaves the row `sending`: it is never re-sent automatically (which could double it). After
-  STALE_SENDING it is reported as failed with MSG_INTERRUPTED, and the owner's Retry decides.
-  So email is at most once automatically, and never lost silently.
+  phases per group of up to EMAIL_GROUP rows: the claim (row locks, SKIP LOCKED, still due and
+  still wanted?) moves the group to `sending` and commits, so no other worker can take its rows;
+  then its messages go out one by one over the run's single SMTP connection, each failure
+  isolated (failed with the reason, retried with backoff up to MAX_ATTEMPTS if it may pass), and
+  the rows sent are marked sent with one UPDATE right after the group; rows the group did not
+  reach (the server down) go back to pending. A crash between sending and marking leaves that
+  group `sending`: never re-sent automatically (which could double it). After STALE_SENDING it
+  is reported as failed with MSG_INTERRUPTED, and the owner's Retry decides. So email is at most
+  once automatically, never lost silently, and a crash leaves at most one group in doubt.
+
+Each notice's email is rendered once per run and filled in per recipient (rollout.lib.mail_merge):
+byte for byte what rendering the templates for each recipient gives.
 """
 
 import logging
 import smtplib
 import time
+from collections import defaultdict, deque
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, mailers
+from django.core.mail import mailers
 from django.db import DatabaseError, transaction
-from django.db.models import F, Q, QuerySet
-from django.template.loader import render_to_string
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
 from core.db import retry_on_lost_connection
 from core.errors import ApplicationError
-from core.mail import failure_reason, smtp_refused_for_good
+from core.mail import FanOutEmail, failure_reason, smtp_refused_for_good
 from core.wake import wake
+from rollout.lib.mail_merge import Merge, MergeFields, MergeRecord, merge_render
 from rollout.models import (
     ChangeNotice,
     Cohort,
@@ -66,8 +76,13 @@ MAX_ATTEMPTS = 5
 BACKOFF_BASE = timedelta(minutes=1)  # automatic retries after 1, 2, 4, 8 minutes
 STALE_SENDING = timedelta(minutes=10)  # longer than a task may run (time_limit=300)
 PUBLISH_BATCH = 50
-SEND_BATCH = 500  # rows locked per transaction
+SEND_BATCH = 500  # in-app rows delivered per transaction
+# Email rows claimed, sent and marked together: the most a crash can leave in doubt.
+EMAIL_GROUP = 20
 SEND_BUDGET = 180.0  # seconds of sending per run before handing over (task soft limit: 240)
+
+EMAIL_TEXT, EMAIL_HTML = "rollout/email/notice.txt", "rollout/email/notice.html"
+RECIPIENT_FIELDS = ("display_name", "email")  # what the email templates may print of the recipient
 
 MSG_INTERRUPTED = (
     "Interrupted while sending: the email may or may not have arrived. Retry sends it again."
@@ -91,17 +106,25 @@ def _followers_who_may_see(notice: ChangeNotice) -> QuerySet[Follow]:
     )
 
 
-def notice_audience_resolve(notice: ChangeNotice) -> dict[int, int | None]:
-    """`{user_id: cohort_id}` of everyone the notice goes to now (cohort None: a follower).
-    Someone in several audience cohorts is counted under the first (lowest id). Two queries."""
+def notice_audience_resolve(
+    notice: ChangeNotice, *, among: Collection[int] | None = None
+) -> dict[int, int | None]:
+    """`{user_id: cohort_id}` of everyone the notice goes to now (cohort None: a follower), or of
+    those of them `among` the given user ids (the sender's re-check of a batch). Someone in
+    several audience cohorts is counted under the first (lowest id). Two queries."""
     recipients: dict[int, int | None] = {}
     members = CohortMember.objects.filter(
         cohort__in=notice_audience_cohorts(notice), user__is_active=True
     ).order_by("cohort_id", "user_id")
+    if among is not None:
+        members = members.filter(user_id__in=among)
     for user_id, cohort_id in members.values_list("user_id", "cohort_id"):
         recipients.setdefault(user_id, cohort_id)
     if notice.include_followers:
-        for user_id in _followers_who_may_see(notice).values_list("user_id", flat=True):
+        followers = _followers_who_may_see(notice)
+        if among is not None:
+            followers = followers.filter(user_id__in=among)
+        for user_id in followers.values_list("user_id", flat=True):
             recipients.setdefault(user_id, None)
     return recipients
 
@@ -157,7 +180,7 @@ def _publish(notice: ChangeNotice, now: datetime) -> None:
             "recipients": ["—", str(len(recipients))],
         },
     )
-    wake_sender()
+    wake_sender(settings.ROLLOUT_NOTICE_SENDERS)
 
 
 def _create_deliveries(notice: ChangeNotice, user_ids, wants_email: set[int], *, kind: str) -> None:
@@ -178,10 +201,12 @@ def _create_deliveries(notice: ChangeNotice, user_ids, wants_email: set[int], *,
     NoticeDelivery.objects.bulk_create(rows, ignore_conflicts=True)
 
 
-def wake_sender() -> None:
-    """Wake the sender after commit. The broker is only a wake-up call: if it is down, the sweep
-    sends."""
-    wake("rollout.tasks.send_notice_deliveries")
+def wake_sender(senders: int = 1) -> None:
+    """Wake `senders` sender runs after commit: for a fan-out, settings.ROLLOUT_NOTICE_SENDERS,
+    so that several workers share it. The broker is only a wake-up call: if it is down, the
+    sweep sends."""
+    for _ in range(senders):
+        wake("rollout.tasks.send_notice_deliveries")
 
 
 # --- Reminders -----------------------------------------------------------------------------------
@@ -215,7 +240,7 @@ def notice_reminders_send(*, now: datetime | None = None) -> int:
         except Exception:
             logger.exception("Reminders of notice %s could not be queued", notice_id)
     if queued:
-        wake_sender()
+        wake_sender(settings.ROLLOUT_NOTICE_SENDERS)
     return queued
 
 
@@ -242,10 +267,10 @@ def _remind(notice: ChangeNotice, now: datetime) -> int:
 # --- Sending -------------------------------------------------------------------------------------
 
 
-def _due_q(now: datetime) -> Q:
-    """Pending rows, and failed ones whose backoff has passed (1, 2, 4, 8 minutes after the
-    attempt that failed; `sent_at` holds when that attempt began)."""
-    due = Q(status=DeliveryStatus.PENDING)
+def _retry_due_q(now: datetime) -> Q:
+    """Failed rows whose backoff has passed (1, 2, 4, 8 minutes after the attempt that failed;
+    `sent_at` holds when that attempt began). With the pending ones, what is due."""
+    due = Q()
     for attempts in range(1, MAX_ATTEMPTS):
         due |= Q(
             status=DeliveryStatus.FAILED,
@@ -258,80 +283,43 @@ def _due_q(now: datetime) -> Q:
 def notice_deliveries_send(
     *, limit: int = SEND_BATCH, now: datetime | None = None, budget: float = SEND_BUDGET
 ) -> int:
-    """Deliver what is due, batch after batch of up to `limit`, until nothing is due (so a
-    fan-out to thousands completes from the publish wake-up, not minute by minute from the
-    sweep). After `budget` seconds, well inside the task's time limit, it stops and wakes a new
-    run for the rest. Returns how many this call delivered.
+    """Deliver what is due until nothing is: first every in-app row, `limit` per transaction, so
+    the whole audience has the notice in its inbox within seconds; then the emails, a group of
+    up to EMAIL_GROUP at a time (so a fan-out to thousands completes from the publish wake-up,
+    not minute by minute from the sweep). After `budget` seconds, well inside the task's time
+    limit, it stops and wakes a new run for the rest. Returns how many this call delivered.
 
-    Safe to run concurrently and twice: rows are claimed with SKIP LOCKED, and a delivered row is
-    never due again. Audience, account and email preference are re-checked at send time; whoever
-    no longer qualifies is `skipped`."""
+    Safe to run concurrently and twice: rows are locked with SKIP LOCKED, an email group is
+    moved to `sending` before it goes out (so two workers never hold the same row), and a
+    delivered row is never due again. Audience, account and email preference are re-checked, in
+    bulk, when rows are claimed; whoever no longer qualifies is `skipped`."""
     now = now or timezone.now()
     started = time.monotonic()
     _release_stale_sending(now)
     delivered = 0
     while True:
-        claimed, in_app, emails = _claim(limit, now)
+        locked, in_app = _deliver_in_app(limit, now)
         delivered += in_app
-        server_down = False
-        if emails:
-            sent, server_down = _send_emails(emails, now)
-            delivered += sent
-        if claimed < limit or server_down:
-            return delivered  # nothing more due, or the rest waits for the mail server
+        if locked < limit:
+            break
         if time.monotonic() - started > budget:
             wake_sender()  # a fresh run goes on; the sweep is the safety net
             return delivered
-
-
-def _send_emails(
-    emails: list[tuple[NoticeDelivery, NoticeReceipt]], now: datetime
-) -> tuple[int, bool]:
-    """Send over one SMTP connection for the whole batch (reopened only after a failure broke
-    it); mark each row sent or failed right after its own send. Returns (how many were sent,
-    whether it stopped because no connection to the mail server could be opened).
-
-    Failures are isolated per row. A transient one (the server unreachable, a timeout, a 4xx
-    answer) is retried with backoff. One that trying again cannot fix — a header Django refuses
-    (a title with a line break stored before validation existed), an address the server refuses
-    for good (5xx), any other error building or sending this one message — fails the row for
-    good with the reason, and the batch goes on."""
-    sent = 0
-    server_down = False
-    connection = mailers.default
-    is_open = False
+    group = min(limit, EMAIL_GROUP)
+    outbox = _Outbox()
+    retries = True  # failed rows due again go first; asked for again only while a group fills
     try:
-        for delivery, receipt in emails:
-            if not _claim_one(delivery, now):
-                continue
-            try:
-                message = _email_message(delivery, receipt)
-                if not is_open:
-                    connection.open()
-                    is_open = True
-                if connection.send_messages([message]) != 1:
-                    raise smtplib.SMTPException("The mail server accepted no recipient.")
-            except (smtplib.SMTPException, OSError) as exc:
-                if smtp_refused_for_good(exc):
-                    _mark_failed(delivery, failure_reason(exc), permanent=True)
-                    continue
-                _mark_failed(delivery, failure_reason(exc))
-                connection.close()
-                if not is_open:
-                    server_down = True
-                    break  # no connection at all: the rest stay pending for the next sweep
-                is_open = False
-            except (SoftTimeLimitExceeded, DatabaseError):
-                raise  # not this message's fault: the row stays `sending`, reported later
-            except Exception as exc:
-                logger.exception("Notice delivery %s cannot be sent", delivery.pk)
-                _mark_failed(delivery, failure_reason(exc), permanent=True)
-            else:
-                _mark_sent(delivery)
-                sent += 1
+        while True:
+            locked, emails, retries = _claim(group, now, retries=retries)
+            sent, server_down = _send_emails(emails, outbox)
+            delivered += sent
+            if locked < group or server_down:
+                return delivered  # nothing more due, or the rest waits for the mail server
+            if time.monotonic() - started > budget:
+                wake_sender()
+                return delivered
     finally:
-        connection.close()
-    return sent, server_down
+        outbox.close()
 
 
 def _release_stale_sending(now: datetime) -> None:
@@ -342,111 +330,245 @@ def _release_stale_sending(now: datetime) -> None:
 
 
 @transaction.atomic
-def _claim(
-    limit: int, now: datetime
-) -> tuple[int, int, list[tuple[NoticeDelivery, NoticeReceipt]]]:
-    """Lock due rows, re-check them (skipping whoever no longer qualifies) and deliver the in-app
-    ones, all in one transaction. Returns (rows locked, in-app delivered, [(email delivery, its
-    receipt)]): the email rows to claim and send one by one."""
-    rows = list(
-        NoticeDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(_due_q(now))
-        .select_related("notice__workflow", "recipient")
-        .order_by("created_at", "pk")[:limit]
-    )
-    if not rows:
-        return 0, 0, []
-    receipts = _receipts_for(rows)
-    audiences = {
-        notice.pk: notice_audience_resolve(notice)
-        for notice in {row.notice_id: row.notice for row in rows}.values()
-    }
-    skipped: list[NoticeDelivery] = []
-    in_app: list[NoticeDelivery] = []
-    emails = []
-    for row in rows:
-        receipt = receipts.get((row.notice_id, row.recipient_id))
-        if not _still_wanted(row, receipt, audiences[row.notice_id]):
-            skipped.append(row)
-        elif row.channel == DeliveryChannel.IN_APP:
-            in_app.append(row)
-        else:
-            emails.append((row, receipt))
-    NoticeDelivery.objects.filter(pk__in=[r.pk for r in skipped]).update(
-        status=DeliveryStatus.SKIPPED
-    )
-    NoticeDelivery.objects.filter(pk__in=[r.pk for r in in_app]).update(
+def _deliver_in_app(limit: int, now: datetime) -> tuple[int, int]:
+    """Lock up to `limit` due in-app rows, re-check them and deliver them, all in one transaction:
+    the inbox row is the receipt, so marking the delivery sent under its lock delivers it once or
+    not at all. Returns (rows locked, delivered). At most seven queries, whatever `limit`."""
+    rows, _ = _lock_due(DeliveryChannel.IN_APP, limit, now, retries=True)
+    wanted, skipped = _recheck(rows)
+    _skip(skipped)
+    NoticeDelivery.objects.filter(pk__in=[row.pk for row in wanted]).update(
         status=DeliveryStatus.SENT, sent_at=now, attempts=F("attempts") + 1, last_error=""
     )
-    reminded = [receipts[(r.notice_id, r.recipient_id)].pk for r in in_app if r.kind == REMINDER]
+    reminded = [row.receipt_id for row in wanted if row.kind == REMINDER]
     NoticeReceipt.objects.filter(pk__in=reminded).update(reminded_at=now)
-    return len(rows), len(in_app), emails
+    return len(rows), len(wanted)
 
 
-def _claim_one(delivery: NoticeDelivery, now: datetime) -> bool:
-    """Move one email row to `sending`, committed before its message goes out: from then on no
-    worker (this one included) sends it again on its own. False if another worker got it first.
-    One row at a time, so a crash leaves at most the message in flight in doubt."""
-    with transaction.atomic():
-        claimed = (
-            NoticeDelivery.objects.select_for_update(skip_locked=True)
-            .filter(_due_q(now), pk=delivery.pk)
-            .values_list("pk", flat=True)
-            .first()
+@transaction.atomic
+def _claim(size: int, now: datetime, *, retries: bool) -> tuple[int, list[NoticeDelivery], bool]:
+    """Claim a group of due email rows in one short transaction: lock up to `size` (SKIP LOCKED
+    passes over rows another worker is claiming), re-check them, skip whoever no longer
+    qualifies, and move the rest to `sending`, committed before any message goes out — from then
+    on no worker, this one included, sends them again on its own. Returns (rows locked, the
+    deliveries to send as they were before the claim (see _release), whether more failed rows
+    may be due again). Three queries for the group, one more to skip, one more with `retries`."""
+    rows, more_retries = _lock_due(DeliveryChannel.EMAIL, size, now, retries=retries)
+    wanted, skipped = _recheck(rows)
+    _skip(skipped)
+    NoticeDelivery.objects.filter(pk__in=[row.pk for row in wanted]).update(
+        status=DeliveryStatus.SENDING, sent_at=now, attempts=F("attempts") + 1
+    )
+    return len(rows), wanted, more_retries
+
+
+def _lock_due(
+    channel: str, limit: int, now: datetime, *, retries: bool
+) -> tuple[list[NoticeDelivery], bool]:
+    """Lock up to `limit` due rows of `channel`, oldest first: (with `retries`) failed ones whose
+    backoff has passed, then pending ones. Returns them and whether more failed ones may be due.
+
+    Each statement locks in a subquery that reads ids only and reads the locked rows with what
+    sending needs (_read); the retries' OR stays out of the pending one. Joined or ORed, a large
+    fan-out's every due row would be joined and sorted again for each group."""
+    due = (
+        NoticeDelivery.objects.select_for_update(skip_locked=True)
+        .filter(channel=channel)
+        .order_by("created_at", "pk")
+        .values("pk")
+    )
+    rows = _read(due.filter(_retry_due_q(now))[:limit]) if retries else []
+    more_retries = len(rows) == limit
+    if len(rows) < limit:
+        rows += _read(due.filter(status=DeliveryStatus.PENDING)[: limit - len(rows)])
+    return rows, more_retries
+
+
+def _read(locked: QuerySet) -> list[NoticeDelivery]:
+    """The rows `locked` (a locking subquery of ids) selects, with their notice, workflow and
+    recipient, and their receipt's id and acknowledgement (`receipt_id`, `acknowledged_at`;
+    None without a receipt). One statement."""
+    receipt = NoticeReceipt.objects.filter(
+        notice_id=OuterRef("notice_id"), recipient_id=OuterRef("recipient_id")
+    )
+    return list(
+        NoticeDelivery.objects.filter(pk__in=locked)
+        .select_related("notice__workflow", "recipient")
+        .annotate(
+            receipt_id=Subquery(receipt.values("pk")[:1]),
+            acknowledged_at=Subquery(receipt.values("acknowledged_at")[:1]),
         )
-        if claimed is None:
-            return False
-        NoticeDelivery.objects.filter(pk=delivery.pk).update(
-            status=DeliveryStatus.SENDING, sent_at=now, attempts=F("attempts") + 1
+        .order_by("created_at", "pk")
+    )
+
+
+def _recheck(rows: list[NoticeDelivery]) -> tuple[list[NoticeDelivery], list[NoticeDelivery]]:
+    """Split rows read by _read into those still wanted and those to skip: the person left the
+    audience or lost access to the workflow, was deactivated, turned email off, or has
+    acknowledged what a reminder is about. One query per notice: its audience among these
+    recipients only."""
+    audiences = {
+        notice.pk: notice_audience_resolve(
+            notice, among={row.recipient_id for row in rows if row.notice_id == notice.pk}
         )
-    return True
+        for notice in {row.notice_id: row.notice for row in rows}.values()
+    }
+    wanted: list[NoticeDelivery] = []
+    skipped: list[NoticeDelivery] = []
+    for row in rows:
+        (wanted if _still_wanted(row, audiences[row.notice_id]) else skipped).append(row)
+    return wanted, skipped
 
 
-def _receipts_for(rows: list[NoticeDelivery]) -> dict[tuple[int, int], NoticeReceipt]:
-    pairs = Q()
-    for notice_id in {r.notice_id for r in rows}:
-        pairs |= Q(
-            notice_id=notice_id,
-            recipient_id__in=[r.recipient_id for r in rows if r.notice_id == notice_id],
-        )
-    return {(r.notice_id, r.recipient_id): r for r in NoticeReceipt.objects.filter(pairs)}
+def _skip(rows: list[NoticeDelivery]) -> None:
+    NoticeDelivery.objects.filter(pk__in=[row.pk for row in rows]).update(
+        status=DeliveryStatus.SKIPPED
+    )
 
 
-def _still_wanted(
-    row: NoticeDelivery, receipt: NoticeReceipt | None, audience: dict[int, int | None]
-) -> bool:
-    if receipt is None or not row.recipient.is_active or row.recipient_id not in audience:
+def _still_wanted(row: NoticeDelivery, audience: dict[int, int | None]) -> bool:
+    if row.receipt_id is None or not row.recipient.is_active or row.recipient_id not in audience:
         return False
     if row.notice.status != NoticeStatus.PUBLISHED:
         return False
     if row.channel == DeliveryChannel.EMAIL and not row.recipient.notify_by_email:
         return False
-    return not (row.kind == REMINDER and receipt.acknowledged_at is not None)
+    return not (row.kind == REMINDER and row.acknowledged_at is not None)
 
 
-def _email_message(delivery: NoticeDelivery, receipt: NoticeReceipt) -> EmailMultiAlternatives:
-    notice = delivery.notice
-    is_reminder = delivery.kind == REMINDER
-    context = {
-        "notice": notice,
-        "workflow": notice.workflow,
-        "recipient": delivery.recipient,
-        "is_reminder": is_reminder,
-        "link": settings.SITE_URL + reverse("inbox_notice", kwargs={"receipt_id": receipt.pk}),
-    }
+class _Outbox:
+    """The run's one connection to the mail server, opened for the first message and again only
+    after a failure broke it, and each notice's email rendered once for the run."""
+
+    def __init__(self) -> None:
+        self.connection = mailers.default
+        self.is_open = False
+        self.rendered: dict[tuple[object, ...], _NoticeEmail] = {}
+
+    def send(self, message: FanOutEmail) -> None:
+        if not self.is_open:
+            self.connection.open()
+            self.is_open = True
+        # One message per call: send_messages only counts, it cannot say which one failed.
+        if self.connection.send_messages([message]) != 1:
+            raise smtplib.SMTPException("The mail server accepted no recipient.")
+
+    def close(self) -> None:
+        self.connection.close()
+        self.is_open = False
+
+
+def _send_emails(emails: list[NoticeDelivery], outbox: _Outbox) -> tuple[int, bool]:
+    """Send a claimed group message by message over the outbox's connection, then mark the ones
+    that went out sent with one UPDATE. Returns (how many were sent, whether it stopped because
+    no connection to the mail server could be opened).
+
+    Failures are isolated per row and marked at once. A transient one (the server unreachable, a
+    timeout, a 4xx answer) is retried with backoff. One that trying again cannot fix — a header
+    Django refuses (a title with a line break stored before validation existed), an address the
+    server refuses for good (5xx), any other error building or sending this one message — fails
+    the row for good with the reason, and the group goes on.
+
+    However the group ends, the rows sent are marked sent and the rows not reached go back to
+    what they were (due again, no attempt counted). Only a message in flight when something
+    else stopped the run (the soft time limit, the database gone for good) stays `sending`; a
+    worker killed outright leaves its group `sending`: at most EMAIL_GROUP rows in doubt."""
+    sent: list[NoticeDelivery] = []
+    untried = deque(emails)
+    server_down = False
+    try:
+        while untried:
+            delivery = untried.popleft()  # in flight: neither sent nor untried
+            try:
+                outbox.send(_email_message(delivery, outbox.rendered))
+            except (smtplib.SMTPException, OSError) as exc:
+                if smtp_refused_for_good(exc):
+                    _mark_failed(delivery, failure_reason(exc), permanent=True)
+                    continue
+                _mark_failed(delivery, failure_reason(exc))
+                if not outbox.is_open:
+                    server_down = True
+                    break  # no connection at all: the rest wait for the next run
+                outbox.close()  # broken: the next message opens a new one
+            except (SoftTimeLimitExceeded, DatabaseError):
+                raise  # not this message's fault: the row stays `sending`, reported later
+            except Exception as exc:
+                logger.exception("Notice delivery %s cannot be sent", delivery.pk)
+                _mark_failed(delivery, failure_reason(exc), permanent=True)
+            else:
+                sent.append(delivery)
+    finally:
+        _mark_sent(sent)
+        _release(untried)
+    return len(sent), server_down
+
+
+@dataclass(frozen=True)
+class _NoticeEmail:
+    """A notice's email (or reminder) rendered once: its subject, the context it was rendered
+    with, and the text and HTML bodies ready to fill in per recipient (None: that template does
+    more than print the recipient's values, so it is rendered per recipient)."""
+
+    subject: str
+    context: dict[str, object]
+    text: Merge | None
+    html: Merge | None
+
+
+def _notice_email(notice: ChangeNotice, *, is_reminder: bool) -> _NoticeEmail:
     prefix = "Reminder: " if is_reminder else ""
-    message = EmailMultiAlternatives(
+    context = {"notice": notice, "workflow": notice.workflow, "is_reminder": is_reminder}
+    fields = MergeFields()
+    merged = {
+        **context,
+        "recipient": MergeRecord(fields, "recipient", RECIPIENT_FIELDS),
+        "link": fields.field("link"),
+    }
+    return _NoticeEmail(
         subject=f"[Rollout] {prefix}{notice.workflow.name}: {notice.title}"[:250],
-        body=render_to_string("rollout/email/notice.txt", context),
-        to=[delivery.recipient.email],
+        context=context,
+        text=merge_render(get_template(EMAIL_TEXT), merged, fields),
+        html=merge_render(get_template(EMAIL_HTML), merged, fields),
     )
-    message.attach_alternative(render_to_string("rollout/email/notice.html", context), "text/html")
+
+
+def _email_message(
+    delivery: NoticeDelivery, rendered: dict[tuple[object, ...], _NoticeEmail] | None = None
+) -> FanOutEmail:
+    """The email of one delivery (read by _read: `receipt_id` is its receipt's): its notice's
+    email, rendered once per run (`rendered` keeps them) and filled in with this recipient's
+    values — the same text as rendering the templates for them alone (a test compares)."""
+    rendered = {} if rendered is None else rendered
+    notice = delivery.notice
+    # A published notice no longer changes, but its workflow may be renamed during the run.
+    key = (notice.pk, delivery.kind, notice.updated_at, notice.workflow.name)
+    email = rendered.get(key)
+    if email is None:
+        email = rendered[key] = _notice_email(notice, is_reminder=delivery.kind == REMINDER)
+    recipient = delivery.recipient
+    link = settings.SITE_URL + reverse("inbox_notice", kwargs={"receipt_id": delivery.receipt_id})
+    values = {"link": link, **MergeRecord.values("recipient", recipient, RECIPIENT_FIELDS)}
+    context = {**email.context, "recipient": recipient, "link": link}
+
+    def body(merge: Merge | None, template_name: str) -> str:
+        return merge.fill(values) if merge is not None else render_to_string(template_name, context)
+
+    message = FanOutEmail(
+        subject=email.subject, body=body(email.text, EMAIL_TEXT), to=[recipient.email]
+    )
+    message.attach_alternative(body(email.html, EMAIL_HTML), "text/html")
     return message
 
 
-def _mark_sent(delivery: NoticeDelivery) -> None:
+def _mark_sent(deliveries: list[NoticeDelivery]) -> None:
+    """Mark a group's sent rows sent, with one UPDATE right after the group went out (never the
+    whole run's at the end: a crash leaves one group in doubt). Survives a lost connection, as
+    _mark_failed does: the messages are out, whatever happens to the connection after."""
+    if not deliveries:
+        return
+    ids = [delivery.pk for delivery in deliveries]
     retry_on_lost_connection(
-        lambda: NoticeDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
+        lambda: NoticeDelivery.objects.filter(pk__in=ids, status=DeliveryStatus.SENDING).update(
             status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error=""
         )
     )
@@ -466,6 +588,19 @@ def _mark_failed(delivery: NoticeDelivery, reason: str, *, permanent: bool = Fal
             **changes
         )
     )
+
+
+def _release(emails: Iterable[NoticeDelivery]) -> None:
+    """Put claimed rows that were never tried back as they were before the claim: due again, no
+    attempt counted. One UPDATE per earlier state (usually one: pending, never tried)."""
+    states: defaultdict[tuple[object, ...], list[int]] = defaultdict(list)
+    for delivery in emails:
+        states[(delivery.status, delivery.attempts, delivery.sent_at)].append(delivery.pk)
+    for (status, attempts, sent_at), ids in states.items():
+        back = NoticeDelivery.objects.filter(pk__in=ids, status=DeliveryStatus.SENDING)
+        retry_on_lost_connection(
+            partial(back.update, status=status, attempts=attempts, sent_at=sent_at)
+        )
 
 
 # --- The owner's retry ---------------------------------------------------------------------------

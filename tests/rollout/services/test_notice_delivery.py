@@ -2,12 +2,17 @@
 
 import smtplib
 import threading
+import time
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core import mail
+from django.core.mail.backends import locmem
 from django.db import connection
+from django.template.loader import render_to_string
 from django.test import override_settings
+from django.urls import reverse
 from django.utils import timezone
 
 from core.errors import ApplicationError
@@ -30,7 +35,7 @@ from rollout.services.notice_delivery import (
     notice_reminders_send,
     notices_publish_due,
 )
-from tests.db_faults import terminate_backend
+from tests.db_faults import postgres_only, terminate_backend
 from tests.factories import UserFactory, executive_user
 from tests.rollout.notice_fixtures import make_notice, make_scene
 from tests.waiting import PATIENCE
@@ -261,6 +266,108 @@ def test_a_crash_between_sending_and_marking_never_resends_on_its_own(monkeypatc
     assert ActivityEntry.objects.filter(verb="retried delivery of notice").count() == 1
 
 
+def _many(scene, count: int) -> None:
+    """`count` more people in the UK cohort (all with email on)."""
+    from accounts.models import User
+    from rollout.services.cohorts import cohort_members_add
+
+    many = User.objects.bulk_create(
+        [User(email=f"agent{i:03d}@example.com", display_name=f"Agent {i}") for i in range(count)]
+    )
+    cohort_members_add(cohort=scene.uk, users=many, actor=scene.owner)
+
+
+def test_a_crash_leaves_at_most_one_group_in_doubt_and_the_rest_is_sent_once(monkeypatch):
+    """Emails are claimed, sent and marked a group at a time: a worker dying before it marks a
+    group leaves that group `sending` (in doubt, never resent) and every other email due."""
+    monkeypatch.setattr(delivery_service, "wake_sender", lambda *senders: None)
+    scene = make_scene()
+    _many(scene, 48)  # with Amy and Cat: 50 emails, three groups
+    notice = make_notice(scene)
+    notices_publish_due()
+
+    def crash(deliveries):
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(delivery_service, "_mark_sent", crash)
+    with pytest.raises(RuntimeError):
+        notice_deliveries_send()
+    monkeypatch.undo()
+
+    emails = NoticeDelivery.objects.filter(notice=notice, channel="email")
+    in_doubt = set(emails.filter(status=DeliveryStatus.SENDING).values_list("pk", flat=True))
+    assert len(in_doubt) == delivery_service.EMAIL_GROUP == len(mail.outbox)
+    assert emails.filter(status=DeliveryStatus.PENDING).count() == 50 - 20
+    assert set(
+        NoticeDelivery.objects.filter(notice=notice, channel="in_app").values_list(
+            "status", flat=True
+        )
+    ) == {DeliveryStatus.SENT}  # the inbox first, before any email
+
+    notice_deliveries_send()
+    notice_deliveries_send(now=timezone.now() + timedelta(minutes=11))
+
+    recipients = [m.to[0] for m in mail.outbox]
+    assert len(recipients) == len(set(recipients)) == 50
+    assert set(emails.filter(status=DeliveryStatus.FAILED).values_list("pk", flat=True)) == in_doubt
+    assert set(emails.filter(pk__in=in_doubt).values_list("last_error", flat=True)) == {
+        MSG_INTERRUPTED
+    }
+    assert emails.filter(status=DeliveryStatus.SENT).count() == 30
+
+
+def test_stopped_mid_group_the_sent_are_marked_and_the_untried_are_due_again(monkeypatch):
+    """The soft time limit (or a database gone for good) stops the run in the middle of a group:
+    what went out is marked sent, the message in flight stays in doubt, and the rest of the
+    group goes back to pending with no attempt counted."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    monkeypatch.setattr(delivery_service, "wake_sender", lambda *senders: None)
+    scene = make_scene()
+    _many(scene, 3)  # with Amy and Cat: five emails, one group
+    notice = make_notice(scene)
+    notices_publish_due()
+
+    class StoppedAtTheThird(locmem.EmailBackend):
+        def send_messages(self, messages):
+            if len(mail.outbox) == 2:
+                raise SoftTimeLimitExceeded()
+            return super().send_messages(messages)
+
+    monkeypatch.setattr(
+        delivery_service.mailers.__class__, "default", property(lambda self: StoppedAtTheThird())
+    )
+    with pytest.raises(SoftTimeLimitExceeded):
+        notice_deliveries_send()
+
+    emails = NoticeDelivery.objects.filter(notice=notice, channel="email").order_by(
+        "created_at", "pk"
+    )
+    assert [(e.status, e.attempts) for e in emails] == [
+        (DeliveryStatus.SENT, 1),
+        (DeliveryStatus.SENT, 1),
+        (DeliveryStatus.SENDING, 1),  # in flight: in doubt
+        (DeliveryStatus.PENDING, 0),
+        (DeliveryStatus.PENDING, 0),
+    ]
+
+
+def test_the_sender_needs_a_few_queries_per_group_of_emails_not_per_email(
+    django_assert_max_num_queries,
+):
+    scene = make_scene()
+    _many(scene, 98)  # 101 people: 101 in the app, 100 emails in five groups
+    make_notice(scene)
+    notices_publish_due()
+
+    # 41: the stale check; the inbox in one batch (lock and read, audience, mark: 6 with the
+    # savepoint and its release); per group of 20 emails lock and read, audience, claim, mark
+    # (6, and the retries asked for with the first); the last, empty, claim (3).
+    with django_assert_max_num_queries(41):
+        assert notice_deliveries_send() == 201
+    assert len(mail.outbox) == 100
+
+
 def test_retrying_a_delivery_that_did_not_fail_is_refused():
     scene = make_scene()
     make_notice(scene)
@@ -300,6 +407,25 @@ def test_publishing_wakes_the_sender_after_commit(django_capture_on_commit_callb
     with django_capture_on_commit_callbacks(execute=True):
         notices_publish_due()
     assert {d[3] for d in _deliveries(notice)} == {"sent"}
+
+
+@override_settings(ROLLOUT_NOTICE_SENDERS=3)
+def test_a_fan_out_wakes_as_many_senders_as_configured_a_retry_one(monkeypatch):
+    """Publishing wakes ROLLOUT_NOTICE_SENDERS runs, so that several workers share a large
+    fan-out; a retry of one delivery needs one."""
+    woken: list[str] = []
+    monkeypatch.setattr(delivery_service, "wake", woken.append)
+    scene = make_scene()
+    make_notice(scene)
+
+    notices_publish_due()
+    assert woken == ["rollout.tasks.send_notice_deliveries"] * 3
+
+    woken.clear()
+    failed = NoticeDelivery.objects.filter(channel="email").first()
+    NoticeDelivery.objects.filter(pk=failed.pk).update(status=DeliveryStatus.FAILED)
+    notice_delivery_retry(delivery=failed, actor=scene.owner)
+    assert woken == ["rollout.tasks.send_notice_deliveries"]
 
 
 def test_reminders_go_once_to_those_who_have_not_acknowledged():
@@ -361,7 +487,7 @@ def test_two_workers_on_the_same_batch_deliver_each_exactly_once(monkeypatch):
     """Two threads, each its own database connection, sending the same pending rows at once."""
     if connection.vendor != "postgresql":
         pytest.skip("Row locks with SKIP LOCKED need PostgreSQL (DATABASE_URL=postgres://...).")
-    monkeypatch.setattr(delivery_service, "wake_sender", lambda: None)  # the workers send
+    monkeypatch.setattr(delivery_service, "wake_sender", lambda *senders: None)  # the workers send
     scene = make_scene()
     extra = [UserFactory(email=f"agent{i}@example.com") for i in range(12)]
     from rollout.services.cohorts import cohort_members_add
@@ -445,7 +571,7 @@ def test_a_connection_lost_before_the_mark_reconnects_and_marks_the_email_sent(m
     raises."""
     from django.db import OperationalError
 
-    monkeypatch.setattr(delivery_service, "wake_sender", lambda: None)  # this test sends
+    monkeypatch.setattr(delivery_service, "wake_sender", lambda *senders: None)  # this test sends
     scene = make_scene()
     notice = make_notice(scene, cohorts=[scene.eu])
     notices_publish_due()
@@ -552,3 +678,143 @@ def test_reminders_of_one_notice_failing_never_hold_back_another_notices(monkeyp
     assert {d[3] for d in _deliveries(poison, kind="reminder", channel="email")} == {"failed"}
     assert sorted(m.to[0] for m in mail.outbox) == ["amy@example.com", "cat@example.com"]
     assert all(m.subject == "[Rollout] Reminder: Support reply drafting: Fine" for m in mail.outbox)
+
+
+def _email_as_rendered_per_recipient(delivery, receipt):
+    """The email as the sender built it before the mail merge: both templates rendered for each
+    recipient with the recipient in the context."""
+    notice = delivery.notice
+    is_reminder = delivery.kind == "reminder"
+    context = {
+        "notice": notice,
+        "workflow": notice.workflow,
+        "recipient": delivery.recipient,
+        "is_reminder": is_reminder,
+        "link": settings.SITE_URL + reverse("inbox_notice", kwargs={"receipt_id": receipt.pk}),
+    }
+    prefix = "Reminder: " if is_reminder else ""
+    return (
+        f"[Rollout] {prefix}{notice.workflow.name}: {notice.title}"[:250],
+        render_to_string("rollout/email/notice.txt", context),
+        render_to_string("rollout/email/notice.html", context),
+    )
+
+
+@pytest.mark.parametrize("merged", [True, False], ids=["merged", "template-not-mergeable"])
+@pytest.mark.parametrize("kind", ["notice", "reminder"])
+@override_settings(SITE_URL="https://rollout.example.com/r?a=1&b='2'")
+def test_each_email_is_the_text_rendering_the_templates_for_its_recipient_gives(
+    kind, merged, monkeypatch
+):
+    """The templates are rendered once per notice and filled in per recipient: byte for byte
+    what rendering them for each recipient gives, escaping included (names, title, link). A
+    template the merge cannot fill in is rendered per recipient."""
+    from rollout.services.cohorts import cohort_members_add
+
+    if not merged:
+        monkeypatch.setattr(delivery_service, "merge_render", lambda *args: None)
+
+    scene = make_scene()
+    scene.workflow.name = 'Fish & <chips> "drafting"'
+    scene.workflow.save()
+    people = [
+        UserFactory(email="zoe@example.com", display_name='Zoë <b>"Bold"</b> & O\'Brien'),
+        UserFactory(email="x&y@example.com", display_name="<script>alert(1)</script>"),
+    ]
+    cohort_members_add(cohort=scene.uk, users=people, actor=scene.owner)
+    notice = make_notice(
+        scene,
+        title="Prompts <b>changed</b> & “quoted”",
+        body="We **shorten** the drafts & <tags>.",
+        urgent=True,
+        requires_ack=True,
+        reminder_hours=24,
+    )
+    notices_publish_due()
+    rendered: dict = {}
+    deliveries = NoticeDelivery.objects.filter(notice=notice, channel="email").select_related(
+        "notice__workflow", "recipient"
+    )
+    assert len(deliveries) == 4  # Amy, Cat and the two above (Ben: no email)
+    for delivery in deliveries:
+        receipt = NoticeReceipt.objects.get(notice=notice, recipient=delivery.recipient)
+        delivery.kind = kind
+        delivery.receipt_id = receipt.pk  # as the sender reads it
+
+        message = delivery_service._email_message(delivery, rendered)
+
+        subject, text, html = _email_as_rendered_per_recipient(delivery, receipt)
+        assert message.subject == subject
+        assert message.body == text
+        assert message.alternatives[0] == (html, "text/html")
+        assert message.to == [delivery.recipient.email]
+    # Rendered once, and merged rather than rendered per recipient (when it can be).
+    [email] = rendered.values()
+    assert (email.text is not None, email.html is not None) == (merged, merged)
+
+
+@pytest.mark.django_db(transaction=True)
+@postgres_only
+def test_two_workers_on_one_notice_send_each_email_once_and_leave_none_unsent(monkeypatch):
+    """Two sender runs at once, each on its own database connection, on a notice to 300 people:
+    every email goes out exactly once, both workers share the work, every row ends sent."""
+    from accounts.models import User
+    from rollout.services.cohorts import cohort_members_add
+
+    monkeypatch.setattr(delivery_service, "wake_sender", lambda *senders: None)  # the workers send
+    scene = make_scene()
+    many = User.objects.bulk_create(
+        [User(email=f"agent{i}@example.com", display_name=f"Agent {i}") for i in range(297)]
+    )
+    cohort_members_add(cohort=scene.uk, users=many, actor=scene.owner)  # with Amy, Ben, Cat: 300
+    notice = make_notice(scene)
+    notices_publish_due()
+    sent_by: dict[str, list[str]] = {}
+    lock = threading.Lock()
+
+    class Recording(locmem.EmailBackend):
+        """Records which worker sent what, taking a moment per message as a server would."""
+
+        def send_messages(self, messages):
+            time.sleep(0.001)
+            with lock:
+                for message in messages:
+                    sent_by.setdefault(message.to[0], []).append(threading.current_thread().name)
+            return super().send_messages(messages)
+
+    monkeypatch.setattr(
+        delivery_service.mailers.__class__, "default", property(lambda self: Recording())
+    )
+    start = threading.Barrier(2)
+    counts: list[int] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        from django.db import connection as thread_connection
+
+        try:
+            start.wait()
+            counts.append(notice_deliveries_send())
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            thread_connection.close()
+
+    threads = [threading.Thread(target=worker, name=f"worker-{i}") for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=PATIENCE)
+
+    assert not any(thread.is_alive() for thread in threads), "A worker still running"
+    assert errors == []
+    rows = NoticeDelivery.objects.filter(notice=notice)
+    assert sum(counts) == rows.count() == 300 + 299  # Ben: in the app only
+    assert set(rows.values_list("status", flat=True)) == {DeliveryStatus.SENT}
+    wanted = set(rows.filter(channel="email").values_list("recipient__email", flat=True))
+    assert len(wanted) == 299
+    assert set(sent_by) == wanted
+    assert all(len(workers) == 1 for workers in sent_by.values()), "an email sent twice"
+    assert len(mail.outbox) == 299
+    by_worker = {workers[0] for workers in sent_by.values()}
+    assert by_worker == {"worker-0", "worker-1"}, "one worker did everything"
