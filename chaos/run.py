@@ -553,9 +553,10 @@ def delivery_figures(notice_id: int, title: str, sink: Sink, expected: int) -> d
 
 
 def settled(notice_id: int, expected: int, quiet: float = 5.0):
-    """True once every row of the notice exists, none is pending or due for a retry, and the
-    rows' statuses have not changed for `quiet` seconds: a sender may hold rows `sending` while it
-    sends them, and only those it leaves there (a worker killed mid-send) are in doubt."""
+    """True once every row of the notice exists, none is pending or queued (claimed; a killed
+    worker's are due again after a minute) or due for a retry, and the rows' statuses have not
+    changed for `quiet` seconds: only a row a sender leaves `sending` (a worker killed mid-send)
+    is in doubt."""
     from django.db.models import Count
 
     from rollout.models import ChangeNotice, NoticeDelivery
@@ -567,7 +568,7 @@ def settled(notice_id: int, expected: int, quiet: float = 5.0):
             return False
         rows = NoticeDelivery.objects.filter(notice_id=notice_id)
         counts = dict(rows.values_list("status").annotate(n=Count("pk")).order_by())
-        if sum(counts.values()) < expected * 2 or counts.get("pending"):
+        if sum(counts.values()) < expected * 2 or counts.get("pending") or counts.get("queued"):
             last["counts"] = None
             return False
         now = time.monotonic()

@@ -1,13 +1,23 @@
 """Email helpers the senders share: telling an email that failed for good from one worth trying
 again, and a message class that builds the same bytes with less work (for fan-outs)."""
 
+import binascii
+import email
 import email.policy
 import functools
+import re
+import secrets
 import smtplib
+from datetime import UTC, datetime
 from email.headerregistry import HeaderRegistry
 from email.policy import EmailPolicy
+from email.utils import format_datetime, make_msgid
 
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.core.mail.backends import smtp
+from django.core.mail.utils import DNS_NAME
+from django.utils.timezone import get_current_timezone
 
 
 def smtp_refused_for_good(exc: BaseException) -> bool:
@@ -70,3 +80,154 @@ class FanOutEmail(EmailMultiAlternatives):
 
     def message(self, *, policy: EmailPolicy = email.policy.default):
         return super().message(policy=_remembering_headers(policy))
+
+
+# A plain ASCII addr-spec: written into the To header as it is. Anything else (a display name,
+# a non-ASCII address) goes through Django's own message(), which encodes it.
+_PLAIN_ADDRESS = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+)
+_CRLF = b"\r\n"
+
+
+def _quoted_printable(text: str) -> bytes:
+    """A text part's body as quoted-printable with CRLF line ends, ending in a line end, as
+    Python's email package writes it (line ends normalised; the decoded text is the same)."""
+    lines = text.splitlines()
+    body = binascii.b2a_qp("\n".join(lines).encode(), istext=True)
+    return body.replace(b"\n", _CRLF) + _CRLF
+
+
+class _BuiltMessage:
+    """What EmailMessage.message() returns for a stencil-built email: the bytes as they go to the
+    SMTP server, and, for anyone who asks for more (the console or file backends), the message
+    parsed from them."""
+
+    def __init__(self, raw: bytes, policy: EmailPolicy) -> None:
+        self.raw, self.policy = raw, policy
+
+    def as_bytes(self, unixfrom: bool = False, policy: EmailPolicy | None = None) -> bytes:
+        return self.raw
+
+    def __bytes__(self) -> bytes:
+        return self.raw
+
+    def __getattr__(self, name: str):
+        return getattr(self.parsed, name)
+
+    @functools.cached_property
+    def parsed(self):
+        return email.message_from_bytes(self.raw, policy=self.policy)
+
+
+class _StencilEmail(FanOutEmail):
+    def __init__(self, *, raw: bytes, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._raw = raw
+
+    def message(self, *, policy: EmailPolicy = email.policy.default):
+        return _BuiltMessage(self._raw, policy)
+
+
+class MailStencil:
+    """A fan-out email (a text part and an HTML alternative) whose headers are built once, by
+    Django, and whose MIME message is then put together per recipient from them: only the To,
+    Date and Message-ID headers and the two quoted-printable bodies are made per message. The same
+    message, header for header and part for part, as Django builds for each recipient
+    (tests/core/test_mail.py compares), at a small part of the cost: a fan-out of thousands spends
+    its time at the mail server, not in Python's email package.
+
+    Raises what Django's message() raises for a header it refuses (a subject with a line break),
+    when the stencil is made."""
+
+    def __init__(self, *, subject: str, from_email: str | None = None) -> None:
+        probe = FanOutEmail(subject=subject, body="", from_email=from_email, to=["a@b.invalid"])
+        probe.attach_alternative("", "text/html")
+        head = probe.message(policy=email.policy.SMTP).as_bytes().split(_CRLF * 2, 1)[0]
+        kept = _header_lines(head, {b"subject", b"from"})
+        self.subject, self.from_email = probe.subject, probe.from_email
+        # "=_" never occurs in a quoted-printable body: no body can contain the boundary.
+        self.boundary = f"=_rollout_{secrets.token_hex(12)}".encode()
+        self._head = (
+            b'MIME-Version: 1.0\r\nContent-Type: multipart/alternative;\r\n boundary="'
+            + self.boundary
+            + b'"\r\n'
+            + kept
+        )
+        part = (
+            b'Content-Type: text/%s; charset="utf-8"\r\n'
+            b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+        )
+        # The line end before a boundary belongs to it (RFC 2046): each body keeps its own.
+        self._text_part = b"\r\n--" + self.boundary + b"\r\n" + part % b"plain"
+        self._html_part = b"\r\n--" + self.boundary + b"\r\n" + part % b"html"
+        self._end = b"\r\n--" + self.boundary + b"--\r\n"
+
+    def email(self, *, to: str, text: str, html: str) -> FanOutEmail:
+        """The email to `to` with these bodies, ready for any mail backend."""
+        if not _PLAIN_ADDRESS.fullmatch(to):
+            message = FanOutEmail(
+                subject=self.subject, body=text, from_email=self.from_email, to=[to]
+            )
+            message.attach_alternative(html, "text/html")
+            return message
+        zone = get_current_timezone() if settings.EMAIL_USE_LOCALTIME else UTC
+        raw = b"".join(
+            (
+                self._head,
+                b"To: ",
+                to.encode(),
+                b"\r\nDate: ",
+                format_datetime(datetime.now(zone)).encode(),
+                b"\r\nMessage-ID: ",
+                make_msgid(domain=DNS_NAME).encode(),
+                b"\r\n",
+                self._text_part,
+                _quoted_printable(text),
+                self._html_part,
+                _quoted_printable(html),
+                self._end,
+            )
+        )
+        message = _StencilEmail(
+            raw=raw, subject=self.subject, body=text, from_email=self.from_email, to=[to]
+        )
+        message.attach_alternative(html, "text/html")
+        return message
+
+
+def _header_lines(head: bytes, names: set[bytes]) -> bytes:
+    """The lines (with their folded continuations) of the headers `names` in a header block."""
+    kept: list[bytes] = []
+    keep = False
+    for line in head.split(_CRLF):
+        if not line[:1].isspace():
+            keep = line.split(b":", 1)[0].lower() in names
+        if keep:
+            kept.append(line + _CRLF)
+    return b"".join(kept)
+
+
+class SMTPBackend(smtp.EmailBackend):
+    """Django's SMTP backend, minus most of the cost of preparing envelope addresses: Python's
+    address parser takes longer than a local mail server takes to accept a message. An address
+    of plain ASCII (_PLAIN_ADDRESS) is its own addr-spec; any other goes through Django's
+    prep_address once per backend (the sender's, for one, is the same on every message)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._prepared: dict[tuple[str, bool], str] = {}
+
+    def prep_address(self, address, force_ascii=True):
+        if type(address) is not str:
+            return super().prep_address(address, force_ascii)
+        if _PLAIN_ADDRESS.fullmatch(address):
+            return address
+        key = (address, force_ascii)
+        prepared = self._prepared.get(key)
+        if prepared is None:  # an invalid address raises here, every time
+            if len(self._prepared) >= 256:
+                self._prepared.clear()
+            prepared = self._prepared[key] = super().prep_address(address, force_ascii)
+        return prepared

@@ -200,7 +200,7 @@ if env.str("EMAIL_URL", default=""):
     _email = env.email_url("EMAIL_URL")
     MAILERS = {
         "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "BACKEND": "core.mail.SMTPBackend",  # Django's, with cheaper envelope addresses
             "OPTIONS": {
                 "host": _email["EMAIL_HOST"],
                 "port": _email["EMAIL_PORT"],
@@ -328,6 +328,9 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # should share a large fan-out (emails are claimed in groups, so runs never race for a row). A
 # run that finds nothing due ends at once; a run out of time hands over to one new run.
 ROLLOUT_NOTICE_SENDERS = env.int("ROLLOUT_NOTICE_SENDERS", default=2)
+# SMTP connections one sender run sends a fan-out's emails over at once (threads, PostgreSQL only):
+# while one waits for the database to record a message sent, another's is at the mail server.
+ROLLOUT_NOTICE_EMAIL_LANES = env.int("ROLLOUT_NOTICE_EMAIL_LANES", default=2)
 
 # --- Logging --------------------------------------------------------------------------------------
 LOGGING = {

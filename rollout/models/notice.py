@@ -120,8 +120,11 @@ class DeliveryChannel(models.TextChoices):
 
 class DeliveryStatus(models.TextChoices):
     PENDING = "pending", "Pending"
-    # Email only: claimed and handed to the mail server; a crash before "sent" leaves it here,
-    # and it is never re-sent automatically (rollout.services.notice_delivery explains why).
+    # Email only: claimed by a sender, not tried yet (rollout.services.notice_delivery).
+    QUEUED = "queued", "Queued"
+    # Email only: its attempt has begun (the message is on its way to the mail server); a crash
+    # before "sent" leaves it here, and it is never re-sent automatically
+    # (rollout.services.notice_delivery explains why). At most one per sender at a time.
     SENDING = "sending", "Sending"
     SENT = "sent", "Delivered"
     FAILED = "failed", "Failed"
@@ -131,7 +134,8 @@ class DeliveryStatus(models.TextChoices):
 class NoticeDelivery(models.Model):
     """One notice to one recipient on one channel (rule 6: exactly once). Claimed with
     SELECT … FOR UPDATE SKIP LOCKED, sent, then marked sent; a retry finds it sent.
-    `sent_at` is when it was sent; on a sending or failed row, when the last attempt began."""
+    `sent_at` is when it was sent; on a sending or failed row, when the last attempt began; on a
+    queued one, when it was claimed."""
 
     notice = models.ForeignKey(ChangeNotice, on_delete=models.CASCADE, related_name="deliveries")
     recipient = models.ForeignKey(
@@ -155,7 +159,13 @@ class NoticeDelivery(models.Model):
                 fields=["notice", "recipient", "channel", "kind"], name="notice_delivery_once"
             ),
         ]
-        indexes = [models.Index(fields=["status", "created_at"], name="notice_delivery_pending")]
+        indexes = [
+            # The sender's "oldest due rows of a channel first", read in order: no sort of every
+            # pending row for each group it claims.
+            models.Index(
+                fields=["status", "channel", "created_at", "id"], name="notice_delivery_due"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.notice_id} → {self.recipient_id} ({self.channel}, {self.status})"

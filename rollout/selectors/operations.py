@@ -19,7 +19,12 @@ from rollout.models import (
 
 # Rows a sender still has to finish: pending ones, claimed ones not yet marked, and failed ones
 # (a failed row is retried until its attempts run out; the count shows a sender that keeps failing).
-UNFINISHED = (DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.FAILED)
+UNFINISHED = (
+    DeliveryStatus.PENDING,
+    DeliveryStatus.QUEUED,
+    DeliveryStatus.SENDING,
+    DeliveryStatus.FAILED,
+)
 
 
 @dataclass(frozen=True)

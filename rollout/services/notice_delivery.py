@@ -15,23 +15,28 @@ Exactly once, per channel (in-app first: the whole audience has the notice in it
 seconds, before the first email goes out):
 * in-app: the inbox row is the receipt; a batch of deliveries is re-checked and marked sent
   inside the transaction that holds their row locks, so each happens once or not at all.
-* email: a mail server is outside our transaction, so "send, then mark" cannot be atomic. Two
-  phases per group of up to EMAIL_GROUP rows: the claim (row locks, SKIP LOCKED, still due and
-  still wanted?) moves the group to `sending` and commits, so no other worker can take its rows;
-  then its messages go out one by one over the run's single SMTP connection, each failure
-  isolated (failed with the reason, retried with backoff up to MAX_ATTEMPTS if it may pass), and
-  the rows sent are marked sent with one UPDATE right after the group; rows the group did not
-  reach (the server down) go back to pending. A crash between sending and marking leaves that
-  group `sending`: never re-sent automatically (which could double it). After STALE_SENDING it
-  is reported as failed with MSG_INTERRUPTED, and the owner's Retry decides. So email is at most
-  once automatically, never lost silently, and a crash leaves at most one group in doubt.
+* email: a mail server is outside our transaction, so "send, then mark" cannot be atomic. A
+  sender claims a group of up to EMAIL_GROUP due rows in one short transaction (row locks, SKIP
+  LOCKED, still due and still wanted?) and moves them to `queued`: no other sender takes them.
+  Then row by row over the run's single SMTP connection: one statement marks the row just sent
+  `sent` and moves the next from `queued` to `sending` (its attempt begins), and only then does
+  that next message go out. So at any moment at most one row per sender is `sending`, and a crash
+  leaves at most that one in doubt: never re-sent automatically (which could double it); after
+  STALE_SENDING it is reported as failed with MSG_INTERRUPTED, and the owner's Retry decides.
+  Rows a crash leaves `queued` were never tried: after QUEUED_STALE they are due again. A row is
+  sent only by the sender whose statement moved it out of `queued`, so even a group released
+  while its sender still lives (a very slow mail server) is sent once. Each failure is isolated
+  (failed with the reason, retried with backoff up to MAX_ATTEMPTS if it may pass). Email is at
+  most once automatically and never lost silently.
 
 Each notice's email is rendered once per run and filled in per recipient (rollout.lib.mail_merge):
-byte for byte what rendering the templates for each recipient gives.
+byte for byte what rendering the templates for each recipient gives; its MIME headers are built
+once too (core.mail.MailStencil).
 """
 
 import logging
 import smtplib
+import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Collection, Iterable
@@ -39,10 +44,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
+import psycopg
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import mailers
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.template.loader import get_template, render_to_string
 from django.urls import reverse
@@ -51,7 +57,7 @@ from django.utils import timezone
 from accounts.models import User
 from core.db import retry_on_lost_connection
 from core.errors import ApplicationError
-from core.mail import FanOutEmail, failure_reason, smtp_refused_for_good
+from core.mail import FanOutEmail, MailStencil, failure_reason, smtp_refused_for_good
 from core.wake import wake
 from rollout.lib.mail_merge import Merge, MergeFields, MergeRecord, merge_render
 from rollout.models import (
@@ -75,10 +81,12 @@ NOTICE, REMINDER = "notice", "reminder"
 MAX_ATTEMPTS = 5
 BACKOFF_BASE = timedelta(minutes=1)  # automatic retries after 1, 2, 4, 8 minutes
 STALE_SENDING = timedelta(minutes=10)  # longer than a task may run (time_limit=300)
+# Claimed rows no sender has tried for this long (their sender died) are due again; a live sender
+# that still holds some simply finds them taken (see the module's docstring).
+QUEUED_STALE = timedelta(minutes=1)
 PUBLISH_BATCH = 50
 SEND_BATCH = 500  # in-app rows delivered per transaction
-# Email rows claimed, sent and marked together: the most a crash can leave in doubt.
-EMAIL_GROUP = 20
+EMAIL_GROUP = 20  # email rows claimed together
 SEND_BUDGET = 180.0  # seconds of sending per run before handing over (task soft limit: 240)
 
 EMAIL_TEXT, EMAIL_HTML = "rollout/email/notice.txt", "rollout/email/notice.html"
@@ -290,9 +298,9 @@ def notice_deliveries_send(
     limit, it stops and wakes a new run for the rest. Returns how many this call delivered.
 
     Safe to run concurrently and twice: rows are locked with SKIP LOCKED, an email group is
-    moved to `sending` before it goes out (so two workers never hold the same row), and a
-    delivered row is never due again. Audience, account and email preference are re-checked, in
-    bulk, when rows are claimed; whoever no longer qualifies is `skipped`."""
+    moved to `queued` before it goes out (so two workers, or two lanes, never hold the same
+    row), and a delivered row is never due again. Audience, account and email preference are
+    re-checked, in bulk, when rows are claimed; whoever no longer qualifies is `skipped`."""
     now = now or timezone.now()
     started = time.monotonic()
     _release_stale_sending(now)
@@ -306,27 +314,87 @@ def notice_deliveries_send(
             wake_sender()  # a fresh run goes on; the sweep is the safety net
             return delivered
     group = min(limit, EMAIL_GROUP)
+    sent, more = _send_email_lanes(group, now, deadline=started + budget)
+    if more:
+        wake_sender()  # out of time: a fresh run goes on; the sweep is the safety net
+    return delivered + sent
+
+
+def _send_email_lanes(group: int, now: datetime, *, deadline: float) -> tuple[int, bool]:
+    """Send due emails over settings.ROLLOUT_NOTICE_EMAIL_LANES SMTP connections at once, each
+    lane claiming and sending groups of its own (_email_lane), so that while one lane waits for
+    the database the other's message is at the mail server. Returns (how many were sent,
+    whether time ran out with more due).
+
+    Lanes beyond this thread run on PostgreSQL only, outside any transaction (each thread has
+    its own database connection, which must see what this one committed). If this thread is
+    stopped (the task's soft time limit), the other lanes stop after their message in flight
+    and are waited for."""
+    lanes = settings.ROLLOUT_NOTICE_EMAIL_LANES
+    if lanes < 2 or connection.vendor != "postgresql" or connection.in_atomic_block:
+        return _email_lane(group, now, deadline=deadline)
+    stop = threading.Event()
+    results: list[tuple[int, bool]] = []
+    errors: list[BaseException] = []
+
+    def lane() -> None:
+        try:
+            results.append(_email_lane(group, now, deadline=deadline, stop=stop))
+        except BaseException as exc:  # noqa: BLE001 — raised again in the calling thread
+            errors.append(exc)
+        finally:
+            connection.close()  # this thread's own connection
+
+    run = threading.current_thread().name
+    others = [
+        threading.Thread(target=lane, name=f"{run} lane {n}", daemon=True)
+        for n in range(2, lanes + 1)
+    ]
+    for thread in others:
+        thread.start()
+    try:
+        results.append(_email_lane(group, now, deadline=deadline, stop=stop))
+    finally:
+        stop.set()
+        for thread in others:
+            thread.join()
+    if errors:
+        raise errors[0]
+    return sum(sent for sent, _ in results), any(more for _, more in results)
+
+
+def _email_lane(
+    group: int, now: datetime, *, deadline: float, stop: threading.Event | None = None
+) -> tuple[int, bool]:
+    """Claim and send groups of due emails over one SMTP connection until none is due, the mail
+    server cannot be reached, `stop` is set or the deadline passes. Returns (how many were sent,
+    whether time ran out with more due)."""
     outbox = _Outbox()
     retries = True  # failed rows due again go first; asked for again only while a group fills
+    delivered = 0
     try:
-        while True:
+        while stop is None or not stop.is_set():
             locked, emails, retries = _claim(group, now, retries=retries)
             sent, server_down = _send_emails(emails, outbox)
             delivered += sent
             if locked < group or server_down:
-                return delivered  # nothing more due, or the rest waits for the mail server
-            if time.monotonic() - started > budget:
-                wake_sender()
-                return delivered
+                return delivered, False  # nothing more due, or the rest waits for the server
+            if time.monotonic() > deadline:
+                return delivered, True
     finally:
         outbox.close()
+    return delivered, False
 
 
 def _release_stale_sending(now: datetime) -> None:
-    """Email rows stuck in `sending` (the worker died mid-send): report, never resend."""
+    """Email rows stuck in `sending` (the worker died mid-send): report, never resend. Rows left
+    `queued` (claimed by a worker that died before trying them): due again."""
     NoticeDelivery.objects.filter(
         status=DeliveryStatus.SENDING, sent_at__lte=now - STALE_SENDING
     ).update(status=DeliveryStatus.FAILED, last_error=MSG_INTERRUPTED, attempts=MAX_ATTEMPTS)
+    NoticeDelivery.objects.filter(
+        status=DeliveryStatus.QUEUED, sent_at__lte=now - QUEUED_STALE
+    ).update(status=DeliveryStatus.PENDING)
 
 
 @transaction.atomic
@@ -349,15 +417,15 @@ def _deliver_in_app(limit: int, now: datetime) -> tuple[int, int]:
 def _claim(size: int, now: datetime, *, retries: bool) -> tuple[int, list[NoticeDelivery], bool]:
     """Claim a group of due email rows in one short transaction: lock up to `size` (SKIP LOCKED
     passes over rows another worker is claiming), re-check them, skip whoever no longer
-    qualifies, and move the rest to `sending`, committed before any message goes out — from then
-    on no worker, this one included, sends them again on its own. Returns (rows locked, the
+    qualifies, and move the rest to `queued` (stamped with the time of the claim), committed
+    before any message goes out, so that no other worker takes them. Returns (rows locked, the
     deliveries to send as they were before the claim (see _release), whether more failed rows
     may be due again). Three queries for the group, one more to skip, one more with `retries`."""
     rows, more_retries = _lock_due(DeliveryChannel.EMAIL, size, now, retries=retries)
     wanted, skipped = _recheck(rows)
     _skip(skipped)
     NoticeDelivery.objects.filter(pk__in=[row.pk for row in wanted]).update(
-        status=DeliveryStatus.SENDING, sent_at=now, attempts=F("attempts") + 1
+        status=DeliveryStatus.QUEUED, sent_at=timezone.now()
     )
     return len(rows), wanted, more_retries
 
@@ -459,9 +527,12 @@ class _Outbox:
 
 
 def _send_emails(emails: list[NoticeDelivery], outbox: _Outbox) -> tuple[int, bool]:
-    """Send a claimed group message by message over the outbox's connection, then mark the ones
-    that went out sent with one UPDATE. Returns (how many were sent, whether it stopped because
-    no connection to the mail server could be opened).
+    """Send a claimed group message by message over the outbox's connection. Returns (how many
+    were sent, whether it stopped because no connection to the mail server could be opened).
+
+    One statement per message (_advance) marks the one just sent `sent` and begins the next
+    (`queued` to `sending`, one more attempt); the next message goes out only once that is
+    committed, and only if the statement found it still `queued` (else another sender has it).
 
     Failures are isolated per row and marked at once. A transient one (the server unreachable, a
     timeout, a 4xx answer) is retried with backoff. One that trying again cannot fix — a header
@@ -469,16 +540,21 @@ def _send_emails(emails: list[NoticeDelivery], outbox: _Outbox) -> tuple[int, bo
     server refuses for good (5xx), any other error building or sending this one message — fails
     the row for good with the reason, and the group goes on.
 
-    However the group ends, the rows sent are marked sent and the rows not reached go back to
-    what they were (due again, no attempt counted). Only a message in flight when something
-    else stopped the run (the soft time limit, the database gone for good) stays `sending`; a
-    worker killed outright leaves its group `sending`: at most EMAIL_GROUP rows in doubt."""
-    sent: list[NoticeDelivery] = []
+    However the group ends, the rows not reached go back to what they were (due again, no
+    attempt counted). Only the message in flight when something else stopped the run (the soft
+    time limit, the database gone for good) stays `sending`, as does the one in flight when the
+    worker is killed outright: at most one row in doubt."""
+    sent = 0
     untried = deque(emails)
     server_down = False
+    just_sent: NoticeDelivery | None = None
     try:
         while untried:
-            delivery = untried.popleft()  # in flight: neither sent nor untried
+            delivery = untried.popleft()  # from here: neither sent nor untried
+            began = _advance(just_sent, delivery)
+            just_sent = None
+            if not began:
+                continue  # released while this sender was slow, and taken by another
             try:
                 outbox.send(_email_message(delivery, outbox.rendered))
             except (smtplib.SMTPException, OSError) as exc:
@@ -496,11 +572,13 @@ def _send_emails(emails: list[NoticeDelivery], outbox: _Outbox) -> tuple[int, bo
                 logger.exception("Notice delivery %s cannot be sent", delivery.pk)
                 _mark_failed(delivery, failure_reason(exc), permanent=True)
             else:
-                sent.append(delivery)
+                just_sent = delivery
+                sent += 1
     finally:
-        _mark_sent(sent)
+        if just_sent is not None:
+            _advance(just_sent, None)
         _release(untried)
-    return len(sent), server_down
+    return sent, server_down
 
 
 @dataclass(frozen=True)
@@ -509,7 +587,7 @@ class _NoticeEmail:
     with, and the text and HTML bodies ready to fill in per recipient (None: that template does
     more than print the recipient's values, so it is rendered per recipient)."""
 
-    subject: str
+    stencil: MailStencil  # its subject and sender
     context: dict[str, object]
     text: Merge | None
     html: Merge | None
@@ -525,7 +603,9 @@ def _notice_email(notice: ChangeNotice, *, is_reminder: bool) -> _NoticeEmail:
         "link": fields.field("link"),
     }
     return _NoticeEmail(
-        subject=f"[Rollout] {prefix}{notice.workflow.name}: {notice.title}"[:250],
+        stencil=MailStencil(
+            subject=f"[Rollout] {prefix}{notice.workflow.name}: {notice.title}"[:250]
+        ),
         context=context,
         text=merge_render(get_template(EMAIL_TEXT), merged, fields),
         html=merge_render(get_template(EMAIL_HTML), merged, fields),
@@ -553,25 +633,72 @@ def _email_message(
     def body(merge: Merge | None, template_name: str) -> str:
         return merge.fill(values) if merge is not None else render_to_string(template_name, context)
 
-    message = FanOutEmail(
-        subject=email.subject, body=body(email.text, EMAIL_TEXT), to=[recipient.email]
+    return email.stencil.email(
+        to=recipient.email, text=body(email.text, EMAIL_TEXT), html=body(email.html, EMAIL_HTML)
     )
-    message.attach_alternative(body(email.html, EMAIL_HTML), "text/html")
-    return message
 
 
-def _mark_sent(deliveries: list[NoticeDelivery]) -> None:
-    """Mark a group's sent rows sent, with one UPDATE right after the group went out (never the
-    whole run's at the end: a crash leaves one group in doubt). Survives a lost connection, as
-    _mark_failed does: the messages are out, whatever happens to the connection after."""
-    if not deliveries:
-        return
-    ids = [delivery.pk for delivery in deliveries]
-    retry_on_lost_connection(
-        lambda: NoticeDelivery.objects.filter(pk__in=ids, status=DeliveryStatus.SENDING).update(
-            status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error=""
-        )
-    )
+def _advance(sent: NoticeDelivery | None, next_up: NoticeDelivery | None) -> bool:
+    """In one autocommit statement: mark `sent` (a row whose message just went out) sent, and
+    begin `next_up`: from `queued` to `sending`, one more attempt, its `sent_at` the time the
+    attempt began. Returns whether `next_up` began: False when it was no longer `queued` (its
+    claim went stale and another sender has it), so this sender must not send it.
+
+    Survives a lost connection, as _mark_failed does: the message is out, whatever happens to
+    the connection after. A repeat after a statement that did commit finds `next_up` already
+    begun at the same instant, and says it began. On PostgreSQL the statement is prepared once
+    per connection: it runs once per email, and planning it each time would cost more than
+    running it."""
+    if sent is None and next_up is None:
+        return False
+    now = timezone.now()
+    if next_up is None:
+        sql, params = _MARK_SENT, {"sent": sent.pk, "now": now}
+    elif sent is None:
+        sql, params = _BEGIN, {"next": next_up.pk, "now": now}
+    else:
+        sql, params = _MARK_SENT_AND_BEGIN, {"sent": sent.pk, "next": next_up.pk, "now": now}
+
+    def write() -> set[int]:
+        with _statement_cursor() as cursor:
+            cursor.execute(sql, params)
+            return {row[0] for row in cursor.fetchall()}
+
+    changed = retry_on_lost_connection(write)
+    return next_up is not None and next_up.pk in changed
+
+
+def _statement_cursor():
+    """A cursor of the default connection that, on PostgreSQL, binds parameters on the server,
+    so that psycopg prepares a statement run again and again (after a few runs) and PostgreSQL
+    plans it once per connection. Django's own cursors bind on the client: every run's text
+    differs, and is planned again. Wrapped by Django, so execute wrappers and query logging see
+    it."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    connection.ensure_connection()
+    return connection.make_cursor(psycopg.Cursor(connection.connection))
+
+
+# The statements of _advance, written out (rollout_noticedelivery; statuses sent, sending, queued).
+_MARK_SENT = (
+    "UPDATE rollout_noticedelivery SET status = 'sent', last_error = '', sent_at = %(now)s"
+    " WHERE id = %(sent)s AND status = 'sending' RETURNING id"
+)
+_BEGIN = (
+    "UPDATE rollout_noticedelivery SET status = 'sending', attempts = attempts + 1,"
+    " sent_at = %(now)s WHERE id = %(next)s"
+    " AND (status = 'queued' OR (status = 'sending' AND sent_at = %(now)s)) RETURNING id"
+)
+_MARK_SENT_AND_BEGIN = (
+    "UPDATE rollout_noticedelivery SET sent_at = %(now)s,"
+    " status = CASE WHEN id = %(sent)s THEN 'sent' ELSE 'sending' END,"
+    " attempts = CASE WHEN id = %(sent)s THEN attempts ELSE attempts + 1 END,"
+    " last_error = CASE WHEN id = %(sent)s THEN '' ELSE last_error END"
+    " WHERE id IN (%(sent)s, %(next)s) AND ((id = %(sent)s AND status = 'sending') OR"
+    " (id = %(next)s AND (status = 'queued' OR (status = 'sending' AND sent_at = %(now)s))))"
+    " RETURNING id"
+)
 
 
 def _mark_failed(delivery: NoticeDelivery, reason: str, *, permanent: bool = False) -> None:
@@ -595,12 +722,10 @@ def _release(emails: Iterable[NoticeDelivery]) -> None:
     attempt counted. One UPDATE per earlier state (usually one: pending, never tried)."""
     states: defaultdict[tuple[object, ...], list[int]] = defaultdict(list)
     for delivery in emails:
-        states[(delivery.status, delivery.attempts, delivery.sent_at)].append(delivery.pk)
-    for (status, attempts, sent_at), ids in states.items():
-        back = NoticeDelivery.objects.filter(pk__in=ids, status=DeliveryStatus.SENDING)
-        retry_on_lost_connection(
-            partial(back.update, status=status, attempts=attempts, sent_at=sent_at)
-        )
+        states[(delivery.status, delivery.sent_at)].append(delivery.pk)
+    for (status, sent_at), ids in states.items():
+        back = NoticeDelivery.objects.filter(pk__in=ids, status=DeliveryStatus.QUEUED)
+        retry_on_lost_connection(partial(back.update, status=status, sent_at=sent_at))
 
 
 # --- The owner's retry ---------------------------------------------------------------------------

@@ -66,7 +66,7 @@ def test_database_url_and_broker_url_switch_to_real_services(tmp_path: Path) -> 
     assert values["engine"] == "django.db.backends.postgresql"
     assert (values["host"], values["name"]) == ("db.internal", "rollout")
     assert values["broker"] == "redis://cache.internal:6379/0"
-    assert values["mail"]["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert values["mail"]["BACKEND"] == "core.mail.SMTPBackend"
     assert values["mail"]["OPTIONS"]["host"] == "smtp.example.com"
     assert values["mail"]["OPTIONS"]["use_tls"] is True
     assert values["site"] == "https://rollout.example.com"

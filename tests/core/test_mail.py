@@ -7,7 +7,13 @@ from email.utils import format_datetime
 import pytest
 from django.core.mail import EmailMultiAlternatives
 
-from core.mail import FanOutEmail, _RememberingHeaders, smtp_refused_for_good
+from core.mail import (
+    FanOutEmail,
+    MailStencil,
+    SMTPBackend,
+    _RememberingHeaders,
+    smtp_refused_for_good,
+)
 
 
 def _raw(cls, policy, i: int = 0) -> bytes:
@@ -63,3 +69,107 @@ def test_a_fan_out_email_refuses_the_headers_django_refuses():
 )
 def test_only_a_5xx_answer_is_a_failure_for_good(error, for_good):
     assert smtp_refused_for_good(error) is for_good
+
+
+_BODIES = [
+    ("Plain text\nhttps://rollout.example.com/inbox/1/", "<p>Plain</p>"),
+    (
+        "Zoë · naïve — “quoted”\n" + "a long line = with equals " * 12 + "\nend",
+        "<p>Plain &middot; <strong>html</strong></p>" * 20,
+    ),
+    (". a dot first\nFrom the start\ntrailing spaces   \n\n\nblank lines\ttab\t", "<p>\t</p>\n"),
+    ("Windows\r\nline ends\rand old Mac ones\r\n", "=3D is not an escape here =\n"),
+]
+
+
+def _parsed(raw: bytes):
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert not message.defects
+    return message
+
+
+@pytest.mark.parametrize(("text", "html"), _BODIES)
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "[Rollout] Support reply drafting: New reply prompt from Monday",
+        "[Rollout] Zoë's workflow: Fish & <chips> — a subject long enough to be folded over "
+        "more than one line of the header block",
+    ],
+)
+def test_a_stencil_email_is_the_message_django_builds(subject, text, html):
+    stencil = MailStencil(subject=subject)
+    built = stencil.email(to="amy.agent+eu@example.com", text=text, html=html)
+    django_email = EmailMultiAlternatives(subject=subject, body=text, to=built.to)
+    django_email.attach_alternative(html, "text/html")
+
+    ours = _parsed(built.message(policy=email.policy.SMTP).as_bytes())
+    theirs = _parsed(django_email.message(policy=email.policy.SMTP).as_bytes())
+    for header in ("Subject", "From", "To", "MIME-Version"):
+        assert ours[header] == theirs[header]
+    assert ours.get_content_type() == theirs.get_content_type() == "multipart/alternative"
+    assert ours["Date"].datetime.tzinfo is not None
+    assert (
+        ours["Message-ID"]
+        != _parsed(stencil.email(to="a@b.c", text="", html="").message().as_bytes())["Message-ID"]
+    )
+
+    def parts(message):
+        return [
+            (part.get_content_type(), part.get_content_charset(), part.get_content())
+            for part in message.iter_parts()
+        ]
+
+    assert parts(ours) == parts(theirs)
+    raw = built.message().as_bytes()
+    assert all(len(line) <= 78 for line in raw.split(b"\r\n"))
+    assert b"\n" not in raw.replace(b"\r\n", b"")  # CRLF only, as SMTP wants
+    assert (built.subject, built.body, built.alternatives[0].content) == (subject, text, html)
+
+
+def test_a_stencil_hands_an_address_it_does_not_write_itself_to_django():
+    stencil = MailStencil(subject="Notice")
+    for to in ("Zoë Agent <zoe@example.com>", "zoë@example.com", "a@bücher.example"):
+        built = stencil.email(to=to, text="t", html="<p>h</p>")
+        assert type(built) is FanOutEmail
+        assert built.to == [to]
+
+
+def test_a_stencil_refuses_the_headers_django_refuses():
+    with pytest.raises(ValueError, match="linefeed or carriage return"):
+        MailStencil(subject="Bad\r\nBcc: everyone@example.com")
+
+
+def test_a_stencil_email_goes_through_any_mail_backend(capsys):
+    from django.core.mail.backends.console import EmailBackend
+
+    built = MailStencil(subject="Notice").email(to="amy@example.com", text="Hello ·", html="<p/>")
+    assert EmailBackend().send_messages([built]) == 1
+    assert "To: amy@example.com" in capsys.readouterr().out
+
+
+def test_the_smtp_backend_prepares_envelope_addresses_as_django_does():
+    from django.core.mail import mailers
+    from django.core.mail.backends.smtp import EmailBackend
+    from django.test import override_settings
+
+    options = {"host": "127.0.0.1", "port": 25}
+    configured = {
+        "ours": {"BACKEND": "core.mail.SMTPBackend", "OPTIONS": options},
+        "django": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": options},
+    }
+    with override_settings(MAILERS=configured):
+        ours, django_backend = mailers["ours"], mailers["django"]
+    assert (type(ours), type(django_backend)) == (SMTPBackend, EmailBackend)
+    for address in (
+        "amy.agent+eu@example.com",
+        "Rollout <rollout@localhost>",
+        "Zoë Agent <zoe@bücher.example>",
+        "rollout@localhost",
+    ):
+        for _ in range(2):  # the second time from its memory
+            assert ours.prep_address(address) == django_backend.prep_address(address)
+    for bad in ("a@b.c\nBcc: everyone@example.com", "not an address <", "a@b.c, d@e.f"):
+        for _ in range(2):
+            with pytest.raises(ValueError):
+                ours.prep_address(bad)

@@ -54,7 +54,7 @@ def test_notice_emails_go_over_one_smtp_connection_with_text_and_html(smtp_serve
     notices_publish_due()
     mailers = {
         "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "BACKEND": "core.mail.SMTPBackend",
             "OPTIONS": {
                 "host": controller.hostname,
                 "port": controller.port,
@@ -95,7 +95,7 @@ def test_an_unreachable_server_fails_the_email_and_keeps_the_rest_pending():
     notices_publish_due()
     mailers = {
         "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "BACKEND": "core.mail.SMTPBackend",
             "OPTIONS": {"host": "127.0.0.1", "port": _free_port(), "timeout": 2},
         }
     }

@@ -3,6 +3,7 @@
 import smtplib
 import threading
 import time
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -28,6 +29,7 @@ from rollout.selectors.inbox import inbox_list_for_user
 from rollout.services import notice_delivery as delivery_service
 from rollout.services.cohorts import cohort_member_remove
 from rollout.services.notice_delivery import (
+    MAX_ATTEMPTS,
     MSG_INTERRUPTED,
     MSG_NOT_FAILED,
     notice_deliveries_send,
@@ -238,10 +240,7 @@ def test_a_crash_between_sending_and_marking_never_resends_on_its_own(monkeypatc
     notice = make_notice(scene, cohorts=[scene.eu])
     notices_publish_due()
 
-    def crash(delivery):
-        raise RuntimeError("worker killed")
-
-    monkeypatch.setattr(delivery_service, "_mark_sent", crash)
+    monkeypatch.setattr(delivery_service, "_advance", _crash_marking(after=1))
     with pytest.raises(RuntimeError):
         notice_deliveries_send()
     monkeypatch.undo()
@@ -277,43 +276,88 @@ def _many(scene, count: int) -> None:
     cohort_members_add(cohort=scene.uk, users=many, actor=scene.owner)
 
 
-def test_a_crash_leaves_at_most_one_group_in_doubt_and_the_rest_is_sent_once(monkeypatch):
-    """Emails are claimed, sent and marked a group at a time: a worker dying before it marks a
-    group leaves that group `sending` (in doubt, never resent) and every other email due."""
+def _crash_marking(after: int):
+    """A stand-in for the sender's _advance that kills the worker when it is about to mark the
+    `after`-th message sent: that message went out, its mark never happens, and nothing the
+    worker would have done after (its `finally` blocks included) touches the database."""
+    real = delivery_service._advance
+    marks = []
+
+    def advance(sent, next_up):
+        if sent is not None:
+            marks.append(sent.pk)
+        if len(marks) >= after:
+            raise RuntimeError("worker killed")
+        return real(sent, next_up)
+
+    return advance
+
+
+def test_a_crash_leaves_one_email_in_doubt_and_the_rest_is_sent_once(monkeypatch):
+    """Emails are claimed a group at a time (`queued`) and marked one by one as they go out: a
+    worker dying between a send and its mark leaves that one message `sending` (in doubt, never
+    resent); the rest of its group is `queued`, due again once the claim is stale; the other
+    groups stay pending."""
     monkeypatch.setattr(delivery_service, "wake_sender", lambda *senders: None)
     scene = make_scene()
     _many(scene, 48)  # with Amy and Cat: 50 emails, three groups
     notice = make_notice(scene)
     notices_publish_due()
 
-    def crash(deliveries):
-        raise RuntimeError("worker killed")
-
-    monkeypatch.setattr(delivery_service, "_mark_sent", crash)
+    monkeypatch.setattr(delivery_service, "_advance", _crash_marking(after=5))
     with pytest.raises(RuntimeError):
         notice_deliveries_send()
     monkeypatch.undo()
 
     emails = NoticeDelivery.objects.filter(notice=notice, channel="email")
-    in_doubt = set(emails.filter(status=DeliveryStatus.SENDING).values_list("pk", flat=True))
-    assert len(in_doubt) == delivery_service.EMAIL_GROUP == len(mail.outbox)
-    assert emails.filter(status=DeliveryStatus.PENDING).count() == 50 - 20
+    statuses = Counter(emails.values_list("status", flat=True))
+    assert statuses == {"sent": 4, "sending": 1, "queued": 15, "pending": 30}
+    assert len(mail.outbox) == 5
+    in_doubt = emails.get(status=DeliveryStatus.SENDING)
     assert set(
         NoticeDelivery.objects.filter(notice=notice, channel="in_app").values_list(
             "status", flat=True
         )
     ) == {DeliveryStatus.SENT}  # the inbox first, before any email
 
-    notice_deliveries_send()
+    assert notice_deliveries_send() == 30  # the claimed ones wait until the claim is stale
+    assert notice_deliveries_send(now=timezone.now() + timedelta(minutes=2)) == 15
     notice_deliveries_send(now=timezone.now() + timedelta(minutes=11))
 
     recipients = [m.to[0] for m in mail.outbox]
     assert len(recipients) == len(set(recipients)) == 50
-    assert set(emails.filter(status=DeliveryStatus.FAILED).values_list("pk", flat=True)) == in_doubt
-    assert set(emails.filter(pk__in=in_doubt).values_list("last_error", flat=True)) == {
-        MSG_INTERRUPTED
-    }
-    assert emails.filter(status=DeliveryStatus.SENT).count() == 30
+    assert list(emails.filter(status=DeliveryStatus.FAILED)) == [in_doubt]
+    in_doubt.refresh_from_db()
+    assert in_doubt.last_error == MSG_INTERRUPTED
+    assert emails.filter(status=DeliveryStatus.SENT).count() == 49
+    assert set(emails.values_list("attempts", flat=True)) == {1, MAX_ATTEMPTS}
+
+
+def test_a_sender_whose_claim_went_stale_leaves_its_rows_to_whoever_took_them(monkeypatch):
+    """A sender so slow that its claimed group went stale (released, then claimed and sent by
+    another run) sends none of those rows itself: the move from `queued` to `sending` decides
+    who sends, so each email goes out once."""
+    monkeypatch.setattr(delivery_service, "wake_sender", lambda *senders: None)
+    scene = make_scene()
+    _many(scene, 3)  # with Amy and Cat: five emails, one group
+    notice = make_notice(scene)
+    notices_publish_due()
+    now = timezone.now()
+    delivery_service._deliver_in_app(100, now)
+    _, slow_group, _ = delivery_service._claim(20, now, retries=True)
+    assert len(slow_group) == 5
+
+    assert notice_deliveries_send(now=now + timedelta(minutes=2)) == 5  # another run
+    outbox = delivery_service._Outbox()
+    try:
+        assert delivery_service._send_emails(slow_group, outbox) == (0, False)
+    finally:
+        outbox.close()
+
+    recipients = [m.to[0] for m in mail.outbox]
+    assert len(recipients) == len(set(recipients)) == 5
+    emails = NoticeDelivery.objects.filter(notice=notice, channel="email")
+    assert set(emails.values_list("status", "attempts")) == {(DeliveryStatus.SENT, 1)}
 
 
 def test_stopped_mid_group_the_sent_are_marked_and_the_untried_are_due_again(monkeypatch):
@@ -352,7 +396,7 @@ def test_stopped_mid_group_the_sent_are_marked_and_the_untried_are_due_again(mon
     ]
 
 
-def test_the_sender_needs_a_few_queries_per_group_of_emails_not_per_email(
+def test_the_sender_needs_a_few_queries_per_group_of_emails_and_one_per_email(
     django_assert_max_num_queries,
 ):
     scene = make_scene()
@@ -360,10 +404,11 @@ def test_the_sender_needs_a_few_queries_per_group_of_emails_not_per_email(
     make_notice(scene)
     notices_publish_due()
 
-    # 41: the stale check; the inbox in one batch (lock and read, audience, mark: 6 with the
-    # savepoint and its release); per group of 20 emails lock and read, audience, claim, mark
-    # (6, and the retries asked for with the first); the last, empty, claim (3).
-    with django_assert_max_num_queries(41):
+    # 142: the stale checks (2); the inbox in one batch (lock and read, audience, mark: 6 with
+    # the savepoint and its release); per group of 20 emails lock and read, audience, claim (5,
+    # and the retries asked for with the first) and one statement per email, which marks it
+    # sent and begins the next (21); the last, empty, claim (3).
+    with django_assert_max_num_queries(142):
         assert notice_deliveries_send() == 201
     assert len(mail.outbox) == 100
 
@@ -578,7 +623,7 @@ def test_a_connection_lost_before_the_mark_reconnects_and_marks_the_email_sent(m
     cut: list[str] = []
 
     def lose_connection(execute, sql, params, many, context):
-        marking = sql.startswith("UPDATE") and params and "sent" in params and "sending" in params
+        marking = sql.startswith("UPDATE") and "status = 'sent'" in sql
         if marking and not cut:
             cut.append(sql)
             if connection.vendor != "postgresql":
@@ -779,7 +824,9 @@ def test_two_workers_on_one_notice_send_each_email_once_and_leave_none_unsent(mo
             time.sleep(0.001)
             with lock:
                 for message in messages:
-                    sent_by.setdefault(message.to[0], []).append(threading.current_thread().name)
+                    # A run's own lanes (threads named after it) count as the run.
+                    run = threading.current_thread().name.split(" lane ")[0]
+                    sent_by.setdefault(message.to[0], []).append(run)
             return super().send_messages(messages)
 
     monkeypatch.setattr(
@@ -818,3 +865,79 @@ def test_two_workers_on_one_notice_send_each_email_once_and_leave_none_unsent(mo
     assert len(mail.outbox) == 299
     by_worker = {workers[0] for workers in sent_by.values()}
     assert by_worker == {"worker-0", "worker-1"}, "one worker did everything"
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_one_run_sends_over_several_lanes_each_email_once(monkeypatch, settings):
+    """On PostgreSQL one sender run sends a fan-out over ROLLOUT_NOTICE_EMAIL_LANES connections
+    at once (threads, each claiming groups of its own): every email goes out once, the lanes
+    share the work, and their database connections are closed when they are done."""
+    from accounts.models import User
+    from rollout.services.cohorts import cohort_members_add
+
+    settings.ROLLOUT_NOTICE_EMAIL_LANES = 3
+    monkeypatch.setattr(delivery_service, "wake_sender", lambda *senders: None)
+    scene = make_scene()
+    many = User.objects.bulk_create(
+        [User(email=f"agent{i}@example.com", display_name=f"Agent {i}") for i in range(117)]
+    )
+    cohort_members_add(cohort=scene.uk, users=many, actor=scene.owner)  # with Amy, Ben, Cat: 120
+    notice = make_notice(scene)
+    notices_publish_due()
+    sent_by: dict[str, list[int]] = {}
+    lock = threading.Lock()
+
+    class Recording(locmem.EmailBackend):
+        def send_messages(self, messages):
+            time.sleep(0.002)  # a mail server's moment: the lanes overlap
+            with lock:
+                for message in messages:
+                    sent_by.setdefault(message.to[0], []).append(threading.get_ident())
+            return super().send_messages(messages)
+
+    monkeypatch.setattr(
+        delivery_service.mailers.__class__, "default", property(lambda self: Recording())
+    )
+
+    assert notice_deliveries_send() == 120 + 119  # Ben: in the app only
+
+    rows = NoticeDelivery.objects.filter(notice=notice)
+    assert set(rows.values_list("status", "attempts")) == {(DeliveryStatus.SENT, 1)}
+    assert len(sent_by) == 119
+    assert all(len(lanes) == 1 for lanes in sent_by.values()), "an email sent twice"
+    assert len({lane for lanes in sent_by.values() for lane in lanes}) == 3
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_lane_that_fails_stops_the_run_and_its_error_is_raised(monkeypatch, settings):
+    """An error in another lane (its database gone, say) reaches the task, as an error in the
+    run's own thread would; the other lanes stop and nothing is sent twice."""
+    from django.db import OperationalError
+
+    from accounts.models import User
+    from rollout.services.cohorts import cohort_members_add
+
+    settings.ROLLOUT_NOTICE_EMAIL_LANES = 2
+    monkeypatch.setattr(delivery_service, "wake_sender", lambda *senders: None)
+    scene = make_scene()
+    many = User.objects.bulk_create(
+        [User(email=f"agent{i}@example.com", display_name=f"Agent {i}") for i in range(57)]
+    )
+    cohort_members_add(cohort=scene.uk, users=many, actor=scene.owner)
+    make_notice(scene)
+    notices_publish_due()
+    main = threading.get_ident()
+    real_claim = delivery_service._claim
+
+    def claim(*args, **kwargs):
+        if threading.get_ident() != main:
+            raise OperationalError("the lane's database is gone")
+        return real_claim(*args, **kwargs)
+
+    monkeypatch.setattr(delivery_service, "_claim", claim)
+    with pytest.raises(OperationalError, match="the lane's database is gone"):
+        notice_deliveries_send()
+    recipients = [m.to[0] for m in mail.outbox]
+    assert len(recipients) == len(set(recipients))
