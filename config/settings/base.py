@@ -330,7 +330,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 ROLLOUT_NOTICE_SENDERS = env.int("ROLLOUT_NOTICE_SENDERS", default=2)
 # SMTP connections one sender run sends a fan-out's emails over at once (threads, PostgreSQL only):
 # while one waits for the database to record a message sent, another's is at the mail server.
-ROLLOUT_NOTICE_EMAIL_LANES = env.int("ROLLOUT_NOTICE_EMAIL_LANES", default=2)
+# About 1.6x the emails/s of one lane, but each lane has a message in flight: a worker killed
+# outright leaves one email in doubt per lane (make chaos: 2 after 3 SIGKILLs with 1 lane, 10
+# with 2). Hence 1 by default; raise it where fan-out speed matters more (README, Performance).
+ROLLOUT_NOTICE_EMAIL_LANES = env.int("ROLLOUT_NOTICE_EMAIL_LANES", default=1)
 
 # --- Logging --------------------------------------------------------------------------------------
 LOGGING = {

@@ -7,12 +7,11 @@ Used by the endpoint modules (events, feedback, …), which never import each ot
 import json
 import math
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 from typing import Any
 
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja.parser import Parser
 
 from core.text import has_line_breaks_or_controls
@@ -59,9 +58,25 @@ class NonFinite:
         return f"NonFinite({self.text!r})"
 
 
-def _float(text: str) -> float | NonFinite:
-    value = float(text)
-    return value if math.isfinite(value) else NonFinite(text)
+class _Reading:
+    """The parser's hooks for one body, noting whether any non-finite number was met, so that
+    the usual body (none) is never walked again to look for one."""
+
+    __slots__ = ("non_finite",)
+
+    def __init__(self) -> None:
+        self.non_finite = False
+
+    def number(self, text: str) -> float | NonFinite:
+        value = float(text)
+        if math.isfinite(value):
+            return value
+        self.non_finite = True
+        return NonFinite(text)
+
+    def constant(self, text: str) -> NonFinite:
+        self.non_finite = True
+        return NonFinite(text)
 
 
 class UnreadableBody(ValueError):
@@ -98,16 +113,24 @@ def parse_json(body: bytes) -> Any:
     Raises UnreadableBody when the body is not JSON or nests deeper than MAX_DEPTH; the depth is
     measured before parsing, so the parser never recurses that deep.
     """
+    return read_json(body)[0]
+
+
+def read_json(body: bytes) -> tuple[Any, bool]:
+    """parse_json's value, and whether it holds a non-finite number anywhere (when it does not,
+    nothing needs walking for one)."""
     try:
         text = body.decode(json.detect_encoding(body), "surrogatepass")
     except UnicodeDecodeError as exc:
         raise UnreadableBody(MSG_NOT_JSON) from exc
     if _depth(text) > MAX_DEPTH:
         raise UnreadableBody(MSG_TOO_DEEP)
+    reading = _Reading()
     try:
-        return json.loads(text, parse_float=_float, parse_constant=NonFinite)
+        value = json.loads(text, parse_float=reading.number, parse_constant=reading.constant)
     except ValueError as exc:
         raise UnreadableBody(MSG_NOT_JSON) from exc
+    return value, reading.non_finite
 
 
 def holds_non_finite(value: Any) -> bool:
@@ -134,14 +157,18 @@ class JsonParser(Parser):
     """
 
     def parse_body(self, request: HttpRequest) -> Any:
-        data = parse_json(request.body)
-        if holds_non_finite(data):
+        data, non_finite = read_json(request.body)
+        if non_finite:
             raise UnreadableBody(MSG_NON_FINITE)
         return data
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def has_control_characters(text: str) -> bool:
-    return any(ord(ch) < 32 and ch not in "\t\n\r" for ch in text)
+    """Whether `text` holds a control character other than tab and line ends."""
+    return _CONTROL.search(text) is not None
 
 
 def clean_user_ref(value: str) -> str:
@@ -163,7 +190,7 @@ def require_iso_text(value: Any) -> Any:
 def check_reported_time(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(MSG_NAIVE)
-    now = timezone.now()
+    now = datetime.now(UTC)  # timezone.now() asks the settings each time: per event, it shows
     if value > now + MAX_FUTURE:
         raise ValueError(MSG_FUTURE)
     if value < now - MAX_AGE:

@@ -9,7 +9,6 @@ The body is parsed here rather than by ninja's schema binding, because ninja wou
 batch for one bad item; the OpenAPI schema still documents the item's shape exactly.
 """
 
-import json
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -30,10 +29,11 @@ from rollout.api.checks import (
     error_message,
     has_control_characters,
     non_finite_fields,
-    parse_json,
+    read_json,
     require_iso_text,
 )
 from rollout.api.errors import ValidationErrorOut
+from rollout.lib.flat_json import flat_json
 from rollout.models import EventKind
 from rollout.services.usage_ingest import EventData, usage_events_store
 
@@ -99,7 +99,8 @@ class EventIn(BaseModel):
     @classmethod
     def _attrs(cls, value: Any) -> Any:
         if isinstance(value, dict):
-            if len(value) > MAX_ATTRS or len(json.dumps(value)) > MAX_ATTRS_BYTES:
+            # flat_json remembers the text of the same attrs, which most events of a batch share.
+            if len(value) > MAX_ATTRS or len(flat_json(value)) > MAX_ATTRS_BYTES:
                 raise ValueError(MSG_ATTRS_SIZE)
             if any(isinstance(v, dict | list) for v in value.values()):
                 raise ValueError(MSG_ATTRS_VALUES)
@@ -176,7 +177,7 @@ def events(request: ApiHttpRequest) -> HttpResponse:
     characters; numbers finite (no NaN, Infinity or 1e999); `user_ref` not blank and without
     control characters."""
     try:
-        payload = parse_json(request.body or b"null")
+        payload, non_finite_anywhere = read_json(request.body or b"null")
     except UnreadableBody as exc:
         return _envelope_error(request, exc.message, field="")
     if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
@@ -196,7 +197,7 @@ def events(request: ApiHttpRequest) -> HttpResponse:
         if not isinstance(item, dict):
             errors.append({"index": index, "field": "", "message": "An event is a JSON object."})
             continue
-        non_finite = non_finite_fields(item)
+        non_finite = non_finite_fields(item) if non_finite_anywhere else []
         if non_finite:
             errors.extend(
                 {"index": index, "field": field, "message": MSG_NON_FINITE} for field in non_finite

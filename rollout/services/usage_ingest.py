@@ -22,8 +22,10 @@ from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from core.wake import wake
+from rollout.lib.flat_json import flat_json
 from rollout.lib.stats import latency_bucket
 from rollout.models import CohortMember, EnrolmentPhase, UsageDirtyDay, UsageEvent, Workflow
 
@@ -172,6 +174,15 @@ def _store_postgresql(workflow: Workflow, rows: list[tuple], days: set[date]) ->
     return accepted
 
 
+def _as_is[T](value: T) -> T:
+    return value
+
+
+def _copy_attrs(attrs: dict[str, Any]) -> Jsonb:
+    """attrs for the binary COPY: their JSON text, remembered per distinct attrs (flat_json)."""
+    return Jsonb(flat_json(attrs).encode(), dumps=_as_is)
+
+
 def _event_order(row: tuple) -> int:
     return row[1].int  # PostgreSQL's uuid order; comparing ints is cheaper than comparing UUIDs
 
@@ -208,6 +219,7 @@ def usage_events_store(*, workflow: Workflow, events: Sequence[EventData]) -> In
         return IngestResult(accepted=0, duplicate=len(events))
     attribution = attribute_people(workflow, {e.user_ref for e in unique.values()})
     nobody = (None, None)
+    attrs_column = _copy_attrs if connection.vendor == "postgresql" else _as_is
     tz = timezone.get_current_timezone()  # looked up once: per event it costs more than the rest
     now = timezone.now()
     rows = []  # in the order of _COLUMNS
@@ -227,7 +239,7 @@ def usage_events_store(*, workflow: Workflow, events: Sequence[EventData]) -> In
                 bucket,
                 e.occurred_at,
                 now,
-                e.attrs,
+                attrs_column(e.attrs),
             )
         )
         days.add(timezone.localtime(e.occurred_at, tz).date())
