@@ -257,12 +257,17 @@ def bench_fanout(world: dict, env: dict, sink, rounds: int) -> None:
 
 
 def _emit(results: list[dict], people: int, size: int) -> None:
+    from django.conf import settings
+
+    lanes = settings.ROLLOUT_NOTICE_EMAIL_LANES
+    lanes_text = f"{lanes} SMTP lane{'s' if lanes > 1 else ''} per run"
     vs_smtplib = paired.ratio(results, "one_worker", "smtplib")
     emit(
         {
             "figure": "notice_fanout",
-            "title": f"a notice to {people:,} people (in-app + email), one Celery worker, real"
-            " sender, local SMTP sink",
+            "title": f"a notice to {people:,} people (in-app + email), one Celery worker"
+            f" ({lanes_text}), real sender, local SMTP sink",
+            "email_lanes": lanes,
             "unit": "emails/s",
             "measured": paired.side(results, "one_worker", "Rollout, one worker"),
             "baseline": paired.side(
@@ -279,7 +284,8 @@ def _emit(results: list[dict], people: int, size: int) -> None:
     sink_bound = smtplib_two_to_one["median"] < TARGET_TWO_WORKERS
     line = {
         "figure": "notice_fanout_two_workers",
-        "title": f"the same notice with two Celery workers (to {people:,} people)",
+        "title": f"the same notice with two Celery workers (to {people:,} people, {lanes_text})",
+        "email_lanes": lanes,
         "unit": "emails/s",
         "measured": paired.side(results, "two_workers", "Rollout, two workers"),
         "one_worker_ratio": two_to_one,

@@ -20,12 +20,14 @@ makes the README's table of it), a readable line for each on stderr:
 * rollup_rebuild_seconds: rebuilding every day's rollup after loading BENCH_EVENTS events;
 * usage_page_{30,180}_days, metrics_api_{30,180}_days: p95 in ms with BENCH_EVENTS (default
   10 million) events, taken on an idle machine (bench/machine.py) — targets 30 ms (30 days) and
-  100 ms (180 days) — and their query counts, equal at BENCH_FEW_EVENTS and BENCH_EVENTS.
+  100 ms (180 days) — and their query counts, equal at BENCH_FEW_EVENTS and BENCH_EVENTS;
+* list_page_*: every list page with 10,000 rows to list, p95 in ms on an idle machine, and its
+  query count (bench/lists.py; no target until the interface issue paginates them).
 
 Knobs: BENCH_EVENTS, BENCH_FEW_EVENTS (20,000), BENCH_ROUNDS (3, the least), BENCH_INGEST_BATCHES
 (120 per round), BENCH_SECONDS (wrk per round, 10), BENCH_WORKERS (gunicorn workers, 2),
 BENCH_FANOUT (5,000), BENCH_IDLE_WAIT (300 s), BENCH_PORT (default: a free port),
-BENCH_KEEP_DB=1, BENCH_ONLY=decision,ingest,fanout,pages (a subset, while developing).
+BENCH_KEEP_DB=1, BENCH_ONLY=decision,ingest,fanout,pages,lists (a subset, while developing).
 """
 
 import os
@@ -50,6 +52,7 @@ ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(","))) or {
     "ingest",
     "fanout",
     "pages",
+    "lists",
 }
 
 
@@ -71,7 +74,8 @@ def run(env: dict[str, str], sink, port: int) -> None:
     from bench.decision import bench_decision
     from bench.fanout import bench_fanout
     from bench.ingest import bench_ingest
-    from bench.pages import bench_pages, query_counts
+    from bench.lists import bench_lists
+    from bench.pages import query_counts
     from bench.world import bulk_events, make_world, rollup_all
     from rollout.services.evaluation import usage_refresh_pending
 
@@ -88,8 +92,16 @@ def run(env: dict[str, str], sink, port: int) -> None:
         usage_refresh_pending()  # what the worker does after ingestion
     if "fanout" in ONLY:
         bench_fanout(world, env, sink, ROUNDS)
-    if "pages" not in ONLY:
-        return
+    if "pages" in ONLY:
+        _pages(world, port, few)
+    if "lists" in ONLY:
+        bench_lists(world, port)
+
+
+def _pages(world: dict, port: int, few: dict[str, int]) -> None:
+    from bench.pages import bench_pages
+    from bench.world import bulk_events, rollup_all
+
     log(f"loading {EVENTS:,} events over 180 days and rolling them up")
     started = time.perf_counter()
     bulk_events(world["workflow_id"], EVENTS, 180)

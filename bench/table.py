@@ -70,6 +70,16 @@ def _absolute_row(line: dict) -> str:
     return f"| {line['title']} | {measured} | {baseline} | — | {target} |"
 
 
+def _list_row(line: dict) -> str:
+    machine = line["machine"]
+    busy = "" if machine["idle"] else ", machine busy"
+    measured = (
+        f"p95 {line['p95_ms']:,} ms (median {line['median_ms']:,} ms), {line['queries']} queries,"
+        f" {line['bytes']:,} bytes; load {machine['load_1m']}{busy}"
+    )
+    return f"| {line['title']} | {measured} | — | — | {line['target']} |"
+
+
 def _other_row(line: dict) -> str:
     return f"| {line['title']} | {line['value']} s | — | — | — |"
 
@@ -88,6 +98,8 @@ def table(lines: list[dict]) -> str:
             out.append("|---|---|---|---|---|")
         elif "ratio" in line:
             out.append(_paired_row(line))
+        elif "p95_ms" in line and "rows" in line:
+            out.append(_list_row(line))
         elif "p95_ms" in line:
             out.append(_absolute_row(line))
         elif "value" in line:

@@ -81,3 +81,23 @@ def test_the_decision_row_also_shows_server_cpu_and_the_page_url_view():
         " view: 3,000 requests/s, server CPU 340 µs/request | 0.91 (0.85–0.95); by server CPU"
         " 0.93 (0.90–0.95); to the page-URL view 1.10 (1.00–1.20) | ≥ 0.90 ✓ |"
     )
+
+
+def test_a_list_page_row_shows_its_p95_queries_and_size():
+    row = {
+        "figure": "list_page_feedback",
+        "title": "list page: feedback, 10,000 rows",
+        "unit": "ms",
+        "p95_ms": 3120.5,
+        "median_ms": 3001.0,
+        "rows": 10_000,
+        "queries": 12,
+        "bytes": 675_000,
+        "machine": {"idle": True, "load_1m": 0.4},
+        "target": "reported (the interface issue paginates list pages)",
+        "met": None,
+    }
+    assert table([RUN, row]).splitlines()[4] == (
+        "| list page: feedback, 10,000 rows | p95 3,120.5 ms (median 3,001.0 ms), 12 queries,"
+        " 675,000 bytes; load 0.4 | — | — | reported (the interface issue paginates list pages) |"
+    )

@@ -1,0 +1,172 @@
+"""Figures: every list page with LIST_ROWS (10,000) rows to list — feedback, activity, incidents,
+notices, the inbox, the cohorts page (one cohort of LIST_ROWS people) and a notice's "who it
+reached" (its fan-out audience) — p95 in ms over LIST_REQUESTS requests as the owner, on an idle
+machine, with the page's query count. No target yet: these pages list every row, and the interface
+issue paginates them; the figures say what that is worth.
+
+The rows are written straight into the tables (bulk inserts, not the services: a bench set-up),
+after the other figures, so that they do not change them.
+"""
+
+import time
+from datetime import timedelta
+
+from bench import client
+from bench.machine import IdleWait, load
+from bench.report import emit, log
+
+LIST_ROWS = 10_000
+LIST_REQUESTS = 10
+
+
+def seed_lists(world: dict, rows: int = LIST_ROWS) -> dict[str, str]:
+    """LIST_ROWS rows for each list page of the bench workflow. Returns {figure: path}."""
+    from django.utils import timezone
+
+    from accounts.models import User
+    from rollout.models import (
+        ActivityEntry,
+        ChangeNotice,
+        Cohort,
+        CohortMember,
+        Feedback,
+        Incident,
+        NoticeReceipt,
+    )
+
+    now = timezone.now()
+    workflow_id, owner_id = world["workflow_id"], world["owner_id"]
+    Feedback.objects.bulk_create(
+        [
+            Feedback(
+                workflow_id=workflow_id,
+                user_ref=f"agent{i % 500}@bench.example",
+                rating="negative" if i % 3 else "positive",
+                category=("wrong", "slow", "other")[i % 3],
+                text=f"Item {i}: the draft missed the customer's second question.",
+                status="new",
+            )
+            for i in range(rows)
+        ],
+        batch_size=2000,
+    )
+    ActivityEntry.objects.bulk_create(
+        [
+            ActivityEntry(
+                workflow_id=workflow_id,
+                actor_id=owner_id,
+                verb="changed threshold",
+                target=f"Override rate {i}",
+                changes={"limit": ["0.20", "0.15"]},
+            )
+            for i in range(rows)
+        ],
+        batch_size=2000,
+    )
+    Incident.objects.bulk_create(
+        [
+            Incident(
+                workflow_id=workflow_id,
+                title=f"Drafts in the wrong language {i}",
+                started_at=now - timedelta(minutes=i),
+                status="closed",
+                opened_by_id=owner_id,
+            )
+            for i in range(rows)
+        ],
+        batch_size=2000,
+    )
+    notices = ChangeNotice.objects.bulk_create(
+        [
+            ChangeNotice(
+                workflow_id=workflow_id,
+                kind="model_change",
+                title=f"Model update {i}",
+                body="The reply drafts now use the 2026-10 model.",
+                audience="everyone",
+                publish_at=now - timedelta(days=1),
+                effective_at=now + timedelta(days=7),
+                status="published",
+                published_at=now - timedelta(days=1),
+            )
+            for i in range(rows)
+        ],
+        batch_size=2000,
+    )
+    NoticeReceipt.objects.bulk_create(
+        [NoticeReceipt(notice=notice, recipient_id=owner_id) for notice in notices],
+        batch_size=2000,
+    )
+    cohort = Cohort.objects.create(workflow_id=workflow_id, name="Ten thousand")
+    people = User.objects.bulk_create(
+        [User(email=f"list{i}@bench.example", display_name=f"List {i}") for i in range(rows)],
+        batch_size=2000,
+    )
+    CohortMember.objects.bulk_create(
+        [CohortMember(cohort=cohort, user=person) for person in people], batch_size=2000
+    )
+    slug = world["slug"]
+    paths = {
+        "feedback": f"/workflows/{slug}/feedback/",
+        "activity": f"/workflows/{slug}/activity/",
+        "incidents": f"/workflows/{slug}/incidents/",
+        "notices": f"/workflows/{slug}/notices/",
+        "inbox": "/inbox/",
+        "cohorts": f"/workflows/{slug}/cohorts/",
+    }
+    fanout = (
+        ChangeNotice.objects.filter(workflow_id=workflow_id, deliveries__isnull=False)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if fanout is not None:
+        paths["notice_who_it_reached"] = f"/workflows/{slug}/notices/{fanout}/"
+    return paths
+
+
+def bench_lists(world: dict, port: int) -> None:
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import User
+
+    log(f"list pages with {LIST_ROWS:,} rows each")
+    paths = seed_lists(world)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE)")
+    cookie = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={world['session']}"}
+    owner = Client()
+    owner.force_login(User.objects.get(pk=world["owner_id"]))
+    idle = IdleWait()
+    for name, path in paths.items():
+        owner.get(path)
+        with CaptureQueriesContext(connection) as captured:
+            response = owner.get(path)
+        if response.status_code != 200:
+            raise SystemExit(f"GET {path} answered {response.status_code} in-process")
+        client.timed_gets(port, path, cookie, 2)  # warm-up
+        machine = idle.wait(log)
+        started = time.monotonic()
+        times = client.timed_gets(port, path, cookie, LIST_REQUESTS)
+        machine["load_1m_after"] = load()
+        emit(
+            {
+                "figure": f"list_page_{name}",
+                "title": f"list page: {name.replace('_', ' ')}, {LIST_ROWS:,} rows",
+                "unit": "ms",
+                "p95_ms": round(client.percentile(times, 0.95), 1),
+                "median_ms": round(client.percentile(times, 0.5), 1),
+                "requests": LIST_REQUESTS,
+                "seconds": round(time.monotonic() - started, 1),
+                "rows": LIST_ROWS,
+                "queries": len(captured),
+                "bytes": len(response.content),
+                "machine": machine,
+                **({} if machine["idle"] else {"note": "machine busy"}),
+                "target": "reported (the interface issue paginates list pages)",
+                "met": None,
+            }
+        )
