@@ -36,6 +36,14 @@ def summary(line: dict) -> str:
             f" {r['rounds']}); {_side(line['measured'], line['unit'])} vs"
             f" {_side(line['baseline'], line['unit'])}"
         )
+    elif "p95_ms" in line and "rows" in line:  # a list page (bench/lists.py)
+        machine = line["machine"]
+        text = (
+            f"{name}: p95 {line['p95_ms']} ms, median {line['median_ms']} ms,"
+            f" {line['rows']:,} rows,"
+            f" {line['queries']} queries, {line['bytes']:,} bytes; load {machine['load_1m']}"
+            + ("" if machine["idle"] else " — machine busy")
+        )
     elif "p95_ms" in line:
         machine = line["machine"]
         text = (
@@ -46,6 +54,8 @@ def summary(line: dict) -> str:
         )
     else:
         text = f"{name}: " + ", ".join(f"{k}={v}" for k, v in line.items() if k != "figure")
-    if "target" in line:
+    if "target" in line and line.get("met") is not None:
         text += f"; target {line['target']}: {'met' if line['met'] else 'NOT met'}"
+    elif "target" in line:
+        text += f"; {line['target']}"
     return text
