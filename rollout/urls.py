@@ -14,7 +14,7 @@ from rollout.views.escalation_path import escalation_path
 from rollout.views.escalations import escalation_detail
 from rollout.views.feedback import feedback_detail, feedback_new, workflow_feedback
 from rollout.views.follows import workflow_follow
-from rollout.views.home import home, notification_read
+from rollout.views.home import home, notification_acknowledge, notification_read
 from rollout.views.inbox import inbox, inbox_count, inbox_notice
 from rollout.views.incidents import incident_detail, workflow_incidents
 from rollout.views.notice_detail import notice_detail
@@ -143,6 +143,11 @@ urlpatterns = [
         "notifications/<int:notification_id>/read/",
         notification_read,
         name="notification_read",
+    ),
+    path(
+        "notifications/<int:notification_id>/acknowledge/",
+        notification_acknowledge,
+        name="notification_acknowledge",
     ),
     path("calendar/", calendar, name="calendar"),
     path("calendar/feed/", calendar_feed_token, name="calendar_feed_token"),

@@ -121,6 +121,21 @@ def _a_notification_for_the_owner(w: "World") -> int:
     return Notification.objects.create(recipient=w.owner, workflow=w.workflow, title="Breach").pk
 
 
+def _an_escalation_page_for_the_owner(w: "World") -> int:
+    """A notification paging the owner about an open escalation of their workflow."""
+    from django.urls import reverse
+
+    from rollout.services.escalations import escalation_open
+
+    escalation = escalation_open(
+        workflow=w.workflow, title="Refund promises", source="manual", actor=w.ops_leader
+    )
+    url = reverse("escalation_detail", args=[w.workflow.slug, escalation.pk])
+    return Notification.objects.create(
+        recipient=w.owner, workflow=w.workflow, title="Escalation for you", url=url
+    ).pk
+
+
 # A page with named POST actions has one entry per action, `url_name[action]`: the action is
 # posted with the entry's data. `url_name[?state]` names a page state of a GET (its data).
 MATRIX: dict[str, Entry] = {
@@ -268,6 +283,12 @@ MATRIX: dict[str, Entry] = {
         signed_in(404, owner=302),
         method="post",
         kwargs=lambda w: {"notification_id": _a_notification_for_the_owner(w)},
+    ),
+    # Only the recipient acknowledges the escalation a notification pages them about.
+    "notification_acknowledge": Entry(
+        signed_in(404, owner=302),
+        method="post",
+        kwargs=lambda w: {"notification_id": _an_escalation_page_for_the_owner(w)},
     ),
     # Roll-out plan: everyone who sees the workflow reads it; owner and ops leaders change it. An
     # empty POST is a form re-rendered with errors (200) or, naming no phase/source/question, a

@@ -1,6 +1,7 @@
 from django.urls import reverse
 
 from accounts.services import user_deactivate
+from rollout.services.escalations import MSG_NOT_OPEN, escalation_acknowledge
 from rollout.views.home import OWNERLESS_SHOWN
 from tests.factories import UserFactory, make_workflow
 from tests.rollout.views.conftest import as_user, login_redirect, template_names
@@ -45,10 +46,10 @@ def test_owner_sees_the_workflows_they_own(client, workflow, workflow_owner):
     response = client.get(URL)
 
     html = response.content.decode()
-    assert response.context["owned"] == [workflow]
+    assert [row.workflow for row in response.context["owned"]] == [workflow]
     assert "Workflows I own" in html
     assert f'<a href="/workflows/support-reply-drafting/">{workflow.name}</a>' in html
-    assert "OpenAI · gpt-5 · 2026-09" in html
+    assert "No plan yet" in html and "Not enough data" in html
     assert f'<time datetime="{workflow.last_activity_at.isoformat()}">' in html
     assert someone_elses.name not in html
     assert "What's here for you" not in html
@@ -61,7 +62,7 @@ def test_owned_workflows_are_listed_most_recently_active_first(client, workflow_
 
     response = client.get(URL)
 
-    assert response.context["owned"] == [second, first]
+    assert [row.workflow for row in response.context["owned"]] == [second, first]
 
 
 def test_ops_leader_sees_ownerless_workflows_to_hand_over(client, ops_leader, ownerless_workflow):
@@ -129,10 +130,12 @@ def test_home_queries_are_bounded(django_assert_max_num_queries, ops_leader):
     user_deactivate(actor=ops_leader, user=gone)
     leader, owner_client = as_user(ops_leader), as_user(owner)
 
-    # 8, plus one each for escalations waiting on me, my open feedback and my notices.
-    with django_assert_max_num_queries(11):
+    # The ops leader: 8, plus one each for escalations waiting on me, my open feedback and my
+    # notices, plus the portfolio summary (10). The owner: 8 + 3 + the owned rows' health (3),
+    # open feedback and escalations (3).
+    with django_assert_max_num_queries(21):
         assert leader.get(URL).status_code == 200
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(17):
         response = owner_client.get(URL)
     assert len(response.context["owned"]) == 25
 
@@ -190,3 +193,153 @@ def test_my_notices_are_listed_unread_first(db):
     titles = [r.notice.title for r in response.context["my_notices"]]
     assert titles == ["New reply prompt", "Older, already read"]
     assert "<strong>New reply prompt</strong>" in response.content.decode()
+
+
+def _critical_escalation(workflow, contact, actor, title):
+    from rollout.models import EscalationLevel
+    from rollout.services.escalations import escalation_open
+
+    EscalationLevel.objects.get_or_create(
+        workflow=workflow,
+        position=1,
+        defaults={"contact": contact, "channel": "in_app", "response_target_minutes": 30},
+    )
+    return escalation_open(
+        workflow=workflow, title=title, source="manual", actor=actor, severity="critical"
+    )
+
+
+def test_executive_home_opens_with_the_portfolio_in_numbers(
+    executive, ops_leader, workflow, workflow_owner
+):
+    from rollout.models import Cohort, CohortMember
+
+    other = make_workflow(owner=workflow_owner, actor=ops_leader, name="Claims triage")
+    cohort = Cohort.objects.create(workflow=workflow, name="EU agents")
+    CohortMember.objects.bulk_create(
+        [CohortMember(cohort=cohort, user=UserFactory()) for _ in range(4)]
+    )
+    escalation = _critical_escalation(other, ops_leader, workflow_owner, "Wrong refund amounts")
+
+    response = as_user(executive).get(URL)
+
+    summary = response.context["summary"]
+    assert (summary.workflows, summary.members, summary.active) == (2, 4, 0)
+    assert (summary.open_escalations, summary.critical_count) == (1, 1)
+    assert summary.critical == [escalation]
+    assert [(t.label, t.count) for t in summary.by_phase] == [("No phase in progress", 2)]
+    assert [(t.label, t.count) for t in summary.by_health] == [("Not enough data", 2)]
+    html = response.content.decode()
+    assert "The portfolio" in html and "Active in the last 30 days" in html
+    assert "0.0%" in html and "0 of 4 cohort members" in html
+    assert "Wrong refund amounts" in html and "Claims triage" in html
+
+
+def test_only_those_who_see_every_workflow_get_the_portfolio_summary(
+    ops_leader, workflow, workflow_owner, other_user
+):
+    assert "summary" in as_user(ops_leader).get(URL).context
+    for person in (workflow_owner, other_user):
+        response = as_user(person).get(URL)
+        assert "summary" not in response.context
+        assert "The portfolio" not in response.content.decode()
+
+
+def test_the_owner_sees_each_workflow_with_its_phase_health_feedback_and_escalations(
+    workflow, workflow_owner, ops_leader
+):
+    from rollout.models import Feedback
+
+    Feedback.objects.create(workflow=workflow, rating="negative", category="wrong", text="x")
+    Feedback.objects.create(
+        workflow=workflow, rating="negative", category="wrong", text="y", status="resolved"
+    )
+    _critical_escalation(workflow, ops_leader, workflow_owner, "Refund promises")
+
+    response = as_user(workflow_owner).get(URL)
+
+    [row] = response.context["owned"]
+    assert (row.open_feedback, row.open_escalations, row.unacknowledged) == (1, 1, 1)
+    html = response.content.decode()
+    assert f'<a href="/workflows/{workflow.slug}/feedback/">1 open</a>' in html
+    assert f'<a href="/workflows/{workflow.slug}/escalation/">1 open</a>' in html
+    assert "1 not acknowledged" in html
+
+
+def test_the_executive_home_costs_the_same_queries_for_one_workflow_or_many(
+    executive, ops_leader, workflow, workflow_owner
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = as_user(executive)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(URL).status_code == 200
+        return len(captured)
+
+    few = queries()
+    for n in range(6):
+        other = make_workflow(owner=workflow_owner, actor=ops_leader, slug=f"more-{n}")
+        _critical_escalation(other, ops_leader, workflow_owner, f"Critical {n}")
+    assert queries() == few
+
+
+def _paged_about(workflow, contact, actor):
+    """An escalation whose level 1 is `contact`, and the notification that paged them."""
+    from rollout.models import Notification
+
+    escalation = _critical_escalation(workflow, contact, actor, "Harmful draft")
+    notification = Notification.objects.get(
+        recipient=contact, url=f"/workflows/{workflow.slug}/escalations/{escalation.pk}/"
+    )
+    return escalation, notification
+
+
+def test_a_page_about_an_escalation_offers_acknowledge_and_acknowledging_stops_the_climb(
+    workflow, workflow_owner, ops_leader
+):
+    escalation, notification = _paged_about(workflow, ops_leader, workflow_owner)
+    leader = as_user(ops_leader)
+
+    html = leader.get(URL).content.decode()
+    ack_url = f"/notifications/{notification.pk}/acknowledge/"
+    assert f'action="{ack_url}"' in html
+    assert "Acknowledge<span" in html
+
+    response = leader.post(ack_url)
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/workflows/{workflow.slug}/escalations/{escalation.pk}/"
+    escalation.refresh_from_db()
+    notification.refresh_from_db()
+    assert (escalation.status, escalation.acknowledged_by) == ("acknowledged", ops_leader)
+    assert notification.read_at is not None
+    # Read now, and the case taken on: nothing left to acknowledge.
+    assert ack_url not in leader.get(URL).content.decode()
+
+
+def test_acknowledging_twice_says_why_and_changes_nothing(workflow, workflow_owner, ops_leader):
+    escalation, notification = _paged_about(workflow, ops_leader, workflow_owner)
+    leader = as_user(ops_leader)
+    escalation_acknowledge(escalation=escalation, actor=workflow_owner)
+
+    response = leader.post(f"/notifications/{notification.pk}/acknowledge/", follow=True)
+
+    assert response.redirect_chain[-1][0] == URL
+    assert MSG_NOT_OPEN in response.content.decode()
+    escalation.refresh_from_db()
+    notification.refresh_from_db()
+    assert escalation.acknowledged_by == workflow_owner
+    assert notification.read_at is None
+
+
+def test_only_a_page_about_an_escalation_can_be_acknowledged(workflow, workflow_owner, other_user):
+    from rollout.models import Notification
+
+    plain = Notification.objects.create(recipient=workflow_owner, workflow=workflow, title="Hi")
+    owner = as_user(workflow_owner)
+    assert owner.post(f"/notifications/{plain.pk}/acknowledge/").status_code == 404
+    assert owner.get(f"/notifications/{plain.pk}/acknowledge/").status_code == 405
+    assert as_user(other_user).post(f"/notifications/{plain.pk}/acknowledge/").status_code == 404
