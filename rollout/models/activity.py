@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from rollout.lib.activity_changes import ChangeRow, change_rows, change_summary
+
 
 class ActivityEntry(models.Model):
     """One recorded change: who did what to which thing, with before → after of changed fields.
@@ -37,3 +39,12 @@ class ActivityEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.verb} {self.target}"
+
+    @property
+    def change_rows(self) -> list[ChangeRow]:
+        """`changes` made readable (rollout.lib.activity_changes)."""
+        return change_rows(self.changes)
+
+    @property
+    def change_summary(self) -> str:
+        return change_summary(self.changes)

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -45,6 +47,18 @@ def test_unknown_slug_is_404(client, ops_leader, workflow):
     assert client.get(url("no-such-workflow")).status_code == 404
 
 
+def _change(label: str, before: str, after: str) -> str:
+    """How one changed field reads in the log (whitespace between the tags squeezed)."""
+    return (
+        f'<dt>{label}</dt> <dd><del>{before}</del> <span aria-hidden="true">→</span>'
+        f'<span class="visually-hidden">changed to</span> <ins>{after}</ins></dd>'
+    )
+
+
+def _squeezed(html: str) -> str:
+    return re.sub(r"\s+", " ", html)
+
+
 @pytest.mark.parametrize(
     ("role", "can_edit"), [("ops_leader", True), ("workflow_owner", True), ("executive", False)]
 )
@@ -65,14 +79,14 @@ def test_entries_show_who_did_what_when_and_what_changed(
 
     assert response.status_code == 200
     assert template_names(response)[0] == "rollout/workflow_activity.html"
-    html = response.content.decode()
+    html = _squeezed(response.content.decode())
     newest, created = response.context["entries"]
     assert "<strong>Rollout</strong> paused phase limited" in html
     assert f'<time datetime="{newest.created_at.isoformat()}">' in html
-    assert "<li>status: <del>active</del> → <ins>paused</ins></li>" in html
+    assert _change("Status", "active", "paused") in html
     assert '<p class="activity-note">Error rate above 5%<br>for two hours.</p>' in html
     assert "<strong>Olivia Ops</strong> created workflow Support reply drafting" in html
-    assert "<li>owner: <del>—</del> → <ins>Owen Owner</ins></li>" in html
+    assert "<dt>Owner</dt> <dd>set to <ins>Owen Owner</ins></dd>" in html
     assert html.index("paused phase limited") < html.index("created workflow")
     assert (
         '<li><a href="/workflows/support-reply-drafting/activity/" aria-current="page">'
@@ -124,3 +138,43 @@ def test_activity_queries_are_bounded(django_assert_max_num_queries, client, lon
     with django_assert_max_num_queries(12):
         response = client.get(url(long_log.slug), {"page": 2})
     assert len(response.context["entries"]) == ACTIVITY_PER_PAGE
+
+
+def test_a_long_text_change_is_said_to_have_changed_with_the_texts_on_demand(
+    client, ops_leader, workflow
+):
+    activity_record(
+        workflow=workflow,
+        actor=ops_leader,
+        verb="edited",
+        target="notice “Refunds”",
+        changes={
+            "body (Markdown)": ["Short.", "A draft promised a customer a full refund. " * 3],
+            "acknowledgement required": ["False", "True"],
+        },
+    )
+    client.force_login(ops_leader)
+
+    html = _squeezed(client.get(url(workflow.slug)).content.decode())
+
+    assert "<dt>Body (Markdown)</dt> <dd>changed" in html
+    assert '<details class="change-text"><summary>Show the change' in html
+    assert _change("Acknowledgement required", "not required", "required") in html
+
+
+def test_the_overview_sums_each_entry_up_in_one_line(client, ops_leader, workflow):
+    activity_record(
+        workflow=workflow,
+        actor=ops_leader,
+        verb="triaged",
+        target="feedback #7",
+        changes={"status": ["New", "Acknowledged"], "severity": ["—", "High"]},
+    )
+    client.force_login(ops_leader)
+
+    html = _squeezed(
+        client.get(reverse("workflow_overview", args=[workflow.slug])).content.decode()
+    )
+
+    assert "Status and severity changed." in html
+    assert '<dl class="changes">' not in html
