@@ -142,6 +142,9 @@ class SeriesPath:
     name: str  # in full, as the series' <title>
     colour: str
     runs: tuple[Run, ...]
+    # Dotted segments across days without data, from the end of one run to the start of the
+    # next: the line stays one line (no fragments, no stray dots) and the gap still shows.
+    bridges: tuple[Run, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -202,6 +205,17 @@ class Axes:
 
 
 @dataclass(frozen=True)
+class Band:
+    """The marginal band between a threshold's limit and where failing begins, shaded and
+    labelled inside, at its left."""
+
+    rect: Rect
+    label: str
+    label_x: str
+    label_y: str
+
+
+@dataclass(frozen=True)
 class Plot:
     clip: Rect  # the series are clipped to it (values beyond explicit bounds)
     axes: Axes
@@ -210,6 +224,7 @@ class Plot:
     x_ticks: tuple[XTick, ...]
     thresholds: tuple[ThresholdMark, ...]  # highest first
     series: tuple[SeriesPath, ...]
+    bands: tuple[Band, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -234,6 +249,8 @@ class LineChart:
     description: str
     plot: Plot | None = None
     empty: EmptyFrame | None = None
+    # Said under the chart: series left out of it for want of data, and what dotted lines mean.
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -510,9 +527,17 @@ def line_chart(
     ticks = [t for t in ticks if lo - 1e-9 * abs(hi - lo) <= t <= hi + 1e-9 * abs(hi - lo)]
     tick_labels = _tick_labels(ticks, y_format)
 
-    # --- legend entries (name, colour, width), in rows that wrap when they don't fit.
+    # --- legend entries (name, colour, width), in rows that wrap when they don't fit: only the
+    # series that draw something; the others are named in a note.
+    drawn = {index for index, s in enumerate(series) if _segments(s.values)}
+    notes: list[str] = []
+    silent = [str(s.name) for index, s in enumerate(series) if index not in drawn]
+    if silent:
+        notes.append(f"No data in this period for {_listed(silent)}.")
     legend_items: list[tuple[str, str, float]] = []
     for index, s in enumerate(series):
+        if index not in drawn:
+            continue
         name = _ellipsize(str(s.name), width * 0.45)
         legend_items.append((name, _safe_colour(s.colour, index), 18 + _text_width(name) + 18))
 
@@ -593,19 +618,52 @@ def line_chart(
         label = threshold.label or format_value(threshold.value, y_format)
         marks.append(ThresholdMark(kind, label, _n(y), _n(label_y), line_colour, text_colour))
 
-    # Series: a polyline per run of present values, a dot for an isolated value.
-    paths = [
-        SeriesPath(
-            index,
-            s.name,
-            _safe_colour(s.colour, index),
-            tuple(
-                Run(tuple(Point(_n(x_of(i)), _n(y_of(v))) for i, v in run))
-                for run in _segments(s.values)
-            ),
+    # Series: a polyline per run of present values (a dot for an isolated value), and dotted
+    # bridges over the days between runs.
+    paths = []
+    for index, s in enumerate(series):
+        runs = _segments(s.values)
+        bridges = tuple(
+            Run(
+                (
+                    Point(_n(x_of(before[-1][0])), _n(y_of(before[-1][1]))),
+                    Point(_n(x_of(after[0][0])), _n(y_of(after[0][1]))),
+                )
+            )
+            for before, after in zip(runs, runs[1:], strict=False)
         )
-        for index, s in enumerate(series)
-    ]
+        paths.append(
+            SeriesPath(
+                index,
+                s.name,
+                _safe_colour(s.colour, index),
+                tuple(Run(tuple(Point(_n(x_of(i)), _n(y_of(v))) for i, v in run)) for run in runs),
+                bridges,
+            )
+        )
+    if any(path.bridges for path in paths):
+        notes.append("Dotted where a day has no data.")
+
+    # The marginal band: between the amber limit and the nearest red line beyond it.
+    bands: list[Band] = []
+    fail_ys = [float(mark.y) for mark in marks if mark.kind == "fail"]
+    for mark in marks:
+        if mark.kind != "marginal" or not fail_ys:
+            continue
+        y = float(mark.y)
+        edge = min(fail_ys, key=lambda fail_y: abs(fail_y - y))
+        top_y, height_px = min(y, edge), abs(edge - y)
+        if height_px < 1:
+            continue
+        label = "marginal" if height_px >= 12 else ""
+        bands.append(
+            Band(
+                Rect(_n(left), _n(top_y), _n(plot_w), _n(height_px)),
+                label,
+                _n(left + 6),
+                _n(top_y + height_px / 2 + 4),
+            )
+        )
 
     plot = Plot(
         clip=Rect(_n(left - 5), _n(top - 5), _n(plot_w + 10), _n(plot_h + 10)),
@@ -623,8 +681,13 @@ def line_chart(
         x_ticks=tuple(x_ticks),
         thresholds=tuple(marks),
         series=tuple(paths),
+        bands=tuple(bands),
     )
-    return replace(chart, plot=plot)
+    return replace(chart, plot=plot, notes=tuple(notes))
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 # --- Sparkline ---------------------------------------------------------------------------------

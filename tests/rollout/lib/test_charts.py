@@ -84,8 +84,14 @@ def chart(**overrides) -> str:
 
 
 def polylines_of_series(root: ET.Element, index: int) -> list[ET.Element]:
+    """The series' lines of data (not the dotted bridges over days without data)."""
     group = find_all(root, "g", f"chart-series-{index}")[0]
-    return find_all(group, "polyline")
+    return find_all(group, "polyline", "chart-line")
+
+
+def bridges_of_series(root: ET.Element, index: int) -> list[ET.Element]:
+    group = find_all(root, "g", f"chart-series-{index}")[0]
+    return find_all(group, "polyline", "chart-bridge")
 
 
 def circles_of_series(root: ET.Element, index: int) -> list[ET.Element]:
@@ -344,6 +350,13 @@ class TestGaps:
         root = parse(render_line_chart(result))
         assert len(polylines_of_series(root, 0)) == 3
         assert circles_of_series(root, 0) == []
+        # The gaps are bridged, dotted, from the end of one run to the start of the next.
+        bridges = bridges_of_series(root, 0)
+        assert len(bridges) == 2
+        assert bridges[0].get("stroke-dasharray") == "1 4"
+        runs = result.plot.series[0].runs
+        assert bridges[0].get("points") == f"{runs[0].points[-1]} {runs[1].points[0]}"
+        assert result.notes == ("Dotted where a day has no data.",)
 
     def test_isolated_point_is_a_dot(self):
         values = [0.1, 0.2, None, 0.3, None, 0.2, 0.25]
@@ -724,3 +737,39 @@ class TestFormatAndTable:
         assert headers == ["Date", "<b>Pilot</b>", "Wave 1", "1 Nov", "2 Nov"]
         assert [td.text for td in root.iter("td")] == ["10%", "20%", "–", "25%"]
         assert "<b>" not in html
+
+
+class TestLegendsAndBands:
+    def test_a_series_without_data_is_left_out_of_the_legend_and_named_in_a_note(self):
+        result = geometry(
+            series=[Series("EU", [0.1, 0.2, 0.3]), Series("US", [None, None, None])],
+            x_labels=DAYS[:3],
+        )
+        assert [item.name for item in result.plot.legend] == ["EU"]
+        assert result.notes == ("No data in this period for US.",)
+
+    def test_the_marginal_band_is_shaded_and_labelled(self):
+        result = geometry(
+            series=[Series("EU", [0.01, 0.015, 0.04])],
+            x_labels=DAYS[:3],
+            thresholds=[
+                ThresholdLine(0.02, "limit 2%", "marginal"),
+                ThresholdLine(0.03, "fails > 3%"),
+            ],
+            y_max=0.05,
+        )
+        (band,) = result.plot.bands
+        marginal, fail = sorted(result.plot.thresholds, key=lambda mark: mark.kind)
+        assert band.label == "marginal"
+        assert float(band.rect.y) == min(float(marginal.y), float(fail.y))
+        assert float(band.rect.height) == pytest.approx(abs(float(marginal.y) - float(fail.y)))
+        root = parse(render_line_chart(result))
+        assert texts(root, "chart-band-label") == ["marginal"]
+
+    def test_no_band_without_a_marginal_limit(self):
+        result = geometry(
+            series=[Series("EU", [0.01, 0.04])],
+            x_labels=DAYS[:2],
+            thresholds=[ThresholdLine(0.03, "limit 3%")],
+        )
+        assert result.plot.bands == ()
