@@ -64,7 +64,16 @@ class Gate:
 
     @property
     def blocking(self) -> list[Check]:
-        return [check for check in self.checks if not check.passed]
+        """What stands in the way (failing first, then marginal, then without enough data)."""
+        order = {Verdict.FAIL: 0, Verdict.MARGINAL: 1}
+        return sorted(
+            (check for check in self.checks if not check.passed),
+            key=lambda check: order.get(check.status, 2),
+        )
+
+    @property
+    def passing(self) -> list[Check]:
+        return [check for check in self.checks if check.passed]
 
     @property
     def fingerprint(self) -> str:

@@ -22,6 +22,7 @@ from rollout.permissions import (
 from rollout.selectors.follows import follow_exists
 from rollout.selectors.health import workflow_health
 from rollout.selectors.incidents import incident_list_open
+from rollout.selectors.setup import workflow_setup_steps
 from rollout.selectors.usage import usage_window
 from rollout.selectors.usage_summary import period_days
 from rollout.selectors.workflows import activity_list_for_workflow
@@ -93,6 +94,12 @@ def workflow_overview(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         context["can_follow"] = True
         context["is_following"] = follow_exists(request.user, workflow)
     context.update(promotion_card_context(request.user, workflow, can_change=context["can_change"]))
+    if context["can_change"]:
+        steps = workflow_setup_steps(workflow)
+        # A new workflow's checklist, until every step is done or the roll-out starts.
+        if steps and not all(step.done for step in steps):
+            context["setup_steps"] = steps
+            context["setup_done"] = sum(step.done for step in steps)
     return render(request, "rollout/workflow_overview.html", context)
 
 

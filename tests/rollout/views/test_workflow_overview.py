@@ -116,8 +116,9 @@ def test_overview_queries_are_bounded(django_assert_max_num_queries, client, ops
     client.force_login(workflow.owner)
 
     # Guardian asks per predicate (view, change, hand over): a constant, whatever the data size.
-    # +4 for the promotion card (phases, open request, blackouts, view check), +1 for Follow.
-    with django_assert_max_num_queries(17):
+    # +4 for the promotion card (phases, open request, blackouts, view check), +1 for Follow,
+    # +1 for the set-up checklist (one query, shown to whoever may change the workflow).
+    with django_assert_max_num_queries(18):
         assert client.get(url(workflow.slug)).status_code == 200
 
 
@@ -264,5 +265,76 @@ def test_overview_queries_stay_bounded_with_usage(
     _breach_setup(workflow, ops_leader)
     client.force_login(workflow.owner)
 
-    with django_assert_max_num_queries(24):  # +1: the Follow button (+1 the notice gate)
+    # +1: the Follow button (+1 the notice gate), +1 the set-up checklist.
+    with django_assert_max_num_queries(25):
         assert client.get(url(workflow.slug)).status_code == 200
+
+
+def test_a_new_workflow_opens_on_its_set_up_checklist(client, ops_leader, workflow):
+    from rollout.models import Cohort
+
+    client.force_login(workflow.owner)
+    response = client.get(url(workflow.slug))
+
+    steps = response.context["setup_steps"]
+    assert [step.key for step in steps] == [
+        "plan",
+        "data_sources",
+        "cohorts",
+        "thresholds",
+        "escalation",
+        "token",
+    ]
+    assert not any(step.done for step in steps)
+    html = response.content.decode()
+    assert "Set up this workflow" in html and "0 of 6 done" in html
+    assert f'href="/workflows/{workflow.slug}/cohorts/">Add a cohort' in html
+    assert f'href="/workflows/{workflow.slug}/tokens/">Create a token' in html
+
+    Cohort.objects.create(workflow=workflow, name="EU agents")
+    response = client.get(url(workflow.slug))
+    assert [s.key for s in response.context["setup_steps"] if s.done] == ["cohorts"]
+    assert "1 of 6 done" in response.content.decode()
+
+
+def test_the_set_up_checklist_is_for_those_who_may_change_the_workflow(
+    client, executive, ops_leader, workflow
+):
+    client.force_login(executive)
+    assert "setup_steps" not in client.get(url(workflow.slug)).context
+    client.force_login(ops_leader)
+    assert "setup_steps" in client.get(url(workflow.slug)).context
+
+
+def test_the_checklist_goes_once_every_step_is_done(client, ops_leader, workflow):
+    from rollout.selectors import setup
+
+    client.force_login(workflow.owner)
+    done = [setup.SetupStep(k, "x", "y", "workflow_plan", "z", True) for k in "abcdef"]
+    from unittest import mock
+
+    with mock.patch("rollout.views.workflows.workflow_setup_steps", return_value=done):
+        response = client.get(url(workflow.slug))
+    assert "setup_steps" not in response.context
+    assert "Set up this workflow" not in response.content.decode()
+
+
+def test_a_workflow_whose_roll_out_has_started_shows_no_set_up_checklist(
+    client, ops_leader, workflow
+):
+    from django.utils import timezone
+
+    from rollout.models import Phase
+
+    client.force_login(workflow.owner)
+    assert "setup_steps" in client.get(url(workflow.slug)).context
+    today = timezone.localdate()
+    Phase.objects.create(
+        workflow=workflow,
+        kind="audit",
+        position=0,
+        planned_start=today,
+        planned_end=today,
+        actual_start=timezone.now(),
+    )
+    assert "setup_steps" not in client.get(url(workflow.slug)).context
