@@ -64,7 +64,9 @@ def test_ops_leader_sees_every_workflow_and_the_new_button(client, ops_leader, p
     assert '<a class="button" href="/workflows/new/">New workflow</a>' in html
     assert "3 workflows" in html
     assert '<a href="/workflows/address-matching/">Address matching</a>' in html
-    assert '<span class="sub mono">address-matching</span>' in html
+    # On a phone the owner and the phase fold under the name (the CSS shows one or the other).
+    assert '<td class="hide-sm">Zoe Zed \n</td>' in html
+    assert '<span class="sub show-sm">No plan yet · Zoe Zed</span>' in html
 
 
 def test_executive_sees_every_workflow_read_only(client, executive, portfolio):
@@ -379,7 +381,9 @@ def test_phase_health_and_adoption_columns(client, executive, measured):
     assert support.health.phase_label == "Limited roll-out"
     assert support.health.status == "failing"
     assert support.adoption == 0.5
-    assert '<td>Limited roll-out <span class="badge badge-warn">Paused</span></td>' in html
+    paused = 'Limited roll-out <span class="badge badge-warn">Paused</span></td>'
+    assert f'<td class="hide-sm">{paused}' in html
+    assert '<span class="sub show-sm">Limited roll-out (paused) · ' in html
     assert (
         '<span class="badge health-badge health-failing badge-danger" '
         'title="Error rate failing: 9% over 300 cases: should be at most 2%.">✗ Failing</span>'
