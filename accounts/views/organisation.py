@@ -34,7 +34,10 @@ def organisation_settings(request: HtmxHttpRequest) -> HttpResponse:
             except ApplicationError as exc:
                 form.add_error(exc.field, exc.message)
             else:
-                changed = saved.updated_at != organisation.updated_at
+                changed = any(
+                    getattr(saved, field) != getattr(organisation, field)
+                    for field in ORGANISATION_FIELDS
+                )
                 messages.success(request, MSG_SAVED if changed else MSG_UNCHANGED)
                 return redirect("organisation_settings")
     else:

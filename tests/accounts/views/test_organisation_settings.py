@@ -83,6 +83,20 @@ def test_saving_changes_the_settings_and_shows_the_log(as_user, ops_leader):
     assert OrganisationChange.objects.count() == 1
 
 
+def test_saving_the_defaults_on_a_new_installation_says_nothing_changed(as_user, ops_leader):
+    defaults = {
+        "name": "Rollout",
+        "default_time_zone": "UTC",
+        "currency": "EUR",
+        "default_lead_time_days": "5",
+    }
+
+    response = as_user(ops_leader).post(SETTINGS, defaults, follow=True)
+
+    assert messages_of(response) == [MSG_UNCHANGED]
+    assert not OrganisationChange.objects.exists()
+
+
 def test_many_changes_keep_the_page_to_a_fixed_number_of_queries(
     as_user, ops_leader, django_assert_max_num_queries
 ):
