@@ -4,9 +4,11 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
-from accounts.models import User
+from accounts.models import MAX_LEAD_TIME_DAYS, User
 from accounts.roles import ORG_ROLES
+from core.currencies import validate_currency
 from core.text import SingleLineCharField
+from core.time_zones import MSG_UNKNOWN_ZONE, time_zone_choices
 
 MSG_INVALID_LOGIN = "That email address and password do not match an account. Please try again."
 MSG_INACTIVE_LOGIN = (
@@ -104,3 +106,53 @@ class RolesForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
+
+
+class TimeZoneForm(forms.Form):
+    """The profile's time-zone section (a form of its own beside the profile's settings)."""
+
+    time_zone = forms.ChoiceField(
+        label="Your time zone",
+        required=False,
+        help_text="Every time in Rollout and in its emails is shown to you in this zone.",
+        error_messages={"invalid_choice": MSG_UNKNOWN_ZONE.replace("{zone}", "%(value)s")},
+    )
+
+    def __init__(self, *args: object, organisation_zone: str, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [
+            ("", f"The organisation's default ({organisation_zone.replace('_', ' ')})"),
+            *time_zone_choices(),
+        ]
+
+
+class OrganisationForm(forms.Form):
+    name = SingleLineCharField(
+        label="Organisation name", max_length=120, help_text="Shown in Rollout's pages and emails."
+    )
+    default_time_zone = forms.ChoiceField(
+        label="Default time zone",
+        choices=time_zone_choices,
+        help_text="Times are shown in this zone to everyone who has not chosen their own.",
+        error_messages={"invalid_choice": MSG_UNKNOWN_ZONE.replace("{zone}", "%(value)s")},
+    )
+    currency = forms.CharField(
+        label="Currency",
+        help_text="Its ISO 4217 code: three letters, e.g. EUR, USD or GBP.",
+        # No max_length: "EURO" gets the ISO 4217 message below, not a character count.
+        widget=forms.TextInput(attrs={"autocapitalize": "characters", "size": 4}),
+    )
+    default_lead_time_days = forms.IntegerField(
+        label="Default notice lead time (days)",
+        min_value=0,
+        max_value=MAX_LEAD_TIME_DAYS,
+        help_text=(
+            "How many days before a change takes effect its notice must be published, for new "
+            "workflows. Each workflow can change its own on its plan page."
+        ),
+    )
+
+    def clean_currency(self) -> str:
+        code = self.cleaned_data["currency"].strip().upper()
+        validate_currency(code)
+        return code

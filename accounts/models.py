@@ -1,12 +1,17 @@
-"""The user: email is the login, plus a display name. Custom from the first migration."""
+"""The user (email is the login, plus a display name; custom from the first migration) and the
+organisation they belong to (one, with its settings and their change log)."""
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from core.currencies import validate_currency
 from core.text import refuse_control_characters
+from core.time_zones import validate_time_zone
 
 
 class UserManager(BaseUserManager["User"]):
@@ -53,6 +58,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     notify_by_email = models.BooleanField(
         default=True, help_text="Also send notifications by email, not only in the app."
     )
+    # Blank: the organisation's default zone, and it follows that default when it changes.
+    time_zone = models.CharField(
+        "time zone",
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text="The zone every time is shown in for you. Blank: the organisation's default.",
+    )
 
     objects = UserManager()
 
@@ -86,3 +99,73 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.display_name
+
+
+# The notice lead time a new workflow gets unless the organisation says otherwise (PRODUCT.md's
+# default of 5 days), and the longest a workflow may have (rollout.models.Workflow).
+DEFAULT_LEAD_TIME_DAYS = 5
+MAX_LEAD_TIME_DAYS = 90
+ORGANISATION_PK = 1
+
+
+def settings_time_zone() -> str:
+    """The organisation's default zone until an ops leader sets one: the deployment's TIME_ZONE."""
+    return settings.TIME_ZONE
+
+
+class Organisation(models.Model):
+    """The one organisation this Rollout serves: a singleton row (pk 1, held by a constraint).
+
+    Read through accounts.selectors.organisation_get (cached; an unsaved default when the row is
+    missing) and written only by accounts.services.organisation_update, which logs each change.
+    """
+
+    name = models.CharField(
+        max_length=120, default="Rollout", validators=[refuse_control_characters]
+    )
+    default_time_zone = models.CharField(
+        "default time zone",
+        max_length=64,
+        default=settings_time_zone,
+        validators=[validate_time_zone],
+        help_text="Times are shown in this zone to everyone who has not chosen their own.",
+    )
+    currency = models.CharField(
+        max_length=3,
+        default="EUR",
+        validators=[validate_currency],
+        help_text="The ISO 4217 code of the currency costs and savings are counted in, e.g. EUR.",
+    )
+    default_lead_time_days = models.PositiveSmallIntegerField(
+        "default notice lead time (days)",
+        default=DEFAULT_LEAD_TIME_DAYS,
+        validators=[MaxValueValidator(MAX_LEAD_TIME_DAYS)],
+        help_text="The lead time a new workflow starts with; each workflow can change its own.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(pk=ORGANISATION_PK), name="accounts_organisation_singleton"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OrganisationChange(models.Model):
+    """One change to the organisation's settings: who, when, and each field before → after."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    changes = models.JSONField(help_text="{field label: [before, after]}")
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.actor} changed {', '.join(self.changes)} at {self.at:%Y-%m-%d %H:%M}"

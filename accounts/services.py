@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -17,8 +18,8 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from accounts.models import User
-from accounts.roles import ORG_ROLES, forget_roles, role_names
+from accounts.models import ORGANISATION_PK, Organisation, OrganisationChange, User
+from accounts.roles import ORG_ROLES, forget_roles, is_ops_leader, role_names
 from core.errors import ApplicationError
 from core.wake import wake
 from rollout.lib.cache import CACHE_ERRORS, cache_answered, cache_failed
@@ -34,6 +35,9 @@ MSG_DEACTIVATE_SELF = "You cannot deactivate your own account."
 MSG_ALREADY_INACTIVE = "{user} is already deactivated."
 MSG_ALREADY_ACTIVE = "{user} is already active."
 MSG_LAST_OPS_LEADER = "You cannot remove the last active ops leader."
+MSG_ORGANISATION_OPS_ONLY = "Only ops leaders can change the organisation's settings."
+
+ORGANISATION_FIELDS = ("name", "default_time_zone", "currency", "default_lead_time_days")
 
 RESET_SUBJECT_TEMPLATE = "accounts/email/password_reset_subject.txt"
 RESET_BODY_TEMPLATE = "accounts/email/password_reset.txt"
@@ -307,3 +311,56 @@ def user_profile_update(*, user: User, display_name: str, notify_by_email: bool)
     user.full_clean(exclude=["password"])
     user.save(update_fields=["display_name", "notify_by_email"])
     return user
+
+
+@transaction.atomic
+def user_time_zone_set(*, user: User, time_zone: str) -> User:
+    """The zone `user` reads times in; "" follows the organisation's default."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    user.time_zone = time_zone.strip()
+    try:
+        user.full_clean(exclude=["password"])
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise ApplicationError(" ".join(messages), field=field) from exc
+    user.save(update_fields=["time_zone"])
+    return user
+
+
+@transaction.atomic
+def organisation_update(
+    *,
+    actor: User,
+    name: str,
+    default_time_zone: str,
+    currency: str,
+    default_lead_time_days: int,
+) -> Organisation:
+    """Change the organisation's settings (ops leaders only) and log what changed, before →
+    after, in one transaction. Invalid values change nothing and raise ApplicationError."""
+    if not is_ops_leader(actor):
+        raise ApplicationError(MSG_ORGANISATION_OPS_ONLY)
+    # The singleton row, locked: two ops leaders saving at once log two changes, each against
+    # what the other left. get_or_create: a new installation has no row until its first save.
+    organisation, _ = Organisation.objects.select_for_update().get_or_create(pk=ORGANISATION_PK)
+    before = {field: getattr(organisation, field) for field in ORGANISATION_FIELDS}
+    organisation.name = name.strip()
+    organisation.default_time_zone = default_time_zone.strip()
+    organisation.currency = currency.strip().upper()
+    organisation.default_lead_time_days = default_lead_time_days
+    try:
+        organisation.full_clean()
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        # The first reason only: "EURO" is not a currency, whatever its length.
+        raise ApplicationError(messages[0], field=field) from exc
+    changes = {
+        str(Organisation._meta.get_field(field).verbose_name): [before[field], value]
+        for field in ORGANISATION_FIELDS
+        if (value := getattr(organisation, field)) != before[field]
+    }
+    if not changes:
+        return organisation
+    organisation.save()
+    OrganisationChange.objects.create(actor=actor, changes=changes)
+    return organisation

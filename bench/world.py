@@ -59,7 +59,7 @@ def make_world(fanout: int) -> dict:
     _, token = api_token_create(workflow=workflow, actor=owner, name="bench")
     session = SessionStore()
     session["_auth_user_id"] = str(owner.pk)
-    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    session["_auth_user_backend"] = "accounts.backends.UserBackend"
     session["_auth_user_hash"] = owner.get_session_auth_hash()
     session.create()
     return {

@@ -158,6 +158,7 @@ MATRIX: dict[str, Entry] = {
     ),
     "password_reset_complete": Entry(everyone(200)),
     "profile": Entry(signed_in(200)),
+    "organisation_settings": Entry(signed_in(403, ops_leader=200)),
     "people_list": Entry(signed_in(403, ops_leader=200)),
     "people_invite": Entry(signed_in(403, ops_leader=200)),
     "people_roles": Entry(signed_in(403, ops_leader=302), method="post", kwargs=TARGET),

@@ -3,21 +3,44 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from accounts.forms import ProfileForm
+from accounts.forms import ProfileForm, TimeZoneForm
 from accounts.roles import role_names
-from accounts.services import user_profile_update
+from accounts.selectors import organisation_time_zone_name
+from accounts.services import user_profile_update, user_time_zone_set
 from core.errors import ApplicationError
 from core.htmx import HtmxHttpRequest
 from rollout.selectors.workflows import workflow_list_owned
 
 MSG_PROFILE_SAVED = "Your profile has been saved."
+MSG_TIME_ZONE_SAVED = "Your time zone has been saved: times are now shown in {zone}."
+
+# The named POST action of the time-zone section; a POST without it is the profile's settings.
+ACTION_TIME_ZONE = "time_zone"
 
 
 @require_http_methods(["GET", "POST"])
 def profile(request: HtmxHttpRequest) -> HttpResponse:
     """The signed-in user's own account: who they are, what they own, how they are notified."""
     user = request.user
-    if request.method == "POST":
+    organisation_zone = organisation_time_zone_name(user)
+    zone_form = TimeZoneForm(
+        initial={"time_zone": user.time_zone}, organisation_zone=organisation_zone, prefix="tz"
+    )
+    if request.method == "POST" and request.POST.get("action") == ACTION_TIME_ZONE:
+        zone_form = TimeZoneForm(request.POST, organisation_zone=organisation_zone, prefix="tz")
+        if zone_form.is_valid():
+            try:
+                user_time_zone_set(user=user, **zone_form.cleaned_data)
+            except ApplicationError as exc:
+                zone_form.add_error("time_zone", exc.message)
+            else:
+                chosen = zone_form.cleaned_data["time_zone"] or organisation_zone
+                messages.success(request, MSG_TIME_ZONE_SAVED.format(zone=chosen))
+                return redirect("profile")
+        form = ProfileForm(
+            initial={"display_name": user.display_name, "notify_by_email": user.notify_by_email}
+        )
+    elif request.method == "POST":
         form = ProfileForm(request.POST)
         if form.is_valid():
             try:
@@ -36,6 +59,8 @@ def profile(request: HtmxHttpRequest) -> HttpResponse:
         "accounts/profile.html",
         {
             "form": form,
+            "zone_form": zone_form,
+            "time_zone_action": ACTION_TIME_ZONE,
             "roles": sorted(role_names(user)),
             "owned_workflows": workflow_list_owned(user),
         },

@@ -51,6 +51,8 @@ MIDDLEWARE = [
     "core.middleware.PageAuthenticationMiddleware",
     # Cache-Control: no-store, private on every response to a signed-in person (core/middleware.py).
     "core.middleware.NoStoreWhenSignedInMiddleware",
+    # Every time on a page in the reader's zone (theirs, else the organisation's default).
+    "accounts.middleware.ReaderTimeZoneMiddleware",
     # Fail closed: every page needs a sign-in unless its view is marked @login_not_required
     # (sign-in and password reset, /healthz, the iCalendar feed, the token-authenticated API).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
@@ -106,7 +108,8 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     # https://django-axes.readthedocs.io/ : axes must come first to refuse locked-out attempts.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, reading the organisation's default zone with the signed-in person.
+    "accounts.backends.UserBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 LOGIN_URL = "login"

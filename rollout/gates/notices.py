@@ -12,8 +12,7 @@ approval lapses when a notice is published, not as the lead time runs out.
 
 from datetime import datetime
 
-from django.utils import formats, timezone
-
+from core.time_zones import format_instant
 from rollout.gates.registry import GateContext, Outcome, gate_condition
 from rollout.models import ChangeNotice, Cohort, NoticeStatus, PhaseKind, Verdict
 from rollout.selectors.notices import notice_lead_time, notices_covering
@@ -29,7 +28,7 @@ HOW_SCHEDULED = ", counting from the notices already published or scheduled"
 
 
 def _day(at: datetime) -> str:
-    return formats.date_format(timezone.localtime(at), "j M Y, H:i")
+    return format_instant(at)
 
 
 def _in_time(notice: ChangeNotice, ctx: GateContext) -> bool:

@@ -4,11 +4,12 @@ from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Q
-from django.utils import formats, timezone
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import is_ops_leader
 from core.errors import ApplicationError
+from core.time_zones import format_instant
 from rollout.models import BlackoutWindow, Workflow
 from rollout.permissions import can_change_workflow
 from rollout.services.activity import activity_record
@@ -22,7 +23,7 @@ MSG_BLACKOUT_NAME_REQUIRED = "Give the window a name people will recognise."
 
 
 def blackout_ends_label(window: BlackoutWindow) -> str:
-    return formats.date_format(timezone.localtime(window.ends_at), "j M Y, H:i")
+    return format_instant(window.ends_at)
 
 
 def blackout_message(window: BlackoutWindow) -> str:
@@ -95,5 +96,5 @@ def blackout_delete(*, window: BlackoutWindow, actor: User) -> None:
 
 
 def _span(window: BlackoutWindow) -> str:
-    start = formats.date_format(timezone.localtime(window.starts_at), "j M Y, H:i")
+    start = format_instant(window.starts_at)
     return f"{start} – {blackout_ends_label(window)}"

@@ -16,6 +16,7 @@ from django.utils.formats import date_format
 
 from accounts.models import User
 from core.errors import ApplicationError
+from core.time_zones import format_instant
 from rollout.models import (
     Cohort,
     Escalation,
@@ -305,7 +306,7 @@ def incident_update_details(
 
 def _shown(value: object) -> str:
     if isinstance(value, datetime):
-        return date_format(timezone.localtime(value), "j M Y, H:i")
+        return format_instant(value)
     return str(value) if value not in (None, "") else "—"
 
 

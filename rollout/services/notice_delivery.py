@@ -29,9 +29,10 @@ seconds, before the first email goes out):
   (failed with the reason, retried with backoff up to MAX_ATTEMPTS if it may pass). Email is at
   most once automatically and never lost silently.
 
-Each notice's email is rendered once per run and filled in per recipient (rollout.lib.mail_merge):
-byte for byte what rendering the templates for each recipient gives; its MIME headers are built
-once too (core.mail.MailStencil).
+Each notice's email is rendered once per run and time zone (its times read in the recipient's
+zone, theirs or the organisation's default) and filled in per recipient (rollout.lib.mail_merge):
+byte for byte what rendering the templates for each recipient in their zone gives; its MIME
+headers are built once too (core.mail.MailStencil).
 """
 
 import logging
@@ -55,6 +56,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.selectors import organisation_time_zone_subquery, user_time_zone
 from core.db import retry_on_lost_connection
 from core.errors import ApplicationError
 from core.mail import FanOutEmail, MailStencil, failure_reason, smtp_refused_for_good
@@ -459,15 +461,21 @@ def _read(locked: QuerySet) -> list[NoticeDelivery]:
     receipt = NoticeReceipt.objects.filter(
         notice_id=OuterRef("notice_id"), recipient_id=OuterRef("recipient_id")
     )
-    return list(
+    rows = list(
         NoticeDelivery.objects.filter(pk__in=locked)
         .select_related("notice__workflow", "recipient")
         .annotate(
             receipt_id=Subquery(receipt.values("pk")[:1]),
             acknowledged_at=Subquery(receipt.values("acknowledged_at")[:1]),
+            organisation_time_zone=organisation_time_zone_subquery(),
         )
         .order_by("created_at", "pk")
     )
+    # Each recipient's zone is theirs or the organisation's default: read here, in the same
+    # statement, so that _email_message asks nothing more of the database (user_time_zone).
+    for row in rows:
+        row.recipient.organisation_time_zone = row.organisation_time_zone
+    return rows
 
 
 def _recheck(rows: list[NoticeDelivery]) -> tuple[list[NoticeDelivery], list[NoticeDelivery]]:
@@ -617,21 +625,29 @@ def _email_message(
 ) -> FanOutEmail:
     """The email of one delivery (read by _read: `receipt_id` is its receipt's): its notice's
     email, rendered once per run (`rendered` keeps them) and filled in with this recipient's
-    values — the same text as rendering the templates for them alone (a test compares)."""
+    values — the same text as rendering the templates for them alone, in their zone (a test
+    compares)."""
     rendered = {} if rendered is None else rendered
     notice = delivery.notice
-    # A published notice no longer changes, but its workflow may be renamed during the run.
-    key = (notice.pk, delivery.kind, notice.updated_at, notice.workflow.name)
+    recipient = delivery.recipient
+    reader_zone = user_time_zone(recipient)
+    # A published notice no longer changes, but its workflow may be renamed during the run. Its
+    # times read in the recipient's zone: one rendering per zone among the recipients.
+    key = (notice.pk, delivery.kind, notice.updated_at, notice.workflow.name, reader_zone.key)
     email = rendered.get(key)
     if email is None:
-        email = rendered[key] = _notice_email(notice, is_reminder=delivery.kind == REMINDER)
-    recipient = delivery.recipient
+        with timezone.override(reader_zone):
+            email = _notice_email(notice, is_reminder=delivery.kind == REMINDER)
+        rendered[key] = email
     link = settings.SITE_URL + reverse("inbox_notice", kwargs={"receipt_id": delivery.receipt_id})
     values = {"link": link, **MergeRecord.values("recipient", recipient, RECIPIENT_FIELDS)}
     context = {**email.context, "recipient": recipient, "link": link}
 
     def body(merge: Merge | None, template_name: str) -> str:
-        return merge.fill(values) if merge is not None else render_to_string(template_name, context)
+        if merge is not None:
+            return merge.fill(values)
+        with timezone.override(reader_zone):
+            return render_to_string(template_name, context)
 
     return email.stencil.email(
         to=recipient.email, text=body(email.text, EMAIL_TEXT), html=body(email.html, EMAIL_HTML)

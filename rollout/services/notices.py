@@ -18,11 +18,12 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import OPS_LEADERS, is_ops_leader
 from core.errors import ApplicationError
+from core.time_zones import format_instant
 from core.wake import wake
 from rollout.lib.markdown import render_markdown
 from rollout.models import (
@@ -113,7 +114,7 @@ def _target(notice: ChangeNotice) -> str:
 
 
 def _when(at: datetime) -> str:
-    return formats.date_format(timezone.localtime(at), "j M Y, H:i")
+    return format_instant(at)
 
 
 def _cohorts(workflow: Workflow, cohorts: Iterable[Cohort | int]) -> list[Cohort]:

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import is_ops_leader
+from accounts.selectors import organisation_get
 from core.errors import ApplicationError
 from rollout.models import IN_PROGRESS, Phase, Workflow
 from rollout.services.access import workflow_access_sync
@@ -85,6 +86,8 @@ def workflow_create(
         model_name=model_name.strip(),
         model_version=model_version.strip(),
         owner=owner,
+        # The organisation's default (its settings page); the workflow's plan page changes it.
+        lead_time_days=organisation_get().default_lead_time_days,
     )
     if workflow.slug in RESERVED_SLUGS:
         raise ApplicationError(MSG_SLUG_RESERVED.format(slug=workflow.slug), field="slug")

@@ -13,12 +13,12 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.utils import formats, timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import is_ops_leader
 from core.errors import ApplicationError
 from core.htmx import HtmxHttpRequest
+from core.time_zones import format_instant
 from rollout.forms.fields import add_application_error
 from rollout.forms.notices import NoticeForm
 from rollout.lib.markdown import render_markdown
@@ -145,7 +145,7 @@ def _done_message(notice: ChangeNotice) -> str:
     if notice.status == NoticeStatus.AWAITING_APPROVAL:
         return MSG_AWAITING.format(title=notice.title)
     if notice.status == NoticeStatus.SCHEDULED:
-        when = formats.date_format(timezone.localtime(notice.publish_at), "j M Y, H:i")
+        when = format_instant(notice.publish_at)
         return MSG_SCHEDULED.format(title=notice.title, when=when)
     return MSG_DRAFTED.format(title=notice.title)
 

@@ -45,7 +45,7 @@ def context(context: BrowserContext) -> BrowserContext:
 def session_cookie_for(user: User, live_server_url: str) -> dict[str, str]:
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = "accounts.backends.UserBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.save()
     return {

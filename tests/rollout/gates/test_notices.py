@@ -24,7 +24,7 @@ def check(workflow: Workflow, from_kind: str, to_kind: str, now=None):
 
 
 def label(at) -> str:
-    return formats.date_format(timezone.localtime(at), "j M Y, H:i")
+    return formats.date_format(timezone.localtime(at), "j M Y, H:i T")
 
 
 def test_registered_into_limited_and_broad():
