@@ -17,8 +17,9 @@ from datetime import UTC, datetime
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 
+from core.time_zones import INSTANT_FORMAT
+
 LONG = 80  # characters: longer, or on several lines, is "changed" with the texts on demand
-TIME_FORMAT = "j M Y, H:i"  # as templates/rollout/_time.html
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
 _BOOLEANS = {"true": True, "false": False}
 
@@ -72,5 +73,5 @@ def _text(label: str, value: object) -> str:
             return text
         if timezone.is_naive(when):
             when = when.replace(tzinfo=UTC)
-        return date_format(timezone.localtime(when), TIME_FORMAT)
+        return date_format(timezone.localtime(when), INSTANT_FORMAT)
     return text

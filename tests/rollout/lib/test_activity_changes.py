@@ -16,7 +16,7 @@ def test_labels_times_and_booleans_read_like_the_rest_of_the_app():
             }
         )
     assert rows == [
-        ChangeRow("Publish at", "6 Dec 2026, 17:00", "6 Dec 2026, 17:22"),
+        ChangeRow("Publish at", "6 Dec 2026, 17:00 UTC", "6 Dec 2026, 17:22 UTC"),
         ChangeRow("Acknowledgement required", "not required", "required"),
         ChangeRow("Also send to followers", "no", "yes"),
         ChangeRow("Status", "Draft", "Scheduled"),
@@ -26,7 +26,7 @@ def test_labels_times_and_booleans_read_like_the_rest_of_the_app():
 def test_times_are_shown_in_the_readers_zone():
     with timezone.override("Europe/Paris"):
         [row] = change_rows({"effective at": ["—", "2026-12-11T17:00:00+00:00"]})
-    assert (row.before, row.after) == ("—", "11 Dec 2026, 18:00")
+    assert (row.before, row.after) == ("—", "11 Dec 2026, 18:00 CET")
 
 
 def test_a_long_or_multi_line_text_is_marked_long():
@@ -57,4 +57,4 @@ def test_the_summary_names_what_changed_in_one_line():
 def test_a_naive_iso_time_is_read_as_utc():
     with timezone.override(UTC):
         [row] = change_rows({"at": ["2026-12-06 09:30", "2026-12-06 10:00:00"]})
-    assert (row.before, row.after) == ("6 Dec 2026, 09:30", "6 Dec 2026, 10:00")
+    assert (row.before, row.after) == ("6 Dec 2026, 09:30 UTC", "6 Dec 2026, 10:00 UTC")
