@@ -15,8 +15,6 @@ from rollout.models import (
     Workflow,
 )
 
-NOT_ACKNOWLEDGED_SHOWN = 200
-FAILED_SHOWN = 100
 FOLLOWERS = "Followers"
 
 
