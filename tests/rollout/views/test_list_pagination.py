@@ -9,7 +9,6 @@ services that write each row one by one are tested beside them.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -17,199 +16,26 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import User
-from rollout.models import (
-    ActivityEntry,
-    ChangeNotice,
-    Cohort,
-    CohortMember,
-    DeliveryChannel,
-    DeliveryStatus,
-    Escalation,
-    EscalationSource,
-    EscalationStatus,
-    Feedback,
-    Incident,
-    IncidentStatus,
-    NoticeAudience,
-    NoticeDelivery,
-    NoticeKind,
-    NoticeReceipt,
-    NoticeStatus,
-    Workflow,
+from rollout.models import Cohort, CohortMember, NoticeReceipt
+from tests.rollout.list_fixtures import (
+    CALENDAR_MONTH,
+    LARGE,
+    PER_PAGE,
+    SMALL,
+    Scene,
+    make_people,
+    seed_activity,
+    seed_approvals,
+    seed_calendar,
+    seed_cohort_members,
+    seed_escalations,
+    seed_feedback,
+    seed_inbox,
+    seed_incidents,
+    seed_not_acknowledged,
+    seed_notices,
 )
 from tests.rollout.views.conftest import as_user
-
-PER_PAGE = 50
-SMALL, LARGE = 3, 2 * PER_PAGE + 7  # one page; three pages, the last one short
-CALENDAR_MONTH = "2027-03"
-
-
-@dataclass
-class Scene:
-    workflow: Workflow
-    owner: User
-    ops_leader: User
-    executive: User
-    stranger: User
-    cohort: Cohort | None = None
-    notice: ChangeNotice | None = None
-
-
-def _notices(scene: Scene, first: int, count: int, **fields) -> list[ChangeNotice]:
-    now = timezone.now()
-    values = {
-        "kind": NoticeKind.MODEL_CHANGE,
-        "body": "The reply drafts now use the 2026-10 model.",
-        "audience": NoticeAudience.EVERYONE,
-        "publish_at": now - timedelta(days=1),
-        "effective_at": now + timedelta(days=7),
-        "status": NoticeStatus.PUBLISHED,
-        "published_at": now - timedelta(days=1),
-    }
-    values.update(fields)
-    return ChangeNotice.objects.bulk_create(
-        ChangeNotice(workflow=scene.workflow, title=f"Model update {i:04}", **values)
-        for i in range(first, first + count)
-    )
-
-
-def seed_notices(scene: Scene, first: int, count: int) -> None:
-    _notices(scene, first, count)
-
-
-def seed_incidents(scene: Scene, first: int, count: int) -> None:
-    now = timezone.now()
-    Incident.objects.bulk_create(
-        Incident(
-            workflow=scene.workflow,
-            title=f"Drafts in the wrong language {i:04}",
-            started_at=now - timedelta(minutes=i),
-            status=IncidentStatus.CLOSED,
-            opened_by=scene.owner,
-        )
-        for i in range(first, first + count)
-    )
-
-
-def seed_inbox(scene: Scene, first: int, count: int) -> None:
-    notices = _notices(scene, first, count)
-    NoticeReceipt.objects.bulk_create(
-        NoticeReceipt(notice=notice, recipient=scene.owner) for notice in notices
-    )
-    NoticeDelivery.objects.bulk_create(
-        NoticeDelivery(
-            notice=notice,
-            recipient=scene.owner,
-            channel=DeliveryChannel.IN_APP,
-            kind="notice",
-            status=DeliveryStatus.SENT,
-            sent_at=timezone.now(),
-        )
-        for notice in notices
-    )
-
-
-def seed_calendar(scene: Scene, first: int, count: int) -> None:
-    # Two events each: published on the 3rd, effective on the 20th of CALENDAR_MONTH.
-    _notices(
-        scene,
-        first,
-        (count + 1) // 2,
-        status=NoticeStatus.SCHEDULED,
-        published_at=None,
-        publish_at=datetime(2027, 3, 3, 9, tzinfo=UTC),
-        effective_at=datetime(2027, 3, 20, 9, tzinfo=UTC),
-    )
-
-
-def seed_approvals(scene: Scene, first: int, count: int) -> None:
-    _notices(
-        scene,
-        first,
-        count,
-        status=NoticeStatus.AWAITING_APPROVAL,
-        published_at=None,
-        urgent=True,
-        urgent_reason="The old model is being switched off.",
-        created_by=scene.owner,
-    )
-
-
-def seed_escalations(scene: Scene, first: int, count: int) -> None:
-    Escalation.objects.bulk_create(
-        Escalation(
-            workflow=scene.workflow,
-            title=f"Wrong refunds promised {i:04}",
-            source=EscalationSource.MANUAL,
-            status=EscalationStatus.OPEN,
-            opened_by=scene.owner,
-        )
-        for i in range(first, first + count)
-    )
-
-
-def _people(first: int, count: int) -> list[User]:
-    return User.objects.bulk_create(
-        User(email=f"list{i:04}@example.com", display_name=f"List {i:04}")
-        for i in range(first, first + count)
-    )
-
-
-def seed_cohort_members(scene: Scene, first: int, count: int) -> None:
-    if scene.cohort is None:
-        scene.cohort = Cohort.objects.create(workflow=scene.workflow, name="EU tier-1")
-        Cohort.objects.create(workflow=scene.workflow, name="UK tier-2")  # a second, empty
-    CohortMember.objects.bulk_create(
-        CohortMember(cohort=scene.cohort, user=person) for person in _people(first, count)
-    )
-
-
-def seed_not_acknowledged(scene: Scene, first: int, count: int) -> None:
-    if scene.notice is None:
-        (scene.notice,) = _notices(scene, 0, 1, requires_ack=True)
-    people = _people(first, count)
-    NoticeReceipt.objects.bulk_create(
-        NoticeReceipt(notice=scene.notice, recipient=person) for person in people
-    )
-    NoticeDelivery.objects.bulk_create(
-        NoticeDelivery(
-            notice=scene.notice,
-            recipient=person,
-            channel=channel,
-            kind="notice",
-            status=status,
-            attempts=1,
-            last_error="550 mailbox unavailable" if status == DeliveryStatus.FAILED else "",
-            sent_at=timezone.now(),
-        )
-        for person in people
-        for channel, status in (
-            (DeliveryChannel.IN_APP, DeliveryStatus.SENT),
-            (DeliveryChannel.EMAIL, DeliveryStatus.FAILED),
-        )
-    )
-
-
-def seed_feedback(scene: Scene, first: int, count: int) -> None:
-    Feedback.objects.bulk_create(
-        Feedback(
-            workflow=scene.workflow,
-            user_ref=f"agent{i}@example.com",
-            rating="negative",
-            category="wrong",
-            text=f"Item {i}: the draft missed the customer's second question.",
-            status="new",
-        )
-        for i in range(first, first + count)
-    )
-
-
-def seed_activity(scene: Scene, first: int, count: int) -> None:
-    ActivityEntry.objects.bulk_create(
-        ActivityEntry(workflow=scene.workflow, actor=scene.owner, verb="noted", target=f"entry {i}")
-        for i in range(first, first + count)
-    )
 
 
 @dataclass
@@ -411,7 +237,7 @@ def test_each_cohort_pages_its_members_on_its_own(scene):
     seed_cohort_members(scene, 0, LARGE)
     other = Cohort.objects.create(workflow=scene.workflow, name="Another")
     CohortMember.objects.bulk_create(
-        CohortMember(cohort=other, user=person) for person in _people(LARGE, LARGE)
+        CohortMember(cohort=other, user=person) for person in make_people(LARGE, LARGE)
     )
     client = as_user(scene.owner)
 
