@@ -32,7 +32,7 @@ def negative_share_text(feedback: CohortFeedback | None) -> str:
 
 SUMMARY_HEADERS = (
     "Invocations",
-    "Adoption",
+    "Active members",
     "Acceptance",
     "Edit",
     "Override",

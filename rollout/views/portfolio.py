@@ -25,18 +25,18 @@ from rollout.selectors.workflows import (
     workflow_owner_list,
 )
 
+ADOPTION_DAYS = 30
 COLUMNS = (
     ("name", "Name"),
     ("owner", "Owner"),
     ("phase", "Phase"),
     ("health", "Health"),
-    ("adoption", "Adoption"),
+    ("adoption", f"Active members ({ADOPTION_DAYS} days)"),
     ("model", "Model"),
     ("activity", "Last activity"),
 )
 # Most recent first is what people want from a first click on "Last activity".
 FIRST_SORT = {"activity": "-activity"}
-ADOPTION_DAYS = 30
 NO_ESCALATIONS = OpenEscalations(total=0, critical=0)
 
 

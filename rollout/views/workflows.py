@@ -65,12 +65,18 @@ def _key_metrics(workflow: Workflow) -> list[tuple[str, str, str]]:
     start, end = period_days(KEY_METRICS_DAYS, today=timezone.localdate())
     c = usage_window(workflow, start=start, end=end)
     active = min(c.active_users, c.members)
-    people = f"{format_count(active)} of {format_count(c.members)} members" if c.members else ""
+    # "Active members" everywhere: who used it at least once in the period, of all members (the
+    # usage page's table says the same for its period; its chart is the typical day instead).
+    people = (
+        f"{format_count(active)} of {format_count(c.members)} used it at least once"
+        if c.members
+        else ""
+    )
     p95 = "—" if c.p95_latency_ms is None else f"{format_count(c.p95_latency_ms)} ms"
     acted_on = f"of {format_count(c.outcomes)} outputs acted on"
     return [
         ("Invocations", format_count(c.invocations), ""),
-        ("Adoption", format_percent(c.adoption_rate), people),
+        ("Active members", format_percent(c.adoption_rate), people),
         ("Acceptance", format_percent(c.acceptance_rate), acted_on),
         ("Override", format_percent(c.override_rate), acted_on),
         ("Error", format_percent(c.error_rate), f"of {format_count(c.invocations)} invocations"),

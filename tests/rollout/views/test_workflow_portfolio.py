@@ -388,6 +388,8 @@ def test_phase_health_and_adoption_columns(client, executive, measured):
     ) in html
     assert '<span class="adoption-figure">50.0%</span>' in html
     assert '<span class="sub">2 of 4 members</span>' in html
+    # Labelled with what it counts: members active at least once in the last 30 days.
+    assert "Active members (30 days)" in html
     assert 'class="sparkline" role="img" aria-label="Daily active people over 30 days:' in html
     assert rows["address-matching"].health.status == "healthy"
     assert rows["address-matching"].health.phase_label == "Shadow mode"

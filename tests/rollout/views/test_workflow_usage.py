@@ -180,7 +180,7 @@ def test_charts_show_each_cohort_and_the_threshold_lines(client, executive, work
         "latency",
     ]
     for title in (
-        "Adoption by cohort, 7-day average",
+        "Active on a typical day by cohort, 7-day average",
         "Override rate by cohort",
         "Latency, p50 and p95",
     ):
@@ -219,7 +219,7 @@ def test_the_table_sums_the_period_per_cohort(client, ops_leader, workflow, usag
     summary = response.context["summary"]
     assert summary.headers == [
         "Invocations",
-        "Adoption",
+        "Active members",
         "Acceptance",
         "Edit",
         "Override",
