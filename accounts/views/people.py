@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -32,6 +31,7 @@ from accounts.services import (
 )
 from core.errors import ApplicationError
 from core.htmx import HtmxHttpRequest
+from core.pagination import paginate
 from rollout.permissions import can_manage_people
 from rollout.selectors.workflows import workflow_list_owned
 
@@ -86,9 +86,7 @@ def people_list(request: HtmxHttpRequest) -> HttpResponse:
     """Everyone with an account, searchable by name or email, 25 to a page."""
     _require_people_manager(request.user)
     query = request.GET.get("q", "").strip()
-    page_obj = Paginator(user_list_people(query=query), PEOPLE_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    page = paginate(user_list_people(query=query), request.GET, per_page=PEOPLE_PER_PAGE)
     template = "accounts/people_list.html"
     if request.htmx and request.htmx.target == "people-results":
         template += "#people-results"
@@ -97,7 +95,7 @@ def people_list(request: HtmxHttpRequest) -> HttpResponse:
         template,
         {
             "query": query,
-            "page_obj": page_obj,
+            **page,
             "page_query": urlencode({"q": query}) + "&" if query else "",
             "org_roles": ORG_ROLES,
             "next_url": request.get_full_path(),

@@ -43,6 +43,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, SupportsFloat
 
+from rollout.lib.numbers import format_count, format_number, format_percent
+
 __all__ = [
     "PALETTE",
     "DataTable",
@@ -306,17 +308,19 @@ def _trim(text: str) -> str:
 
 
 def format_value(value: float, y_format: YFormat) -> str:
-    """One value as people read it: 0.123 -> "12.3%", 1500 -> "1.5 s", 12000 -> "12,000"."""
+    """One value as people read it: 0.123 -> "12.3%", 1500 -> "1.5 s", 12000 -> "12,000" (by
+    rollout.lib.numbers, like the tables beside the charts; axis ticks have their own)."""
     if callable(y_format):
         return y_format(value)
     if y_format == "percent":
-        return _trim(f"{value * 100:.1f}") + "%"
+        return format_percent(value)
     if y_format == "ms":
         if abs(value) >= 1000:
             return _trim(f"{value / 1000:.2f}") + " s"
         return f"{value:.0f} ms"
     if y_format == "count":
-        return f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:.1f}"
+        whole = float(value).is_integer() or abs(value) >= 100
+        return format_count(value) if whole else format_number(value, 1)
     raise ValueError(f"unknown y_format {y_format!r}: use 'percent', 'ms', 'count' or a callable")
 
 

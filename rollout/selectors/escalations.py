@@ -20,7 +20,6 @@ from rollout.models import (
     Workflow,
 )
 
-PAST_SHOWN = 20
 # What an escalation can be opened from by hand, by the name of its query parameter.
 ORIGIN_MODELS: dict[str, type[Feedback] | type[Incident] | type[Threshold]] = {
     "feedback": Feedback,
@@ -53,10 +52,10 @@ def escalation_list_open(workflow: Workflow) -> QuerySet[Escalation]:
     return _with_timeline(rows).alias(rank=rank).order_by("rank", "opened_at", "id")
 
 
-def escalation_list_past(workflow: Workflow, *, limit: int = PAST_SHOWN) -> QuerySet[Escalation]:
-    """The most recently resolved escalations of the workflow."""
+def escalation_list_past(workflow: Workflow) -> QuerySet[Escalation]:
+    """The workflow's resolved escalations, most recently resolved first."""
     rows = Escalation.objects.filter(workflow=workflow, status=EscalationStatus.RESOLVED)
-    return _with_timeline(rows).order_by("-resolved_at", "-id")[:limit]
+    return _with_timeline(rows).order_by("-resolved_at", "-id")
 
 
 def escalation_get_for_workflow(workflow: Workflow, escalation_id: int) -> Escalation:

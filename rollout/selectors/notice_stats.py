@@ -15,13 +15,12 @@ from rollout.models import (
     Workflow,
 )
 
-NOT_ACKNOWLEDGED_SHOWN = 200
-FAILED_SHOWN = 100
 FOLLOWERS = "Followers"
 
 
-def _pct(part: int, whole: int) -> int:
-    return round(100 * part / whole) if whole else 0
+def _share(part: int, whole: int) -> float:
+    """A fraction of the recipients (0 when there are none); pages write it as a percentage."""
+    return part / whole if whole else 0.0
 
 
 @dataclass
@@ -38,20 +37,20 @@ class StatsRow:
     removed: int = 0
 
     @property
-    def delivered_pct(self) -> int:
-        return _pct(self.delivered, self.recipients)
+    def delivered_share(self) -> float:
+        return _share(self.delivered, self.recipients)
 
     @property
-    def read_pct(self) -> int:
-        return _pct(self.read, self.recipients)
+    def read_share(self) -> float:
+        return _share(self.read, self.recipients)
 
     @property
-    def acknowledged_pct(self) -> int:
-        return _pct(self.acknowledged, self.recipients)
+    def acknowledged_share(self) -> float:
+        return _share(self.acknowledged, self.recipients)
 
     @property
-    def failed_pct(self) -> int:
-        return _pct(self.failed, self.recipients)
+    def failed_share(self) -> float:
+        return _share(self.failed, self.recipients)
 
 
 @dataclass

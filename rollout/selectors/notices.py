@@ -7,7 +7,7 @@ access to the workflow (rollout.permissions.access_workflow); the approvals list
 from collections.abc import Iterable
 from datetime import timedelta
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
 
 from accounts.models import User
 from rollout.models import (
@@ -47,21 +47,41 @@ def _with_related(notices: QuerySet[ChangeNotice]) -> QuerySet[ChangeNotice]:
 
 
 def notice_list_for_workflow(workflow: Workflow) -> QuerySet[ChangeNotice]:
-    """Every notice of the workflow, newest publish time first, cohorts prefetched."""
-    return _with_related(ChangeNotice.objects.filter(workflow=workflow)).order_by(
-        "-publish_at", "-id"
+    """Every notice of the workflow in STATUS_ORDER, newest publish time first within a status,
+    cohorts prefetched: the notices page cuts it into pages."""
+    status_rank = Case(
+        *(When(status=status, then=Value(rank)) for rank, status in enumerate(STATUS_ORDER)),
+        default=Value(len(STATUS_ORDER)),
+        output_field=IntegerField(),
+    )
+    return (
+        _with_related(ChangeNotice.objects.filter(workflow=workflow))
+        .alias(status_rank=status_rank)
+        .order_by("status_rank", "-publish_at", "-id")
     )
 
 
-def notice_groups_for_workflow(
-    workflow: Workflow,
-) -> list[tuple[NoticeStatus, list[ChangeNotice]]]:
-    """[(status, notices)] in STATUS_ORDER, empty groups left out. Two queries whatever the size."""
+def notice_status_counts(workflow: Workflow) -> dict[str, int]:
+    """{status: number of the workflow's notices}, statuses without any left out. One query."""
+    rows = (
+        ChangeNotice.objects.filter(workflow=workflow)
+        .values("status")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    return {row["status"]: row["count"] for row in rows}
+
+
+def notice_groups(
+    workflow: Workflow, notices: Iterable[ChangeNotice]
+) -> list[tuple[str, list[ChangeNotice]]]:
+    """[(status, notices)] of some of the workflow's notices (a page of notice_list_for_workflow),
+    in the order given, empty groups left out."""
     by_status: dict[str, list[ChangeNotice]] = {}
-    for notice in notice_list_for_workflow(workflow):
+    for notice in notices:
         notice.workflow = workflow
         by_status.setdefault(notice.status, []).append(notice)
-    return [(status, by_status[status]) for status in STATUS_ORDER if status in by_status]
+    return list(by_status.items())
 
 
 def notice_get_for_workflow(workflow: Workflow, notice_id: int) -> ChangeNotice:

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from rollout.lib.numbers import format_count, format_percent, format_significance
 from rollout.lib.stats import (
     is_degrading_latency,
     is_degrading_rate,
@@ -81,10 +82,6 @@ def _fmt_days(start: date, end: date) -> str:
     return f"{start.day} {start:%b}–{end.day} {end:%b}"
 
 
-def _pct(value: float) -> str:
-    return f"{value * 100:.1f}%"
-
-
 def baseline_window(phase: Phase) -> tuple[date, date] | None:
     """The first full window after the phase (or its baseline) began: starting the next day."""
     began = max(filter(None, (phase.actual_start, phase.baseline_start)), default=None)
@@ -120,11 +117,14 @@ def _rate_result(check: RateCheck, base: UsageCounts, cur: UsageCounts, windows)
     test = two_proportion_test(b_succ, b_n, c_succ, c_n)
     degrading = is_degrading_rate(test, higher_is_worse=check.higher_is_worse)
     (bs, be), (cs, ce) = windows
-    baseline = f"{_pct(test.p_a)} ({b_n:,} cases, {_fmt_days(bs, be)})"
-    recent = f"{_pct(test.p_b)} ({c_n:,} cases, {_fmt_days(cs, ce)})"
+    baseline = f"{format_percent(test.p_a)} ({format_count(b_n)} cases, {_fmt_days(bs, be)})"
+    recent = f"{format_percent(test.p_b)} ({format_count(c_n)} cases, {_fmt_days(cs, ce)})"
     if test.diff:
         verb = "rose" if test.diff > 0 else "fell"
-        text = f"{check.label} {verb} from {baseline} to {recent}; p = {test.p_value:.2g}."
+        text = (
+            f"{check.label} {verb} from {baseline} to {recent}; "
+            f"{format_significance(test.p_value)}."
+        )
     else:
         text = f"{check.label} held at {baseline} and {recent}."
     return DriftResult(
@@ -154,9 +154,9 @@ def _latency_result(base: UsageCounts, cur: UsageCounts, windows) -> DriftResult
     (bs, be), (cs, ce) = windows
     b95, c95 = base.p95_latency_ms or 0, cur.p95_latency_ms or 0
     text = (
-        f"p95 latency {b95:,.0f} ms ({_fmt_days(bs, be)}) → {c95:,.0f} ms ({_fmt_days(cs, ce)}); "
-        f"a recent call is slower than a baseline one {test.prob_b_greater:.0%} of the time; "
-        f"p = {test.p_value:.2g}."
+        f"p95 latency {format_count(b95)} ms ({_fmt_days(bs, be)}) → {format_count(c95)} ms "
+        f"({_fmt_days(cs, ce)}); a recent call is slower than a baseline one "
+        f"{format_percent(test.prob_b_greater)} of the time; {format_significance(test.p_value)}."
     )
     return DriftResult(
         LATENCY,

@@ -98,7 +98,7 @@ def usage_charts(
     charts = [
         Chart(
             "adoption",
-            "Adoption",
+            "Active on a typical day",
             f"Share of each cohort's members who use it on a typical day: the average of the "
             f"{SMOOTHING_DAYS} days up to each date.",
             line_chart(
@@ -108,7 +108,7 @@ def usage_charts(
                     if s.cohort
                 ],
                 y_format="percent",
-                title="Adoption by cohort, 7-day average",
+                title="Active on a typical day by cohort, 7-day average",
                 thresholds=_threshold_lines(thresholds, Metric.ADOPTION_RATE),
                 **common,
             ),

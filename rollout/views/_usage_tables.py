@@ -5,6 +5,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
+from rollout.lib.numbers import format_count, format_percent
 from rollout.models import Cohort, CohortDrift, DriftStatus, ThresholdStatus, Workflow
 from rollout.selectors.feedback import CohortFeedback
 from rollout.selectors.health import (
@@ -15,25 +16,23 @@ from rollout.selectors.usage import DailySeries, UsageCounts
 from rollout.selectors.usage_summary import active_people, workflow_member_count
 
 
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
-
-
 def _latency(counts: UsageCounts) -> str:
     p50, p95 = counts.p50_latency_ms, counts.p95_latency_ms
-    return "—" if p50 is None or p95 is None else f"{p50:,.0f} / {p95:,.0f} ms"
+    return "—" if p50 is None or p95 is None else f"{format_count(p50)} / {format_count(p95)} ms"
 
 
 def negative_share_text(feedback: CohortFeedback | None) -> str:
-    """The share of feedback marked not helpful, with the sample ("25% (1 of 4)"); "—" without."""
+    """The share of feedback marked not helpful, with the sample ("25.0% (1 of 4)"); "—"
+    without."""
     if feedback is None or not feedback.total:
         return "—"
-    return f"{feedback.negative_share:.0%} ({feedback.not_helpful:,} of {feedback.total:,})"
+    sample = f"{format_count(feedback.not_helpful)} of {format_count(feedback.total)}"
+    return f"{format_percent(feedback.negative_share)} ({sample})"
 
 
 SUMMARY_HEADERS = (
     "Invocations",
-    "Adoption",
+    "Active members",
     "Acceptance",
     "Edit",
     "Override",
@@ -56,18 +55,20 @@ class SummaryRow:
         c = self.counts
         if c.members:
             active = min(c.active_users, c.members)
-            adoption = f"{c.adoption_rate or 0:.0%} ({active:,} of {c.members:,})"
+            sample = f"{format_count(active)} of {format_count(c.members)}"
+            adoption = f"{format_percent(c.adoption_rate or 0)} ({sample})"
         else:
-            adoption = f"— ({c.active_users:,} {'person' if c.active_users == 1 else 'people'})"
+            people = "person" if c.active_users == 1 else "people"
+            adoption = f"— ({format_count(c.active_users)} {people})"
         cells = [
-            f"{c.invocations:,}",
+            format_count(c.invocations),
             adoption,
-            _pct(c.acceptance_rate),
-            _pct(c.edit_rate),
-            _pct(c.override_rate),
-            _pct(c.error_rate),
-            _pct(c.fallback_rate),
-            _pct(c.shadow_agreement_rate),
+            format_percent(c.acceptance_rate),
+            format_percent(c.edit_rate),
+            format_percent(c.override_rate),
+            format_percent(c.error_rate),
+            format_percent(c.fallback_rate),
+            format_percent(c.shadow_agreement_rate),
             _latency(c),
             negative_share_text(self.feedback),
         ]

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -14,12 +14,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from core.htmx import HtmxHttpRequest
+from core.pagination import paginate
 from rollout.selectors.calendar import CalendarEvent, calendar_events, calendar_feed_get_for_user
 from rollout.services import calendar_feed as feed_services
 
 FEED_PAST_DAYS = 30
 FEED_FUTURE_DAYS = 365
 MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
+DAY_SHOWN = 3  # events in a day's square of the grid; the agenda lists them all
+AGENDA_PER_PAGE = 50
 
 MSG_BAD_MONTH = "“{value}” is not a month: use the form YYYY-MM, e.g. {example}. Showing {shown}."
 MSG_FEED_REVOKED = "Revoked your calendar feed. Calendar apps using it get nothing from now on."
@@ -47,29 +50,46 @@ def _shift(month: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def _month_context(month: date, today: date, events: list[CalendarEvent]) -> dict:
-    """Weeks (Monday first) of days with their events, and the agenda: the month's days with
-    events, in order."""
+def _month_context(
+    month: date, today: date, events: list[CalendarEvent], params: QueryDict
+) -> dict:
+    """Weeks (Monday first) of days with their first DAY_SHOWN events (and how many more), and
+    the agenda: the month's days with events, in order, AGENDA_PER_PAGE events a page."""
     weeks = pycalendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month)
     start, end = weeks[0][0], weeks[-1][-1] + timedelta(days=1)
     by_day: dict[date, list[CalendarEvent]] = {}
     for event in events:
         for day in event.days(start, end):
             by_day.setdefault(day, []).append(event)
+    entries = [
+        (day, event) for day in sorted(by_day) if day.month == month.month for event in by_day[day]
+    ]
+    page = paginate(entries, params, per_page=AGENDA_PER_PAGE)
+    # The agenda page on which each day of the month begins: where a day's "more" link goes.
+    first_page: dict[date, int] = {}
+    for index, (day, _event) in enumerate(entries):
+        first_page.setdefault(day, index // AGENDA_PER_PAGE + 1)
+    agenda: dict[date, list[CalendarEvent]] = {}
+    for day, event in page["page_obj"].object_list:
+        agenda.setdefault(day, []).append(event)
     return {
+        **page,
         "weeks": [
             [
                 {
                     "date": day,
                     "in_month": day.month == month.month,
                     "is_today": day == today,
-                    "events": by_day.get(day, []),
+                    "events": by_day.get(day, [])[:DAY_SHOWN],
+                    "count": len(by_day.get(day, [])),
+                    "more": max(len(by_day.get(day, [])) - DAY_SHOWN, 0),
+                    "agenda_page": first_page.get(day),
                 }
                 for day in week
             ]
             for week in weeks
         ],
-        "agenda": [(day, by_day[day]) for day in sorted(by_day) if day.month == month.month],
+        "agenda": list(agenda.items()),
         "weekday_names": [pycalendar.day_abbr[i] for i in range(7)],
     }
 
@@ -78,7 +98,7 @@ def _page_context(request: HtmxHttpRequest, month: date, today: date) -> dict:
     weeks = pycalendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month)
     start, end = weeks[0][0], weeks[-1][-1] + timedelta(days=1)
     events = calendar_events(request.user, start=start, end=end)
-    context = _month_context(month, today, events)
+    context = _month_context(month, today, events, request.GET)
     context.update(
         month=month,
         previous_month=_shift(month, -1).strftime("%Y-%m"),

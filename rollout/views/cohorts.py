@@ -15,6 +15,7 @@ from accounts.models import User
 from accounts.selectors import user_get, user_list_active
 from core.errors import ApplicationError
 from core.htmx import HtmxHttpRequest
+from core.pagination import paginate_counted
 from rollout.forms.cohorts import (
     CohortCsvConfirmForm,
     CohortCsvUploadForm,
@@ -25,7 +26,12 @@ from rollout.forms.cohorts import (
 from rollout.forms.fields import add_application_error
 from rollout.models import Cohort, EnrolmentPhase, Workflow
 from rollout.permissions import access_workflow
-from rollout.selectors.cohorts import cohort_get_for_workflow, cohort_list_for_workflow
+from rollout.selectors.cohorts import (
+    cohort_get_for_workflow,
+    cohort_list_for_workflow,
+    cohort_member_user_ids,
+    cohort_members_pages,
+)
 from rollout.services import cohort_csv, cohorts
 from rollout.views._workflow import workflow_page_context
 
@@ -57,10 +63,24 @@ def _page(
 ) -> HttpResponse:
     """The page, with `bound` = (cohort id, action, form) showing one cohort form's errors."""
     cohort_list = list(cohort_list_for_workflow(workflow))
+    # Each cohort's members page on their own: ?members_<cohort id>=N.
+    for cohort in cohort_list:
+        cohort.member_pages = paginate_counted(
+            cohort.member_count, request.GET, param=f"members_{cohort.pk}"
+        )
+    # paginate_counted's object_list is the page's 0-based positions.
+    windows = {
+        cohort.pk: (positions[0], positions[-1] + 1) if positions else (0, 0)
+        for cohort in cohort_list
+        for positions in [cohort.member_pages["page_obj"].object_list]
+    }
+    members = cohort_members_pages(workflow, windows)
+    member_ids = cohort_member_user_ids(workflow)
     active_users = user_list_active()
     for cohort in cohort_list:
-        member_ids = {m.user_id for m in cohort.memberships.all()}
-        offered = [u for u in active_users if u.pk not in member_ids]
+        cohort.member_page = members[cohort.pk]
+        cohort.member_pages["page_obj"].object_list = cohort.member_page
+        offered = [u for u in active_users if u.pk not in member_ids.get(cohort.pk, set())]
         prefix = f"c{cohort.pk}"
         auto_id = f"id_{prefix}_%s"
         cohort.add_form = CohortMembersAddForm(offered=offered, auto_id=auto_id)

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 
 from core.errors import ApplicationError
 from core.htmx import HtmxHttpRequest
+from core.pagination import paginate
 from rollout.forms.escalation_path import EscalationLevelForm, EscalationRepeatForm
 from rollout.forms.escalations import EscalationOpenForm
 from rollout.forms.fields import add_application_error
@@ -78,14 +79,19 @@ def _render(
     open_form: EscalationOpenForm | None = None,
 ) -> HttpResponse:
     context = workflow_page_context(request.user, workflow, tab="escalation")
+    # Open and resolved escalations page on their own (open_page=, resolved_page=).
+    open_pages = paginate(escalation_list_open(workflow), request.GET, param="open_page")
+    past_pages = paginate(escalation_list_past(workflow), request.GET, param="resolved_page")
     context.update(
         _path_context(workflow),
         level_form=level_form or EscalationLevelForm(),
         repeat_form=repeat_form or _repeat_form(workflow),
         editing=editing,
-        open_escalations=list(escalation_list_open(workflow)),
+        open_pages=open_pages,
+        open_escalations=open_pages["page_obj"].object_list,
         EscalationStatus=EscalationStatus,
-        past_escalations=list(escalation_list_past(workflow)),
+        past_pages=past_pages,
+        past_escalations=past_pages["page_obj"].object_list,
         open_form=open_form or EscalationOpenForm(),
     )
     return render(request, PAGE, context)

@@ -10,7 +10,6 @@ it works without JavaScript.
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.models import User
 from core.errors import ApplicationError
 from core.htmx import HtmxHttpRequest
+from core.pagination import paginate
 from rollout.forms.feedback import (
     CommentForm,
     FeedbackFilterForm,
@@ -151,10 +151,14 @@ def workflow_feedback(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     cohorts = cohort_list_by_name(workflow)
     filter_form = FeedbackFilterForm(request.GET or None, cohorts=cohorts)
     query = filter_form.query()
-    page = Paginator(feedback_list_for_triage(workflow, **filter_form.filters()), PER_PAGE)
     context.update(
+        paginate(
+            feedback_list_for_triage(workflow, **filter_form.filters()),
+            request.GET,
+            per_page=PER_PAGE,
+        ),
         filter_form=filter_form,
-        page_obj=page.get_page(request.GET.get("page")),
+        # The page links keep the filters as the form understood them.
         page_query=f"{query}&" if query else "",
         next_url=request.get_full_path(),
     )

@@ -7,20 +7,24 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.htmx import HtmxHttpRequest
+from core.pagination import paginate
 from rollout.models import NoticeReceipt
 from rollout.selectors.inbox import inbox_get_receipt, inbox_list_for_user, inbox_unread_count
 from rollout.services.notice_receipts import notice_receipt_acknowledge, notice_receipt_read
 
-INBOX_SHOWN = 100
 MSG_ACKNOWLEDGED = "Thanks — the owner can see you have read this and are ready."
 
 
 @require_GET
 def inbox(request: HtmxHttpRequest) -> HttpResponse:
-    """My notices, unread first, newest first."""
-    receipts = list(inbox_list_for_user(request.user)[:INBOX_SHOWN])
-    unread = sum(1 for r in receipts if r.read_at is None)
-    return render(request, "rollout/inbox.html", {"receipts": receipts, "unread": unread})
+    """My notices, unread first, newest first, 50 to a page; the unread count is of them all."""
+    page = paginate(inbox_list_for_user(request.user), request.GET)
+    context = {
+        **page,
+        "receipts": page["page_obj"].object_list,
+        "unread": inbox_unread_count(request.user),
+    }
+    return render(request, "rollout/inbox.html", context)
 
 
 @require_http_methods(["GET", "POST"])

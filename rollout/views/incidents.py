@@ -15,6 +15,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from core.errors import ApplicationError
 from core.htmx import HtmxHttpRequest
+from core.pagination import paginate
 from rollout.forms.fields import add_application_error
 from rollout.forms.incidents import IncidentCloseForm, IncidentEntryForm, IncidentForm
 from rollout.models import Escalation, Incident, IncidentStatus, Severity, Workflow
@@ -50,8 +51,8 @@ def _escalation(workflow: Workflow, raw: str | None) -> Escalation | None:
 
 @require_http_methods(["GET", "POST"])
 def workflow_incidents(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    """The incidents, open first. POST opens one (owner or ops leader), optionally from an
-    escalation (`escalation=<id>`, prefilled from `?escalation=<id>`)."""
+    """The incidents, open first, 50 to a page. POST opens one (owner or ops leader),
+    optionally from an escalation (`escalation=<id>`, prefilled from `?escalation=<id>`)."""
     is_post = request.method == "POST"
     workflow = access_workflow(request.user, slug, for_change=is_post, members=not is_post)
     context = workflow_page_context(request.user, workflow, tab="incidents")
@@ -75,8 +76,10 @@ def workflow_incidents(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             messages.success(request, MSG_OPENED.format(title=incident.title))
             url = incident_url(incident)
             return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    page = paginate(incident_list_for_user(request.user, workflow), request.GET)
     context.update(
-        incidents=list(incident_list_for_user(request.user, workflow)),
+        page,
+        incidents=page["page_obj"].object_list,
         form=form,
         escalation=escalation,
     )

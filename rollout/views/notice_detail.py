@@ -13,11 +13,10 @@ from django.views.decorators.http import require_http_methods
 
 from core.errors import ApplicationError
 from core.htmx import HtmxHttpRequest
+from core.pagination import paginate
 from rollout.models import ChangeNotice, NoticeStatus, Workflow
 from rollout.permissions import access_workflow, can_view_notice_stats
 from rollout.selectors.notice_stats import (
-    FAILED_SHOWN,
-    NOT_ACKNOWLEDGED_SHOWN,
     notice_delivery_get_failed,
     notice_get_for_stats,
     notice_list_failed_deliveries,
@@ -46,12 +45,18 @@ def _render(
     context.update(notice=notice, published=published, done=done, error=error)
     if published:
         stats = notice_stats(notice)
+        # The two lists of people page on their own (failed_page=, pending_page=), each keeping
+        # the other's page in its links.
+        failed = paginate(notice_list_failed_deliveries(notice), request.GET, param="failed_page")
+        pending = paginate(notice_list_not_acknowledged(notice), request.GET, param="pending_page")
         context.update(
             stats=stats,
             # Acknowledging is done from the inbox, so everyone acknowledged was delivered.
             not_acknowledged_count=stats.total.delivered - stats.total.acknowledged,
-            failed=list(notice_list_failed_deliveries(notice)[:FAILED_SHOWN]),
-            not_acknowledged=list(notice_list_not_acknowledged(notice)[:NOT_ACKNOWLEDGED_SHOWN]),
+            failed_pages=failed,
+            failed=failed["page_obj"].object_list,
+            pending_pages=pending,
+            not_acknowledged=pending["page_obj"].object_list,
         )
     template = "rollout/notice_detail.html"
     return render(request, template + "#notice-stats" if partial else template, context)

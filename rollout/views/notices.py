@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.roles import is_ops_leader
 from core.errors import ApplicationError
 from core.htmx import HtmxHttpRequest
+from core.pagination import paginate
 from core.time_zones import format_instant
 from rollout.forms.fields import add_application_error
 from rollout.forms.notices import NoticeForm
@@ -25,7 +26,12 @@ from rollout.lib.markdown import render_markdown
 from rollout.models import ChangeNotice, NoticeAudience, NoticeKind, NoticeStatus, Workflow
 from rollout.permissions import access_workflow
 from rollout.selectors.cohorts import cohort_list_by_ids
-from rollout.selectors.notices import notice_get_for_workflow, notice_groups_for_workflow
+from rollout.selectors.notices import (
+    notice_get_for_workflow,
+    notice_groups,
+    notice_list_for_workflow,
+    notice_status_counts,
+)
 
 # The module, not its functions: keeps service and view names apart.
 from rollout.services import notices as services
@@ -93,12 +99,18 @@ def _preview(form: NoticeForm, workflow: Workflow) -> dict[str, Any]:
 
 
 def _list_context(request: HtmxHttpRequest, workflow: Workflow) -> dict[str, Any]:
+    """The page's notices, 50 at a time in STATUS_ORDER, grouped by status; each group's
+    heading counts all the workflow's notices of that status, not only this page's."""
     context = workflow_page_context(request.user, workflow, tab="notices")
     can_change = context["can_change"]
+    page = paginate(notice_list_for_workflow(workflow), request.GET)
+    counts = notice_status_counts(workflow)
+    context.update(page)
     context["groups"] = [
         (
             status,
             GROUP_HEADINGS[status],
+            counts.get(status, 0),
             [
                 (
                     n,
@@ -108,7 +120,7 @@ def _list_context(request: HtmxHttpRequest, workflow: Workflow) -> dict[str, Any
                 for n in notices
             ],
         )
-        for status, notices in notice_groups_for_workflow(workflow)
+        for status, notices in notice_groups(workflow, page["page_obj"].object_list)
     ]
     return context
 

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 from core.htmx import HtmxHttpRequest
 from rollout.forms.portfolio import PortfolioFilterForm
 from rollout.lib.charts import sparkline
+from rollout.lib.numbers import format_count, format_percent
 from rollout.models import PHASE_ORDER, Workflow
 from rollout.permissions import AnyUser, can_create_workflow
 from rollout.selectors.escalations import OpenEscalations, open_escalation_counts
@@ -24,18 +25,18 @@ from rollout.selectors.workflows import (
     workflow_owner_list,
 )
 
+ADOPTION_DAYS = 30
 COLUMNS = (
     ("name", "Name"),
     ("owner", "Owner"),
     ("phase", "Phase"),
     ("health", "Health"),
-    ("adoption", "Adoption"),
+    ("adoption", f"Active members ({ADOPTION_DAYS} days)"),
     ("model", "Model"),
     ("activity", "Last activity"),
 )
 # Most recent first is what people want from a first click on "Last activity".
 FIRST_SORT = {"activity": "-activity"}
-ADOPTION_DAYS = 30
 NO_ESCALATIONS = OpenEscalations(total=0, critical=0)
 
 
@@ -90,9 +91,11 @@ def _annotate(user: AnyUser, workflows: list[Workflow]) -> None:
         total = totals.get(workflow.pk, {"active_users": 0, "members": 0})
         members, active = total["members"], min(total["active_users"], total["members"])
         workflow.adoption = active / members if members else None
-        workflow.adoption_percent = f"{workflow.adoption:.0%}" if members else ""
+        workflow.adoption_percent = format_percent(workflow.adoption) if members else ""
         workflow.adoption_text = (
-            f"{active} of {members} members" if members else "No cohort members yet"
+            f"{format_count(active)} of {format_count(members)} members"
+            if members
+            else "No cohort members yet"
         )
         values = daily.get(workflow.pk, [])
         if any(values):

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.roles import is_ops_leader
 from core.errors import ApplicationError
 from core.htmx import HtmxHttpRequest
+from core.pagination import paginate
 from rollout.forms.promotions import (
     BlackoutForm,
     PhasePauseForm,
@@ -272,8 +273,13 @@ def approval_list(request: HtmxHttpRequest) -> HttpResponse:
     change notices waiting for an ops leader (rule 5)."""
     if not is_ops_leader(request.user):
         raise PermissionDenied("Only ops leaders approve promotions.")
+    # Two lists, each paging on its own (page=, notices_page=) and keeping the other's page.
+    pending = paginate(promotion_list_open(), request.GET)
+    urgent = paginate(notice_list_awaiting_approval(), request.GET, param="notices_page")
     context = {
-        "pending": promotion_list_open(),
-        "urgent_notices": notice_list_awaiting_approval(),
+        "pending_pages": pending,
+        "pending": pending["page_obj"].object_list,
+        "urgent_pages": urgent,
+        "urgent_notices": urgent["page_obj"].object_list,
     }
     return render(request, "rollout/approval_list.html", context)

@@ -12,6 +12,7 @@ from core.errors import ApplicationError
 from core.htmx import HtmxHttpRequest
 from rollout.forms.fields import add_application_error
 from rollout.forms.workflows import WorkflowCreateForm, WorkflowDetailsForm, WorkflowHandoverForm
+from rollout.lib.numbers import format_count, format_percent
 from rollout.models import Workflow
 from rollout.permissions import (
     access_workflow,
@@ -60,23 +61,27 @@ def workflow_new(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "rollout/workflow_new.html", {"form": form})
 
 
-def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
-
-
 def _key_metrics(workflow: Workflow) -> list[tuple[str, str, str]]:
     """(label, value, detail) for the last 7 days, from the rollups (three queries)."""
     start, end = period_days(KEY_METRICS_DAYS, today=timezone.localdate())
     c = usage_window(workflow, start=start, end=end)
-    people = f"{min(c.active_users, c.members)} of {c.members} members" if c.members else ""
-    p95 = "—" if c.p95_latency_ms is None else f"{c.p95_latency_ms:,.0f} ms"
+    active = min(c.active_users, c.members)
+    # "Active members" everywhere: who used it at least once in the period, of all members (the
+    # usage page's table says the same for its period; its chart is the typical day instead).
+    people = (
+        f"{format_count(active)} of {format_count(c.members)} used it at least once"
+        if c.members
+        else ""
+    )
+    p95 = "—" if c.p95_latency_ms is None else f"{format_count(c.p95_latency_ms)} ms"
+    acted_on = f"of {format_count(c.outcomes)} outputs acted on"
     return [
-        ("Invocations", f"{c.invocations:,}", ""),
-        ("Adoption", _percent(c.adoption_rate), people),
-        ("Acceptance", _percent(c.acceptance_rate), f"of {c.outcomes:,} outputs acted on"),
-        ("Override", _percent(c.override_rate), f"of {c.outcomes:,} outputs acted on"),
-        ("Error", _percent(c.error_rate), f"of {c.invocations:,} invocations"),
-        ("p95 latency", p95, f"{c.latency_count:,} timed" if c.latency_count else ""),
+        ("Invocations", format_count(c.invocations), ""),
+        ("Active members", format_percent(c.adoption_rate), people),
+        ("Acceptance", format_percent(c.acceptance_rate), acted_on),
+        ("Override", format_percent(c.override_rate), acted_on),
+        ("Error", format_percent(c.error_rate), f"of {format_count(c.invocations)} invocations"),
+        ("p95 latency", p95, f"{format_count(c.latency_count)} timed" if c.latency_count else ""),
     ]
 
 

@@ -73,7 +73,7 @@ def test_member_reads_and_acknowledges_and_the_owner_sees_it(
     ).to_be_visible()
     expect(page.locator(".notice-status-line .badge-ok")).to_have_text("Published")
     eu_row = page.get_by_role("row", name=re.compile(r"^EU tier-1 agents"))
-    expect(eu_row.get_by_role("cell").nth(5)).to_have_text("1 50%")
+    expect(eu_row.get_by_role("cell").nth(5)).to_have_text("1 50.0%")
     expect(page.get_by_role("heading", name="Not acknowledged yet (2)")).to_be_visible()
     screenshot(page, "notice-detail-desktop")
     assert axe_violations(page) == []

@@ -87,7 +87,7 @@ def test_htmx_search_answers_just_the_results(as_user, ops_leader, workflow_owne
     )
 
     assert response.status_code == 200
-    assert template_names(response) == ["people-results"]
+    assert template_names(response) == ["people-results", "_shared/pagination.html"]
     html = response.content.decode()
     assert html.lstrip().startswith('<div id="people-results">')
     assert "<html" not in html

@@ -127,7 +127,7 @@ class TestLineChartGeometry:
     def test_blank_description_gets_a_summary(self):
         desc = geometry(description="").description
         assert "From 1 Nov to 4 Nov" in desc
-        assert "Pilot 8%" in desc and "Wave 1 9%" in desc
+        assert "Pilot 8.0%" in desc and "Wave 1 9.0%" in desc
 
     def test_id_prefix_is_sanitised_or_random(self):
         assert geometry(id_prefix='1 bad"><id').id_prefix == "chart-1-bad-id"
@@ -304,7 +304,7 @@ class TestEscapingAndCsp:
         assert "<script" not in svg and "<a>" not in svg
         assert (
             parse(svg).find(f"{SVG}desc").text
-            == "From <a> to <a>. Latest: <script>x</script> 10% (<a>)."
+            == "From <a> to <a>. Latest: <script>x</script> 10.0% (<a>)."
         )
 
     def test_unsafe_colour_never_reaches_the_markup(self):
@@ -444,7 +444,7 @@ class TestThresholds:
         assert ys[1] - ys[0] >= 12
 
     def test_label_falls_back_to_formatted_value(self):
-        assert [m.label for m in plot(thresholds=[ThresholdLine(0.1, "")]).thresholds] == ["10%"]
+        assert [m.label for m in plot(thresholds=[ThresholdLine(0.1, "")]).thresholds] == ["10.0%"]
 
 
 # --- Ticks -------------------------------------------------------------------------------------
@@ -707,9 +707,9 @@ class TestFormatAndTable:
     @pytest.mark.parametrize(
         ("value", "fmt", "expected"),
         [
-            (0.1, "percent", "10%"),
+            (0.1, "percent", "10.0%"),
             (0.123, "percent", "12.3%"),
-            (0, "percent", "0%"),
+            (0, "percent", "0.0%"),
             (850, "ms", "850 ms"),
             (1500, "ms", "1.5 s"),
             (2000, "ms", "2 s"),
@@ -728,14 +728,14 @@ class TestFormatAndTable:
             caption="Override rate",
         )
         assert table.headers == ("<b>Pilot</b>", "Wave 1")
-        assert table.rows == (("1 Nov", ("10%", "20%")), ("2 Nov", ("–", "25%")))
+        assert table.rows == (("1 Nov", ("10.0%", "20.0%")), ("2 Nov", ("–", "25.0%")))
         html = render_data_table(table)
         root = ET.fromstring(html)
         assert root.tag == "table"
         assert root.find("caption").text == "Override rate"
         headers = [th.text for th in root.iter("th")]
         assert headers == ["Date", "<b>Pilot</b>", "Wave 1", "1 Nov", "2 Nov"]
-        assert [td.text for td in root.iter("td")] == ["10%", "20%", "–", "25%"]
+        assert [td.text for td in root.iter("td")] == ["10.0%", "20.0%", "–", "25.0%"]
         assert "<b>" not in html
 
 

@@ -88,9 +88,10 @@ def test_override_rate_rising_from_5_to_15_percent_is_degrading(workflow, tier1)
     assert override.p_value < 1e-6
     assert (override.baseline_start, override.baseline_end) == (days_ago(19), days_ago(13))
     assert (override.current_start, override.current_end) == (days_ago(6), days_ago(0))
-    assert override.explanation.startswith(
+    # Never "p = 8.8e-07": the exact value is kept in p_value.
+    assert override.explanation == (
         f"Override rate rose from 5.0% (700 cases, {fmt(BASELINE)}) "
-        f"to 15.0% (700 cases, {fmt(RECENT)}); p = "
+        f"to 15.0% (700 cases, {fmt(RECENT)}); significant (p < 0.001)."
     )
     # Fewer accepted outputs is the same shift seen from the other side.
     acceptance = drift(workflow, "acceptance_rate")
@@ -156,7 +157,7 @@ def test_latency_shift_is_detected(workflow, tier1):
     assert latency.explanation.startswith(
         f"p95 latency {latency.baseline_value:,.0f} ms ({fmt(BASELINE)}) → "
         f"{latency.current_value:,.0f} ms ({fmt(RECENT)}); a recent call is slower than a "
-        "baseline one 100% of the time; p = "
+        "baseline one 100.0% of the time; significant (p < 0.001)."
     )
     error = drift(workflow, "error_rate")
     assert (error.status, error.baseline_sample) == ("stable", 210)

@@ -197,7 +197,7 @@ def test_health_panel_and_key_metrics_of_the_last_seven_days(
     metrics = {label: (value, detail) for label, value, detail in response.context["key_metrics"]}
     assert metrics == {
         "Invocations": ("25", ""),
-        "Adoption": ("50.0%", "2 of 4 members"),
+        "Active members": ("50.0%", "2 of 4 used it at least once"),
         "Acceptance": ("68.0%", "of 25 outputs acted on"),
         "Override": ("32.0%", "of 25 outputs acted on"),
         "Error": ("4.0%", "of 25 invocations"),
@@ -251,7 +251,7 @@ def test_no_usage_yet_shows_dashes_and_not_enough_data(client, ops_leader, workf
     metrics = {label: value for label, value, _detail in response.context["key_metrics"]}
     assert metrics == {
         "Invocations": "0",
-        "Adoption": "—",
+        "Active members": "—",
         "Acceptance": "—",
         "Override": "—",
         "Error": "—",

@@ -390,8 +390,10 @@ def test_phase_health_and_adoption_columns(client, executive, measured):
         '<span class="visually-hidden">: Error rate failing: 9% over 300 cases: should be at '
         "most 2%.</span>"
     ) in html
-    assert '<span class="adoption-figure">50%</span>' in html
+    assert '<span class="adoption-figure">50.0%</span>' in html
     assert '<span class="sub">2 of 4 members</span>' in html
+    # Labelled with what it counts: members active at least once in the last 30 days.
+    assert "Active members (30 days)" in html
     assert 'class="sparkline" role="img" aria-label="Daily active people over 30 days:' in html
     assert rows["address-matching"].health.status == "healthy"
     assert rows["address-matching"].health.phase_label == "Shadow mode"

@@ -9,6 +9,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from rollout.forms.usage import MSG_BAD_COHORT, MSG_BAD_DAYS
 from rollout.models import Cohort, CohortDrift, DriftStatus, Feedback, Workflow
@@ -179,7 +180,7 @@ def test_charts_show_each_cohort_and_the_threshold_lines(client, executive, work
         "latency",
     ]
     for title in (
-        "Adoption by cohort, 7-day average",
+        "Active on a typical day by cohort, 7-day average",
         "Override rate by cohort",
         "Latency, p50 and p95",
     ):
@@ -218,7 +219,7 @@ def test_the_table_sums_the_period_per_cohort(client, ops_leader, workflow, usag
     summary = response.context["summary"]
     assert summary.headers == [
         "Invocations",
-        "Adoption",
+        "Active members",
         "Acceptance",
         "Edit",
         "Override",
@@ -232,7 +233,7 @@ def test_the_table_sums_the_period_per_cohort(client, ops_leader, workflow, usag
     # EU: 30 invocations; 27 accepted, 3 overridden of 30 acted on; 2 of 4 members active.
     assert rows["EU agents"][:7] == [
         "30",
-        "50% (2 of 4)",
+        "50.0% (2 of 4)",
         "90.0%",
         "0.0%",
         "10.0%",
@@ -241,7 +242,7 @@ def test_the_table_sums_the_period_per_cohort(client, ops_leader, workflow, usag
     ]
     assert rows["US agents"][:7] == [
         "12",
-        "50% (1 of 2)",
+        "50.0% (1 of 2)",
         "75.0%",
         "25.0%",
         "0.0%",
@@ -251,7 +252,7 @@ def test_the_table_sums_the_period_per_cohort(client, ops_leader, workflow, usag
     assert re.fullmatch(r"\d+ / \d+ ms", rows["EU agents"][7])
     # People in no cohort have no members to measure adoption against.
     assert rows["Not in a cohort"][:3] == ["2", "— (1 person)", "—"]
-    assert rows["All cohorts"][:2] == ["44", "50% (3 of 6)"]
+    assert rows["All cohorts"][:2] == ["44", "50.0% (3 of 6)"]
     html = response.content.decode()
     assert '<th scope="row">EU agents</th>' in html
     assert "Last 30 days by cohort" in html
@@ -279,7 +280,7 @@ def test_drift_and_threshold_statuses_per_cohort(client, ops_leader, workflow, u
     now = timezone.now()
     explanation = (
         "Override rate rose from 4.0% (400 cases, 1–7 Nov) to 14.2% (530 cases, 24–30 Nov); "
-        "p = 0.0001."
+        "significant (p < 0.001)."
     )
     CohortDrift.objects.create(
         workflow=workflow,
@@ -288,6 +289,7 @@ def test_drift_and_threshold_statuses_per_cohort(client, ops_leader, workflow, u
         metric="override_rate",
         status=DriftStatus.DEGRADING,
         explanation=explanation,
+        p_value=8.8e-07,
         computed_at=now,
     )
     CohortDrift.objects.create(
@@ -309,7 +311,11 @@ def test_drift_and_threshold_statuses_per_cohort(client, ops_leader, workflow, u
     assert statuses["US agents"].drift_label == "Not enough data"
     html = response.content.decode()
     assert '<span class="badge badge-warn">↗ Degrading</span>' in html
-    assert f'<p class="drift-explanation">{explanation}</p>' in html
+    # The exact p-value is in the tooltip, never in the sentence.
+    assert (
+        '<p class="drift-explanation" title="Exact p-value: 0.00000088">'
+        f"{escape(explanation)}</p>" in html
+    )
     # The workflow-wide thresholds, as the evaluation after ingestion left them.
     verdicts = [(v.threshold.metric, v.verdict) for v in statuses["Whole workflow"].thresholds]
     assert verdicts == [("override_rate", "pass"), ("p95_latency_ms", "pass")]
@@ -573,12 +579,12 @@ def test_the_table_shows_each_cohorts_negative_feedback_share(
     assert summary.headers[-1] == "Negative feedback"
     negative = {row.label: cells[-1] for row, cells in summary.rows}
     assert negative == {
-        "EU agents": "67% (2 of 3)",
-        "US agents": "0% (0 of 1)",
-        "Not in a cohort": "100% (1 of 1)",
-        "All cohorts": "60% (3 of 5)",
+        "EU agents": "66.7% (2 of 3)",
+        "US agents": "0.0% (0 of 1)",
+        "Not in a cohort": "100.0% (1 of 1)",
+        "All cohorts": "60.0% (3 of 5)",
     }
-    assert "<td>67% (2 of 3)</td>" in response.content.decode()
+    assert "<td>66.7% (2 of 3)</td>" in response.content.decode()
 
 
 def test_no_feedback_is_a_dash_in_the_table_and_said_below_it(client, ops_leader, workflow, usage):
@@ -602,13 +608,13 @@ def test_what_people_say_per_cohort_with_categories_and_latest_texts(
     voices = {v.label: v for v in response.context["voices"]}
     assert list(voices) == ["EU agents", "US agents", "Not in a cohort"]
     eu_voice = voices["EU agents"]
-    assert eu_voice.negative_text == "67% (2 of 3)"
+    assert eu_voice.negative_text == "66.7% (2 of 3)"
     assert eu_voice.feedback.top_categories == [("Praise", 1), ("Slow", 1), ("Wrong output", 1)]
     # Newest first; feedback without text is not quoted.
     assert eu_voice.feedback.recent == ["Took a minute.", "Promised a refund we don't give."]
     html = response.content.decode()
     assert "What people say" in html
-    assert "67% (2 of 3) not helpful" in html
+    assert "66.7% (2 of 3) not helpful" in html
     assert "<q>Took a minute.</q>" in html
     assert "Promised a refund we don&#x27;t give." in html
     assert "Long ago." not in html
