@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from accounts.models import User
+from accounts.models import OPTIONAL_EMAIL, EmailCategory, User, email_field
 from accounts.roles import ORG_ROLES, forget_roles, role_names
 from core.errors import ApplicationError
 from core.wake import wake
@@ -25,6 +25,7 @@ from rollout.lib.cache import CACHE_ERRORS, cache_answered, cache_failed
 from rollout.models import Workflow
 from rollout.services.activity import activity_record
 from rollout.services.decision_cache import plan_changed
+from rollout.services.notifications import feedback_email_requests_clear
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ MSG_DEACTIVATE_SELF = "You cannot deactivate your own account."
 MSG_ALREADY_INACTIVE = "{user} is already deactivated."
 MSG_ALREADY_ACTIVE = "{user} is already active."
 MSG_LAST_OPS_LEADER = "You cannot remove the last active ops leader."
+MSG_UNKNOWN_EMAIL_CATEGORY = "There is no kind of email called “{category}” to turn on or off."
 
 RESET_SUBJECT_TEMPLATE = "accounts/email/password_reset_subject.txt"
 RESET_BODY_TEMPLATE = "accounts/email/password_reset.txt"
@@ -300,10 +302,40 @@ def user_reactivate(*, actor: User, user: User) -> User:
 
 
 @transaction.atomic
-def user_profile_update(*, user: User, display_name: str, notify_by_email: bool) -> User:
+def user_profile_update(*, user: User, display_name: str) -> User:
     user = User.objects.select_for_update().get(pk=user.pk)
     user.display_name = display_name.strip()
-    user.notify_by_email = notify_by_email
     user.full_clean(exclude=["password"])
-    user.save(update_fields=["display_name", "notify_by_email"])
+    user.save(update_fields=["display_name"])
     return user
+
+
+@transaction.atomic
+def user_email_preferences_update(*, user: User, wanted: Iterable[str]) -> User:
+    """Turn each optional category of email on if it is in `wanted`, off if not. Turning feedback
+    updates off also withdraws the "email me" the person ticked on single feedback reports: off
+    means no feedback email at all. Raises ApplicationError for a category that is not one."""
+    wanted = set(wanted)
+    unknown = wanted - set(OPTIONAL_EMAIL)
+    if unknown:
+        raise ApplicationError(MSG_UNKNOWN_EMAIL_CATEGORY.format(category=sorted(unknown)[0]))
+    user = User.objects.select_for_update().get(pk=user.pk)
+    fields = []
+    for category in OPTIONAL_EMAIL:
+        setattr(user, email_field(category), category in wanted)
+        fields.append(email_field(category))
+    user.save(update_fields=fields)
+    if EmailCategory.FEEDBACK not in wanted:
+        feedback_email_requests_clear(user=user)
+    return user
+
+
+@transaction.atomic
+def user_email_unsubscribe(*, user_id: int, category: str) -> User | None:
+    """One-click unsubscribe: turn one category of email off for this person, leaving the others
+    as they are. Doing it twice changes nothing. None if the account no longer exists."""
+    user = User.objects.select_for_update().filter(pk=user_id).first()
+    if user is None:
+        return None
+    wanted = [c for c in OPTIONAL_EMAIL if c != category and user.wants_email(c)]
+    return user_email_preferences_update(user=user, wanted=wanted)

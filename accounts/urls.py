@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts.views import auth, people, profile
+from accounts.views import auth, people, profile, unsubscribe
 
 urlpatterns = [
     path("accounts/login/", auth.login, name="login"),
@@ -20,6 +20,11 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("accounts/profile/", profile.profile, name="profile"),
+    path(
+        "email/unsubscribe/<str:token>/",
+        unsubscribe.email_unsubscribe,
+        name="email_unsubscribe",
+    ),
     path("people/", people.people_list, name="people_list"),
     path("people/invite/", people.people_invite, name="people_invite"),
     path("people/<int:user_id>/roles/", people.people_roles, name="people_roles"),

@@ -54,7 +54,8 @@ from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import EmailCategory, User, wanting_email
+from accounts.unsubscribe import unsubscribe_headers
 from core.db import retry_on_lost_connection
 from core.errors import ApplicationError
 from core.mail import FanOutEmail, MailStencil, failure_reason, smtp_refused_for_good
@@ -164,7 +165,9 @@ def notices_publish_due(*, now: datetime | None = None) -> int:
 def _publish(notice: ChangeNotice, now: datetime) -> None:
     recipients = notice_audience_resolve(notice)
     wants_email = set(
-        User.objects.filter(pk__in=recipients, notify_by_email=True).values_list("pk", flat=True)
+        User.objects.filter(wanting_email(EmailCategory.NOTICES), pk__in=recipients).values_list(
+            "pk", flat=True
+        )
     )
     NoticeReceipt.objects.bulk_create(
         [
@@ -262,7 +265,7 @@ def _remind(notice: ChangeNotice, now: datetime) -> int:
         pending = list(
             NoticeReceipt.objects.filter(
                 notice=notice, acknowledged_at__isnull=True, recipient__is_active=True
-            ).values_list("recipient_id", "recipient__notify_by_email")
+            ).values_list("recipient_id", "recipient__email_reminders")
         )
         wants_email = {user_id for user_id, email in pending if email}
         _create_deliveries(notice, [u for u, _ in pending], wants_email, kind=REMINDER)
@@ -472,9 +475,9 @@ def _read(locked: QuerySet) -> list[NoticeDelivery]:
 
 def _recheck(rows: list[NoticeDelivery]) -> tuple[list[NoticeDelivery], list[NoticeDelivery]]:
     """Split rows read by _read into those still wanted and those to skip: the person left the
-    audience or lost access to the workflow, was deactivated, turned email off, or has
-    acknowledged what a reminder is about. One query per notice: its audience among these
-    recipients only."""
+    audience or lost access to the workflow, was deactivated, turned that email off (notices and
+    reminders apart), or has acknowledged what a reminder is about. One query per notice: its
+    audience among these recipients only."""
     audiences = {
         notice.pk: notice_audience_resolve(
             notice, among={row.recipient_id for row in rows if row.notice_id == notice.pk}
@@ -499,9 +502,14 @@ def _still_wanted(row: NoticeDelivery, audience: dict[int, int | None]) -> bool:
         return False
     if row.notice.status != NoticeStatus.PUBLISHED:
         return False
-    if row.channel == DeliveryChannel.EMAIL and not row.recipient.notify_by_email:
+    if row.channel == DeliveryChannel.EMAIL and not row.recipient.wants_email(_category(row)):
         return False
     return not (row.kind == REMINDER and row.acknowledged_at is not None)
+
+
+def _category(row: NoticeDelivery) -> EmailCategory:
+    """A notice's email is a change notice; its reminder, a reminder: each turned off apart."""
+    return EmailCategory.REMINDERS if row.kind == REMINDER else EmailCategory.NOTICES
 
 
 class _Outbox:
@@ -634,7 +642,10 @@ def _email_message(
         return merge.fill(values) if merge is not None else render_to_string(template_name, context)
 
     return email.stencil.email(
-        to=recipient.email, text=body(email.text, EMAIL_TEXT), html=body(email.html, EMAIL_HTML)
+        to=recipient.email,
+        text=body(email.text, EMAIL_TEXT),
+        html=body(email.html, EMAIL_HTML),
+        headers=unsubscribe_headers(recipient, _category(delivery)),
     )
 
 

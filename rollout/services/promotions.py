@@ -9,14 +9,15 @@ if two promotions ever raced past the lock. An approval is given against one exa
 import hashlib
 from datetime import datetime
 
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import EmailCategory, User
 from accounts.roles import is_ops_leader
+from accounts.unsubscribe import unsubscribe_headers
 from core.errors import ApplicationError
+from core.mail import FanOutEmail
 from rollout.gates import Gate, gate_for
 from rollout.models import (
     IN_PROGRESS,
@@ -438,7 +439,7 @@ def _email_owner(request_id: int, reason: str) -> None:
     request = PromotionRequest.objects.select_related("workflow__owner").get(pk=request_id)
     workflow = request.workflow
     owner = workflow.owner
-    if not owner.is_active or not owner.notify_by_email:
+    if not owner.is_active or not owner.wants_email(EmailCategory.UPDATES):
         return
     url = reverse("workflow_overview", kwargs={"slug": workflow.slug})
     body = (
@@ -446,4 +447,10 @@ def _email_owner(request_id: int, reason: str) -> None:
         f"Why: {reason}\n\nSee the workflow: {url}\n"
     )
     subject = MSG_FAILED_EMAIL_SUBJECT.format(name=workflow.name)
-    transaction.on_commit(lambda: send_mail(subject, body, None, [owner.email]))
+    message = FanOutEmail(
+        subject=subject,
+        body=body,
+        to=[owner.email],
+        headers=unsubscribe_headers(owner, EmailCategory.UPDATES),
+    )
+    transaction.on_commit(message.send)

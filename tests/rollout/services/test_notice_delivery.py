@@ -1,5 +1,7 @@
 """Publishing and delivering change notices: once per recipient and channel (rule 6)."""
 
+import email
+import email.policy
 import smtplib
 import threading
 import time
@@ -136,6 +138,73 @@ def test_sending_delivers_each_once_with_html_and_text_and_a_link_to_the_inbox()
     assert [r.notice for r in inbox_list_for_user(scene.amy)] == [notice]
 
 
+def test_each_email_carries_the_one_click_link_of_its_own_category():
+    from accounts.unsubscribe import unsubscribe_token_read
+
+    scene = make_scene()
+    now = timezone.now()
+    notice = make_notice(scene, cohorts=[scene.uk], requires_ack=True, reminder_hours=24)
+    notices_publish_due(now=now)
+    remind_at = notice.effective_at - timedelta(hours=24)
+    with override_settings(SITE_URL="https://rollout.example.com"):
+        notice_deliveries_send(now=now)
+        notice_reminders_send(now=remind_at)
+        notice_deliveries_send(now=remind_at)
+
+    prefix = "<https://rollout.example.com/email/unsubscribe/"
+    categories = []
+    for message in mail.outbox:
+        raw = message.message().as_bytes()
+        parsed = email.message_from_bytes(raw, policy=email.policy.default)
+        link = parsed["List-Unsubscribe"]
+        assert link.startswith(prefix) and link.endswith("/>")
+        assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert f"\r\nList-Unsubscribe: {link}\r\n".encode() in raw  # one line
+        categories.append(unsubscribe_token_read(link.removeprefix(prefix)[:-2]))
+    assert categories == [(scene.cat.pk, "notices"), (scene.cat.pk, "reminders")]
+
+
+def test_reminders_off_skips_the_reminder_email_but_not_the_notices():
+    scene = make_scene()
+    scene.cat.email_reminders = False
+    scene.cat.save()
+    now = timezone.now()
+    notice = make_notice(scene, cohorts=[scene.uk], requires_ack=True, reminder_hours=24)
+    notices_publish_due(now=now)
+    notice_deliveries_send(now=now)
+    remind_at = notice.effective_at - timedelta(hours=24)
+    notice_reminders_send(now=remind_at)
+    notice_deliveries_send(now=remind_at)
+
+    assert _deliveries(notice) == [
+        ("cat@example.com", "email", "notice", "sent"),
+        ("cat@example.com", "in_app", "notice", "sent"),
+        ("cat@example.com", "in_app", "reminder", "sent"),
+    ]
+
+
+def test_reminders_turned_off_after_they_were_queued_are_skipped_at_send_time():
+    scene = make_scene()
+    now = timezone.now()
+    notice = make_notice(scene, cohorts=[scene.uk], requires_ack=True, reminder_hours=24)
+    notices_publish_due(now=now)
+    notice_deliveries_send(now=now)
+    remind_at = notice.effective_at - timedelta(hours=24)
+    notice_reminders_send(now=remind_at)
+    scene.cat.email_reminders = False
+    scene.cat.email_notices = True
+    scene.cat.save()
+    mail.outbox.clear()
+
+    notice_deliveries_send(now=remind_at)
+
+    assert _deliveries(notice, kind="reminder") == [
+        ("cat@example.com", "email", "reminder", "skipped"),
+        ("cat@example.com", "in_app", "reminder", "sent"),
+    ]
+    assert mail.outbox == []
+
+
 def test_someone_removed_from_the_cohort_before_sending_is_skipped():
     scene = make_scene()
     notice = make_notice(scene)
@@ -156,7 +225,7 @@ def test_turning_email_off_before_sending_skips_the_email_only():
     scene = make_scene()
     notice = make_notice(scene)
     notices_publish_due()
-    scene.amy.notify_by_email = False
+    scene.amy.email_notices = False
     scene.amy.save()
 
     notice_deliveries_send()
