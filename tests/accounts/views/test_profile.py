@@ -110,7 +110,7 @@ def test_the_profile_shows_the_email_preferences(as_user, other_user):
         assert box in body
         assert (box + " checked>" in body) is checked, name
     assert "<strong>escalation pages</strong>" in body
-    assert "cannot be turned off by email" in body
+    assert "so their emails cannot be turned off" in body
 
 
 def test_saving_email_preferences_turns_one_category_off(as_user, other_user):
