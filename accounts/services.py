@@ -20,6 +20,7 @@ from django.utils.http import urlsafe_base64_encode
 from accounts.models import OPTIONAL_EMAIL, EmailCategory, User, email_field
 from accounts.roles import ORG_ROLES, forget_roles, role_names
 from core.errors import ApplicationError
+from core.mail import email_subject
 from core.wake import wake
 from rollout.lib.cache import CACHE_ERRORS, cache_answered, cache_failed
 from rollout.models import Workflow
@@ -77,7 +78,7 @@ def user_invite(
     # Sent after commit: a rolled-back invitation must not leave a working link in someone's inbox.
     transaction.on_commit(
         lambda: send_mail(
-            subject="You have been invited to Rollout",
+            subject=email_subject("You have been invited"),
             message=render_to_string("accounts/email/invite.txt", context),
             from_email=settings.DEFAULT_FROM_EMAIL,
             recipient_list=[user.email],
@@ -185,7 +186,9 @@ def password_reset_send(*, email: str, domain: str, use_https: bool) -> int:
             "token": default_token_generator.make_token(user),
         }
         # A header must be one line (Django's PasswordResetForm.send_mail does the same).
-        subject = "".join(render_to_string(RESET_SUBJECT_TEMPLATE, context).splitlines())
+        subject = email_subject(
+            "".join(render_to_string(RESET_SUBJECT_TEMPLATE, context).splitlines())
+        )
         send_mail(
             subject=subject,
             message=render_to_string(RESET_BODY_TEMPLATE, context),

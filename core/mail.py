@@ -19,6 +19,17 @@ from django.core.mail.backends import smtp
 from django.core.mail.utils import DNS_NAME
 from django.utils.timezone import get_current_timezone
 
+SUBJECT_PREFIX = "[Rollout] "
+
+
+def email_subject(title: str) -> str:
+    """The one rule for every subject Rollout writes: "[Rollout] " and what the email is about,
+    said once — the title of the notice or notification, the action asked of the reader. Nothing
+    is put in front of the title, so no subject adds the workflow's name: the email's first line
+    names the workflow, and a title names it only where the workflow is what happened to
+    ("Support reply drafting paused: error rate breached")."""
+    return SUBJECT_PREFIX + title
+
 
 def smtp_refused_for_good(exc: BaseException) -> bool:
     """An SMTP answer that will be the same next time: every recipient refused with a 5xx code,

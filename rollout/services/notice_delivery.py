@@ -58,7 +58,13 @@ from accounts.models import EmailCategory, User, wanting_email
 from accounts.unsubscribe import unsubscribe_headers
 from core.db import retry_on_lost_connection
 from core.errors import ApplicationError
-from core.mail import FanOutEmail, MailStencil, failure_reason, smtp_refused_for_good
+from core.mail import (
+    FanOutEmail,
+    MailStencil,
+    email_subject,
+    failure_reason,
+    smtp_refused_for_good,
+)
 from core.wake import wake
 from rollout.lib.mail_merge import Merge, MergeFields, MergeRecord, merge_render
 from rollout.models import (
@@ -611,9 +617,7 @@ def _notice_email(notice: ChangeNotice, *, is_reminder: bool) -> _NoticeEmail:
         "link": fields.field("link"),
     }
     return _NoticeEmail(
-        stencil=MailStencil(
-            subject=f"[Rollout] {prefix}{notice.workflow.name}: {notice.title}"[:250]
-        ),
+        stencil=MailStencil(subject=email_subject(f"{prefix}{notice.title}")[:250]),
         context=context,
         text=merge_render(get_template(EMAIL_TEXT), merged, fields),
         html=merge_render(get_template(EMAIL_HTML), merged, fields),

@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import EmailCategory, User
 from accounts.unsubscribe import unsubscribe_headers
 from core.db import retry_on_lost_connection
-from core.mail import FanOutEmail, failure_reason, smtp_refused_for_good
+from core.mail import FanOutEmail, email_subject, failure_reason, smtp_refused_for_good
 from core.text import one_line
 from core.wake import wake
 from rollout.models import Feedback, FeedbackVote, Notification, Workflow
@@ -110,7 +110,7 @@ def notification_email(*, notification_id: int) -> bool:
         with transaction.atomic():
             notification = (
                 Notification.objects.select_for_update()
-                .select_related("recipient")
+                .select_related("recipient", "workflow")
                 .filter(pk=notification_id, emailed_at__isnull=True, email_error="")
                 .exclude(email_category="")
                 .first()
@@ -138,8 +138,8 @@ def _send(notification: Notification) -> bool:
     recipient = notification.recipient
     try:
         FanOutEmail(
-            subject=f"[Rollout] {notification.title}",
-            body=f"{notification.body}\n\n{link}\n",
+            subject=email_subject(notification.title),
+            body=_email_body(notification, link),
             to=[recipient.email],
             headers=unsubscribe_headers(recipient, notification.email_category),
         ).send()
@@ -155,6 +155,12 @@ def _send(notification: Notification) -> bool:
         _give_up(notification, exc)
         return False
     return True
+
+
+def _email_body(notification: Notification, link: str) -> str:
+    """The workflow first (the subject does not name it), then the text and the link."""
+    head = f"{notification.workflow.name}\n\n" if notification.workflow_id else ""
+    return f"{head}{notification.body}\n\n{link}\n"
 
 
 def _give_up(notification: Notification, exc: BaseException) -> None:

@@ -125,7 +125,9 @@ def test_sending_delivers_each_once_with_html_and_text_and_a_link_to_the_inbox()
     message = next(m for m in mail.outbox if m.to == ["amy@example.com"])
     receipt = NoticeReceipt.objects.get(notice=notice, recipient=scene.amy)
     link = f"https://rollout.example.com/inbox/{receipt.pk}/"
-    assert message.subject == "[Rollout] Support reply drafting: New reply prompt from Monday"
+    # The subject is the notice's title, said once; the body's first lines name the workflow.
+    assert message.subject == "[Rollout] New reply prompt from Monday"
+    assert "Support reply drafting · Prompt change" in message.body
     assert link in message.body
     assert "We **shorten** the drafts." in message.body
     html, mimetype = message.alternatives[0]
@@ -667,7 +669,7 @@ def test_a_notice_whose_title_breaks_the_header_fails_alone_and_the_batch_goes_o
     }
     recipients = [m.to[0] for m in mail.outbox]
     assert len(recipients) == len(set(recipients)) == 32  # Amy, Cat and the 30 (Ben: no email)
-    assert all(m.subject == "[Rollout] Support reply drafting: Normal notice" for m in mail.outbox)
+    assert all(m.subject == "[Rollout] Normal notice" for m in mail.outbox)
     # The failure will not go away: later runs do not try it again.
     notice_deliveries_send(now=timezone.now() + timedelta(hours=1))
     bad_email.refresh_from_db()
@@ -791,7 +793,7 @@ def test_reminders_of_one_notice_failing_never_hold_back_another_notices(monkeyp
     ]
     assert {d[3] for d in _deliveries(poison, kind="reminder", channel="email")} == {"failed"}
     assert sorted(m.to[0] for m in mail.outbox) == ["amy@example.com", "cat@example.com"]
-    assert all(m.subject == "[Rollout] Reminder: Support reply drafting: Fine" for m in mail.outbox)
+    assert all(m.subject == "[Rollout] Reminder: Fine" for m in mail.outbox)
 
 
 def _email_as_rendered_per_recipient(delivery, receipt):
@@ -808,7 +810,7 @@ def _email_as_rendered_per_recipient(delivery, receipt):
     }
     prefix = "Reminder: " if is_reminder else ""
     return (
-        f"[Rollout] {prefix}{notice.workflow.name}: {notice.title}"[:250],
+        f"[Rollout] {prefix}{notice.title}"[:250],
         render_to_string("rollout/email/notice.txt", context),
         render_to_string("rollout/email/notice.html", context),
     )

@@ -55,6 +55,17 @@ def test_emailed_after_commit(workflow_owner, django_capture_on_commit_callbacks
     assert note.emailed_at is not None
 
 
+def test_the_email_names_its_workflow_first(workflow, workflow_owner, settings):
+    settings.SITE_URL = "https://rollout.example.com"
+    note = send(workflow_owner, workflow, title="Error rate breached")
+    assert notification_email(notification_id=note.pk) is True
+    (email,) = mail.outbox
+    assert email.subject == "[Rollout] Error rate breached"
+    assert email.body == (
+        "Support reply drafting\n\nError rate 9%.\n\nhttps://rollout.example.com/x/\n"
+    )
+
+
 def test_without_a_url_the_email_links_to_the_site(workflow_owner, settings):
     settings.SITE_URL = "https://rollout.example.com"
     note = send(workflow_owner, url="")
