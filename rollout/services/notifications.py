@@ -110,7 +110,7 @@ def notification_email(*, notification_id: int) -> bool:
         with transaction.atomic():
             notification = (
                 Notification.objects.select_for_update()
-                .select_related("recipient", "workflow")
+                .select_related("recipient")
                 .filter(pk=notification_id, emailed_at__isnull=True, email_error="")
                 .exclude(email_category="")
                 .first()
