@@ -11,7 +11,11 @@ class UserAdmin(BaseUserAdmin):
     search_fields = ["email", "display_name"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        ("Profile", {"fields": ("display_name", "notify_by_email")}),
+        ("Profile", {"fields": ("display_name",)}),
+        (
+            "Email",
+            {"fields": ("email_notices", "email_reminders", "email_feedback", "email_updates")},
+        ),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )

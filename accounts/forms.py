@@ -69,11 +69,40 @@ class ProfileForm(forms.Form):
         help_text="How your name appears to colleagues in Rollout.",
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
-    notify_by_email = forms.BooleanField(
-        label="Also notify me by email",
+
+
+class EmailPreferencesForm(forms.Form):
+    """Which emails to get: one box per category that can be turned off (accounts.models)."""
+
+    notices = forms.BooleanField(
+        label="Change notices",
         required=False,
-        help_text="Notifications always appear in Rollout; this sends a copy to your inbox too.",
+        help_text="Announcements of changes to the workflows you use or follow.",
     )
+    reminders = forms.BooleanField(
+        label="Reminders to acknowledge",
+        required=False,
+        help_text="A reminder before a change you have not acknowledged takes effect.",
+    )
+    feedback = forms.BooleanField(
+        label="Feedback updates",
+        required=False,
+        help_text=(
+            "When feedback you gave or backed changes status or gets a comment. Turning this "
+            "off also stops the emails you asked for on single reports."
+        ),
+    )
+    updates = forms.BooleanField(
+        label="Workflow alerts and updates",
+        required=False,
+        help_text=(
+            "Threshold alerts and phase changes of your workflows, news of their escalations, "
+            "a scheduled promotion that did not run."
+        ),
+    )
+
+    def wanted(self) -> list[str]:
+        return [name for name, on in self.cleaned_data.items() if on]
 
 
 class InviteForm(forms.Form):

@@ -1,5 +1,6 @@
-"""The user (email is the login, plus a display name; custom from the first migration) and the
-organisation they belong to (one, with its settings and their change log)."""
+"""The user (email is the login, plus a display name, their time zone and which emails they
+want; custom from the first migration) and the organisation they belong to (one, with its
+settings and their change log)."""
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
@@ -12,6 +13,43 @@ from django.utils import timezone
 from core.currencies import validate_currency
 from core.text import refuse_control_characters
 from core.time_zones import validate_time_zone
+
+
+class EmailCategory(models.TextChoices):
+    """Every kind of email Rollout sends about the work. The first four each have a switch on the
+    profile page (and a one-click unsubscribe link); the last two always go, because someone must
+    act on them."""
+
+    NOTICES = "notices", "Change notices"
+    REMINDERS = "reminders", "Reminders to acknowledge a notice"
+    FEEDBACK = "feedback", "Feedback updates"
+    UPDATES = "updates", "Workflow alerts and updates"
+    ESCALATIONS = "escalations", "Escalation pages"
+    APPROVALS = "approvals", "Approval requests"
+
+
+# The categories a person may turn off, each stored as the User field `email_<category>`.
+OPTIONAL_EMAIL = (
+    EmailCategory.NOTICES,
+    EmailCategory.REMINDERS,
+    EmailCategory.FEEDBACK,
+    EmailCategory.UPDATES,
+)
+
+
+def email_field(category: str) -> str:
+    """The User field that holds the switch of an optional category."""
+    return f"email_{EmailCategory(category).value}"
+
+
+def wanting_email(category: str, *, through: str = "") -> models.Q:
+    """Users who get this category's email: a filter of User, or of a model whose `through`
+    relation (say "recipient") is the user."""
+    if category not in OPTIONAL_EMAIL:
+        return models.Q()
+    return models.Q(
+        **{f"{through}__{email_field(category)}" if through else email_field(category): True}
+    )
 
 
 class UserManager(BaseUserManager["User"]):
@@ -55,8 +93,23 @@ class User(AbstractBaseUser, PermissionsMixin):
         blank=True,
         help_text="The id the AI tool knows this person by, if not their email address.",
     )
-    notify_by_email = models.BooleanField(
-        default=True, help_text="Also send notifications by email, not only in the app."
+    email_notices = models.BooleanField(
+        "email change notices", default=True, help_text="Change notices of your workflows."
+    )
+    email_reminders = models.BooleanField(
+        "email reminders",
+        default=True,
+        help_text="A reminder before a change you have not acknowledged takes effect.",
+    )
+    email_feedback = models.BooleanField(
+        "email feedback updates",
+        default=True,
+        help_text="When feedback you gave or backed changes status or gets a comment.",
+    )
+    email_updates = models.BooleanField(
+        "email workflow alerts and updates",
+        default=True,
+        help_text="Threshold alerts, phase changes, escalation news, promotions that did not run.",
     )
     # Blank: the organisation's default zone, and it follows that default when it changes.
     time_zone = models.CharField(
@@ -93,6 +146,13 @@ class User(AbstractBaseUser, PermissionsMixin):
         self.display_name = (self.display_name or "").strip()
         if not self.display_name and self.email:
             self.display_name = self.email.split("@", 1)[0]
+
+    def wants_email(self, category: str) -> bool:
+        """Whether this person gets emails of `category` (escalation pages and approval
+        requests always)."""
+        if category not in OPTIONAL_EMAIL:
+            return True
+        return getattr(self, email_field(category))
 
     def get_full_name(self) -> str:
         return self.display_name

@@ -44,6 +44,11 @@ def user_get(user_id: int) -> User:
     return User.objects.get(pk=user_id)
 
 
+def user_find(user_id: int) -> User | None:
+    """One account, active or not, or None if there is none."""
+    return User.objects.filter(pk=user_id).first()
+
+
 def user_list_active() -> list[User]:
     """Every active account by name: the people pickers."""
     return list(User.objects.filter(is_active=True).order_by("display_name", "email"))

@@ -18,14 +18,24 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from accounts.models import ORGANISATION_PK, Organisation, OrganisationChange, User
+from accounts.models import (
+    OPTIONAL_EMAIL,
+    ORGANISATION_PK,
+    EmailCategory,
+    Organisation,
+    OrganisationChange,
+    User,
+    email_field,
+)
 from accounts.roles import ORG_ROLES, forget_roles, is_ops_leader, role_names
 from core.errors import ApplicationError
+from core.mail import email_subject
 from core.wake import wake
 from rollout.lib.cache import CACHE_ERRORS, cache_answered, cache_failed
 from rollout.models import Workflow
 from rollout.services.activity import activity_record
 from rollout.services.decision_cache import plan_changed
+from rollout.services.notifications import feedback_email_requests_clear
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +48,8 @@ MSG_LAST_OPS_LEADER = "You cannot remove the last active ops leader."
 MSG_ORGANISATION_OPS_ONLY = "Only ops leaders can change the organisation's settings."
 
 ORGANISATION_FIELDS = ("name", "default_time_zone", "currency", "default_lead_time_days")
+
+MSG_UNKNOWN_EMAIL_CATEGORY = "There is no kind of email called “{category}” to turn on or off."
 
 RESET_SUBJECT_TEMPLATE = "accounts/email/password_reset_subject.txt"
 RESET_BODY_TEMPLATE = "accounts/email/password_reset.txt"
@@ -79,7 +91,7 @@ def user_invite(
     # Sent after commit: a rolled-back invitation must not leave a working link in someone's inbox.
     transaction.on_commit(
         lambda: send_mail(
-            subject="You have been invited to Rollout",
+            subject=email_subject("You have been invited"),
             message=render_to_string("accounts/email/invite.txt", context),
             from_email=settings.DEFAULT_FROM_EMAIL,
             recipient_list=[user.email],
@@ -187,7 +199,9 @@ def password_reset_send(*, email: str, domain: str, use_https: bool) -> int:
             "token": default_token_generator.make_token(user),
         }
         # A header must be one line (Django's PasswordResetForm.send_mail does the same).
-        subject = "".join(render_to_string(RESET_SUBJECT_TEMPLATE, context).splitlines())
+        subject = email_subject(
+            "".join(render_to_string(RESET_SUBJECT_TEMPLATE, context).splitlines())
+        )
         send_mail(
             subject=subject,
             message=render_to_string(RESET_BODY_TEMPLATE, context),
@@ -304,12 +318,11 @@ def user_reactivate(*, actor: User, user: User) -> User:
 
 
 @transaction.atomic
-def user_profile_update(*, user: User, display_name: str, notify_by_email: bool) -> User:
+def user_profile_update(*, user: User, display_name: str) -> User:
     user = User.objects.select_for_update().get(pk=user.pk)
     user.display_name = display_name.strip()
-    user.notify_by_email = notify_by_email
     user.full_clean(exclude=["password"])
-    user.save(update_fields=["display_name", "notify_by_email"])
+    user.save(update_fields=["display_name"])
     return user
 
 
@@ -324,6 +337,26 @@ def user_time_zone_set(*, user: User, time_zone: str) -> User:
         field, messages = next(iter(exc.message_dict.items()))
         raise ApplicationError(" ".join(messages), field=field) from exc
     user.save(update_fields=["time_zone"])
+    return user
+
+
+@transaction.atomic
+def user_email_preferences_update(*, user: User, wanted: Iterable[str]) -> User:
+    """Turn each optional category of email on if it is in `wanted`, off if not. Turning feedback
+    updates off also withdraws the "email me" the person ticked on single feedback reports: off
+    means no feedback email at all. Raises ApplicationError for a category that is not one."""
+    wanted = set(wanted)
+    unknown = wanted - set(OPTIONAL_EMAIL)
+    if unknown:
+        raise ApplicationError(MSG_UNKNOWN_EMAIL_CATEGORY.format(category=sorted(unknown)[0]))
+    user = User.objects.select_for_update().get(pk=user.pk)
+    fields = []
+    for category in OPTIONAL_EMAIL:
+        setattr(user, email_field(category), category in wanted)
+        fields.append(email_field(category))
+    user.save(update_fields=fields)
+    if EmailCategory.FEEDBACK not in wanted:
+        feedback_email_requests_clear(user=user)
     return user
 
 
@@ -364,3 +397,14 @@ def organisation_update(
     organisation.save()
     OrganisationChange.objects.create(actor=actor, changes=changes)
     return organisation
+
+
+@transaction.atomic
+def user_email_unsubscribe(*, user_id: int, category: str) -> User | None:
+    """One-click unsubscribe: turn one category of email off for this person, leaving the others
+    as they are. Doing it twice changes nothing. None if the account no longer exists."""
+    user = User.objects.select_for_update().filter(pk=user_id).first()
+    if user is None:
+        return None
+    wanted = [c for c in OPTIONAL_EMAIL if c != category and user.wants_email(c)]
+    return user_email_preferences_update(user=user, wanted=wanted)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts.views import auth, organisation, people, profile
+from accounts.views import auth, organisation, people, profile, unsubscribe
 
 urlpatterns = [
     path("accounts/login/", auth.login, name="login"),
@@ -24,6 +24,11 @@ urlpatterns = [
         "organisation/",
         organisation.organisation_settings,
         name="organisation_settings",
+    ),
+    path(
+        "email/unsubscribe/<str:token>/",
+        unsubscribe.email_unsubscribe,
+        name="email_unsubscribe",
     ),
     path("people/", people.people_list, name="people_list"),
     path("people/invite/", people.people_invite, name="people_invite"),

@@ -9,7 +9,7 @@ import re
 import secrets
 import smtplib
 from datetime import UTC, datetime
-from email.headerregistry import HeaderRegistry
+from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.policy import EmailPolicy
 from email.utils import format_datetime, make_msgid
 
@@ -18,6 +18,17 @@ from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends import smtp
 from django.core.mail.utils import DNS_NAME
 from django.utils.timezone import get_current_timezone
+
+SUBJECT_PREFIX = "[Rollout] "
+
+
+def email_subject(title: str) -> str:
+    """The one rule for every subject Rollout writes: "[Rollout] " and what the email is about,
+    said once — the title of the notice or notification, the action asked of the reader. Nothing
+    is put in front of the title, so no subject adds the workflow's name: the email's first line
+    names the workflow, and a title names it only where the workflow is what happened to
+    ("Support reply drafting paused: error rate breached")."""
+    return SUBJECT_PREFIX + title
 
 
 def smtp_refused_for_good(exc: BaseException) -> bool:
@@ -35,6 +46,24 @@ def failure_reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:1000]
 
 
+# Headers whose value is one or more <URL>s (RFC 2369), never to be split by encoded-words.
+ONE_LINE_HEADERS = ("list-unsubscribe", "list-unsubscribe-post")
+_MAX_LINE = 998  # RFC 5322's hard limit on a line, its end excluded
+
+
+class _OneLineHeader(UnstructuredHeader):
+    """A List-Unsubscribe header written as it is, on one line. Python's email package folds a
+    header longer than 78 characters that has no space to fold at (a signed URL) into RFC 2047
+    encoded-words; Gmail and others then ignore the header, and one-click unsubscribe breaks.
+    RFC 5322 allows lines up to 998 characters; the parsed value is the same either way."""
+
+    def fold(self, *, policy):
+        line = f"{self.name}: {self}"
+        if not line.isascii() or len(line) > _MAX_LINE:
+            return super().fold(policy=policy)
+        return line + policy.linesep
+
+
 class _RememberingHeaders(HeaderRegistry):
     """Python's header registry parses every header of every message afresh, and makes a new
     class (type()) for each: most of the cost of building a message. Here each kind of header
@@ -48,6 +77,8 @@ class _RememberingHeaders(HeaderRegistry):
 
     def __init__(self) -> None:
         super().__init__()
+        for name in ONE_LINE_HEADERS:
+            self.map_to_type(name, _OneLineHeader)
         self._classes: dict[type, type] = {}
         self._made: dict[tuple[str, str], object] = {}
 
@@ -76,7 +107,10 @@ def _remembering_headers(policy: EmailPolicy) -> EmailPolicy:
 
 class FanOutEmail(EmailMultiAlternatives):
     """An EmailMultiAlternatives whose message() is the same, byte for byte, built in about half
-    the time: for a sender that builds thousands (tests/core/test_mail.py compares)."""
+    the time: for a sender that builds thousands (tests/core/test_mail.py compares). One
+    deliberate difference: List-Unsubscribe headers are written on one line (_OneLineHeader),
+    where Django would split a long one into encoded-words that mail clients ignore; parsed,
+    the header is the same."""
 
     def message(self, *, policy: EmailPolicy = email.policy.default):
         return super().message(policy=_remembering_headers(policy))
@@ -164,11 +198,22 @@ class MailStencil:
         self._html_part = b"\r\n--" + self.boundary + b"\r\n" + part % b"html"
         self._end = b"\r\n--" + self.boundary + b"--\r\n"
 
-    def email(self, *, to: str, text: str, html: str) -> FanOutEmail:
-        """The email to `to` with these bodies, ready for any mail backend."""
-        if not _PLAIN_ADDRESS.fullmatch(to):
+    def email(
+        self, *, to: str, text: str, html: str, headers: dict[str, str] | None = None
+    ) -> FanOutEmail:
+        """The email to `to` with these bodies and these extra headers of its own (say, a
+        List-Unsubscribe link for this recipient), ready for any mail backend. The extra headers
+        come after Message-ID, in the order given, as Django writes them (a List-Unsubscribe
+        header on one line, as FanOutEmail writes it)."""
+        headers = headers or {}
+        extra = _extra_header_lines(headers)
+        if extra is None or not _PLAIN_ADDRESS.fullmatch(to):
             message = FanOutEmail(
-                subject=self.subject, body=text, from_email=self.from_email, to=[to]
+                subject=self.subject,
+                body=text,
+                from_email=self.from_email,
+                to=[to],
+                headers=headers,
             )
             message.attach_alternative(html, "text/html")
             return message
@@ -183,6 +228,7 @@ class MailStencil:
                 b"\r\nMessage-ID: ",
                 make_msgid(domain=DNS_NAME).encode(),
                 b"\r\n",
+                extra,
                 self._text_part,
                 _quoted_printable(text),
                 self._html_part,
@@ -191,10 +237,46 @@ class MailStencil:
             )
         )
         message = _StencilEmail(
-            raw=raw, subject=self.subject, body=text, from_email=self.from_email, to=[to]
+            raw=raw,
+            subject=self.subject,
+            body=text,
+            from_email=self.from_email,
+            to=[to],
+            headers=headers,
         )
         message.attach_alternative(html, "text/html")
         return message
+
+
+_HEADER_NAME = re.compile(r"[!-9;-~]+")  # RFC 5322: printable ASCII but the colon
+# Headers the stencil writes itself, or that Django treats specially: left to Django.
+_STENCIL_HEADERS = {
+    "bcc", "cc", "content-transfer-encoding", "content-type", "date", "from", "message-id",
+    "mime-version", "reply-to", "subject", "to",
+}  # fmt: skip
+
+
+def _extra_header_lines(headers: dict[str, str]) -> bytes | None:
+    """The extra headers as lines, when each is one the stencil writes as Django would: a
+    List-Unsubscribe header (one line, see _OneLineHeader), or any header whose line is short
+    plain ASCII (Django leaves it as it is). None for anything else, which Django then builds
+    (or refuses: a line break in a value)."""
+    lines = []
+    for name, value in headers.items():
+        line = f"{name}: {value}"
+        if (
+            not _HEADER_NAME.fullmatch(name)
+            or name.lower() in _STENCIL_HEADERS
+            or not line.isascii()
+            or "\r" in line
+            or "\n" in line
+            or value != value.strip()
+            or "  " in value
+            or len(line) > (_MAX_LINE if name.lower() in ONE_LINE_HEADERS else 78)
+        ):
+            return None
+        lines.append(line.encode() + _CRLF)
+    return b"".join(lines)
 
 
 def _header_lines(head: bytes, names: set[bytes]) -> bytes:

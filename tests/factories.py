@@ -10,6 +10,12 @@ from rollout.models import Workflow
 PASSWORD = "correct-horse-battery"
 
 
+# Every email that can be turned off, off: UserFactory(**NO_EMAIL) wants the app only.
+NO_EMAIL = dict.fromkeys(
+    ("email_notices", "email_reminders", "email_feedback", "email_updates"), False
+)
+
+
 class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User

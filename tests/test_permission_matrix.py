@@ -136,6 +136,12 @@ def _an_escalation_page_for_the_owner(w: "World") -> int:
     ).pk
 
 
+def _unsubscribe(w: "World") -> dict:
+    from accounts.unsubscribe import unsubscribe_token
+
+    return {"token": unsubscribe_token(w.target_user, "notices")}
+
+
 # A page with named POST actions has one entry per action, `url_name[action]`: the action is
 # posted with the entry's data. `url_name[?state]` names a page state of a GET (its data).
 MATRIX: dict[str, Entry] = {
@@ -159,6 +165,18 @@ MATRIX: dict[str, Entry] = {
     "password_reset_complete": Entry(everyone(200)),
     "profile": Entry(signed_in(200)),
     "organisation_settings": Entry(signed_in(403, ops_leader=200)),
+    "profile[email]": Entry(signed_in(302), method="post", data=lambda w: {"notices": "on"}),
+    # One-click unsubscribe: the signed link is the authority, whoever (if anyone) is signed in.
+    "email_unsubscribe": Entry(everyone(200), kwargs=lambda w: _unsubscribe(w)),
+    "email_unsubscribe[?one-click]": Entry(
+        everyone(200),
+        method="post",
+        kwargs=lambda w: _unsubscribe(w),
+        data=lambda w: {"List-Unsubscribe": "One-Click"},
+    ),
+    "email_unsubscribe[?tampered]": Entry(
+        everyone(400), method="post", kwargs=lambda w: {"token": _unsubscribe(w)["token"] + "x"}
+    ),
     "people_list": Entry(signed_in(403, ops_leader=200)),
     "people_invite": Entry(signed_in(403, ops_leader=200)),
     "people_roles": Entry(signed_in(403, ops_leader=302), method="post", kwargs=TARGET),

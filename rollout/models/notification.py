@@ -1,10 +1,13 @@
 from django.conf import settings
 from django.db import models
 
+from accounts.models import EmailCategory
+
 
 class Notification(models.Model):
     """A message from Rollout to one person (a threshold alert, a pause on breach), shown on their
-    home page and, if they chose it, emailed. Change notices to cohorts are a different thing."""
+    home page and, if they want that kind of email, emailed. Change notices to cohorts are a
+    different thing."""
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
@@ -17,6 +20,11 @@ class Notification(models.Model):
     url = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    # The kind of email it goes out as, decided when it is made (the person wanted it then);
+    # empty: in the app only. Never set later, so turning a category on sends nothing old.
+    email_category = models.CharField(
+        max_length=20, choices=EmailCategory.choices, blank=True, default=""
+    )
     emailed_at = models.DateTimeField(null=True, blank=True)
     # Why the email was given up (a header Django refuses, an address refused for good): it is
     # not tried again. Empty while it is sent or still to be sent.

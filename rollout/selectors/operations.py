@@ -71,8 +71,10 @@ def operations_snapshot(*, now: datetime | None = None) -> Operations:
         oldest_pending_notice_seconds=_age(oldest_pending, now),
         webhook_deliveries=_by_status(WebhookDelivery.objects.all()),
         notification_emails_pending=Notification.objects.filter(
-            emailed_at__isnull=True, recipient__is_active=True, recipient__notify_by_email=True
-        ).count(),
+            emailed_at__isnull=True, email_error="", recipient__is_active=True
+        )
+        .exclude(email_category="")
+        .count(),
         dirty_days=dirty["n"],
         oldest_dirty_day_seconds=_age(dirty["oldest"], now),
         sweeps=[

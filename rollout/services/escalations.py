@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import EmailCategory, User
 from core.errors import ApplicationError
 from rollout.models import (
     Escalation,
@@ -124,22 +124,25 @@ def level_for_step(levels: list[EscalationLevel], step: int) -> EscalationLevel:
     return levels[min(step, len(levels)) - 1]
 
 
-def _tell(escalation: Escalation, *, recipient: User, title: str, body: str, email: bool) -> None:
-    """In the app always; by email when the person chose email, or when the level's channel is
-    email (that is the contact's chosen way to be reached, whatever their general preference)."""
+def _tell(
+    escalation: Escalation, *, recipient: User, title: str, body: str, page: bool = False
+) -> None:
+    """In the app always. A page to a level whose channel is email is emailed whatever the
+    contact's preferences (it cannot be turned off: someone must act); anything else is emailed
+    as a workflow update, if the person wants those by email."""
     notification_send(
         recipient=recipient,
         workflow=escalation.workflow,
         title=title,
         body=body,
         url=_url(escalation),
-        email=email,
+        email=EmailCategory.ESCALATIONS if page else EmailCategory.UPDATES,
     )
 
 
 def _tell_owner(escalation: Escalation, *, title: str, body: str) -> None:
     owner = escalation.workflow.owner
-    _tell(escalation, recipient=owner, title=title, body=body, email=False)
+    _tell(escalation, recipient=owner, title=title, body=body)
 
 
 def _notify_step(
@@ -185,7 +188,7 @@ def _notify_step(
                     f"Please acknowledge within "
                     f"{format_minutes(level.response_target_minutes)}."
                 ),
-                email=level.channel == EscalationChannel.EMAIL,
+                page=level.channel == EscalationChannel.EMAIL,
             )
         _record(
             escalation,
@@ -399,7 +402,6 @@ def escalation_reassign(
             recipient=contact,
             title=f"Escalation handed to you: {escalation.title}",
             body=f"{escalation.workflow.name}: {actor} handed it to you. {note}".strip(),
-            email=False,
         )
     return escalation
 
@@ -432,7 +434,6 @@ def escalation_resolve(
             recipient=owner,
             title=f"Escalation resolved: {escalation.title}",
             body=f"{escalation.workflow.name}: resolved by {actor}. {note}",
-            email=False,
         )
     return escalation
 

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import EmailCategory
 from core.dates import day_bounds
 from rollout.models import (
     BreachAction,
@@ -258,6 +259,7 @@ def _act_on_breach(threshold: Threshold, cohort: Cohort | None, judgement: Judge
         title=title,
         body=body,
         url=reverse("workflow_thresholds", kwargs={"slug": workflow.slug}),
+        email=EmailCategory.UPDATES,
     )
     if threshold.action in _ESCALATING:
         # Rule 4: a pausing (or alerting) breach walks the escalation path until someone acts.

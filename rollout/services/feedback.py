@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from accounts.models import User
+from accounts.models import EmailCategory, User
 from core.errors import ApplicationError
 from rollout.models import (
     OPEN_ESCALATION,
@@ -291,10 +291,16 @@ def _tell_followers(feedback: Feedback, *, actor: User | None, note: str = "") -
 
 
 def _tell(user: User, *, workflow: Workflow, title: str, body: str, url: str, email: bool) -> None:
-    """In the app always; by email if the person's profile says so, or they asked for email
-    on this feedback (the same extra email as rollout.services.escalations)."""
+    """In the app always; by email if the person wants feedback updates by email, or they
+    asked for email on this feedback."""
     notification_send(
-        recipient=user, workflow=workflow, title=title, body=body, url=url, email=email
+        recipient=user,
+        workflow=workflow,
+        title=title,
+        body=body,
+        url=url,
+        email=EmailCategory.FEEDBACK,
+        asked_for_email=email,
     )
 
 
@@ -344,7 +350,7 @@ def feedback_vote(
         raise ApplicationError(MSG_CANNOT_JOIN)
     if feedback.author_id == user.pk:
         raise ApplicationError(MSG_OWN_FEEDBACK)
-    email = user.notify_by_email if notify_by_email is None else notify_by_email
+    email = user.email_feedback if notify_by_email is None else notify_by_email
     try:
         with transaction.atomic():
             return FeedbackVote.objects.create(feedback=feedback, user=user, notify_by_email=email)

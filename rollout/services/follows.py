@@ -5,7 +5,7 @@ what concerns their cohorts, and a follow must not widen what they see."""
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from accounts.models import User
+from accounts.models import EmailCategory, User
 from core.errors import ApplicationError
 from rollout.models import Follow, Workflow
 from rollout.permissions import can_view_workflow
@@ -50,6 +50,7 @@ def followers_notify_phase_change(
             title=f"{workflow.name}: {text}",
             body=detail,
             url=url,
+            email=EmailCategory.UPDATES,
         )
         sent += 1
     return sent

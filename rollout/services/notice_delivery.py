@@ -55,11 +55,18 @@ from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import EmailCategory, User, wanting_email
 from accounts.selectors import organisation_time_zone_subquery, user_time_zone
+from accounts.unsubscribe import unsubscribe_headers
 from core.db import retry_on_lost_connection
 from core.errors import ApplicationError
-from core.mail import FanOutEmail, MailStencil, failure_reason, smtp_refused_for_good
+from core.mail import (
+    FanOutEmail,
+    MailStencil,
+    email_subject,
+    failure_reason,
+    smtp_refused_for_good,
+)
 from core.wake import wake
 from rollout.lib.mail_merge import Merge, MergeFields, MergeRecord, merge_render
 from rollout.models import (
@@ -166,7 +173,9 @@ def notices_publish_due(*, now: datetime | None = None) -> int:
 def _publish(notice: ChangeNotice, now: datetime) -> None:
     recipients = notice_audience_resolve(notice)
     wants_email = set(
-        User.objects.filter(pk__in=recipients, notify_by_email=True).values_list("pk", flat=True)
+        User.objects.filter(wanting_email(EmailCategory.NOTICES), pk__in=recipients).values_list(
+            "pk", flat=True
+        )
     )
     NoticeReceipt.objects.bulk_create(
         [
@@ -264,7 +273,7 @@ def _remind(notice: ChangeNotice, now: datetime) -> int:
         pending = list(
             NoticeReceipt.objects.filter(
                 notice=notice, acknowledged_at__isnull=True, recipient__is_active=True
-            ).values_list("recipient_id", "recipient__notify_by_email")
+            ).values_list("recipient_id", "recipient__email_reminders")
         )
         wants_email = {user_id for user_id, email in pending if email}
         _create_deliveries(notice, [u for u, _ in pending], wants_email, kind=REMINDER)
@@ -480,9 +489,9 @@ def _read(locked: QuerySet) -> list[NoticeDelivery]:
 
 def _recheck(rows: list[NoticeDelivery]) -> tuple[list[NoticeDelivery], list[NoticeDelivery]]:
     """Split rows read by _read into those still wanted and those to skip: the person left the
-    audience or lost access to the workflow, was deactivated, turned email off, or has
-    acknowledged what a reminder is about. One query per notice: its audience among these
-    recipients only."""
+    audience or lost access to the workflow, was deactivated, turned that email off (notices and
+    reminders apart), or has acknowledged what a reminder is about. One query per notice: its
+    audience among these recipients only."""
     audiences = {
         notice.pk: notice_audience_resolve(
             notice, among={row.recipient_id for row in rows if row.notice_id == notice.pk}
@@ -507,9 +516,14 @@ def _still_wanted(row: NoticeDelivery, audience: dict[int, int | None]) -> bool:
         return False
     if row.notice.status != NoticeStatus.PUBLISHED:
         return False
-    if row.channel == DeliveryChannel.EMAIL and not row.recipient.notify_by_email:
+    if row.channel == DeliveryChannel.EMAIL and not row.recipient.wants_email(_category(row)):
         return False
     return not (row.kind == REMINDER and row.acknowledged_at is not None)
+
+
+def _category(row: NoticeDelivery) -> EmailCategory:
+    """A notice's email is a change notice; its reminder, a reminder: each turned off apart."""
+    return EmailCategory.REMINDERS if row.kind == REMINDER else EmailCategory.NOTICES
 
 
 class _Outbox:
@@ -611,9 +625,7 @@ def _notice_email(notice: ChangeNotice, *, is_reminder: bool) -> _NoticeEmail:
         "link": fields.field("link"),
     }
     return _NoticeEmail(
-        stencil=MailStencil(
-            subject=f"[Rollout] {prefix}{notice.workflow.name}: {notice.title}"[:250]
-        ),
+        stencil=MailStencil(subject=email_subject(f"{prefix}{notice.title}")[:250]),
         context=context,
         text=merge_render(get_template(EMAIL_TEXT), merged, fields),
         html=merge_render(get_template(EMAIL_HTML), merged, fields),
@@ -650,7 +662,10 @@ def _email_message(
             return render_to_string(template_name, context)
 
     return email.stencil.email(
-        to=recipient.email, text=body(email.text, EMAIL_TEXT), html=body(email.html, EMAIL_HTML)
+        to=recipient.email,
+        text=body(email.text, EMAIL_TEXT),
+        html=body(email.html, EMAIL_HTML),
+        headers=unsubscribe_headers(recipient, _category(delivery)),
     )
 
 

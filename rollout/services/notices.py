@@ -20,7 +20,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import EmailCategory, User
 from accounts.roles import OPS_LEADERS, is_ops_leader
 from core.errors import ApplicationError
 from core.time_zones import format_instant
@@ -209,6 +209,7 @@ def _ask_approval(notice: ChangeNotice, actor: User | None) -> None:
             title=f"Urgent notice to approve: {notice.title}"[:200],
             body=notice.urgent_reason,
             url=url,
+            email=EmailCategory.APPROVALS,  # always emailed: it waits for one of them
         )
 
 

@@ -1,6 +1,7 @@
 """Telling one person something (a threshold alert, a pause on breach): in the app, and by email
-when they chose it. The email goes out after commit from a task that marks the row, so a retry
-never sends it twice."""
+when they want that category of email (escalation pages and approval requests always). The email
+goes out after commit from a task that marks the row, so a retry never sends it twice. One that
+can be turned off carries a one-click unsubscribe link for its category (RFC 8058)."""
 
 import logging
 import smtplib
@@ -8,16 +9,16 @@ from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import EmailCategory, User
+from accounts.unsubscribe import unsubscribe_headers
 from core.db import retry_on_lost_connection
-from core.mail import failure_reason, smtp_refused_for_good
+from core.mail import FanOutEmail, email_subject, failure_reason, smtp_refused_for_good
 from core.text import one_line
 from core.wake import wake
-from rollout.models import Notification, Workflow
+from rollout.models import Feedback, FeedbackVote, Notification, Workflow
 
 logger = logging.getLogger(__name__)
 
@@ -31,23 +32,33 @@ def notification_send(
     title: str,
     body: str = "",
     url: str = "",
-    email: bool = False,
+    email: EmailCategory | None = None,
+    asked_for_email: bool = False,
 ) -> Notification:
-    """Store an in-app notification and, after commit, email it if the person chose email for
-    everything or `email` asks for this one (a per-case choice: an escalation level whose channel
-    is email, "email me" on a feedback). The only place that enqueues a notification email."""
+    """Store an in-app notification and, after commit, email it as `email` (its category) if
+    the person wants that category, or `asked_for_email` on this one case ("email me" on a
+    feedback). None: in the app only. The only place that enqueues a notification email."""
+    wanted = email is not None and (recipient.wants_email(email) or asked_for_email)
     notification = Notification(
         recipient=recipient,
         workflow=workflow,
         title=one_line(title)[:200],
         body=body[:4000],
         url=url,
+        email_category=email if wanted else "",
     )
     notification.full_clean()
     notification.save()
-    if recipient.is_active and (recipient.notify_by_email or email):
+    if recipient.is_active and wanted:
         wake("rollout.tasks.email_notification", notification.pk)
     return notification
+
+
+def feedback_email_requests_clear(*, user: User) -> None:
+    """Withdraw every "email me" this person asked for on feedback they filed or backed (they
+    turned feedback updates off by email). Call it inside their preferences' transaction."""
+    Feedback.objects.filter(author=user, notify_by_email=True).update(notify_by_email=False)
+    FeedbackVote.objects.filter(user=user, notify_by_email=True).update(notify_by_email=False)
 
 
 def notifications_email_pending(*, older_than: timedelta = timedelta(minutes=1)) -> int:
@@ -65,8 +76,8 @@ def notifications_email_pending(*, older_than: timedelta = timedelta(minutes=1))
                 email_error="",
                 created_at__lte=timezone.now() - older_than,
                 recipient__is_active=True,
-                recipient__notify_by_email=True,
             )
+            .exclude(email_category="")
             .exclude(pk__in=later)
             .order_by("created_at", "pk")
             .values_list("pk", flat=True)[:SWEEP_BATCH]
@@ -101,6 +112,7 @@ def notification_email(*, notification_id: int) -> bool:
                 Notification.objects.select_for_update()
                 .select_related("recipient")
                 .filter(pk=notification_id, emailed_at__isnull=True, email_error="")
+                .exclude(email_category="")
                 .first()
             )
             if notification is None or not notification.recipient.is_active:
@@ -123,13 +135,14 @@ def notification_email(*, notification_id: int) -> bool:
 def _send(notification: Notification) -> bool:
     """Send it; False when it failed for good (recorded on the row)."""
     link = f"{settings.SITE_URL}{notification.url}" if notification.url else settings.SITE_URL
+    recipient = notification.recipient
     try:
-        send_mail(
-            f"[Rollout] {notification.title}",
-            f"{notification.body}\n\n{link}\n",
-            None,
-            [notification.recipient.email],
-        )
+        FanOutEmail(
+            subject=email_subject(notification.title),
+            body=_email_body(notification, link),
+            to=[recipient.email],
+            headers=unsubscribe_headers(recipient, notification.email_category),
+        ).send()
     except OSError as exc:  # SMTPException included
         if not smtp_refused_for_good(exc):
             raise
@@ -142,6 +155,12 @@ def _send(notification: Notification) -> bool:
         _give_up(notification, exc)
         return False
     return True
+
+
+def _email_body(notification: Notification, link: str) -> str:
+    """The workflow first (the subject does not name it), then the text and the link."""
+    head = f"{notification.workflow.name}\n\n" if notification.workflow_id else ""
+    return f"{head}{notification.body}\n\n{link}\n"
 
 
 def _give_up(notification: Notification, exc: BaseException) -> None:

@@ -9,14 +9,15 @@ if two promotions ever raced past the lock. An approval is given against one exa
 import hashlib
 from datetime import datetime
 
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import EmailCategory, User
 from accounts.roles import is_ops_leader
+from accounts.unsubscribe import unsubscribe_headers
 from core.errors import ApplicationError
+from core.mail import FanOutEmail, email_subject
 from rollout.gates import Gate, gate_for
 from rollout.models import (
     IN_PROGRESS,
@@ -58,7 +59,7 @@ MSG_OVERRIDE_REASON_REQUIRED = "Write why this promotion should go ahead despite
 MSG_CANCEL_NOT_ALLOWED = "Only the requester, the owner or an ops leader can cancel this request."
 MSG_PHASE_NOT_ACTIVE = "The {phase} phase is no longer active, so this promotion cannot run."
 MSG_CONCURRENT = "Another change to this workflow's phases happened at the same time; try again."
-MSG_FAILED_EMAIL_SUBJECT = "Promotion of “{name}” did not run"
+MSG_FAILED_EMAIL_SUBJECT = "A scheduled promotion did not run: {label}"
 
 
 class PromotionLapsed(ApplicationError):
@@ -438,12 +439,18 @@ def _email_owner(request_id: int, reason: str) -> None:
     request = PromotionRequest.objects.select_related("workflow__owner").get(pk=request_id)
     workflow = request.workflow
     owner = workflow.owner
-    if not owner.is_active or not owner.notify_by_email:
+    if not owner.is_active or not owner.wants_email(EmailCategory.UPDATES):
         return
     url = reverse("workflow_overview", kwargs={"slug": workflow.slug})
     body = (
         f"The scheduled promotion of “{workflow.name}” ({_label(request)}) did not run.\n\n"
         f"Why: {reason}\n\nSee the workflow: {url}\n"
     )
-    subject = MSG_FAILED_EMAIL_SUBJECT.format(name=workflow.name)
-    transaction.on_commit(lambda: send_mail(subject, body, None, [owner.email]))
+    subject = email_subject(MSG_FAILED_EMAIL_SUBJECT.format(label=_label(request)))
+    message = FanOutEmail(
+        subject=subject,
+        body=body,
+        to=[owner.email],
+        headers=unsubscribe_headers(owner, EmailCategory.UPDATES),
+    )
+    transaction.on_commit(message.send)

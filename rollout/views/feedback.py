@@ -102,8 +102,8 @@ def feedback_new(request: HtmxHttpRequest) -> HttpResponse:
         request.POST or None,
         initial={"event_id": request.GET.get("event", ""), "notify_by_email": True},
     )
-    # People who chose email in their profile get it anyway: the box is for those who did not.
-    if user.notify_by_email:
+    # People who want feedback updates by email get them anyway: the box is for those who do not.
+    if user.email_feedback:
         del form.fields["notify_by_email"]
     if form.is_bound and form.is_valid():
         data = form.cleaned_data

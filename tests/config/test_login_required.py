@@ -19,6 +19,8 @@ PUBLIC = {
     "metrics",
     # Authenticated by the secret token in its address.
     "calendar_feed",
+    # One-click unsubscribe (RFC 8058): the signed link in the email is the authority.
+    "email_unsubscribe",
 }
 
 

@@ -82,6 +82,14 @@ _BODIES = [
 ]
 
 
+# A one-click unsubscribe link as long as a real one: longer than a line may be, no space in it.
+_UNSUBSCRIBE = {
+    "List-Unsubscribe": "<https://rollout.example.com/email/unsubscribe/eyJ1c2VyIjoxMiwiY2F0ZWdvcnki"
+    "OiJub3RpY2VzIn0:0T_FbnFfw47LJddK8Xqc__MO6AEmNHTgODfIf7B33Qo/>",
+    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+}
+
+
 def _parsed(raw: bytes):
     message = email.message_from_bytes(raw, policy=email.policy.default)
     assert not message.defects
@@ -97,16 +105,18 @@ def _parsed(raw: bytes):
         "more than one line of the header block",
     ],
 )
-def test_a_stencil_email_is_the_message_django_builds(subject, text, html):
+@pytest.mark.parametrize("headers", [{}, _UNSUBSCRIBE])
+def test_a_stencil_email_is_the_message_django_builds(subject, text, html, headers):
     stencil = MailStencil(subject=subject)
-    built = stencil.email(to="amy.agent+eu@example.com", text=text, html=html)
-    django_email = EmailMultiAlternatives(subject=subject, body=text, to=built.to)
+    built = stencil.email(to="amy.agent+eu@example.com", text=text, html=html, headers=headers)
+    django_email = EmailMultiAlternatives(subject=subject, body=text, to=built.to, headers=headers)
     django_email.attach_alternative(html, "text/html")
 
     ours = _parsed(built.message(policy=email.policy.SMTP).as_bytes())
     theirs = _parsed(django_email.message(policy=email.policy.SMTP).as_bytes())
-    for header in ("Subject", "From", "To", "MIME-Version"):
+    for header in ("Subject", "From", "To", "MIME-Version", *headers):
         assert ours[header] == theirs[header]
+    assert list(ours.keys()) == list(theirs.keys())  # the same headers, in the same order
     assert ours.get_content_type() == theirs.get_content_type() == "multipart/alternative"
     assert ours["Date"].datetime.tzinfo is not None
     assert (
@@ -122,7 +132,11 @@ def test_a_stencil_email_is_the_message_django_builds(subject, text, html):
 
     assert parts(ours) == parts(theirs)
     raw = built.message().as_bytes()
-    assert all(len(line) <= 78 for line in raw.split(b"\r\n"))
+    assert all(
+        len(line) <= 78 for line in raw.split(b"\r\n") if not line.startswith(b"List-Unsubscribe:")
+    )
+    for name, value in headers.items():  # one line each, never encoded-words
+        assert f"\r\n{name}: {value}\r\n".encode() in raw
     assert b"\n" not in raw.replace(b"\r\n", b"")  # CRLF only, as SMTP wants
     assert (built.subject, built.body, built.alternatives[0].content) == (subject, text, html)
 
@@ -138,6 +152,31 @@ def test_a_stencil_hands_an_address_it_does_not_write_itself_to_django():
 def test_a_stencil_refuses_the_headers_django_refuses():
     with pytest.raises(ValueError, match="linefeed or carriage return"):
         MailStencil(subject="Bad\r\nBcc: everyone@example.com")
+
+
+def test_a_stencil_leaves_extra_headers_it_does_not_write_itself_to_django():
+    stencil = MailStencil(subject="Notice")
+    built = stencil.email(to="amy@example.com", text="t", html="<p/>", headers={"X-Note": "Zoë"})
+    assert type(built) is FanOutEmail
+    assert built.message()["X-Note"] == "Zoë"
+    with pytest.raises(ValueError, match="linefeed or carriage return"):
+        stencil.email(
+            to="amy@example.com", text="t", html="<p/>", headers={"X-Note": "a\r\nBcc: b@c.d"}
+        ).message()
+
+
+def test_a_fan_out_email_writes_list_unsubscribe_on_one_line_where_django_encodes_it():
+    raw = (
+        FanOutEmail(subject="s", body="b", to=["a@b.c"], headers=_UNSUBSCRIBE)
+        .message(policy=email.policy.SMTP)
+        .as_bytes()
+    )
+    django_raw = EmailMultiAlternatives(subject="s", body="b", to=["a@b.c"], headers=_UNSUBSCRIBE)
+    django_raw = django_raw.message(policy=email.policy.SMTP).as_bytes()
+    assert b"=?utf-8?q?" in django_raw  # the encoded-words mail clients ignore
+    line = f"List-Unsubscribe: {_UNSUBSCRIBE['List-Unsubscribe']}\r\n".encode()
+    assert line in raw
+    assert _parsed(raw)["List-Unsubscribe"] == _parsed(django_raw)["List-Unsubscribe"]
 
 
 def test_a_stencil_email_goes_through_any_mail_backend(capsys):

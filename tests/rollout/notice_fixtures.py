@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.models import User
 from rollout.models import ChangeNotice, Cohort, NoticeStatus, Workflow
 from rollout.services.cohorts import cohort_create, cohort_members_add
-from tests.factories import UserFactory, make_workflow, ops_leader_user
+from tests.factories import NO_EMAIL, UserFactory, make_workflow, ops_leader_user
 
 
 @dataclass
@@ -33,7 +33,7 @@ def make_scene() -> Scene:
     eu = cohort_create(workflow=workflow, name="EU tier-1 agents", actor=owner)
     uk = cohort_create(workflow=workflow, name="UK tier-1 agents", actor=owner)
     amy = UserFactory(email="amy@example.com", display_name="Amy Agent")
-    ben = UserFactory(email="ben@example.com", display_name="Ben Agent", notify_by_email=False)
+    ben = UserFactory(email="ben@example.com", display_name="Ben Agent", **NO_EMAIL)
     cat = UserFactory(email="cat@example.com", display_name="Cat Agent")
     cohort_members_add(cohort=eu, users=[amy, ben], actor=owner)
     cohort_members_add(cohort=uk, users=[cat], actor=owner)

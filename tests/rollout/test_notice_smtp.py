@@ -1,6 +1,7 @@
 """A real SMTP conversation: the notice sender talks to a local aiosmtpd server, one connection
 for the batch, one message per recipient with a text and an HTML part."""
 
+import re
 import socket
 from email import message_from_bytes
 
@@ -73,9 +74,12 @@ def test_notice_emails_go_over_one_smtp_connection_with_text_and_html(smtp_serve
     assert len(recorder.sessions) == 1
     for _, raw in recorder.messages:
         message = message_from_bytes(raw)
-        assert message["Subject"] == (
-            "[Rollout] Support reply drafting: New reply prompt from Monday"
+        assert message["Subject"] == "[Rollout] New reply prompt from Monday"
+        # As the mail server got it: the one-click link on one line, never encoded-words.
+        assert re.search(
+            rb"\r\nList-Unsubscribe: <http[^>\s]+/email/unsubscribe/[^>\s]+/>\r\n", raw
         )
+        assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw
         parts = {part.get_content_type(): part for part in message.walk()}
         assert message.get_content_type() == "multipart/alternative"
         text = parts["text/plain"].get_payload(decode=True).decode()

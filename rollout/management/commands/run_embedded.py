@@ -9,14 +9,20 @@ database. A worker that keeps dying (RESTART_LIMIT exits within RESTART_WINDOW s
 server that dies, stops everything and the exit is non-zero.
 Embedded defaults come from the settings (SQLite, filesystem broker and mail under var/);
 DATABASE_URL and CELERY_BROKER_URL switch to real services.
+
+The terminal keeps what a person needs: the banner comes last at start (once the web server
+answers and the worker is ready), the worker's and scheduler's chatter goes to var/log/worker.log,
+and only their warnings and errors, and a one-line summary of each email sent, are shown too.
 """
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +34,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 from django.db import connection
 
-from accounts.mail import FileAndConsoleEmailBackend
+from accounts.mail import SUMMARY_MARK, FileAndConsoleEmailBackend
 from accounts.models import User
 from rollout.management.commands.seed_demo import DEMO_LOGINS, DEMO_PASSWORD, DemoUser
 
@@ -38,6 +44,66 @@ POLL_SECONDS = 0.2
 RESTARTABLE = frozenset({"worker"})
 RESTART_LIMIT = 5  # exits of a restartable child within RESTART_WINDOW before giving up
 RESTART_WINDOW = 600.0  # seconds
+# The banner waits for the worker to say it is ready, but not longer than this: a worker slow to
+# start (a broker far away) must not hide the address.
+READY_PATIENCE = 120.0
+LOGGED = "worker"  # the child whose output goes to var/log/ (it embeds the scheduler)
+LOUD_LEVELS = frozenset({"WARNING", "ERROR", "CRITICAL"})
+# A Celery log line: "[2026-12-06 16:00:00,123: WARNING/MainProcess] message".
+_CELERY_RECORD = re.compile(r"\[\d{4}-\d\d-\d\d [\d:,.]+: (?P<level>[A-Z]+)/[^\]]*\] ?(?P<text>.*)")
+_READY = re.compile(r"celery@\S+ ready\.")
+
+
+def log_path() -> Path:
+    return Path(settings.VAR_DIR) / "log" / f"{LOGGED}.log"
+
+
+class WorkerOutput:
+    """Which lines of the worker's output (Celery's log, the scheduler's with it) also go to the
+    terminal: warnings, errors and what follows them (a traceback's lines), and the one-line
+    summary of an email (written to stdout, which Celery logs as a warning: shown without its
+    log prefix). Everything is in the log file anyway. Also notes when the worker is ready."""
+
+    def __init__(self) -> None:
+        self.showing = False
+        self.ready = threading.Event()
+
+    def to_terminal(self, line: str) -> str | None:
+        record = _CELERY_RECORD.match(line)
+        if record is None:
+            if line.startswith(SUMMARY_MARK):
+                self.showing = False
+                return line
+            return line if self.showing else None  # a line of the record before it
+        text = record["text"]
+        if _READY.search(text):
+            self.ready.set()
+        if text.startswith(SUMMARY_MARK):
+            self.showing = False
+            return text
+        self.showing = record["level"] in LOUD_LEVELS
+        return line if self.showing else None
+
+
+def pump_output(
+    child: "Child", router: WorkerOutput, log: Path, show: Callable[[str], None]
+) -> threading.Thread:
+    """Copy a child's output to `log` line by line, and `show` the lines the router picks, until
+    the child closes it. A daemon thread: it ends with the child's output."""
+
+    def run() -> None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("ab") as file:
+            for raw in iter(child.process.stdout.readline, b""):
+                file.write(raw)
+                file.flush()
+                shown = router.to_terminal(raw.decode(errors="replace").rstrip("\r\n"))
+                if shown is not None:
+                    show(shown)
+
+    thread = threading.Thread(target=run, name=f"{child.name} output", daemon=True)
+    thread.start()
+    return thread
 
 
 def should_seed() -> bool:
@@ -125,7 +191,7 @@ def describe_broker() -> str:
 def describe_mail() -> str:
     mailer = settings.MAILERS["default"]
     if mailer["BACKEND"] == f"{FileAndConsoleEmailBackend.__module__}.FileAndConsoleEmailBackend":
-        return f"written to {mailer['OPTIONS']['file_path']} and shown below"
+        return f"written whole to {mailer['OPTIONS']['file_path']}, one line each shown below"
     options = mailer.get("OPTIONS", {})
     return f"sent through {options.get('host', mailer['BACKEND'])}"
 
@@ -137,6 +203,7 @@ def render_banner(
     database: str,
     broker: str,
     mail: str,
+    logs: str = "",
 ) -> str:
     """The block printed once the web server answers: where to go and how to sign in."""
     rule = "─" * 72
@@ -156,6 +223,7 @@ def render_banner(
         f"  Database  {database}",
         f"  Broker    {broker}",
         f"  Emails    {mail}",
+        *([f"  Logs      {logs}"] if logs else []),
         f"  Health    {url}healthz",
         "",
         "  Press Ctrl-C to stop the web server, the worker and the scheduler.",
@@ -210,11 +278,16 @@ class Child:
             os.killpg(self.process.pid, signum)
 
 
-def start_child(name: str, argv: Sequence[str], *, env: dict[str, str], cwd: Path) -> Child:
+def start_child(
+    name: str, argv: Sequence[str], *, env: dict[str, str], cwd: Path, capture: bool = False
+) -> Child:
+    """Start a child; with `capture`, its output (stdout and stderr) comes to this process
+    (`child.process.stdout`) instead of the terminal."""
+    output = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT} if capture else {}
     # A new session: the terminal's Ctrl-C reaches only this command, which then stops the
     # children in order, instead of every process receiving SIGINT at once.
     process = subprocess.Popen(  # noqa: S603 — argv is built here, never from user input
-        list(argv), cwd=cwd, env=env, stdin=subprocess.DEVNULL, start_new_session=True
+        list(argv), cwd=cwd, env=env, stdin=subprocess.DEVNULL, start_new_session=True, **output
     )
     return Child(name, process)
 
@@ -292,6 +365,7 @@ class Command(BaseCommand):
             database=describe_database(),
             broker=describe_broker(),
             mail=describe_mail(),
+            logs=f"worker and scheduler in {log_path()} (warnings and errors also here)",
         )
         # Children must not hold this process's connection (and SQLite's lock) while they run.
         connection.close()
@@ -312,9 +386,23 @@ class Command(BaseCommand):
         died: Child | None = None
         budgets = {name: RestartBudget(RESTART_LIMIT, RESTART_WINDOW) for name in RESTARTABLE}
         cwd = Path(settings.BASE_DIR)
+        router = WorkerOutput()
+        lock = threading.Lock()
+
+        def show(line: str) -> None:
+            with lock:
+                self.stdout.write(line)
+
+        def start(name: str) -> Child:
+            child = start_child(name, commands[name], env=env, cwd=cwd, capture=name == LOGGED)
+            if name == LOGGED:
+                pump_output(child, router, log_path(), show)
+            return child
+
         try:
-            for name, argv in commands.items():
-                children.append(start_child(name, argv, env=env, cwd=cwd))
+            for name in commands:
+                children.append(start(name))
+            started = time.monotonic()
             banner_shown = False
             while not signals:
                 died = first_exited(children)
@@ -328,15 +416,17 @@ class Command(BaseCommand):
                         f"{died.process.returncode}); starting it again. Its output above says why."
                     )
                     died.signal_group(signal.SIGKILL)  # what is left of its pool, if anything
-                    children[children.index(died)] = start_child(
-                        died.name, commands[died.name], env=env, cwd=cwd
-                    )
+                    children[children.index(died)] = start(died.name)
                     died = None
                     continue
                 if died:
                     break
-                if not banner_shown and port_answers(host, port_number):
-                    self.stdout.write(banner)
+                # Last on screen at start: after the worker's own start (its warnings, if any).
+                worker_ready = router.ready.is_set() or (
+                    time.monotonic() - started > READY_PATIENCE
+                )
+                if not banner_shown and worker_ready and port_answers(host, port_number):
+                    show(banner)
                     banner_shown = True
                 time.sleep(POLL_SECONDS)
         finally:

@@ -255,7 +255,7 @@ def _support(s: Story) -> None:
         limited,
         cohorts=[eu],
         kind=NoticeKind.COHORT_ENROLMENT,
-        title="Support reply drafting: the limited roll-out starts for you",
+        title="The limited roll-out starts for you",
         body=f"You are in **{EU_COHORT}**, the first team to get AI-drafted replies in the "
         f"limited roll-out of “Support reply drafting”.\n\n"
         f"From **{_day(limited.effective)}** every tier-1 ticket you open has a draft reply "
@@ -445,7 +445,7 @@ def _contracts(s: Story) -> None:
             ),
             cohorts=[cohort],
             kind=NoticeKind.COHORT_ENROLMENT,
-            title=f"Contract clause review: the {phase} roll-out starts for you",
+            title=f"The {phase} roll-out starts for you",
             body=f"You are in **{name}**.\n\n" + body.format(day=_day(effective)),
             audience=NoticeAudience.COHORTS,
             include_followers=False,

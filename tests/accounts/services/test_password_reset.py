@@ -34,7 +34,7 @@ def test_the_task_sends_one_link_to_an_active_account(workflow_owner):
     assert password_reset_send(email="OWNER@example.com", domain="r.example", use_https=True) == 1
 
     assert mail.outbox[0].to == ["owner@example.com"]
-    assert mail.outbox[0].subject == "Reset your Rollout password"
+    assert mail.outbox[0].subject == "[Rollout] Reset your password"
     assert "https://r.example/accounts/password/reset/" in mail.outbox[0].body
 
 

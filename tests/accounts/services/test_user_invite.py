@@ -53,7 +53,7 @@ def test_invite_sends_one_email_after_commit_only(ops_leader, django_capture_on_
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["nia.new@example.com"]
-    assert message.subject == "You have been invited to Rollout"
+    assert message.subject == "[Rollout] You have been invited"
     assert "Hello Nia New," in message.body
     assert "Olivia Ops has invited you to Rollout" in message.body
     assert "sign in with this email address: nia.new@example.com" in message.body

@@ -33,7 +33,7 @@ def test_reset_emails_a_link_built_from_the_request_host(client, workflow_owner)
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["owner@example.com"]
-    assert message.subject == "Reset your Rollout password"
+    assert message.subject == "[Rollout] Reset your password"
     assert "Hello Owen Owner," in message.body
     assert last_mail_link().startswith("http://rollout.example.org/accounts/password/reset/")
 
@@ -100,7 +100,7 @@ def test_an_invited_user_without_a_password_gets_a_fresh_link(client, db):
     _request_reset(client, "invited@example.com")
 
     assert len(mail.outbox) == 1
-    assert mail.outbox[0].subject == "Choose your Rollout password"
+    assert mail.outbox[0].subject == "[Rollout] Choose your password"
     page = client.get(last_mail_link(), follow=True)
     assert contains(page, "Welcome to Rollout, Ivy Invited.")
 

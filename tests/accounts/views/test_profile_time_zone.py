@@ -70,15 +70,13 @@ def test_an_unknown_zone_is_refused_and_changes_nothing(as_user, other_user, zon
 
 
 def test_the_zone_section_leaves_the_other_settings_alone(as_user, other_user):
-    """Its own form: saving a zone does not touch the name or the email choice, and the other
-    form's save does not touch the zone."""
+    """Its own form: saving a zone does not touch the name or the email choices, and the other
+    forms' saves do not touch the zone."""
     client = as_user(other_user)
     _choose(client, "Asia/Tokyo")
-    client.post(PROFILE, {"display_name": "Sam Renamed", "notify_by_email": ""})
+    client.post(PROFILE, {"display_name": "Sam Renamed"})
+    client.post(PROFILE, {"action": "email", "feedback": "on"})
 
     other_user.refresh_from_db()
-    assert (other_user.time_zone, other_user.display_name, other_user.notify_by_email) == (
-        "Asia/Tokyo",
-        "Sam Renamed",
-        False,
-    )
+    assert (other_user.time_zone, other_user.display_name) == ("Asia/Tokyo", "Sam Renamed")
+    assert (other_user.email_notices, other_user.email_feedback) == (False, True)

@@ -86,7 +86,8 @@ def test_banner_gives_the_address_and_the_four_demo_logins() -> None:
         logins=DEMO_LOGINS,
         database="SQLite, /srv/var/db.sqlite3",
         broker="filesystem://, /srv/var/broker",
-        mail="written to /srv/var/mail and shown below",
+        mail="written whole to /srv/var/mail, one line each shown below",
+        logs="worker and scheduler in /srv/var/log/worker.log (warnings and errors also here)",
     )
 
     assert "Rollout is running at http://localhost:8123/" in banner
@@ -101,7 +102,10 @@ def test_banner_gives_the_address_and_the_four_demo_logins() -> None:
         line = rf"^    {re.escape(login.email)} +{login.display_name} +{login.login_hint}$"
         assert re.search(line, banner, re.M)
     assert "Database  SQLite, /srv/var/db.sqlite3" in banner
-    assert "Emails    written to /srv/var/mail and shown below" in banner
+    assert "Emails    written whole to /srv/var/mail, one line each shown below" in banner
+    assert (
+        "Logs      worker and scheduler in /srv/var/log/worker.log (warnings and errors also here)"
+    ) in banner
     assert "Health    http://localhost:8123/healthz" in banner
     assert "Press Ctrl-C to stop" in banner
 
@@ -279,6 +283,7 @@ def stand_in_children(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     """Run `run_embedded` with the given child programs instead of runserver and Celery."""
     monkeypatch.setattr(run_embedded, "prepare_database", lambda stdout: False)
     monkeypatch.setattr(run_embedded, "existing_demo_logins", lambda: [])
+    monkeypatch.setattr(run_embedded, "log_path", lambda: tmp_path / "log" / "worker.log")
 
     def use(**programs: str) -> None:
         monkeypatch.setattr(
@@ -386,6 +391,81 @@ def test_a_worker_that_keeps_dying_stops_the_run(
         "processes were stopped too. Its output above says why."
     )
     assert err.getvalue().count("starting it again") == 2
+
+
+# --- The terminal: the worker's chatter in var/log/, its warnings and emails on screen -----------
+
+
+def test_the_worker_router_shows_warnings_errors_their_tracebacks_and_email_lines() -> None:
+    router = run_embedded.WorkerOutput()
+    lines = [
+        "[2026-12-06 16:00:00,001: INFO/MainProcess] Connected to filesystem://localhost//",
+        "[2026-12-06 16:00:00,002: INFO/Beat] Scheduler: Sending due task deliver-notices",
+        "[2026-12-06 16:00:01,003: INFO/MainProcess] celery@box ready.",
+        "[2026-12-06 16:00:02,004: WARNING/MainProcess] Could not email notification 4",
+        "[2026-12-06 16:00:03,005: ERROR/ForkPoolWorker-1] Task rollout.tasks.x raised",
+        "Traceback (most recent call last):",
+        '  File "x.py", line 1, in <module>',
+        "ValueError: boom",
+        "[2026-12-06 16:00:04,006: INFO/ForkPoolWorker-1] Task rollout.tasks.x succeeded",
+        "  a continued info line",
+        "[2026-12-06 16:00:05,007: WARNING/ForkPoolWorker-2] Email to amy@example.com · "
+        "[Rollout] New prompt · http://localhost:8000/inbox/3/ (whole message in var/mail/a.log)",
+        "Email to ben@example.com · [Rollout] Hi (whole message in var/mail/a.log)",
+        "  after an email line",
+    ]
+    shown = [router.to_terminal(line) for line in lines]
+
+    assert [line for line in shown if line is not None] == [
+        "[2026-12-06 16:00:02,004: WARNING/MainProcess] Could not email notification 4",
+        "[2026-12-06 16:00:03,005: ERROR/ForkPoolWorker-1] Task rollout.tasks.x raised",
+        "Traceback (most recent call last):",
+        '  File "x.py", line 1, in <module>',
+        "ValueError: boom",
+        "Email to amy@example.com · [Rollout] New prompt · http://localhost:8000/inbox/3/ "
+        "(whole message in var/mail/a.log)",
+        "Email to ben@example.com · [Rollout] Hi (whole message in var/mail/a.log)",
+    ]
+    assert router.ready.is_set()
+
+
+def test_the_worker_is_not_ready_until_celery_says_so() -> None:
+    router = run_embedded.WorkerOutput()
+    router.to_terminal(
+        "[2026-12-06 16:00:00,001: INFO/MainProcess] mingle: searching for neighbors"
+    )
+    assert not router.ready.is_set()
+
+
+def test_a_childs_output_goes_to_its_log_file_and_the_chosen_lines_to_the_terminal(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "log" / "worker.log"
+    log.parent.mkdir()
+    log.write_bytes(b"from an earlier run\n")
+    code = (
+        "import sys\n"
+        "print('[2026-12-06 16:00:00,001: INFO/MainProcess] chatter')\n"
+        "print('[2026-12-06 16:00:00,002: ERROR/MainProcess] it broke', file=sys.stderr)\n"
+        "print('Email to amy@example.com · [Rollout] Hi · http://x/ (whole message in m.log)')\n"
+    )
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # as run_embedded gives its children
+    child = start_child("worker", _python(code), env=env, cwd=BASE_DIR, capture=True)
+    shown: list[str] = []
+    thread = run_embedded.pump_output(child, run_embedded.WorkerOutput(), log, shown.append)
+    child.process.wait(timeout=PATIENCE)
+    thread.join(timeout=PATIENCE)
+
+    assert log.read_text().splitlines() == [
+        "from an earlier run",  # appended to, never emptied
+        "[2026-12-06 16:00:00,001: INFO/MainProcess] chatter",
+        "[2026-12-06 16:00:00,002: ERROR/MainProcess] it broke",
+        "Email to amy@example.com · [Rollout] Hi · http://x/ (whole message in m.log)",
+    ]
+    assert shown == [
+        "[2026-12-06 16:00:00,002: ERROR/MainProcess] it broke",
+        "Email to amy@example.com · [Rollout] Hi · http://x/ (whole message in m.log)",
+    ]
 
 
 def test_restart_budget_forgets_exits_older_than_its_window() -> None:
@@ -525,6 +605,8 @@ def test_make_run_serves_the_product_and_ctrl_c_stops_every_process(tmp_path: Pa
             start_new_session=True,
         )
     seen: dict[int, str] = {}  # every process the command started, for the clean-up
+    worker_log = tmp_path / "var" / "log" / "worker.log"
+    at_start: list[str] = []
     try:
 
         def up() -> tuple[int, str] | None:
@@ -532,9 +614,11 @@ def test_make_run_serves_the_product_and_ctrl_c_stops_every_process(tmp_path: Pa
             assert command.poll() is None, f"run_embedded exited early:\n{read(log_path)}"
             seen.update(_identities(_descendants(command.pid)))
             output = read(log_path)
-            # The banner comes once the web server answers; Celery says when the worker is ready.
-            if f"running at {base}" not in output or not re.search(r"celery@\S+ ready\.", output):
-                return None
+            # The banner comes once the web server answers and the worker (its log says) is ready.
+            if f"running at {base}" not in output or output.count("─" * 72) < 2:
+                return None  # not yet, or the banner half written
+            at_start.append(output)  # before this test's own requests add to it
+            assert re.search(r"celery@\S+ ready\.", read(worker_log)), read(worker_log)
             try:
                 health = _get(f"http://127.0.0.1:{port}/healthz")
             except OSError:
@@ -550,6 +634,10 @@ def test_make_run_serves_the_product_and_ctrl_c_stops_every_process(tmp_path: Pa
         )
 
         assert '"database": "ok"' in health[1] and '"broker": "ok"' in health[1]
+        # The banner is the last thing on screen at start; the worker's chatter is in its log.
+        assert at_start[0].rstrip().endswith("─" * 72), at_start[0]
+        assert f"Logs      worker and scheduler in {worker_log}" in at_start[0]
+        assert "celery@" not in at_start[0] and "celery@" in read(worker_log)
         output = log_path.read_text()
         assert "Empty database: adding the demo data." in output
         for login in DEMO_LOGINS:

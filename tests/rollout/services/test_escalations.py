@@ -20,7 +20,7 @@ from rollout.models import (
 )
 from rollout.services import escalations as svc
 from rollout.services.escalation_path import escalation_level_add, escalation_repeat_set
-from tests.factories import UserFactory
+from tests.factories import NO_EMAIL, UserFactory
 from tests.rollout.promotion_fixtures import make_plan
 from tests.rollout.usage_events_data import errors_out_of, ingest, make_threshold
 
@@ -36,9 +36,9 @@ def minutes(n: int) -> datetime:
 @pytest.fixture
 def people(db) -> dict[str, User]:
     return {
-        "first": UserFactory(display_name="Fay First", notify_by_email=False),
-        "second": UserFactory(display_name="Sid Second", notify_by_email=False),
-        "third": UserFactory(display_name="Tia Third", notify_by_email=False),
+        "first": UserFactory(display_name="Fay First", **NO_EMAIL),
+        "second": UserFactory(display_name="Sid Second", **NO_EMAIL),
+        "third": UserFactory(display_name="Tia Third", **NO_EMAIL),
     }
 
 

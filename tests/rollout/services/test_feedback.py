@@ -19,7 +19,7 @@ from rollout.models import (
 from rollout.services import cohorts as cohort_svc
 from rollout.services import feedback as svc
 from rollout.services.escalation_path import escalation_level_add
-from tests.factories import UserFactory, make_workflow
+from tests.factories import NO_EMAIL, UserFactory, make_workflow
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ def cohort(workflow, ops_leader):
 
 @pytest.fixture
 def member(cohort, ops_leader):
-    user = UserFactory(email="mia@example.com", display_name="Mia Member", notify_by_email=False)
+    user = UserFactory(email="mia@example.com", display_name="Mia Member", **NO_EMAIL)
     cohort_svc.cohort_members_add(cohort=cohort, users=[user], actor=ops_leader)
     return user
 

@@ -1,5 +1,7 @@
 """Publishing and delivering change notices: once per recipient and channel (rule 6)."""
 
+import email
+import email.policy
 import smtplib
 import threading
 import time
@@ -123,7 +125,9 @@ def test_sending_delivers_each_once_with_html_and_text_and_a_link_to_the_inbox()
     message = next(m for m in mail.outbox if m.to == ["amy@example.com"])
     receipt = NoticeReceipt.objects.get(notice=notice, recipient=scene.amy)
     link = f"https://rollout.example.com/inbox/{receipt.pk}/"
-    assert message.subject == "[Rollout] Support reply drafting: New reply prompt from Monday"
+    # The subject is the notice's title, said once; the body's first lines name the workflow.
+    assert message.subject == "[Rollout] New reply prompt from Monday"
+    assert "Support reply drafting · Prompt change" in message.body
     assert link in message.body
     assert "We **shorten** the drafts." in message.body
     html, mimetype = message.alternatives[0]
@@ -134,6 +138,73 @@ def test_sending_delivers_each_once_with_html_and_text_and_a_link_to_the_inbox()
     assert notice_deliveries_send() == 0
     assert len(mail.outbox) == 2
     assert [r.notice for r in inbox_list_for_user(scene.amy)] == [notice]
+
+
+def test_each_email_carries_the_one_click_link_of_its_own_category():
+    from accounts.unsubscribe import unsubscribe_token_read
+
+    scene = make_scene()
+    now = timezone.now()
+    notice = make_notice(scene, cohorts=[scene.uk], requires_ack=True, reminder_hours=24)
+    notices_publish_due(now=now)
+    remind_at = notice.effective_at - timedelta(hours=24)
+    with override_settings(SITE_URL="https://rollout.example.com"):
+        notice_deliveries_send(now=now)
+        notice_reminders_send(now=remind_at)
+        notice_deliveries_send(now=remind_at)
+
+    prefix = "<https://rollout.example.com/email/unsubscribe/"
+    categories = []
+    for message in mail.outbox:
+        raw = message.message().as_bytes()
+        parsed = email.message_from_bytes(raw, policy=email.policy.default)
+        link = parsed["List-Unsubscribe"]
+        assert link.startswith(prefix) and link.endswith("/>")
+        assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert f"\r\nList-Unsubscribe: {link}\r\n".encode() in raw  # one line
+        categories.append(unsubscribe_token_read(link.removeprefix(prefix)[:-2]))
+    assert categories == [(scene.cat.pk, "notices"), (scene.cat.pk, "reminders")]
+
+
+def test_reminders_off_skips_the_reminder_email_but_not_the_notices():
+    scene = make_scene()
+    scene.cat.email_reminders = False
+    scene.cat.save()
+    now = timezone.now()
+    notice = make_notice(scene, cohorts=[scene.uk], requires_ack=True, reminder_hours=24)
+    notices_publish_due(now=now)
+    notice_deliveries_send(now=now)
+    remind_at = notice.effective_at - timedelta(hours=24)
+    notice_reminders_send(now=remind_at)
+    notice_deliveries_send(now=remind_at)
+
+    assert _deliveries(notice) == [
+        ("cat@example.com", "email", "notice", "sent"),
+        ("cat@example.com", "in_app", "notice", "sent"),
+        ("cat@example.com", "in_app", "reminder", "sent"),
+    ]
+
+
+def test_reminders_turned_off_after_they_were_queued_are_skipped_at_send_time():
+    scene = make_scene()
+    now = timezone.now()
+    notice = make_notice(scene, cohorts=[scene.uk], requires_ack=True, reminder_hours=24)
+    notices_publish_due(now=now)
+    notice_deliveries_send(now=now)
+    remind_at = notice.effective_at - timedelta(hours=24)
+    notice_reminders_send(now=remind_at)
+    scene.cat.email_reminders = False
+    scene.cat.email_notices = True
+    scene.cat.save()
+    mail.outbox.clear()
+
+    notice_deliveries_send(now=remind_at)
+
+    assert _deliveries(notice, kind="reminder") == [
+        ("cat@example.com", "email", "reminder", "skipped"),
+        ("cat@example.com", "in_app", "reminder", "sent"),
+    ]
+    assert mail.outbox == []
 
 
 def test_someone_removed_from_the_cohort_before_sending_is_skipped():
@@ -156,7 +227,7 @@ def test_turning_email_off_before_sending_skips_the_email_only():
     scene = make_scene()
     notice = make_notice(scene)
     notices_publish_due()
-    scene.amy.notify_by_email = False
+    scene.amy.email_notices = False
     scene.amy.save()
 
     notice_deliveries_send()
@@ -598,7 +669,7 @@ def test_a_notice_whose_title_breaks_the_header_fails_alone_and_the_batch_goes_o
     }
     recipients = [m.to[0] for m in mail.outbox]
     assert len(recipients) == len(set(recipients)) == 32  # Amy, Cat and the 30 (Ben: no email)
-    assert all(m.subject == "[Rollout] Support reply drafting: Normal notice" for m in mail.outbox)
+    assert all(m.subject == "[Rollout] Normal notice" for m in mail.outbox)
     # The failure will not go away: later runs do not try it again.
     notice_deliveries_send(now=timezone.now() + timedelta(hours=1))
     bad_email.refresh_from_db()
@@ -722,7 +793,7 @@ def test_reminders_of_one_notice_failing_never_hold_back_another_notices(monkeyp
     ]
     assert {d[3] for d in _deliveries(poison, kind="reminder", channel="email")} == {"failed"}
     assert sorted(m.to[0] for m in mail.outbox) == ["amy@example.com", "cat@example.com"]
-    assert all(m.subject == "[Rollout] Reminder: Support reply drafting: Fine" for m in mail.outbox)
+    assert all(m.subject == "[Rollout] Reminder: Fine" for m in mail.outbox)
 
 
 def _email_as_rendered_per_recipient(delivery, receipt):
@@ -739,7 +810,7 @@ def _email_as_rendered_per_recipient(delivery, receipt):
     }
     prefix = "Reminder: " if is_reminder else ""
     return (
-        f"[Rollout] {prefix}{notice.workflow.name}: {notice.title}"[:250],
+        f"[Rollout] {prefix}{notice.title}"[:250],
         render_to_string("rollout/email/notice.txt", context),
         render_to_string("rollout/email/notice.html", context),
     )

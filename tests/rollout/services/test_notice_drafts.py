@@ -132,7 +132,7 @@ def test_a_model_change_mid_phase_drafts_a_notice_to_everyone(workflow, workflow
     notice = ChangeNotice.objects.get()
     assert notice.kind == NoticeKind.MODEL_CHANGE
     assert notice.audience == NoticeAudience.EVERYONE
-    assert notice.title == "Support reply drafting now uses OpenAI · gpt-5 · 2026-12"
+    assert notice.title == "Now using OpenAI · gpt-5 · 2026-12"  # the subject adds nothing
     assert "limited roll-out" in notice.body
 
 

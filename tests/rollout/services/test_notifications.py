@@ -3,7 +3,7 @@
 import pytest
 from django.core import mail
 
-from accounts.models import User
+from accounts.models import EmailCategory, User
 from rollout.models import Notification
 from rollout.services.notifications import (
     notification_email,
@@ -11,13 +11,18 @@ from rollout.services.notifications import (
     notification_send,
 )
 from rollout.tasks import email_notification
-from tests.factories import UserFactory
+from tests.factories import NO_EMAIL, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def send(recipient: User, workflow=None, **fields) -> Notification:
-    values = {"title": "Support reply drafting paused", "body": "Error rate 9%.", "url": "/x/"}
+    values = {
+        "title": "Support reply drafting paused",
+        "body": "Error rate 9%.",
+        "url": "/x/",
+        "email": EmailCategory.UPDATES,
+    }
     values.update(fields)
     return notification_send(recipient=recipient, workflow=workflow, **values)
 
@@ -50,6 +55,17 @@ def test_emailed_after_commit(workflow_owner, django_capture_on_commit_callbacks
     assert note.emailed_at is not None
 
 
+def test_the_email_names_its_workflow_first(workflow, workflow_owner, settings):
+    settings.SITE_URL = "https://rollout.example.com"
+    note = send(workflow_owner, workflow, title="Error rate breached")
+    assert notification_email(notification_id=note.pk) is True
+    (email,) = mail.outbox
+    assert email.subject == "[Rollout] Error rate breached"
+    assert email.body == (
+        "Support reply drafting\n\nError rate 9%.\n\nhttps://rollout.example.com/x/\n"
+    )
+
+
 def test_without_a_url_the_email_links_to_the_site(workflow_owner, settings):
     settings.SITE_URL = "https://rollout.example.com"
     note = send(workflow_owner, url="")
@@ -66,7 +82,7 @@ def test_the_email_goes_once_however_often_the_task_runs(workflow_owner):
 
 
 def test_no_email_for_people_who_chose_the_app_only(django_capture_on_commit_callbacks):
-    quiet = UserFactory(notify_by_email=False)
+    quiet = UserFactory(**NO_EMAIL)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         note = send(quiet)
     assert callbacks == []
@@ -125,8 +141,12 @@ def test_a_notification_whose_title_breaks_the_header_fails_alone_and_the_sweep_
 
     people = [UserFactory(email=f"agent{i}@example.com") for i in range(5)]
     for person in people:
-        Notification.objects.create(recipient=person, title="Support reply drafting paused")
-    bad = Notification.objects.create(recipient=people[0], title="Bad\r\nBcc: all@example.com")
+        Notification.objects.create(
+            recipient=person, title="Support reply drafting paused", email_category="updates"
+        )
+    bad = Notification.objects.create(
+        recipient=people[0], title="Bad\r\nBcc: all@example.com", email_category="updates"
+    )
     Notification.objects.update(created_at=timezone.now() - timedelta(minutes=5))
     Notification.objects.filter(pk=bad.pk).update(created_at=timezone.now() - timedelta(minutes=2))
 
@@ -151,17 +171,17 @@ def test_an_address_refused_for_good_is_given_up_and_one_refused_for_now_waits(m
     busy = UserFactory(email="busy@example.com")
     fine = UserFactory(email="fine@example.com")
     for person in (gone, busy, fine):
-        Notification.objects.create(recipient=person, title="Paused")
+        Notification.objects.create(recipient=person, title="Paused", email_category="updates")
     Notification.objects.update(created_at=timezone.now() - timedelta(minutes=5))
-    real_send_mail = service.send_mail
 
-    def server(subject, body, sender, to):
-        codes = {"gone@example.com": 550, "busy@example.com": 450}
-        if to[0] in codes:
-            raise smtplib.SMTPRecipientsRefused({to[0]: (codes[to[0]], b"No")})
-        return real_send_mail(subject, body, sender, to)
+    class Server(service.FanOutEmail):
+        def send(self, fail_silently=False):
+            codes = {"gone@example.com": 550, "busy@example.com": 450}
+            if self.to[0] in codes:
+                raise smtplib.SMTPRecipientsRefused({self.to[0]: (codes[self.to[0]], b"No")})
+            return super().send(fail_silently)
 
-    monkeypatch.setattr(service, "send_mail", server)
+    monkeypatch.setattr(service, "FanOutEmail", Server)
 
     assert service.notifications_email_pending() == 1
     assert [m.to for m in mail.outbox] == [["fine@example.com"]]
@@ -194,7 +214,9 @@ def test_a_connection_lost_when_marking_an_email_sent_still_marks_it_once(workfl
 
     from rollout.services.notifications import notifications_email_pending
 
-    note = Notification.objects.create(recipient=workflow_owner, title="Paused")
+    note = Notification.objects.create(
+        recipient=workflow_owner, title="Paused", email_category="updates"
+    )
     cut: list[str] = []
 
     def lose_connection(execute, sql, params, many, context):
@@ -212,3 +234,66 @@ def test_a_connection_lost_when_marking_an_email_sent_still_marks_it_once(workfl
     Notification.objects.update(created_at=timezone.now() - timedelta(minutes=5))
     assert notifications_email_pending() == 0
     assert len(mail.outbox) == 1
+
+
+def test_a_category_turned_off_is_in_the_app_only(django_capture_on_commit_callbacks):
+    person = UserFactory(email_updates=False)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        note = send(person)
+    assert (callbacks, mail.outbox) == ([], [])
+    note.refresh_from_db()
+    assert note.email_category == ""
+    with django_capture_on_commit_callbacks(execute=True):
+        send(person, email=EmailCategory.FEEDBACK)  # another category, still on
+    assert [m.to for m in mail.outbox] == [[person.email]]
+
+
+def test_asking_for_email_on_one_case_emails_it_whatever_the_category(
+    django_capture_on_commit_callbacks,
+):
+    person = UserFactory(**NO_EMAIL)
+    with django_capture_on_commit_callbacks(execute=True):
+        send(person, email=EmailCategory.FEEDBACK, asked_for_email=True)
+    assert [m.to for m in mail.outbox] == [[person.email]]
+
+
+@pytest.mark.parametrize("category", [EmailCategory.ESCALATIONS, EmailCategory.APPROVALS])
+def test_pages_and_approval_requests_are_emailed_whatever_the_preferences(
+    category, django_capture_on_commit_callbacks
+):
+    person = UserFactory(**NO_EMAIL)
+    with django_capture_on_commit_callbacks(execute=True):
+        send(person, email=category)
+    (email,) = mail.outbox
+    assert email.to == [person.email]
+    assert "List-Unsubscribe" not in email.message()  # nothing to unsubscribe from
+
+
+def test_an_email_that_can_be_turned_off_carries_its_one_click_link(workflow_owner, settings):
+    from accounts.unsubscribe import unsubscribe_token_read
+
+    settings.SITE_URL = "https://rollout.example.com"
+    note = send(workflow_owner, email=EmailCategory.FEEDBACK)
+    assert notification_email(notification_id=note.pk) is True
+    message = mail.outbox[0].message()
+    link = message["List-Unsubscribe"]
+    assert link.startswith("<https://rollout.example.com/email/unsubscribe/") and link[-1] == ">"
+    token = link.removeprefix("<https://rollout.example.com/email/unsubscribe/")[:-2]
+    assert unsubscribe_token_read(token) == (workflow_owner.pk, EmailCategory.FEEDBACK)
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_turning_a_category_on_later_sends_no_old_notification(workflow_owner):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from rollout.services.notifications import notifications_email_pending
+
+    User.objects.filter(pk=workflow_owner.pk).update(email_updates=False)
+    workflow_owner.refresh_from_db()
+    send(workflow_owner)
+    User.objects.filter(pk=workflow_owner.pk).update(email_updates=True)
+    Notification.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+    assert notifications_email_pending() == 0
+    assert mail.outbox == []

@@ -216,6 +216,12 @@ def test_scheduled_promotion_fails_when_gate_broke(
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == [workflow_owner.email]
     assert svc.MSG_PAUSED in mail.outbox[0].body
+    # The subject says what happened; the workflow is named in the body, not the subject.
+    assert mail.outbox[0].subject == (
+        "[Rollout] A scheduled promotion did not run: Data audit → Shadow mode"
+    )
+    assert "“Support reply drafting”" in mail.outbox[0].body
+    assert "List-Unsubscribe" in mail.outbox[0].extra_headers
 
 
 def test_scheduled_promotion_lapses_when_data_changed(
