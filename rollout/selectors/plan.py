@@ -98,6 +98,7 @@ class TimelineRow:
 class Tick:
     x: float
     label: str
+    anchor_end: bool = False  # near the right edge the label ends at its line, not starts there
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,23 @@ def _day(value: date) -> str:
 
 def _local_date(value) -> date:
     return timezone.localdate(value)
+
+
+TICK_LABEL_WIDTH = 64  # what "Sep 2026" takes at the timeline's 12 px, with some air
+ANCHOR_END_FROM = WIDTH - 100  # a label starting here would run off the right edge
+
+
+def _apart(ticks: list[Tick]) -> list[Tick]:
+    """The month labels, each clear of the one before it: a label near the right edge ends at its
+    line (so it stays inside), and one that would then touch its neighbour is left out."""
+    kept: list[Tick] = []
+    for tick in ticks:
+        anchor_end = tick.x > ANCHOR_END_FROM
+        left = tick.x - TICK_LABEL_WIDTH if anchor_end else tick.x
+        if kept and left < kept[-1].x + (0 if kept[-1].anchor_end else TICK_LABEL_WIDTH):
+            continue
+        kept.append(Tick(tick.x, tick.label, anchor_end))
+    return kept
 
 
 def phase_timeline(
@@ -201,6 +219,7 @@ def phase_timeline(
     # Too many labels crowd each other: keep every other month on long plans.
     if len(ticks) > 10:
         ticks = ticks[::2]
+    ticks = _apart(ticks)
 
     return Timeline(
         width=WIDTH,

@@ -39,3 +39,20 @@ def test_today_far_away_is_off_the_axis(workflow, ops_leader):
     plan_create_default(workflow=workflow, start_date=date(2027, 1, 4), actor=ops_leader)
     timeline = phase_timeline(workflow, date(2030, 1, 1))
     assert timeline.today_x is None
+
+
+def test_month_labels_never_overlap_even_at_the_right_edge():
+    from rollout.selectors.plan import TICK_LABEL_WIDTH, Tick, _apart
+
+    # Apr at 860, May at 900+: May's label would end at its line, over Apr's.
+    ticks = [Tick(700.0, "Mar 2027"), Tick(860.0, "Apr 2027"), Tick(905.0, "May 2027")]
+    kept = _apart(ticks)
+    assert [t.label for t in kept] == ["Mar 2027", "Apr 2027"]
+    spans = [
+        (t.x - TICK_LABEL_WIDTH, t.x) if t.anchor_end else (t.x, t.x + TICK_LABEL_WIDTH)
+        for t in kept
+    ]
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
+    # Far enough apart, the edge label is kept and ends at its line.
+    kept = _apart([Tick(700.0, "Apr 2027"), Tick(975.0, "May 2027")])
+    assert [(t.label, t.anchor_end) for t in kept] == [("Apr 2027", False), ("May 2027", True)]
