@@ -8,6 +8,7 @@ from accounts.models import User
 from accounts.roles import is_executive, is_ops_leader
 from core.errors import ApplicationError
 from core.htmx import HtmxHttpRequest
+from rollout.lib.numbers import format_percent
 from rollout.models import EscalationStatus, Notification
 from rollout.permissions import can_create_workflow
 from rollout.selectors.escalations import escalation_list_for_contact
@@ -69,9 +70,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     if sees_everything:
         summary = portfolio_summary(user, today=timezone.localdate())
         context["summary"] = summary
-        context["adoption_percent"] = (
-            f"{summary.adoption:.1%}" if summary.adoption is not None else "—"
-        )
+        context["adoption_percent"] = format_percent(summary.adoption)
         context["adoption_days"] = ADOPTION_DAYS
     if is_ops_leader(user):
         context["pending_approvals"] = promotion_count_pending()
