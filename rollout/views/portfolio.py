@@ -16,6 +16,7 @@ from rollout.permissions import AnyUser, can_create_workflow
 from rollout.selectors.escalations import OpenEscalations, open_escalation_counts
 from rollout.selectors.health import workflow_health
 from rollout.selectors.incidents import open_incident_counts
+from rollout.selectors.portfolio import ADOPTION_DAYS  # the home's summary counts the same days
 from rollout.selectors.usage import usage_totals_by_workflow
 from rollout.selectors.usage_summary import daily_active_by_workflow, period_days
 from rollout.selectors.workflows import (
@@ -25,7 +26,6 @@ from rollout.selectors.workflows import (
     workflow_owner_list,
 )
 
-ADOPTION_DAYS = 30
 COLUMNS = (
     ("name", "Name"),
     ("owner", "Owner"),
