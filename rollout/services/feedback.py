@@ -3,11 +3,14 @@
 
 Each is one transaction. Triage and merges go to the workflow's activity log; a status change is
 told to the author and the voters (in the app, and by email if they chose it). Feedback filed as
-"harmful or unsafe", or triaged at the highest severity, opens an escalation.
+"harmful or unsafe", or triaged at the highest severity, opens an escalation. A bulk triage is
+the single triage applied to each item, all of them or none.
 """
 
 import logging
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -68,6 +71,11 @@ MSG_MERGE_OTHER_WORKFLOW = "Both must be feedback on the same workflow."
 MSG_MERGE_UNKNOWN = "There is no feedback #{id} on this workflow."
 MSG_MERGE_INTO_MERGED = "#{id} was itself merged into #{into}: merge into #{into} instead."
 MSG_ALREADY_MERGED = "This was already merged into #{id}."
+MSG_BULK_NONE = "Tick at least one item first: nothing was changed."
+MSG_BULK_TOO_MANY = "Change at most {max} items at a time: nothing was changed."
+MSG_BULK_NOTHING_TO_SET = "Choose a status, a severity or an assignee to set: nothing was changed."
+MSG_BULK_UNKNOWN = "There is no feedback {ids} on this workflow: nothing was changed."
+BULK_MAX = 100  # two pages of the triage list, and a bounded transaction
 
 # The cohort a person's feedback is attributed to, when they are in several: the one that gets
 # the workflow live first (the same rule as usage events, rollout.services.usage_ingest).
@@ -244,6 +252,79 @@ def feedback_triage(
     if feedback.severity == Severity.CRITICAL and before["severity"] != Severity.CRITICAL:
         _open_escalation_for(feedback, actor)
     return feedback
+
+
+@dataclass(frozen=True)
+class BulkTriage:
+    """What a bulk triage did: the items it changed (fresh), and the ids already so."""
+
+    changed: list[Feedback]
+    unchanged: list[int]
+
+
+@transaction.atomic
+def feedback_triage_bulk(
+    *,
+    workflow: Workflow,
+    ids: Iterable[int],
+    actor: User,
+    status: str | None = None,
+    severity: str | None = None,
+    assignee: User | None = _UNSET,
+) -> BulkTriage:
+    """`feedback_triage` on each of the items `ids` of `workflow` with the same values (None /
+    unset: keep), in one transaction: every change is logged, told and escalated exactly as a
+    single triage is. Bad input — no ids, too many, an id that is not this workflow's feedback, an
+    unknown status or severity, an assignee who may not take it — raises ApplicationError and
+    changes nothing. Items already so are left alone (and not logged)."""
+    if not can_triage_feedback(actor, workflow):
+        raise ApplicationError(MSG_NOT_TRIAGER)
+    wanted = sorted(set(ids))
+    if not wanted:
+        raise ApplicationError(MSG_BULK_NONE, field="ids")
+    if len(wanted) > BULK_MAX:
+        raise ApplicationError(MSG_BULK_TOO_MANY.format(max=BULK_MAX), field="ids")
+    if status is None and severity is None and assignee is _UNSET:
+        raise ApplicationError(MSG_BULK_NOTHING_TO_SET)
+    if status is not None and status not in FeedbackStatus.values:
+        raise ApplicationError(MSG_BAD_STATUS, field="status")
+    if severity and severity not in Severity.values:
+        raise ApplicationError(MSG_BAD_SEVERITY, field="severity")
+    # Locked in id order (as merges lock theirs), so two overlapping bulk edits cannot deadlock.
+    rows = list(
+        Feedback.objects.select_for_update().filter(workflow=workflow, pk__in=wanted).order_by("pk")
+    )
+    missing = sorted(set(wanted) - {row.pk for row in rows})
+    if missing:
+        names = ", ".join(f"#{pk}" for pk in missing)
+        raise ApplicationError(MSG_BULK_UNKNOWN.format(ids=names), field="ids")
+    if assignee is not _UNSET:
+        _check_assignee(workflow, assignee)
+    changed: list[Feedback] = []
+    unchanged: list[int] = []
+    for row in rows:  # one triage each: its own log entry, notifications and escalation
+        row.workflow = workflow
+        if not _differs(row, status=status, severity=severity, assignee=assignee):
+            unchanged.append(row.pk)
+            continue
+        changed.append(
+            feedback_triage(
+                feedback=row, actor=actor, status=status, severity=severity, assignee=assignee
+            )
+        )
+    return BulkTriage(changed=changed, unchanged=unchanged)
+
+
+def _differs(
+    feedback: Feedback, *, status: str | None, severity: str | None, assignee: User | None
+) -> bool:
+    if status is not None and feedback.status != status:
+        return True
+    if severity is not None and feedback.severity != severity:
+        return True
+    if assignee is _UNSET:
+        return False
+    return feedback.assignee_id != (assignee.pk if assignee is not None else None)
 
 
 def _display_changes(feedback: Feedback, before: dict[str, Any]) -> dict[str, list[str]]:
