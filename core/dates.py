@@ -11,3 +11,25 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     start = timezone.make_aware(datetime.combine(day, time.min), tz)
     end = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min), tz)
     return start, end
+
+
+def short_age(delta: timedelta) -> str:
+    """How long ago, in the fewest characters a list column can hold: "now", "12m", "5h", "3d",
+    "6w", "4mo", "2y" (whole units, rounded down; a future instant is "now")."""
+    seconds = int(delta.total_seconds())
+    if seconds < 60:
+        return "now"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes}m"
+    hours = minutes // 60
+    if hours < 24:
+        return f"{hours}h"
+    days = hours // 24
+    if days < 14:
+        return f"{days}d"
+    if days < 60:
+        return f"{days // 7}w"
+    if days < 365:
+        return f"{days // 30}mo"
+    return f"{days // 365}y"

@@ -290,9 +290,20 @@ MATRIX: dict[str, Entry] = {
     # tests/rollout/views/test_feedback_pages.py). Filing it needs a role on the workflow, so an
     # executive with none gets the same 404 as a stranger.
     "workflow_feedback": Entry(signed_in(200, unrelated=404), kwargs=WF),
+    # The inbox's bulk bar: owner and ops leaders only (an empty one is a flash message and a
+    # redirect); anyone else gets the 404 of a triage they may not do.
+    "workflow_feedback[bulk]": Entry(
+        signed_in(404, ops_leader=302, owner=302), method="post", kwargs=WF
+    ),
     "feedback_detail": Entry(
         signed_in(200, unrelated=404),
         kwargs=lambda w: {**WF(w), "feedback_id": _a_feedback(w)},
+    ),
+    # The inbox's side panel: the item for whoever may read it (triage controls for triagers).
+    "feedback_detail[?panel]": Entry(
+        signed_in(200, unrelated=404),
+        kwargs=lambda w: {**WF(w), "feedback_id": _a_feedback(w)},
+        headers={"HX-Request": "true", "HX-Target": "triage-panel"},
     ),
     "feedback_new": Entry(
         signed_in(404, ops_leader=200, owner=200), data=lambda w: {"workflow": w.workflow.slug}

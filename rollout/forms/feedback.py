@@ -13,10 +13,17 @@ from rollout.services.feedback import (
     MSG_BAD_CATEGORY,
     MSG_BAD_EVENT,
     MSG_BAD_RATING,
+    MSG_BAD_SEVERITY,
+    MSG_BAD_STATUS,
+    MSG_BULK_NONE,
+    MSG_BULK_UNKNOWN,
     MSG_COMMENT_EMPTY,
 )
 
 MSG_MERGE_NUMBER = "Type the number of the feedback to merge into, for example 12."
+MSG_PICK_PERSON = "Choose a person from the list."
+KEEP = ""  # a bulk field left as it is
+CLEAR = "none"  # a bulk field emptied: severity not set, assigned to nobody
 
 
 class FeedbackForm(forms.Form):
@@ -66,8 +73,59 @@ class TriageForm(forms.Form):
         if not raw:
             return None
         if not raw.isdigit() or not (user := User.objects.filter(pk=int(raw)).first()):
-            raise forms.ValidationError("Choose a person from the list.")
+            raise forms.ValidationError(MSG_PICK_PERSON)
         return user
+
+
+class FeedbackBulkForm(forms.Form):
+    """The bulk bar: the ticked items (`ids`) and what to set on all of them. An empty field
+    keeps each item's value; CLEAR empties it. `changes()` gives feedback_triage_bulk's
+    keyword arguments."""
+
+    ids = forms.Field(widget=forms.MultipleHiddenInput, error_messages={"required": MSG_BULK_NONE})
+    status = forms.ChoiceField(
+        label="Set status",
+        required=False,
+        choices=[(KEEP, "Keep status"), *FeedbackStatus.choices],
+        error_messages={"invalid_choice": MSG_BAD_STATUS},
+    )
+    severity = forms.ChoiceField(
+        label="Set severity",
+        required=False,
+        choices=[(KEEP, "Keep severity"), (CLEAR, "Not set"), *Severity.choices],
+        error_messages={"invalid_choice": MSG_BAD_SEVERITY},
+    )
+    assignee = forms.ChoiceField(label="Assign to", required=False)
+
+    def __init__(self, *args: Any, assignees: list[User], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].choices = [
+            (KEEP, "Keep assignee"),
+            (CLEAR, "Nobody (unassign)"),
+            *((str(u.pk), str(u)) for u in assignees),
+        ]
+        self.fields["assignee"].error_messages["invalid_choice"] = MSG_PICK_PERSON
+        self._assignees = {str(u.pk): u for u in assignees}
+
+    def clean_ids(self) -> list[int]:
+        raw = self.cleaned_data["ids"]
+        values = [raw] if isinstance(raw, str) else list(raw)
+        bad = [v for v in values if not str(v).isdigit()]
+        if bad:
+            raise forms.ValidationError(MSG_BULK_UNKNOWN.format(ids=", ".join(bad)))
+        return [int(v) for v in values]
+
+    def changes(self) -> dict[str, Any]:
+        """status, severity, assignee for feedback_triage_bulk; a kept field is left out."""
+        data = self.cleaned_data
+        changes: dict[str, Any] = {}
+        if data["status"] != KEEP:
+            changes["status"] = data["status"]
+        if data["severity"] != KEEP:
+            changes["severity"] = "" if data["severity"] == CLEAR else data["severity"]
+        if data["assignee"] != KEEP:
+            changes["assignee"] = self._assignees.get(data["assignee"])
+        return changes
 
 
 class CommentForm(forms.Form):

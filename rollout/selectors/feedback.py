@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Window
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Value, When, Window
 from django.db.models.functions import RowNumber, TruncDate
 from django.urls import reverse
 from django.utils import timezone
@@ -70,8 +70,10 @@ def feedback_list_for_triage(
     cohort: Cohort | str | None = None,
     rating: str = "",
 ) -> QuerySet[Feedback]:
-    """The workflow's feedback, newest first, filtered. `status` is a status, OPEN or "" (all);
-    `cohort` a Cohort, NO_COHORT or None (any)."""
+    """The workflow's feedback, filtered: open harmful reports first (someone may be hurt by an
+    output: they cannot wait behind a slow-response complaint), then newest first. `status` is a
+    status, OPEN or "" (all); `cohort` a Cohort, NO_COHORT or None (any). Each row has
+    `vote_count`, `comment_count` and `urgent` (an open harmful report)."""
     queryset = Feedback.objects.filter(workflow=workflow)
     if status == OPEN:
         queryset = queryset.filter(status__in=OPEN_FEEDBACK)
@@ -85,7 +87,11 @@ def feedback_list_for_triage(
         queryset = queryset.filter(cohort=cohort)
     elif cohort == NO_COHORT:
         queryset = queryset.filter(cohort__isnull=True)
-    return _annotated(queryset).order_by("-created_at", "-id")
+    urgent = Case(
+        When(category=FeedbackCategory.HARMFUL, status__in=OPEN_FEEDBACK, then=Value(True)),
+        default=Value(False),
+    )
+    return _annotated(queryset).annotate(urgent=urgent).order_by("-urgent", "-created_at", "-id")
 
 
 def feedback_list_public(workflow: Workflow, user: User) -> QuerySet[Feedback]:

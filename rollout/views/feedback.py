@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
 from core.errors import ApplicationError
@@ -23,12 +23,14 @@ from core.htmx import HtmxHttpRequest
 from core.pagination import paginate
 from rollout.forms.feedback import (
     CommentForm,
+    FeedbackBulkForm,
     FeedbackFilterForm,
     FeedbackForm,
     MergeForm,
     TriageForm,
 )
 from rollout.forms.fields import add_application_error
+from rollout.lib.numbers import format_count
 from rollout.models import Feedback, FeedbackStatus, Severity, Workflow
 from rollout.permissions import access_workflow, can_give_feedback, can_triage_feedback
 from rollout.selectors.cohorts import cohort_list_by_name
@@ -50,11 +52,16 @@ from rollout.views._workflow import workflow_page_context
 PAGE = "rollout/workflow_feedback.html"
 NEW = "rollout/feedback_new.html"
 DETAIL = "rollout/feedback_detail.html"
+PANEL = "rollout/feedback_panel.html"
+PANEL_TARGET = "triage-panel"  # the inbox's side panel, by its id
 PER_PAGE = 25
 SHOWN = 50  # a member's own feedback and the public list: the newest / most backed
 
 MSG_THANKS = "Thank you: your feedback reached the owner of {workflow}."
-MSG_TRIAGED = "Saved #{id}."
+MSG_TRIAGED = "Saved #{id}: {changes}."
+MSG_BULK_DONE = "Updated {count} {items}: {changes}."
+MSG_BULK_ALREADY = "{count} {were} already so."
+MSG_BULK_UNCHANGED = "Nothing to change: the {count} ticked already are so."
 MSG_COMMENTED = "Comment added to #{id}."
 MSG_VOTED = "Counted: you said “me too” to #{id}."
 MSG_MERGED = "#{id} is merged into #{into}."
@@ -132,14 +139,27 @@ def feedback_new(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, NEW, context)
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def workflow_feedback(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    """Viewers of the workflow get the filterable list (with triage controls for the owner and
-    ops leaders); cohort members their own feedback and the public status list."""
+    """Viewers of the workflow get the filterable inbox (with triage controls and the bulk bar
+    for the owner and ops leaders); cohort members their own feedback and the public status list.
+    POST action=bulk (owner, ops leaders) changes the ticked items, then the page restarts: the
+    list for htmx, a flash message and a redirect to the same filtered page otherwise."""
     user = request.user
     workflow = access_workflow(user, slug, members=True)
     context = workflow_page_context(user, workflow, tab="feedback")
     context.update(_roles(user, workflow))
+    if request.method == "POST":
+        if request.POST.get("action") != "bulk":
+            return HttpResponseBadRequest(MSG_UNKNOWN_ACTION)
+        if not context["can_triage"]:
+            raise Http404("No such workflow.")
+        message, error = _bulk(request, workflow)
+        if not request.htmx:
+            (messages.error if error else messages.success)(request, message)
+            # The form posts to the page's own address: back to the same filters and page.
+            return redirect(request.get_full_path())
+        context.update(toast=message, toast_error=error)
     if not context["can_view"]:
         context.update(
             own=list(feedback_list_by_author(workflow, user)[:SHOWN]),
@@ -163,13 +183,60 @@ def workflow_feedback(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         next_url=request.get_full_path(),
     )
     if context["can_triage"]:
-        context.update(_triage_choices(workflow), merge_targets=feedback_merge_targets(workflow))
+        context.update(_triage_choices(workflow))
+        context["bulk_form"] = FeedbackBulkForm(assignees=context["assignees"], auto_id="bulk-%s")
     template = PAGE
     if request.htmx and not request.htmx.history_restore_request:
         template += "#triage-list"
     response = render(request, template, context)
     patch_vary_headers(response, ("HX-Request",))
     return response
+
+
+def _bulk(request: HtmxHttpRequest, workflow: Workflow) -> tuple[str, bool]:
+    """The bulk bar's POST: (message, is it an error)."""
+    form = FeedbackBulkForm(request.POST, assignees=feedback_assignee_list(workflow))
+    if not form.is_valid():
+        return " ".join(e for errors in form.errors.values() for e in errors), True
+    changes = form.changes()
+    try:
+        done = services.feedback_triage_bulk(
+            workflow=workflow, ids=form.cleaned_data["ids"], actor=request.user, **changes
+        )
+    except ApplicationError as exc:
+        return exc.message, True
+    return _bulk_message(len(done.changed), len(done.unchanged), changes), False
+
+
+def _bulk_message(changed: int, unchanged: int, changes: dict[str, Any]) -> str:
+    """ "Updated 4 items: status In progress." (and how many already were so)."""
+    if not changed:
+        return MSG_BULK_UNCHANGED.format(count=format_count(unchanged))
+    message = MSG_BULK_DONE.format(
+        count=format_count(changed), items=_plural(changed, "item"), changes=_in_words(changes)
+    )
+    if unchanged:
+        message += " " + MSG_BULK_ALREADY.format(
+            count=format_count(unchanged), were="was" if unchanged == 1 else "were"
+        )
+    return message
+
+
+def _in_words(changes: dict[str, Any]) -> str:
+    """{"status": "in_progress", "assignee": None} → "status In progress, assignee nobody"."""
+    words = []
+    if "status" in changes:
+        words.append(f"status {FeedbackStatus(changes['status']).label}")
+    if "severity" in changes:
+        severity = changes["severity"]
+        words.append(f"severity {Severity(severity).label if severity else 'not set'}")
+    if "assignee" in changes:
+        words.append(f"assignee {changes['assignee'] or 'nobody'}")
+    return ", ".join(words)
+
+
+def _plural(count: int, noun: str) -> str:
+    return noun if count == 1 else f"{noun}s"
 
 
 def _feedback_or_404(workflow: Workflow, feedback_id: int, user: User) -> Feedback:
@@ -188,7 +255,12 @@ def feedback_detail(request: HtmxHttpRequest, slug: str, feedback_id: int) -> Ht
     feedback = _feedback_or_404(workflow, feedback_id, user)
     roles = _roles(user, workflow)
     if request.method == "GET":
-        return _detail(request, workflow, feedback, roles)
+        # The inbox's side panel asks for the item alone (htmx); the address is the detail page's,
+        # which a phone, or a browser without JavaScript, opens instead.
+        panel = bool(request.htmx) and request.htmx.target == PANEL_TARGET
+        response = _detail(request, workflow, feedback, roles, panel=panel)
+        patch_vary_headers(response, ("HX-Request", "HX-Target"))
+        return response
     action = request.POST.get("action", "")
     if action not in TRIAGER_ACTIONS | MEMBER_ACTIONS:
         return HttpResponseBadRequest(MSG_UNKNOWN_ACTION)
@@ -208,14 +280,21 @@ def _triage(request: HtmxHttpRequest, feedback: Feedback) -> tuple[str, bool]:
     if not form.is_valid():
         return " ".join(e for errors in form.errors.values() for e in errors), True
     data = form.cleaned_data
-    services.feedback_triage(
+    after = services.feedback_triage(
         feedback=feedback,
         actor=request.user,
         status=data["status"],
         severity=data["severity"],
         assignee=data["assignee"],
     )
-    return MSG_TRIAGED.format(id=feedback.pk), False
+    changes: dict[str, Any] = {}
+    if after.status != feedback.status:
+        changes["status"] = after.status
+    if after.severity != feedback.severity:
+        changes["severity"] = after.severity
+    if after.assignee_id != feedback.assignee_id:
+        changes["assignee"] = after.assignee
+    return MSG_TRIAGED.format(id=feedback.pk, changes=_in_words(changes)), False
 
 
 def _merge(request: HtmxHttpRequest, feedback: Feedback) -> tuple[str, bool]:
@@ -268,13 +347,9 @@ def _after(
         "next_url": request.POST.get("next", ""),
         **roles,
     }
-    target = request.htmx.target or ""
-    if target == f"feedback-{fresh.pk}":
-        context["can_view"] = True
-        if roles["can_triage"]:
-            context.update(_triage_choices(workflow))
-        return render(request, f"{PAGE}#triage-item", context)
-    if target == f"public-{fresh.pk}":
+    if request.POST.get("panel"):  # the inbox's side panel (or a keyboard shortcut) saved
+        return _detail(request, workflow, fresh, roles, extra=context, panel=True)
+    if (request.htmx.target or "") == f"public-{fresh.pk}":
         return render(request, f"{PAGE}#public-item", context)
     return _detail(request, workflow, fresh, roles, extra=context, partial=True)
 
@@ -287,7 +362,11 @@ def _detail(
     *,
     extra: dict[str, Any] | None = None,
     partial: bool = False,
+    panel: bool = False,
 ) -> HttpResponse:
+    """The detail page; its body alone (`partial`, after an htmx action on the page); or the
+    inbox's side panel (`panel`): the body, the item's inbox row and the confirmation, both
+    swapped out of band so the list and the announcement follow the save."""
     context = workflow_page_context(request.user, workflow, tab="feedback")
     context.update(roles)
     context.update(
@@ -302,4 +381,7 @@ def _detail(
     if roles["can_triage"]:
         context.update(_triage_choices(workflow), merge_targets=feedback_merge_targets(workflow))
     context.update(extra or {})
+    if panel:
+        context["panel"] = True
+        return render(request, PANEL, context)
     return render(request, f"{DETAIL}#detail-body" if partial else DETAIL, context)

@@ -1,8 +1,9 @@
-from datetime import date
+from datetime import date, timedelta
 
+import pytest
 from django.utils import timezone
 
-from core.dates import day_bounds
+from core.dates import day_bounds, short_age
 
 
 def test_a_day_is_local_midnight_to_midnight(settings):
@@ -20,3 +21,21 @@ def test_a_dst_day_has_23_or_25_hours():
     # (Subtracting aware datetimes of one zone ignores the offsets: compare instants.)
     assert spring[1].timestamp() - spring[0].timestamp() == 23 * 3600
     assert autumn[1].timestamp() - autumn[0].timestamp() == 25 * 3600
+
+
+@pytest.mark.parametrize(
+    ("delta", "words"),
+    [
+        (timedelta(seconds=-5), "now"),
+        (timedelta(seconds=59), "now"),
+        (timedelta(minutes=12), "12m"),
+        (timedelta(hours=5, minutes=59), "5h"),
+        (timedelta(days=3, hours=23), "3d"),
+        (timedelta(days=13), "13d"),
+        (timedelta(days=20), "2w"),
+        (timedelta(days=120), "4mo"),
+        (timedelta(days=800), "2y"),
+    ],
+)
+def test_short_age(delta, words):
+    assert short_age(delta) == words

@@ -164,8 +164,13 @@ def test_the_page_per_role(request, workflow, feedback, who, status):
     if status == 200:
         assert b"It promised a refund" in response.content
         can_triage = who in ("ops_leader", "workflow_owner")
-        assert (b'name="severity"' in response.content) is can_triage
-        assert b"Mia Member" in response.content
+        assert (b'name="ids"' in response.content) is can_triage  # the bulk bar's ticks
+        # Who gave it is in the item's panel (and page), not on its inbox line.
+        panel = as_user(request.getfixturevalue(who)).get(
+            item_url(feedback), headers={**HTMX, "HX-Target": "triage-panel"}
+        )
+        assert b"Mia Member" in panel.content
+        assert (b'name="severity"' in panel.content) is can_triage
 
 
 def test_a_member_sees_their_own_and_the_public_list(workflow, member, colleague, feedback):
@@ -255,11 +260,11 @@ def test_the_owner_triages_with_htmx(workflow, workflow_owner, feedback):
     response = as_user(workflow_owner).post(
         item_url(feedback),
         {"action": "triage", "status": "in_progress", "severity": "high", "assignee": ""},
-        headers={**HTMX, "HX-Target": f"feedback-{feedback.pk}"},
+        headers={**HTMX, "HX-Target": f"detail-{feedback.pk}"},
     )
     assert response.status_code == 200
-    assert template_names(response)[0] == "triage-item"
-    assert f"Saved #{feedback.pk}.".encode() in response.content
+    assert template_names(response)[0] == "detail-body"
+    assert f"Saved #{feedback.pk}: status In progress, severity High.".encode() in response.content
     feedback.refresh_from_db()
     assert (feedback.status, feedback.severity) == ("in_progress", "high")
 
@@ -330,7 +335,7 @@ def test_the_owner_merges_a_duplicate(workflow, workflow_owner, feedback, collea
     response = as_user(workflow_owner).post(
         item_url(duplicate),
         {"action": "merge", "into": str(feedback.pk)},
-        headers={**HTMX, "HX-Target": f"feedback-{duplicate.pk}"},
+        headers={**HTMX, "HX-Target": f"detail-{duplicate.pk}"},
     )
     assert f"#{duplicate.pk} is merged into #{feedback.pk}.".encode() in response.content
     duplicate.refresh_from_db()
@@ -338,6 +343,6 @@ def test_the_owner_merges_a_duplicate(workflow, workflow_owner, feedback, collea
     bad = as_user(workflow_owner).post(
         item_url(feedback),
         {"action": "merge", "into": "abc"},
-        headers={**HTMX, "HX-Target": f"feedback-{feedback.pk}"},
+        headers={**HTMX, "HX-Target": f"detail-{feedback.pk}"},
     )
     assert b"Type the number of the feedback" in bad.content
