@@ -54,6 +54,15 @@ def notice_path(page: Page, base_url: str) -> str:
     return href
 
 
+def open_first_item(page: Page, width: int) -> None:
+    """The feedback inbox as people use it: the first item selected (j), and on a wide screen
+    open in the side panel beside the list."""
+    page.keyboard.press("j")
+    if width >= 1100:  # the panel's breakpoint (static/css/rollout.css, .triage.has-panel)
+        page.locator("#triage-panel").get_by_role("heading", name="Triage").wait_for()
+    page.wait_for_load_state("networkidle")
+
+
 def shoot(browser: Browser, base_url: str, out: Path) -> list[Path]:
     written = []
     for width, height in WIDTHS.items():
@@ -71,6 +80,8 @@ def shoot(browser: Browser, base_url: str, out: Path) -> list[Path]:
                 path = notice_path(page, base_url)
             page.goto(f"{base_url}{path}")
             page.wait_for_load_state("networkidle")
+            if name == "feedback":
+                open_first_item(page, width)
             target = folder / f"{name}.png"
             page.screenshot(path=str(target), full_page=True)
             written.append(target)

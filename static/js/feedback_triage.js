@@ -8,7 +8,7 @@
 //   o            open the item's own page                       x      tick / untick the item
 //   1 … 5        status (in the order of FeedbackStatus)        a / u  assign to me / unassign
 //   l m h c, 0   severity low, medium, high, critical; not set  A      choose an assignee (panel)
-//   ?            the list of shortcuts
+//   Esc          close the panel                                ?      the list of shortcuts
 // None of them fires while the focus is in a field people type in (or a select).
 (() => {
   const root = document.getElementById("triage");
@@ -26,8 +26,10 @@
 
   const rows = () => [...root.querySelectorAll("tr[data-row]")];
   const selectedRow = () => (selectedId && document.getElementById(`feedback-${selectedId}`)) || null;
-  // On a phone the panel is not shown (CSS): a row opens the item's own page instead.
-  const panelShown = () => getComputedStyle(panel).display !== "none";
+  // The panel needs a wide screen (the width is the CSS's, .triage.has-panel); on a narrower one
+  // a row opens the item's own page instead.
+  const wide = window.matchMedia("(min-width: 1100px)");
+  const panelShown = () => wide.matches;
 
   function isTyping(element) {
     if (!element || !element.closest) return false;
@@ -51,7 +53,16 @@
     row.scrollIntoView({ block: "nearest" });
     const link = row.querySelector("[data-row-link]");
     if (focus && link) link.focus({ preventScroll: true });
-    if (panelShown()) loadPanel(row);
+    if (panelShown()) {
+      root.classList.add("has-panel");
+      loadPanel(row);
+    }
+  }
+
+  function closePanel() {
+    root.classList.remove("has-panel");
+    const link = selectedRow() && selectedRow().querySelector("[data-row-link]");
+    if (link) link.focus({ preventScroll: true });
   }
 
   function move(step) {
@@ -62,17 +73,26 @@
     select(all[next]);
   }
 
+  // Saves go one after the other, each built from its row as the previous save left it (the
+  // response swaps the row in), so "3" then "h" pressed quickly keep both changes.
+  let saving = Promise.resolve();
   function triage(row, change) {
     if (!canTriage || !row) return;
-    const values = {
-      action: "triage",
-      panel: "1",
-      status: row.dataset.status,
-      severity: row.dataset.severity,
-      assignee: row.dataset.assignee,
-      ...change,
-    };
-    htmx.ajax("POST", row.dataset.url, { source: panel, target: "#triage-panel", swap: "innerHTML", values });
+    const id = row.dataset.id;
+    saving = saving
+      .then(() => {
+        const fresh = document.getElementById(`feedback-${id}`) || row;
+        const values = {
+          action: "triage",
+          panel: "1",
+          status: fresh.dataset.status,
+          severity: fresh.dataset.severity,
+          assignee: fresh.dataset.assignee,
+          ...change,
+        };
+        return htmx.ajax("POST", fresh.dataset.url, { source: panel, target: "#triage-panel", swap: "innerHTML", values });
+      })
+      .catch(() => {});
   }
 
   function tick(row) {
@@ -98,9 +118,12 @@
     const count = root.querySelector("[data-bulk-count]");
     if (count) {
       count.textContent = ticked.size
-        ? `${ticked.size.toLocaleString("en")} ticked`
+        ? `${ticked.size.toLocaleString("en")} ticked:`
         : "Tick items (x) to change several at once.";
     }
+    // The bar's fields wait until something is ticked (without JavaScript they are always there).
+    const bar = root.querySelector("[data-bulk-bar]");
+    if (bar) bar.classList.toggle("is-idle", ticked.size === 0);
     const all = root.querySelector("[data-tick-all]");
     if (all) {
       all.hidden = false;
@@ -143,6 +166,7 @@
 
   document.addEventListener("click", (event) => {
     if (event.target.closest("[data-shortcuts-open]")) help.showModal();
+    if (event.target.closest("[data-panel-close]")) closePanel();
   });
 
   document.addEventListener("keydown", (event) => {
@@ -155,6 +179,10 @@
       return;
     }
     if (help.open) return;
+    if (event.key === "Escape" && root.classList.contains("has-panel")) {
+      closePanel();
+      return;
+    }
     const row = selectedRow();
     const key = event.key;
     let handled = true;

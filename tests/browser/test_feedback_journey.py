@@ -50,15 +50,19 @@ def test_member_files_owner_triages_member_sees_the_status(
     feedback = Feedback.objects.get()
 
     sign_in_as(cast["owner"])
+    page.set_viewport_size({"width": 1440, "height": 900})
     page.goto(f"{live_server.url}/workflows/{workflow.slug}/feedback/")
     item = page.locator(f"#feedback-{feedback.pk}")
     expect(item).to_contain_text("It promised a refund we never give.")
-    item.get_by_label("Status").select_option("in_progress")
-    item.get_by_label("Severity").select_option("high")
     url_before = page.url
-    item.get_by_role("button", name=f"Save #{feedback.pk}").click()
-    expect(page.locator(f"#feedback-{feedback.pk}")).to_contain_text(f"Saved #{feedback.pk}.")
-    assert page.url == url_before  # htmx swapped the item; no reload
+    item.get_by_role("link", name=f"#{feedback.pk}").click()  # opens beside the list (htmx)
+    panel = page.locator("#triage-panel")
+    panel.get_by_label("Status").select_option("in_progress")
+    panel.get_by_label("Severity").select_option("high")
+    panel.get_by_role("button", name="Save").click()
+    saved = f"Saved #{feedback.pk}: status In progress, severity High."
+    expect(page.get_by_role("status").filter(has_text=saved)).to_be_visible()
+    assert page.url == url_before  # htmx swapped the panel and the row; no reload
     expect(page.locator(f"#feedback-{feedback.pk}")).to_contain_text("In progress")
     screenshot(page, "feedback-triage")
 
