@@ -61,7 +61,7 @@ MSG_THANKS = "Thank you: your feedback reached the owner of {workflow}."
 MSG_TRIAGED = "Saved #{id}: {changes}."
 MSG_BULK_DONE = "Updated {count} {items}: {changes}."
 MSG_BULK_ALREADY = "{count} {were} already so."
-MSG_BULK_UNCHANGED = "Nothing to change: the {count} ticked already are so."
+MSG_BULK_UNCHANGED = "Nothing to change: {count} ticked {were} already so."
 MSG_COMMENTED = "Comment added to #{id}."
 MSG_VOTED = "Counted: you said “me too” to #{id}."
 MSG_MERGED = "#{id} is merged into #{into}."
@@ -211,7 +211,9 @@ def _bulk(request: HtmxHttpRequest, workflow: Workflow) -> tuple[str, bool]:
 def _bulk_message(changed: int, unchanged: int, changes: dict[str, Any]) -> str:
     """ "Updated 4 items: status In progress." (and how many already were so)."""
     if not changed:
-        return MSG_BULK_UNCHANGED.format(count=format_count(unchanged))
+        return MSG_BULK_UNCHANGED.format(
+            count=format_count(unchanged), were="was" if unchanged == 1 else "were"
+        )
     message = MSG_BULK_DONE.format(
         count=format_count(changed), items=_plural(changed, "item"), changes=_in_words(changes)
     )

@@ -206,7 +206,13 @@
       // A new list (filters, a page, a bulk change): its ticks are fresh, its rows may be too.
       ticked.clear();
       const row = selectedRow();
-      if (row && panelShown() && event.detail.requestConfig.verb === "post") loadPanel(row);
+      if (!row) {
+        // The selected item left the list (filters, another page): so does its panel.
+        selectedId = null;
+        root.classList.remove("has-panel");
+      } else if (panelShown() && event.detail.requestConfig.verb === "post") {
+        loadPanel(row);
+      }
     }
     refresh();
   });

@@ -281,3 +281,11 @@ def test_bulk_by_anyone_but_the_owner_or_an_ops_leader_is_404(request, workflow,
 def test_an_unknown_post_action_is_400(workflow, workflow_owner):
     response = as_user(workflow_owner).post(list_url(workflow), {"action": "triage"})
     assert response.status_code == 400
+
+
+def test_bulk_on_items_already_so_says_so(workflow, workflow_owner, items):
+    response = as_user(workflow_owner).post(
+        list_url(workflow), {"action": "bulk", "ids": [items[0].pk], "status": "new"}, headers=HTMX
+    )
+    assert b"Nothing to change: 1 ticked was already so." in response.content
+    assert not ActivityEntry.objects.filter(verb="triaged").exists()
