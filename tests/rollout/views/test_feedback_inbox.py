@@ -1,4 +1,4 @@
-"""The feedback inbox (rollout.views.feedback.workflow_feedback): one line per item with open
+"""The feedback inbox (rollout.views.feedback.inbox.workflow_feedback): one line per item with open
 harmful reports first, the side panel (the item's detail body, by htmx), a save in the panel
 confirmed and its row sent back out of band, and the bulk bar — with htmx and without — with
 its bad input and its permission checks. A fixed number of queries whatever the data size."""
