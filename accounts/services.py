@@ -47,7 +47,15 @@ MSG_ALREADY_ACTIVE = "{user} is already active."
 MSG_LAST_OPS_LEADER = "You cannot remove the last active ops leader."
 MSG_ORGANISATION_OPS_ONLY = "Only ops leaders can change the organisation's settings."
 
-ORGANISATION_FIELDS = ("name", "default_time_zone", "currency", "default_lead_time_days")
+ORGANISATION_FIELDS = (
+    "name",
+    "default_time_zone",
+    "currency",
+    "default_lead_time_days",
+    "usage_events_retention_months",
+    "feedback_text_retention_months",
+    "notice_receipts_retention_months",
+)
 
 MSG_UNKNOWN_EMAIL_CATEGORY = "There is no kind of email called “{category}” to turn on or off."
 
@@ -360,6 +368,10 @@ def user_email_preferences_update(*, user: User, wanted: Iterable[str]) -> User:
     return user
 
 
+def _setting_text(value: object) -> object:
+    return "kept for ever" if value is None else value
+
+
 @transaction.atomic
 def organisation_update(
     *,
@@ -368,6 +380,9 @@ def organisation_update(
     default_time_zone: str,
     currency: str,
     default_lead_time_days: int,
+    usage_events_retention_months: int | None = None,
+    feedback_text_retention_months: int | None = None,
+    notice_receipts_retention_months: int | None = None,
 ) -> Organisation:
     """Change the organisation's settings (ops leaders only) and log what changed, before →
     after, in one transaction. Invalid values change nothing and raise ApplicationError."""
@@ -381,6 +396,11 @@ def organisation_update(
     organisation.default_time_zone = default_time_zone.strip()
     organisation.currency = currency.strip().upper()
     organisation.default_lead_time_days = default_lead_time_days
+    if usage_events_retention_months is not None:  # required: None leaves it as it is
+        organisation.usage_events_retention_months = usage_events_retention_months
+    # None: kept for ever.
+    organisation.feedback_text_retention_months = feedback_text_retention_months
+    organisation.notice_receipts_retention_months = notice_receipts_retention_months
     try:
         organisation.full_clean()
     except ValidationError as exc:
@@ -388,7 +408,10 @@ def organisation_update(
         # The first reason only: "EURO" is not a currency, whatever its length.
         raise ApplicationError(messages[0], field=field) from exc
     changes = {
-        str(Organisation._meta.get_field(field).verbose_name): [before[field], value]
+        str(Organisation._meta.get_field(field).verbose_name): [
+            _setting_text(before[field]),
+            _setting_text(value),
+        ]
         for field in ORGANISATION_FIELDS
         if (value := getattr(organisation, field)) != before[field]
     }
