@@ -25,6 +25,7 @@ from pydantic import (
     StringConstraints,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     field_validator,
     with_config,
 )
@@ -50,6 +51,7 @@ from rollout.api.checks import (
 from rollout.api.errors import ValidationErrorOut
 from rollout.lib.flat_json import flat_json
 from rollout.models import EventKind
+from rollout.selectors.retention import RetentionCutoffs, retention_cutoffs
 from rollout.services.usage_ingest import EventData, usage_events_store
 
 router = Router()
@@ -65,6 +67,10 @@ MSG_TOO_MANY = f"A batch holds at most {MAX_EVENTS:,} events; send the rest in a
 MSG_NONE_VALID = "No event in the batch is valid; nothing was stored. See errors."
 MSG_ATTRS_SIZE = f"attrs is limited to {MAX_ATTRS} keys and {MAX_ATTRS_BYTES:,} bytes of JSON."
 MSG_ATTRS_VALUES = "attrs values must be strings, numbers, true/false or null (no nesting)."
+MSG_PAST_RETENTION = (
+    "This is older than the {months} months raw usage events are kept (the organisation's "
+    "settings): it would not be counted."
+)
 
 # Built from the enum, so the API cannot drift from it; pydantic documents a Literal as an inline
 # enum of strings and reports a wrong value as a literal_error (see _item_errors).
@@ -107,8 +113,12 @@ class EventIn(BaseModel):
 
     @field_validator("occurred_at")
     @classmethod
-    def _occurred_at(cls, value: datetime) -> datetime:
-        return check_reported_time(value)
+    def _occurred_at(cls, value: datetime, info: ValidationInfo) -> datetime:
+        value = check_reported_time(value)
+        retention = (info.context or {}).get("retention")
+        if retention is not None and value < retention.usage_events:
+            raise ValueError(MSG_PAST_RETENTION.format(months=retention.usage_events_months))
+        return value
 
     @field_validator("attrs", mode="before")
     @classmethod
@@ -187,7 +197,7 @@ _CHECKED_BATCH = TypeAdapter(list[_Checked])
 
 
 def _validate(
-    items: list[Any], *, non_finite_anywhere: bool
+    items: list[Any], *, non_finite_anywhere: bool, retention: RetentionCutoffs | None = None
 ) -> tuple[list[EventData], list[dict[str, Any]]]:
     """The valid events of a batch, in their order, and the errors of the others by index.
 
@@ -201,7 +211,7 @@ def _validate(
     """
     indexes = range(len(items))
     if non_finite_anywhere:
-        valid, errors = _validate_each(items, indexes)
+        valid, errors = _validate_each(items, indexes, retention)
         return [event for _, event in valid], errors
     refused = {
         index
@@ -217,6 +227,8 @@ def _validate(
         checked = _CHECKED_BATCH.validate_python([items[i] for i in passed])
     now = datetime.now(UTC)
     earliest, latest = now - MAX_AGE, now + MAX_FUTURE
+    if retention is not None:
+        earliest = max(earliest, retention.usage_events)
     attrs_ok: dict[str, bool] = {}  # by JSON text: most events of a batch share their attrs
     fast: list[tuple[int, EventData]] = []
     for index, event in zip(passed, checked, strict=True):
@@ -246,7 +258,7 @@ def _validate(
         )
     if not refused:
         return [event for _, event in fast], []
-    slow, errors = _validate_each(items, sorted(refused))
+    slow, errors = _validate_each(items, sorted(refused), retention)
     merged = sorted([*fast, *slow], key=lambda pair: pair[0])
     return [event for _, event in merged], errors
 
@@ -262,7 +274,7 @@ def _attrs_ok(attrs: dict[str, Any], known: dict[str, bool]) -> bool:
 
 
 def _validate_each(
-    items: list[Any], indexes: Iterable[int]
+    items: list[Any], indexes: Iterable[int], retention: RetentionCutoffs | None = None
 ) -> tuple[list[tuple[int, EventData]], list[dict[str, Any]]]:
     """Items validated one by one by EventIn: (index, event) of the valid ones, and the errors."""
     valid: list[tuple[int, EventData]] = []
@@ -279,7 +291,7 @@ def _validate_each(
             )
             continue
         try:
-            event = EventIn.model_validate(item)
+            event = EventIn.model_validate(item, context={"retention": retention})
         except ValidationError as exc:
             errors.extend(_item_errors(index, exc))
             continue
@@ -318,7 +330,8 @@ def events(request: ApiHttpRequest) -> HttpResponse:
     is validated on its own; invalid ones are reported by index and not stored, valid ones are.
 
     Rules beyond the schema, reported per item (a 400 when no item is valid): `occurred_at` at
-    most 400 days ago and at most an hour ahead; `attrs` at most 2 KiB of JSON, with no control
+    most 400 days ago and no older than raw events are kept (13 months unless the organisation
+    says otherwise), and at most an hour ahead; `attrs` at most 2 KiB of JSON, with no control
     characters; numbers finite (no NaN, Infinity or 1e999); `user_ref` not blank and without
     control characters."""
     try:
@@ -336,7 +349,9 @@ def events(request: ApiHttpRequest) -> HttpResponse:
     if len(items) > MAX_EVENTS:
         return _envelope_error(request, MSG_TOO_MANY)
 
-    valid, errors = _validate(items, non_finite_anywhere=non_finite_anywhere)
+    valid, errors = _validate(
+        items, non_finite_anywhere=non_finite_anywhere, retention=retention_cutoffs()
+    )
     rejected = len(items) - len(valid)
     if not valid:
         body = {"detail": MSG_NONE_VALID, "errors": errors, "rejected": rejected}

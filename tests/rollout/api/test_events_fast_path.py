@@ -144,3 +144,17 @@ def test_a_valid_batch_never_asks_event_in_item_by_item(monkeypatch):
     monkeypatch.setattr("rollout.api.events.EventIn.model_validate", refuse)
     valid, errors = _validate([_event() for _ in range(20)], non_finite_anywhere=False)
     assert (len(valid), errors) == (20, [])
+
+
+def test_the_retention_cutoff_answers_as_event_in(db):
+    from rollout.selectors.retention import retention_cutoffs
+
+    retention = retention_cutoffs()  # 13 months by default
+    items = [
+        _event(occurred_at=(NOW - timedelta(days=days)).isoformat()) for days in (360, 397, 399)
+    ]
+    ours = _validate(items, non_finite_anywhere=False, retention=retention)
+    pairs, errors = _validate_each(items, range(len(items)), retention)
+    assert ours == ([event for _, event in pairs], errors)
+    assert [e["index"] for e in errors] == [1, 2]
+    assert "13 months" in errors[0]["message"]
