@@ -160,12 +160,19 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_short_name(self) -> str:
         return self.display_name
 
+    @property
+    def is_erased(self) -> bool:
+        """Erased (accounts.services.user_erase): their name and address are gone for good."""
+        return self.email.endswith("@" + ERASED_DOMAIN)
+
 
 # The notice lead time a new workflow gets unless the organisation says otherwise (PRODUCT.md's
 # default of 5 days), and the longest a workflow may have (rollout.models.Workflow).
 DEFAULT_LEAD_TIME_DAYS = 5
 MAX_LEAD_TIME_DAYS = 90
 ORGANISATION_PK = 1
+# The address domain of erased accounts (RFC 2606: never delivered to).
+ERASED_DOMAIN = "erased.invalid"
 DEFAULT_USAGE_EVENTS_RETENTION_MONTHS = 13
 MAX_RETENTION_MONTHS = 120
 

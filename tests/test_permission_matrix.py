@@ -181,6 +181,7 @@ MATRIX: dict[str, Entry] = {
     "people_invite": Entry(signed_in(403, ops_leader=200)),
     "people_roles": Entry(signed_in(403, ops_leader=302), method="post", kwargs=TARGET),
     "people_deactivate": Entry(signed_in(403, ops_leader=200), kwargs=TARGET),
+    "people_erase": Entry(signed_in(403, ops_leader=200), kwargs=TARGET),
     "people_reactivate": Entry(signed_in(403, ops_leader=302), method="post", kwargs=TARGET),
     # Workflows
     "home": Entry(signed_in(200)),
