@@ -228,8 +228,8 @@ class Organisation(models.Model):
         blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(MAX_RETENTION_MONTHS)],
         help_text=(
-            "Empty: kept. Older feedback keeps its rating, category, status and votes; its "
-            "text and comments are deleted."
+            "Leave empty to keep it. Older feedback keeps its rating, category, status and "
+            "votes; its text and comments are deleted."
         ),
     )
     notice_receipts_retention_months = models.PositiveSmallIntegerField(
@@ -238,8 +238,8 @@ class Organisation(models.Model):
         blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(MAX_RETENTION_MONTHS)],
         help_text=(
-            "Empty: kept. Who read and acknowledged a notice published longer ago is deleted; "
-            "the notice keeps its counts per cohort."
+            "Leave empty to keep them. Who read and acknowledged a notice published longer ago "
+            "is deleted; the notice keeps its counts per cohort."
         ),
     )
     updated_at = models.DateTimeField(auto_now=True)

@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
             name="feedback_text_retention_months",
             field=models.PositiveSmallIntegerField(
                 blank=True,
-                help_text="Empty: kept. Older feedback keeps its rating, category, status and votes; its text and comments are deleted.",
+                help_text="Leave empty to keep it. Older feedback keeps its rating, category, status and votes; its text and comments are deleted.",
                 null=True,
                 validators=[
                     django.core.validators.MinValueValidator(1),
@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
             name="notice_receipts_retention_months",
             field=models.PositiveSmallIntegerField(
                 blank=True,
-                help_text="Empty: kept. Who read and acknowledged a notice published longer ago is deleted; the notice keeps its counts per cohort.",
+                help_text="Leave empty to keep them. Who read and acknowledged a notice published longer ago is deleted; the notice keeps its counts per cohort.",
                 null=True,
                 validators=[
                     django.core.validators.MinValueValidator(1),
