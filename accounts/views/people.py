@@ -223,7 +223,6 @@ def people_erase(request: HtmxHttpRequest, user_id: int) -> HttpResponse:
         request,
         "accounts/people_erase.html",
         {"person": person, "owned_workflows": owned, "blocker": blocker, "error": error},
-        status=400 if error else 200,
     )
 
 
