@@ -97,7 +97,7 @@ def test_add_and_remove_members(client, workflow, ops_leader, cohort, other_user
         url(workflow.slug), {"action": "add", "cohort": cohort.pk, "users": [other_user.pk]}
     )
     assert response.status_code == 302
-    assert flashes(response) == [views.MSG_MEMBERS_ADDED.format(count=1, name="Tier 1")]
+    assert flashes(response) == ["Added 1 person to “Tier 1”."]
     assert CohortMember.objects.filter(cohort=cohort, user=other_user).exists()
     response = client.post(
         url(workflow.slug), {"action": "remove", "cohort": cohort.pk, "user": other_user.pk}
@@ -184,7 +184,7 @@ def test_csv_preview_then_confirm(client, workflow, ops_leader, cohort):
     )
     assert response.status_code == 302
     assert flashes(response) == [
-        views.MSG_CSV_DONE.format(added=1, name="Tier 1", invited=0, skipped=1)
+        views.MSG_CSV_DONE.format(added="1 person", name="Tier 1", invited=0, skipped=1)
     ]
     assert list(CohortMember.objects.values_list("user", flat=True)) == [ann.pk]
 
