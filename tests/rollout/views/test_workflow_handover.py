@@ -71,7 +71,7 @@ def test_form_picks_the_new_owner_by_search(client, ops_leader, workflow, succes
     assert "<dt>Current owner</dt><dd>Owen Owner" in html
     assert "Nina New" not in html and "Gina Gone" not in html
     search = f"/people/search/?purpose=handover&amp;workflow={workflow.slug}"
-    assert f'name="new_owner_text"' in html and f'hx-get="{search}"' in html
+    assert 'name="new_owner_text"' in html and f'hx-get="{search}"' in html
     assert '<label for="id_new_owner">New owner <span class="required"' in html
     assert '<label for="id_note">Note</label>' in html
 
