@@ -93,6 +93,13 @@
 
     const chipCount = () => chosen.querySelectorAll(".chip").length;
 
+    // Says what typing does now: search, or (one person chosen already) choose someone else.
+    const updatePlaceholder = () => {
+      input.placeholder =
+        !multiple && chipCount() ? "Type to choose someone else" : "Search by name or email";
+    };
+    updatePlaceholder();
+
     const choose = (option) => {
       if (!option || option.getAttribute("aria-disabled") === "true") return;
       const { id, name: label, email } = option.dataset;
@@ -106,6 +113,7 @@
       listbox.replaceChildren();
       input.focus();
       const count = chipCount();
+      updatePlaceholder();
       setStatus(
         picker,
         multiple
@@ -181,6 +189,7 @@
       const label = chip.querySelector(".chip-name").textContent;
       chip.remove();
       if (!chipCount()) chosen.hidden = true;
+      updatePlaceholder();
       input.focus();
       setStatus(picker, `${label} removed.`);
     };
