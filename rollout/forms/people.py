@@ -29,9 +29,7 @@ TEXT_SUFFIX = "_text"
 MAX_PEOPLE = 100  # at once; a longer list is a CSV upload
 
 MSG_UNKNOWN_EMAIL = "Nobody has the email address {email}."
-MSG_UNKNOWN_NAME = (
-    "Nobody is called “{name}”. Type their email address, or pick them from the list."
-)
+MSG_UNKNOWN_NAME = "Nobody is called “{name}”: type their full name or their email address."
 MSG_AMBIGUOUS_NAME = (
     "{count} people are called “{name}”: type the email address of the one you mean."
 )
