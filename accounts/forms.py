@@ -4,7 +4,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
-from accounts.models import MAX_LEAD_TIME_DAYS, User
+from accounts.models import MAX_LEAD_TIME_DAYS, MAX_RETENTION_MONTHS, Organisation, User
 from accounts.roles import ORG_ROLES
 from core.currencies import validate_currency
 from core.text import SingleLineCharField
@@ -179,6 +179,27 @@ class OrganisationForm(forms.Form):
             "How many days before a change takes effect its notice must be published, for new "
             "workflows. Each workflow can change its own on its plan page."
         ),
+    )
+
+    usage_events_retention_months = forms.IntegerField(
+        label="Keep raw usage events (months)",
+        min_value=1,
+        max_value=MAX_RETENTION_MONTHS,
+        help_text=Organisation._meta.get_field("usage_events_retention_months").help_text,
+    )
+    feedback_text_retention_months = forms.IntegerField(
+        label="Keep feedback text (months)",
+        min_value=1,
+        max_value=MAX_RETENTION_MONTHS,
+        required=False,
+        help_text=Organisation._meta.get_field("feedback_text_retention_months").help_text,
+    )
+    notice_receipts_retention_months = forms.IntegerField(
+        label="Keep notice receipts (months)",
+        min_value=1,
+        max_value=MAX_RETENTION_MONTHS,
+        required=False,
+        help_text=Organisation._meta.get_field("notice_receipts_retention_months").help_text,
     )
 
     def clean_currency(self) -> str:

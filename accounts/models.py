@@ -5,7 +5,7 @@ settings and their change log)."""
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -160,12 +160,21 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_short_name(self) -> str:
         return self.display_name
 
+    @property
+    def is_erased(self) -> bool:
+        """Erased (accounts.services.user_erase): their name and address are gone for good."""
+        return self.email.endswith("@" + ERASED_DOMAIN)
+
 
 # The notice lead time a new workflow gets unless the organisation says otherwise (PRODUCT.md's
 # default of 5 days), and the longest a workflow may have (rollout.models.Workflow).
 DEFAULT_LEAD_TIME_DAYS = 5
 MAX_LEAD_TIME_DAYS = 90
 ORGANISATION_PK = 1
+# The address domain of erased accounts (RFC 2606: never delivered to).
+ERASED_DOMAIN = "erased.invalid"
+DEFAULT_USAGE_EVENTS_RETENTION_MONTHS = 13
+MAX_RETENTION_MONTHS = 120
 
 
 def settings_time_zone() -> str:
@@ -201,6 +210,37 @@ class Organisation(models.Model):
         default=DEFAULT_LEAD_TIME_DAYS,
         validators=[MaxValueValidator(MAX_LEAD_TIME_DAYS)],
         help_text="The lead time a new workflow starts with; each workflow can change its own.",
+    )
+    # Retention (PRODUCT.md "Personal data"): what is older is deleted each night by
+    # rollout.services.retention. Rollups are kept whatever the raw events' retention.
+    usage_events_retention_months = models.PositiveSmallIntegerField(
+        "keep raw usage events (months)",
+        default=DEFAULT_USAGE_EVENTS_RETENTION_MONTHS,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_RETENTION_MONTHS)],
+        help_text=(
+            "Older events are deleted each night; the daily figures made from them are kept, "
+            "but can no longer be rebuilt. Events older than this are refused when reported."
+        ),
+    )
+    feedback_text_retention_months = models.PositiveSmallIntegerField(
+        "keep feedback text (months)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_RETENTION_MONTHS)],
+        help_text=(
+            "Leave empty to keep it. Older feedback keeps its rating, category, status and "
+            "votes; its text and comments are deleted."
+        ),
+    )
+    notice_receipts_retention_months = models.PositiveSmallIntegerField(
+        "keep notice receipts (months)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_RETENTION_MONTHS)],
+        help_text=(
+            "Leave empty to keep them. Who read and acknowledged a notice published longer ago "
+            "is deleted; the notice keeps its counts per cohort."
+        ),
     )
     updated_at = models.DateTimeField(auto_now=True)
 

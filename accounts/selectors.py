@@ -49,11 +49,6 @@ def user_find(user_id: int) -> User | None:
     return User.objects.filter(pk=user_id).first()
 
 
-def user_list_active() -> list[User]:
-    """Every active account by name: the people pickers."""
-    return list(User.objects.filter(is_active=True).order_by("display_name", "email"))
-
-
 def organisation_get() -> Organisation:
     """The organisation's settings. Without a saved row (a new installation), an unsaved
     Organisation with the defaults: reading never writes."""

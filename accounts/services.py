@@ -1,7 +1,9 @@
 """Writes on people: invitations, org roles, deactivation. Each one transaction, each recorded."""
 
 import hashlib
+import hmac
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterable
@@ -19,6 +21,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import (
+    ERASED_DOMAIN,
     OPTIONAL_EMAIL,
     ORGANISATION_PK,
     EmailCategory,
@@ -32,7 +35,18 @@ from core.errors import ApplicationError
 from core.mail import email_subject
 from core.wake import wake
 from rollout.lib.cache import CACHE_ERRORS, cache_answered, cache_failed
-from rollout.models import Workflow
+from rollout.models import (
+    ActivityEntry,
+    CohortMember,
+    Feedback,
+    FeedbackComment,
+    Follow,
+    NoticeDelivery,
+    UsageActiveUser,
+    UsageEvent,
+    UsageLastActive,
+    Workflow,
+)
 from rollout.services.activity import activity_record
 from rollout.services.decision_cache import plan_changed
 from rollout.services.notifications import feedback_email_requests_clear
@@ -46,8 +60,20 @@ MSG_ALREADY_INACTIVE = "{user} is already deactivated."
 MSG_ALREADY_ACTIVE = "{user} is already active."
 MSG_LAST_OPS_LEADER = "You cannot remove the last active ops leader."
 MSG_ORGANISATION_OPS_ONLY = "Only ops leaders can change the organisation's settings."
+MSG_ERASE_SELF = "You cannot erase your own account: another ops leader must."
+MSG_ALREADY_ERASED = "This person was erased already."
+MSG_ERASED_FOR_GOOD = "An erased person cannot be reactivated: invite them again instead."
+ERASED_NAME = "Erased person"
 
-ORGANISATION_FIELDS = ("name", "default_time_zone", "currency", "default_lead_time_days")
+ORGANISATION_FIELDS = (
+    "name",
+    "default_time_zone",
+    "currency",
+    "default_lead_time_days",
+    "usage_events_retention_months",
+    "feedback_text_retention_months",
+    "notice_receipts_retention_months",
+)
 
 MSG_UNKNOWN_EMAIL_CATEGORY = "There is no kind of email called “{category}” to turn on or off."
 
@@ -291,11 +317,111 @@ def user_deactivate(*, actor: User, user: User) -> User:
     return user
 
 
+def erasure_pseudonym(user_pk: int, ref: str) -> str:
+    """The stable stand-in for one of a person's references (their email, lowercased, or their
+    external id) once erased: the same reference always gives the same pseudonym, different
+    ones different pseudonyms, so distinct-people counts stay what they were. Keyed with the
+    SECRET_KEY, so nobody can test a guessed address against it."""
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(), f"erasure:{user_pk}:{ref}".encode(), hashlib.sha256
+    ).hexdigest()
+    return f"erased-{digest[:16]}"
+
+
+def _erase_refs(model: type, refs: dict[str, str], **scope: object) -> int:
+    """Replace each reference in `refs` (old → pseudonym) in model.user_ref."""
+    changed = 0
+    for old, new in refs.items():
+        changed += model.objects.filter(user_ref=old, **scope).update(user_ref=new)
+    return changed
+
+
+@transaction.atomic
+def user_erase(*, actor: User, user: User) -> str:
+    """Erase a person (PRODUCT.md "Personal data"; ops leaders): their user_ref becomes a stable
+    pseudonym in usage events and rollups, their feedback text and comments are deleted, they
+    leave their cohorts and follows, and their account is deactivated and emptied of their name
+    and address. Counts stay right: events, feedback (its rating, category and votes) and the
+    people counted stay, under the pseudonym. Logged without the personal data. Returns the
+    pseudonym of their email, which names them in the log from now on."""
+    if not is_ops_leader(actor):
+        raise ApplicationError("Only ops leaders erase people.")
+    if actor.pk == user.pk:
+        raise ApplicationError(MSG_ERASE_SELF)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.is_erased:
+        raise ApplicationError(MSG_ALREADY_ERASED)
+    if ORG_ROLES[0] in role_names(user) and not _active_ops_leaders_excluding(user):
+        raise ApplicationError(MSG_LAST_OPS_LEADER)
+    email = user.email.lower()
+    label = erasure_pseudonym(user.pk, email)
+    # An address reported in any case is one person to the rollups (lowercased): every spelling
+    # gets the one pseudonym. An external id is its own reference, as the rollups count it.
+    spellings = set(
+        UsageEvent.objects.filter(user_ref__iexact=email)
+        .values_list("user_ref", flat=True)
+        .distinct()
+    ) | set(Feedback.objects.filter(user_ref__iexact=email).values_list("user_ref", flat=True))
+    refs = {spelling: label for spelling in spellings | {email}}
+    if user.external_id:
+        refs[user.external_id] = erasure_pseudonym(user.pk, user.external_id)
+    workflows = list(Workflow.objects.filter(cohorts__memberships__user=user).distinct())
+    # Events attributed to them, whatever reference the tool used, and every reference of theirs.
+    attributed = UsageEvent.objects.filter(user=user).exclude(user_ref__in=refs.values())
+    for old in set(attributed.values_list("user_ref", flat=True).distinct()) - set(refs):
+        refs[old] = erasure_pseudonym(user.pk, old.lower() if "@" in old else old)
+    _erase_refs(UsageEvent, refs)
+    for model in (UsageActiveUser, UsageLastActive):
+        _erase_refs(model, refs)
+    # Their words go; what was counted of them stays.
+    FeedbackComment.objects.filter(author=user).delete()
+    Feedback.objects.filter(author=user).update(text="")
+    for old, new in refs.items():
+        Feedback.objects.filter(user_ref=old).update(user_ref=new, text="")
+    NoticeDelivery.objects.filter(recipient=user).exclude(last_error="").update(last_error="")
+    for entry in ActivityEntry.objects.filter(target__icontains=email):
+        entry.target = re.sub(re.escape(email), label, entry.target, flags=re.IGNORECASE)
+        entry.save(update_fields=["target"])
+    CohortMember.objects.filter(user=user).delete()
+    Follow.objects.filter(user=user).delete()
+    owned = list(user.owned_workflows.all())
+    user.email = f"{label}@{ERASED_DOMAIN}"
+    user.display_name = ERASED_NAME
+    user.external_id = ""
+    user.is_active = False
+    user.set_unusable_password()
+    user.save()
+    user.groups.clear()
+    forget_roles(user)
+    activity_record(
+        workflow=None,
+        actor=actor,
+        verb="erased",
+        target=f"person {label}",
+        note="Their references are pseudonymised in usage, their feedback text and comments "
+        "deleted, their account deactivated and emptied.",
+    )
+    for workflow in workflows:
+        plan_changed(workflow)  # cached decisions for their address go
+    for workflow in owned:
+        activity_record(
+            workflow=workflow,
+            actor=actor,
+            verb="made ownerless",
+            target=f"workflow {workflow.name}",
+            changes={"owner": [label, f"{label} (erased)"]},
+            note="The owner was erased. An ops leader must name a new owner.",
+        )
+    return label
+
+
 @transaction.atomic
 def user_reactivate(*, actor: User, user: User) -> User:
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.is_active:
         raise ApplicationError(MSG_ALREADY_ACTIVE.format(user=user))
+    if user.is_erased:
+        raise ApplicationError(MSG_ERASED_FOR_GOOD)
     user.is_active = True
     user.save(update_fields=["is_active"])
     activity_record(
@@ -360,6 +486,10 @@ def user_email_preferences_update(*, user: User, wanted: Iterable[str]) -> User:
     return user
 
 
+def _setting_text(value: object) -> object:
+    return "kept for ever" if value is None else value
+
+
 @transaction.atomic
 def organisation_update(
     *,
@@ -368,6 +498,9 @@ def organisation_update(
     default_time_zone: str,
     currency: str,
     default_lead_time_days: int,
+    usage_events_retention_months: int | None = None,
+    feedback_text_retention_months: int | None = None,
+    notice_receipts_retention_months: int | None = None,
 ) -> Organisation:
     """Change the organisation's settings (ops leaders only) and log what changed, before →
     after, in one transaction. Invalid values change nothing and raise ApplicationError."""
@@ -381,6 +514,11 @@ def organisation_update(
     organisation.default_time_zone = default_time_zone.strip()
     organisation.currency = currency.strip().upper()
     organisation.default_lead_time_days = default_lead_time_days
+    if usage_events_retention_months is not None:  # required: None leaves it as it is
+        organisation.usage_events_retention_months = usage_events_retention_months
+    # None: kept for ever.
+    organisation.feedback_text_retention_months = feedback_text_retention_months
+    organisation.notice_receipts_retention_months = notice_receipts_retention_months
     try:
         organisation.full_clean()
     except ValidationError as exc:
@@ -388,7 +526,10 @@ def organisation_update(
         # The first reason only: "EURO" is not a currency, whatever its length.
         raise ApplicationError(messages[0], field=field) from exc
     changes = {
-        str(Organisation._meta.get_field(field).verbose_name): [before[field], value]
+        str(Organisation._meta.get_field(field).verbose_name): [
+            _setting_text(before[field]),
+            _setting_text(value),
+        ]
         for field in ORGANISATION_FIELDS
         if (value := getattr(organisation, field)) != before[field]
     }

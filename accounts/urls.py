@@ -34,5 +34,6 @@ urlpatterns = [
     path("people/invite/", people.people_invite, name="people_invite"),
     path("people/<int:user_id>/roles/", people.people_roles, name="people_roles"),
     path("people/<int:user_id>/deactivate/", people.people_deactivate, name="people_deactivate"),
+    path("people/<int:user_id>/erase/", people.people_erase, name="people_erase"),
     path("people/<int:user_id>/reactivate/", people.people_reactivate, name="people_reactivate"),
 ]

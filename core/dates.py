@@ -1,5 +1,6 @@
 """Pure date helpers shared by every floor."""
 
+from calendar import monthrange
 from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
@@ -11,6 +12,14 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     start = timezone.make_aware(datetime.combine(day, time.min), tz)
     end = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min), tz)
     return start, end
+
+
+def months_before(when: datetime, months: int) -> datetime:
+    """`when`, `months` calendar months earlier: the same day of the month, or that month's last
+    day when it is shorter (31 March less one month is 28 or 29 February)."""
+    years, month_index = divmod(when.month - 1 - months, 12)
+    year, month = when.year + years, month_index + 1
+    return when.replace(year=year, month=month, day=min(when.day, monthrange(year, month)[1]))
 
 
 def short_age(delta: timedelta) -> str:

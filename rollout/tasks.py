@@ -16,6 +16,7 @@ from rollout.services.evaluation import (
 from rollout.services.notice_delivery import notice_deliveries_send, notice_sweep
 from rollout.services.notifications import notification_email, notifications_email_pending
 from rollout.services.promotions import promotions_run_due
+from rollout.services.retention import retention_apply
 from rollout.services.sweeps import sweep_run_record
 from rollout.services.webhook_outbox import webhook_deliveries_send_due
 
@@ -105,6 +106,15 @@ def replay_cache_invalidations() -> int:
     """Every few seconds: apply to the cache the invalidations (a revocation, a plan change) it
     missed while unreachable. Until then the API reads around them; safe to run twice."""
     return cache_invalidations_replay()
+
+
+@shared_task(time_limit=3600, soft_time_limit=3500)
+def apply_retention() -> int:
+    """Every night: delete what is past the organisation's retention (raw usage events, feedback
+    text, notice receipts). Safe to run twice; batches commit as they go, so an interrupted run
+    is finished by the next."""
+    run = retention_apply()
+    return run.events_deleted + run.comments_deleted + run.receipts_deleted
 
 
 # Periodic sweeps record their last run for the operations metrics (/metrics), so a scheduler or

@@ -19,6 +19,7 @@ from rollout.views.inbox import inbox, inbox_count, inbox_notice
 from rollout.views.incidents import incident_detail, workflow_incidents
 from rollout.views.notice_detail import notice_detail
 from rollout.views.notices import notice_edit, notice_preview, workflow_notices
+from rollout.views.people import people_search
 from rollout.views.plan import (
     workflow_phase_edit,
     workflow_plan,
@@ -44,6 +45,8 @@ from rollout.views.workflows import (
 urlpatterns = [
     path("", home, name="home"),
     path("workflows/", workflow_portfolio, name="workflow_portfolio"),
+    # The people picker's matches (rollout.forms.people), for the form named by ?purpose=.
+    path("people/search/", people_search, name="people_search"),
     # Before the slug pattern: "new" is a reserved slug (rollout.services.workflows.RESERVED_SLUGS).
     path("workflows/new/", workflow_new, name="workflow_new"),
     path("workflows/<slug:slug>/", workflow_overview, name="workflow_overview"),

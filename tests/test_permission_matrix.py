@@ -181,6 +181,7 @@ MATRIX: dict[str, Entry] = {
     "people_invite": Entry(signed_in(403, ops_leader=200)),
     "people_roles": Entry(signed_in(403, ops_leader=302), method="post", kwargs=TARGET),
     "people_deactivate": Entry(signed_in(403, ops_leader=200), kwargs=TARGET),
+    "people_erase": Entry(signed_in(403, ops_leader=200), kwargs=TARGET),
     "people_reactivate": Entry(signed_in(403, ops_leader=302), method="post", kwargs=TARGET),
     # Workflows
     "home": Entry(signed_in(200)),
@@ -197,6 +198,25 @@ MATRIX: dict[str, Entry] = {
         method="post",
         kwargs=lambda w: {**WF(w), "token_id": _a_token(w)},
     ),
+    # The people picker's search: only for someone who may use the form it serves (the purpose),
+    # with that page's answer for the others. Anonymous: the sign-in page, as everywhere.
+    "people_search[?owner]": Entry(
+        signed_in(403, ops_leader=200), data=lambda w: {"purpose": "owner", "q": "ta"}
+    ),
+    **{
+        f"people_search[?{purpose}]": Entry(
+            signed_in(404, ops_leader=200, owner=200),
+            data=lambda w, purpose=purpose: {
+                "purpose": purpose,
+                "workflow": w.workflow.slug,
+                "cohort": w.workflow.cohorts.get_or_create(name="Matrix")[0].pk,
+                "escalation": w.workflow.escalations.create(title="Matrix", source="manual").pk,
+                "q": "ta",
+            },
+        )
+        for purpose in ("handover", "contact", "cohort", "reassign")
+    },
+    "people_search[?unknown]": Entry(signed_in(400), data=lambda w: {"purpose": "everyone"}),
     # Cohorts: everyone who sees the workflow reads them; the CSV upload is for owner and ops.
     "workflow_cohorts": Entry(signed_in(200, unrelated=404), kwargs=WF),
     "workflow_cohort_csv": Entry(

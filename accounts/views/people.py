@@ -22,9 +22,12 @@ from accounts.models import User
 from accounts.roles import OPS_LEADERS, ORG_ROLES
 from accounts.selectors import user_list_people
 from accounts.services import (
+    MSG_ALREADY_ERASED,
     MSG_ALREADY_INACTIVE,
     MSG_DEACTIVATE_SELF,
+    MSG_ERASE_SELF,
     user_deactivate,
+    user_erase,
     user_invite,
     user_reactivate,
     user_roles_set,
@@ -46,6 +49,11 @@ MSG_DEACTIVATED_OWNERLESS = (
     "Name a new owner for each."
 )
 MSG_REACTIVATED = "{user} has been reactivated and can sign in again."
+MSG_ERASED = (
+    "The person is erased. Their usage now counts under {label}; their feedback text and "
+    "comments are deleted and their account is emptied."
+)
+MSG_ERASE_CONFIRM = "Tick the box to confirm: erasing cannot be undone."
 
 
 def _require_people_manager(user: User) -> None:
@@ -185,6 +193,36 @@ def people_deactivate(request: HtmxHttpRequest, user_id: int) -> HttpResponse:
         request,
         "accounts/people_deactivate.html",
         {"person": person, "owned_workflows": owned, "blocker": blocker},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def people_erase(request: HtmxHttpRequest, user_id: int) -> HttpResponse:
+    """GET: what erasing this person means. POST (with the confirmation ticked): do it."""
+    _require_people_manager(request.user)
+    person = get_object_or_404(User, pk=user_id)
+    owned = list(workflow_list_owned(person))
+    error = ""
+    if request.method == "POST":
+        if request.POST.get("confirm") != "yes":
+            error = MSG_ERASE_CONFIRM
+        else:
+            try:
+                label = user_erase(actor=request.user, user=person)
+            except ApplicationError as exc:
+                error = exc.message
+            else:
+                messages.success(request, MSG_ERASED.format(label=label))
+                return redirect("people_list")
+    blocker = ""
+    if person.pk == request.user.pk:
+        blocker = MSG_ERASE_SELF
+    elif person.is_erased:
+        blocker = MSG_ALREADY_ERASED
+    return render(
+        request,
+        "accounts/people_erase.html",
+        {"person": person, "owned_workflows": owned, "blocker": blocker, "error": error},
     )
 
 

@@ -4,11 +4,13 @@ from typing import Any
 
 from django import forms
 
-from accounts.models import User
 from core.text import SingleLineCharField
-from rollout.models import Cohort
+from rollout.forms.people import PeopleField, search_url
+from rollout.models import Cohort, Workflow
 from rollout.models.cohort import EnrolmentPhase
 from rollout.services.cohort_csv import MAX_ROWS
+
+MSG_NOBODY_PICKED = "Pick at least one person to add."
 
 
 class CohortForm(forms.Form):
@@ -22,25 +24,22 @@ class CohortForm(forms.Form):
     )
 
 
-class _UserChoiceField(forms.ModelMultipleChoiceField):
-    def label_from_instance(self, obj: User) -> str:
-        return f"{obj.display_name} ({obj.email})"
-
-
 class CohortMembersAddForm(forms.Form):
-    users = _UserChoiceField(
+    users = PeopleField(
         label="People to add",
-        queryset=User.objects.none(),
-        help_text="Active people who are not yet members. Hold Ctrl or ⌘ to pick several.",
+        help_text=(
+            "Type a name or email address and pick from the list; without the list, type their "
+            "email addresses separated by commas."
+        ),
+        error_messages={"required": MSG_NOBODY_PICKED},
     )
 
-    def __init__(self, *args: Any, offered: list[User], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, workflow: Workflow, cohort: Cohort, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["users"]
-        # Accepts any active user; the page offers only non-members (a member picked twice is
-        # skipped by the service, not refused).
-        field.queryset = User.objects.filter(is_active=True)
-        field.widget.choices = [(u.pk, field.label_from_instance(u)) for u in offered]
+        # A member picked again is skipped by the service, not refused; the picker marks them.
+        self.fields["users"].search_url = search_url(
+            "cohort", workflow=workflow.slug, cohort=cohort.pk
+        )
 
 
 class CohortEnrolForm(forms.Form):

@@ -4,9 +4,8 @@ from typing import Any
 
 from django import forms
 
-from accounts.models import User
-from rollout.forms.fields import OfferedUserChoiceField
-from rollout.models import EscalationChannel, EscalationLevel
+from rollout.forms.people import PersonField, search_url
+from rollout.models import EscalationChannel, EscalationLevel, Workflow
 from rollout.services.escalation_path import MSG_CONTACT_REQUIRED, MSG_REPEAT_RANGE
 
 UNITS = {"minutes": 1, "hours": 60, "days": 60 * 24}
@@ -15,11 +14,12 @@ UNITS = {"minutes": 1, "hours": 60, "days": 60 * 24}
 class EscalationLevelForm(forms.Form):
     """One level. The response target is entered as a number and a unit, stored in minutes."""
 
-    contact = OfferedUserChoiceField(
-        offered=User.objects.filter(is_active=True).order_by("display_name"),
+    contact = PersonField(
         label="Contact",
-        empty_label="Choose a person",
-        help_text="They can see this workflow while they are on its escalation path.",
+        help_text=(
+            "Type their name or email address. They can see this workflow while they are on its "
+            "escalation path."
+        ),
         error_messages={"required": MSG_CONTACT_REQUIRED},
     )
     channel = forms.ChoiceField(label="Channel", choices=EscalationChannel.choices)
@@ -29,6 +29,10 @@ class EscalationLevelForm(forms.Form):
     target_unit = forms.ChoiceField(
         label="Unit", choices=[(u, u.capitalize()) for u in UNITS], initial="minutes"
     )
+
+    def __init__(self, *args: Any, workflow: Workflow, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["contact"].search_url = search_url("contact", workflow=workflow.slug)
 
     @classmethod
     def for_level(cls, level: EscalationLevel, data: Any = None) -> "EscalationLevelForm":
@@ -40,7 +44,7 @@ class EscalationLevelForm(forms.Form):
             "target_amount": minutes // UNITS[unit],
             "target_unit": unit,
         }
-        return cls(data, initial=initial)
+        return cls(data, initial=initial, workflow=level.workflow)
 
     def service_kwargs(self) -> dict[str, Any]:
         data = self.cleaned_data

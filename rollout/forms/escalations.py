@@ -3,11 +3,9 @@ the services (rollout.services.escalations) decide and write. Prefixes keep the 
 several forms on one page apart."""
 
 from django import forms
-from django.db.models import Q
 
-from accounts.models import User
 from core.text import SingleLineCharField
-from rollout.forms.fields import OfferedUserChoiceField
+from rollout.forms.people import PersonField, search_url
 from rollout.models import Escalation, Severity, Workflow
 from rollout.services.escalations import (
     MSG_CONTACT_REQUIRED,
@@ -51,10 +49,9 @@ class EscalationOpenForm(forms.Form):
 class EscalationReassignForm(forms.Form):
     prefix = "reassign"
 
-    contact = OfferedUserChoiceField(
-        offered=User.objects.none(),
+    contact = PersonField(
         label="Hand it to",
-        empty_label="Choose a person",
+        help_text="Type the name or email address of a contact on its path, or of the owner.",
         error_messages={"required": MSG_CONTACT_REQUIRED},
     )
     note = forms.CharField(
@@ -64,15 +61,14 @@ class EscalationReassignForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
-    def __init__(self, *args: object, workflow: Workflow, **kwargs: object) -> None:
+    def __init__(
+        self, *args: object, workflow: Workflow, escalation: Escalation, **kwargs: object
+    ) -> None:
         super().__init__(*args, **kwargs)
-        # The people who can see the workflow through the path: its contacts and its owner.
-        self.fields["contact"].offered = (
-            User.objects.filter(
-                Q(escalation_levels__workflow=workflow) | Q(pk=workflow.owner_id), is_active=True
-            )
-            .distinct()
-            .order_by("display_name")
+        # The picker finds the people who see the workflow through the path: its contacts and
+        # its owner (rollout.selectors.people.escalation_contact_candidates).
+        self.fields["contact"].search_url = search_url(
+            "reassign", workflow=workflow.slug, escalation=escalation.pk
         )
 
 

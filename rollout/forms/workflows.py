@@ -6,8 +6,7 @@ from typing import Any
 from django import forms
 from django.utils.text import slugify
 
-from accounts.models import User
-from rollout.forms.fields import OfferedUserChoiceField
+from rollout.forms.people import PersonField, search_url
 from rollout.models import Workflow
 from rollout.services.workflows import MSG_OWNER_REQUIRED
 
@@ -48,11 +47,12 @@ class WorkflowDetailsForm(forms.Form):
 
 class WorkflowCreateForm(WorkflowDetailsForm):
     slug = _model_field("slug", widget=_text)
-    owner = OfferedUserChoiceField(
-        offered=User.objects.filter(is_active=True),
+    owner = PersonField(
         label="Owner",
-        empty_label="Choose a person",
-        help_text="The one person accountable for this workflow. You can hand it over later.",
+        help_text=(
+            "The one person accountable for this workflow: type their name or email address. "
+            "You can hand it over later."
+        ),
         error_messages={"required": MSG_OWNER_REQUIRED},
     )
     plan_start_date = forms.DateField(
@@ -79,6 +79,7 @@ class WorkflowCreateForm(WorkflowDetailsForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["owner"].search_url = search_url("owner")
         slug = self.fields["slug"]
         slug.required = False
         slug.help_text = (
@@ -94,11 +95,12 @@ class WorkflowCreateForm(WorkflowDetailsForm):
 
 
 class WorkflowHandoverForm(forms.Form):
-    new_owner = OfferedUserChoiceField(
-        offered=User.objects.none(),
+    new_owner = PersonField(
         label="New owner",
-        empty_label="Choose a person",
-        help_text="They get the owner's access at once; the current owner loses it.",
+        help_text=(
+            "Type their name or email address. They get the owner's access at once; the current "
+            "owner loses it."
+        ),
         error_messages={"required": "Choose the person who takes over this workflow."},
     )
     note = forms.CharField(
@@ -111,6 +113,4 @@ class WorkflowHandoverForm(forms.Form):
 
     def __init__(self, *args: Any, workflow: Workflow, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["new_owner"]
-        assert isinstance(field, OfferedUserChoiceField)  # for the type checker
-        field.offered = User.objects.filter(is_active=True).exclude(pk=workflow.owner_id)
+        self.fields["new_owner"].search_url = search_url("handover", workflow=workflow.slug)

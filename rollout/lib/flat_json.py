@@ -9,18 +9,21 @@ types of its values (True and 1 are equal in Python, not in JSON).
 
 import functools
 import json
+from collections.abc import Mapping
 from typing import Any
 
 
 @functools.lru_cache(maxsize=1024)
-def _remembered(key: tuple[tuple[str, type, Any], ...]) -> str:
-    return json.dumps({name: value for name, _, value in key})
+def _remembered(items: tuple[tuple[str, Any], ...], types: tuple[type, ...]) -> str:
+    # `types` is part of the key only: True == 1 in Python, but not in JSON.
+    return json.dumps(dict(items))
 
 
-def flat_json(value: dict[str, Any]) -> str:
+def flat_json(value: Mapping[str, Any]) -> str:
     """`json.dumps(value)`, remembered when every value is a scalar (hashable); anything else
-    (a nested object or list) is encoded afresh."""
+    (a nested object or list) is encoded afresh. (The key is built by C-level calls only: this
+    runs twice per stored event.)"""
     try:
-        return _remembered(tuple((name, type(item), item) for name, item in value.items()))
+        return _remembered(tuple(value.items()), tuple(map(type, value.values())))
     except TypeError:  # an unhashable value: nested
         return json.dumps(value)

@@ -70,6 +70,11 @@ def format_count(value: object) -> str:
     return format_number(value, 0)
 
 
+def format_people(count: int) -> str:
+    """A number of people in words a message can use: ``1`` → ``1 person``, ``3`` → ``3 people``."""
+    return f"{format_count(count)} {'person' if count == 1 else 'people'}"
+
+
 def format_percent(fraction: object, decimals: int = 1) -> str:
     """A fraction as a percentage: ``0.625`` → ``62.5%``, ``1`` → ``100.0%``."""
     number = _decimal(fraction)

@@ -75,6 +75,9 @@ class ChangeNotice(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    # Once its receipts are past the organisation's retention (rollout.services.retention), the
+    # counts per cohort they made, kept in their place: {"rows": [{label, is_followers, …}]}.
+    kept_counts = models.JSONField(null=True, blank=True, editable=False)
     reminded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

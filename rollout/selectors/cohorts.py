@@ -5,7 +5,6 @@ from collections.abc import Iterable
 from django.db.models import Case, Count, F, IntegerField, QuerySet, Value, When, Window
 from django.db.models.functions import RowNumber
 
-from accounts.models import User
 from rollout.models import Cohort, CohortMember, Workflow
 
 
@@ -54,18 +53,6 @@ def cohort_members_pages(
     return pages
 
 
-def cohort_member_user_ids(workflow: Workflow) -> dict[int, set[int]]:
-    """{cohort id: ids of its members} for the workflow's cohorts: who the people picker leaves
-    out. One query of ids."""
-    members: dict[int, set[int]] = {}
-    rows = CohortMember.objects.filter(cohort__workflow=workflow).values_list(
-        "cohort_id", "user_id"
-    )
-    for cohort_id, user_id in rows:
-        members.setdefault(cohort_id, set()).add(user_id)
-    return members
-
-
 def cohort_list_by_name(workflow: Workflow) -> list[Cohort]:
     """The workflow's cohorts by name, nothing prefetched: for filters and pickers."""
     return list(Cohort.objects.filter(workflow=workflow).order_by("name"))
@@ -80,12 +67,3 @@ def cohort_list_by_ids(workflow: Workflow, cohort_ids: Iterable[int]) -> list[Co
 def cohort_get_for_workflow(workflow: Workflow, cohort_id: int) -> Cohort:
     """One cohort of this workflow; Cohort.DoesNotExist for another workflow's cohort."""
     return Cohort.objects.select_related("workflow").get(workflow=workflow, pk=cohort_id)
-
-
-def user_list_addable(cohort: Cohort) -> QuerySet[User]:
-    """Active people not yet in the cohort, for the "add members" picker."""
-    return (
-        User.objects.filter(is_active=True)
-        .exclude(cohort_memberships__cohort=cohort)
-        .order_by("display_name", "email")
-    )

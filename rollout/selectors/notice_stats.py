@@ -76,10 +76,50 @@ def _receipts(notice: ChangeNotice) -> QuerySet[NoticeReceipt]:
     )
 
 
+STATS_NUMBERS = (
+    "recipients",
+    "delivered",
+    "waiting",
+    "emailed",
+    "failed",
+    "read",
+    "acknowledged",
+    "removed",
+)
+
+
+def notice_stats_as_json(stats: NoticeStats) -> dict:
+    """The counts per row, as ChangeNotice.kept_counts keeps them."""
+    return {
+        "rows": [
+            {
+                "label": row.label,
+                "is_followers": row.is_followers,
+                **{name: getattr(row, name) for name in STATS_NUMBERS},
+            }
+            for row in stats.rows
+        ]
+    }
+
+
+def _kept_stats(kept: dict) -> NoticeStats:
+    stats = NoticeStats()
+    for kept_row in kept.get("rows", []):
+        row = StatsRow(kept_row["label"], is_followers=kept_row["is_followers"])
+        for name in STATS_NUMBERS:
+            setattr(row, name, kept_row.get(name, 0))
+            setattr(stats.total, name, getattr(stats.total, name) + getattr(row, name))
+        stats.rows.append(row)
+    return stats
+
+
 def notice_stats(notice: ChangeNotice) -> NoticeStats:
     """Counts per cohort (followers outside any audience cohort as one row) and the total.
     Someone whose delivery was skipped at send time (no longer in the audience) is not a
-    recipient; they are counted as `removed`. One query."""
+    recipient; they are counted as `removed`. One query — none once the receipts are past their
+    retention: then the counts they made, kept on the notice."""
+    if notice.kept_counts is not None:
+        return _kept_stats(notice.kept_counts)
     counted = ~Q(in_app=DeliveryStatus.SKIPPED)
     grouped = (
         _receipts(notice)
@@ -97,10 +137,9 @@ def notice_stats(notice: ChangeNotice) -> NoticeStats:
         .order_by("cohort__name")
     )
     stats = NoticeStats()
-    numbers = ("recipients", "delivered", "waiting", "emailed", "failed", "read", "acknowledged")
     for group in grouped:
         row = StatsRow(group["cohort__name"] or FOLLOWERS, is_followers=group["cohort_id"] is None)
-        for name in (*numbers, "removed"):
+        for name in STATS_NUMBERS:
             setattr(row, name, group[name])
             setattr(stats.total, name, getattr(stats.total, name) + group[name])
         stats.rows.append(row)

@@ -47,6 +47,7 @@ from rollout.models import (
     UsageRollup,
     Workflow,
 )
+from rollout.selectors.retention import retention_cutoffs
 
 # Event kind → the rollup's counter.
 COUNTER = {
@@ -237,6 +238,7 @@ def usage_rollup_pending(*, max_days: int | None = None) -> RollupRun:
     thresholds of the workflows it returns."""
     done = 0
     touched: set[int] = set()
+    kept_from = retention_cutoffs().first_rebuildable_day
     while max_days is None or done < max_days:
         batch = CLAIM_BATCH if max_days is None else min(CLAIM_BATCH, max_days - done)
         with transaction.atomic():
@@ -251,6 +253,8 @@ def usage_rollup_pending(*, max_days: int | None = None) -> RollupRun:
             # transaction, so every worker takes them in the same order (no deadlock).
             for dirty in sorted(claimed, key=lambda d: (d.workflow_id, d.day)):
                 UsageDirtyDay.objects.filter(pk=dirty.pk).delete()
+                if dirty.day < kept_from:
+                    continue  # its raw events are past retention: its rollup is all there is
                 usage_rollup_rebuild_day(workflow_id=dirty.workflow_id, day=dirty.day)
             done += len(claimed)
             touched.update(d.workflow_id for d in claimed)
@@ -258,34 +262,54 @@ def usage_rollup_pending(*, max_days: int | None = None) -> RollupRun:
 
 
 def usage_rollup_rebuild(*, workflow: Workflow | None = None) -> int:
-    """Rebuild every day that has raw events (for one workflow or all): the recovery command."""
+    """Rebuild every day that has raw events (for one workflow or all): the recovery command.
+
+    Days before the raw events' retention (rollout.selectors.retention) are left as they are:
+    their events are deleted, or about to be, so their rollups are all that is left of them."""
+    kept_from = retention_cutoffs().first_rebuildable_day
     # Events of a workflow deleted while a batch for it was being stored outlive it (the
     # database does not cascade, see UsageEvent): there is nothing left to roll them up for.
-    events = UsageEvent.objects.filter(workflow_id__in=Workflow.objects.values("pk"))
+    events = UsageEvent.objects.filter(
+        workflow_id__in=Workflow.objects.values("pk"), occurred_at__gte=day_bounds(kept_from)[0]
+    )
     if workflow is not None:
         events = events.filter(workflow=workflow)
     first_last = list(events.values("workflow_id").annotate(n=Count("id")).order_by())
-    # A workflow whose events are all gone recomputes to nothing: its rollups go too.
+    # A workflow whose kept events are all gone recomputes to nothing: its rollups of those
+    # days go too.
     with_events = [row["workflow_id"] for row in first_last]
-    for model in (UsageRollup, UsageActiveUser, UsageLastActive):
-        stale = model.objects.exclude(workflow_id__in=with_events)
+    for model in (UsageRollup, UsageActiveUser):
+        stale = model.objects.exclude(workflow_id__in=with_events).filter(day__gte=kept_from)
         (stale.filter(workflow=workflow) if workflow is not None else stale).delete()
     rebuilt = 0
     for row in first_last:
-        wf_events = UsageEvent.objects.filter(workflow_id=row["workflow_id"])
+        wf_events = events.filter(workflow_id=row["workflow_id"])
         first = wf_events.order_by("occurred_at").values_list("occurred_at", flat=True).first()
         last = wf_events.order_by("-occurred_at").values_list("occurred_at", flat=True).first()
         day, end = timezone.localdate(first), timezone.localdate(last)
         # Days with rollups but no events left (none today, but safe) are cleared too.
         for model in (UsageRollup, UsageActiveUser):
-            model.objects.filter(workflow_id=row["workflow_id"]).exclude(
+            model.objects.filter(workflow_id=row["workflow_id"], day__gte=kept_from).exclude(
                 day__range=(day, end)
             ).delete()
         while day <= end:
             usage_rollup_rebuild_day(workflow_id=row["workflow_id"], day=day)
             day += timedelta(days=1)
             rebuilt += 1
-        # Recomputed whole rather than trusted: the days cleared above, or rows lost or wrong.
+    # Recomputed whole rather than trusted: the days cleared above, or rows lost or wrong.
+    for workflow_id in _workflows_with_rollups(workflow):
         with transaction.atomic():
-            _last_active_recompute(row["workflow_id"])
+            _last_active_recompute(workflow_id)
     return rebuilt
+
+
+def _workflows_with_rollups(workflow: Workflow | None) -> set[int]:
+    """The workflows whose latest days need recomputing: those with people's days or latest
+    days (a workflow with neither has nothing to recompute)."""
+    if workflow is not None:
+        return {workflow.pk}
+    return {
+        workflow_id
+        for model in (UsageActiveUser, UsageLastActive)
+        for workflow_id in model.objects.order_by().values_list("workflow_id", flat=True).distinct()
+    }

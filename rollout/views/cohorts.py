@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
-from accounts.selectors import user_get, user_list_active
+from accounts.selectors import user_get
 from core.errors import ApplicationError
 from core.htmx import HtmxHttpRequest
 from core.pagination import paginate_counted
@@ -24,12 +24,12 @@ from rollout.forms.cohorts import (
     CohortMembersAddForm,
 )
 from rollout.forms.fields import add_application_error
+from rollout.lib.numbers import format_people
 from rollout.models import Cohort, EnrolmentPhase, Workflow
 from rollout.permissions import access_workflow
 from rollout.selectors.cohorts import (
     cohort_get_for_workflow,
     cohort_list_for_workflow,
-    cohort_member_user_ids,
     cohort_members_pages,
 )
 from rollout.services import cohort_csv, cohorts
@@ -37,13 +37,14 @@ from rollout.views._workflow import workflow_page_context
 
 MSG_CREATED = "Created the cohort “{name}”."
 MSG_DELETED = "Deleted the cohort “{name}”."
-MSG_MEMBERS_ADDED = "Added {count} people to “{name}”."
+MSG_MEMBERS_ADDED = "Added {count} to “{name}”."
+MSG_SKIPPED = "Already members, so skipped: {people}."
 MSG_NONE_ADDED = "Nobody was added: everyone you picked is already in “{name}”."
 MSG_MEMBER_REMOVED = "Removed {user} from “{name}”."
 MSG_ENROLLED = "“{name}” is enrolled at the {phase} for {percentage}% of its members."
 MSG_UNENROLLED = "“{name}” is no longer enrolled."
 MSG_UNKNOWN_ACTION = "Unknown action."
-MSG_CSV_DONE = "Added {added} people to “{name}” ({invited} invited by email); {skipped} skipped."
+MSG_CSV_DONE = "Added {added} to “{name}” ({invited} invited by email); {skipped} skipped."
 MSG_CSV_NOTHING = "Nothing to add from this file."
 
 
@@ -75,15 +76,11 @@ def _page(
         for positions in [cohort.member_pages["page_obj"].object_list]
     }
     members = cohort_members_pages(workflow, windows)
-    member_ids = cohort_member_user_ids(workflow)
-    active_users = user_list_active()
     for cohort in cohort_list:
         cohort.member_page = members[cohort.pk]
         cohort.member_pages["page_obj"].object_list = cohort.member_page
-        offered = [u for u in active_users if u.pk not in member_ids.get(cohort.pk, set())]
-        prefix = f"c{cohort.pk}"
-        auto_id = f"id_{prefix}_%s"
-        cohort.add_form = CohortMembersAddForm(offered=offered, auto_id=auto_id)
+        auto_id = f"id_c{cohort.pk}_%s"
+        cohort.add_form = CohortMembersAddForm(workflow=workflow, cohort=cohort, auto_id=auto_id)
         cohort.enrol_form = CohortEnrolForm(
             auto_id=auto_id,
             initial={
@@ -93,10 +90,6 @@ def _page(
         )
         if bound and bound[0] == cohort.pk:
             setattr(cohort, f"{bound[1]}_form", bound[2])
-            if bound[1] == "add":
-                bound[2].fields["users"].widget.choices = [
-                    (u.pk, f"{u.display_name} ({u.email})") for u in offered
-                ]
     context = workflow_page_context(request.user, workflow, tab="cohorts")
     context["cohorts"] = cohort_list
     context["create_form"] = create_form or CohortForm(auto_id="id_new_%s")
@@ -157,19 +150,25 @@ def _delete(request: HtmxHttpRequest, workflow: Workflow, cohort: Cohort) -> Htt
 
 
 def _add(request: HtmxHttpRequest, workflow: Workflow, cohort: Cohort) -> HttpResponse:
-    form = CohortMembersAddForm(request.POST, offered=[], auto_id=f"id_c{cohort.pk}_%s")
+    form = CohortMembersAddForm(
+        request.POST, workflow=workflow, cohort=cohort, auto_id=f"id_c{cohort.pk}_%s"
+    )
     if form.is_valid():
+        picked = form.cleaned_data["users"]
         try:
-            added = cohorts.cohort_members_add(
-                cohort=cohort, users=form.cleaned_data["users"], actor=request.user
-            )
+            added = cohorts.cohort_members_add(cohort=cohort, users=picked, actor=request.user)
         except ApplicationError as exc:
             add_application_error(form, exc)
         else:
+            added_ids = {u.pk for u in added}
+            skipped = ", ".join(str(u) for u in picked if u.pk not in added_ids)
             if added:
-                messages.success(
-                    request, MSG_MEMBERS_ADDED.format(count=len(added), name=cohort.name)
+                message = MSG_MEMBERS_ADDED.format(
+                    count=format_people(len(added)), name=cohort.name
                 )
+                if skipped:
+                    message = f"{message} {MSG_SKIPPED.format(people=skipped)}"
+                messages.success(request, message)
             else:
                 messages.info(request, MSG_NONE_ADDED.format(name=cohort.name))
             return _back(workflow, cohort)
@@ -271,7 +270,7 @@ def _csv_confirm(request: HtmxHttpRequest, workflow: Workflow, cohort: Cohort) -
     messages.success(
         request,
         MSG_CSV_DONE.format(
-            added=len(outcome.added),
+            added=format_people(len(outcome.added)),
             name=cohort.name,
             invited=len(outcome.invited),
             skipped=outcome.skipped,

@@ -84,7 +84,7 @@ def _render(
     past_pages = paginate(escalation_list_past(workflow), request.GET, param="resolved_page")
     context.update(
         _path_context(workflow),
-        level_form=level_form or EscalationLevelForm(),
+        level_form=level_form or EscalationLevelForm(workflow=workflow),
         repeat_form=repeat_form or _repeat_form(workflow),
         editing=editing,
         open_pages=open_pages,
@@ -191,7 +191,7 @@ def _form_action(request: HtmxHttpRequest, workflow: Workflow, action: str) -> H
     level_form = (
         EscalationLevelForm.for_level(editing, request.POST)
         if editing is not None
-        else EscalationLevelForm(request.POST if action == ADD else None)
+        else EscalationLevelForm(request.POST if action == ADD else None, workflow=workflow)
     )
     repeat_form = _repeat_form(workflow, request.POST if action == REPEAT else None)
     open_form = EscalationOpenForm(request.POST if action == OPEN else None)
@@ -282,7 +282,7 @@ def _level_action(request: HtmxHttpRequest, workflow: Workflow, action: str) -> 
     context = workflow_page_context(request.user, workflow, tab="escalation")
     context.update(
         _path_context(workflow),
-        level_form=EscalationLevelForm(),
+        level_form=EscalationLevelForm(workflow=workflow),
         repeat_form=_repeat_form(workflow),
     )
     card = render_to_string(

@@ -40,11 +40,13 @@ ACKNOWLEDGE, REASSIGN, RESOLVE, NOTE = "acknowledge", "reassign", "resolve", "no
 ACTIONS = (ACKNOWLEDGE, REASSIGN, RESOLVE, NOTE)
 
 
-def _forms(request: HtmxHttpRequest, workflow: Workflow, action: str | None) -> dict[str, Any]:
+def _forms(
+    request: HtmxHttpRequest, workflow: Workflow, escalation: Escalation, action: str | None
+) -> dict[str, Any]:
     data = request.POST
     return {
         "reassign_form": EscalationReassignForm(
-            data if action == REASSIGN else None, workflow=workflow
+            data if action == REASSIGN else None, workflow=workflow, escalation=escalation
         ),
         "resolve_form": EscalationResolveForm(data if action == RESOLVE else None),
         "note_form": EscalationNoteForm(data if action == NOTE else None),
@@ -119,13 +121,13 @@ def escalation_detail(request: HtmxHttpRequest, slug: str, escalation_id: int) -
     workflow = access_workflow(request.user, slug)
     escalation = escalation_get_for_workflow(workflow, escalation_id)
     if request.method == "GET":
-        return _render(request, workflow, escalation, _forms(request, workflow, None))
+        return _render(request, workflow, escalation, _forms(request, workflow, escalation, None))
     if not can_act_on_escalation(request.user, escalation):
         raise Http404("No such escalation.")  # read-only viewers: as if there were nothing here
     action = request.POST.get("action")
     if action not in ACTIONS:
         return HttpResponseBadRequest(MSG_UNKNOWN_ACTION)
-    forms = _forms(request, workflow, action)
+    forms = _forms(request, workflow, escalation, action)
     error = ""
     try:
         done = _run(action, escalation, request, forms)
@@ -139,7 +141,9 @@ def escalation_detail(request: HtmxHttpRequest, slug: str, escalation_id: int) -
     else:
         if request.htmx:
             fresh = escalation_get_for_workflow(workflow, escalation.pk)
-            return _render(request, workflow, fresh, _forms(request, workflow, None), done=done)
+            return _render(
+                request, workflow, fresh, _forms(request, workflow, fresh, None), done=done
+            )
         messages.success(request, done)
         return redirect("escalation_detail", slug=workflow.slug, escalation_id=escalation.pk)
     return _render(request, workflow, escalation, forms, error=error)

@@ -5,6 +5,7 @@ collects what the browser reports as errors — a Content-Security-Policy violat
 Every wait in a page has minutes of patience (see `patient`).
 """
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from accounts.models import User
 from tests.waiting import PATIENCE
@@ -98,3 +99,21 @@ def axe_violations(page: Page, impacts: tuple[str, ...] = ("serious", "critical"
         for v in result["violations"]
         if v["impact"] in impacts
     ]
+
+
+def pick_person(scope: Page | Locator, label: str, typed: str, name: str) -> None:
+    """Choose `name` in the people picker labelled `label` as a person would: type part of their
+    name, move down the matches with the arrow key until theirs is active, press Enter."""
+    box = scope.get_by_role("combobox", name=label)
+    box.click()
+    box.press_sequentially(typed)
+    option = scope.get_by_role("option", name=re.compile(re.escape(name)))
+    expect(option).to_be_visible()
+    option_id = option.get_attribute("id")
+    for _ in range(12):
+        box.press("ArrowDown")
+        if box.get_attribute("aria-activedescendant") == option_id:
+            break
+    expect(box).to_have_attribute("aria-activedescendant", option_id or "")
+    box.press("Enter")
+    expect(scope.locator(".chip", has_text=name)).to_be_visible()

@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import pick_person, screenshot
 from tests.factories import PASSWORD, UserFactory, make_workflow
 
 pytestmark = pytest.mark.browser
@@ -36,7 +36,7 @@ def test_ops_leader_creates_and_hands_over_a_workflow(page: Page, live_server, c
     page.get_by_label("Name").fill("Support reply drafting")
     page.get_by_label("Business action").fill("Reply email sent to the customer")
     page.get_by_label("Model provider").fill("Anthropic")
-    page.get_by_label("Owner").select_option(label="Owen Owner (owner@example.com)")
+    pick_person(page, "Owner", "owe", "Owen Owner")
     page.get_by_role("button", name="Create workflow").click()
 
     expect(page).to_have_url(re.compile(r"/workflows/support-reply-drafting/$"))
@@ -45,7 +45,7 @@ def test_ops_leader_creates_and_hands_over_a_workflow(page: Page, live_server, c
     screenshot(page, "journey-overview")
 
     page.get_by_role("link", name="Hand over").click()
-    page.get_by_label("New owner").select_option(label="Nadia Newowner (newowner@example.com)")
+    pick_person(page, "New owner", "nad", "Nadia Newowner")
     page.get_by_label("Note").fill("Nadia runs tier-1 support from December.")
     page.get_by_role("button", name="Hand over").click()
     expect(page.get_by_text("Nadia Newowner").first).to_be_visible()

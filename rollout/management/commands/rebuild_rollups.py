@@ -4,7 +4,8 @@ safe to run while events arrive (each day is replaced in one transaction)."""
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from rollout.models import Workflow
+from rollout.models import RollupPeriod, UsageRollup, Workflow
+from rollout.selectors.retention import retention_cutoffs
 from rollout.services.usage_rollup import usage_rollup_rebuild
 
 MSG_UNKNOWN_WORKFLOW = "No workflow has the slug {slug!r}."
@@ -29,3 +30,16 @@ class Command(BaseCommand):
         scope = target.name if target else "all workflows"
         plural = "" if days == 1 else "s"
         self.stdout.write(f"Rebuilt {days} day{plural} of usage rollups ({scope}) from raw events.")
+        cutoffs = retention_cutoffs()
+        kept_from = cutoffs.first_rebuildable_day
+        older = UsageRollup.objects.filter(period=RollupPeriod.DAY, day__lt=kept_from)
+        if target is not None:
+            older = older.filter(workflow=target)
+        old_days = older.values("day").distinct().count()
+        if old_days:
+            plural = "" if old_days == 1 else "s"
+            self.stdout.write(
+                f"{old_days} earlier day{plural} of rollups (before {kept_from:%d %b %Y}) were "
+                "kept as they are and can no longer be rebuilt: raw usage events are kept "
+                f"{cutoffs.usage_events_months} months (organisation settings)."
+            )

@@ -17,6 +17,9 @@ VALID = {
     "default_time_zone": "Europe/Paris",
     "currency": "gbp",
     "default_lead_time_days": "7",
+    "usage_events_retention_months": "13",
+    "feedback_text_retention_months": "",
+    "notice_receipts_retention_months": "",
 }
 NAV_LINK = f'<a href="{SETTINGS}"'
 
@@ -55,6 +58,9 @@ def test_an_ops_leader_sees_the_settings_from_the_navigation(
         "default_time_zone": "UTC",
         "currency": "EUR",
         "default_lead_time_days": 5,
+        "usage_events_retention_months": 13,
+        "feedback_text_retention_months": None,
+        "notice_receipts_retention_months": None,
     }
     assert contains(response, "No changes yet")
     assert f'{NAV_LINK} aria-current="page">' in response.content.decode()
@@ -89,6 +95,7 @@ def test_saving_the_defaults_on_a_new_installation_says_nothing_changed(as_user,
         "default_time_zone": "UTC",
         "currency": "EUR",
         "default_lead_time_days": "5",
+        "usage_events_retention_months": "13",
     }
 
     response = as_user(ops_leader).post(SETTINGS, defaults, follow=True)
@@ -124,6 +131,14 @@ def test_many_changes_keep_the_page_to_a_fixed_number_of_queries(
         ("default_lead_time_days", "91", "Ensure this value is less than or equal to 90."),
         ("default_lead_time_days", "five", "Enter a whole number."),
         ("name", "", "This field is required."),
+        ("usage_events_retention_months", "", "This field is required."),
+        ("usage_events_retention_months", "0", "Ensure this value is greater than or equal to 1."),
+        (
+            "feedback_text_retention_months",
+            "121",
+            "Ensure this value is less than or equal to 120.",
+        ),
+        ("notice_receipts_retention_months", "a year", "Enter a whole number."),
     ],
 )
 def test_bad_input_gets_a_clear_message_and_changes_nothing(
@@ -139,3 +154,24 @@ def test_bad_input_gets_a_clear_message_and_changes_nothing(
     assert contains(response, message)
     assert Organisation.objects.get().name == "Acme Support"
     assert OrganisationChange.objects.count() == 1
+
+
+def test_retention_is_set_and_logged_and_emptied_back_to_kept(as_user, ops_leader):
+    client = as_user(ops_leader)
+    changed = {
+        **VALID,
+        "usage_events_retention_months": "6",
+        "feedback_text_retention_months": "24",
+    }
+
+    page = client.post(SETTINGS, changed, follow=True).content.decode()
+
+    organisation = Organisation.objects.get()
+    assert organisation.usage_events_retention_months == 6
+    assert organisation.feedback_text_retention_months == 24
+    assert organisation.notice_receipts_retention_months is None
+    assert "Keep raw usage events (months): 13 → 6" in page
+    assert "Keep feedback text (months): kept for ever → 24" in page
+
+    client.post(SETTINGS, {**changed, "feedback_text_retention_months": ""})
+    assert Organisation.objects.get().feedback_text_retention_months is None

@@ -11,6 +11,7 @@ from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.models import ORGANISATION_PK, Organisation
 from rollout.api import MAX_BODY_BYTES
 from rollout.api.auth import MSG_INVALID, MSG_MISSING
 from rollout.api.checks import (
@@ -140,9 +141,35 @@ def test_times_with_an_offset_are_stored_as_the_same_instant(api_client, api_tok
     assert UsageEvent.objects.get(event_id=sent["event_id"]).occurred_at == at
 
 
-def test_a_late_event_up_to_400_days_old_is_accepted(api_client, api_token):
+def test_a_late_event_up_to_400_days_old_is_accepted_when_events_are_kept_that_long(
+    api_client, api_token
+):
+    Organisation.objects.create(pk=ORGANISATION_PK, usage_events_retention_months=14)
     old = (timezone.now() - timedelta(days=399)).isoformat()
     assert post(api_client, api_token, {"events": [item(occurred_at=old)]}).status_code == 200
+
+
+def test_an_event_older_than_raw_events_are_kept_is_refused_with_the_reason(
+    api_client, api_token, workflow
+):
+    """13 months by default: stored, it would be deleted with the night's retention and never
+    counted (the rollup does not rebuild days past retention)."""
+    kept = timezone.now() - timedelta(days=360)
+    past = timezone.now() - timedelta(days=397)
+    batch = {"events": [item(occurred_at=kept.isoformat()), item(occurred_at=past.isoformat())]}
+
+    body = post(api_client, api_token, batch).json()
+
+    assert (body["accepted"], body["rejected"]) == (1, 1)
+    assert body["errors"] == [
+        {
+            "index": 1,
+            "field": "occurred_at",
+            "message": "This is older than the 13 months raw usage events are kept (the "
+            "organisation's settings): it would not be counted.",
+        }
+    ]
+    assert UsageEvent.objects.filter(workflow=workflow).count() == 1
 
 
 def test_people_are_attributed_to_their_cohort(api_client, api_token, workflow):

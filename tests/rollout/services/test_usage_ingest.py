@@ -295,6 +295,26 @@ def test_the_rollup_runs_after_commit(workflow, django_capture_on_commit_callbac
     assert day.invocations == 4
 
 
+def test_a_day_already_dirty_wakes_the_rollup_no_second_time(
+    workflow, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as first:
+        usage_events_store(workflow=workflow, events=events("invocation", 2, at=AT))
+    with django_capture_on_commit_callbacks(execute=False) as again:
+        usage_events_store(workflow=workflow, events=events("invocation", 2, at=AT))
+    with django_capture_on_commit_callbacks(execute=False) as next_day:
+        batch = events("invocation", 1, at=AT + timedelta(days=1))
+        usage_events_store(workflow=workflow, events=[*batch, *events("accepted", 1, at=AT)])
+    assert len(first) == 1
+    # SQLite cannot tell whether its mark inserted a row: it wakes the rollup for every batch.
+    assert len(again) == (0 if connection.vendor == "postgresql" else 1)
+    assert len(next_day) == 1  # a day not dirty yet
+    assert set(UsageDirtyDay.objects.values_list("day", flat=True)) == {
+        AT.date(),
+        AT.date() + timedelta(days=1),
+    }
+
+
 def test_a_broker_outage_does_not_lose_the_events(
     workflow, django_capture_on_commit_callbacks, monkeypatch
 ):

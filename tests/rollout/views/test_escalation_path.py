@@ -401,3 +401,22 @@ def test_post_without_csrf_token_is_refused(ops_leader, workflow, levels, contac
     assert client.post(url(workflow.slug), add_data(contact)).status_code == 403
     assert remove(client, levels[0]).status_code == 403
     assert EscalationLevel.objects.count() == 2
+
+
+def test_without_javascript_a_contact_is_typed_by_address(client, workflow_owner, workflow, levels):
+    newcomer = UserFactory(email="nia@example.com", display_name="Nia New")
+    client.force_login(workflow_owner)
+    data = {**add_data(newcomer), "contact": "", "contact_text": "nia@example.com"}
+
+    response = client.post(url(workflow.slug), data)
+
+    assert response.status_code == 302
+    assert EscalationLevel.objects.get(workflow=workflow, position=3).contact == newcomer
+
+
+def test_the_level_form_finds_contacts_by_search(client, workflow_owner, workflow, levels):
+    client.force_login(workflow_owner)
+    html = client.get(url(workflow.slug)).content.decode()
+    search = f"/people/search/?purpose=contact&amp;workflow={workflow.slug}"
+    assert f'hx-get="{search}"' in html
+    assert "<option" not in html.split('id="level-forms"')[1].split("Channel")[0]

@@ -286,6 +286,17 @@ def test_reassigning_and_its_refusal(contact, deputy, other_user, escalation):
     assert Escalation.objects.get().current_contact == deputy
 
 
+def test_without_javascript_the_new_contact_is_typed_by_address(contact, deputy, escalation):
+    response = post(
+        as_user(contact),
+        escalation,
+        "reassign",
+        **{"reassign-contact_text": deputy.email.upper(), "reassign-note": ""},
+    )
+    assert messages_of(response) == [views.MSG_REASSIGNED.format(contact=deputy)]
+    assert Escalation.objects.get().current_contact == deputy
+
+
 def test_adding_a_note_with_htmx(contact, escalation):
     response = as_user(contact).post(
         detail_url(escalation), {"action": "note", "note-note": "Called the vendor."}, headers=HTMX

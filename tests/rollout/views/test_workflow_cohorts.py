@@ -97,7 +97,7 @@ def test_add_and_remove_members(client, workflow, ops_leader, cohort, other_user
         url(workflow.slug), {"action": "add", "cohort": cohort.pk, "users": [other_user.pk]}
     )
     assert response.status_code == 302
-    assert flashes(response) == [views.MSG_MEMBERS_ADDED.format(count=1, name="Tier 1")]
+    assert flashes(response) == ["Added 1 person to “Tier 1”."]
     assert CohortMember.objects.filter(cohort=cohort, user=other_user).exists()
     response = client.post(
         url(workflow.slug), {"action": "remove", "cohort": cohort.pk, "user": other_user.pk}
@@ -184,7 +184,7 @@ def test_csv_preview_then_confirm(client, workflow, ops_leader, cohort):
     )
     assert response.status_code == 302
     assert flashes(response) == [
-        views.MSG_CSV_DONE.format(added=1, name="Tier 1", invited=0, skipped=1)
+        views.MSG_CSV_DONE.format(added="1 person", name="Tier 1", invited=0, skipped=1)
     ]
     assert list(CohortMember.objects.values_list("user", flat=True)) == [ann.pk]
 
@@ -197,3 +197,80 @@ def test_csv_broken_file_shows_error(client, workflow, ops_leader, cohort):
     response = client.post(csv_url(workflow.slug, cohort.pk), {"file": upload})
     assert response.status_code == 200
     assert response.context["form"].errors == {"file": [MSG_BINARY]}
+
+
+def _add(client, workflow, cohort, **fields):
+    return client.post(url(workflow.slug), {"action": "add", "cohort": cohort.pk, **fields})
+
+
+def test_the_add_form_is_a_search_picker_not_a_list_of_everyone(
+    client, workflow, ops_leader, cohort
+):
+    UserFactory(display_name="Nora Nonmember")
+    client.force_login(ops_leader)
+    html = client.get(url(workflow.slug)).content.decode()
+    assert "Nora Nonmember" not in html
+    assert 'name="users_text"' in html
+    search = f"/people/search/?purpose=cohort&amp;workflow={workflow.slug}&amp;cohort={cohort.pk}"
+    assert f'hx-get="{search}"' in html
+
+
+def test_typed_addresses_add_people_and_say_who_was_skipped(client, workflow, ops_leader, cohort):
+    ada = UserFactory(email="ada@example.com", display_name="Ada Able")
+    ben = UserFactory(email="ben@example.com", display_name="Ben Best")
+    cy = UserFactory(email="cy@example.com", display_name="Cy Cole")
+    dot = UserFactory(email="dot@example.com", display_name="Dot Dee")
+    svc.cohort_members_add(cohort=cohort, users=[dot], actor=ops_leader)
+    client.force_login(ops_leader)
+
+    response = _add(
+        client,
+        workflow,
+        cohort,
+        users=[str(ada.pk)],
+        users_text="ben@example.com, CY@example.com, dot@example.com",
+    )
+
+    assert response.status_code == 302
+    assert flashes(response) == [
+        "Added 3 people to “Tier 1”. Already members, so skipped: Dot Dee."
+    ]
+    assert set(cohort.memberships.values_list("user_id", flat=True)) == {
+        ada.pk,
+        ben.pk,
+        cy.pk,
+        dot.pk,
+    }
+
+
+def test_an_unknown_address_is_an_error_and_nobody_is_added(client, workflow, ops_leader, cohort):
+    UserFactory(email="ada@example.com", display_name="Ada Able")
+    client.force_login(ops_leader)
+
+    response = _add(client, workflow, cohort, users_text="ada@example.com, who@example.com")
+
+    assert response.status_code == 200
+    form = next(c for c in response.context["cohorts"] if c.pk == cohort.pk).add_form
+    assert form.errors == {"users": ["Nobody has the email address who@example.com."]}
+    html = response.content.decode()
+    assert 'value="ada@example.com, who@example.com"' in html  # kept for correcting
+    assert not cohort.memberships.exists()
+
+
+def test_a_deactivated_person_gets_the_services_refusal(client, workflow, ops_leader, cohort):
+    UserFactory(email="gone@example.com", display_name="Gina Gone", is_active=False)
+    client.force_login(ops_leader)
+
+    response = _add(client, workflow, cohort, users_text="gone@example.com")
+
+    assert response.status_code == 200
+    form = next(c for c in response.context["cohorts"] if c.pk == cohort.pk).add_form
+    assert form.errors == {"users": [svc.MSG_INACTIVE_USER.format(user="Gina Gone")]}
+    assert not cohort.memberships.exists()
+
+
+def test_nobody_picked_is_an_error(client, workflow, ops_leader, cohort):
+    client.force_login(ops_leader)
+    response = _add(client, workflow, cohort, users_text="")
+    form = next(c for c in response.context["cohorts"] if c.pk == cohort.pk).add_form
+    assert form.errors == {"users": ["Pick at least one person to add."]}

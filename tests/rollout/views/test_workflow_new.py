@@ -45,7 +45,7 @@ def test_only_ops_leaders_may_create(client, request, workflow_owner, role):
     assert not Workflow.objects.exists()
 
 
-def test_form_offers_active_users_as_owners(client, ops_leader, workflow_owner):
+def test_form_picks_the_owner_by_search_not_from_a_list(client, ops_leader, workflow_owner):
     UserFactory(display_name="Gina Gone", email="gone@example.com", is_active=False)
     client.force_login(ops_leader)
 
@@ -55,8 +55,10 @@ def test_form_offers_active_users_as_owners(client, ops_leader, workflow_owner):
     assert template_names(response)[0] == "rollout/workflow_new.html"
     html = response.content.decode()
     assert '<form method="post" action="/workflows/new/">' in html
-    assert f'<option value="{workflow_owner.pk}">Owen Owner (owner@example.com)</option>' in html
-    assert "Gina Gone" not in html
+    # A search-as-you-type picker (rollout.forms.people), not a list of everyone.
+    assert "Owen Owner" not in html and "Gina Gone" not in html
+    assert 'name="owner_text"' in html
+    assert 'hx-get="/people/search/?purpose=owner"' in html
     for label in ("Name", "Slug", "Summary", "Business action", "Model provider", "Model"):
         assert f">{label}" in html
     assert '<label for="id_owner">Owner <span class="required"' in html

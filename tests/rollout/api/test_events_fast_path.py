@@ -1,0 +1,160 @@
+"""The events API's batch check (rollout.api.events._validate) answers exactly as EventIn, the
+contract, does item by item: same valid events, same errors, whatever the mix of a batch."""
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from rollout.api.checks import read_json
+from rollout.api.events import _validate, _validate_each
+
+NOW = datetime.now(UTC)
+
+
+def _event(**changes):
+    event = {
+        "event_id": str(uuid.uuid4()),
+        "user_ref": "agent@example.com",
+        "kind": "invocation",
+        "occurred_at": (NOW - timedelta(minutes=5)).isoformat(),
+        "latency_ms": 420,
+        "attrs": {"model_version": "2026-09", "channel": "email"},
+    }
+    for name, value in changes.items():
+        if value is _DROP:
+            event.pop(name)
+        else:
+            event[name] = value
+    return event
+
+
+_DROP = object()
+
+# Every rule of EventIn, on each side of its edge.
+CASES = {
+    "plain": {},
+    "no latency": {"latency_ms": _DROP},
+    "latency null": {"latency_ms": None},
+    "no attrs": {"attrs": _DROP},
+    "empty attrs": {"attrs": {}},
+    "unknown field": {"colour": "blue"},
+    "event_id not a uuid": {"event_id": "abc"},
+    "event_id missing": {"event_id": _DROP},
+    "event_id a number": {"event_id": 7},
+    "user_ref padded": {"user_ref": "  agent@example.com  "},
+    "user_ref blank": {"user_ref": "   "},
+    "user_ref empty": {"user_ref": ""},
+    "user_ref 254": {"user_ref": "a" * 254},
+    "user_ref 255": {"user_ref": "a" * 255},
+    "user_ref padded to 255": {"user_ref": " " + "a" * 253 + " "},
+    "user_ref line break": {"user_ref": "agent\n@example.com"},
+    "user_ref tab": {"user_ref": "agent\t@example.com"},
+    "user_ref NUL": {"user_ref": "agent\x00"},
+    "user_ref a number": {"user_ref": 42},
+    "kind unknown": {"kind": "clicked"},
+    "kind other case": {"kind": "Invocation"},
+    "occurred_at naive": {"occurred_at": "2026-12-06T10:00:00"},
+    "occurred_at a date": {"occurred_at": "2026-12-06"},
+    "occurred_at a number": {"occurred_at": 1764000000},
+    "occurred_at null": {"occurred_at": None},
+    "occurred_at missing": {"occurred_at": _DROP},
+    "occurred_at garbage": {"occurred_at": "yesterday"},
+    "occurred_at offset": {
+        "occurred_at": (NOW - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%S+02:00")
+    },
+    "occurred_at 59 min ahead": {"occurred_at": (NOW + timedelta(minutes=59)).isoformat()},
+    "occurred_at 61 min ahead": {"occurred_at": (NOW + timedelta(minutes=61)).isoformat()},
+    "occurred_at 399 days ago": {"occurred_at": (NOW - timedelta(days=399)).isoformat()},
+    "occurred_at 401 days ago": {"occurred_at": (NOW - timedelta(days=401)).isoformat()},
+    "latency negative": {"latency_ms": -1},
+    "latency a float": {"latency_ms": 1.5},
+    "latency a whole float": {"latency_ms": 2.0},
+    "latency true": {"latency_ms": True},
+    "latency text": {"latency_ms": "12"},
+    "latency a day": {"latency_ms": 24 * 60 * 60 * 1000},
+    "latency over a day": {"latency_ms": 24 * 60 * 60 * 1000 + 1},
+    "attrs nested object": {"attrs": {"a": {"b": 1}}},
+    "attrs nested list": {"attrs": {"a": [1]}},
+    "attrs a list": {"attrs": [1, 2]},
+    "attrs text": {"attrs": "x"},
+    "attrs 20 keys": {"attrs": {f"k{i}": i for i in range(20)}},
+    "attrs 21 keys": {"attrs": {f"k{i}": i for i in range(21)}},
+    "attrs at 2 KiB": {"attrs": {"t": "x" * (2048 - len('{"t": ""}'))}},
+    "attrs over 2 KiB": {"attrs": {"t": "x" * (2049 - len('{"t": ""}'))}},
+    "attrs NUL in value": {"attrs": {"t": "a\x00b"}},
+    "attrs NUL in key": {"attrs": {"a\x00": "b"}},
+    "attrs form feed": {"attrs": {"t": "a\x0cb"}},
+    "attrs tab and line break": {"attrs": {"t": "a\tb\nc"}},
+    "attrs scalars": {"attrs": {"n": None, "b": False, "i": 3, "f": 0.25, "s": "é"}},
+}
+
+
+def _both(items):
+    ours = _validate(items, non_finite_anywhere=False)
+    pairs, errors = _validate_each(items, range(len(items)))
+    return ours, ([event for _, event in pairs], errors)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_one_item_answers_as_event_in(name):
+    ours, reference = _both([_event(**CASES[name])])
+    assert ours == reference
+
+
+def test_a_mixed_batch_answers_as_event_in_in_item_order():
+    items = [_event(**changes) for changes in CASES.values()] * 2
+    items.insert(3, "not an object")
+    items.insert(7, None)
+    ours, reference = _both(items)
+    assert ours == reference
+    valid, errors = ours
+    assert len(valid) > 10
+    assert errors
+    assert [e["index"] for e in errors] == sorted(e["index"] for e in errors)
+
+
+def test_a_batch_of_valid_events_keeps_their_order_and_values():
+    items = [_event(user_ref=f" person{i}@example.com ") for i in range(50)]
+    valid, errors = _validate(items, non_finite_anywhere=False)
+    assert errors == []
+    assert [str(e.event_id) for e in valid] == [i["event_id"] for i in items]
+    assert valid[7].user_ref == "person7@example.com"
+    assert valid[7].attrs == {"model_version": "2026-09", "channel": "email"}
+
+
+def test_a_body_with_a_non_finite_number_is_checked_item_by_item():
+    body = json.dumps({"events": [_event(), _event()]})
+    body = body.replace('"latency_ms": 420', '"latency_ms": NaN', 1).encode()
+    payload, non_finite = read_json(body)
+    assert non_finite
+    valid, errors = _validate(payload["events"], non_finite_anywhere=True)
+    assert len(valid) == 1
+    assert errors == [
+        {"index": 0, "field": "latency_ms", "message": errors[0]["message"]},
+    ]
+    assert "finite" in errors[0]["message"]
+
+
+def test_a_valid_batch_never_asks_event_in_item_by_item(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("validated item by item")
+
+    monkeypatch.setattr("rollout.api.events.EventIn.model_validate", refuse)
+    valid, errors = _validate([_event() for _ in range(20)], non_finite_anywhere=False)
+    assert (len(valid), errors) == (20, [])
+
+
+def test_the_retention_cutoff_answers_as_event_in(db):
+    from rollout.selectors.retention import retention_cutoffs
+
+    retention = retention_cutoffs()  # 13 months by default
+    items = [
+        _event(occurred_at=(NOW - timedelta(days=days)).isoformat()) for days in (360, 397, 399)
+    ]
+    ours = _validate(items, non_finite_anywhere=False, retention=retention)
+    pairs, errors = _validate_each(items, range(len(items)), retention)
+    assert ours == ([event for _, event in pairs], errors)
+    assert [e["index"] for e in errors] == [1, 2]
+    assert "13 months" in errors[0]["message"]
