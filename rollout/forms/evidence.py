@@ -46,22 +46,27 @@ class _DateRangeForm(forms.Form):
     # (field, message when its value is not understood), in the order the messages are shown.
     MESSAGES: tuple[tuple[str, str], ...] = (("start", MSG_BAD_START), ("end", MSG_BAD_END))
 
+    def _cleaned(self) -> dict[str, Any]:
+        """What was understood (nothing for an unbound form): each field on its own."""
+        self.is_valid()
+        return getattr(self, "cleaned_data", {})
+
     def notes(self) -> list[str]:
         """Messages about the values that were not understood (and left out)."""
-        self.is_valid()
+        data = self._cleaned()
         notes = []
         for name, message in self.MESSAGES:
             if name in self.errors:
                 notes.append(message)
-        first, last = self.cleaned_data.get("start"), self.cleaned_data.get("end")
+        first, last = data.get("start"), data.get("end")
         if first and last and first > last:
             notes.append(MSG_REVERSED)
         return notes
 
     def date_range(self) -> DateRange:
         """The days asked for (each bound in the reader's zone), swapped if reversed."""
-        self.is_valid()
-        first, last = self.cleaned_data.get("start"), self.cleaned_data.get("end")
+        data = self._cleaned()
+        first, last = data.get("start"), data.get("end")
         if first and last and first > last:
             first, last = last, first
         return DateRange(
@@ -103,12 +108,10 @@ class EvidenceFilterForm(_DateRangeForm):
             self.MESSAGES = tuple(m for m in self.MESSAGES if m[0] != "workflow")
 
     def chosen_workflow(self) -> Workflow | None:
-        self.is_valid()
-        return self._workflows.get(self.cleaned_data.get("workflow") or "")
+        return self._workflows.get(self._cleaned().get("workflow") or "")
 
     def chosen_kinds(self) -> tuple[str, ...]:
-        self.is_valid()
-        kind = self.cleaned_data.get("kind")
+        kind = self._cleaned().get("kind")
         return (kind,) if kind else ()
 
 
@@ -122,8 +125,7 @@ class OrgActivityFilterForm(_DateRangeForm):
     MESSAGES = (("kind", MSG_BAD_KIND), ("start", MSG_BAD_START), ("end", MSG_BAD_END))
 
     def chosen_kind(self) -> str:
-        self.is_valid()
-        return self.cleaned_data.get("kind") or ""
+        return self._cleaned().get("kind") or ""
 
 
 @dataclass(frozen=True)
