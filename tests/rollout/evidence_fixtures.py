@@ -115,7 +115,7 @@ def make_evidence(
         gate_fingerprint="y",
         status=PromotionStatus.REJECTED,
         decided_at=start + 2 * hour,
-        override_reason="=HYPERLINK(\"http://evil\") the board asked for it",
+        override_reason='=HYPERLINK("http://evil") the board asked for it',
         overridden_by=approver,
     )
     threshold = Threshold.objects.create(

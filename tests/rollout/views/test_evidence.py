@@ -150,9 +150,7 @@ def test_csv_export_parses_back_and_is_guarded(executive, workflow, evidence):
 
 
 def test_csv_cell_starting_a_formula_gets_an_apostrophe(executive, workflow, ops_leader):
-    make_evidence(
-        workflow, requester=ops_leader, approver=ops_leader, recipients=[], title="=1+1"
-    )
+    make_evidence(workflow, requester=ops_leader, approver=ops_leader, recipients=[], title="=1+1")
     rows = _csv(as_user(executive).get("/evidence/export.csv?kind=notice"))
     assert rows[0]["title"] == "'=1+1"
 
