@@ -16,7 +16,7 @@ from rollout.selectors.portfolio import ADOPTION_DAYS
 from rollout.selectors.usage import usage_totals_by_workflow
 
 # A printed page holds about this many entries; the rest are counted and left to /evidence/.
-ENTRIES_PER_PAGE = 12
+ENTRIES_PER_PAGE = 8
 
 
 @dataclass
