@@ -1,10 +1,12 @@
 import csv
 import io
 import json
+from datetime import UTC, datetime
 
 import pytest
 
 from rollout.forms.evidence import MSG_BAD_KIND, MSG_BAD_START, MSG_BAD_WORKFLOW
+from rollout.selectors.evidence.board_pack import ENTRIES_PER_PAGE
 from rollout.services.cohorts import cohort_create, cohort_members_add
 from rollout.views.evidence import MSG_NO_EVIDENCE
 from tests.factories import UserFactory, make_workflow
@@ -174,16 +176,23 @@ def test_export_refuses_a_filter_it_does_not_understand(executive, evidence):
     assert as_user(executive).get("/evidence/export.json?start=x").status_code == 400
 
 
-def test_board_pack(executive, workflow, evidence):
-    response = as_user(executive).get("/evidence/board-pack/")
+def test_board_pack(executive, workflow, workflow_owner, ops_leader):
+    may = datetime(2026, 5, 10, 9, 0, tzinfo=UTC)
+    make_evidence(workflow, requester=workflow_owner, approver=ops_leader, recipients=[], start=may)
+    response = as_user(executive).get("/evidence/board-pack/?quarter=2026-Q2")
     assert response.status_code == 200
     pages = response.context["pages"]
     assert [p.workflow for p in pages] == [workflow]
-    assert len(pages[0].entries) == 10
+    # The newest ENTRIES_PER_PAGE in full, the rest counted.
+    assert len(pages[0].entries) == ENTRIES_PER_PAGE == 8
+    assert pages[0].more == 2
     assert ("Incidents", 1) in pages[0].counts
     body = response.content.decode()
-    assert "Board pack · Q" in body
+    assert "Board pack · Q2 2026" in body
+    assert "And 2 earlier entries this quarter" in body
     assert "css/evidence.css" in body
+    other = as_user(executive).get("/evidence/board-pack/?quarter=2026-Q1")
+    assert other.context["pages"][0].entries == []
 
 
 def test_board_pack_bad_quarter(executive, evidence):
