@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 
 from accounts.roles import is_executive, is_ops_leader
 from rollout.models import Workflow, WorkflowUserObjectPermission
-from rollout.permissions import AnyUser
+from rollout.permissions import PERMS_CACHE_ATTR, AnyUser
 from rollout.selectors.evidence.entries import EvidenceEntry
 from rollout.selectors.evidence.kinds import KINDS, KINDS_BY_KEY
 
@@ -46,6 +46,11 @@ def evidence_reads_any(user: AnyUser) -> bool:
     if not user.is_authenticated or not user.is_active:
         return False
     if evidence_sees_all(user):
+        return True
+    # On a workflow's page the permission check has already read the user's permissions on it
+    # (rollout.permissions.workflow_perms keeps them on the user): an owner there needs no query.
+    known: dict[int, frozenset[str]] = user.__dict__.get(PERMS_CACHE_ATTR, {})
+    if any("view_workflow" in perms for perms in known.values()):
         return True
     return WorkflowUserObjectPermission.objects.filter(
         user=user, permission__codename="view_workflow"

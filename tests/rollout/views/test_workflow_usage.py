@@ -747,8 +747,7 @@ def test_queries_are_bounded_whatever_the_data_size(
         rows = read_csv(response)
     assert len(rows) == 180 * 6
     owner = as_user(workflow.owner)
-    # One more for an owner: whether the main menu links the evidence timeline (no org role).
-    with django_assert_max_num_queries(18):
+    with django_assert_max_num_queries(17):
         assert owner.get(url(workflow.slug, days=180)).status_code == 200
 
 
