@@ -106,3 +106,17 @@ def test_a_page_costs_the_same_at_any_size(
         )
     with django_assert_max_num_queries(15):
         page_queries()
+
+
+def test_a_notice_past_retention_keeps_its_rates(evidence):
+    """Its receipts deleted by retention, the counts kept on the notice speak for them."""
+    notice = evidence.notice
+    notice.receipts.all().delete()
+    rows = [
+        {"label": "EU", "is_followers": False, "recipients": 3, "read": 2, "acknowledged": 1},
+        {"label": "Followers", "is_followers": True, "recipients": 1, "read": 1, "acknowledged": 1},
+    ]
+    type(notice).objects.filter(pk=notice.pk).update(kept_counts={"rows": rows})
+    rows = evidence_rows(EvidenceScope(workflow_ids=None, kinds=("notice",)))
+    (entry,) = evidence_entries(rows)
+    assert dict(entry.details)["Acknowledged"] == "2 of 4 (50.0%)"
