@@ -1,5 +1,7 @@
 """Template context shared by every page rendered with a request."""
 
+from collections.abc import Callable
+
 from django.db import models
 from django.http import HttpRequest
 
@@ -20,6 +22,7 @@ from rollout.models import (
     SourceKind,
     Verdict,
 )
+from rollout.selectors.evidence.timeline import evidence_reads_any
 from rollout.selectors.health import HealthStatus
 
 # Enums, not strings, in templates too: a template compares a status or a channel with the enum
@@ -55,3 +58,17 @@ TEMPLATE_ENUMS: dict[str, type[models.TextChoices]] = {
 
 def enums(request: HttpRequest) -> dict[str, type[models.TextChoices]]:
     return TEMPLATE_ENUMS
+
+
+def evidence(request: HttpRequest) -> dict[str, Callable[[], bool]]:
+    """`shows_evidence`: whether the main menu links the evidence timeline for someone without an
+    org role (an owner). A callable, so the query runs only where a template asks, once."""
+    user = getattr(request, "user", None)
+    answer: list[bool] = []
+
+    def shows_evidence() -> bool:
+        if not answer:
+            answer.append(user is not None and evidence_reads_any(user))
+        return answer[0]
+
+    return {"shows_evidence": shows_evidence}

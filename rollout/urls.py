@@ -12,6 +12,13 @@ from rollout.views.calendar import calendar, calendar_feed, calendar_feed_token
 from rollout.views.cohorts import workflow_cohort_csv, workflow_cohorts
 from rollout.views.escalation_path import escalation_path
 from rollout.views.escalations import escalation_detail
+from rollout.views.evidence import (
+    evidence_board_pack,
+    evidence_csv,
+    evidence_json,
+    evidence_timeline,
+    workflow_evidence,
+)
 from rollout.views.feedback import feedback_detail, feedback_new, workflow_feedback
 from rollout.views.follows import workflow_follow
 from rollout.views.home import home, notification_acknowledge, notification_read
@@ -19,6 +26,7 @@ from rollout.views.inbox import inbox, inbox_count, inbox_notice
 from rollout.views.incidents import incident_detail, workflow_incidents
 from rollout.views.notice_detail import notice_detail
 from rollout.views.notices import notice_edit, notice_preview, workflow_notices
+from rollout.views.org_activity import org_activity, org_activity_csv, org_activity_json
 from rollout.views.people import people_search
 from rollout.views.plan import (
     workflow_phase_edit,
@@ -157,5 +165,14 @@ urlpatterns = [
     path("calendar/feed/<slug:token>.ics", calendar_feed, name="calendar_feed"),
     path("approvals/", approval_list, name="approval_list"),
     path("blackouts/", blackout_list, name="blackout_list"),
+    # Executive evidence and the org-wide activity log (read only)
+    path("evidence/", evidence_timeline, name="evidence_timeline"),
+    path("evidence/export.csv", evidence_csv, name="evidence_csv"),
+    path("evidence/export.json", evidence_json, name="evidence_json"),
+    path("evidence/board-pack/", evidence_board_pack, name="evidence_board_pack"),
+    path("workflows/<slug:slug>/evidence/", workflow_evidence, name="workflow_evidence"),
+    path("activity/", org_activity, name="org_activity"),
+    path("activity/export.csv", org_activity_csv, name="org_activity_csv"),
+    path("activity/export.json", org_activity_json, name="org_activity_json"),
     path("blackouts/<int:blackout_id>/delete/", blackout_delete, name="blackout_delete"),
 ]

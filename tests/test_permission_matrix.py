@@ -407,6 +407,19 @@ MATRIX: dict[str, Entry] = {
         signed_in(302, unrelated=404), method="post", kwargs=WF, data=lambda w: {"action": "follow"}
     ),
     "workflow_webhooks": Entry(signed_in(404, ops_leader=200, owner=200), kwargs=WF),
+    # Executive evidence (read only, no POST anywhere): executives and ops leaders read every
+    # workflow's, an owner theirs; someone who may view no workflow (a cohort member, a
+    # stranger) gets a 403 on the org-level pages and a 404 on a workflow's
+    # (tests/rollout/views/test_evidence.py has the cohort member).
+    "evidence_timeline": Entry(signed_in(200, unrelated=403)),
+    "evidence_csv": Entry(signed_in(200, unrelated=403)),
+    "evidence_json": Entry(signed_in(200, unrelated=403)),
+    "evidence_board_pack": Entry(signed_in(200, unrelated=403)),
+    "workflow_evidence": Entry(signed_in(200, unrelated=404), kwargs=WF),
+    # The org-wide activity log and its exports: ops leaders only.
+    "org_activity": Entry(signed_in(403, ops_leader=200)),
+    "org_activity_csv": Entry(signed_in(403, ops_leader=200)),
+    "org_activity_json": Entry(signed_in(403, ops_leader=200)),
 }
 
 

@@ -81,6 +81,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "accounts.context_processors.roles",
                 "rollout.context_processors.enums",
+                "rollout.context_processors.evidence",
             ],
         },
     },

@@ -64,6 +64,7 @@ SECTION_GROUPS = [
             ("activity", "Activity", "workflow_activity", "view"),
         ],
     ),
+    ("Evidence", [("evidence", "Evidence", "workflow_evidence", "view")]),
     (
         "Integration",
         [

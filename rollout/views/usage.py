@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 
 from core.htmx import HtmxHttpRequest
 from rollout.forms.usage import MSG_BAD_COHORT, UsageFilterForm
+from rollout.lib.csv_cells import Echo, csv_cell
 from rollout.models import Cohort, Workflow
 from rollout.permissions import access_workflow, can_triage_feedback
 from rollout.selectors.feedback import feedback_counts_by_day, feedback_summary_by_cohort
@@ -119,23 +120,11 @@ CSV_HEADER = (
 FeedbackByDay = dict[tuple[int | None, date], tuple[int, int]]
 
 
-class _Echo:
-    """A file-like object whose write returns the line, for csv.writer in a streamed response."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def _decimal(value: float | None, places: int) -> str:
     if value is None:
         return ""
     text = f"{value:.{places}f}".rstrip("0").rstrip(".")
     return text or "0"
-
-
-def _cell(text: str) -> str:
-    """Keep a spreadsheet from running a cohort name as a formula (CSV injection)."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _csv_rows(series: list[DailySeries], feedback: FeedbackByDay) -> Iterator[list[object]]:
@@ -148,7 +137,7 @@ def _csv_rows(series: list[DailySeries], feedback: FeedbackByDay) -> Iterator[li
             yield [
                 day.isoformat(),
                 s.cohort.pk if s.cohort else "",
-                _cell(s.label),
+                csv_cell(s.label),
                 *(getattr(counts, name) for name in CSV_COUNTERS),
                 *(_decimal(getattr(counts, name), 6) for name in CSV_RATES),
                 *(_decimal(getattr(counts, name), 1) for name in CSV_LATENCIES),
@@ -171,7 +160,7 @@ def workflow_usage_csv(request: HtmxHttpRequest, slug: str) -> StreamingHttpResp
     start, end = period_days(days, today=timezone.localdate())
     series = usage_daily(workflow, start=start, end=end, cohort=cohort, cohorts=cohorts)
     feedback = feedback_counts_by_day(workflow, start=start, end=end, cohort=cohort)
-    writer = csv.writer(_Echo())
+    writer = csv.writer(Echo())
     rows = _csv_rows(series, feedback)
     response = StreamingHttpResponse(
         (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"

@@ -19,6 +19,7 @@ EVERY_SECTION = {
     "Signals": ["Usage", "Feedback"],
     "Response": ["Escalation", "Incidents"],
     "Communication": ["Notices", "Activity"],
+    "Evidence": ["Evidence"],
     "Integration": ["API tokens", "Webhooks"],
 }
 NAV = re.compile(r'<nav class="workflow-nav" aria-label="Workflow sections">(.*?)</nav>', re.S)
@@ -74,7 +75,14 @@ def test_cohort_members_get_the_member_facing_sections_only(member, workflow):
         "Signals": ["Feedback*"],
         "Response": ["Incidents"],
     }
-    for hidden in ("workflow_plan", "workflow_usage", "workflow_notices", "workflow_activity"):
+    hidden_pages = (
+        "workflow_plan",
+        "workflow_usage",
+        "workflow_notices",
+        "workflow_activity",
+        "workflow_evidence",
+    )
+    for hidden in hidden_pages:
         assert reverse(hidden, args=[workflow.slug]) not in html
 
 
@@ -88,6 +96,7 @@ def test_cohort_members_get_the_member_facing_sections_only(member, workflow):
         ("workflow_incidents", "Incidents"),
         ("workflow_notices", "Notices"),
         ("workflow_activity", "Activity"),
+        ("workflow_evidence", "Evidence"),
         ("workflow_tokens", "API tokens"),
         ("workflow_webhooks", "Webhooks"),
     ],
