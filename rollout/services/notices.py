@@ -20,8 +20,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import EmailCategory, User
-from accounts.roles import OPS_LEADERS, is_ops_leader
+from accounts.models import User
+from accounts.roles import is_ops_leader
 from core.errors import ApplicationError
 from core.time_zones import format_instant
 from core.wake import wake
@@ -36,8 +36,8 @@ from rollout.models import (
 from rollout.permissions import can_change_workflow
 from rollout.selectors.notices import notice_audience_user_ids, notice_is_short
 from rollout.services.activity import activity_record, field_changes, snapshot
+from rollout.services.approvals import approval_outcome_send, approval_request_send
 from rollout.services.blackouts import blackout_covering, blackout_ends_label
-from rollout.services.notifications import notification_send
 
 MSG_NOT_ALLOWED = "Only the workflow's owner or an ops leader can write its notices."
 MSG_EFFECTIVE_BEFORE_PUBLISH = "The effective time must be after the publish time."
@@ -196,21 +196,19 @@ def _check_open(notice: ChangeNotice, now: datetime) -> None:
         raise ApplicationError(MSG_BEING_PUBLISHED)
 
 
+def _notice_url(notice: ChangeNotice) -> str:
+    return reverse("notice_edit", kwargs={"slug": notice.workflow.slug, "notice_id": notice.pk})
+
+
 def _ask_approval(notice: ChangeNotice, actor: User | None) -> None:
     """Tell the ops leaders (but the author) an urgent notice waits for one of them."""
-    url = reverse("notice_edit", kwargs={"slug": notice.workflow.slug, "notice_id": notice.pk})
-    leaders = User.objects.filter(groups__name=OPS_LEADERS, is_active=True).distinct()
-    if actor is not None:
-        leaders = leaders.exclude(pk=actor.pk)
-    for leader in leaders:
-        notification_send(
-            recipient=leader,
-            workflow=notice.workflow,
-            title=f"Urgent notice to approve: {notice.title}"[:200],
-            body=notice.urgent_reason,
-            url=url,
-            email=EmailCategory.APPROVALS,  # always emailed: it waits for one of them
-        )
+    approval_request_send(
+        workflow=notice.workflow,
+        requester=actor,
+        title=f"Urgent notice to approve: {notice.title}"[:200],
+        body=notice.urgent_reason,
+        url=_notice_url(notice),
+    )
 
 
 def _status_change(before: str, notice: ChangeNotice) -> dict[str, list[str]]:
@@ -414,6 +412,14 @@ def notice_approve_urgent(*, notice: ChangeNotice, actor: User, note: str = "") 
         target=_target(notice),
         changes=_status_change(NoticeStatus.AWAITING_APPROVAL, notice),
         note=note.strip() or notice.urgent_reason,
+    )
+    approval_outcome_send(
+        workflow=notice.workflow,
+        requester=notice.created_by,
+        actor=actor,
+        title=f"Urgent notice approved: {notice.title}"[:200],
+        body=f"{actor} approved it; it is published {_when(notice.publish_at)}.",
+        url=_notice_url(notice),
     )
     return notice
 
