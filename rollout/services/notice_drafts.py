@@ -4,6 +4,8 @@
   no notice reaches yet (called from rollout.services.promotions);
 * a closed incident → its explanation to the cohorts it affected (rollout.services.incidents);
 * a model change mid-phase (rule 9) → a model-change notice to everyone in scope
+  (rollout.services.workflows);
+* a handover (rule 1) → a notice to everyone in scope naming the new owner
   (rollout.services.workflows).
 
 Each is called inside the caller's transaction and writes nothing when a draft already exists.
@@ -159,4 +161,34 @@ def notice_draft_for_model_change(
         publish_at=publish_at,
         effective_at=effective_at,
         requires_ack=True,
+    )
+
+
+def notice_draft_for_handover(
+    *, workflow: Workflow, actor: User | None, old_owner: User, new_owner: User
+) -> ChangeNotice | None:
+    """Rule 1: a handover is announced. A draft to the workflow's cohorts (everyone in scope)
+    that the new owner completes and publishes; none when the workflow has no cohort yet, since
+    nobody would receive it."""
+    if not Cohort.objects.filter(workflow=workflow).exists():
+        return None
+    publish_at, effective_at = _times(workflow, None)
+    body = (
+        f"From **{_when(effective_at)}** {new_owner} owns “{workflow.name}”, taking over from "
+        f"{old_owner}.\n\nNothing changes in how you use it. Send questions, feedback and "
+        f"problems with its output to {new_owner} from now on.\n\n## What changes for you\n\n"
+        "- Nothing in the tool itself.\n"
+    )
+    return notice_draft_automatic(
+        workflow=workflow,
+        caused_by=actor,
+        reason=f"{workflow.name} was handed over from {old_owner} to {new_owner} (rule 1).",
+        kind=NoticeKind.OTHER,
+        title=f"{new_owner} now owns {workflow.name}"[:200],
+        body=body,
+        audience=NoticeAudience.EVERYONE,
+        include_followers=False,  # followers are told of the handover directly
+        publish_at=publish_at,
+        effective_at=effective_at,
+        requires_ack=False,
     )
