@@ -13,6 +13,7 @@ class NoticeKind(models.TextChoices):
     NEW_PHASE = "new_phase", "New phase"
     COHORT_ENROLMENT = "cohort_enrolment", "Cohort enrolment"
     INCIDENT_EXPLANATION = "incident_explanation", "Incident explanation"
+    INCIDENT_UPDATE = "incident_update", "Incident update"
     REVIEW_OUTCOME = "review_outcome", "Review outcome"
     OTHER = "other", "Other"
 

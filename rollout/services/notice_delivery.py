@@ -170,6 +170,12 @@ def notices_publish_due(*, now: datetime | None = None) -> int:
     return published
 
 
+def notice_publish_locked(notice: ChangeNotice, now: datetime) -> None:
+    """Publish one notice at once, inside the caller's transaction, which holds its row (an
+    incident's explanation and updates, rollout.services.notices.notice_publish_for_incident)."""
+    _publish(notice, now)
+
+
 def _publish(notice: ChangeNotice, now: datetime) -> None:
     recipients = notice_audience_resolve(notice)
     wants_email = set(

@@ -2,7 +2,6 @@
 
 * a promotion into a phase with enrolled cohorts → a cohort-enrolment notice to those cohorts that
   no notice reaches yet (called from rollout.services.promotions);
-* a closed incident → its explanation to the cohorts it affected (rollout.services.incidents);
 * a model change mid-phase (rule 9) → a model-change notice to everyone in scope
   (rollout.services.workflows);
 * a handover (rule 1) → a notice to everyone in scope naming the new owner
@@ -19,7 +18,6 @@ from accounts.models import User
 from rollout.models import (
     ChangeNotice,
     Cohort,
-    Incident,
     NoticeAudience,
     NoticeKind,
     NoticeStatus,
@@ -104,35 +102,6 @@ def notice_draft_for_promotion(
         publish_at=publish_at,
         effective_at=effective_at,
         requires_ack=True,
-    )
-
-
-def notice_draft_for_incident(*, incident: Incident, actor: User | None) -> ChangeNotice | None:
-    """The closed incident's explanation (incident.notice_title/notice_body) to the cohorts it
-    affected, or everyone in scope when it named none. Linked to the incident; made once."""
-    if (
-        ChangeNotice.objects.filter(incident=incident)
-        .exclude(status=NoticeStatus.CANCELLED)
-        .exists()
-    ):
-        return None
-    workflow = incident.workflow
-    cohorts = list(incident.cohorts.all())
-    publish_at, effective_at = _times(workflow, None)
-    return notice_draft_automatic(
-        workflow=workflow,
-        caused_by=actor,
-        reason=f"The incident “{incident.title}” was closed.",
-        cohorts=cohorts,
-        kind=NoticeKind.INCIDENT_EXPLANATION,
-        title=incident.notice_title or f"About the incident “{incident.title}”"[:200],
-        body=incident.notice_body or incident.what_happened,
-        audience=NoticeAudience.COHORTS if cohorts else NoticeAudience.EVERYONE,
-        include_followers=True,
-        publish_at=publish_at,
-        effective_at=effective_at,
-        requires_ack=False,
-        incident=incident,
     )
 
 

@@ -29,7 +29,9 @@ from rollout.lib.markdown import render_markdown
 from rollout.models import (
     ChangeNotice,
     Cohort,
+    Incident,
     NoticeAudience,
+    NoticeKind,
     NoticeStatus,
     Workflow,
 )
@@ -38,6 +40,7 @@ from rollout.selectors.notices import notice_audience_user_ids, notice_is_short
 from rollout.services.activity import activity_record, field_changes, snapshot
 from rollout.services.approvals import approval_outcome_send, approval_request_send
 from rollout.services.blackouts import blackout_covering, blackout_ends_label
+from rollout.services.notice_delivery import notice_publish_locked
 
 MSG_NOT_ALLOWED = "Only the workflow's owner or an ops leader can write its notices."
 MSG_EFFECTIVE_BEFORE_PUBLISH = "The effective time must be after the publish time."
@@ -444,6 +447,53 @@ def notice_cancel(*, notice: ChangeNotice, actor: User, note: str = "") -> Chang
         changes=_status_change(before, notice),
         note=note.strip(),
     )
+    return notice
+
+
+MSG_INCIDENT_URGENT = (
+    "Published at once, without approval, by the incident it explains (rule 5's exception)."
+)
+
+
+@transaction.atomic
+def notice_publish_for_incident(
+    *, incident: Incident, actor: User, kind: NoticeKind, title: str, body: str
+) -> ChangeNotice:
+    """Publish an incident's explanation (on closing it) or an update on it (while it is open)
+    to exactly its affected cohorts — everyone in scope when it named none — at once: no
+    approval, marked urgent, logged (rule 5's one exception; every other urgent notice waits for
+    an ops leader). Not held by a blackout window: it explains a failure, it changes nothing.
+    The caller (rollout.services.incidents) has checked the actor and holds the incident's lock."""
+    now = timezone.now()
+    workflow = incident.workflow
+    cohorts = list(incident.cohorts.all())
+    notice = ChangeNotice(
+        workflow=workflow,
+        kind=kind,
+        title=title,
+        body=body,
+        audience=NoticeAudience.COHORTS if cohorts else NoticeAudience.EVERYONE,
+        include_followers=False,  # exactly the people it affected
+        publish_at=now,
+        effective_at=now,  # it describes what already happened
+        requires_ack=False,
+        status=NoticeStatus.SCHEDULED,
+        urgent=True,
+        urgent_reason=MSG_INCIDENT_URGENT,
+        incident=incident,
+        created_by=actor,
+    )
+    _save(notice, cohorts)
+    activity_record(
+        workflow=workflow,
+        actor=actor,
+        verb="published at once, urgent and without approval,",
+        target=_target(notice),
+        changes={"Audience": ["—", notice_audience_label(notice, cohorts)]},
+        note=MSG_INCIDENT_URGENT,
+    )
+    notice_publish_locked(_lock(notice), now)
+    notice.refresh_from_db()
     return notice
 
 
