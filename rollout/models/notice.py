@@ -77,6 +77,9 @@ class ChangeNotice(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     published_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
+    # Rule 10: why it is held (a blackout window created over it, named with its end), or "".
+    # Set and cleared by the run that finds it due; its owner is told when it is set.
+    blocked_reason = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["-publish_at", "-id"]

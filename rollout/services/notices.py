@@ -36,10 +36,11 @@ from rollout.models import (
     Workflow,
 )
 from rollout.permissions import can_change_workflow
+from rollout.selectors.blackouts import blackout_covering
 from rollout.selectors.notices import notice_audience_user_ids, notice_is_short
 from rollout.services.activity import activity_record, field_changes, snapshot
 from rollout.services.approvals import approval_outcome_send, approval_request_send
-from rollout.services.blackouts import blackout_covering, blackout_ends_label
+from rollout.services.blackouts import blackout_ends_label
 from rollout.services.notice_delivery import notice_publish_locked
 
 MSG_NOT_ALLOWED = "Only the workflow's owner or an ops leader can write its notices."

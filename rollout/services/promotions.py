@@ -32,13 +32,19 @@ from rollout.models import (
     Workflow,
 )
 from rollout.permissions import can_change_workflow
+from rollout.selectors.blackouts import (
+    BLOCKED_PROMOTION,
+    blackout_block_message,
+    blackout_covering,
+)
 from rollout.selectors.thresholds import has_quality_threshold
 from rollout.services.activity import activity_record
 from rollout.services.approvals import approval_outcome_send, approval_request_send
-from rollout.services.blackouts import blackout_covering, blackout_message
+from rollout.services.blackouts import blackout_message
 from rollout.services.decision_cache import plan_changed
 from rollout.services.follows import followers_notify_phase_change
 from rollout.services.notice_drafts import notice_draft_for_promotion
+from rollout.services.notifications import notification_send
 
 MSG_NOT_ALLOWED = "Only the workflow's owner or an ops leader can request a promotion."
 MSG_NO_NEXT_PHASE = "There is no next phase to promote to."
@@ -440,6 +446,8 @@ def promotions_run_due(now: datetime | None = None) -> int:
     )
     ran = 0
     for request_id, _workflow_id in due:
+        if _held_by_blackout(request_id, now):
+            continue
         request = PromotionRequest.objects.get(pk=request_id)
         try:
             promotion_execute(request=request)
@@ -451,6 +459,46 @@ def promotions_run_due(now: datetime | None = None) -> int:
         else:
             ran += 1
     return ran
+
+
+@transaction.atomic
+def _held_by_blackout(request_id: int, now: datetime) -> bool:
+    """Rule 10 at run time: an approved promotion due inside a blackout window (created after it
+    was scheduled) stays approved and scheduled, marked blocked with the window's name and end,
+    and its owner is told once; it runs at the first run after the window. Returns whether it
+    is held."""
+    request = PromotionRequest.objects.get(pk=request_id)
+    workflow = _lock_workflow(request.workflow_id)
+    request = _lock_request(request_id, workflow)
+    if request.status != PromotionStatus.APPROVED:
+        return False
+    window = blackout_covering(workflow, now)
+    if window is None:
+        if request.blocked_reason:
+            request.blocked_reason = ""
+            request.save(update_fields=["blocked_reason"])
+        return False
+    reason = blackout_block_message(window, BLOCKED_PROMOTION)
+    if request.blocked_reason != reason:
+        request.blocked_reason = reason
+        request.save(update_fields=["blocked_reason"])
+        label = _label(request)
+        activity_record(
+            workflow=workflow,
+            actor=None,
+            verb="scheduled promotion held by a blackout window",
+            target=label,
+            note=reason,
+        )
+        notification_send(
+            recipient=workflow.owner,
+            workflow=workflow,
+            title=f"Promotion held by the “{window.name}” blackout: {workflow.name} ({label})",
+            body=reason,
+            url=_request_url(workflow),
+            email=EmailCategory.UPDATES,
+        )
+    return True
 
 
 @transaction.atomic

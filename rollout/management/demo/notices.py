@@ -47,7 +47,7 @@ from rollout.models import (
     Notification,
     Workflow,
 )
-from rollout.services.blackouts import blackout_covering
+from rollout.selectors.blackouts import blackout_covering
 from rollout.services.follows import follow
 from rollout.services.notice_delivery import notice_deliveries_send, notices_publish_due
 from rollout.services.notice_receipts import notice_receipt_acknowledge, notice_receipt_read
