@@ -154,3 +154,20 @@ def test_a_window_created_over_a_scheduled_promotion_holds_it(
     assert svc.promotions_run_due(timezone.now()) == 1
     request.refresh_from_db()
     assert (request.status, request.blocked_reason) == (PromotionStatus.EXECUTED, "")
+
+
+def test_the_notice_pages_show_it_is_blocked(workflow, workflow_owner, ops_leader):
+    from django.urls import reverse
+
+    from tests.rollout.views.conftest import as_user
+
+    notice = scheduled_notice(workflow, workflow_owner)
+    window_now(ops_leader)
+    notices_publish_due(now=notice.publish_at)
+    client = as_user(workflow_owner)
+    listing = client.get(reverse("workflow_notices", kwargs={"slug": workflow.slug}))
+    assert "Blocked by a blackout" in listing.content.decode()
+    edit = client.get(
+        reverse("notice_edit", kwargs={"slug": workflow.slug, "notice_id": notice.pk})
+    ).content.decode()
+    assert "<strong>Blocked.</strong> Blocked by the “Quarter close” blackout window" in edit
