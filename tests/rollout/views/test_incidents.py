@@ -341,7 +341,7 @@ def test_closing_shows_the_published_notice(workflow_owner, incident):
     html = response.content.decode()
     assert views.MSG_CLOSED.format(audience="EU agents") in html
     assert '<h3 id="notice-heading">Explanation to EU agents</h3>' in html
-    assert "urgent, without approval (it explains an incident)." in html
+    assert "Marked urgent and sent without approval, as every incident explanation is." in html
     assert "See who has read it" in html
     assert "What happened with Support reply drafting on 3 March 2026, and what we changed" in html
     assert "Close and publish the explanation" not in html and "Add to timeline" not in html
