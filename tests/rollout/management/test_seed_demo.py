@@ -279,7 +279,10 @@ def test_reset_deletes_the_demo_data_and_builds_it_again() -> None:
     assert user("owner@example.com").check_password(DEMO_PASSWORD)
     demo_activity = ActivityEntry.objects.filter(workflow__slug__in=DEMO_SLUGS)
     # Nothing doubled: the plans were rebuilt exactly, with the same back-dated history.
-    assert demo_activity.count() == len(fresh["activity"])
+    assert demo_activity.count() == len([row for row in fresh["activity"] if row[0]])
+    # The org-wide window's entry (no workflow) went with its demo author and came back once.
+    org_wide = ActivityEntry.objects.filter(workflow=None, verb="added an org-wide blackout window")
+    assert org_wide.count() == 1
     assert after["counts"] == fresh["counts"]
     assert after["phases"] == fresh["phases"]
     # The usage was rebuilt too: as much as before, give or take what the clock moving on by a
