@@ -149,3 +149,17 @@ def test_a_hand_written_incident_explanation_still_needs_approval(workflow, work
         urgent_reason="People are asking.",
     )
     assert notice.status == NoticeStatus.AWAITING_APPROVAL and notice.urgent
+
+
+def test_the_inbox_says_when_it_was_published_not_when_it_takes_effect(
+    workflow_owner, incident, amy
+):
+    from django.urls import reverse
+
+    from tests.rollout.views.conftest import as_user
+
+    close(incident, workflow_owner)
+    notice_deliveries_send()
+    html = as_user(amy).get(reverse("inbox")).content.decode()
+    assert "Incident explanation" in html and "Published" in html
+    assert "Takes effect" not in html
