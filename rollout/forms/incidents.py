@@ -80,6 +80,11 @@ class IncidentEntryForm(forms.Form):
         widget=_local_dt,
         help_text="Leave empty for now.",
     )
+    publish = forms.BooleanField(
+        label="Also post it to the people affected",
+        required=False,
+        help_text="It reaches the inbox of the affected cohorts at once, as a status update.",
+    )
 
 
 class IncidentCloseForm(forms.Form):
@@ -96,5 +101,6 @@ class IncidentCloseForm(forms.Form):
         max_length=services.MAX_EXPLANATION,
         widget=forms.Textarea(attrs={"rows": 4}),
         error_messages={"required": services.MSG_WHAT_CHANGED_REQUIRED},
-        help_text="What was fixed or changed so it won't happen again.",
+        help_text="What was fixed or changed so it won't happen again. Closing publishes "
+        "both at once; they cannot be changed afterwards.",
     )

@@ -13,6 +13,7 @@ class NoticeKind(models.TextChoices):
     NEW_PHASE = "new_phase", "New phase"
     COHORT_ENROLMENT = "cohort_enrolment", "Cohort enrolment"
     INCIDENT_EXPLANATION = "incident_explanation", "Incident explanation"
+    INCIDENT_UPDATE = "incident_update", "Incident update"
     REVIEW_OUTCOME = "review_outcome", "Review outcome"
     OTHER = "other", "Other"
 
@@ -79,6 +80,9 @@ class ChangeNotice(models.Model):
     # counts per cohort they made, kept in their place: {"rows": [{label, is_followers, …}]}.
     kept_counts = models.JSONField(null=True, blank=True, editable=False)
     reminded_at = models.DateTimeField(null=True, blank=True)
+    # Rule 10: why it is held (a blackout window created over it, named with its end), or "".
+    # Set and cleared by the run that finds it due; its owner is told when it is set.
+    blocked_reason = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["-publish_at", "-id"]

@@ -44,6 +44,9 @@ class PromotionRequest(models.Model):
     )
     outcome = models.TextField(blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+    # Rule 10: why it is held (a blackout window created over it, named with its end), or "".
+    # Set and cleared by the run that finds it due; its owner is told when it is set.
+    blocked_reason = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["-requested_at", "-id"]

@@ -30,6 +30,11 @@ from rollout.models import (
     PromotionStatus,
     Workflow,
 )
+from rollout.selectors.blackouts import (
+    blackout_on_day,
+    blackouts_overlapping,
+    phase_conflict_message,
+)
 from rollout.selectors.workflows import workflow_ids_viewable, workflow_list_visible
 
 PER_KIND_LIMIT = 500
@@ -53,6 +58,8 @@ class CalendarEvent:
     end: date | datetime | None
     url: str
     workflow_name: str = ""
+    # Rule 10: why this planned phase date is in a blackout window, or "".
+    conflict: str = ""
 
     @property
     def label(self) -> str:
@@ -99,11 +106,12 @@ def calendar_events(user: User, *, start: date, end: date) -> list[CalendarEvent
     if not workflows:
         return _blackouts(user, {}, set(), start, end)
     viewable = workflow_ids_viewable(user, list(workflows))
+    windows = _windows(user, workflows, start, end)
     events = [
-        *_phases(workflows, start, end),
+        *_phases(workflows, start, end, windows),
         *_promotions(workflows, viewable, start, end),
         *_notices(user, workflows, viewable, start, end),
-        *_blackouts(user, workflows, viewable, start, end),
+        *_blackouts(user, workflows, viewable, start, end, windows),
         *_reviews(workflows, viewable, start, end),
     ]
     return sorted(events, key=lambda e: (_sort_key(e), e.title))
@@ -115,7 +123,25 @@ def _sort_key(event: CalendarEvent) -> datetime:
     return event.start
 
 
-def _phases(workflows: dict[int, Workflow], start: date, end: date) -> list[CalendarEvent]:
+def _windows(
+    user: User, workflows: dict[int, Workflow], start: date, end: date
+) -> list[BlackoutWindow]:
+    """The blackout windows shown (org-wide and the visible workflows'), also the ones a planned
+    phase date may conflict with. One query."""
+    if not user.is_authenticated:
+        return []
+    lo, hi = _bounds(start, end)
+    return blackouts_overlapping(workflows, lo, hi)[:PER_KIND_LIMIT]
+
+
+def _conflict(phase: Phase, edge: str, day: date, windows: list[BlackoutWindow]) -> str:
+    window = blackout_on_day(windows, phase.workflow_id, day)
+    return phase_conflict_message(phase, edge, window) if window else ""
+
+
+def _phases(
+    workflows: dict[int, Workflow], start: date, end: date, windows: list[BlackoutWindow]
+) -> list[CalendarEvent]:
     phases = Phase.objects.filter(workflow_id__in=workflows).filter(
         Q(status=PhaseStatus.PLANNED, planned_start__gte=start, planned_start__lt=end)
         | Q(
@@ -138,6 +164,7 @@ def _phases(workflows: dict[int, Workflow], start: date, end: date) -> list[Cale
                     end=None,
                     url=_overview(workflow),
                     workflow_name=workflow.name,
+                    conflict=_conflict(phase, "start", phase.planned_start, windows),
                 )
             )
         if phase.planned_end and start <= phase.planned_end < end:
@@ -150,6 +177,7 @@ def _phases(workflows: dict[int, Workflow], start: date, end: date) -> list[Cale
                     end=None,
                     url=_overview(workflow),
                     workflow_name=workflow.name,
+                    conflict=_conflict(phase, "end", phase.planned_end, windows),
                 )
             )
     return events
@@ -239,14 +267,15 @@ def _notices(
 
 
 def _blackouts(
-    user: User, workflows: dict[int, Workflow], viewable: set[int], start: date, end: date
+    user: User,
+    workflows: dict[int, Workflow],
+    viewable: set[int],
+    start: date,
+    end: date,
+    windows: list[BlackoutWindow] | None = None,
 ) -> list[CalendarEvent]:
-    if not user.is_authenticated:
-        return []
-    lo, hi = _bounds(start, end)
-    windows = BlackoutWindow.objects.filter(
-        Q(workflow__isnull=True) | Q(workflow_id__in=workflows), starts_at__lt=hi, ends_at__gt=lo
-    ).order_by("starts_at", "pk")[:PER_KIND_LIMIT]
+    if windows is None:
+        windows = _windows(user, workflows, start, end)
     events = []
     for window in windows:
         workflow = workflows.get(window.workflow_id)

@@ -2,6 +2,7 @@
 (rollout.permissions.access_workflow); `escalation_list_for_contact` is scoped to the person."""
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import NamedTuple
 
 from django.db.models import Case, Count, Prefetch, Q, QuerySet, Value, When
@@ -10,6 +11,7 @@ from django.http import Http404
 from accounts.models import User
 from rollout.models import (
     OPEN_ESCALATION,
+    Cohort,
     Escalation,
     EscalationEvent,
     EscalationStatus,
@@ -19,6 +21,7 @@ from rollout.models import (
     Threshold,
     Workflow,
 )
+from rollout.selectors.usage import ALL, NO_COHORT
 
 # What an escalation can be opened from by hand, by the name of its query parameter.
 ORIGIN_MODELS: dict[str, type[Feedback] | type[Incident] | type[Threshold]] = {
@@ -119,3 +122,33 @@ def open_escalation_counts(workflow_ids: Iterable[int]) -> dict[int, OpenEscalat
         .order_by()
     )
     return {row["workflow_id"]: OpenEscalations(row["total"], row["critical"]) for row in rows}
+
+
+def escalations_opened_count(
+    workflow: Workflow, *, start: datetime, end: datetime, scope: Cohort | str = ALL
+) -> int:
+    """Escalations of the workflow opened in [start, end]. A cohort's are those opened from its
+    members' feedback (an escalation records no cohort of its own otherwise); people in no
+    cohort's, those from feedback of no cohort. One query."""
+    rows = Escalation.objects.filter(workflow=workflow, opened_at__gte=start, opened_at__lte=end)
+    if isinstance(scope, Cohort):
+        rows = rows.filter(feedback__cohort=scope)
+    elif scope == NO_COHORT:
+        rows = rows.filter(feedback__isnull=False, feedback__cohort__isnull=True)
+    return rows.count()
+
+
+def escalation_rate_measure(
+    workflow: Workflow,
+    *,
+    start: datetime,
+    end: datetime,
+    scope: Cohort | str = ALL,
+    invocations: int,
+) -> tuple[float | None, int]:
+    """(escalation rate, sample) for threshold evaluation: escalations opened in the window ÷
+    the scope's invocations over it; (None, 0) without invocations (never a silent pass)."""
+    if not invocations:
+        return None, 0
+    opened = escalations_opened_count(workflow, start=start, end=end, scope=scope)
+    return opened / invocations, invocations

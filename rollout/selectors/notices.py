@@ -17,6 +17,7 @@ from rollout.models import (
     Follow,
     Incident,
     NoticeAudience,
+    NoticeKind,
     NoticeStatus,
     Workflow,
 )
@@ -92,9 +93,13 @@ def notice_get_for_workflow(workflow: Workflow, notice_id: int) -> ChangeNotice:
 
 
 def notice_get_for_incident(incident: Incident) -> ChangeNotice | None:
-    """The explanation drafted as a change notice when the incident closed (the latest), or
-    None."""
-    return ChangeNotice.objects.filter(incident=incident).order_by("-pk").first()
+    """The explanation published as a change notice when the incident closed (the latest), or
+    None. Its updates, posted while it was open, are notices of another kind."""
+    return (
+        ChangeNotice.objects.filter(incident=incident, kind=NoticeKind.INCIDENT_EXPLANATION)
+        .order_by("-pk")
+        .first()
+    )
 
 
 def notice_list_awaiting_approval() -> QuerySet[ChangeNotice]:

@@ -12,8 +12,12 @@ from rollout.models import ActivityEntry
 ORG_ACTIVITY_KINDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("invites", "Invitations", ("invited",)),
     ("roles", "Role changes", ("changed roles of",)),
-    ("deactivations", "Deactivations", ("deactivated", "reactivated")),
-    ("blackouts", "Blackout windows", ("added a blackout window", "removed a blackout window")),
+    ("deactivations", "Deactivations and erasures", ("deactivated", "reactivated", "erased")),
+    (
+        "blackouts",
+        "Blackout windows",
+        ("added an org-wide blackout window", "removed an org-wide blackout window"),
+    ),
 )
 VERBS_BY_KIND = {key: verbs for key, _label, verbs in ORG_ACTIVITY_KINDS}
 

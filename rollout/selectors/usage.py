@@ -36,7 +36,9 @@ COUNTERS = (
 )
 HIST_SIZE = len(LATENCY_EDGES_MS) + 1
 SUMMED = (*COUNTERS, "latency_count")  # what adds up across days and cohorts
-# Metrics measured from feedback and escalations, which usage events do not carry.
+# Metrics measured from feedback and escalations, which usage events do not carry
+# (rollout.selectors.feedback.feedback_measure,
+# rollout.selectors.escalations.escalation_rate_measure).
 NOT_FROM_USAGE = (Metric.NEGATIVE_FEEDBACK_SHARE, Metric.ESCALATION_RATE)
 
 

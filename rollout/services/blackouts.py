@@ -1,9 +1,10 @@
-"""Blackout windows: periods in which no promotion may be scheduled or run."""
+"""Blackout windows: periods in which no promotion may be scheduled or run (rule 10). Creating
+and deleting one is logged: a workflow's in its activity log, an org-wide one in the org-wide log
+(activity entries with no workflow)."""
 
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -28,16 +29,6 @@ def blackout_ends_label(window: BlackoutWindow) -> str:
 
 def blackout_message(window: BlackoutWindow) -> str:
     return MSG_IN_BLACKOUT.format(name=window.name, ends=blackout_ends_label(window))
-
-
-def blackout_covering(workflow: Workflow, at: datetime) -> BlackoutWindow | None:
-    """The window (org-wide or the workflow's own) in force at `at`, ending last; else None."""
-    return (
-        BlackoutWindow.objects.filter(Q(workflow__isnull=True) | Q(workflow=workflow))
-        .filter(starts_at__lte=at, ends_at__gt=at)
-        .order_by("-ends_at", "pk")
-        .first()
-    )
 
 
 def _check_may_change(actor: User, workflow: Workflow | None) -> None:
@@ -70,28 +61,29 @@ def blackout_create(
     )
     window.full_clean()
     window.save()
-    if workflow is not None:
-        activity_record(
-            workflow=workflow,
-            actor=actor,
-            verb="added a blackout window",
-            target=name,
-            changes={"Window": ["—", _span(window)]},
-        )
+    # An org-wide window (workflow None) goes to the org-wide activity log.
+    activity_record(
+        workflow=workflow,
+        actor=actor,
+        verb="added a blackout window" if workflow else "added an org-wide blackout window",
+        target=name,
+        changes={"Window": ["—", _span(window)]},
+    )
     return window
 
 
 @transaction.atomic
 def blackout_delete(*, window: BlackoutWindow, actor: User) -> None:
     _check_may_change(actor, window.workflow)
-    if window.workflow is not None:
-        activity_record(
-            workflow=window.workflow,
-            actor=actor,
-            verb="removed a blackout window",
-            target=window.name,
-            changes={"Window": [_span(window), "—"]},
-        )
+    activity_record(
+        workflow=window.workflow,
+        actor=actor,
+        verb="removed a blackout window"
+        if window.workflow
+        else "removed an org-wide blackout window",
+        target=window.name,
+        changes={"Window": [_span(window), "—"]},
+    )
     window.delete()
 
 

@@ -30,9 +30,10 @@ from rollout.models import (
     Workflow,
 )
 from rollout.models.threshold import ThresholdScope
+from rollout.selectors.escalations import escalation_rate_measure
 from rollout.selectors.feedback import feedback_measure
 from rollout.selectors.thresholds import format_threshold_value, threshold_sentence
-from rollout.selectors.usage import ALL, NOT_FROM_USAGE, usage_window
+from rollout.selectors.usage import ALL, usage_window
 from rollout.services.activity import activity_record
 from rollout.services.drift import drift_evaluate_all
 from rollout.services.escalations import escalation_open
@@ -42,9 +43,6 @@ from rollout.services.phase_control import phase_pause_on_breach
 from rollout.services.usage_rollup import usage_rollup_pending
 
 HISTORY_EVERY = timedelta(hours=1)
-MSG_NOT_MEASURED = (
-    "{metric} is measured from feedback and escalations, which this workflow has not collected yet."
-)
 MSG_INSUFFICIENT = "{sample} of the {needed} cases needed in the last {days} days."
 MSG_NO_DATA = "No cases in the last {days} days."
 
@@ -57,19 +55,12 @@ class Judgement:
     reason: str
 
 
-# Measured from feedback reports (rollout.selectors.feedback), not from the usage rollups.
-MEASURED_FROM_FEEDBACK = (Metric.NEGATIVE_FEEDBACK_SHARE,)
-
-
 def judge(threshold: Threshold, observed: float | None, sample: int) -> Judgement:
     """The verdict for one observed value. Exactly at the limit passes; inside the marginal band
     (beyond the limit, up to and including its edge) is marginal; below the minimum sample is
     insufficient data, never a silent pass."""
     metric = Metric(threshold.metric)
     days = threshold.window_days
-    if metric in NOT_FROM_USAGE and metric not in MEASURED_FROM_FEEDBACK:
-        reason = MSG_NOT_MEASURED.format(metric=metric.label)
-        return Judgement(Verdict.INSUFFICIENT_DATA, None, 0, reason)
     if observed is None or sample < threshold.min_sample:
         reason = (
             MSG_INSUFFICIENT.format(sample=sample, needed=threshold.min_sample, days=days)
@@ -121,16 +112,7 @@ def thresholds_evaluate_workflow(
         start, end = window_for(threshold, now)
         recorded = []
         for scope in _scopes(threshold, cohorts):
-            if threshold.metric in MEASURED_FROM_FEEDBACK:
-                measured = feedback_measure(workflow, start=start, end=end, scope=scope)
-            else:
-                measured = usage_window(
-                    workflow,
-                    start=timezone.localdate(start),
-                    end=timezone.localdate(end),
-                    scope=scope,
-                ).measure(threshold.metric)
-            judgement = judge(threshold, *measured)
+            judgement = judge(threshold, *_measure(threshold, start, end, scope))
             cohort = scope if isinstance(scope, Cohort) else None
             recorded.append(_record(threshold, cohort, judgement, window=(start, end), now=now))
         # A scope no longer evaluated (the threshold's scope was changed) must not keep its last
@@ -140,6 +122,24 @@ def thresholds_evaluate_workflow(
         ).delete()
         statuses += recorded
     return statuses
+
+
+def _measure(
+    threshold: Threshold, start: datetime, end: datetime, scope: Cohort | str
+) -> tuple[float | None, int]:
+    """(observed, sample) of the threshold's metric over the window in one scope."""
+    workflow = threshold.workflow
+    if threshold.metric == Metric.NEGATIVE_FEEDBACK_SHARE:
+        return feedback_measure(workflow, start=start, end=end, scope=scope)
+    counts = usage_window(
+        workflow, start=timezone.localdate(start), end=timezone.localdate(end), scope=scope
+    )
+    if threshold.metric == Metric.ESCALATION_RATE:
+        # Rule 3: escalations opened ÷ invocations, judged like the other rates.
+        return escalation_rate_measure(
+            workflow, start=start, end=end, scope=scope, invocations=counts.invocations
+        )
+    return counts.measure(threshold.metric)
 
 
 def _record(

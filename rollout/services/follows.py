@@ -35,11 +35,24 @@ def unfollow(*, workflow: Workflow, user: User) -> None:
 def followers_notify_phase_change(
     workflow: Workflow, text: str, *, actor: User | None = None, detail: str = ""
 ) -> int:
-    """Tell the workflow's followers (in the app, and by email if they chose it) that its phase
-    changed. Call it inside the transaction of the change: the notifications commit with it.
-    The actor is not told about their own action. Returns how many were notified."""
+    """Tell the workflow's followers that its phase changed (see `followers_notify`)."""
+    return followers_notify(workflow, text, actor=actor, detail=detail)
+
+
+def followers_notify(
+    workflow: Workflow,
+    text: str,
+    *,
+    actor: User | None = None,
+    detail: str = "",
+    skip: tuple[int, ...] = (),
+) -> int:
+    """Tell the workflow's followers (in the app, and by email if they chose it) of a change to
+    it: a phase change, a handover. Call it inside the transaction of the change: the
+    notifications commit with it. The actor is not told about their own action, nor the ids in
+    `skip` (told otherwise). Returns how many were notified."""
     url = reverse("workflow_overview", kwargs={"slug": workflow.slug})
-    followers = follower_list_allowed(workflow)
+    followers = follower_list_allowed(workflow).exclude(pk__in=list(skip))
     if actor is not None:
         followers = followers.exclude(pk=actor.pk)
     sent = 0

@@ -2,9 +2,11 @@
 
 An incident is opened by hand (owner or ops leader), from an escalation, or by the system on a
 `pause_rollout` breach (rule 4, `actor=None`). While open, its timeline grows and its details can
-be corrected. Closing it needs "what happened" and "what changed" and drafts the explanation
-notice (`notice_title`/`notice_body`) to the affected cohorts; it is stored on the incident until
-change notices can send it.
+be corrected, and the owner may post updates to the affected cohorts' inbox (as status pages do).
+Closing it needs "what happened" and "what changed" and publishes the explanation notice
+(`notice_title`/`notice_body`, kept on the incident too) to the affected cohorts at once: no
+approval, marked urgent, logged (rule 5's exception). Until it closes both texts can change;
+afterwards nothing does.
 """
 
 from collections.abc import Iterable
@@ -23,13 +25,14 @@ from rollout.models import (
     Incident,
     IncidentStatus,
     IncidentUpdate,
+    NoticeKind,
     Severity,
     Threshold,
     Workflow,
 )
 from rollout.permissions import can_change_workflow
 from rollout.services.activity import activity_record
-from rollout.services.notice_drafts import notice_draft_for_incident
+from rollout.services.notices import notice_publish_for_incident
 
 MAX_TITLE = 200
 MAX_DETECTED_BY = 200
@@ -59,6 +62,11 @@ MSG_ENTRY_BEFORE_START = "A timeline entry cannot be earlier than the incident's
 MSG_WHAT_HAPPENED_REQUIRED = "Say what happened, in words the people affected will understand."
 MSG_WHAT_CHANGED_REQUIRED = "Say what changed, so the people affected know it won't happen again."
 
+UPDATE_TITLE = "Update on the incident: {title}"
+UPDATE_BODY = (
+    "An update on a problem with “{workflow}” that affects you, while we work on it:\n\n{text}\n\n"
+    "You will get an explanation of what happened and what changed when it is resolved."
+)
 NOTICE_TITLE = "What happened with {workflow} on {date}, and what we changed"
 EVERYONE = "everyone using {workflow}"
 BREACH_JOINED = "The breach also reached {cohorts}. {reason}"
@@ -229,9 +237,15 @@ def _locked_open(incident: Incident, actor: User) -> Incident:
 
 @transaction.atomic
 def incident_update_add(
-    *, incident: Incident, actor: User, text: str, at: datetime | None = None
+    *,
+    incident: Incident,
+    actor: User,
+    text: str,
+    at: datetime | None = None,
+    publish: bool = False,
 ) -> IncidentUpdate:
-    """Add a timeline entry (at `at`, default now) to an open incident."""
+    """Add a timeline entry (at `at`, default now) to an open incident. With `publish`, it is also
+    posted at once to the affected cohorts' inbox as an "incident update" notice."""
     incident = _locked_open(incident, actor)
     now = timezone.now()
     at = at or now
@@ -252,6 +266,14 @@ def incident_update_add(
         target=incident.title,
         note=text,
     )
+    if publish:
+        notice_publish_for_incident(
+            incident=incident,
+            actor=actor,
+            kind=NoticeKind.INCIDENT_UPDATE,
+            title=UPDATE_TITLE.format(title=incident.title)[:MAX_TITLE],
+            body=UPDATE_BODY.format(workflow=incident.workflow.name, text=text),
+        )
     return update
 
 
@@ -352,8 +374,9 @@ def incident_notice_draft(incident: Incident, *, cohorts: list[Cohort]) -> tuple
 def incident_close(
     *, incident: Incident, actor: User, what_happened: str, what_changed: str
 ) -> Incident:
-    """Close an open incident with what happened and what changed (both required), and draft
-    the explanation notice to the affected cohorts. Nothing changes when it is refused."""
+    """Close an open incident with what happened and what changed (both required), and publish
+    the explanation notice to the affected cohorts at once. Nothing changes when it is
+    refused."""
     incident = (
         Incident.objects.select_for_update()
         .select_related("workflow", "workflow__owner")
@@ -386,7 +409,13 @@ def incident_close(
         actor=actor,
         verb="closed incident",
         target=incident.title,
-        note=f"Explanation drafted for {incident_audience(incident, cohorts)}.",
+        note=f"Explanation published to {incident_audience(incident, cohorts)}.",
     )
-    notice_draft_for_incident(incident=incident, actor=actor)  # the owner reviews and schedules it
+    notice_publish_for_incident(
+        incident=incident,
+        actor=actor,
+        kind=NoticeKind.INCIDENT_EXPLANATION,
+        title=incident.notice_title,
+        body=incident.notice_body,
+    )
     return incident

@@ -82,7 +82,13 @@ from rollout.models import (
     NoticeStatus,
 )
 from rollout.permissions import may_use_workflow
+from rollout.selectors.blackouts import (
+    BLOCKED_NOTICE,
+    blackout_block_message,
+    blackout_covering,
+)
 from rollout.services.activity import activity_record
+from rollout.services.notifications import notification_send
 
 logger = logging.getLogger(__name__)
 
@@ -155,19 +161,65 @@ def notices_publish_due(*, now: datetime | None = None) -> int:
     is skipped and picked up by the next sweep."""
     now = now or timezone.now()
     published = 0
+    held: list[int] = []  # blocked by a blackout window this run: not looked at again
     for _ in range(PUBLISH_BATCH):
         with transaction.atomic():
             notice = (
-                ChangeNotice.objects.select_for_update(skip_locked=True)
+                ChangeNotice.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("workflow__owner")
                 .filter(status=NoticeStatus.SCHEDULED, publish_at__lte=now)
+                .exclude(pk__in=held)
                 .order_by("publish_at", "pk")
                 .first()
             )
             if notice is None:
                 break
+            if _held_by_blackout(notice, now):
+                held.append(notice.pk)
+                continue
             _publish(notice, now)
             published += 1
     return published
+
+
+def _held_by_blackout(notice: ChangeNotice, now: datetime) -> bool:
+    """Rule 10 at run time: a window created after the notice was scheduled, over its publish or
+    effective time, holds it — it stays scheduled, marked blocked with the window's name and
+    end, and its owner is told once — instead of publishing into the window. Once no window
+    holds it, the mark is cleared and it is published."""
+    workflow = notice.workflow
+    window = blackout_covering(workflow, now) or blackout_covering(workflow, notice.effective_at)
+    if window is None:
+        if notice.blocked_reason:
+            notice.blocked_reason = ""
+            notice.save(update_fields=["blocked_reason", "updated_at"])
+        return False
+    reason = blackout_block_message(window, BLOCKED_NOTICE)
+    if notice.blocked_reason != reason:
+        notice.blocked_reason = reason
+        notice.save(update_fields=["blocked_reason", "updated_at"])
+        activity_record(
+            workflow=workflow,
+            actor=None,
+            verb="held by a blackout window",
+            target=f"notice “{notice.title}”",
+            note=reason,
+        )
+        notification_send(
+            recipient=workflow.owner,
+            workflow=workflow,
+            title=f"Notice held by the “{window.name}” blackout: {notice.title}",
+            body=reason,
+            url=reverse("notice_edit", kwargs={"slug": workflow.slug, "notice_id": notice.pk}),
+            email=EmailCategory.UPDATES,
+        )
+    return True
+
+
+def notice_publish_locked(notice: ChangeNotice, now: datetime) -> None:
+    """Publish one notice at once, inside the caller's transaction, which holds its row (an
+    incident's explanation and updates, rollout.services.notices.notice_publish_for_incident)."""
+    _publish(notice, now)
 
 
 def _publish(notice: ChangeNotice, now: datetime) -> None:

@@ -2,8 +2,9 @@
 
 * a promotion into a phase with enrolled cohorts → a cohort-enrolment notice to those cohorts that
   no notice reaches yet (called from rollout.services.promotions);
-* a closed incident → its explanation to the cohorts it affected (rollout.services.incidents);
 * a model change mid-phase (rule 9) → a model-change notice to everyone in scope
+  (rollout.services.workflows);
+* a handover (rule 1) → a notice to everyone in scope naming the new owner
   (rollout.services.workflows).
 
 Each is called inside the caller's transaction and writes nothing when a draft already exists.
@@ -17,7 +18,6 @@ from accounts.models import User
 from rollout.models import (
     ChangeNotice,
     Cohort,
-    Incident,
     NoticeAudience,
     NoticeKind,
     NoticeStatus,
@@ -105,35 +105,6 @@ def notice_draft_for_promotion(
     )
 
 
-def notice_draft_for_incident(*, incident: Incident, actor: User | None) -> ChangeNotice | None:
-    """The closed incident's explanation (incident.notice_title/notice_body) to the cohorts it
-    affected, or everyone in scope when it named none. Linked to the incident; made once."""
-    if (
-        ChangeNotice.objects.filter(incident=incident)
-        .exclude(status=NoticeStatus.CANCELLED)
-        .exists()
-    ):
-        return None
-    workflow = incident.workflow
-    cohorts = list(incident.cohorts.all())
-    publish_at, effective_at = _times(workflow, None)
-    return notice_draft_automatic(
-        workflow=workflow,
-        caused_by=actor,
-        reason=f"The incident “{incident.title}” was closed.",
-        cohorts=cohorts,
-        kind=NoticeKind.INCIDENT_EXPLANATION,
-        title=incident.notice_title or f"About the incident “{incident.title}”"[:200],
-        body=incident.notice_body or incident.what_happened,
-        audience=NoticeAudience.COHORTS if cohorts else NoticeAudience.EVERYONE,
-        include_followers=True,
-        publish_at=publish_at,
-        effective_at=effective_at,
-        requires_ack=False,
-        incident=incident,
-    )
-
-
 def notice_draft_for_model_change(
     *, workflow: Workflow, actor: User | None, phase: Phase, changes: str = ""
 ) -> ChangeNotice:
@@ -159,4 +130,34 @@ def notice_draft_for_model_change(
         publish_at=publish_at,
         effective_at=effective_at,
         requires_ack=True,
+    )
+
+
+def notice_draft_for_handover(
+    *, workflow: Workflow, actor: User | None, old_owner: User, new_owner: User
+) -> ChangeNotice | None:
+    """Rule 1: a handover is announced. A draft to the workflow's cohorts (everyone in scope)
+    that the new owner completes and publishes; none when the workflow has no cohort yet, since
+    nobody would receive it."""
+    if not Cohort.objects.filter(workflow=workflow).exists():
+        return None
+    publish_at, effective_at = _times(workflow, None)
+    body = (
+        f"From **{_when(effective_at)}** {new_owner} owns “{workflow.name}”, taking over from "
+        f"{old_owner}.\n\nNothing changes in how you use it. Send questions, feedback and "
+        f"problems with its output to {new_owner} from now on.\n\n## What changes for you\n\n"
+        "- Nothing in the tool itself.\n"
+    )
+    return notice_draft_automatic(
+        workflow=workflow,
+        caused_by=actor,
+        reason=f"{workflow.name} was handed over from {old_owner} to {new_owner} (rule 1).",
+        kind=NoticeKind.OTHER,
+        title=f"{new_owner} now owns {workflow.name}"[:200],
+        body=body,
+        audience=NoticeAudience.EVERYONE,
+        include_followers=False,  # followers are told of the handover directly
+        publish_at=publish_at,
+        effective_at=effective_at,
+        requires_ack=False,
     )

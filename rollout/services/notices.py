@@ -20,8 +20,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import EmailCategory, User
-from accounts.roles import OPS_LEADERS, is_ops_leader
+from accounts.models import User
+from accounts.roles import is_ops_leader
 from core.errors import ApplicationError
 from core.time_zones import format_instant
 from core.wake import wake
@@ -29,15 +29,19 @@ from rollout.lib.markdown import render_markdown
 from rollout.models import (
     ChangeNotice,
     Cohort,
+    Incident,
     NoticeAudience,
+    NoticeKind,
     NoticeStatus,
     Workflow,
 )
 from rollout.permissions import can_change_workflow
+from rollout.selectors.blackouts import blackout_covering
 from rollout.selectors.notices import notice_audience_user_ids, notice_is_short
 from rollout.services.activity import activity_record, field_changes, snapshot
-from rollout.services.blackouts import blackout_covering, blackout_ends_label
-from rollout.services.notifications import notification_send
+from rollout.services.approvals import approval_outcome_send, approval_request_send
+from rollout.services.blackouts import blackout_ends_label
+from rollout.services.notice_delivery import notice_publish_locked
 
 MSG_NOT_ALLOWED = "Only the workflow's owner or an ops leader can write its notices."
 MSG_EFFECTIVE_BEFORE_PUBLISH = "The effective time must be after the publish time."
@@ -196,21 +200,19 @@ def _check_open(notice: ChangeNotice, now: datetime) -> None:
         raise ApplicationError(MSG_BEING_PUBLISHED)
 
 
+def _notice_url(notice: ChangeNotice) -> str:
+    return reverse("notice_edit", kwargs={"slug": notice.workflow.slug, "notice_id": notice.pk})
+
+
 def _ask_approval(notice: ChangeNotice, actor: User | None) -> None:
     """Tell the ops leaders (but the author) an urgent notice waits for one of them."""
-    url = reverse("notice_edit", kwargs={"slug": notice.workflow.slug, "notice_id": notice.pk})
-    leaders = User.objects.filter(groups__name=OPS_LEADERS, is_active=True).distinct()
-    if actor is not None:
-        leaders = leaders.exclude(pk=actor.pk)
-    for leader in leaders:
-        notification_send(
-            recipient=leader,
-            workflow=notice.workflow,
-            title=f"Urgent notice to approve: {notice.title}"[:200],
-            body=notice.urgent_reason,
-            url=url,
-            email=EmailCategory.APPROVALS,  # always emailed: it waits for one of them
-        )
+    approval_request_send(
+        workflow=notice.workflow,
+        requester=actor,
+        title=f"Urgent notice to approve: {notice.title}"[:200],
+        body=notice.urgent_reason,
+        url=_notice_url(notice),
+    )
 
 
 def _status_change(before: str, notice: ChangeNotice) -> dict[str, list[str]]:
@@ -415,6 +417,14 @@ def notice_approve_urgent(*, notice: ChangeNotice, actor: User, note: str = "") 
         changes=_status_change(NoticeStatus.AWAITING_APPROVAL, notice),
         note=note.strip() or notice.urgent_reason,
     )
+    approval_outcome_send(
+        workflow=notice.workflow,
+        requester=notice.created_by,
+        actor=actor,
+        title=f"Urgent notice approved: {notice.title}"[:200],
+        body=f"{actor} approved it; it is published {_when(notice.publish_at)}.",
+        url=_notice_url(notice),
+    )
     return notice
 
 
@@ -438,6 +448,53 @@ def notice_cancel(*, notice: ChangeNotice, actor: User, note: str = "") -> Chang
         changes=_status_change(before, notice),
         note=note.strip(),
     )
+    return notice
+
+
+MSG_INCIDENT_URGENT = (
+    "Published at once, without approval, by the incident it explains (rule 5's exception)."
+)
+
+
+@transaction.atomic
+def notice_publish_for_incident(
+    *, incident: Incident, actor: User, kind: NoticeKind, title: str, body: str
+) -> ChangeNotice:
+    """Publish an incident's explanation (on closing it) or an update on it (while it is open)
+    to exactly its affected cohorts — everyone in scope when it named none — at once: no
+    approval, marked urgent, logged (rule 5's one exception; every other urgent notice waits for
+    an ops leader). Not held by a blackout window: it explains a failure, it changes nothing.
+    The caller (rollout.services.incidents) has checked the actor and holds the incident's lock."""
+    now = timezone.now()
+    workflow = incident.workflow
+    cohorts = list(incident.cohorts.all())
+    notice = ChangeNotice(
+        workflow=workflow,
+        kind=kind,
+        title=title,
+        body=body,
+        audience=NoticeAudience.COHORTS if cohorts else NoticeAudience.EVERYONE,
+        include_followers=False,  # exactly the people it affected
+        publish_at=now,
+        effective_at=now,  # it describes what already happened
+        requires_ack=False,
+        status=NoticeStatus.SCHEDULED,
+        urgent=True,
+        urgent_reason=MSG_INCIDENT_URGENT,
+        incident=incident,
+        created_by=actor,
+    )
+    _save(notice, cohorts)
+    activity_record(
+        workflow=workflow,
+        actor=actor,
+        verb="published at once, urgent and without approval,",
+        target=_target(notice),
+        changes={"Audience": ["—", notice_audience_label(notice, cohorts)]},
+        note=MSG_INCIDENT_URGENT,
+    )
+    notice_publish_locked(_lock(notice), now)
+    notice.refresh_from_db()
     return notice
 
 

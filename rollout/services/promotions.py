@@ -18,6 +18,7 @@ from accounts.roles import is_ops_leader
 from accounts.unsubscribe import unsubscribe_headers
 from core.errors import ApplicationError
 from core.mail import FanOutEmail, email_subject
+from core.time_zones import format_instant
 from rollout.gates import Gate, gate_for
 from rollout.models import (
     IN_PROGRESS,
@@ -31,12 +32,19 @@ from rollout.models import (
     Workflow,
 )
 from rollout.permissions import can_change_workflow
+from rollout.selectors.blackouts import (
+    BLOCKED_PROMOTION,
+    blackout_block_message,
+    blackout_covering,
+)
 from rollout.selectors.thresholds import has_quality_threshold
 from rollout.services.activity import activity_record
-from rollout.services.blackouts import blackout_covering, blackout_message
+from rollout.services.approvals import approval_outcome_send, approval_request_send
+from rollout.services.blackouts import blackout_message
 from rollout.services.decision_cache import plan_changed
 from rollout.services.follows import followers_notify_phase_change
 from rollout.services.notice_drafts import notice_draft_for_promotion
+from rollout.services.notifications import notification_send
 
 MSG_NOT_ALLOWED = "Only the workflow's owner or an ops leader can request a promotion."
 MSG_NO_NEXT_PHASE = "There is no next phase to promote to."
@@ -106,6 +114,25 @@ def _current_gate(request: PromotionRequest) -> Gate:
     )
 
 
+def _request_url(workflow: Workflow) -> str:
+    """Where an open request is shown and decided: the promotion card of the overview."""
+    return reverse("workflow_overview", kwargs={"slug": workflow.slug}) + "#promotion-card"
+
+
+def _tell_requester(request: PromotionRequest, actor: User | None, outcome: str, why: str) -> None:
+    """The requester hears how their request ended (rollout.services.approvals)."""
+    workflow = request.workflow
+    label = _label(request)
+    approval_outcome_send(
+        workflow=workflow,
+        requester=request.requested_by,
+        actor=actor,
+        title=f"Promotion {outcome}: {workflow.name} ({label})",
+        body=why,
+        url=_request_url(workflow),
+    )
+
+
 def _lapse(request: PromotionRequest, gate: Gate, actor: User | None) -> str:
     message = MSG_LAPSED.format(changed=", ".join(_changed_labels(request, gate)))
     request.status = PromotionStatus.LAPSED
@@ -120,6 +147,7 @@ def _lapse(request: PromotionRequest, gate: Gate, actor: User | None) -> str:
         changes={"Status": [PromotionStatus.PENDING.label, PromotionStatus.LAPSED.label]},
         note=message,
     )
+    _tell_requester(request, None, "lapsed", f"{message} Request it again if it should go ahead.")
     return message
 
 
@@ -184,6 +212,16 @@ def promotion_request(
         note=request.note,
     )
     notice_draft_for_promotion(request=request, actor=actor)  # cohorts it enrols hear of it
+    label = _label(request)
+    approval_request_send(
+        workflow=workflow,
+        requester=actor,
+        title=f"Promotion to approve: {workflow.name} ({label})",
+        body=f"{actor} asks to promote “{workflow.name}”: {label}."
+        + (f"\n\n{request.note}" if request.note else "")
+        + (f"\n\nScheduled for {format_instant(scheduled_for)}." if scheduled_for else ""),
+        url=_request_url(workflow),
+    )
     return request
 
 
@@ -267,8 +305,12 @@ def _record_approval(
     if not runs_now:
         request.status = PromotionStatus.APPROVED
         request.save(update_fields=["status"])
+        when = format_instant(request.scheduled_for)
+        _tell_requester(request, actor, "approved", f"{actor} approved it; it runs {when}.")
         return request
-    return _execute_locked(request, actor, now)
+    request = _execute_locked(request, actor, now)
+    _tell_requester(request, actor, "approved", f"{actor} approved it and it ran: promoted.")
+    return request
 
 
 @transaction.atomic
@@ -279,7 +321,10 @@ def promotion_reject(*, request: PromotionRequest, actor: User, note: str = "") 
         raise ApplicationError(MSG_OPS_ONLY)
     if request.requested_by_id == actor.pk:
         raise ApplicationError(MSG_OWN_REQUEST)
-    return _close(request, actor, PromotionStatus.REJECTED, "rejected a promotion", note)
+    request = _close(request, actor, PromotionStatus.REJECTED, "rejected a promotion", note)
+    why = f"{actor} rejected it." + (f" Why: {note.strip()}" if note.strip() else "")
+    _tell_requester(request, actor, "rejected", why)
+    return request
 
 
 @transaction.atomic
@@ -401,16 +446,59 @@ def promotions_run_due(now: datetime | None = None) -> int:
     )
     ran = 0
     for request_id, _workflow_id in due:
+        if _held_by_blackout(request_id, now):
+            continue
         request = PromotionRequest.objects.get(pk=request_id)
         try:
             promotion_execute(request=request)
         except PromotionLapsed as exc:
-            _email_owner(request_id, exc.message)
+            # The requester was told of the lapse; the owner is emailed unless that is them.
+            _email_owner(request_id, exc.message, skip_requester=True)
         except ApplicationError as exc:
             _fail(request_id, exc.message)
         else:
             ran += 1
     return ran
+
+
+@transaction.atomic
+def _held_by_blackout(request_id: int, now: datetime) -> bool:
+    """Rule 10 at run time: an approved promotion due inside a blackout window (created after it
+    was scheduled) stays approved and scheduled, marked blocked with the window's name and end,
+    and its owner is told once; it runs at the first run after the window. Returns whether it
+    is held."""
+    request = PromotionRequest.objects.get(pk=request_id)
+    workflow = _lock_workflow(request.workflow_id)
+    request = _lock_request(request_id, workflow)
+    if request.status != PromotionStatus.APPROVED:
+        return False
+    window = blackout_covering(workflow, now)
+    if window is None:
+        if request.blocked_reason:
+            request.blocked_reason = ""
+            request.save(update_fields=["blocked_reason"])
+        return False
+    reason = blackout_block_message(window, BLOCKED_PROMOTION)
+    if request.blocked_reason != reason:
+        request.blocked_reason = reason
+        request.save(update_fields=["blocked_reason"])
+        label = _label(request)
+        activity_record(
+            workflow=workflow,
+            actor=None,
+            verb="scheduled promotion held by a blackout window",
+            target=label,
+            note=reason,
+        )
+        notification_send(
+            recipient=workflow.owner,
+            workflow=workflow,
+            title=f"Promotion held by the “{window.name}” blackout: {workflow.name} ({label})",
+            body=reason,
+            url=_request_url(workflow),
+            email=EmailCategory.UPDATES,
+        )
+    return True
 
 
 @transaction.atomic
@@ -435,10 +523,12 @@ def _fail(request_id: int, reason: str) -> None:
     _email_owner(request_id, reason)
 
 
-def _email_owner(request_id: int, reason: str) -> None:
+def _email_owner(request_id: int, reason: str, *, skip_requester: bool = False) -> None:
     request = PromotionRequest.objects.select_related("workflow__owner").get(pk=request_id)
     workflow = request.workflow
     owner = workflow.owner
+    if skip_requester and owner.pk == request.requested_by_id:
+        return
     if not owner.is_active or not owner.wants_email(EmailCategory.UPDATES):
         return
     url = reverse("workflow_overview", kwargs={"slug": workflow.slug})

@@ -4,16 +4,22 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import EmailCategory, User
 from accounts.roles import is_ops_leader
 from accounts.selectors import organisation_get
 from core.errors import ApplicationError
 from rollout.models import IN_PROGRESS, Phase, Workflow
 from rollout.services.access import workflow_access_sync
 from rollout.services.activity import activity_record, field_changes, snapshot
-from rollout.services.notice_drafts import notice_draft_for_model_change
+from rollout.services.follows import followers_notify
+from rollout.services.notice_drafts import (
+    notice_draft_for_handover,
+    notice_draft_for_model_change,
+)
+from rollout.services.notifications import notification_send
 from rollout.services.phases import plan_create_default
 
 EDITABLE_FIELDS = (
@@ -183,4 +189,47 @@ def workflow_handover(
         changes={"owner": [str(old_owner), str(new_owner)]},
         note=note.strip(),
     )
+    _announce_handover(workflow, actor, old_owner, new_owner, note.strip())
     return workflow
+
+
+def _announce_handover(
+    workflow: Workflow, actor: User, old_owner: User, new_owner: User, note: str
+) -> None:
+    """Rule 1: the handover is announced — both owners told (in the app, and by email as
+    workflow updates), the followers told, and a notice to the cohorts drafted for the new owner
+    to complete and publish."""
+    draft = notice_draft_for_handover(
+        workflow=workflow, actor=actor, old_owner=old_owner, new_owner=new_owner
+    )
+    overview = reverse("workflow_overview", kwargs={"slug": workflow.slug})
+    why = f"\n\n{actor}: {note}" if note else ""
+    draft_text = ""
+    new_owner_url = overview
+    if draft is not None:
+        draft_text = "\n\nA notice telling its cohorts is drafted for you: complete and publish it."
+        new_owner_url = reverse(
+            "notice_edit", kwargs={"slug": workflow.slug, "notice_id": draft.pk}
+        )
+    notification_send(
+        recipient=new_owner,
+        workflow=workflow,
+        title=f"You now own {workflow.name}",
+        body=f"{actor} handed it over to you from {old_owner}.{why}{draft_text}",
+        url=new_owner_url,
+        email=EmailCategory.UPDATES,
+    )
+    notification_send(
+        recipient=old_owner,
+        workflow=workflow,
+        title=f"You no longer own {workflow.name}",
+        body=f"{actor} handed it over to {new_owner}.{why}",
+        url=overview,
+        email=EmailCategory.UPDATES,
+    )
+    followers_notify(
+        workflow,
+        f"handed over from {old_owner} to {new_owner}",
+        actor=actor,
+        skip=(old_owner.pk, new_owner.pk),
+    )

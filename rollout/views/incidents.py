@@ -18,7 +18,13 @@ from core.htmx import HtmxHttpRequest
 from core.pagination import paginate
 from rollout.forms.fields import add_application_error
 from rollout.forms.incidents import IncidentCloseForm, IncidentEntryForm, IncidentForm
-from rollout.models import Escalation, Incident, IncidentStatus, Severity, Workflow
+from rollout.models import (
+    Escalation,
+    Incident,
+    IncidentStatus,
+    Severity,
+    Workflow,
+)
 from rollout.permissions import access_workflow
 from rollout.selectors.escalations import escalation_get_or_none
 from rollout.selectors.incidents import (
@@ -34,9 +40,10 @@ from rollout.views._workflow import workflow_page_context
 
 MSG_OPENED = "Opened the incident “{title}”. Add to its timeline as you learn more."
 MSG_ENTRY_ADDED = "Added to the timeline."
+MSG_ENTRY_POSTED = "Added to the timeline and posted to {audience}."
 MSG_DETAILS_SAVED = "Saved the incident's details."
 MSG_DETAILS_UNCHANGED = "Nothing to save: no detail was changed."
-MSG_CLOSED = "Closed the incident. The explanation to {audience} is drafted below."
+MSG_CLOSED = "Closed the incident. Its explanation was published to {audience}."
 MSG_UNKNOWN_ACTION = "Unknown action."
 
 ENTRY, DETAILS, CLOSE = "entry", "details", "close"
@@ -122,7 +129,7 @@ def _render_detail(
         close_form=(close_form or IncidentCloseForm()) if acts else None,
         details_open=bool(details_form and details_form.errors),
         done=done,
-        # The explanation drafted as a change notice when the incident closed.
+        # The explanation published as a change notice when the incident closed.
         notice=(notice_get_for_incident(incident) if context["can_view"] and not is_open else None),
     )
     template = "rollout/incident_detail.html"
@@ -143,7 +150,7 @@ def _incident(request: HtmxHttpRequest, workflow: Workflow, incident_id: int) ->
 @require_http_methods(["GET", "POST"])
 def incident_detail(request: HtmxHttpRequest, slug: str, incident_id: int) -> HttpResponse:
     """One incident. POST (owner or ops leader) with action=entry adds a timeline entry,
-    action=details corrects the details, action=close closes it and drafts the explanation."""
+    action=details corrects the details, action=close closes it and publishes the explanation."""
     is_post = request.method == "POST"
     workflow = access_workflow(request.user, slug, for_change=is_post, members=not is_post)
     incident = _incident(request, workflow, incident_id)
@@ -184,8 +191,14 @@ def _act(
     data = form.cleaned_data
     if action == ENTRY:
         services.incident_update_add(
-            incident=incident, actor=request.user, text=data["text"], at=data["at"]
+            incident=incident,
+            actor=request.user,
+            text=data["text"],
+            at=data["at"],
+            publish=data["publish"],
         )
+        if data["publish"]:
+            return MSG_ENTRY_POSTED.format(audience=services.incident_audience(incident))
         return MSG_ENTRY_ADDED
     if action == DETAILS:
         if not form.has_changed():

@@ -26,6 +26,7 @@ from rollout.forms.plan import (
 )
 from rollout.models import DataSource, ReadinessQuestion, Workflow
 from rollout.permissions import access_workflow
+from rollout.selectors.blackouts import phase_blackout_conflicts
 from rollout.selectors.plan import (
     data_source_get,
     data_source_list,
@@ -97,8 +98,12 @@ def _render(
             settings_form=bound.get("settings")
             or PlanSettingsForm(instance=workflow, approvals_editable=is_ops_leader(request.user)),
         )
+    conflicts = phase_blackout_conflicts(workflow, phases)
+    for phase in phases:
+        phase.blackout_conflicts = conflicts.get(phase.pk, [])
     context.update(
         phases=phases,
+        blackout_conflicts=sum(conflicts.values(), []),
         sources=sources,
         readiness=readiness,
         timeline=phase_timeline(workflow, today, phases=phases),

@@ -1,6 +1,7 @@
-"""An incident in the browser: the owner opens one, adds to its timeline, closes it with what
-happened and what changed, and reads the drafted explanation; a member of the affected cohort
-then reads that explanation."""
+"""An incident in the browser: the owner opens one, adds to its timeline and posts an update to
+the affected cohort, closes it with what happened and what changed, which publishes the
+explanation at once; a member of the affected cohort finds the update and the explanation in
+their inbox and reads it."""
 
 import re
 
@@ -63,6 +64,14 @@ def test_owner_opens_updates_and_closes_an_incident(
     screenshot(page, "incident-open-desktop")
     assert axe_violations(page) == []
 
+    # An update posted to the people affected (their inbox), as a status page would.
+    page.get_by_label("New timeline entry").fill("We found the cause and are fixing it.")
+    page.get_by_label("Also post it to the people affected").check()
+    page.get_by_role("button", name="Add to timeline").click()
+    expect(page.locator("#incident-body [role=status]")).to_have_text(
+        "Added to the timeline and posted to EU tier-1 agents."
+    )
+
     # Closing needs both answers (the browser asks for them first; the server refuses too, see
     # tests/rollout/views/test_incidents.py).
     page.get_by_role("textbox", name="What happened", exact=True).fill(
@@ -71,10 +80,13 @@ def test_owner_opens_updates_and_closes_an_incident(
     page.get_by_label("What changed").fill(
         "We rolled the prompt back and added a check that blocks any reply offering a refund."
     )
-    page.get_by_role("button", name="Close and draft the explanation").click()
-    expect(page.get_by_role("heading", name="Draft notice to EU tier-1 agents")).to_be_visible()
-    expect(page.get_by_role("link", name="review and schedule it")).to_be_visible()
-    expect(page.locator(".notice-preview")).to_contain_text(
+    page.get_by_role("button", name="Close and publish the explanation").click()
+    expect(page.get_by_role("heading", name="Explanation to EU tier-1 agents")).to_be_visible()
+    expect(page.locator(".notice-draft")).to_contain_text(
+        "Marked urgent and sent without approval, as every incident explanation is."
+    )
+    expect(page.get_by_role("link", name="See who has read it")).to_be_visible()
+    expect(page.locator(".notice-draft .notice-title")).to_contain_text(
         "What happened with Support reply drafting on 3 March 2026, and what we changed"
     )
     incident.refresh_from_db()
@@ -88,8 +100,22 @@ def test_owner_opens_updates_and_closes_an_incident(
     page.set_viewport_size(DESKTOP)
     screenshot(page, "incidents-list-desktop")
 
-    # The member of the affected cohort reads the explanation, not the internal workings.
+    # The member of the affected cohort finds the update and the explanation in their inbox.
     sign_in_as(member)
+    page.goto(f"{live_server.url}/inbox/")
+    explanation = "What happened with Support reply drafting on 3 March 2026, and what we changed"
+    expect(page.get_by_role("link", name=explanation)).to_be_visible()
+    expect(
+        page.get_by_role(
+            "link", name="Update on the incident: Replies promised refunds we do not give"
+        )
+    ).to_be_visible()
+    screenshot(page, "inbox-incident-explanation-desktop")
+    page.get_by_role("link", name=explanation).click()
+    expect(page.get_by_text("We rolled the prompt back and added a check")).to_be_visible()
+    assert axe_violations(page) == []
+
+    # The incident page shows them the explanation, not the internal workings.
     page.goto(f"{base}/incidents/")
     page.get_by_role("link", name="Replies promised refunds we do not give").click()
     expect(page.get_by_text("We rolled the prompt back and added a check")).to_be_visible()

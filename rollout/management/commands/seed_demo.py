@@ -456,7 +456,12 @@ class Command(BaseCommand):
         """Change notices for each demo workflow that has a notice story, its demo plan and no
         notice scheduled or published yet (drafts the product made are completed and sent)."""
         order = {w.slug: i for i, w in enumerate(DEMO_WORKFLOWS)}
-        sent = ChangeNotice.objects.exclude(status=NoticeStatus.DRAFT).values("workflow_id")
+        # An incident's explanation is published when it closes, before any story is told.
+        sent = (
+            ChangeNotice.objects.exclude(status=NoticeStatus.DRAFT)
+            .filter(incident__isnull=True)
+            .values("workflow_id")
+        )
         missing = sorted(
             Workflow.objects.filter(slug__in=order).exclude(pk__in=sent).select_related("owner"),
             key=lambda w: order[w.slug],
@@ -480,9 +485,14 @@ class Command(BaseCommand):
                 if notice.status == NoticeStatus.PUBLISHED:
                     acknowledged = receipts.filter(acknowledged_at__isnull=False).count()
                     state = f"published, {acknowledged} of {receipts.count()} acknowledged"
+                    if not notice.requires_ack:
+                        state = f"published to {receipts.count()}"
                 else:
                     state = notice.get_status_display().lower()
-                urgent = ", urgent, approved by " + str(notice.approved_by) if notice.urgent else ""
+                urgent = ""
+                if notice.urgent:
+                    by = notice.approved_by
+                    urgent = f", urgent, approved by {by}" if by else ", urgent, no approval needed"
                 self.stdout.write(f"Notice on {workflow.name} ({state}{urgent}): {notice.title}")
         return told
 

@@ -21,8 +21,10 @@ from django.db.models import F, Max, Model
 from django.utils import timezone
 
 from accounts.models import User
+from rollout.lib.markdown import render_markdown
 from rollout.models import (
     ActivityEntry,
+    ChangeNotice,
     Cohort,
     Escalation,
     EscalationEvent,
@@ -33,6 +35,7 @@ from rollout.models import (
     FeedbackStatus,
     FeedbackVote,
     Incident,
+    NoticeKind,
     Notification,
     Severity,
     Workflow,
@@ -396,6 +399,16 @@ def _return_window(s: Story, owner: str) -> None:
     title, body = incident_notice_draft(incident, cohorts=list(incident.cohorts.all()))
     Incident.objects.filter(pk=incident.pk).update(
         closed_at=closed, notice_title=title, notice_body=body
+    )
+    # Its explanation was published as it closed: then, with those texts.
+    ChangeNotice.objects.filter(incident=incident, kind=NoticeKind.INCIDENT_EXPLANATION).update(
+        title=title,
+        body=body,
+        body_html=render_markdown(body),
+        created_at=closed,
+        publish_at=closed,
+        effective_at=closed,
+        published_at=closed,
     )
 
 

@@ -47,10 +47,9 @@ from rollout.models import (
     Notification,
     Workflow,
 )
-from rollout.services.blackouts import blackout_covering
+from rollout.selectors.blackouts import blackout_covering
 from rollout.services.follows import follow
 from rollout.services.notice_delivery import notice_deliveries_send, notices_publish_due
-from rollout.services.notice_drafts import notice_draft_for_incident
 from rollout.services.notice_receipts import notice_receipt_acknowledge, notice_receipt_read
 from rollout.services.notices import (
     notice_approve_urgent,
@@ -193,18 +192,24 @@ class Story:
         with self.at(t.publish):
             notices_publish_due(now=t.publish)
             notice_deliveries_send(now=t.publish)
+        self.record_reads(notice, reads)
+        notice.refresh_from_db()
+        return notice
+
+    def record_reads(self, notice: ChangeNotice, reads: dict[str, tuple[str, datetime]]) -> None:
+        """`reads`: {email: (READ or ACK, when)} of the notice's recipients (others skipped)."""
         receipts = {
             r.recipient.email: r
             for r in NoticeReceipt.objects.filter(notice=notice).select_related("recipient")
         }
         for email, (state, at) in sorted(reads.items(), key=lambda item: item[1][1]):
+            if email not in receipts:
+                continue
             with self.at(at):
                 if state == ACK:
                     notice_receipt_acknowledge(receipt=receipts[email])
                 else:
                     notice_receipt_read(receipt=receipts[email])
-        notice.refresh_from_db()
-        return notice
 
     def _redate_draft(self, draft: ChangeNotice, when: datetime) -> None:
         """A draft the product made while the plan was built: dated when the story writes it."""
@@ -311,35 +316,25 @@ def _support(s: Story) -> None:
 
 
 def _incident_explanation(s: Story, eu: Cohort) -> None:
-    """The explanation closing the incident drafted (demo_feedback), reviewed and published."""
+    """The explanation closing the incident published at once (demo_feedback): delivered then,
+    and read by the people it affected."""
     incident = Incident.objects.filter(workflow=s.workflow, title=INCIDENT_TITLE).first()
     if incident is None or incident.closed_at is None:
         return
-    draft = ChangeNotice.objects.filter(incident=incident, status=NoticeStatus.DRAFT).first()
-    if draft is None:
-        draft = notice_draft_for_incident(incident=incident, actor=s.owner)
-        if draft is None:  # one exists and is past its draft: not the demo's to change
-            return
-    closed = timezone.localtime(incident.closed_at)
-    publish = closed.replace(hour=14, minute=0, second=0, microsecond=0)
-    s.announce(
-        draft,
-        Timeline(
-            drafted=incident.closed_at,
-            scheduled=publish - timedelta(hours=2),
-            publish=publish,
-            effective=publish + timedelta(days=s.workflow.lead_time_days),
-        ),
-        cohorts=list(incident.cohorts.all()) or [eu],
-        # The texts as they were when it closed: the incident keeps them up to date.
-        title=incident.notice_title or draft.title,
-        body=incident.notice_body or draft.body,
-        requires_ack=True,
-        reads={
-            MEMBER: (ACK, publish + timedelta(hours=1, minutes=10)),
-            "lukas.schmidt@example.com": (READ, publish + timedelta(hours=3)),
-            "sofia.rossi@example.com": (ACK, publish + timedelta(days=1, hours=-5)),
-            EXEC: (READ, publish + timedelta(hours=4)),
+    notice = ChangeNotice.objects.filter(
+        incident=incident, kind=NoticeKind.INCIDENT_EXPLANATION, status=NoticeStatus.PUBLISHED
+    ).first()
+    if notice is None:
+        return
+    closed = incident.closed_at
+    with s.at(closed):
+        notice_deliveries_send(now=closed)
+    s.record_reads(
+        notice,
+        {
+            MEMBER: (READ, closed + timedelta(hours=1, minutes=10)),
+            "lukas.schmidt@example.com": (READ, closed + timedelta(hours=3)),
+            "sofia.rossi@example.com": (READ, closed + timedelta(hours=19)),
         },
     )
 
@@ -472,7 +467,10 @@ def demo_notices_seed(*, workflow: Workflow, users: dict[str, User]) -> bool:
     cohort, tell = story
     if not Cohort.objects.filter(workflow=workflow, name=cohort).exists():
         return False
-    if ChangeNotice.objects.filter(workflow=workflow).exclude(status=NoticeStatus.DRAFT).exists():
+    # An incident's explanation is published when the incident closes (demo_feedback), before
+    # the story is told: it does not count as the story's.
+    told = ChangeNotice.objects.filter(workflow=workflow, incident__isnull=True)
+    if told.exclude(status=NoticeStatus.DRAFT).exists():
         return False
     s = Story(workflow=Workflow.objects.select_related("owner").get(pk=workflow.pk), users=users)
     with demo_mailer():

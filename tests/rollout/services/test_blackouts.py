@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from core.errors import ApplicationError
 from rollout.models import ActivityEntry, BlackoutWindow
+from rollout.selectors.blackouts import blackout_covering
 from rollout.services import blackouts as svc
 from tests.factories import make_workflow
 
@@ -69,10 +70,10 @@ def test_blackout_covering(workflow, ops_leader, workflow_owner):
         starts_at=now,
         ends_at=now + timedelta(hours=5),
     )
-    assert svc.blackout_covering(workflow, now + timedelta(hours=1)) == own
-    assert svc.blackout_covering(other, now + timedelta(hours=1)) is None
-    assert svc.blackout_covering(workflow, now + timedelta(hours=5)) is None
+    assert blackout_covering(workflow, now + timedelta(hours=1)) == own
+    assert blackout_covering(other, now + timedelta(hours=1)) is None
+    assert blackout_covering(workflow, now + timedelta(hours=5)) is None
     org = svc.blackout_create(
         actor=ops_leader, name="Org", starts_at=now, ends_at=now + timedelta(hours=9)
     )
-    assert svc.blackout_covering(other, now + timedelta(hours=1)) == org
+    assert blackout_covering(other, now + timedelta(hours=1)) == org

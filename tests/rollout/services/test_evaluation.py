@@ -24,7 +24,6 @@ from rollout.models import (
 from rollout.services.evaluation import (
     MSG_INSUFFICIENT,
     MSG_NO_DATA,
-    MSG_NOT_MEASURED,
     judge,
     thresholds_evaluate_all,
     thresholds_evaluate_workflow,
@@ -129,12 +128,13 @@ def test_a_minimum_sample_of_zero_with_no_data_is_still_insufficient():
     assert judge(rule(min_sample=0), None, 0).verdict == Verdict.INSUFFICIENT_DATA
 
 
-@pytest.mark.parametrize("metric", ["escalation_rate"])
-def test_metrics_not_measured_from_usage_are_insufficient_data(metric):
-    judgement = judge(rule(metric=metric), 0.5, 1000)
-    assert judgement.verdict == Verdict.INSUFFICIENT_DATA
-    assert (judgement.observed, judgement.sample) == (None, 0)
-    assert judgement.reason == MSG_NOT_MEASURED.format(metric="Escalation rate")
+def test_escalation_rate_is_judged_like_any_rate():
+    threshold = rule(metric="escalation_rate", limit=0.01, marginal_limit=0.02)
+    assert judge(threshold, 0.005, 400).verdict == Verdict.PASS
+    assert judge(threshold, 0.015, 400).verdict == Verdict.MARGINAL
+    judgement = judge(threshold, 0.05, 400)
+    assert (judgement.verdict, judgement.observed, judgement.sample) == (Verdict.FAIL, 0.05, 400)
+    assert judgement.reason == "5% over 400 cases: should be at most 1%."
 
 
 def test_negative_feedback_share_is_judged_like_any_rate():

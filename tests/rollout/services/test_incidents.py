@@ -287,7 +287,7 @@ def when(value: datetime) -> str:
     return date_format(timezone.localtime(value), "j M Y, H:i T")
 
 
-def test_closing_drafts_the_explanation_to_the_affected_cohorts(workflow, workflow_owner, eu, uk):
+def test_closing_writes_the_explanation_to_the_affected_cohorts(workflow, workflow_owner, eu, uk):
     incident = open_incident(workflow, workflow_owner, cohorts=[uk, eu])
     entry = svc.incident_update_add(
         incident=incident,
@@ -317,7 +317,7 @@ def test_closing_drafts_the_explanation_to_the_affected_cohorts(workflow, workfl
         "If you have questions, contact Owen Owner, who owns this workflow."
     )
     entry = ActivityEntry.objects.get(verb="closed incident")
-    assert entry.note == "Explanation drafted for EU agents and UK agents."
+    assert entry.note == "Explanation published to EU agents and UK agents."
 
 
 def test_without_cohorts_the_explanation_is_for_everyone(workflow, workflow_owner):

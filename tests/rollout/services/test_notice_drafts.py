@@ -10,7 +10,6 @@ from accounts.models import User
 from rollout.models import ChangeNotice, NoticeAudience, NoticeKind, NoticeStatus, Phase
 from rollout.selectors.notices import notice_is_short
 from rollout.services import notices as svc
-from rollout.services.incidents import incident_close, incident_open
 from rollout.services.promotions import promotion_cancel, promotion_request
 from rollout.services.workflows import workflow_update
 from tests.factories import UserFactory
@@ -87,43 +86,6 @@ def test_no_draft_into_shadow(workflow, workflow_owner, member):
     make_cohort(workflow, "limited", member)
     promotion_request(workflow=workflow, actor=workflow_owner)
     assert not ChangeNotice.objects.exists()
-
-
-def test_closing_an_incident_drafts_its_explanation(workflow, workflow_owner, member):
-    cohort = make_cohort(workflow, "limited", member)
-    incident = incident_open(
-        workflow=workflow,
-        actor=workflow_owner,
-        title="Wrong refunds promised",
-        started_at=timezone.now() - timedelta(hours=3),
-        cohorts=[cohort],
-    )
-    incident = incident_close(
-        incident=incident,
-        actor=workflow_owner,
-        what_happened="Replies promised refunds.",
-        what_changed="A refund rule was added.",
-    )
-    notice = ChangeNotice.objects.get()
-    assert notice.kind == NoticeKind.INCIDENT_EXPLANATION
-    assert notice.incident == incident
-    assert (notice.title, notice.body) == (incident.notice_title, incident.notice_body)
-    assert list(notice.cohorts.all()) == [cohort]
-    assert notice.status == NoticeStatus.DRAFT
-    assert not notice_is_short(notice)  # schedulable as drafted
-
-
-def test_an_incident_without_cohorts_explains_to_everyone(workflow, workflow_owner):
-    incident = incident_open(
-        workflow=workflow,
-        actor=workflow_owner,
-        title="Outage",
-        started_at=timezone.now() - timedelta(hours=1),
-    )
-    incident_close(
-        incident=incident, actor=workflow_owner, what_happened="Down.", what_changed="Fixed."
-    )
-    assert ChangeNotice.objects.get().audience == NoticeAudience.EVERYONE
 
 
 def test_a_model_change_mid_phase_drafts_a_notice_to_everyone(workflow, workflow_owner):

@@ -275,10 +275,10 @@ def test_owner_sees_the_forms_on_an_open_incident(workflow_owner, incident):
     assert response.status_code == 200
     assert template_names(response)[0] == DETAIL
     html = response.content.decode()
-    for text in ("Add to timeline", "Edit details", "Close and draft the explanation"):
+    for text in ("Add to timeline", "Edit details", "Close and publish the explanation"):
         assert text in html
     assert "Both answers go into the explanation to EU agents" in html
-    assert "Draft notice" not in html
+    assert "Explanation to" not in html
 
 
 def test_adding_a_timeline_entry(workflow_owner, incident):
@@ -334,17 +334,17 @@ def test_correcting_the_details(workflow_owner, incident, eu):
     assert '<details class="incident-edit" open>' in html
 
 
-def test_closing_shows_the_drafted_notice(workflow_owner, incident):
+def test_closing_shows_the_published_notice(workflow_owner, incident):
     client = as_user(workflow_owner)
     response = client.post(detail_url(incident), CLOSE_FORM, headers=HTMX)
     assert template_names(response)[0] == "incident-body"
     html = response.content.decode()
     assert views.MSG_CLOSED.format(audience="EU agents") in html
-    assert '<h3 id="notice-heading">Draft notice to EU agents</h3>' in html
-    assert "It is a change notice (draft):" in html
-    assert "review and schedule it" in html
+    assert '<h3 id="notice-heading">Explanation to EU agents</h3>' in html
+    assert "Marked urgent and sent without approval, as every incident explanation is." in html
+    assert "See who has read it" in html
     assert "What happened with Support reply drafting on 3 March 2026, and what we changed" in html
-    assert "Close and draft the explanation" not in html and "Add to timeline" not in html
+    assert "Close and publish the explanation" not in html and "Add to timeline" not in html
     incident.refresh_from_db()
     assert (incident.status, incident.closed_by) == ("closed", workflow_owner)
 
@@ -367,8 +367,8 @@ def test_closing_twice_says_so(workflow_owner, ops_leader, incident):
     assert response.status_code == 200
     # The page is re-rendered as it is now: closed, without forms, with the draft.
     html = response.content.decode()
-    assert "Draft notice to EU agents" in html
-    assert "Close and draft the explanation" not in html
+    assert "Explanation to EU agents" in html
+    assert "Close and publish the explanation" not in html
 
 
 def test_an_unknown_action_is_a_bad_request(workflow_owner, incident):
@@ -379,7 +379,7 @@ def test_an_unknown_action_is_a_bad_request(workflow_owner, incident):
 def test_an_executive_sees_the_draft_of_a_closed_incident(executive, workflow_owner, incident):
     closed(incident, workflow_owner)
     html = as_user(executive).get(detail_url(incident)).content.decode()
-    assert "Draft notice to EU agents" in html
+    assert "Explanation to EU agents" in html
 
 
 # --- Overview, portfolio, query bounds -----------------------------------------------------------
@@ -431,3 +431,19 @@ def test_the_pages_use_a_bounded_number_of_queries(
     with django_assert_max_num_queries(12):
         assert client.get(detail_url(incident)).status_code == 200
     assert timezone.now() > incident.started_at
+
+
+def test_posting_an_update_to_the_affected_cohorts(workflow_owner, incident, member):
+    from rollout.models import ChangeNotice, NoticeKind
+
+    client = as_user(workflow_owner)
+    html = client.get(detail_url(incident)).content.decode()
+    assert "Also post it to the people affected" in html
+    response = client.post(
+        detail_url(incident),
+        {"action": "entry", "entry-text": "Cause found.", "entry-publish": "on"},
+        headers=HTMX,
+    )
+    assert views.MSG_ENTRY_POSTED.format(audience="EU agents") in response.content.decode()
+    notice = ChangeNotice.objects.get(incident=incident)
+    assert (notice.kind, notice.status) == (NoticeKind.INCIDENT_UPDATE, "published")

@@ -85,3 +85,28 @@ def test_fixed_queries(ops_leader, org_entries, django_assert_max_num_queries):
     client = as_user(ops_leader)
     with django_assert_max_num_queries(6):
         assert client.get("/activity/").status_code == 200
+
+
+def test_each_kind_finds_the_entries_the_services_write(ops_leader, workflow_owner):
+    """The kinds filter on verbs: the ones the services really write (a verb renamed in a service
+    would otherwise drop its entries from the filter silently)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.services import user_erase
+    from rollout.selectors.org_activity import org_activity_list
+    from rollout.services.blackouts import blackout_create, blackout_delete
+
+    start = timezone.now() + timedelta(days=3)
+    window = blackout_create(
+        actor=ops_leader, name="Year-end freeze", starts_at=start, ends_at=start + timedelta(days=2)
+    )
+    blackout_delete(window=window, actor=ops_leader)
+    user_erase(actor=ops_leader, user=workflow_owner)
+
+    assert [e.verb for e in org_activity_list(kind="blackouts")] == [
+        "removed an org-wide blackout window",
+        "added an org-wide blackout window",
+    ]
+    assert [e.verb for e in org_activity_list(kind="deactivations")] == ["erased"]
