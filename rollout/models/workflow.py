@@ -79,6 +79,12 @@ class Workflow(models.Model):
         help_text="How often the owner reviews the workflow's health, e.g. 90 for quarterly.",
     )
     next_review_due = models.DateField("next review due", null=True, blank=True)
+    retired_at = models.DateTimeField(
+        "retired",
+        null=True,
+        blank=True,
+        help_text="Set when a review retires the workflow: off for everyone, no new events.",
+    )
     escalation_repeat_last = models.PositiveSmallIntegerField(
         "repeat the last escalation level",
         default=0,
@@ -97,6 +103,10 @@ class Workflow(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("workflow_overview", kwargs={"slug": self.slug})
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
 
     @property
     def is_ownerless(self) -> bool:

@@ -1,0 +1,105 @@
+"""Reviews: starting one freezes its snapshot and lists the items to re-attest."""
+
+import pytest
+
+from core.errors import ApplicationError
+from rollout.models import (
+    ActivityEntry,
+    AttestationItem,
+    Cohort,
+    CohortMember,
+    Feedback,
+    Review,
+    ReviewStatus,
+    Threshold,
+    Workflow,
+)
+from rollout.services import reviews as svc
+from tests.factories import UserFactory
+from tests.rollout.promotion_fixtures import make_plan, make_shadow_ready
+from tests.rollout.usage_events_data import events, ingest, outcomes
+
+
+def add_threshold(workflow: Workflow) -> Threshold:
+    return Threshold.objects.create(
+        workflow=workflow,
+        metric="error_rate",
+        comparator="lte",
+        limit=0.05,
+        window_days=7,
+        min_sample=10,
+        bad_output="A reply that states a wrong refund amount.",
+        action="alert",
+    )
+
+
+@pytest.fixture
+def tier1(workflow: Workflow) -> Cohort:
+    cohort = Cohort.objects.create(workflow=workflow, name="Tier 1", enrolled_phase="limited")
+    member = UserFactory(email="agent@example.com")
+    CohortMember.objects.create(cohort=cohort, user=member)
+    return cohort
+
+
+@pytest.fixture
+def reviewed(workflow, tier1, ops_leader) -> Workflow:
+    make_plan(workflow, current="limited")
+    make_shadow_ready(workflow, ops_leader)
+    add_threshold(workflow)
+    ingest(workflow, events("invocation", 40, user_ref="agent@example.com"))
+    ingest(workflow, outcomes(accepted=30, overridden=10, user_ref="agent@example.com"))
+    return workflow
+
+
+def test_starting_freezes_a_snapshot_that_later_data_does_not_change(
+    reviewed, tier1, workflow_owner
+):
+    Feedback.objects.create(
+        workflow=reviewed, cohort=tier1, rating="not_helpful", category="wrong_output", text="x"
+    )
+    review = svc.review_start(workflow=reviewed, actor=workflow_owner)
+    snapshot = Review.objects.get(pk=review.pk).snapshot
+    assert snapshot["phase"] == "Limited roll-out"
+    assert snapshot["usage"]["cohorts"][0]["cohort"] == "Tier 1"
+    assert snapshot["usage"]["cohorts"][0]["invocations"] == 40
+    assert snapshot["usage"]["cohorts"][0]["acceptance_text"] == "75.0%"
+    assert snapshot["feedback"]["by_category"] == [{"category": "Wrong output", "count": 1}]
+    assert [t["metric"] for t in snapshot["thresholds"]] == ["error_rate"]
+    assert snapshot["phases"][0]["phase"] == "Limited roll-out"
+
+    # Later data arrives: the stored snapshot stays what it was.
+    ingest(reviewed, events("invocation", 25, user_ref="agent@example.com"))
+    Feedback.objects.create(
+        workflow=reviewed, cohort=tier1, rating="not_helpful", category="slow", text="y"
+    )
+    assert Review.objects.get(pk=review.pk).snapshot == snapshot
+    assert snapshot["usage"]["cohorts"][0]["invocations"] == 40
+
+
+def test_starting_lists_the_items_to_reattest(reviewed, workflow_owner, ops_leader):
+    ops_leader.is_active = False
+    ops_leader.save(update_fields=["is_active"])
+    review = svc.review_start(workflow=reviewed, actor=workflow_owner)
+    items = list(review.attestations.values_list("item", "flag"))
+    assert [i for i, _ in items] == [
+        AttestationItem.OWNER,
+        AttestationItem.THRESHOLD,
+        AttestationItem.ESCALATION_LEVEL,
+        AttestationItem.DATA_SOURCE,
+        AttestationItem.READINESS,
+    ]
+    # The level's contact was deactivated: flagged without anyone asking.
+    assert dict(items)[AttestationItem.ESCALATION_LEVEL] == svc.MSG_CONTACT_INACTIVE
+    assert ActivityEntry.objects.filter(verb="started a review").count() == 1
+
+
+def test_one_review_at_a_time_and_only_owner_or_ops(reviewed, workflow_owner, other_user):
+    with pytest.raises(ApplicationError) as exc:
+        svc.review_start(workflow=reviewed, actor=other_user)
+    assert exc.value.message == svc.MSG_NOT_ALLOWED
+    assert not Review.objects.exists()
+    svc.review_start(workflow=reviewed, actor=workflow_owner)
+    with pytest.raises(ApplicationError) as exc:
+        svc.review_start(workflow=reviewed, actor=workflow_owner)
+    assert exc.value.message == svc.MSG_ALREADY_IN_PROGRESS
+    assert Review.objects.filter(status=ReviewStatus.IN_PROGRESS).count() == 1
