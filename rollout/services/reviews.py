@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.models import User
 from core.errors import ApplicationError
 from rollout.models import (
+    AttestationAnswer,
     AttestationItem,
     EscalationLevel,
     ReadinessQuestion,
@@ -19,6 +20,7 @@ from rollout.models import (
     ReviewAttestation,
     ReviewStatus,
     Threshold,
+    ThresholdFit,
     Workflow,
 )
 from rollout.models import DataSource as Source
@@ -27,12 +29,23 @@ from rollout.selectors.plan import readiness_current
 from rollout.selectors.reviews import review_last_completed, review_snapshot_build
 from rollout.selectors.thresholds import threshold_sentence
 from rollout.services.activity import activity_record
+from rollout.services.thresholds import FIELDS as THRESHOLD_FIELDS
+from rollout.services.thresholds import is_loosened, threshold_update
 
 MSG_NOT_ALLOWED = "Only the workflow's owner or an ops leader can run its reviews."
 MSG_ALREADY_IN_PROGRESS = "A review of this workflow is already in progress: finish that one first."
 MSG_RETIRED = "This workflow is retired: reinstate it before reviewing it."
 MSG_OWNER_INACTIVE = "The owner's account is deactivated: hand the workflow over."
 MSG_CONTACT_INACTIVE = "Contact's account is deactivated: name an active contact."
+MSG_NOT_IN_PROGRESS = "This review is completed: it can no longer be changed."
+MSG_BAD_ANSWER = "Answer “holds” or “changed”."
+MSG_WHAT_CHANGED = "Say what changed."
+MSG_FLAGGED_CANNOT_HOLD = (
+    "This item is flagged ({flag}): it cannot hold as it is. Fix it, then answer “changed”."
+)
+MSG_NEW_LIMIT_REQUIRED = "Give the threshold's new limit, or answer “holds”."
+MSG_SAME_LIMIT = "The new limit is the current one: answer “holds” to keep it."
+MSG_THRESHOLD_GONE = "This threshold has been deleted since the review started."
 
 
 def _lock(workflow: Workflow, actor: User) -> Workflow:
@@ -136,3 +149,85 @@ def review_start(*, workflow: Workflow, actor: User) -> Review:
         else "Review",
     )
     return review
+
+
+def _lock_review(review: Review, actor: User) -> tuple[Workflow, Review]:
+    workflow = _lock(review.workflow, actor)
+    review = Review.objects.get(pk=review.pk)
+    if review.status != ReviewStatus.IN_PROGRESS:
+        raise ApplicationError(MSG_NOT_IN_PROGRESS)
+    review.workflow = workflow
+    return workflow, review
+
+
+def _threshold_change(
+    attestation: ReviewAttestation, actor: User, new_limit: float | None
+) -> tuple[str, str]:
+    """Change the threshold through its own service (which records a late loosening as rule 2
+    says) and return (fit, the change in words)."""
+    if new_limit is None:
+        raise ApplicationError(MSG_NEW_LIMIT_REQUIRED, field="new_limit")
+    threshold = Threshold.objects.filter(
+        pk=attestation.item_key, workflow_id=attestation.review.workflow_id
+    ).first()
+    if threshold is None:
+        raise ApplicationError(MSG_THRESHOLD_GONE)
+    if new_limit == threshold.limit:
+        raise ApplicationError(MSG_SAME_LIMIT, field="new_limit")
+    before = {name: getattr(threshold, name) for name in THRESHOLD_FIELDS}
+    fields = {**before, "limit": new_limit}
+    updated = threshold_update(threshold=threshold, actor=actor, **fields)
+    fit = ThresholdFit.LOOSENED if is_loosened(before, updated) else ThresholdFit.TIGHTENED
+    return fit, threshold_sentence(updated)
+
+
+@transaction.atomic
+def review_attest(
+    *,
+    attestation: ReviewAttestation,
+    actor: User,
+    answer: str,
+    what_changed: str = "",
+    new_limit: float | None = None,
+) -> ReviewAttestation:
+    """Answer one item: `holds`, or `changed` with what changed. A threshold that changed takes
+    its `new_limit` (stored units) and is changed by the threshold service; its fit (tightened
+    or loosened) is worked out, not claimed. A flagged item (an inactive contact) cannot hold."""
+    _workflow, review = _lock_review(attestation.review, actor)
+    attestation = ReviewAttestation.objects.get(pk=attestation.pk, review=review)
+    attestation.review = review
+    if answer not in AttestationAnswer.values:
+        raise ApplicationError(MSG_BAD_ANSWER, field="answer")
+    what_changed = what_changed.strip()
+    fit = ""
+    if answer == AttestationAnswer.HOLDS:
+        if attestation.flag:
+            raise ApplicationError(
+                MSG_FLAGGED_CANNOT_HOLD.format(flag=attestation.flag.rstrip(".")), field="answer"
+            )
+        what_changed = ""
+        if attestation.item == AttestationItem.THRESHOLD:
+            fit = ThresholdFit.KEPT
+    else:
+        if attestation.item == AttestationItem.THRESHOLD:
+            fit, sentence = _threshold_change(attestation, actor, new_limit)
+            what_changed = what_changed or f"Now: {sentence}"
+        elif not what_changed:
+            raise ApplicationError(MSG_WHAT_CHANGED, field="what_changed")
+    before = attestation.get_answer_display() or "—"
+    attestation.answer = answer
+    attestation.threshold_fit = fit
+    attestation.what_changed = what_changed
+    attestation.answered_by = actor
+    attestation.answered_at = timezone.now()
+    attestation.full_clean()
+    attestation.save()
+    activity_record(
+        workflow=review.workflow,
+        actor=actor,
+        verb="re-attested",
+        target=attestation.label,
+        changes={"Answer": [before, attestation.get_answer_display()]},
+        note=what_changed,
+    )
+    return attestation

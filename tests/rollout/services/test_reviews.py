@@ -103,3 +103,81 @@ def test_one_review_at_a_time_and_only_owner_or_ops(reviewed, workflow_owner, ot
         svc.review_start(workflow=reviewed, actor=workflow_owner)
     assert exc.value.message == svc.MSG_ALREADY_IN_PROGRESS
     assert Review.objects.filter(status=ReviewStatus.IN_PROGRESS).count() == 1
+
+
+# --- b) re-attestation --------------------------------------------------------------------------
+
+
+def item(review: Review, kind: str):
+    return review.attestations.get(item=kind)
+
+
+def test_items_hold_or_change_with_what_changed(reviewed, workflow_owner):
+    review = svc.review_start(workflow=reviewed, actor=workflow_owner)
+    source = item(review, AttestationItem.DATA_SOURCE)
+    with pytest.raises(ApplicationError) as exc:
+        svc.review_attest(attestation=source, actor=workflow_owner, answer="changed")
+    assert exc.value.message == svc.MSG_WHAT_CHANGED
+    with pytest.raises(ApplicationError) as exc:
+        svc.review_attest(attestation=source, actor=workflow_owner, answer="maybe")
+    assert exc.value.message == svc.MSG_BAD_ANSWER
+    source.refresh_from_db()
+    assert source.answer == ""
+    svc.review_attest(
+        attestation=source,
+        actor=workflow_owner,
+        answer="changed",
+        what_changed="Now a nightly export of the CRM.",
+    )
+    owner = svc.review_attest(
+        attestation=item(review, AttestationItem.OWNER), actor=workflow_owner, answer="holds"
+    )
+    source.refresh_from_db()
+    assert (source.answer, source.what_changed) == ("changed", "Now a nightly export of the CRM.")
+    assert (owner.answer, owner.answered_by) == ("holds", workflow_owner)
+    assert ActivityEntry.objects.filter(verb="re-attested").count() == 2
+
+
+def test_a_loosened_threshold_is_changed_by_the_threshold_service_and_marked(
+    reviewed, workflow_owner
+):
+    review = svc.review_start(workflow=reviewed, actor=workflow_owner)
+    attestation = item(review, AttestationItem.THRESHOLD)
+    with pytest.raises(ApplicationError) as exc:
+        svc.review_attest(attestation=attestation, actor=workflow_owner, answer="changed")
+    assert exc.value.message == svc.MSG_NEW_LIMIT_REQUIRED
+    with pytest.raises(ApplicationError) as exc:
+        svc.review_attest(
+            attestation=attestation, actor=workflow_owner, answer="changed", new_limit=0.05
+        )
+    assert exc.value.message == svc.MSG_SAME_LIMIT
+    answered = svc.review_attest(
+        attestation=attestation, actor=workflow_owner, answer="changed", new_limit=0.08
+    )
+    threshold = Threshold.objects.get(workflow=reviewed)
+    assert answered.threshold_fit == "loosened"
+    assert (threshold.limit, threshold.added_after_launch) == (0.08, True)
+    # Rule 2: the loosening after the limited roll-out started is in the log as such.
+    assert ActivityEntry.objects.filter(verb="changed threshold after launch").exists()
+    tightened = svc.review_attest(
+        attestation=attestation, actor=workflow_owner, answer="changed", new_limit=0.03
+    )
+    assert tightened.threshold_fit == "tightened"
+    kept = svc.review_attest(attestation=attestation, actor=workflow_owner, answer="holds")
+    assert (kept.threshold_fit, kept.what_changed) == ("kept", "")
+
+
+def test_an_inactive_contact_cannot_hold(reviewed, workflow_owner, ops_leader):
+    ops_leader.is_active = False
+    ops_leader.save(update_fields=["is_active"])
+    review = svc.review_start(workflow=reviewed, actor=workflow_owner)
+    level = item(review, AttestationItem.ESCALATION_LEVEL)
+    with pytest.raises(ApplicationError) as exc:
+        svc.review_attest(attestation=level, actor=workflow_owner, answer="holds")
+    assert "cannot hold" in exc.value.message
+    svc.review_attest(
+        attestation=level,
+        actor=workflow_owner,
+        answer="changed",
+        what_changed="Level 1 is now the support lead.",
+    )
