@@ -14,10 +14,12 @@ from core.errors import ApplicationError
 from rollout.models import (
     AttestationAnswer,
     AttestationItem,
+    DecisionKind,
     EscalationLevel,
     ReadinessQuestion,
     Review,
     ReviewAttestation,
+    ReviewDecision,
     ReviewStatus,
     Threshold,
     ThresholdFit,
@@ -29,6 +31,9 @@ from rollout.selectors.plan import readiness_current
 from rollout.selectors.reviews import review_last_completed, review_snapshot_build
 from rollout.selectors.thresholds import threshold_sentence
 from rollout.services.activity import activity_record
+from rollout.services.phase_control import phase_pause, phase_rollback
+from rollout.services.promotions import promotion_request
+from rollout.services.retirement import workflow_retire
 from rollout.services.thresholds import FIELDS as THRESHOLD_FIELDS
 from rollout.services.thresholds import is_loosened, threshold_update
 
@@ -45,6 +50,9 @@ MSG_FLAGGED_CANNOT_HOLD = (
 )
 MSG_NEW_LIMIT_REQUIRED = "Give the threshold's new limit, or answer “holds”."
 MSG_SAME_LIMIT = "The new limit is the current one: answer “holds” to keep it."
+MSG_BAD_DECISION = "Choose a decision from the list."
+MSG_RATIONALE_REQUIRED = "Write the rationale: why this decision, in a few sentences."
+MSG_ALREADY_DECIDED = "“{decision}” is already recorded in this review."
 MSG_THRESHOLD_GONE = "This threshold has been deleted since the review started."
 
 
@@ -231,3 +239,50 @@ def review_attest(
         note=what_changed,
     )
     return attestation
+
+
+@transaction.atomic
+def review_decide(*, review: Review, actor: User, kind: str, rationale: str) -> ReviewDecision:
+    """Record a decision with its rationale and carry it out through the service that owns it:
+    an expansion opens a promotion request (the usual gate and approvals decide whether it runs),
+    a pause falls back to the workflow's fallback mode, a roll-back returns to the phase before,
+    a retirement retires the workflow. Continue and hold change nothing but the record. If the
+    service refuses, nothing is recorded."""
+    workflow, review = _lock_review(review, actor)
+    if kind not in DecisionKind.values:
+        raise ApplicationError(MSG_BAD_DECISION, field="kind")
+    rationale = rationale.strip()
+    if not rationale:
+        raise ApplicationError(MSG_RATIONALE_REQUIRED, field="rationale")
+    if ReviewDecision.objects.filter(review=review, kind=kind).exists():
+        label = DecisionKind(kind).label
+        raise ApplicationError(MSG_ALREADY_DECIDED.format(decision=label), field="kind")
+    request = None
+    if kind == DecisionKind.EXPAND:
+        request = promotion_request(workflow=workflow, actor=actor, note=rationale)
+    elif kind == DecisionKind.PAUSE:
+        phase_pause(
+            workflow=workflow, actor=actor, fallback_mode=workflow.fallback_mode, reason=rationale
+        )
+    elif kind == DecisionKind.ROLL_BACK:
+        phase_rollback(workflow=workflow, actor=actor, reason=rationale)
+    elif kind == DecisionKind.RETIRE:
+        workflow_retire(workflow=workflow, actor=actor, reason=rationale)
+    decision = ReviewDecision(
+        review=review,
+        kind=kind,
+        rationale=rationale,
+        decided_by=actor,
+        decided_at=timezone.now(),
+        promotion_request=request,
+    )
+    decision.full_clean()
+    decision.save()
+    activity_record(
+        workflow=workflow,
+        actor=actor,
+        verb="decided in a review",
+        target=decision.get_kind_display(),
+        note=rationale,
+    )
+    return decision
