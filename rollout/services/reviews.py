@@ -6,6 +6,8 @@ Every function locks the workflow row first, so two people acting on one review 
 serialised, and raises ApplicationError (a message for the person) before writing anything.
 """
 
+from datetime import timedelta
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -31,12 +33,16 @@ from rollout.selectors.plan import readiness_current
 from rollout.selectors.reviews import review_last_completed, review_snapshot_build
 from rollout.selectors.thresholds import threshold_sentence
 from rollout.services.activity import activity_record
+from rollout.services.notice_drafts import notice_draft_for_review
 from rollout.services.phase_control import phase_pause, phase_rollback
 from rollout.services.promotions import promotion_request
 from rollout.services.retirement import workflow_retire
 from rollout.services.thresholds import FIELDS as THRESHOLD_FIELDS
 from rollout.services.thresholds import is_loosened, threshold_update
 
+# The product's default cadence (PRODUCT.md: "steady afterwards, with a review every quarter"),
+# used when the owner has not set one on the plan page.
+DEFAULT_CADENCE_DAYS = 90
 MSG_NOT_ALLOWED = "Only the workflow's owner or an ops leader can run its reviews."
 MSG_ALREADY_IN_PROGRESS = "A review of this workflow is already in progress: finish that one first."
 MSG_RETIRED = "This workflow is retired: reinstate it before reviewing it."
@@ -53,6 +59,8 @@ MSG_SAME_LIMIT = "The new limit is the current one: answer “holds” to keep i
 MSG_BAD_DECISION = "Choose a decision from the list."
 MSG_RATIONALE_REQUIRED = "Write the rationale: why this decision, in a few sentences."
 MSG_ALREADY_DECIDED = "“{decision}” is already recorded in this review."
+MSG_UNANSWERED = "Answer every item first: {count} still open ({items})."
+MSG_NO_DECISION = "Record at least one decision before completing the review."
 MSG_THRESHOLD_GONE = "This threshold has been deleted since the review started."
 
 
@@ -286,3 +294,49 @@ def review_decide(*, review: Review, actor: User, kind: str, rationale: str) -> 
         note=rationale,
     )
     return decision
+
+
+@transaction.atomic
+def review_complete(*, review: Review, actor: User, summary: str = "") -> Review:
+    """Complete the review once every item is answered and a decision recorded: the next due date
+    is today plus the workflow's cadence (none once retired), the review-outcome notice is drafted
+    for everyone in scope, and the activity log says so."""
+    workflow, review = _lock_review(review, actor)
+    open_items = list(review.attestations.filter(answer="").values_list("label", flat=True))
+    if open_items:
+        shown = "; ".join(open_items[:3]) + ("; …" if len(open_items) > 3 else "")
+        raise ApplicationError(MSG_UNANSWERED.format(count=len(open_items), items=shown))
+    if not review.decisions.exists():
+        raise ApplicationError(MSG_NO_DECISION)
+    now = timezone.now()
+    before_due = workflow.next_review_due
+    if workflow.retired_at is None:
+        cadence = workflow.review_cadence_days or DEFAULT_CADENCE_DAYS
+        next_due = timezone.localdate(now) + timedelta(days=cadence)
+    else:
+        next_due = None
+    review.status = ReviewStatus.COMPLETED
+    review.completed_by = actor
+    review.completed_at = now
+    review.summary = summary.strip()
+    review.next_due = next_due
+    review.full_clean()
+    review.save()
+    workflow.next_review_due = next_due
+    workflow.save(update_fields=["next_review_due", "updated_at"])
+    review.outcome_notice = notice_draft_for_review(review=review, actor=actor)
+    review.save(update_fields=["outcome_notice"])
+    activity_record(
+        workflow=workflow,
+        actor=actor,
+        verb="completed a review",
+        target=", ".join(d.get_kind_display() for d in review.decisions.all()),
+        changes={
+            "Next review due": [
+                f"{before_due:%d %b %Y}" if before_due else "—",
+                f"{next_due:%d %b %Y}" if next_due else "—",
+            ]
+        },
+        note=review.summary,
+    )
+    return review

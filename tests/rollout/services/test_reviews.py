@@ -1,6 +1,9 @@
 """Reviews: starting one freezes its snapshot and lists the items to re-attest."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from core.errors import ApplicationError
 from rollout.models import (
@@ -9,6 +12,8 @@ from rollout.models import (
     Cohort,
     CohortMember,
     Feedback,
+    NoticeKind,
+    NoticeStatus,
     Review,
     ReviewStatus,
     Threshold,
@@ -181,3 +186,58 @@ def test_an_inactive_contact_cannot_hold(reviewed, workflow_owner, ops_leader):
         answer="changed",
         what_changed="Level 1 is now the support lead.",
     )
+
+
+# --- d) completing ------------------------------------------------------------------------------
+
+
+def answer_all(review: Review, actor) -> None:
+    for attestation in review.attestations.all():
+        svc.review_attest(attestation=attestation, actor=actor, answer="holds")
+
+
+def test_completing_needs_every_answer_and_a_decision(reviewed, workflow_owner):
+    review = svc.review_start(workflow=reviewed, actor=workflow_owner)
+    with pytest.raises(ApplicationError) as exc:
+        svc.review_complete(review=review, actor=workflow_owner)
+    assert exc.value.message.startswith("Answer every item first: 5 still open")
+    answer_all(review, workflow_owner)
+    with pytest.raises(ApplicationError) as exc:
+        svc.review_complete(review=review, actor=workflow_owner)
+    assert exc.value.message == svc.MSG_NO_DECISION
+    review.refresh_from_db()
+    assert review.status == ReviewStatus.IN_PROGRESS
+
+
+def test_completing_sets_the_next_due_date_drafts_the_outcome_and_logs(reviewed, workflow_owner):
+    reviewed.review_cadence_days = 91
+    reviewed.save(update_fields=["review_cadence_days"])
+    review = svc.review_start(workflow=reviewed, actor=workflow_owner)
+    answer_all(review, workflow_owner)
+    svc.review_decide(
+        review=review, actor=workflow_owner, kind="continue", rationale="Thresholds pass."
+    )
+    review = svc.review_complete(review=review, actor=workflow_owner, summary="A calm quarter.")
+    expected = timezone.localdate() + timedelta(days=91)
+    reviewed.refresh_from_db()
+    assert (review.status, review.next_due, reviewed.next_review_due) == (
+        ReviewStatus.COMPLETED,
+        expected,
+        expected,
+    )
+    notice = review.outcome_notice
+    assert (notice.kind, notice.status, notice.audience) == (
+        NoticeKind.REVIEW_OUTCOME,
+        NoticeStatus.DRAFT,
+        "everyone",
+    )
+    assert "**Continue as is**: Thresholds pass." in notice.body
+    entry = ActivityEntry.objects.get(verb="completed a review")
+    assert entry.changes["Next review due"][1] == f"{expected:%d %b %Y}"
+    # Completed: nothing in it changes any more.
+    with pytest.raises(ApplicationError) as exc:
+        svc.review_decide(review=review, actor=workflow_owner, kind="hold", rationale="x")
+    assert exc.value.message == svc.MSG_NOT_IN_PROGRESS
+    # The next review looks back from this one's start.
+    second = svc.review_start(workflow=reviewed, actor=workflow_owner)
+    assert second.period_start == review.started_at
