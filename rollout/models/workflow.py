@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from core.text import refuse_control_characters
@@ -107,6 +108,12 @@ class Workflow(models.Model):
     @property
     def is_retired(self) -> bool:
         return self.retired_at is not None
+
+    @property
+    def is_review_overdue(self) -> bool:
+        """Its review's due date has passed (today in the current time zone)."""
+        due = self.next_review_due
+        return due is not None and self.retired_at is None and due < timezone.localdate()
 
     @property
     def is_ownerless(self) -> bool:

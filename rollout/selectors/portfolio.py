@@ -57,6 +57,7 @@ class PortfolioSummary:
     critical: list[Escalation]
     critical_count: int
     open_incidents: int
+    overdue_reviews: list[Workflow]
 
     @property
     def adoption(self) -> float | None:
@@ -64,8 +65,9 @@ class PortfolioSummary:
 
 
 def portfolio_summary(user: User, *, today: date) -> PortfolioSummary:
-    """The workflows `user` may see, summed up. Eight queries."""
-    ids = list(workflow_list_visible(user).values_list("pk", flat=True))
+    """The active (not retired) workflows `user` may see, summed up. Nine queries."""
+    visible = workflow_list_visible(user).filter(retired_at__isnull=True)
+    ids = list(visible.values_list("pk", flat=True))
     health = workflow_health(ids) if ids else {}
     start = today - timedelta(days=ADOPTION_DAYS - 1)
     totals = usage_totals_by_workflow(ids, start=start, end=today) if ids else {}
@@ -88,6 +90,9 @@ def portfolio_summary(user: User, *, today: date) -> PortfolioSummary:
         ),
         critical_count=sum(counts.critical for counts in escalations.values()),
         open_incidents=sum(incidents.values()),
+        overdue_reviews=list(
+            visible.filter(next_review_due__lt=today).order_by("next_review_due", "name")
+        ),
     )
 
 

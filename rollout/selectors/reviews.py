@@ -28,7 +28,10 @@ from rollout.models import (
     NoticeStatus,
     Phase,
     Review,
+    ReviewAttestation,
+    ReviewDecision,
     ReviewStatus,
+    Threshold,
     Verdict,
     Workflow,
 )
@@ -244,6 +247,27 @@ def review_get_for_workflow(workflow: Workflow, review_id: int) -> Review | None
         .select_related("started_by", "completed_by", "outcome_notice")
         .first()
     )
+
+
+def review_attestation_list(review: Review) -> list[ReviewAttestation]:
+    return list(
+        ReviewAttestation.objects.filter(review=review)
+        .select_related("answered_by")
+        .order_by("position", "pk")
+    )
+
+
+def review_decision_list(review: Review) -> list[ReviewDecision]:
+    return list(
+        ReviewDecision.objects.filter(review=review)
+        .select_related("decided_by", "promotion_request")
+        .order_by("decided_at", "pk")
+    )
+
+
+def review_threshold_metrics(workflow: Workflow) -> dict[int, str]:
+    """{threshold id: metric} of the workflow's thresholds (for the new-limit field's units)."""
+    return dict(Threshold.objects.filter(workflow=workflow).values_list("pk", "metric"))
 
 
 def review_in_progress(workflow: Workflow) -> Review | None:

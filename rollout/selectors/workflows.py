@@ -16,6 +16,9 @@ PORTFOLIO_SORTS = {
     "-owner": ("-owner__display_name", "name"),
     "model": ("model_name", "name"),
     "-model": ("-model_name", "name"),
+    # Soonest due first; workflows without a review date last, whichever the direction.
+    "review": (F("next_review_due").asc(nulls_last=True), "name"),
+    "-review": (F("next_review_due").desc(nulls_last=True), "name"),
     "activity": ("last_activity_at", "name"),
     "-activity": ("-last_activity_at", "name"),
     # Computed per workflow, not stored: the portfolio view orders by these after computing them

@@ -32,6 +32,7 @@ COLUMNS = (
     ("phase", "Phase"),
     ("health", "Health"),
     ("adoption", f"Active members ({ADOPTION_DAYS} days)"),
+    ("review", "Next review"),
     ("model", "Model"),
     ("activity", "Last activity"),
 )
