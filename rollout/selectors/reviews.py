@@ -41,7 +41,7 @@ from rollout.selectors.health import (
 )
 from rollout.selectors.notice_stats import notice_stats
 from rollout.selectors.portfolio import ADOPTION_DAYS
-from rollout.selectors.thresholds import format_threshold_value, threshold_sentence
+from rollout.selectors.thresholds import format_threshold_value, is_rate, threshold_sentence
 from rollout.selectors.usage import ALL, usage_window
 
 SNAPSHOT_VERSION = 1
@@ -57,6 +57,13 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else format_percent(value)
 
 
+def _value_text(metric: str, value: float | None) -> str:
+    """A rate to one decimal, as every page writes it; latency as the thresholds page does."""
+    if value is None:
+        return "—"
+    return format_percent(value) if is_rate(metric) else format_threshold_value(metric, value)
+
+
 def _thresholds(workflow: Workflow) -> list[dict[str, Any]]:
     rows = []
     for status in threshold_status_list_for_workflow(workflow):
@@ -70,9 +77,7 @@ def _thresholds(workflow: Workflow) -> list[dict[str, Any]]:
                 "verdict": status.verdict,
                 "verdict_label": Verdict(status.verdict).label,
                 "value": status.observed,
-                "value_text": format_threshold_value(threshold.metric, status.observed)
-                if status.observed is not None
-                else "—",
+                "value_text": _value_text(threshold.metric, status.observed),
                 "sample": status.sample,
                 "window_start": _iso(status.window_start),
                 "window_end": _iso(status.window_end),

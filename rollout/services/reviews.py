@@ -6,6 +6,7 @@ Every function locks the workflow row first, so two people acting on one review 
 serialised, and raises ApplicationError (a message for the person) before writing anything.
 """
 
+from collections import Counter
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -107,18 +108,22 @@ def _items(workflow: Workflow) -> list[ReviewAttestation]:
             ReviewAttestation(
                 item=AttestationItem.DATA_SOURCE,
                 item_key=str(source.pk),
-                label=f"{source.name}: {source.get_kind_display()}, {source.freshness}"[:400],
+                label=(
+                    f"{source.name} ({source.get_kind_display().lower()})"
+                    + (f": {source.freshness}" if source.freshness else "")
+                )[:400],
             )
         )
-    answered = [i for i in readiness_current(workflow) if i.current is not None]
-    summary = ", ".join(f"{i.label} {i.current.get_answer_display().lower()}" for i in answered)
+    answered = [i.current for i in readiness_current(workflow) if i.current is not None]
+    tally = Counter(a.get_answer_display().lower() for a in answered)
+    summary = ", ".join(f"{n} {answer}" for answer, n in sorted(tally.items()))
     items.append(
         ReviewAttestation(
             item=AttestationItem.READINESS,
             label=(
-                f"{len(answered)} of {len(ReadinessQuestion)} readiness "
-                f"answers still hold" + (f" ({summary})" if summary else "")
-            )[:400],
+                f"The readiness answers still hold: {len(answered)} of {len(ReadinessQuestion)} "
+                f"answered" + (f" ({summary})" if summary else "")
+            ),
         )
     )
     for position, item in enumerate(items):
@@ -242,7 +247,7 @@ def review_attest(
         workflow=review.workflow,
         actor=actor,
         verb="re-attested",
-        target=attestation.label,
+        target=attestation.label[:200],
         changes={"Answer": [before, attestation.get_answer_display()]},
         note=what_changed,
     )

@@ -107,6 +107,9 @@ def _snapshot(review: Review) -> dict[str, Any]:
     snap = dict(review.snapshot)
     for key in ("taken_at", "since"):
         snap[key] = _when(snap.get(key))
+    usage = dict(snap.get("usage") or {})
+    usage.update(start=_when(usage.get("start")), end=_when(usage.get("end")))
+    snap["usage"] = usage
     for section, fields in (
         ("notices", ("published_at",)),
         ("phases", ("actual_start", "actual_end", "planned_start", "planned_end")),
