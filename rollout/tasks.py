@@ -17,6 +17,7 @@ from rollout.services.notice_delivery import notice_deliveries_send, notice_swee
 from rollout.services.notifications import notification_email, notifications_email_pending
 from rollout.services.promotions import promotions_run_due
 from rollout.services.retention import retention_apply
+from rollout.services.review_reminders import review_reminders_send
 from rollout.services.sweeps import sweep_run_record
 from rollout.services.webhook_outbox import webhook_deliveries_send_due
 
@@ -65,6 +66,13 @@ def advance_escalations() -> int:
     """Every minute: notify the next level of every escalation nobody acknowledged in time,
     catching up missed steps. Safe to run twice: rows are claimed and each step notifies once."""
     return escalations_advance()
+
+
+@shared_task(time_limit=300, soft_time_limit=240)
+def send_review_reminders() -> int:
+    """Every hour: remind owners (and, past the grace period, ops leaders) of reviews due. Safe
+    to run twice: each reminder of a due date is recorded once, under the workflow's lock."""
+    return review_reminders_send()
 
 
 @shared_task(time_limit=120, soft_time_limit=100)

@@ -40,6 +40,7 @@ from rollout.views.plan import (
 )
 from rollout.views.portfolio import workflow_portfolio
 from rollout.views.promotions import approval_list, workflow_gate, workflow_promotions
+from rollout.views.reviews import review_detail, workflow_reviews
 from rollout.views.thresholds import threshold_delete, threshold_edit, workflow_thresholds
 from rollout.views.usage import workflow_usage, workflow_usage_csv
 from rollout.views.webhooks import workflow_webhooks
@@ -61,6 +62,8 @@ urlpatterns = [
     path("workflows/<slug:slug>/edit/", workflow_edit, name="workflow_edit"),
     path("workflows/<slug:slug>/handover/", workflow_handover, name="workflow_handover"),
     path("workflows/<slug:slug>/activity/", workflow_activity, name="workflow_activity"),
+    path("workflows/<slug:slug>/reviews/", workflow_reviews, name="workflow_reviews"),
+    path("workflows/<slug:slug>/reviews/<int:review_id>/", review_detail, name="review_detail"),
     path("workflows/<slug:slug>/tokens/", workflow_tokens, name="workflow_tokens"),
     path("workflows/<slug:slug>/webhooks/", workflow_webhooks, name="workflow_webhooks"),
     path("workflows/<slug:slug>/follow/", workflow_follow, name="workflow_follow"),

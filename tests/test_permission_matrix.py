@@ -136,6 +136,33 @@ def _an_escalation_page_for_the_owner(w: "World") -> int:
     ).pk
 
 
+def _a_review(w: "World") -> int:
+    """A review in progress with one item to answer, made directly (the matrix checks access)."""
+    from django.utils import timezone
+
+    from rollout.models import Review, ReviewAttestation
+
+    review = Review.objects.create(
+        workflow=w.workflow,
+        period_start=w.workflow.created_at,
+        started_by=w.owner,
+        started_at=timezone.now(),
+    )
+    ReviewAttestation.objects.create(review=review, item="owner", label="Owner still right")
+    return review.pk
+
+
+def _review_kwargs(w: "World") -> dict:
+    return {**WF(w), "review_id": _a_review(w)}
+
+
+def _an_item(w: "World") -> dict:
+    from rollout.models import ReviewAttestation
+
+    item = ReviewAttestation.objects.filter(review__workflow=w.workflow).latest("pk")
+    return {"item": item.pk, f"item-{item.pk}-answer": "holds"}
+
+
 def _unsubscribe(w: "World") -> dict:
     from accounts.unsubscribe import unsubscribe_token
 
@@ -281,6 +308,40 @@ MATRIX: dict[str, Entry] = {
     "incident_detail": Entry(
         signed_in(200, unrelated=404),
         kwargs=lambda w: {**WF(w), "incident_id": _an_incident(w)},
+    ),
+    # Reviews: everyone who may view the workflow reads them (cohort members: 404, see
+    # tests/rollout/views/test_reviews.py); owner and ops leaders act, executives only read (a
+    # POST is the 404 of a page they may not change). Reinstating a workflow that is not retired
+    # answers the page with the refusal (200); for the owner too, who may not reinstate.
+    "workflow_reviews": Entry(signed_in(200, unrelated=404), kwargs=WF),
+    "workflow_reviews[start]": Entry(
+        signed_in(404, ops_leader=302, owner=302), method="post", kwargs=WF
+    ),
+    "workflow_reviews[reinstate]": Entry(
+        signed_in(404, ops_leader=200, owner=200), method="post", kwargs=WF
+    ),
+    "workflow_reviews[unknown]": Entry(
+        signed_in(404, ops_leader=400, owner=400), method="post", kwargs=WF
+    ),
+    "review_detail": Entry(signed_in(200, unrelated=404), kwargs=_review_kwargs),
+    "review_detail[attest]": Entry(
+        signed_in(404, ops_leader=302, owner=302),
+        method="post",
+        kwargs=_review_kwargs,
+        data=_an_item,
+    ),
+    "review_detail[decide]": Entry(
+        signed_in(404, ops_leader=302, owner=302),
+        method="post",
+        kwargs=_review_kwargs,
+        data=lambda w: {"kind": "hold", "rationale": "Matrix"},
+    ),
+    # Not every item is answered yet: the page says so (200).
+    "review_detail[complete]": Entry(
+        signed_in(404, ops_leader=200, owner=200), method="post", kwargs=_review_kwargs
+    ),
+    "review_detail[unknown]": Entry(
+        signed_in(404, ops_leader=400, owner=400), method="post", kwargs=_review_kwargs
     ),
     # Change notices (authoring): owner, ops leaders and executives read the list; owner and ops
     # leaders write (cohort members: 404, they read notices in their inbox). An empty POST to the

@@ -125,6 +125,10 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24 * 3  # an invitation link stays valid for three days
 
+# Days after a review's due date before the ops leaders are reminded too
+# (rollout.services.review_reminders).
+ROLLOUT_REVIEW_GRACE_DAYS = env.int("ROLLOUT_REVIEW_GRACE_DAYS", default=7)
+
 # The client's IP address (core/client_ip.py), for sign-in lockout and the password-reset
 # throttle: REMOTE_ADDR unless the app runs behind this many reverse proxies of our own, each
 # appending to ROLLOUT_CLIENT_IP_HEADER (never trusted when the count is 0). See README.
@@ -306,6 +310,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=5),
     },
     # Escalation timers: the state is in the database, so a missed tick catches up on the next.
+    # Review reminders fall due by the day; hourly is soon enough, and a missed run catches up
+    # with the latest due reminder only (rollout.services.review_reminders).
+    "send-review-reminders": {
+        "task": "rollout.tasks.send_review_reminders",
+        "schedule": timedelta(hours=1),
+    },
     "advance-escalations": {
         "task": "rollout.tasks.advance_escalations",
         "schedule": timedelta(minutes=1),

@@ -48,11 +48,17 @@ from rollout.api.checks import (
     read_json,
     require_iso_text,
 )
-from rollout.api.errors import ValidationErrorOut
+from rollout.api.errors import ErrorOut, ValidationErrorOut, json_error
 from rollout.lib.flat_json import flat_json
 from rollout.models import EventKind
 from rollout.selectors.retention import RetentionCutoffs, retention_cutoffs
+from rollout.selectors.workflows import workflow_is_retired
 from rollout.services.usage_ingest import EventData, usage_events_store
+
+MSG_RETIRED = (
+    "This workflow is retired and takes no new events. Stop sending them, or ask an ops leader "
+    "to reinstate it."
+)
 
 router = Router()
 
@@ -319,7 +325,7 @@ _REQUEST_BODY = {
 
 @router.post(
     "/events",
-    response={200: IngestOut, 400: IngestErrorOut},
+    response={200: IngestOut, 400: IngestErrorOut, 410: ErrorOut},
     summary="Report a batch of usage events",
     operation_id="events",
     url_name="events",
@@ -333,7 +339,10 @@ def events(request: ApiHttpRequest) -> HttpResponse:
     most 400 days ago and no older than raw events are kept (13 months unless the organisation
     says otherwise), and at most an hour ahead; `attrs` at most 2 KiB of JSON, with no control
     characters; numbers finite (no NaN, Infinity or 1e999); `user_ref` not blank and without
-    control characters."""
+    control characters. A retired workflow answers 410 and stores nothing."""
+    # Asked of the database, not the token's (memoised) workflow: retiring must stop events at once.
+    if workflow_is_retired(request.auth.workflow_id):
+        return json_error(410, MSG_RETIRED)
     try:
         payload, non_finite_anywhere = read_json(request.body or b"null")
     except UnreadableBody as exc:

@@ -19,6 +19,8 @@ class PortfolioFilterForm(forms.Form):
     )
     owner = forms.CharField(label="Owner", required=False, widget=forms.Select)
     ownerless = forms.BooleanField(label="Ownerless only", required=False)
+    review_overdue = forms.BooleanField(label="Review overdue only", required=False)
+    retired = forms.BooleanField(label="Retired workflows", required=False)
     sort = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, owners: list[User], **kwargs: Any) -> None:
@@ -37,12 +39,15 @@ class PortfolioFilterForm(forms.Form):
         return value if value in PORTFOLIO_SORTS else "name"
 
     def filters(self) -> dict[str, Any]:
-        """`{query, owner_id, ownerless, sort}` for workflow_list_portfolio; defaults if invalid."""
+        """`{query, owner_id, ownerless, review_overdue, retired, sort}` for
+        workflow_list_portfolio; defaults if invalid."""
         self.is_valid()
         data = getattr(self, "cleaned_data", {})
         return {
             "query": data.get("q", ""),
             "owner_id": data.get("owner"),
             "ownerless": data.get("ownerless", False),
+            "review_overdue": data.get("review_overdue", False),
+            "retired": data.get("retired", False),
             "sort": data.get("sort", "name"),
         }

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from core.text import refuse_control_characters
@@ -79,6 +80,12 @@ class Workflow(models.Model):
         help_text="How often the owner reviews the workflow's health, e.g. 90 for quarterly.",
     )
     next_review_due = models.DateField("next review due", null=True, blank=True)
+    retired_at = models.DateTimeField(
+        "retired",
+        null=True,
+        blank=True,
+        help_text="Set when a review retires the workflow: off for everyone, no new events.",
+    )
     escalation_repeat_last = models.PositiveSmallIntegerField(
         "repeat the last escalation level",
         default=0,
@@ -97,6 +104,16 @@ class Workflow(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("workflow_overview", kwargs={"slug": self.slug})
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
+
+    @property
+    def is_review_overdue(self) -> bool:
+        """Its review's due date has passed (today in the current time zone)."""
+        due = self.next_review_due
+        return due is not None and self.retired_at is None and due < timezone.localdate()
 
     @property
     def is_ownerless(self) -> bool:

@@ -103,6 +103,8 @@ def decide(workflow_slug: str, user_ref: str) -> Decision:
     external id). Raises UnknownWorkflow for an unknown slug."""
     workflow = _workflow_with_phase(workflow_slug)
     kind, status = workflow.phase_kind, workflow.phase_status
+    if workflow.retired_at is not None:
+        return Decision("off")  # retired: off for everyone, whatever its phases say
     if kind is None or kind == PhaseKind.AUDIT:
         return Decision("off", kind)
     if status == PhaseStatus.PAUSED:

@@ -7,9 +7,11 @@ never recomputed here, in three queries for any number of workflows.
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 
 from django.db import models
 from django.db.models import QuerySet
+from django.utils import formats, timezone
 
 from rollout.models import (
     IN_PROGRESS,
@@ -50,6 +52,7 @@ MSG_NO_THRESHOLDS = "No thresholds defined yet."
 MSG_NOT_EVALUATED = "{metric}: not evaluated yet."
 MSG_ALL_PASS = "All {count} threshold checks pass; no cohort is drifting."
 MSG_ALL_PASS_ONE = "The threshold passes; no cohort is drifting."
+MSG_REVIEW_OVERDUE = "Review overdue: it was due on {due}."
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ def _phase_rows(workflow_ids: list[int]) -> dict[int, list[dict]]:
     rows = defaultdict(list)
     for row in (
         Phase.objects.filter(workflow_id__in=workflow_ids)
-        .values("workflow_id", "kind", "status", "pause_reason")
+        .values("workflow_id", "kind", "status", "pause_reason", "workflow__next_review_due")
         .order_by("position")
     ):
         rows[row["workflow_id"]].append(row)
@@ -166,8 +169,20 @@ def _phase_fields(phases: list[dict]) -> dict[str, object]:
     }
 
 
-def _health(thresholds: list[dict], drifting: list[dict], phases: list[dict]) -> Health:
+def _review_overdue(phases: list[dict], today: date) -> str:
+    """The reason, when the workflow is in steady state and its review is past due; else ""."""
+    steady = any(p["kind"] == PhaseKind.STEADY and p["status"] in IN_PROGRESS for p in phases)
+    due = phases[0]["workflow__next_review_due"] if phases else None
+    if not steady or due is None or due >= today:
+        return ""
+    return MSG_REVIEW_OVERDUE.format(due=formats.date_format(due, "j M Y"))
+
+
+def _health(
+    thresholds: list[dict], drifting: list[dict], phases: list[dict], today: date
+) -> Health:
     by_verdict, checks = _verdicts(thresholds)
+    overdue = _review_overdue(phases, today)
     drift_reasons = [
         f"Drifting{_where(row['cohort__name'])}: {row['explanation']}" for row in drifting
     ]
@@ -175,18 +190,20 @@ def _health(thresholds: list[dict], drifting: list[dict], phases: list[dict]) ->
     insufficient = by_verdict[Verdict.INSUFFICIENT_DATA]
     if failing:
         status = HealthStatus.FAILING
-    elif marginal or drift_reasons:
+    elif marginal or drift_reasons or overdue:
+        # A steady workflow nobody has reviewed on time is at risk, whatever its numbers say.
         status = HealthStatus.AT_RISK
     elif checks and not insufficient:
         status = HealthStatus.HEALTHY
     else:
         status = HealthStatus.NO_DATA
+    review = [overdue] if overdue else []
     if status == HealthStatus.HEALTHY:
         reasons = [MSG_ALL_PASS_ONE if checks == 1 else MSG_ALL_PASS.format(count=checks)]
     elif not checks:
-        reasons = [*drift_reasons, MSG_NO_THRESHOLDS]
+        reasons = [*review, *drift_reasons, MSG_NO_THRESHOLDS]
     else:
-        reasons = [*failing, *marginal, *drift_reasons, *insufficient]
+        reasons = [*failing, *review, *marginal, *drift_reasons, *insufficient]
     return Health(status=status, reasons=reasons, **_phase_fields(phases))
 
 
@@ -194,13 +211,15 @@ def workflow_health(workflow_ids: list[int]) -> dict[int, Health]:
     """{workflow id: Health} for every id given, in three queries whatever their number.
 
     failing: a threshold fails in some scope; at risk: one is marginal, or a cohort is
-    degrading; healthy: thresholds exist and every check passes with nothing degrading;
-    no data otherwise (no thresholds, or some check without enough data yet)."""
+    degrading, or it is in steady state with its review overdue; healthy: thresholds exist and
+    every check passes with nothing degrading; no data otherwise (no thresholds, or some check
+    without enough data yet)."""
     ids = list(workflow_ids)
     if not ids:
         return {}
     thresholds, drifting, phases = _threshold_rows(ids), _drift_rows(ids), _phase_rows(ids)
-    return {pk: _health(thresholds[pk], drifting[pk], phases[pk]) for pk in ids}
+    today = timezone.localdate()
+    return {pk: _health(thresholds[pk], drifting[pk], phases[pk], today) for pk in ids}
 
 
 def threshold_status_list_for_workflow(workflow: Workflow) -> QuerySet[ThresholdStatus]:

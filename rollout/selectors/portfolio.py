@@ -43,6 +43,13 @@ class Tally:
 
 
 @dataclass(frozen=True)
+class OverdueReview:
+    name: str
+    slug: str
+    due: date
+
+
+@dataclass(frozen=True)
 class PortfolioSummary:
     """`by_phase` in roll-out order (workflows without a phase in progress last), `by_health`
     worst first, both only with the values that occur. Adoption is the members of every visible
@@ -57,6 +64,7 @@ class PortfolioSummary:
     critical: list[Escalation]
     critical_count: int
     open_incidents: int
+    overdue_reviews: list["OverdueReview"]
 
     @property
     def adoption(self) -> float | None:
@@ -64,8 +72,14 @@ class PortfolioSummary:
 
 
 def portfolio_summary(user: User, *, today: date) -> PortfolioSummary:
-    """The workflows `user` may see, summed up. Eight queries."""
-    ids = list(workflow_list_visible(user).values_list("pk", flat=True))
+    """The active (not retired) workflows `user` may see, summed up. Eight queries."""
+    rows = list(
+        workflow_list_visible(user)
+        .filter(retired_at__isnull=True)
+        .order_by("next_review_due", "name")
+        .values_list("pk", "name", "slug", "next_review_due")
+    )
+    ids = [pk for pk, *_ in rows]
     health = workflow_health(ids) if ids else {}
     start = today - timedelta(days=ADOPTION_DAYS - 1)
     totals = usage_totals_by_workflow(ids, start=start, end=today) if ids else {}
@@ -88,6 +102,9 @@ def portfolio_summary(user: User, *, today: date) -> PortfolioSummary:
         ),
         critical_count=sum(counts.critical for counts in escalations.values()),
         open_incidents=sum(incidents.values()),
+        overdue_reviews=[
+            OverdueReview(name, slug, due) for _, name, slug, due in rows if due and due < today
+        ],
     )
 
 

@@ -1,4 +1,7 @@
+from datetime import date
+
 from django.db.models import F, Q, QuerySet
+from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
 from accounts.models import User
@@ -13,6 +16,9 @@ PORTFOLIO_SORTS = {
     "-owner": ("-owner__display_name", "name"),
     "model": ("model_name", "name"),
     "-model": ("-model_name", "name"),
+    # Soonest due first; workflows without a review date last, whichever the direction.
+    "review": (F("next_review_due").asc(nulls_last=True), "name"),
+    "-review": (F("next_review_due").desc(nulls_last=True), "name"),
     "activity": ("last_activity_at", "name"),
     "-activity": ("-last_activity_at", "name"),
     # Computed per workflow, not stored: the portfolio view orders by these after computing them
@@ -42,10 +48,16 @@ def workflow_list_portfolio(
     query: str = "",
     owner_id: int | None = None,
     ownerless: bool = False,
+    review_overdue: bool = False,
+    retired: bool = False,
     sort: str = "name",
+    today: date | None = None,
 ) -> QuerySet[Workflow]:
-    """The portfolio: visible workflows filtered by text, owner and ownerless, then sorted."""
-    workflows = workflow_list_visible(user)
+    """The portfolio: visible workflows filtered by text, owner, ownerless and review overdue,
+    then sorted. The active list by default; `retired=True` lists the retired ones instead."""
+    workflows = workflow_list_visible(user).filter(retired_at__isnull=not retired)
+    if review_overdue:
+        workflows = workflows.filter(next_review_due__lt=today or timezone.localdate())
     if query:
         workflows = workflows.filter(
             Q(name__icontains=query)
@@ -109,3 +121,8 @@ def workflow_ids_viewable(user: AnyUser, workflow_ids: list[int]) -> set[int]:
             user=user, permission__codename="view_workflow", content_object_id__in=workflow_ids
         ).values_list("content_object_id", flat=True)
     )
+
+
+def workflow_is_retired(workflow_id: int) -> bool:
+    """Read from the database every time (one indexed query): the API asks it per batch."""
+    return Workflow.objects.filter(pk=workflow_id, retired_at__isnull=False).exists()

@@ -5,7 +5,8 @@
 * a model change mid-phase (rule 9) → a model-change notice to everyone in scope
   (rollout.services.workflows);
 * a handover (rule 1) → a notice to everyone in scope naming the new owner
-  (rollout.services.workflows).
+  (rollout.services.workflows);
+* a completed review → its outcome to everyone in scope (rollout.services.reviews).
 
 Each is called inside the caller's transaction and writes nothing when a draft already exists.
 """
@@ -24,6 +25,7 @@ from rollout.models import (
     Phase,
     PhaseKind,
     PromotionRequest,
+    Review,
     Workflow,
 )
 from rollout.selectors.notices import notice_lead_time, notices_covering
@@ -157,6 +159,40 @@ def notice_draft_for_handover(
         body=body,
         audience=NoticeAudience.EVERYONE,
         include_followers=False,  # followers are told of the handover directly
+        publish_at=publish_at,
+        effective_at=effective_at,
+        requires_ack=False,
+    )
+
+
+def notice_draft_for_review(*, review: Review, actor: User | None) -> ChangeNotice:
+    """A completed review's outcome to everyone in scope: its decisions with their rationale,
+    and when the next review is due. The owner edits and schedules it."""
+    workflow = review.workflow
+    publish_at, effective_at = _times(workflow, None)
+    decisions = "\n".join(
+        f"- **{d.get_kind_display()}**: {d.rationale}" for d in review.decisions.all()
+    )
+    next_due = (
+        f"The next review is due on {formats.date_format(review.next_due, 'j F Y')}."
+        if review.next_due
+        else "There is no next review: the workflow is retired."
+    )
+    body = (
+        f"{workflow.owner} reviewed “{workflow.name}”: its quality thresholds, adoption, "
+        "feedback, escalations and incidents since the last review.\n\n"
+        f"## What was decided\n\n{decisions}\n\n## What changes for you\n\n- …\n\n"
+        f"{next_due}\n\n## Questions\n\nAsk {workflow.owner}, who owns this workflow."
+    )
+    return notice_draft_automatic(
+        workflow=workflow,
+        caused_by=actor,
+        reason="A review was completed.",
+        kind=NoticeKind.REVIEW_OUTCOME,
+        title=f"Review of “{workflow.name}”: the outcome"[:200],
+        body=body,
+        audience=NoticeAudience.EVERYONE,
+        include_followers=True,
         publish_at=publish_at,
         effective_at=effective_at,
         requires_ack=False,

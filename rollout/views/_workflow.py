@@ -41,6 +41,7 @@ SECTION_GROUPS = [
             ("plan", "Plan", "workflow_plan", "view"),
             ("cohorts", "Cohorts", "workflow_cohorts", "view"),
             ("thresholds", "Thresholds", "workflow_thresholds", "view"),
+            ("reviews", "Reviews", "workflow_reviews", "view"),
         ],
     ),
     (

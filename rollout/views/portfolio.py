@@ -32,6 +32,7 @@ COLUMNS = (
     ("phase", "Phase"),
     ("health", "Health"),
     ("adoption", f"Active members ({ADOPTION_DAYS} days)"),
+    ("review", "Next review"),
     ("model", "Model"),
     ("activity", "Last activity"),
 )
@@ -47,8 +48,9 @@ def _columns(path: str, filters: dict[str, object]) -> list[dict[str, str]]:
         params["q"] = filters["query"]
     if filters["owner_id"]:
         params["owner"] = filters["owner_id"]
-    if filters["ownerless"]:
-        params["ownerless"] = "on"
+    for flag in ("ownerless", "review_overdue", "retired"):
+        if filters[flag]:
+            params[flag] = "on"
     current = filters["sort"]
     columns = []
     for key, label in COLUMNS:
@@ -135,7 +137,13 @@ def workflow_portfolio(request: HtmxHttpRequest) -> HttpResponse:
     if sort_key is not None:
         # Stable: ties keep the database's order by name.
         workflows.sort(key=sort_key, reverse=filters["sort"].startswith("-"))
-    filtered = bool(filters["query"] or filters["owner_id"] or filters["ownerless"])
+    filtered = bool(
+        filters["query"]
+        or filters["owner_id"]
+        or filters["ownerless"]
+        or filters["review_overdue"]
+        or filters["retired"]
+    )
     context = {
         "form": form,
         "workflows": workflows,

@@ -11,7 +11,8 @@ numbers ready — including the breach that pauses a roll-out. Then feedback
 (rollout.management.demo.feedback): reports of every kind and status, a closed incident, and an
 escalation waiting at level 2 of Support reply drafting's path. Last, change notices
 (rollout.management.demo.notices): published ones, partly read and acknowledged, an urgent one an
-ops leader approved, and a scheduled model change.
+ops leader approved, and a scheduled model change. Then reviews (rollout.management.demo.reviews):
+a completed one with its snapshot and decisions, one due soon and one overdue.
 """
 
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from rollout.management.demo.planning import (
     demo_org_blackout_seed,
     demo_plan_seed,
 )
+from rollout.management.demo.reviews import demo_review_report, demo_reviews_seed
 from rollout.management.demo.usage import demo_usage_seed
 from rollout.models import (
     IN_PROGRESS,
@@ -221,6 +223,7 @@ class Command(BaseCommand):
             created += self._seed_usage(started, usage_scale)
             created += self._seed_feedback()
             created += self._seed_notices()
+            created += self._seed_reviews()
         if created:
             self.stdout.write(
                 self.style.SUCCESS(f"Demo data ready. Every demo login's password: {DEMO_PASSWORD}")
@@ -494,6 +497,28 @@ class Command(BaseCommand):
                     by = notice.approved_by
                     urgent = f", urgent, approved by {by}" if by else ", urgent, no approval needed"
                 self.stdout.write(f"Notice on {workflow.name} ({state}{urgent}): {notice.title}")
+        return told
+
+    def _seed_reviews(self) -> int:
+        """A completed review, one due soon and one overdue (rollout.management.demo.reviews),
+        for the demo workflows whose story has one and that have none yet."""
+        order = {w.slug: i for i, w in enumerate(DEMO_WORKFLOWS)}
+        workflows = sorted(
+            Workflow.objects.filter(slug__in=order).select_related("owner"),
+            key=lambda w: order[w.slug],
+        )
+        users = {u.email: u for u in User.objects.filter(email__in=[u.email for u in DEMO_USERS])}
+        told = 0
+        for workflow in workflows:
+            try:
+                if not demo_reviews_seed(workflow=workflow, users=users):
+                    continue
+            except ApplicationError as exc:
+                raise CommandError(
+                    f"Could not add the review of the workflow {workflow.name}: {exc}"
+                ) from exc
+            told += 1
+            self.stdout.write(demo_review_report(workflow))
         return told
 
     def _report_usage_story(self, started: datetime, demo: list[Workflow]) -> None:

@@ -41,6 +41,9 @@ from rollout.models import (
     PromotionRequest,
     PromotionStatus,
     ReadinessAnswer,
+    Review,
+    ReviewReminder,
+    ReviewStatus,
     Threshold,
     ThresholdEvaluation,
     ThresholdStatus,
@@ -931,8 +934,9 @@ def test_maya_has_an_unread_and_a_read_unacknowledged_notice_and_elena_follows()
 def test_notices_are_added_once_and_rebuilt_by_reset() -> None:
     seed()
     before = notice_state()
-    # 5 on Support reply drafting, 2 on Contract clause review, Invoice coding's draft.
-    assert len(before["notices"]) == 8
+    # 5 on Support reply drafting and its review-outcome draft, 2 on Contract clause review,
+    # Invoice coding's draft.
+    assert len(before["notices"]) == 9
 
     assert seed() == "Nothing to do: the demo data is already there.\n"
     assert notice_state() == before
@@ -943,3 +947,23 @@ def test_notices_are_added_once_and_rebuilt_by_reset() -> None:
     assert len(after["receipts"]) == len(before["receipts"])
     assert after["deliveries"] == before["deliveries"]
     assert after["follows"] == before["follows"]
+
+
+def test_reviews_one_completed_one_due_soon_one_overdue() -> None:
+    seed()
+    review = Review.objects.get(workflow__slug="support-reply-drafting")
+    assert review.status == ReviewStatus.COMPLETED
+    # Without usage (the tests' default) no threshold has a verdict yet; the cohorts are there.
+    assert "thresholds" in review.snapshot and review.snapshot["usage"]["cohorts"]
+    assert list(review.decisions.values_list("kind", flat=True)) == ["continue", "hold"]
+    assert review.attestations.filter(answer="changed").exists()
+    due = dict(Workflow.objects.values_list("slug", "next_review_due"))
+    today = timezone.localdate()
+    assert today < due["invoice-coding"] <= today + timedelta(days=14)
+    assert due["contract-clause-review"] < today - timedelta(days=7)
+    sent = ReviewReminder.objects.filter(outcome="sent")
+    assert set(sent.values_list("workflow__slug", "kind")) == {
+        ("invoice-coding", "days_14"),
+        ("contract-clause-review", "overdue"),
+    }
+    assert seed() == "Nothing to do: the demo data is already there.\n"

@@ -212,6 +212,7 @@ def test_header_links_keep_the_filters_and_toggle_the_direction(client, ops_lead
         "phase": f"/workflows/?q=a&owner={owner.pk}&sort=phase",
         "health": f"/workflows/?q=a&owner={owner.pk}&sort=health",
         "adoption": f"/workflows/?q=a&owner={owner.pk}&sort=adoption",
+        "review": f"/workflows/?q=a&owner={owner.pk}&sort=review",
         "model": f"/workflows/?q=a&owner={owner.pk}&sort=model",
         "activity": f"/workflows/?q=a&owner={owner.pk}&sort=-activity",
     }

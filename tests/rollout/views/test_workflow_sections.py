@@ -15,7 +15,7 @@ from tests.rollout.views.conftest import as_user
 pytestmark = pytest.mark.django_db
 
 EVERY_SECTION = {
-    "Roll-out": ["Overview", "Plan", "Cohorts", "Thresholds"],
+    "Roll-out": ["Overview", "Plan", "Cohorts", "Thresholds", "Reviews"],
     "Signals": ["Usage", "Feedback"],
     "Response": ["Escalation", "Incidents"],
     "Communication": ["Notices", "Activity"],
@@ -92,6 +92,7 @@ def test_cohort_members_get_the_member_facing_sections_only(member, workflow):
         ("workflow_plan", "Plan"),
         ("workflow_cohorts", "Cohorts"),
         ("workflow_thresholds", "Thresholds"),
+        ("workflow_reviews", "Reviews"),
         ("escalation_path", "Escalation"),
         ("workflow_incidents", "Incidents"),
         ("workflow_notices", "Notices"),
