@@ -12,6 +12,7 @@ from rollout.models import (
     BreachAction,
     ChangeNotice,
     Cohort,
+    DecisionKind,
     Escalation,
     EscalationEvent,
     EscalationEventKind,
@@ -24,6 +25,9 @@ from rollout.models import (
     PromotionApproval,
     PromotionRequest,
     PromotionStatus,
+    Review,
+    ReviewDecision,
+    ReviewStatus,
     Threshold,
     ThresholdEvaluation,
     Verdict,
@@ -40,6 +44,7 @@ KINDS = (
     "notice",
     "ownership",
     "escalation",
+    "review",
 )
 
 
@@ -56,6 +61,7 @@ class Evidence:
     notice: ChangeNotice
     handover: ActivityEntry
     exhausted: EscalationEvent
+    review: Review
 
 
 def _at(entry: ActivityEntry, when: datetime) -> ActivityEntry:
@@ -192,6 +198,24 @@ def make_evidence(
     exhausted = EscalationEvent.objects.create(
         escalation=escalation, kind=EscalationEventKind.EXHAUSTED, at=start + 8 * hour
     )
+    review = Review.objects.create(
+        workflow=workflow,
+        status=ReviewStatus.COMPLETED,
+        period_start=start - 90 * 24 * hour,
+        started_by=requester,
+        started_at=start + 9 * hour,
+        completed_by=requester,
+        completed_at=start + 10 * hour,
+        due_date=(start + 9 * hour).date(),
+        next_due=(start + 100 * 24 * hour).date(),
+    )
+    ReviewDecision.objects.create(
+        review=review,
+        kind=DecisionKind.HOLD,
+        rationale="Error rate still above target in the EU cohort.",
+        decided_by=requester,
+        decided_at=start + 10 * hour,
+    )
     return Evidence(
         phases=[audit, shadow],
         promotion=promotion,
@@ -202,4 +226,5 @@ def make_evidence(
         notice=notice,
         handover=handover,
         exhausted=exhausted,
+        review=review,
     )

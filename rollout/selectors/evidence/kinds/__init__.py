@@ -2,11 +2,10 @@
 is read (`<kind>_load`), grouped by area in this package's modules. KINDS is the registry, in
 the order the filter offers them.
 
-To add a kind (quarterly reviews, say): a module `reviews.py` here with `review_rows()` returning
-`timeline_rows(Review.objects.filter(...), kind="review", workflow="workflow_id",
-at="completed_at")` and `review_load(pks)` returning {pk: EvidenceEntry} in a fixed number of
-queries, then `EvidenceKind("review", "Reviews", review_rows, review_load)` in KINDS. The
-timeline, its filter, the exports and the board pack pick it up.
+To add a kind: a module here with `<kind>_rows()` returning `timeline_rows(queryset, kind=…,
+workflow=…, at=…)` and `<kind>_load(pks)` returning {pk: EvidenceEntry} in a fixed number of
+queries (reviews.py is the shortest example), then an EvidenceKind in KINDS. The timeline, its
+filter, the exports and the board pack pick it up.
 """
 
 from rollout.selectors.evidence.entries import EvidenceKind
@@ -36,8 +35,8 @@ from rollout.selectors.evidence.kinds.response import (
     incident_load,
     incident_rows,
 )
+from rollout.selectors.evidence.kinds.reviews import review_load, review_rows
 
-# Reviews (issue 16, part 1) plug in here: EvidenceKind("review", "Reviews", ...).
 KINDS: tuple[EvidenceKind, ...] = (
     EvidenceKind("phase", "Phase changes", phase_rows, phase_load),
     EvidenceKind("promotion", "Promotions", promotion_rows, promotion_load),
@@ -48,5 +47,6 @@ KINDS: tuple[EvidenceKind, ...] = (
     EvidenceKind("notice", "Notices published", notice_rows, notice_load),
     EvidenceKind("ownership", "Ownership changes", ownership_rows, ownership_load),
     EvidenceKind("escalation", "Escalations exhausted", escalation_rows, escalation_load),
+    EvidenceKind("review", "Reviews", review_rows, review_load),
 )
 KINDS_BY_KEY = {kind.key: kind for kind in KINDS}

@@ -54,18 +54,27 @@ def test_entries_say_what_happened(evidence):
     assert notice["Acknowledged"] == "1 of 2 (50.0%)"
     assert dict(entries["ownership"].details)["To"] == "New Owner"
     assert entries["escalation"].title == "Escalation reached its last level: Nobody answered"
+    review = dict(entries["review"].details)
+    assert entries["review"].title == "Review completed: hold the current phase"
+    assert review["Decision: Hold the current phase"] == (
+        "Error rate still above target in the EU cohort."
+    )
+    assert review["Reviewed by"] == "Owen Owner"
+    assert entries["review"].tone == "warn"
 
 
 def test_scope_by_workflow_kind_and_dates(evidence, workflow, workflow_owner, ops_leader):
     other = make_workflow(owner=workflow_owner, actor=ops_leader, name="Other", slug="other")
     make_evidence(other, requester=workflow_owner, approver=ops_leader, recipients=[])
-    assert len(evidence_rows(EvidenceScope(workflow_ids=None))) == 20
+    assert (
+        len(evidence_rows(EvidenceScope(workflow_ids=None))) == 22
+    )  # 11 entries (10 kinds, two phases) per workflow
     assert {r[1] for r in evidence_rows(EvidenceScope(workflow_ids=(other.pk,)))} == {other.pk}
     incidents = list(evidence_rows(EvidenceScope(workflow_ids=None, kinds=("incident",))))
     assert [r[0] for r in incidents] == ["incident", "incident"]
     start = evidence.incident.started_at
     late = list(evidence_rows(EvidenceScope((workflow.pk,), start=start)))
-    assert sorted(r[0] for r in late) == ["escalation", "incident", "notice", "ownership"]
+    assert sorted(r[0] for r in late) == ["escalation", "incident", "notice", "ownership", "review"]
     early = list(evidence_rows(EvidenceScope((workflow.pk,), end=start)))
     assert len(early) == 6
 
@@ -73,7 +82,7 @@ def test_scope_by_workflow_kind_and_dates(evidence, workflow, workflow_owner, op
 def test_export_iterates_everything_in_chunks(evidence, monkeypatch):
     monkeypatch.setattr("rollout.selectors.evidence.timeline.EXPORT_CHUNK", 4)
     entries = list(evidence_iter(EvidenceScope(workflow_ids=None)))
-    assert len(entries) == 10
+    assert len(entries) == 11
 
 
 def test_who_reads_evidence(workflow, workflow_owner, executive, ops_leader, other_user):
@@ -93,7 +102,7 @@ def test_a_page_costs_the_same_at_any_size(
 
     make_evidence(workflow, requester=workflow_owner, approver=ops_leader, recipients=[])
     # Count + page + the nine kinds' loads (promotions, overrides, incidents and notices take two).
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(17):
         page_queries()
     for n in range(6):
         wf = make_workflow(owner=workflow_owner, actor=ops_leader, slug=f"more-{n}")
@@ -104,7 +113,7 @@ def test_a_page_costs_the_same_at_any_size(
             recipients=[workflow_owner],
             start=timezone.now() - timedelta(days=20 + n),
         )
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(17):
         page_queries()
 
 
