@@ -35,6 +35,11 @@ PAGES = [
     ("notices", "owner@example.com", f"/workflows/{SLUG}/notices/"),
     ("notice-detail", "owner@example.com", "{notice}"),
     ("activity", "owner@example.com", f"/workflows/{SLUG}/activity/"),
+    ("reviews", "owner@example.com", f"/workflows/{SLUG}/reviews/"),
+    ("review-detail", "owner@example.com", "{review}"),
+    ("evidence", "exec@example.com", "/evidence/"),
+    ("board-pack", "exec@example.com", "/evidence/board-pack/"),
+    ("organisation", "ops@example.com", "/organisation/"),
     ("api-docs", None, "/api/v1/docs"),
 ]
 
@@ -51,6 +56,15 @@ def notice_path(page: Page, base_url: str) -> str:
     page.goto(f"{base_url}/workflows/{SLUG}/notices/")
     href = page.get_by_role("link", name=re.compile(NOTICE_TITLE)).first.get_attribute("href")
     assert href, f"no notice called {NOTICE_TITLE!r} on the notices page"
+    return href
+
+
+def review_path(page: Page, base_url: str) -> str:
+    """The demo's completed review, from the workflow's reviews page."""
+    page.goto(f"{base_url}/workflows/{SLUG}/reviews/")
+    link = page.locator(f'table a[href^="/workflows/{SLUG}/reviews/"]').first
+    href = link.get_attribute("href")
+    assert href, "no review on the reviews page"
     return href
 
 
@@ -78,6 +92,8 @@ def shoot(browser: Browser, base_url: str, out: Path) -> list[Path]:
             page = contexts[login]
             if path == "{notice}":
                 path = notice_path(page, base_url)
+            elif path == "{review}":
+                path = review_path(page, base_url)
             page.goto(f"{base_url}{path}")
             page.wait_for_load_state("networkidle")
             if name == "feedback":

@@ -36,6 +36,7 @@ SECTIONS = [
     "Plan",
     "Cohorts",
     "Thresholds",
+    "Reviews",
     "Usage",
     "Feedback",
     "Escalation",
@@ -151,7 +152,7 @@ def test_on_a_wide_screen_the_sections_are_one_column_and_rows_one_line(
     sign_in_as(cast["owner"])
     open_page(page, live_server.url, f"/workflows/{SLUG}/usage/")
 
-    # The sidebar: the thirteen sections, grouped, one under the other, beside the page.
+    # The sidebar: the fourteen sections, grouped, one under the other, beside the page.
     nav = page.get_by_role("navigation", name="Workflow sections")
     expect(nav.get_by_role("link", name="Usage")).to_have_attribute("aria-current", "page")
     links = nav.get_by_role("link")
