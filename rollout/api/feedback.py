@@ -28,8 +28,9 @@ from rollout.api.checks import (
     parse_json,
     require_iso_text,
 )
-from rollout.api.errors import MSG_INVALID_INPUT, ValidationErrorOut
+from rollout.api.errors import MSG_INVALID_INPUT, ErrorOut, ValidationErrorOut, json_error
 from rollout.models import FeedbackCategory, FeedbackRating, Workflow
+from rollout.selectors.workflows import workflow_is_retired
 from rollout.services.feedback import MAX_TEXT, MSG_TEXT_TOO_LONG, feedback_create
 
 router = Router()
@@ -126,9 +127,15 @@ _REQUEST_BODY = {
 }
 
 
+MSG_RETIRED = (
+    "This workflow is retired and takes no new feedback. Stop sending it, or ask an ops leader "
+    "to reinstate the workflow."
+)
+
+
 @router.post(
     "/feedback",
-    response={201: FeedbackCreatedOut, 400: ValidationErrorOut},
+    response={201: FeedbackCreatedOut, 400: ValidationErrorOut, 410: ErrorOut},
     summary="Report a person's feedback on an output",
     operation_id="feedback",
     url_name="feedback",
@@ -140,7 +147,10 @@ def feedback(request: ApiHttpRequest) -> HttpResponse:
 
     Rules beyond the schema, answered with 400: `event_id` must be a usage event already
     reported for this workflow; `occurred_at` at most 400 days ago and at most an hour ahead;
-    `user_ref` not blank; no control characters in `user_ref` or `text`."""
+    `user_ref` not blank; no control characters in `user_ref` or `text`. A retired workflow
+    answers 410 and stores nothing."""
+    if workflow_is_retired(request.auth.workflow_id):
+        return json_error(410, MSG_RETIRED)
     try:
         payload = parse_json(request.body or b"null")
     except UnreadableBody as exc:

@@ -174,3 +174,16 @@ def test_it_is_in_the_openapi_schema(api_client):
     operation = schema["paths"]["/api/v1/feedback"]["post"]
     assert set(operation["responses"]) >= {"201", "400", "401", "413", "429"}
     assert operation["requestBody"]["required"] is True
+
+
+def test_a_retired_workflow_takes_no_feedback(api_client, api_token, workflow, ops_leader):
+    from rollout.api.feedback import MSG_RETIRED
+    from rollout.services.retirement import workflow_retire
+
+    workflow_retire(workflow=workflow, actor=ops_leader, reason="Replaced by the new desk tool.")
+
+    response = post(api_client, api_token, body(text="Still here?"))
+
+    assert response.status_code == 410
+    assert response.json()["detail"] == MSG_RETIRED
+    assert not Feedback.objects.exists()
