@@ -3,7 +3,10 @@ frozen snapshot, re-attests every item (one changed), is told what is missing be
 records a decision and completes it; the answers and decisions swap in place (htmx). An executive
 then reads the completed review without a single button to change it."""
 
+import csv
+import io
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -97,3 +100,15 @@ def test_the_owner_runs_a_review_end_to_end(page: Page, live_server, sign_in_as,
     expect(page.get_by_text("Thresholds pass; adoption is complete")).to_be_visible()
     for name in ("Save answer", "Record decision", "Complete review", "Start a review"):
         expect(page.get_by_role("button", name=name)).to_have_count(0)
+
+    # …and finds it among the evidence, and downloads it as CSV.
+    page.goto(f"{live_server.url}/evidence/")
+    page.get_by_label("Kind").select_option(label="Reviews")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_text("Review completed: continue as is")).to_be_visible()
+    expect(page.get_by_text("Thresholds pass; adoption is complete in the cohort.")).to_be_visible()
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="CSV").click()
+    rows = list(csv.DictReader(io.StringIO(Path(download_info.value.path()).read_text())))
+    assert [row["kind"] for row in rows] == ["review"]
+    assert "Thresholds pass; adoption is complete in the cohort." in rows[0]["details"]
