@@ -6,6 +6,7 @@ from django.db import models
 from django.http import HttpRequest
 
 from rollout.models import (
+    ConfigOrigin,
     DeliveryStatus,
     DriftStatus,
     EscalationEventKind,
@@ -36,6 +37,7 @@ from rollout.selectors.health import HealthStatus
 TEMPLATE_ENUMS: dict[str, type[models.TextChoices]] = {
     enum.__name__: enum
     for enum in (
+        ConfigOrigin,
         DeliveryStatus,
         DriftStatus,
         EscalationEventKind,

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from rollout.views.activity import workflow_activity
+from rollout.views.ai_config import workflow_configuration
 from rollout.views.api_tokens import workflow_token_revoke, workflow_tokens
 from rollout.views.blackouts import (
     blackout_delete,
@@ -62,6 +63,11 @@ urlpatterns = [
     path("workflows/<slug:slug>/edit/", workflow_edit, name="workflow_edit"),
     path("workflows/<slug:slug>/handover/", workflow_handover, name="workflow_handover"),
     path("workflows/<slug:slug>/activity/", workflow_activity, name="workflow_activity"),
+    path(
+        "workflows/<slug:slug>/configuration/",
+        workflow_configuration,
+        name="workflow_configuration",
+    ),
     path("workflows/<slug:slug>/reviews/", workflow_reviews, name="workflow_reviews"),
     path("workflows/<slug:slug>/reviews/<int:review_id>/", review_detail, name="review_detail"),
     path("workflows/<slug:slug>/tokens/", workflow_tokens, name="workflow_tokens"),

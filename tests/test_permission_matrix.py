@@ -218,6 +218,8 @@ MATRIX: dict[str, Entry] = {
     "workflow_edit": Entry(signed_in(404, ops_leader=200, owner=200), kwargs=WF),
     "workflow_handover": Entry(signed_in(404, ops_leader=200, owner=200), kwargs=WF),
     "workflow_activity": Entry(signed_in(200, unrelated=404), kwargs=WF),
+    # The AI configuration's history (rule 9): read by whoever reads the whole workflow.
+    "workflow_configuration": Entry(signed_in(200, unrelated=404), kwargs=WF),
     # API tokens: only those who may change the workflow see or manage them.
     "workflow_tokens": Entry(signed_in(404, ops_leader=200, owner=200), kwargs=WF),
     "workflow_token_revoke": Entry(

@@ -51,6 +51,11 @@ class DecisionOut(Schema):
     mode: Literal["live", "shadow", "off"]
     phase: str | None = Field(description="The phase in progress, or null before the plan starts.")
     cohort: str | None = Field(description="The cohort that puts the person live, if any.")
+    config_version: int | None = Field(
+        description="The number of the AI configuration the owner declared (model, prompt and "
+        "data-source versions): the AI tool can check it runs what was announced. Null before "
+        "any is recorded."
+    )
 
 
 @router.get(
@@ -78,5 +83,10 @@ def decision(request: ApiHttpRequest, params: Query[DecisionQuery]) -> HttpRespo
         raise HttpError(404, MSG_UNKNOWN_WORKFLOW) from None
     # Serialised here rather than validated against DecisionOut by ninja: the hottest endpoint,
     # and Decision is already exactly that shape (the contract tests assert the body).
-    body = {"mode": answer.mode, "phase": answer.phase, "cohort": answer.cohort}
+    body = {
+        "mode": answer.mode,
+        "phase": answer.phase,
+        "cohort": answer.cohort,
+        "config_version": answer.config_version,
+    }
     return HttpResponse(json.dumps(body), content_type="application/json")

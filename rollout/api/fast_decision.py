@@ -53,7 +53,12 @@ def _workflow_and_user(request: HttpRequest) -> tuple[str, str] | None:
 def _body(decision: Decision) -> bytes:
     # As the ninja operation writes it (json.dumps of the same dict); decisions repeat.
     return json.dumps(
-        {"mode": decision.mode, "phase": decision.phase, "cohort": decision.cohort}
+        {
+            "mode": decision.mode,
+            "phase": decision.phase,
+            "cohort": decision.cohort,
+            "config_version": decision.config_version,
+        }
     ).encode()
 
 

@@ -93,6 +93,8 @@ class PlanSettingsForm(forms.ModelForm):
             "review_cadence_days",
             "next_review_due",
             "fallback_mode",
+            "pause_on_unannounced_change",
+            "drift_opens_escalation",
         ]
         widgets = {"next_review_due": _date}
 

@@ -43,6 +43,7 @@ class WorkflowDetailsForm(forms.Form):
     model_provider = _model_field("model_provider", widget=_text)
     model_name = _model_field("model_name", widget=_text)
     model_version = _model_field("model_version", widget=_text)
+    prompt_version = _model_field("prompt_version", widget=_text)
 
 
 class WorkflowCreateForm(WorkflowDetailsForm):
@@ -73,6 +74,7 @@ class WorkflowCreateForm(WorkflowDetailsForm):
         "model_provider",
         "model_name",
         "model_version",
+        "prompt_version",
         "owner",
         "plan_start_date",
     ]

@@ -23,6 +23,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "RateRatioTest",
+    "is_degrading_rate_ratio",
+    "rate_ratio_test",
     "LATENCY_BUCKET_COUNT",
     "LATENCY_EDGES_MS",
     "ProportionTest",
@@ -188,6 +191,54 @@ def is_degrading_rate(
     # Tolerance: 0.105 - 0.1 is 0.00499999... in floating point, and "moved by exactly
     # min_effect" should count.
     return worsening > 0 and worsening >= min_effect - _EFFECT_TOLERANCE
+
+
+# --- Rates per unit (events per person) ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RateRatioTest:
+    """Result of :func:`rate_ratio_test`: ``count`` events over ``exposure`` units (e.g.
+    invocations over active people) in ``a`` (baseline) and ``b``. Rates are 0.0 without
+    exposure; ``p_value`` is two-sided and 1.0 when the test cannot say anything."""
+
+    count_a: int
+    exposure_a: int
+    count_b: int
+    exposure_b: int
+    rate_a: float
+    rate_b: float
+    z: float
+    p_value: float
+
+
+def rate_ratio_test(count_a: int, exposure_a: int, count_b: int, exposure_b: int) -> RateRatioTest:
+    """Conditional test of H0: rate_a == rate_b for two Poisson counts. Given the ``n`` events of
+    both sides, under H0 ``count_b`` is Binomial(n, exposure_b / (exposure_a + exposure_b));
+    normal approximation. Per-person use varies more than Poisson, so the p-value is optimistic:
+    callers pair it with a strict alpha and a material change (:func:`is_degrading_rate_ratio`).
+    Negative inputs raise ``ValueError``."""
+    if min(count_a, exposure_a, count_b, exposure_b) < 0:
+        raise ValueError("counts and exposures must be >= 0")
+    rate_a = count_a / exposure_a if exposure_a else 0.0
+    rate_b = count_b / exposure_b if exposure_b else 0.0
+    n = count_a + count_b
+    z, p_value = 0.0, 1.0
+    if n and exposure_a and exposure_b:
+        share = exposure_b / (exposure_a + exposure_b)
+        z = (count_b - n * share) / math.sqrt(n * share * (1.0 - share))
+        p_value = _two_sided_p(z)
+    return RateRatioTest(count_a, exposure_a, count_b, exposure_b, rate_a, rate_b, z, p_value)
+
+
+def is_degrading_rate_ratio(
+    test: RateRatioTest, *, alpha: float = 0.01, min_drop: float = 0.2
+) -> bool:
+    """True when ``b``'s rate fell significantly AND by at least ``min_drop`` of ``a``'s
+    (relative: 0.2 = a fifth fewer events per unit)."""
+    if test.p_value >= alpha or test.rate_a <= 0:
+        return False
+    return test.rate_b <= test.rate_a * (1.0 - min_drop) + _EFFECT_TOLERANCE
 
 
 # --- Latencies ---------------------------------------------------------------------------------

@@ -1,6 +1,13 @@
 """Domain models, one module per aggregate, re-exported here."""
 
 from rollout.models.activity import ActivityEntry
+from rollout.models.ai_config import (
+    REPORTED_FIELDS,
+    AIConfiguration,
+    ConfigMismatchDay,
+    ConfigOrigin,
+    ConfigReportDay,
+)
 from rollout.models.api_token import ApiToken
 from rollout.models.blackout import BlackoutWindow
 from rollout.models.cache_invalidation import CacheInvalidation, CacheInvalidationKind
@@ -17,6 +24,7 @@ from rollout.models.escalation import (
 from rollout.models.escalation_path import EscalationChannel, EscalationLevel
 from rollout.models.evaluation import (
     CohortDrift,
+    DriftEpisode,
     DriftStatus,
     ThresholdEvaluation,
     ThresholdStatus,
@@ -105,6 +113,12 @@ from rollout.models.workflow import (
 )
 
 __all__ = [
+    "REPORTED_FIELDS",
+    "AIConfiguration",
+    "ConfigMismatchDay",
+    "ConfigOrigin",
+    "ConfigReportDay",
+    "DriftEpisode",
     "IN_PROGRESS",
     "OPEN_ESCALATION",
     "OPEN_FEEDBACK",

@@ -10,6 +10,7 @@ class EscalationSource(models.TextChoices):
     BREACH = "breach", "Threshold breach"
     INCIDENT = "incident", "Incident"
     MANUAL = "manual", "Opened by hand"
+    DRIFT = "drift", "Drift"
 
 
 class EscalationStatus(models.TextChoices):

@@ -108,3 +108,30 @@ class CohortDrift(models.Model):
 
     def __str__(self) -> str:
         return f"{self.workflow_id}/{self.scope_key or 'none'} {self.metric}: {self.status}"
+
+
+class DriftEpisode(models.Model):
+    """One stretch of time a cohort was degrading: opened when a check first finds a degrading
+    metric (the owner is told then, once), closed when none is degrading any more. At most one
+    open episode per cohort, which the database enforces."""
+
+    workflow = models.ForeignKey("rollout.Workflow", on_delete=models.CASCADE, related_name="+")
+    cohort = models.ForeignKey("rollout.Cohort", on_delete=models.CASCADE, related_name="+")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    metrics = models.JSONField(default=list, blank=True, help_text="The degrading metrics.")
+    explanation = models.TextField(blank=True)
+    recovery = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cohort"],
+                condition=models.Q(ended_at__isnull=True),
+                name="drift_episode_one_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cohort_id} degrading from {self.started_at:%Y-%m-%d %H:%M}"

@@ -46,6 +46,13 @@ class Workflow(models.Model):
     model_version = models.CharField(
         "model version", max_length=80, blank=True, validators=[refuse_control_characters]
     )
+    prompt_version = models.CharField(
+        "prompt version",
+        max_length=80,
+        blank=True,
+        validators=[refuse_control_characters],
+        help_text="The version of the prompt the AI runs with, e.g. v6.",
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_workflows"
     )
@@ -91,6 +98,18 @@ class Workflow(models.Model):
         default=0,
         validators=[MaxValueValidator(10)],
         help_text="How many more times the last level is notified if nobody acknowledges.",
+    )
+
+    pause_on_unannounced_change = models.BooleanField(
+        "pause on an unannounced change",
+        default=False,
+        help_text="Pause the roll-out when events report a model or prompt version nobody "
+        "declared.",
+    )
+    drift_opens_escalation = models.BooleanField(
+        "open an escalation on drift",
+        default=False,
+        help_text="When a cohort starts degrading, open an escalation as well as telling you.",
     )
 
     objects = WorkflowQuerySet.as_manager()

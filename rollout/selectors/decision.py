@@ -6,7 +6,7 @@ when warm and is invalidated by `rollout.services.decision_cache.plan_changed`.
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Literal
 
 from django.core.cache import cache
@@ -14,7 +14,16 @@ from django.db.models import OuterRef, Q, Subquery
 
 from rollout.lib import local_memo
 from rollout.lib.cache import CACHE_ERRORS, cache_answered, cache_failed, cache_trusted
-from rollout.models import PHASE_ORDER, CohortMember, Phase, PhaseKind, PhaseStatus, Workflow
+from rollout.models import (
+    PHASE_ORDER,
+    AIConfiguration,
+    CohortMember,
+    ConfigOrigin,
+    Phase,
+    PhaseKind,
+    PhaseStatus,
+    Workflow,
+)
 from rollout.selectors.cache_invalidations import plan_invalidation_pending
 
 Mode = Literal["live", "shadow", "off"]
@@ -59,6 +68,9 @@ class Decision:
     mode: Mode
     phase: str | None = None
     cohort: str | None = None
+    # The declared AI configuration's number (rollout.models.AIConfiguration), so the AI tool can
+    # check it runs what was announced; None before any is recorded.
+    config_version: int | None = None
 
 
 def percentage_bucket(workflow_pk: int, key: str) -> int:
@@ -83,10 +95,14 @@ def _workflow_with_phase(slug: str) -> Workflow:
     in_progress = Phase.objects.filter(
         workflow=OuterRef("pk"), status__in=[PhaseStatus.ACTIVE, PhaseStatus.PAUSED]
     )
+    declared = AIConfiguration.objects.filter(
+        workflow=OuterRef("pk"), origin=ConfigOrigin.DECLARED
+    ).order_by("-version")
     try:
         return Workflow.objects.annotate(
             phase_kind=Subquery(in_progress.values("kind")[:1]),
             phase_status=Subquery(in_progress.values("status")[:1]),
+            config_version=Subquery(declared.values("version")[:1]),
         ).get(slug=slug)
     except Workflow.DoesNotExist:
         raise UnknownWorkflow(f"No workflow has the slug {slug!r}.") from None
@@ -100,8 +116,13 @@ def _started_enrolments(phase_kind: str) -> list[str]:
 
 def decide(workflow_slug: str, user_ref: str) -> Decision:
     """The decision for the person known to the AI tool as `user_ref` (email, any case, or
-    external id). Raises UnknownWorkflow for an unknown slug."""
+    external id), with the declared configuration's number. Raises UnknownWorkflow for an
+    unknown slug."""
     workflow = _workflow_with_phase(workflow_slug)
+    return replace(_decide_for(workflow, user_ref), config_version=workflow.config_version)
+
+
+def _decide_for(workflow: Workflow, user_ref: str) -> Decision:
     kind, status = workflow.phase_kind, workflow.phase_status
     if workflow.retired_at is not None:
         return Decision("off")  # retired: off for everyone, whatever its phases say
@@ -204,10 +225,11 @@ def _decide_through_cache(
     # The freshest version this process has seen: answers computed under it confirm at once.
     local_memo.remember(_version_memo_key(workflow_slug), version)
     cached = found.get(key)
-    if cached is not None and cached[0] == version:
+    # An entry of another shape is from before a field was added: computed anew.
+    if cached is not None and cached[0] == version and len(cached) == len(fields(Decision)) + 1:
         return version, Decision(*cached[1:])
     decision = decide(workflow_slug, user_ref)
-    value = (version, decision.mode, decision.phase, decision.cohort)
+    value = (version, decision.mode, decision.phase, decision.cohort, decision.config_version)
     cache.set(key, value, DECISION_TIMEOUT)
     return version, decision
 

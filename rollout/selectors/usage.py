@@ -8,11 +8,13 @@ day-by-day series per cohort that the usage page and the metrics API show.
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from itertools import zip_longest
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
 
+from core.dates import day_bounds
 from rollout.lib.stats import LATENCY_EDGES_MS, percentile_from_histogram
 from rollout.models import (
     Cohort,
@@ -163,16 +165,8 @@ def _rollups(workflow: Workflow, start: date, end: date, scope: object):
     return rows, actives
 
 
-def usage_window(workflow: Workflow, *, start: date, end: date, scope: object = ALL) -> UsageCounts:
-    """Counters for the days start..end (inclusive). Three queries, whatever the data size.
-
-    Adoption counts distinct cohort members active in the window against the scope's members
-    (for ALL: everyone in any cohort of the workflow; people in no cohort have no denominator).
-    """
-    rows, actives = _rollups(workflow, start, end, scope)
-    counts = UsageCounts()
-    for row in rows.values(*COUNTERS, "latency_count", "latency_hist"):
-        counts.add(row)
+def _count_people(counts: UsageCounts, workflow: Workflow, actives, scope: object) -> None:
+    """Set the scope's members and the distinct people of `actives` (two queries)."""
     members = CohortMember.objects.filter(cohort__workflow=workflow)
     if isinstance(scope, Cohort):
         members = members.filter(cohort=scope)
@@ -184,6 +178,48 @@ def usage_window(workflow: Workflow, *, start: date, end: date, scope: object = 
         if scope != NO_COHORT
         else actives.values("user_ref").distinct().count()
     )
+
+
+def usage_window(workflow: Workflow, *, start: date, end: date, scope: object = ALL) -> UsageCounts:
+    """Counters for the days start..end (inclusive). Three queries, whatever the data size.
+
+    Adoption counts distinct cohort members active in the window against the scope's members
+    (for ALL: everyone in any cohort of the workflow; people in no cohort have no denominator).
+    """
+    rows, actives = _rollups(workflow, start, end, scope)
+    counts = UsageCounts()
+    for row in rows.values(*COUNTERS, "latency_count", "latency_hist"):
+        counts.add(row)
+    _count_people(counts, workflow, actives, scope)
+    return counts
+
+
+def usage_window_since(
+    workflow: Workflow, *, since: datetime, end: date, scope: object = ALL
+) -> UsageCounts:
+    """Counters from `since` to the end of the day `end`: the hourly rollups of the hours of
+    since's day that start at or after it, then the daily rollups of the days after. Three
+    queries. `since` on a day's start is exactly `usage_window` from that day.
+
+    Used when the AI configuration changed mid-window (rule 9): only what happened since counts.
+    An hour is the rollups' finest grain, so the caller passes an hour boundary. People active
+    on since's day count as active (who was active which hour does not add up across hours)."""
+    first_day = timezone.localdate(since)
+    if since <= day_bounds(first_day)[0]:
+        return usage_window(workflow, start=first_day, end=end, scope=scope)
+    rows = UsageRollup.objects.filter(workflow=workflow).filter(
+        Q(period=RollupPeriod.DAY, day__gt=first_day, day__lte=end)
+        | Q(period=RollupPeriod.HOUR, day=first_day, start__gte=since)
+    )
+    _, actives = _rollups(workflow, first_day, end, scope)
+    if isinstance(scope, Cohort):
+        rows = rows.filter(cohort=scope)
+    elif scope == NO_COHORT:
+        rows = rows.filter(cohort__isnull=True)
+    counts = UsageCounts()
+    for row in rows.values(*COUNTERS, "latency_count", "latency_hist"):
+        counts.add(row)
+    _count_people(counts, workflow, actives, scope)
     return counts
 
 

@@ -10,7 +10,9 @@ from django.utils import timezone
 from accounts.models import User
 from core.errors import ApplicationError
 from rollout.models import IN_PROGRESS, DataSource, Phase, Workflow
+from rollout.selectors.ai_config import ai_config_values
 from rollout.services.activity import activity_record, field_changes, snapshot
+from rollout.services.ai_config import ai_config_record
 
 FIELDS = (
     "name",
@@ -65,6 +67,7 @@ def _save(source: DataSource) -> None:
 @transaction.atomic
 def data_source_create(*, workflow: Workflow, actor: User, **fields: Any) -> DataSource:
     source = DataSource(workflow=workflow)
+    config_before = ai_config_values(workflow)
     _clean(source, fields)
     _save(source)
     activity_record(
@@ -74,6 +77,8 @@ def data_source_create(*, workflow: Workflow, actor: User, **fields: Any) -> Dat
         target=f"data source {source.name}",
         changes={"kind": ["—", source.get_kind_display()]},
     )
+    # A source added with a version is a new input of the AI (rule 9).
+    ai_config_record(workflow=workflow, actor=actor, before=config_before)
     return source
 
 
@@ -83,6 +88,7 @@ def data_source_update(*, source: DataSource, actor: User, **fields: Any) -> Dat
     of the AI's input (rule 9), not as a plain edit."""
     source = DataSource.objects.select_for_update().select_related("workflow").get(pk=source.pk)
     before = snapshot(source, FIELDS)
+    config_before = ai_config_values(source.workflow)
     _clean(source, fields)
     changes = field_changes(source, before, FIELDS)
     if not changes:
@@ -98,6 +104,8 @@ def data_source_update(*, source: DataSource, actor: User, **fields: Any) -> Dat
         target=f"data source {source.name}",
         changes=changes,
     )
+    # Rule 9: a new version of an input is a new configuration version of the AI.
+    ai_config_record(workflow=workflow, actor=actor, before=config_before)
     return source
 
 
@@ -105,5 +113,8 @@ def data_source_update(*, source: DataSource, actor: User, **fields: Any) -> Dat
 def data_source_delete(*, source: DataSource, actor: User) -> None:
     source = DataSource.objects.select_for_update().select_related("workflow").get(pk=source.pk)
     workflow, name = source.workflow, source.name
+    config_before = ai_config_values(workflow)
     source.delete()
     activity_record(workflow=workflow, actor=actor, verb="removed", target=f"data source {name}")
+    # Removing a versioned input changes the AI's configuration too.
+    ai_config_record(workflow=workflow, actor=actor, before=config_before)

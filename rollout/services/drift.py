@@ -2,38 +2,64 @@
 
 For each cohort, the latest window (the last DRIFT_WINDOW_DAYS days, today included) is compared
 with the phase's baseline: the first full window after the phase began — or after the AI itself
-last changed (rule 9 restarts it, see Phase.baseline_start). Rates use a two-proportion z-test,
-latency a Mann–Whitney shift test on the histograms. "Degrading" needs both significance and a
-material change, and the row says the numbers that show it.
+last changed (rule 9 restarts it, see Phase.baseline_start). The checks: the quality rates, the
+negative-feedback share and adoption (active people ÷ members) by a two-proportion z-test,
+invocations per active person by a rate-ratio test, latency by a Mann–Whitney shift test on the
+histograms. "Degrading" needs both significance and a material change, and the row says the
+numbers that show it.
+
+Drift speaks: a cohort turning degrading opens a DriftEpisode and tells the owner once (in the app
+and by email), is an activity entry (which reaches webhooks), and opens an escalation when the plan
+says so (Workflow.drift_opens_escalation); its recovery closes the episode and is told too. The
+workflow's row is locked while it is checked, so concurrent checks tell the owner once.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
-from rollout.lib.numbers import format_count, format_percent, format_significance
+from accounts.models import EmailCategory
+from rollout.lib.numbers import format_count, format_number, format_percent, format_significance
 from rollout.lib.stats import (
     is_degrading_latency,
     is_degrading_rate,
+    is_degrading_rate_ratio,
     latency_shift_test,
+    rate_ratio_test,
     two_proportion_test,
 )
 from rollout.models import (
     IN_PROGRESS,
     Cohort,
     CohortDrift,
+    DriftEpisode,
     DriftStatus,
+    EscalationSource,
     Metric,
     Phase,
     PhaseKind,
+    Severity,
     Workflow,
 )
+from rollout.selectors.feedback import feedback_counts
 from rollout.selectors.usage import UsageCounts, usage_window
+from rollout.services.activity import activity_record
+from rollout.services.escalations import escalation_open
+from rollout.services.notifications import notification_send
 
 DRIFT_WINDOW_DAYS = 7
 MIN_SAMPLE = 30
+# Adoption's trials are people, fewer than cases: a cohort of 5 can show a collapse.
+MIN_MEMBERS = 5
+MIN_FEEDBACK = 20
+LIVE = (PhaseKind.LIMITED, PhaseKind.BROAD, PhaseKind.STEADY)
+INVOCATIONS_PER_USER = "invocations_per_user"
+VERB_ONSET = "drift detected in"
+VERB_RECOVERED = "drift recovered in"
 
 
 @dataclass(frozen=True)
@@ -42,6 +68,8 @@ class RateCheck:
     label: str
     higher_is_worse: bool
     phases: tuple[str, ...]
+    min_sample: int = MIN_SAMPLE
+    unit: str = "cases"
 
 
 RATE_CHECKS = (
@@ -64,15 +92,39 @@ RATE_CHECKS = (
         (PhaseKind.LIMITED, PhaseKind.BROAD, PhaseKind.STEADY),
     ),
     RateCheck(Metric.SHADOW_AGREEMENT_RATE, "Shadow agreement rate", False, (PhaseKind.SHADOW,)),
+    RateCheck(Metric.ADOPTION_RATE, "Adoption", False, LIVE, MIN_MEMBERS, "members"),
+    RateCheck(
+        Metric.NEGATIVE_FEEDBACK_SHARE,
+        "Negative-feedback share",
+        True,
+        LIVE,
+        MIN_FEEDBACK,
+        "feedback reports",
+    ),
 )
 LATENCY = Metric.P95_LATENCY_MS
-METRIC_LABELS = {c.metric: c.label for c in RATE_CHECKS} | {LATENCY: "Latency"}
-# metric → (successes, trials) out of UsageCounts
-_PARTS = {
-    Metric.OVERRIDE_RATE: lambda c: (c.overridden, c.outcomes),
-    Metric.ERROR_RATE: lambda c: (c.errors, c.invocations),
-    Metric.ACCEPTANCE_RATE: lambda c: (c.accepted, c.outcomes),
-    Metric.SHADOW_AGREEMENT_RATE: lambda c: (c.agreed, c.shadow_compared),
+METRIC_LABELS = {c.metric: c.label for c in RATE_CHECKS} | {
+    LATENCY: "Latency",
+    INVOCATIONS_PER_USER: "Invocations per active person",
+}
+
+
+@dataclass(frozen=True)
+class Window:
+    """One window's numbers for one cohort: the usage rollups and its feedback."""
+
+    usage: UsageCounts
+    feedback: tuple[int, int]  # (not helpful, all)
+
+
+# metric → (successes, trials) of a window
+_PARTS: dict[str, Callable[[Window], tuple[int, int]]] = {
+    Metric.OVERRIDE_RATE: lambda w: (w.usage.overridden, w.usage.outcomes),
+    Metric.ERROR_RATE: lambda w: (w.usage.errors, w.usage.invocations),
+    Metric.ACCEPTANCE_RATE: lambda w: (w.usage.accepted, w.usage.outcomes),
+    Metric.SHADOW_AGREEMENT_RATE: lambda w: (w.usage.agreed, w.usage.shadow_compared),
+    Metric.ADOPTION_RATE: lambda w: (min(w.usage.active_users, w.usage.members), w.usage.members),
+    Metric.NEGATIVE_FEEDBACK_SHARE: lambda w: w.feedback,
 }
 
 
@@ -103,22 +155,23 @@ class DriftResult:
     explanation: str = ""
 
 
-def _rate_result(check: RateCheck, base: UsageCounts, cur: UsageCounts, windows) -> DriftResult:
+def _rate_result(check: RateCheck, base: Window, cur: Window, windows) -> DriftResult:
     (b_succ, b_n), (c_succ, c_n) = _PARTS[check.metric](base), _PARTS[check.metric](cur)
-    if b_n < MIN_SAMPLE or c_n < MIN_SAMPLE:
+    if b_n < check.min_sample or c_n < check.min_sample:
         return DriftResult(
             check.metric,
             DriftStatus.INSUFFICIENT_DATA,
             baseline_sample=b_n,
             current_sample=c_n,
-            explanation=f"{check.label}: {b_n} baseline and {c_n} recent cases; "
-            f"{MIN_SAMPLE} of each are needed.",
+            explanation=f"{check.label}: {b_n} baseline and {c_n} recent {check.unit}; "
+            f"{check.min_sample} of each are needed.",
         )
     test = two_proportion_test(b_succ, b_n, c_succ, c_n)
     degrading = is_degrading_rate(test, higher_is_worse=check.higher_is_worse)
     (bs, be), (cs, ce) = windows
-    baseline = f"{format_percent(test.p_a)} ({format_count(b_n)} cases, {_fmt_days(bs, be)})"
-    recent = f"{format_percent(test.p_b)} ({format_count(c_n)} cases, {_fmt_days(cs, ce)})"
+    unit = check.unit
+    baseline = f"{format_percent(test.p_a)} ({format_count(b_n)} {unit}, {_fmt_days(bs, be)})"
+    recent = f"{format_percent(test.p_b)} ({format_count(c_n)} {unit}, {_fmt_days(cs, ce)})"
     if test.diff:
         verb = "rose" if test.diff > 0 else "fell"
         text = (
@@ -134,6 +187,39 @@ def _rate_result(check: RateCheck, base: UsageCounts, cur: UsageCounts, windows)
         test.p_b,
         b_n,
         c_n,
+        test.p_value,
+        text,
+    )
+
+
+def _use_result(base: UsageCounts, cur: UsageCounts, windows) -> DriftResult:
+    """Invocations per active person: do the people who still use it use it less?"""
+    b_people, c_people = base.active_users, cur.active_users
+    if base.invocations < MIN_SAMPLE or cur.invocations < MIN_SAMPLE or min(b_people, c_people) < 3:
+        return DriftResult(
+            INVOCATIONS_PER_USER,
+            DriftStatus.INSUFFICIENT_DATA,
+            baseline_sample=base.invocations,
+            current_sample=cur.invocations,
+            explanation=f"Invocations per active person: {base.invocations} baseline and "
+            f"{cur.invocations} recent invocations, by {b_people} and {c_people} people; "
+            f"{MIN_SAMPLE} invocations by 3 people of each are needed.",
+        )
+    test = rate_ratio_test(base.invocations, b_people, cur.invocations, c_people)
+    degrading = is_degrading_rate_ratio(test)
+    (bs, be), (cs, ce) = windows
+    text = (
+        f"Invocations per active person {format_number(test.rate_a, 1)} ({b_people} people, "
+        f"{_fmt_days(bs, be)}) → {format_number(test.rate_b, 1)} ({c_people} people, "
+        f"{_fmt_days(cs, ce)}); {format_significance(test.p_value)}."
+    )
+    return DriftResult(
+        INVOCATIONS_PER_USER,
+        DriftStatus.DEGRADING if degrading else DriftStatus.STABLE,
+        test.rate_a,
+        test.rate_b,
+        base.invocations,
+        cur.invocations,
         test.p_value,
         text,
     )
@@ -173,17 +259,28 @@ def _latency_result(base: UsageCounts, cur: UsageCounts, windows) -> DriftResult
 def drift_evaluate_workflow(
     *, workflow: Workflow, now: datetime | None = None
 ) -> list[CohortDrift]:
-    """Check every cohort of the workflow against the baseline of the phase in progress."""
+    """Check every cohort of the workflow against the baseline of the phase in progress; tell
+    the owner when a cohort starts degrading, and when it recovers."""
     now = now or timezone.now()
-    phase = Phase.objects.filter(workflow=workflow, status__in=IN_PROGRESS).first()
     with transaction.atomic():
+        # Locked: two checks at once must not both see a cohort turn degrading and both tell.
+        workflow = Workflow.objects.select_for_update().select_related("owner").get(pk=workflow.pk)
+        phase = Phase.objects.filter(workflow=workflow, status__in=IN_PROGRESS).first()
         if phase is None or phase.kind == PhaseKind.AUDIT:
             CohortDrift.objects.filter(workflow=workflow).delete()
+            # Nothing is measured any more: an episode in progress ends without a verdict.
+            DriftEpisode.objects.filter(workflow=workflow, ended_at__isnull=True).update(
+                ended_at=now, recovery="No phase is in progress: drift is not measured."
+            )
             return []
         base_window = baseline_window(phase)
         today = timezone.localdate(now)
         current = (today - timedelta(days=DRIFT_WINDOW_DAYS - 1), today)
         cohorts = list(Cohort.objects.filter(workflow=workflow).order_by("name"))
+        open_episodes = {
+            e.cohort_id: e
+            for e in DriftEpisode.objects.filter(workflow=workflow, ended_at__isnull=True)
+        }
         rows = []
         for cohort in cohorts:
             results = _cohort_results(workflow, cohort, phase, base_window, current)
@@ -209,9 +306,104 @@ def drift_evaluate_workflow(
                     },
                 )
                 rows.append(row)
+            _speak(workflow, cohort, results, open_episodes.get(cohort.pk), now)
         keep = [row.pk for row in rows]
         CohortDrift.objects.filter(workflow=workflow).exclude(pk__in=keep).delete()
     return rows
+
+
+def _speak(
+    workflow: Workflow,
+    cohort: Cohort,
+    results: list[DriftResult],
+    episode: DriftEpisode | None,
+    now: datetime,
+) -> None:
+    """Open an episode (and tell) on the turn to degrading; close it (and tell) on recovery."""
+    degrading = [r for r in results if r.status == DriftStatus.DEGRADING]
+    if degrading and episode is None:
+        _onset(workflow, cohort, degrading, now)
+    elif not degrading and episode is not None:
+        _recovery(workflow, cohort, episode, results, now)
+    elif degrading and episode is not None:
+        metrics = [r.metric for r in degrading]
+        if metrics != episode.metrics:
+            # Still one episode: which metrics degrade may change while it lasts.
+            episode.metrics = metrics
+            episode.explanation = "\n".join(r.explanation for r in degrading)
+            episode.save(update_fields=["metrics", "explanation"])
+
+
+def _usage_url(workflow: Workflow) -> str:
+    return reverse("workflow_usage", kwargs={"slug": workflow.slug})
+
+
+def _onset(workflow: Workflow, cohort: Cohort, degrading: list[DriftResult], now: datetime) -> None:
+    explanation = "\n".join(r.explanation for r in degrading)
+    DriftEpisode.objects.create(
+        workflow=workflow,
+        cohort=cohort,
+        started_at=now,
+        metrics=[r.metric for r in degrading],
+        explanation=explanation,
+    )
+    labels = ", ".join(METRIC_LABELS.get(r.metric, r.metric).lower() for r in degrading)
+    activity_record(
+        workflow=workflow,
+        actor=None,
+        verb=VERB_ONSET,
+        target=f"cohort {cohort.name}",
+        note=explanation,
+    )
+    title = f"{workflow.name}: “{cohort.name}” is degrading ({labels})"
+    notification_send(
+        recipient=workflow.owner,
+        workflow=workflow,
+        title=title,
+        body=explanation,
+        url=_usage_url(workflow),
+        email=EmailCategory.UPDATES,
+    )
+    if workflow.drift_opens_escalation:
+        escalation_open(
+            workflow=workflow,
+            title=title,
+            source=EscalationSource.DRIFT,
+            severity=Severity.HIGH,
+            description=explanation[:4000],
+        )
+
+
+def _recovery(
+    workflow: Workflow,
+    cohort: Cohort,
+    episode: DriftEpisode,
+    results: list[DriftResult],
+    now: datetime,
+) -> None:
+    stable = [r for r in results if r.status == DriftStatus.STABLE]
+    recovery = (
+        "\n".join(r.explanation for r in stable if r.metric in episode.metrics)
+        or "Not enough data to judge any more (the baseline restarted, or use fell off)."
+    )
+    episode.ended_at = now
+    episode.recovery = recovery
+    episode.save(update_fields=["ended_at", "recovery"])
+    activity_record(
+        workflow=workflow,
+        actor=None,
+        verb=VERB_RECOVERED,
+        target=f"cohort {cohort.name}",
+        note=recovery,
+    )
+    notification_send(
+        recipient=workflow.owner,
+        workflow=workflow,
+        title=f"{workflow.name}: “{cohort.name}” is no longer degrading",
+        body=recovery,
+        url=_usage_url(workflow),
+        email=EmailCategory.UPDATES,
+    )
 
 
 def _cohort_results(
@@ -222,7 +414,8 @@ def _cohort_results(
     current: tuple[date, date],
 ) -> list[DriftResult]:
     checks = [c for c in RATE_CHECKS if phase.kind in c.phases]
-    metrics = [c.metric for c in checks] + [LATENCY]
+    use = [INVOCATIONS_PER_USER] if phase.kind in LIVE else []
+    metrics = [c.metric for c in checks] + use + [LATENCY]
     if base_window is None or base_window[1] >= current[0]:
         until = base_window[1] if base_window else None
         reason = (
@@ -232,12 +425,20 @@ def _cohort_results(
             else "The phase has not started."
         )
         return [DriftResult(m, DriftStatus.INSUFFICIENT_DATA, explanation=reason) for m in metrics]
-    base = usage_window(workflow, start=base_window[0], end=base_window[1], scope=cohort)
-    cur = usage_window(workflow, start=current[0], end=current[1], scope=cohort)
+    base, cur = (
+        Window(
+            usage_window(workflow, start=start, end=end, scope=cohort),
+            feedback_counts(workflow, start=start, end=end, scope=cohort),
+        )
+        for start, end in (base_window, current)
+    )
     windows = (base_window, current)
-    return [_rate_result(c, base, cur, windows) for c in checks] + [
-        _latency_result(base, cur, windows)
-    ]
+    uses = [_use_result(base.usage, cur.usage, windows)] if use else []
+    return (
+        [_rate_result(c, base, cur, windows) for c in checks]
+        + uses
+        + [_latency_result(base.usage, cur.usage, windows)]
+    )
 
 
 def drift_evaluate_all(*, now: datetime | None = None) -> int:

@@ -1,18 +1,19 @@
 """Evaluating quality thresholds against the rollups, and acting on a breach (rule 4).
 
-Each threshold is judged over its window (the last `window_days` days, today included) for the
+Each threshold is judged over its window (the last `window_days` days, today included; from the
+last change of the AI configuration when that is later, rule 9) for the
 whole workflow or for each cohort. The current verdict per scope lives in ThresholdStatus; a change
 of verdict (and at most hourly otherwise) is appended to ThresholdEvaluation as history. A breach is
 the turn from "not failing" to "failing": it is acted on then, once, under a lock on the status
 row, whatever the number of evaluations (and concurrent evaluators) while it lasts.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from accounts.models import EmailCategory
 from core.dates import day_bounds
@@ -30,11 +31,13 @@ from rollout.models import (
     Workflow,
 )
 from rollout.models.threshold import ThresholdScope
+from rollout.selectors.ai_config import ai_config_restart
 from rollout.selectors.escalations import escalation_rate_measure
 from rollout.selectors.feedback import feedback_measure
 from rollout.selectors.thresholds import format_threshold_value, threshold_sentence
-from rollout.selectors.usage import ALL, usage_window
+from rollout.selectors.usage import ALL, usage_window_since
 from rollout.services.activity import activity_record
+from rollout.services.ai_config import ai_config_detect_unannounced
 from rollout.services.drift import drift_evaluate_all
 from rollout.services.escalations import escalation_open
 from rollout.services.incidents import incident_open
@@ -45,6 +48,7 @@ from rollout.services.usage_rollup import usage_rollup_pending
 HISTORY_EVERY = timedelta(hours=1)
 MSG_INSUFFICIENT = "{sample} of the {needed} cases needed in the last {days} days."
 MSG_NO_DATA = "No cases in the last {days} days."
+MSG_SINCE_CHANGE = "Counted since the configuration changed on {when}."
 
 
 @dataclass(frozen=True)
@@ -87,10 +91,27 @@ def judge(threshold: Threshold, observed: float | None, sample: int) -> Judgemen
     return Judgement(verdict, observed, sample, reason)
 
 
-def window_for(threshold: Threshold, now: datetime) -> tuple[datetime, datetime]:
+def window_for(
+    threshold: Threshold, now: datetime, restart: datetime | None = None
+) -> tuple[datetime, datetime]:
+    """The threshold's last `window_days` days, today included; when the AI configuration
+    changed within them (`restart`, rule 9), from the first whole hour after the change: events
+    before it no longer count toward the verdict (the rollups' finest grain is an hour)."""
     today = timezone.localdate(now)
     start, _ = day_bounds(today - timedelta(days=threshold.window_days - 1))
-    return start, now
+    if restart is not None:
+        start = max(start, _hour_ceiling(restart))
+    return min(start, now), now
+
+
+def _hour_ceiling(at: datetime) -> datetime:
+    floor = at.replace(minute=0, second=0, microsecond=0)
+    return floor if floor == at else floor + timedelta(hours=1)
+
+
+def _since_change(judgement: Judgement, restart: datetime) -> Judgement:
+    when = formats.date_format(timezone.localtime(restart), "j F Y, H:i")
+    return replace(judgement, reason=f"{judgement.reason} {MSG_SINCE_CHANGE.format(when=when)}")
 
 
 def _scopes(threshold: Threshold, cohorts: list[Cohort]) -> list[Cohort | str]:
@@ -106,13 +127,17 @@ def thresholds_evaluate_workflow(
     if not thresholds:
         return []
     cohorts = list(Cohort.objects.filter(workflow=workflow).order_by("name"))
+    restart = ai_config_restart(workflow)
     statuses = []
     for threshold in thresholds:
         threshold.workflow = workflow
-        start, end = window_for(threshold, now)
+        start, end = window_for(threshold, now, restart)
+        restarted = restart is not None and start > window_for(threshold, now)[0]
         recorded = []
         for scope in _scopes(threshold, cohorts):
             judgement = judge(threshold, *_measure(threshold, start, end, scope))
+            if restarted:
+                judgement = _since_change(judgement, restart)
             cohort = scope if isinstance(scope, Cohort) else None
             recorded.append(_record(threshold, cohort, judgement, window=(start, end), now=now))
         # A scope no longer evaluated (the threshold's scope was changed) must not keep its last
@@ -131,9 +156,8 @@ def _measure(
     workflow = threshold.workflow
     if threshold.metric == Metric.NEGATIVE_FEEDBACK_SHARE:
         return feedback_measure(workflow, start=start, end=end, scope=scope)
-    counts = usage_window(
-        workflow, start=timezone.localdate(start), end=timezone.localdate(end), scope=scope
-    )
+    # From the window's start to the hour (a configuration change may start it mid-day).
+    counts = usage_window_since(workflow, since=start, end=timezone.localdate(end), scope=scope)
     if threshold.metric == Metric.ESCALATION_RATE:
         # Rule 3: escalations opened ÷ invocations, judged like the other rates.
         return escalation_rate_measure(
@@ -292,6 +316,8 @@ def usage_refresh_pending(*, max_days: int | None = None) -> int:
     run = usage_rollup_pending(max_days=max_days)
     if run.workflow_ids:
         for workflow in Workflow.objects.filter(pk__in=run.workflow_ids):
+            # Rule 9 first: an unannounced change restarts the windows judged next.
+            ai_config_detect_unannounced(workflow=workflow)
             thresholds_evaluate_workflow(workflow=workflow)
     return run.days
 

@@ -2,8 +2,8 @@
 
 * a promotion into a phase with enrolled cohorts → a cohort-enrolment notice to those cohorts that
   no notice reaches yet (called from rollout.services.promotions);
-* a model change mid-phase (rule 9) → a model-change notice to everyone in scope
-  (rollout.services.workflows);
+* a change of the AI configuration mid-phase, declared or observed (rule 9) → a model-change
+  notice to everyone in scope saying what changed (rollout.services.ai_config);
 * a handover (rule 1) → a notice to everyone in scope naming the new owner
   (rollout.services.workflows);
 * a completed review → its outcome to everyone in scope (rollout.services.reviews).
@@ -11,6 +11,7 @@
 Each is called inside the caller's transaction and writes nothing when a draft already exists.
 """
 
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 
 from django.utils import formats, timezone
@@ -108,24 +109,56 @@ def notice_draft_for_promotion(
 
 
 def notice_draft_for_model_change(
-    *, workflow: Workflow, actor: User | None, phase: Phase, changes: str = ""
+    *,
+    workflow: Workflow,
+    actor: User | None,
+    phase: Phase,
+    changes: str = "",
+    lines: Sequence[str] = (),
+    observed: str = "",
 ) -> ChangeNotice:
-    """Rule 9: the AI changed mid-phase, so everyone in scope needs a notice."""
+    """Rule 9: the AI changed mid-phase, so everyone in scope needs a notice. `lines` say what
+    changed ("Prompt version: v6 → v7"); `observed`, when Rollout detected the change in the
+    events rather than someone declaring it, says what it saw (an unannounced change)."""
     publish_at, effective_at = _times(workflow, None)
     model = workflow.model_label or "a new model"
+    phase_name = phase.get_kind_display().lower()
+    listed = "".join(f"- {line}\n" for line in lines)
+    if observed:
+        title = f"“{workflow.name}”: its AI changed without notice"
+        opening = (
+            f"On {_when(timezone.now())} Rollout noticed that “{workflow.name}” runs an AI "
+            f"configuration nobody announced, during the {phase_name}. {observed}\n\n"
+            f"## What changed\n\n{listed}\n"
+            f"{workflow.owner} is checking the change with the team that runs the AI.\n\n"
+        )
+        reason = "Events report an AI configuration nobody declared (rule 9)."
+    elif lines and not all(line.startswith("Model") for line in lines):
+        title = f"“{workflow.name}”: its AI configuration changed"
+        opening = (
+            f"On {_when(timezone.now())} “{workflow.name}” changed its AI configuration during "
+            f"the {phase_name}:\n\n{listed}\n"
+        )
+        reason = "The AI configuration changed mid-phase (rule 9)."
+    else:
+        title = f"Now using {model}"
+        opening = (
+            f"On {_when(timezone.now())} “{workflow.name}” changed its model to **{model}** "
+            f"during the {phase_name}.{f' ({changes})' if changes else ''}\n\n{listed}"
+        )
+        reason = "The model changed mid-phase (rule 9)."
     body = (
-        f"On {_when(timezone.now())} “{workflow.name}” changed its model to **{model}** during "
-        f"the {phase.get_kind_display().lower()}.{f' ({changes})' if changes else ''}\n\n"
-        "## What changes for you\n\n- …\n\n"
+        f"{opening}## What changes for you\n\n- …\n\n"
         "Its quality is measured against a new baseline from the change, and the thresholds "
-        f"still apply.\n\n## Questions\n\nAsk {workflow.owner}, who owns this workflow."
+        "count only what happened since.\n\n"
+        f"## Questions\n\nAsk {workflow.owner}, who owns this workflow."
     )
     return notice_draft_automatic(
         workflow=workflow,
         caused_by=actor,
-        reason="The model changed mid-phase (rule 9).",
+        reason=reason,
         kind=NoticeKind.MODEL_CHANGE,
-        title=f"Now using {model}"[:200],
+        title=title[:200],
         body=body,
         audience=NoticeAudience.EVERYONE,
         include_followers=True,

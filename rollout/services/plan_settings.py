@@ -1,4 +1,5 @@
-"""A workflow's plan settings: lead time, approvals, review cadence, fallback when paused."""
+"""A workflow's plan settings: lead time, approvals, review cadence, fallback when paused, and
+how Rollout reacts to what it observes (an unannounced change of the AI, drift)."""
 
 from datetime import date
 
@@ -18,6 +19,8 @@ FIELDS = (
     "review_cadence_days",
     "next_review_due",
     "fallback_mode",
+    "pause_on_unannounced_change",
+    "drift_opens_escalation",
 )
 
 MSG_APPROVALS_OPS_ONLY = "Only ops leaders can change how many approvals a promotion needs."
@@ -33,7 +36,11 @@ def plan_settings_update(
     review_cadence_days: int | None,
     next_review_due: date | None,
     fallback_mode: str,
+    pause_on_unannounced_change: bool | None = None,
+    drift_opens_escalation: bool | None = None,
 ) -> Workflow:
+    """Save the plan settings. The two reactions to evidence (pause on an unannounced change,
+    escalate on drift) are kept as they are when not given."""
     workflow = Workflow.objects.select_for_update().select_related("owner").get(pk=workflow.pk)
     before = snapshot(workflow, FIELDS)
     # The approvals are ops leaders' control over promotions: an owner must not lower them.
@@ -44,6 +51,10 @@ def plan_settings_update(
     workflow.review_cadence_days = review_cadence_days
     workflow.next_review_due = next_review_due
     workflow.fallback_mode = fallback_mode
+    if pause_on_unannounced_change is not None:
+        workflow.pause_on_unannounced_change = pause_on_unannounced_change
+    if drift_opens_escalation is not None:
+        workflow.drift_opens_escalation = drift_opens_escalation
     try:
         workflow.full_clean()
     except ValidationError as exc:

@@ -25,11 +25,13 @@ from django.db.models import (
     Exists,
     F,
     Max,
+    Min,
     OuterRef,
     Q,
     Value,
     When,
 )
+from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Concat, Lower, TruncHour
 from django.utils import timezone
 
@@ -37,7 +39,10 @@ from core.dates import day_bounds
 from core.db import lock_until_commit
 from rollout.lib.stats import LATENCY_EDGES_MS
 from rollout.models import (
+    REPORTED_FIELDS,
     Cohort,
+    ConfigMismatchDay,
+    ConfigReportDay,
     EventKind,
     RollupPeriod,
     UsageActiveUser,
@@ -47,6 +52,7 @@ from rollout.models import (
     UsageRollup,
     Workflow,
 )
+from rollout.selectors.ai_config import ai_config_periods
 from rollout.selectors.retention import retention_cutoffs
 
 # Event kind → the rollup's counter.
@@ -147,8 +153,10 @@ def usage_rollup_rebuild_day(*, workflow_id: int, day: date) -> int:
         per_cohort[cohort_id] += 1
     for cohort_id, n in per_cohort.items():
         days[cohort_id].active_users = n
+    reports, mismatches = _config_reports(workflow_id, day, start, end)
 
     with transaction.atomic():
+        _config_reports_replace(workflow_id, day, reports, mismatches)
         UsageRollup.objects.filter(workflow_id=workflow_id, day=day).delete()
         UsageActiveUser.objects.filter(workflow_id=workflow_id, day=day).delete()
         UsageRollup.objects.bulk_create([*days.values(), *hours.values()], batch_size=1000)
@@ -278,7 +286,7 @@ def usage_rollup_rebuild(*, workflow: Workflow | None = None) -> int:
     # A workflow whose kept events are all gone recomputes to nothing: its rollups of those
     # days go too.
     with_events = [row["workflow_id"] for row in first_last]
-    for model in (UsageRollup, UsageActiveUser):
+    for model in (UsageRollup, UsageActiveUser, ConfigReportDay, ConfigMismatchDay):
         stale = model.objects.exclude(workflow_id__in=with_events).filter(day__gte=kept_from)
         (stale.filter(workflow=workflow) if workflow is not None else stale).delete()
     rebuilt = 0
@@ -288,7 +296,7 @@ def usage_rollup_rebuild(*, workflow: Workflow | None = None) -> int:
         last = wf_events.order_by("-occurred_at").values_list("occurred_at", flat=True).first()
         day, end = timezone.localdate(first), timezone.localdate(last)
         # Days with rollups but no events left (none today, but safe) are cleared too.
-        for model in (UsageRollup, UsageActiveUser):
+        for model in (UsageRollup, UsageActiveUser, ConfigReportDay, ConfigMismatchDay):
             model.objects.filter(workflow_id=row["workflow_id"], day__gte=kept_from).exclude(
                 day__range=(day, end)
             ).delete()
@@ -313,3 +321,70 @@ def _workflows_with_rollups(workflow: Workflow | None) -> set[int]:
         for model in (UsageActiveUser, UsageLastActive)
         for workflow_id in model.objects.order_by().values_list("workflow_id", flat=True).distinct()
     }
+
+
+# --- What the events report about the AI (rule 9) -------------------------------------------
+
+
+def _config_reports(
+    workflow_id: int, day: date, start: datetime, end: datetime
+) -> tuple[list[ConfigReportDay], list[ConfigMismatchDay]]:
+    """The day's events that report a model or prompt version (`attrs.model_version`,
+    `attrs.prompt_version`), per configuration version in effect when they occurred, and those
+    whose reported version differs from it. An event that occurred before a change but arrived
+    after it is compared with the version of its own time: a late event is not a surprise.
+    A query per field and per version in effect that day (usually one version)."""
+    reports, mismatches = [], []
+    for config, since, until in ai_config_periods(workflow_id, start, end):
+        events = UsageEvent.objects.filter(
+            workflow_id=workflow_id, occurred_at__gte=since, occurred_at__lt=until
+        )
+        reporting = Q()
+        for name in REPORTED_FIELDS:
+            reporting |= Q(attrs__has_key=name)
+        total = events.filter(reporting).count()
+        if not total:
+            continue
+        reports.append(
+            ConfigReportDay(
+                workflow_id=workflow_id, day=day, config_version=config.version, reporting=total
+            )
+        )
+        for name in REPORTED_FIELDS:
+            rows = (
+                events.filter(attrs__has_key=name)
+                .annotate(reported=KT(f"attrs__{name}"))
+                .values("reported")
+                .annotate(n=Count("id"), first=Min("occurred_at"), last=Max("occurred_at"))
+                .order_by()
+            )
+            declared = getattr(config, name)
+            for row in rows:
+                reported = str(row["reported"] if row["reported"] is not None else "").strip()
+                if not reported or reported == declared:
+                    continue  # null or empty reports nothing
+                mismatches.append(
+                    ConfigMismatchDay(
+                        workflow_id=workflow_id,
+                        day=day,
+                        config_version=config.version,
+                        field=name,
+                        reported=reported[:80],
+                        count=row["n"],
+                        first_at=row["first"],
+                        last_at=row["last"],
+                    )
+                )
+    return reports, mismatches
+
+
+def _config_reports_replace(
+    workflow_id: int,
+    day: date,
+    reports: list[ConfigReportDay],
+    mismatches: list[ConfigMismatchDay],
+) -> None:
+    ConfigReportDay.objects.filter(workflow_id=workflow_id, day=day).delete()
+    ConfigMismatchDay.objects.filter(workflow_id=workflow_id, day=day).delete()
+    ConfigReportDay.objects.bulk_create(reports)
+    ConfigMismatchDay.objects.bulk_create(mismatches)

@@ -5,20 +5,18 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
 
 from accounts.models import EmailCategory, User
 from accounts.roles import is_ops_leader
 from accounts.selectors import organisation_get
 from core.errors import ApplicationError
-from rollout.models import IN_PROGRESS, Phase, Workflow
+from rollout.models import Workflow
+from rollout.selectors.ai_config import ai_config_values
 from rollout.services.access import workflow_access_sync
 from rollout.services.activity import activity_record, field_changes, snapshot
+from rollout.services.ai_config import ai_config_initial, ai_config_record
 from rollout.services.follows import followers_notify
-from rollout.services.notice_drafts import (
-    notice_draft_for_handover,
-    notice_draft_for_model_change,
-)
+from rollout.services.notice_drafts import notice_draft_for_handover
 from rollout.services.notifications import notification_send
 from rollout.services.phases import plan_create_default
 
@@ -29,6 +27,7 @@ EDITABLE_FIELDS = (
     "model_provider",
     "model_name",
     "model_version",
+    "prompt_version",
 )
 
 MSG_SLUG_TAKEN = "A workflow with the slug “{slug}” already exists. Choose another slug."
@@ -75,6 +74,7 @@ def workflow_create(
     model_provider: str = "",
     model_name: str = "",
     model_version: str = "",
+    prompt_version: str = "",
     plan_start_date: date | None = None,
 ) -> Workflow:
     """Create a workflow with its one owner, grant the owner's object permissions, log it.
@@ -91,6 +91,7 @@ def workflow_create(
         model_provider=model_provider.strip(),
         model_name=model_name.strip(),
         model_version=model_version.strip(),
+        prompt_version=prompt_version.strip(),
         owner=owner,
         # The organisation's default (its settings page); the workflow's plan page changes it.
         lead_time_days=organisation_get().default_lead_time_days,
@@ -112,6 +113,7 @@ def workflow_create(
         target=f"workflow {workflow.name}",
         changes={"owner": ["—", str(owner)]},
     )
+    ai_config_initial(workflow=workflow, actor=actor)
     if plan_start_date is not None:
         plan_create_default(workflow=workflow, start_date=plan_start_date, actor=actor)
     return workflow
@@ -125,6 +127,7 @@ def workflow_update(*, workflow: Workflow, actor: User, **fields: str) -> Workfl
         raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
     workflow = Workflow.objects.select_for_update().select_related("owner").get(pk=workflow.pk)
     before = snapshot(workflow, EDITABLE_FIELDS)
+    config_before = ai_config_values(workflow)
     for name, value in fields.items():
         setattr(workflow, name, (value or "").strip())
     _validate(workflow)
@@ -139,29 +142,10 @@ def workflow_update(*, workflow: Workflow, actor: User, **fields: str) -> Workfl
         target=f"workflow {workflow.name}",
         changes=changes,
     )
-    if any(before[name] != getattr(workflow, name) for name in AI_FIELDS):
-        _restart_baseline(workflow, actor)
+    # Rule 9: a change of the AI itself is a new configuration version, which restarts the
+    # measurements and drafts the notice.
+    ai_config_record(workflow=workflow, actor=actor, before=config_before)
     return workflow
-
-
-# Rule 9: a change of the AI itself mid-phase restarts the phase's threshold/drift baseline.
-AI_FIELDS = ("model_provider", "model_name", "model_version")
-
-
-def _restart_baseline(workflow: Workflow, actor: User) -> None:
-    phase = Phase.objects.filter(workflow=workflow, status__in=IN_PROGRESS).first()
-    if phase is None:
-        return
-    phase.baseline_start = timezone.now()
-    phase.save(update_fields=["baseline_start"])
-    activity_record(
-        workflow=workflow,
-        actor=actor,
-        verb="restarted the baseline of",
-        target=phase.get_kind_display(),
-        note="The model changed mid-phase: drift is measured against a new baseline from now.",
-    )
-    notice_draft_for_model_change(workflow=workflow, actor=actor, phase=phase)  # rule 9
 
 
 @transaction.atomic

@@ -48,6 +48,7 @@ SECTION_GROUPS = [
         "Signals",
         [
             ("usage", "Usage", "workflow_usage", "view"),
+            ("configuration", "AI configuration", "workflow_configuration", "view"),
             ("feedback", "Feedback", "workflow_feedback", "all"),
         ],
     ),

@@ -11,6 +11,7 @@ from rollout.forms.fields import add_application_error
 from rollout.forms.thresholds import ThresholdForm
 from rollout.models import QUALITY_METRICS, Metric, Threshold, Workflow
 from rollout.permissions import access_workflow
+from rollout.selectors.ai_config import ai_config_restart
 from rollout.selectors.thresholds import (
     threshold_get_for_workflow,
     threshold_list_for_workflow,
@@ -57,6 +58,7 @@ def _render(
         has_quality_threshold=any(t.metric in QUALITY_METRICS for t in thresholds),
         quality_metrics=", ".join(Metric(m).label.lower() for m in QUALITY_METRICS),
         limited_started=services.limited_has_started(workflow),
+        config_restart=ai_config_restart(workflow),
         form=form,
         editing=editing,
     )

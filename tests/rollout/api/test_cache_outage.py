@@ -23,10 +23,10 @@ from tests.rollout.promotion_fixtures import make_plan
 
 pytestmark = pytest.mark.django_db
 
-FALLBACK = {"mode": "shadow", "phase": "limited", "cohort": None}
+FALLBACK = {"mode": "shadow", "phase": "limited", "cohort": None, "config_version": 1}
 
 SLUG = "support-reply-drafting"
-LIVE = {"mode": "live", "phase": "limited", "cohort": "Tier 1"}
+LIVE = {"mode": "live", "phase": "limited", "cohort": "Tier 1", "config_version": 1}
 
 
 def ask(client: Client, token: IssuedToken, user: str) -> object:

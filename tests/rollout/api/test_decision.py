@@ -30,29 +30,49 @@ def test_live_for_a_member_of_a_live_cohort(api_client, api_token, workflow, mem
     response = ask(api_client, api_token, user="Mia.Member@EXAMPLE.com")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/json")
-    assert response.json() == {"mode": "live", "phase": "limited", "cohort": "Tier 1"}
+    assert response.json() == {
+        "mode": "live",
+        "phase": "limited",
+        "cohort": "Tier 1",
+        "config_version": 1,
+    }
     by_id = ask(api_client, api_token, user="EMP-7")
-    assert by_id.json() == {"mode": "live", "phase": "limited", "cohort": "Tier 1"}
+    assert by_id.json() == {
+        "mode": "live",
+        "phase": "limited",
+        "cohort": "Tier 1",
+        "config_version": 1,
+    }
 
 
 def test_off_for_someone_outside_the_cohorts(api_client, api_token, workflow, member):
     make_plan(workflow, current="limited")
     response = ask(api_client, api_token, user="someone@example.com")
     assert response.status_code == 200
-    assert response.json() == {"mode": "off", "phase": "limited", "cohort": None}
+    assert response.json() == {
+        "mode": "off",
+        "phase": "limited",
+        "cohort": None,
+        "config_version": 1,
+    }
 
 
 def test_shadow_for_everyone_in_shadow(api_client, api_token, workflow):
     make_plan(workflow, current="shadow")
     response = ask(api_client, api_token, user="anyone@example.com")
     assert response.status_code == 200
-    assert response.json() == {"mode": "shadow", "phase": "shadow", "cohort": None}
+    assert response.json() == {
+        "mode": "shadow",
+        "phase": "shadow",
+        "cohort": None,
+        "config_version": 1,
+    }
 
 
 def test_off_before_the_plan_starts(api_client, api_token):
     response = ask(api_client, api_token, user="anyone@example.com")
     assert response.status_code == 200
-    assert response.json() == {"mode": "off", "phase": None, "cohort": None}
+    assert response.json() == {"mode": "off", "phase": None, "cohort": None, "config_version": 1}
 
 
 def test_marks_the_token_used(api_client, api_token):
@@ -71,7 +91,12 @@ def test_warm_cache_touches_no_database(
     ask(api_client, api_token, user=member.email)  # warms the cache and writes last_used_at
     with django_assert_num_queries(0):
         response = ask(api_client, api_token, user=member.email)
-    assert response.json() == {"mode": "live", "phase": "limited", "cohort": "Tier 1"}
+    assert response.json() == {
+        "mode": "live",
+        "phase": "limited",
+        "cohort": "Tier 1",
+        "config_version": 1,
+    }
 
 
 # --- 400 ---------------------------------------------------------------------------------------

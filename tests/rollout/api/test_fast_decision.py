@@ -46,6 +46,7 @@ def test_a_repeat_question_is_answered_from_memory_with_the_same_body(
             "mode": "live",
             "phase": "limited",
             "cohort": "Tier 1",
+            "config_version": 1,
         }
     )
     assert second["Content-Type"] == first["Content-Type"]
@@ -70,6 +71,7 @@ def test_a_plan_change_is_seen_at_once(
         "mode": "off",
         "phase": "limited",
         "cohort": None,
+        "config_version": 1,
     }
 
 
@@ -103,7 +105,11 @@ def test_an_encoded_user_is_read_as_the_full_path_reads_it(
     first = api_client.get(path, headers=api_token.headers)
     second = api_client.get(path, headers=api_token.headers)
     assert served_fast == [False, True]
-    assert second.json() == first.json() == {"mode": "live", "phase": "limited", "cohort": "Tier 1"}
+    assert (
+        second.json()
+        == first.json()
+        == {"mode": "live", "phase": "limited", "cohort": "Tier 1", "config_version": 1}
+    )
 
 
 @pytest.mark.parametrize(

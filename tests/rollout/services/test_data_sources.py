@@ -34,7 +34,7 @@ def test_create_logs_and_flags_an_unmapped_export(workflow, workflow_owner):
     source = _create(workflow, workflow_owner, name="  Ticket export ")
     assert source.name == "Ticket export"
     assert source.is_unmapped_export
-    entry = ActivityEntry.objects.first()
+    entry = ActivityEntry.objects.filter(target__startswith="data source").first()
     assert (entry.verb, entry.target) == ("added", "data source Ticket export")
     assert entry.changes == {"kind": ["—", "Static export"]}
 
@@ -68,14 +68,15 @@ def test_update_records_before_and_after(workflow, workflow_owner):
 def test_version_change_without_a_phase_in_progress_is_an_edit(workflow, workflow_owner):
     source = _create(workflow, workflow_owner)
     data_source_update(source=source, actor=workflow_owner, version="v2")
-    assert ActivityEntry.objects.first().verb == "edited"
+    entry = ActivityEntry.objects.filter(target__startswith="data source").first()
+    assert entry.verb == "edited"
 
 
 def test_version_change_mid_phase_is_a_change_of_ai_input(workflow, workflow_owner):
     source = _create(workflow, workflow_owner)
     plan_create_default(workflow=workflow, start_date=date(2027, 1, 4), actor=workflow_owner)
     data_source_update(source=source, actor=workflow_owner, version="v2")
-    entry = ActivityEntry.objects.first()
+    entry = ActivityEntry.objects.filter(target__startswith="data source").first()
     assert entry.verb == VERB_CHANGED_AI_INPUT == "changed AI input"
     assert entry.changes == {"version": ["v1", "v2"]}
 
@@ -84,5 +85,5 @@ def test_delete_is_logged(workflow, workflow_owner):
     source = _create(workflow, workflow_owner)
     data_source_delete(source=source, actor=workflow_owner)
     assert DataSource.objects.count() == 0
-    entry = ActivityEntry.objects.first()
+    entry = ActivityEntry.objects.filter(target__startswith="data source").first()
     assert (entry.verb, entry.target) == ("removed", "data source Ticket export")

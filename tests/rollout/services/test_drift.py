@@ -79,7 +79,15 @@ def test_override_rate_rising_from_5_to_15_percent_is_degrading(workflow, tier1)
     rows = drift_evaluate_workflow(workflow=workflow)
     assert {(r.cohort, r.metric) for r in rows} == {
         (tier1, metric)
-        for metric in ("override_rate", "error_rate", "acceptance_rate", "p95_latency_ms")
+        for metric in (
+            "override_rate",
+            "error_rate",
+            "acceptance_rate",
+            "adoption_rate",
+            "negative_feedback_share",
+            "invocations_per_user",
+            "p95_latency_ms",
+        )
     }
     override = drift(workflow, "override_rate")
     assert override.status == "degrading"
@@ -282,4 +290,5 @@ def test_drift_for_every_workflow_in_progress(workflow, tier1, ops_leader):
     make_workflow(actor=ops_leader)  # no plan
     limited_since(workflow, 20)
     assert drift_evaluate_all() == 1
-    assert CohortDrift.objects.filter(workflow=workflow).count() == 4
+    # Four quality checks, adoption, negative feedback and invocations per active person.
+    assert CohortDrift.objects.filter(workflow=workflow).count() == 7

@@ -20,7 +20,7 @@ def test_changes_are_saved_and_logged_before_to_after(ops_leader, workflow):
         "",
         "2026-11",
     )
-    entry = ActivityEntry.objects.filter(workflow=workflow).first()
+    entry = ActivityEntry.objects.filter(workflow=workflow, verb="edited").first()
     assert (entry.actor, entry.verb, entry.target) == (
         ops_leader,
         "edited",
@@ -31,7 +31,10 @@ def test_changes_are_saved_and_logged_before_to_after(ops_leader, workflow):
         "model provider": ["OpenAI", "—"],
         "model version": ["2026-09", "2026-11"],
     }
-    assert workflow.last_activity_at == entry.created_at
+    # The model fields changed: the configuration's new version is the latest entry (rule 9).
+    latest = ActivityEntry.objects.filter(workflow=workflow).first()
+    assert latest.verb == "changed the AI configuration"
+    assert workflow.last_activity_at == latest.created_at
 
 
 def test_nothing_changed_writes_no_entry(ops_leader, workflow):
@@ -76,5 +79,5 @@ def test_update_works_from_a_stale_instance(ops_leader, workflow):
 
     workflow.refresh_from_db()
     assert (workflow.summary, workflow.model_name) == ("First edit", "gpt-6")
-    latest = ActivityEntry.objects.filter(workflow=workflow).first()
+    latest = ActivityEntry.objects.filter(workflow=workflow, verb="edited").first()
     assert latest.changes == {"model": ["gpt-5", "gpt-6"]}

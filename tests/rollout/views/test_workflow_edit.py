@@ -89,7 +89,7 @@ def test_owner_saves_changes_and_they_are_logged(client, workflow_owner, workflo
         "2026-11",
         "support-reply-drafting",
     )
-    entry = ActivityEntry.objects.filter(workflow=workflow).first()
+    entry = ActivityEntry.objects.filter(workflow=workflow, verb="edited").first()
     assert (entry.actor, entry.verb) == (workflow_owner, "edited")
     assert entry.changes == {
         "name": ["Support reply drafting", "Support replies"],

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 EVERY_SECTION = {
     "Roll-out": ["Overview", "Plan", "Cohorts", "Thresholds", "Reviews"],
-    "Signals": ["Usage", "Feedback"],
+    "Signals": ["Usage", "AI configuration", "Feedback"],
     "Response": ["Escalation", "Incidents"],
     "Communication": ["Notices", "Activity"],
     "Evidence": ["Evidence"],
@@ -97,6 +97,7 @@ def test_cohort_members_get_the_member_facing_sections_only(member, workflow):
         ("workflow_incidents", "Incidents"),
         ("workflow_notices", "Notices"),
         ("workflow_activity", "Activity"),
+        ("workflow_configuration", "AI configuration"),
         ("workflow_evidence", "Evidence"),
         ("workflow_tokens", "API tokens"),
         ("workflow_webhooks", "Webhooks"),

@@ -1,0 +1,143 @@
+"""Reading a workflow's AI configuration history and what the events report about it."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.db.models import Max, Min, Sum
+
+from rollout.models import (
+    AIConfiguration,
+    ConfigMismatchDay,
+    ConfigOrigin,
+    ConfigReportDay,
+    DataSource,
+    Workflow,
+)
+
+CONFIG_FIELDS = ("model_provider", "model_name", "model_version", "prompt_version")
+FIELD_LABELS = {
+    "model_provider": "Model provider",
+    "model_name": "Model",
+    "model_version": "Model version",
+    "prompt_version": "Prompt version",
+}
+
+
+def ai_config_values(workflow: Workflow) -> dict:
+    """What the workflow's fields and its data sources declare now, in AIConfiguration's shape:
+    the four model fields and {source id: {"name", "version"}} for sources with a version."""
+    values = {name: getattr(workflow, name) for name in CONFIG_FIELDS}
+    values["sources"] = {
+        str(pk): {"name": name, "version": version}
+        for pk, name, version in DataSource.objects.filter(workflow=workflow)
+        .exclude(version="")
+        .order_by("pk")
+        .values_list("pk", "name", "version")
+    }
+    return values
+
+
+def ai_config_current(workflow: Workflow | int) -> AIConfiguration | None:
+    """The version in effect: the latest, declared or observed. None before any is recorded."""
+    return (
+        AIConfiguration.objects.filter(workflow=workflow)
+        .order_by("-version")
+        .select_related("recorded_by")
+        .first()
+    )
+
+
+def ai_config_declared_version(workflow: Workflow | int) -> int | None:
+    """The number of the latest declared version (what the decision API answers)."""
+    return (
+        AIConfiguration.objects.filter(workflow=workflow, origin=ConfigOrigin.DECLARED)
+        .aggregate(n=Max("version"))
+        .get("n")
+    )
+
+
+def ai_config_history(workflow: Workflow) -> list[AIConfiguration]:
+    """Every version, newest first, with who recorded it."""
+    return list(
+        AIConfiguration.objects.filter(workflow=workflow)
+        .select_related("recorded_by")
+        .order_by("-version")
+    )
+
+
+def ai_config_periods(workflow_id: int, start: datetime, end: datetime) -> list[tuple]:
+    """[(configuration, from, until)] covering [start, end): the versions in effect over that
+    span, each clipped to it. Events before the first version count under the first."""
+    configs = list(
+        AIConfiguration.objects.filter(workflow_id=workflow_id, effective_at__lt=end).order_by(
+            "effective_at", "version"
+        )
+    )
+    periods = []
+    for i, config in enumerate(configs):
+        until = configs[i + 1].effective_at if i + 1 < len(configs) else end
+        since = start if i == 0 else max(start, config.effective_at)
+        until = min(until, end)
+        if since < until:
+            periods.append((config, since, until))
+    return periods
+
+
+@dataclass
+class MismatchEvidence:
+    """What the events reported against one configuration version since a day."""
+
+    reporting: int = 0
+    # field → reported value → [count, first_at, last_at]
+    values: dict[str, dict[str, list]] = field(default_factory=lambda: defaultdict(dict))
+
+    @property
+    def mismatching(self) -> int:
+        """Events that reported something else, counted once per field reported."""
+        return max(
+            (sum(v[0] for v in by_value.values()) for by_value in self.values.values()), default=0
+        )
+
+    def dominant(self) -> dict[str, tuple[str, int, datetime, datetime]]:
+        """field → (the most reported other value, its count, first and last seen)."""
+        found = {}
+        for name, by_value in self.values.items():
+            value, (count, first, last) = max(by_value.items(), key=lambda kv: kv[1][0])
+            found[name] = (value, count, first, last)
+        return found
+
+
+def config_mismatch_evidence(workflow: Workflow, *, version: int, since: date) -> MismatchEvidence:
+    """Events from `since` (a day) in effect under configuration `version`: how many reported a
+    version, and which other values they reported. Two queries over the day rollups."""
+    evidence = MismatchEvidence()
+    evidence.reporting = (
+        ConfigReportDay.objects.filter(
+            workflow=workflow, config_version=version, day__gte=since
+        ).aggregate(n=Sum("reporting"))["n"]
+        or 0
+    )
+    rows = (
+        ConfigMismatchDay.objects.filter(workflow=workflow, config_version=version, day__gte=since)
+        .values("field", "reported")
+        .annotate(n=Sum("count"), first=Min("first_at"), last=Max("last_at"))
+        .order_by()
+    )
+    for row in rows:
+        evidence.values[row["field"]][row["reported"]] = [row["n"], row["first"], row["last"]]
+    return evidence
+
+
+def ai_config_restart(workflow: Workflow) -> datetime | None:
+    """When the measurements last restarted because the AI changed: the current version's start
+    (None for version 1 or none: nothing restarted them)."""
+    current = (
+        AIConfiguration.objects.filter(workflow=workflow)
+        .order_by("-version")
+        .values_list("version", "effective_at")
+        .first()
+    )
+    if current is None or current[0] <= 1:
+        return None
+    return current[1]
