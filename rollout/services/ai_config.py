@@ -10,7 +10,8 @@ A new version is in effect from its `effective_at`. From then on:
 * every threshold's window counts only what happened since (rollout.services.evaluation reads the
   current version's `effective_at`), and the threshold page says so;
 * the drift baseline of the phase in progress restarts (Phase.baseline_start);
-* while a phase is in progress, a notice to everyone in scope is drafted saying what changed.
+* while a phase after the data audit is in progress, a notice to everyone in scope is drafted
+  saying what changed.
 
 An unannounced change is acted on once per episode: the detection runs under a lock on the
 workflow's row and records an *observed* version, after which the same events no longer differ
@@ -31,6 +32,7 @@ from rollout.models import (
     AIConfiguration,
     ConfigOrigin,
     Phase,
+    PhaseKind,
     UsageDirtyDay,
     Workflow,
 )
@@ -176,7 +178,9 @@ def _restart(
     to everyone in scope is drafted. Then the thresholds are judged again at once."""
     wake("rollout.tasks.evaluate_workflow", workflow.pk)
     phase = Phase.objects.filter(workflow=workflow, status__in=IN_PROGRESS).first()
-    if phase is None:
+    if phase is None or phase.kind == PhaseKind.AUDIT:
+        # During the data audit nobody uses the AI yet and drift is not measured: setting up its
+        # inputs is the audit's work, not a change to announce.
         return
     phase.baseline_start = config.effective_at
     phase.save(update_fields=["baseline_start"])

@@ -55,6 +55,7 @@ from rollout.models import (
     UsageEvent,
     Workflow,
 )
+from rollout.services.ai_config import VERB_OBSERVED
 from rollout.services.drift import METRIC_LABELS, drift_evaluate_workflow
 from rollout.services.evaluation import thresholds_evaluate_workflow
 from rollout.services.workflows import workflow_create, workflow_handover, workflow_update
@@ -82,6 +83,7 @@ class DemoWorkflow:
     model_provider: str
     model_name: str
     model_version: str
+    prompt_version: str = ""
     # Later edits as (actor email, fields), then an optional handover (new owner email, note):
     # the activity log then shows a real history, not just "created".
     edits: tuple[tuple[str, dict[str, str]], ...] = field(default_factory=tuple)
@@ -145,6 +147,7 @@ DEMO_WORKFLOWS = (
         model_provider="Anthropic",
         model_name="claude-sonnet-4-5",
         model_version="2025-09-29",
+        prompt_version="v6",
     ),
     DemoWorkflow(
         slug="sales-lead-scoring",
@@ -316,6 +319,7 @@ class Command(BaseCommand):
                     model_provider=demo.model_provider,
                     model_name=demo.model_name,
                     model_version=demo.model_version,
+                    prompt_version=demo.prompt_version,
                 )
                 for actor_email, fields in demo.edits:
                     workflow = workflow_update(
@@ -527,6 +531,11 @@ class Command(BaseCommand):
         ).select_related("workflow")
         for entry in pauses:
             self.stdout.write(f"Rollout paused {entry.workflow.name}: {entry.note}")
+        observed = ActivityEntry.objects.filter(
+            workflow__in=demo, verb=VERB_OBSERVED, created_at__gte=started
+        ).select_related("workflow")
+        for entry in observed:
+            self.stdout.write(f"Unannounced change of {entry.workflow.name}'s AI: {entry.note}")
         drifting = (
             CohortDrift.objects.filter(workflow__in=demo, status=DriftStatus.DEGRADING)
             .select_related("workflow", "cohort")

@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import User
 from rollout.models import (
     ActivityEntry,
+    AIConfiguration,
     BlackoutWindow,
     BreachAction,
     Cohort,
@@ -90,7 +91,8 @@ DEMO_OVERRIDE_REASON = "Demo history: approved despite the gate to show a workfl
 _STAMPED: tuple[tuple[type[Model], str, tuple[str, ...]], ...] = (
     (Workflow, "pk", ("created_at",)),
     (ActivityEntry, "workflow", ("created_at",)),
-    (Phase, "workflow", ("actual_start", "actual_end", "paused_at")),
+    (Phase, "workflow", ("actual_start", "actual_end", "paused_at", "baseline_start")),
+    (AIConfiguration, "workflow", ("effective_at", "recorded_at")),
     (DataSource, "workflow", ("created_at",)),
     (ReadinessAnswer, "workflow", ("answered_at",)),
     (Cohort, "workflow", ("created_at", "enrolled_at")),

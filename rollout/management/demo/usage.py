@@ -62,6 +62,10 @@ class Story:
     drift_to: float = 0.0
     failing_days: int = 0  # for the last this many days the error rate is `failing_error_rate`
     failing_error_rate: float = 0.0
+    # The prompt version events report (attrs.prompt_version): the declared one, then, for the
+    # last `prompt_changed_days` days, one nobody announced (an unannounced change, rule 9).
+    prompt: tuple[str, str] = ("", "")
+    prompt_changed_days: float = 0.0
 
 
 STORIES = {
@@ -90,6 +94,9 @@ STORIES = {
         agreement=(0.90, 0.95),
         strangers=("sap:ap-cork-11", "sap:ap-cork-14", "sap:ap-cork-19"),  # the Cork team
         reference="INV-",
+        # The vendor team shipped prompt v7 (a new VAT rule) without telling anyone.
+        prompt=("v6", "v7"),
+        prompt_changed_days=2.5,
     ),
     "contract-clause-review": Story(
         per_person=30,
@@ -335,6 +342,10 @@ class _Generator:
             return []
         self.counter += 1
         attrs = {"record": f"{self.story.reference}{self.rng.randrange(10_000, 99_999)}"}
+        declared, unannounced = self.story.prompt
+        if declared:
+            changed = (self.now - at) < timedelta(days=self.story.prompt_changed_days)
+            attrs["prompt_version"] = unannounced if changed else declared
         latency = self.latency(person, at)
         events = [
             self.event(person, EventKind.INVOCATION, at, day, latency_ms=latency, attrs=attrs)

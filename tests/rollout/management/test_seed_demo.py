@@ -14,6 +14,7 @@ from accounts.roles import EXECUTIVES, OPS_LEADERS, role_names
 from rollout.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS, DEMO_WORKFLOWS
 from rollout.models import (
     ActivityEntry,
+    AIConfiguration,
     BlackoutWindow,
     ChangeNotice,
     Cohort,
@@ -511,6 +512,7 @@ def test_the_default_usage_tells_the_demo_stories() -> None:
     assert_rollups_are_ready(by_slug)
     assert_one_cohort_drifts(output)
     assert_contracts_paused_by_a_breach(output)
+    assert_an_unannounced_prompt_change(output)
 
     before = state()
     out = StringIO()
@@ -631,7 +633,28 @@ def assert_one_cohort_drifts(output: str) -> None:
         ("Commercial counsel", "error_rate"),
         ("Procurement reviewers", "error_rate"),
     }
-    assert CohortDrift.objects.filter(cohort__name="Dublin AP clerks", status="stable").count() == 3
+    # Invoice coding's drift baseline restarted at its unannounced prompt change, days ago.
+    dublin = CohortDrift.objects.filter(cohort__name="Dublin AP clerks")
+    assert set(dublin.values_list("status", flat=True)) == {"insufficient_data"}
+
+
+def assert_an_unannounced_prompt_change(output: str) -> None:
+    """Invoice coding declares prompt v6; for two and a half days its events report v7."""
+    invoices = Workflow.objects.get(slug="invoice-coding")
+    configs = AIConfiguration.objects.filter(workflow=invoices).order_by("version")
+    # Declared: created with v6, then its data sources' versions; observed last: v7.
+    origins = [(c.origin, c.prompt_version) for c in configs]
+    assert set(origins[:-1]) == {("declared", "v6")}
+    assert origins[-1] == ("observed", "v7")
+    observed = configs.last()
+    assert observed.evidence["fields"]["prompt_version"]["declared"] == "v6"
+    assert observed.evidence["mismatching"] >= 20
+    shadow = in_progress("invoice-coding")
+    assert shadow.baseline_start == observed.effective_at
+    notice = ChangeNotice.objects.get(workflow=invoices, kind="model_change")
+    assert notice.title == "“Invoice coding”: its AI changed without notice"
+    assert "prompt version “v7” where “v6” was declared" in notice.body
+    assert "Unannounced change of Invoice coding's AI: " in output
 
 
 def assert_contracts_paused_by_a_breach(output: str) -> None:
