@@ -102,7 +102,9 @@ class EventIn(BaseModel):
     attrs: dict[str, str | int | float | bool | None] = Field(
         default_factory=dict,
         max_length=MAX_ATTRS,
-        description="A small flat object: model version, channel, … (≤ 20 keys, ≤ 2 KiB).",
+        description="A small flat object (≤ 20 keys, ≤ 2 KiB): channel, record, … "
+        "`model_version` and `prompt_version` say which AI produced the output: Rollout compares "
+        "them with the declared configuration and flags an unannounced change.",
     )
 
     @field_validator("user_ref")

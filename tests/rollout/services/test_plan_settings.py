@@ -54,3 +54,21 @@ def test_out_of_range_values_are_refused(workflow, ops_leader):
     assert exc.value.field == "review_cadence_days"
     workflow.refresh_from_db()
     assert workflow.review_cadence_days is None
+
+
+def test_the_reactions_to_evidence_are_logged_and_kept_when_not_given(workflow, workflow_owner):
+    plan_settings_update(
+        workflow=workflow,
+        actor=workflow_owner,
+        **_values(pause_on_unannounced_change=True, drift_opens_escalation=True),
+    )
+    workflow.refresh_from_db()
+    assert (workflow.pause_on_unannounced_change, workflow.drift_opens_escalation) == (True, True)
+    entry = ActivityEntry.objects.first()
+    assert entry.changes == {
+        "pause on an unannounced change": ["False", "True"],
+        "open an escalation on drift": ["False", "True"],
+    }
+    plan_settings_update(workflow=workflow, actor=workflow_owner, **_values(lead_time_days=7))
+    workflow.refresh_from_db()
+    assert (workflow.pause_on_unannounced_change, workflow.drift_opens_escalation) == (True, True)

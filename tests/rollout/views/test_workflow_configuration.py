@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from rollout.models import AIConfiguration
+from rollout.models import AIConfiguration, Workflow
 from rollout.services.workflows import workflow_update
 from tests.rollout.promotion_fixtures import make_plan
 from tests.rollout.usage_events_data import event, ingest
@@ -69,3 +69,25 @@ def test_nothing_undeclared_shows_the_version_in_effect(workflow, workflow_owner
     assert "nobody declared" not in html
     assert "Version 1, declared by" in html
     assert response.context["undeclared"] == {}
+
+
+def test_the_thresholds_page_says_the_windows_restarted(workflow, workflow_owner):
+    thresholds = reverse("workflow_thresholds", args=[workflow.slug])
+    assert "configuration changed" not in as_user(workflow_owner).get(thresholds).content.decode()
+    workflow_update(workflow=workflow, actor=workflow_owner, prompt_version="v2")
+    html = as_user(workflow_owner).get(thresholds).content.decode()
+    changed = timezone.localtime(
+        AIConfiguration.objects.get(workflow=workflow, version=2).effective_at
+    )
+    assert (
+        "Every threshold counts only what happened since the configuration changed on "
+        f"{changed:%-d %B %Y, %H:%M} (rule 9)"
+    ) in html
+    assert url(workflow.slug) in html
+
+
+def test_the_plan_page_shows_the_reactions_read_only(workflow, executive):
+    Workflow.objects.filter(pk=workflow.pk).update(drift_opens_escalation=True)
+    html = as_user(executive).get(reverse("workflow_plan", args=[workflow.slug])).content.decode()
+    assert "<dt>On an unannounced change</dt><dd>Alert the owner</dd>" in html
+    assert "<dt>On drift</dt><dd>Alert the owner and open an escalation</dd>" in html
