@@ -2,10 +2,12 @@
 baseline and every threshold's window; events reporting versions nobody declared are an
 unannounced change, acted on once per episode."""
 
+import threading
 from datetime import datetime, timedelta
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.utils import timezone
 
 from core.dates import day_bounds
@@ -33,6 +35,8 @@ from rollout.services.data_sources import (
     data_source_update,
 )
 from rollout.services.evaluation import thresholds_evaluate_workflow, window_for
+from rollout.services.usage_ingest import usage_events_store
+from rollout.services.usage_rollup import usage_rollup_rebuild_day
 from rollout.services.workflows import workflow_update
 from tests.rollout.promotion_fixtures import make_plan
 from tests.rollout.usage_events_data import days_ago, event, ingest, make_threshold
@@ -321,3 +325,37 @@ def test_the_observed_version_does_not_change_what_is_declared(workflow, limited
     ingest(workflow, reporting(25, prompt_version="v7"))
     workflow.refresh_from_db()
     assert workflow.prompt_version == "v6"
+
+
+# --- Concurrent detectors (PostgreSQL: SQLite runs one writer at a time anyway) ----------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_detectors_record_one_episode(workflow, workflow_owner):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks and concurrent writers need PostgreSQL")
+    make_plan(workflow, current="limited")
+    backdate(workflow, 1, timezone.now() - timedelta(days=30))
+    declare(workflow, workflow_owner, at=timezone.now() - timedelta(days=7), prompt_version="v6")
+    usage_events_store(workflow=workflow, events=reporting(25, prompt_version="v7"))
+    usage_rollup_rebuild_day(workflow_id=workflow.pk, day=timezone.localdate())
+    barrier = threading.Barrier(4)
+    failures: list[BaseException] = []
+
+    def detector() -> None:
+        try:
+            barrier.wait()
+            ai_config_detect_unannounced(workflow=Workflow.objects.get(pk=workflow.pk))
+        except BaseException as exc:  # reported below: a thread's exception is otherwise lost
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=detector) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert len(observed(workflow)) == 1
+    assert alerts(workflow).count() == 1
