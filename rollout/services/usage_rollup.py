@@ -333,16 +333,32 @@ def _config_reports(
     `attrs.prompt_version`), per configuration version in effect when they occurred, and those
     whose reported version differs from it. An event that occurred before a change but arrived
     after it is compared with the version of its own time: a late event is not a surprise.
-    A query per field and per version in effect that day (usually one version)."""
+    One aggregate query per version in effect that day (usually one)."""
     reports, mismatches = [], []
+    reporting = Q()
+    for name in REPORTED_FIELDS:
+        reporting |= Q(attrs__has_key=name)
     for config, since, until in ai_config_periods(workflow_id, start, end):
-        events = UsageEvent.objects.filter(
-            workflow_id=workflow_id, occurred_at__gte=since, occurred_at__lt=until
+        rows = (
+            UsageEvent.objects.filter(
+                reporting, workflow_id=workflow_id, occurred_at__gte=since, occurred_at__lt=until
+            )
+            .values(**{name: KT(f"attrs__{name}") for name in REPORTED_FIELDS})
+            .annotate(n=Count("id"), first=Min("occurred_at"), last=Max("occurred_at"))
+            .order_by()
         )
-        reporting = Q()
-        for name in REPORTED_FIELDS:
-            reporting |= Q(attrs__has_key=name)
-        total = events.filter(reporting).count()
+        total = 0
+        # (field, reported) → [count, first, last]
+        differing: dict[tuple[str, str], list] = {}
+        for row in rows:
+            total += row["n"]
+            for name in REPORTED_FIELDS:
+                reported = str(row[name] if row[name] is not None else "").strip()[:80]
+                if not reported or reported == getattr(config, name):
+                    continue  # not reported (or empty), or what was declared
+                seen = differing.setdefault((name, reported), [0, row["first"], row["last"]])
+                seen[0] += row["n"]
+                seen[1], seen[2] = min(seen[1], row["first"]), max(seen[2], row["last"])
         if not total:
             continue
         reports.append(
@@ -350,31 +366,19 @@ def _config_reports(
                 workflow_id=workflow_id, day=day, config_version=config.version, reporting=total
             )
         )
-        for name in REPORTED_FIELDS:
-            rows = (
-                events.filter(attrs__has_key=name)
-                .annotate(reported=KT(f"attrs__{name}"))
-                .values("reported")
-                .annotate(n=Count("id"), first=Min("occurred_at"), last=Max("occurred_at"))
-                .order_by()
+        mismatches += [
+            ConfigMismatchDay(
+                workflow_id=workflow_id,
+                day=day,
+                config_version=config.version,
+                field=name,
+                reported=reported,
+                count=count,
+                first_at=first,
+                last_at=last,
             )
-            declared = getattr(config, name)
-            for row in rows:
-                reported = str(row["reported"] if row["reported"] is not None else "").strip()
-                if not reported or reported == declared:
-                    continue  # null or empty reports nothing
-                mismatches.append(
-                    ConfigMismatchDay(
-                        workflow_id=workflow_id,
-                        day=day,
-                        config_version=config.version,
-                        field=name,
-                        reported=reported[:80],
-                        count=row["n"],
-                        first_at=row["first"],
-                        last_at=row["last"],
-                    )
-                )
+            for (name, reported), (count, first, last) in differing.items()
+        ]
     return reports, mismatches
 
 

@@ -359,3 +359,32 @@ def test_concurrent_detectors_record_one_episode(workflow, workflow_owner):
     assert failures == []
     assert len(observed(workflow)) == 1
     assert alerts(workflow).count() == 1
+
+
+def test_the_day_rollup_compares_each_event_with_the_version_of_its_time(
+    workflow, workflow_owner
+):
+    """Yesterday v6 until 12:00, v7 from then: each event is judged by the version it ran under."""
+    yesterday = day_bounds(days_ago(1))[0]
+    backdate(workflow, 1, yesterday - timedelta(days=30))
+    v6 = declare(workflow, workflow_owner, at=yesterday - timedelta(days=1), prompt_version="v6")
+    v7 = declare(workflow, workflow_owner, at=yesterday + timedelta(hours=12), prompt_version="v7")
+    morning, afternoon = yesterday + timedelta(hours=9), yesterday + timedelta(hours=15)
+    usage_events_store(
+        workflow=workflow,
+        events=reporting(3, at=morning, prompt_version="v6")  # as declared then
+        + reporting(2, at=morning, prompt_version="v7")  # early: differs
+        + reporting(4, at=afternoon, prompt_version="v7", model_version="2026-09")
+        + reporting(1, at=afternoon, prompt_version="v6")  # late to switch: differs
+        + [event("invocation", at=afternoon)],  # reports nothing
+    )
+    usage_rollup_rebuild_day(workflow_id=workflow.pk, day=days_ago(1))
+    reports = ConfigReportDay.objects.filter(workflow=workflow, day=days_ago(1))
+    assert {r.config_version: r.reporting for r in reports} == {v6: 5, v7: 5}
+    rows = ConfigMismatchDay.objects.filter(workflow=workflow, day=days_ago(1))
+    assert {(r.config_version, r.field, r.reported): r.count for r in rows} == {
+        (v6, "prompt_version", "v7"): 2,
+        (v7, "prompt_version", "v6"): 1,
+    }
+    early = rows.get(config_version=v6)
+    assert early.first_at == early.last_at == morning
