@@ -361,9 +361,7 @@ def test_concurrent_detectors_record_one_episode(workflow, workflow_owner):
     assert alerts(workflow).count() == 1
 
 
-def test_the_day_rollup_compares_each_event_with_the_version_of_its_time(
-    workflow, workflow_owner
-):
+def test_the_day_rollup_compares_each_event_with_the_version_of_its_time(workflow, workflow_owner):
     """Yesterday v6 until 12:00, v7 from then: each event is judged by the version it ran under."""
     yesterday = day_bounds(days_ago(1))[0]
     backdate(workflow, 1, yesterday - timedelta(days=30))

@@ -91,3 +91,10 @@ def test_the_plan_page_shows_the_reactions_read_only(workflow, executive):
     html = as_user(executive).get(reverse("workflow_plan", args=[workflow.slug])).content.decode()
     assert "<dt>On an unannounced change</dt><dd>Alert the owner</dd>" in html
     assert "<dt>On drift</dt><dd>Alert the owner and open an escalation</dd>" in html
+
+
+def test_the_overview_names_the_prompt_version_and_links_the_history(workflow, workflow_owner):
+    workflow_update(workflow=workflow, actor=workflow_owner, prompt_version="v6")
+    html = as_user(workflow_owner).get(workflow.get_absolute_url()).content.decode()
+    assert "<dt>Prompt version</dt><dd>v6 · " in html
+    assert f'<a href="{url(workflow.slug)}">AI configuration history</a>' in html
