@@ -119,7 +119,8 @@ def test_page_shows_phases_timeline_sources_and_readiness(
                 evidence="Shown in the runbook",
             )
     client.force_login(workflow_owner)
-    with django_assert_max_num_queries(15):
+    # A fixed number, whatever the rows: the page's reads, and what readiness observes.
+    with django_assert_max_num_queries(22):
         response = client.get(url("workflow_plan", planned.slug))
     assert response.status_code == 200
     assert template_names(response)[0] == "rollout/workflow_plan.html"
@@ -129,6 +130,24 @@ def test_page_shows_phases_timeline_sources_and_readiness(
     assert content.count("Not mapped to a live source") == 5
     assert "Earlier answers (1)" in content
     assert "Edit shadow mode" in content
+    # Declared beside observed: the owner's "partly" on logging, and what Rollout sees.
+    assert content.count("Declared") >= 9 and content.count("Observed") >= 6
+    assert "No usage event has been received yet." in content
+    assert "No live connection: Source 0 (static export), Source 1 (static export)" in content
+
+
+def test_a_contradicted_yes_is_flagged(client, executive, planned, workflow_owner):
+    readiness_answer(
+        workflow=planned,
+        actor=workflow_owner,
+        question="logging",
+        answer="yes",
+        evidence="Everything is logged",
+    )
+    client.force_login(executive)
+    content = client.get(url("workflow_plan", planned.slug)).content.decode()
+    assert content.count('class="readiness-contradiction"') == 1
+    assert "Declared “yes”, but Rollout observes otherwise." in content
 
 
 def test_query_count_does_not_grow(client, workflow_owner, planned, django_assert_max_num_queries):
@@ -138,7 +157,7 @@ def test_query_count_does_not_grow(client, workflow_owner, planned, django_asser
         readiness_answer(
             workflow=planned, actor=workflow_owner, question="logging", answer="no", evidence=""
         )
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(22):
         assert client.get(url("workflow_plan", planned.slug)).status_code == 200
 
 
