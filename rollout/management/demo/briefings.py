@@ -12,6 +12,7 @@ queryset updates, as the other demo builders do.
 
 from datetime import timedelta
 
+from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import User
@@ -88,6 +89,9 @@ def demo_briefings_seed(*, workflow: Workflow, users: dict[str, User]) -> bool:
         change_note="Wording of step 1: fixing the draft is fine too.",
     )
     _back_date(workflow, second, started, now - timedelta(days=MINOR_DAYS_AGO))
+    # The entries just written were moved back: the workflow's last activity is the latest left.
+    latest = ActivityEntry.objects.filter(workflow=workflow).aggregate(at=Max("created_at"))
+    Workflow.objects.filter(pk=workflow.pk).update(last_activity_at=latest["at"])
     return True
 
 
