@@ -3,6 +3,7 @@
 from django import forms
 
 _text = {"rows": 6}
+MSG_CHANGE_NOTE = "Say what changed since the last version, so members know what to read."
 MARKDOWN_HELP = "Markdown: **bold**, lists with “- ”, [links](https://…)."
 
 
@@ -59,3 +60,7 @@ class BriefingForm(forms.Form):
             # The first version is always material, and nothing changed yet.
             del self.fields["material"]
             del self.fields["change_note"]
+        else:
+            note = self.fields["change_note"]
+            note.required = True
+            note.error_messages["required"] = MSG_CHANGE_NOTE

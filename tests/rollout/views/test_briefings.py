@@ -181,7 +181,7 @@ def test_a_later_version_without_a_change_note_is_refused(
     client.force_login(workflow_owner)
     response = client.post(url(), publish_data(change_note=" "))
     assert response.status_code == 200
-    assert "Say what changed since version 1" in response.content.decode()
+    assert "Say what changed since the last version" in response.content.decode()
     assert Briefing.objects.count() == 1
 
 
