@@ -8,6 +8,7 @@ both invalidate the workflow's cached decisions (plan_changed).
 
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -84,7 +85,11 @@ def briefing_publish(
         published_at=timezone.now(),
         **fields,
     )
-    briefing.full_clean()
+    try:
+        briefing.full_clean()
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise ApplicationError(" ".join(messages), field=field) from exc
     briefing.save()
     kind = "material" if briefing.material else "minor"
     activity_record(

@@ -185,6 +185,29 @@ def test_a_later_version_without_a_change_note_is_refused(
     assert Briefing.objects.count() == 1
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("change_note", "Bell\x07 rings"),
+        ("change_note", "x" * 301),
+        ("what_it_does", "x" * 8001),
+        ("what_to_do", "NUL\x00 byte"),
+        ("material", "perhaps"),
+    ],
+)
+def test_bad_input_is_refused_with_a_message(
+    client, workflow, workflow_owner, briefing, field, value
+):
+    client.force_login(workflow_owner)
+    notifications = Notification.objects.count()
+    response = client.post(url(), publish_data(**{field: value}))
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert form.errors[field]
+    assert Briefing.objects.count() == 1
+    assert Notification.objects.count() == notifications
+
+
 def test_member_cannot_publish(client, workflow, member, briefing):
     client.force_login(member)
     assert client.post(url(), publish_data()).status_code == 404
