@@ -7,9 +7,11 @@ Callers have already checked the user may see the workflow (rollout.permissions.
 """
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from django.db.models import Exists, OuterRef, QuerySet
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
 from rollout.models import (
@@ -60,6 +62,31 @@ def briefing_acknowledgement_latest(
 def briefing_is_member(workflow: Workflow, user: User) -> bool:
     """Whether the person is in a cohort of the workflow (they are asked to acknowledge)."""
     return CohortMember.objects.filter(cohort__workflow=workflow, user=user).exists()
+
+
+@dataclass(frozen=True)
+class MemberBriefing:
+    """Where one cohort member stands with the workflow's briefing."""
+
+    current: Briefing
+    acknowledgement: BriefingAcknowledgement | None  # of the highest version they acknowledged
+    needs_acknowledgement: bool  # they have not acknowledged the version that counts
+    grace_until: datetime | None  # they keep their mode until then (an earlier version read)
+
+
+def briefing_member_status(workflow: Workflow, user: User) -> MemberBriefing | None:
+    """None unless a version is published and the person is in a cohort of the workflow."""
+    current = briefing_current(workflow)
+    if current is None or not briefing_is_member(workflow, user):
+        return None
+    mine = briefing_acknowledgement_latest(workflow, user)
+    counting = briefing_counting(workflow)
+    needs = mine is None or (counting is not None and mine.briefing.number < counting.number)
+    grace_until = None
+    if needs and mine is not None and counting is not None:
+        end = counting.published_at + timedelta(days=workflow.briefing_grace_days)
+        grace_until = end if end > timezone.now() else None
+    return MemberBriefing(current, mine, needs, grace_until)
 
 
 def briefing_member_ids(workflow: Workflow) -> list[int]:

@@ -6,14 +6,10 @@ One page with named POST actions ("action" field): each calls one service, flash
 redirects back. Invalid input re-renders the page with the errors beside the fields.
 """
 
-from datetime import timedelta
-from typing import Any
-
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from core.errors import ApplicationError
@@ -25,15 +21,13 @@ from rollout.lib.numbers import format_people
 from rollout.models import Briefing, BriefingRequirement, PhaseKind, Workflow
 from rollout.permissions import access_workflow
 from rollout.selectors.briefings import (
-    briefing_acknowledgement_latest,
-    briefing_counting,
     briefing_coverage_by_cohort,
     briefing_current,
     briefing_draft_initial,
     briefing_get_for_workflow,
-    briefing_is_member,
     briefing_list,
     briefing_member_ids,
+    briefing_member_status,
 )
 from rollout.services.briefings import BriefingText, briefing_acknowledge, briefing_publish
 from rollout.views._workflow import workflow_page_context
@@ -51,26 +45,6 @@ def _rendered(briefing: Briefing) -> dict[str, str]:
     return {name: render_markdown(getattr(briefing, name)) for name in SECTIONS}
 
 
-def _my_status(workflow: Workflow, user: Any, current: Briefing | None) -> dict[str, Any]:
-    """For a cohort member: their latest acknowledgement, whether they must acknowledge the
-    current version, and until when they keep their mode if they must."""
-    if current is None or not briefing_is_member(workflow, user):
-        return {"is_member": False}
-    mine = briefing_acknowledgement_latest(workflow, user)
-    counting = briefing_counting(workflow)
-    needs = mine is None or (counting is not None and mine.briefing.number < counting.number)
-    grace_until = None
-    if needs and mine is not None and counting is not None:
-        end = counting.published_at + timedelta(days=workflow.briefing_grace_days)
-        grace_until = end if end > timezone.now() else None
-    return {
-        "is_member": True,
-        "my_acknowledgement": mine,
-        "needs_acknowledgement": needs,
-        "grace_until": grace_until,
-    }
-
-
 def _page(
     request: HtmxHttpRequest, workflow: Workflow, *, form: BriefingForm | None = None
 ) -> HttpResponse:
@@ -82,7 +56,7 @@ def _page(
     context["versions"] = list(briefing_list(workflow))
     if current is not None:
         context["sections"] = _rendered(current)
-    context.update(_my_status(workflow, request.user, current))
+    context["mine"] = briefing_member_status(workflow, request.user)
     if context["can_change"]:
         context["coverage"] = briefing_coverage_by_cohort(workflow)
         context["form"] = form or BriefingForm(

@@ -308,3 +308,18 @@ def test_cohorts_page_before_any_briefing(client, workflow, workflow_owner, memb
     client.force_login(workflow_owner)
     body = client.get(reverse("workflow_cohorts", args=[workflow.slug])).content.decode()
     assert "No failure-mode briefing published yet: briefing coverage 0 %." in body
+
+
+def test_the_overview_asks_a_member_to_read_it_until_they_have(client, workflow, member, briefing):
+    overview = reverse("workflow_overview", args=[workflow.slug])
+    client.force_login(member)
+    body = client.get(overview).content.decode()
+    assert "Read the failure-mode briefing" in body and f'href="{url()}"' in body
+    briefing_acknowledge(briefing=briefing, user=member)
+    assert "Read the failure-mode briefing" not in client.get(overview).content.decode()
+
+
+def test_the_overview_asks_nobody_outside_the_cohorts(client, workflow, workflow_owner, briefing):
+    client.force_login(workflow_owner)
+    overview = reverse("workflow_overview", args=[workflow.slug])
+    assert "Read the failure-mode briefing" not in client.get(overview).content.decode()
