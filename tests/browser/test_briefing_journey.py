@@ -75,6 +75,9 @@ def test_owner_publishes_member_acknowledges_and_goes_live(
     expect(page.get_by_role("heading", name=re.compile(r"^Version 1"))).to_be_visible()
     expect(page.locator("#coverage")).to_contain_text("0 of 1 member (0 %)")
     screenshot(page, "briefing-owner")
+    page.get_by_text("Publish a new version").click()  # the form, folded away once published
+    expect(page.get_by_label("What changed")).to_be_visible()
+    assert axe_violations(page) == []
 
     # Until the member acknowledges, the AI tool is told to hold back, and why.
     held_back = decision(live_server.url, token, member.email)
