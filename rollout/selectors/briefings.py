@@ -169,6 +169,23 @@ class BriefingCoverage:
         return self.acknowledged * 100 // self.members if self.members else None
 
     @property
+    def summary(self) -> str:
+        """One sentence for the readiness observation, e.g. "5 of 8 members of the cohorts live
+        in that phase (62 %) acknowledged briefing version 1; the target is 90 %."."""
+        if not self.members:
+            return "No cohort members in that phase yet: nobody to brief."
+        if self.version is None:
+            return (
+                f"No failure-mode briefing is published: 0 of {self.members} members (0 %) "
+                f"acknowledged; the target is {self.target} %."
+            )
+        return (
+            f"{self.acknowledged} of {self.members} members of the cohorts live in that phase "
+            f"({self.percent} %) acknowledged briefing version {self.version.number}; the target "
+            f"is {self.target} %."
+        )
+
+    @property
     def meets_target(self) -> bool:
         """At least the target share acknowledged (no members: nothing to cover, so False — the
         readiness observation has nothing to show)."""

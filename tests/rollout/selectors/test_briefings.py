@@ -67,6 +67,13 @@ def test_before_any_briefing_coverage_is_zero(workflow, cohorts):
     assert (coverage.members, coverage.acknowledged, coverage.percent) == (3, 0, 0)
     assert coverage.meets_target is False
     assert rows(coverage) == [("Limited", 3, 0, 0, ["Ann", "Ben", "Cid"])]
+    assert coverage.summary == (
+        "No failure-mode briefing is published: 0 of 3 members (0 %) acknowledged; "
+        "the target is 90 %."
+    )
+    assert briefing_coverage(workflow, "audit").summary == (
+        "No cohort members in that phase yet: nobody to brief."
+    )
 
 
 def test_coverage_per_cohort_of_the_phase(workflow, workflow_owner, cohorts):
@@ -76,6 +83,10 @@ def test_coverage_per_cohort_of_the_phase(workflow, workflow_owner, cohorts):
     limited = briefing_coverage(workflow, "limited")
     assert rows(limited) == [("Limited", 3, 2, 66, ["Cid"])]
     assert (limited.members, limited.acknowledged, limited.percent) == (3, 2, 66)
+    assert limited.summary == (
+        "2 of 3 members of the cohorts live in that phase (66 %) acknowledged briefing "
+        "version 1; the target is 90 %."
+    )
     # Broad: the limited cohort stays live; Ann is in both and counts once overall.
     broad = briefing_coverage(workflow, "broad")
     assert rows(broad) == [("Broad", 2, 1, 50, ["Eve"]), ("Limited", 3, 2, 66, ["Cid"])]
