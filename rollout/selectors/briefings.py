@@ -99,6 +99,26 @@ def briefing_member_ids(workflow: Workflow) -> list[int]:
     )
 
 
+def briefing_joiners_to_ask(cohort: Cohort, user_ids: list[int]) -> list[int]:
+    """Of the people just added to `cohort`, those to ask to read its workflow's briefing: not
+    in another of its cohorts (they were asked already) and not holding an acknowledgement that
+    counts. Empty before any version is published."""
+    workflow = cohort.workflow
+    counting = briefing_counting(workflow)
+    if counting is None:
+        return []
+    asked = CohortMember.objects.filter(cohort__workflow=workflow, user_id__in=user_ids).exclude(
+        cohort=cohort
+    )
+    acked = BriefingAcknowledgement.objects.filter(
+        briefing__workflow=workflow, briefing__number__gte=counting.number, user_id__in=user_ids
+    )
+    skip = set(asked.values_list("user_id", flat=True)) | set(
+        acked.values_list("user_id", flat=True)
+    )
+    return [pk for pk in user_ids if pk not in skip]
+
+
 def briefing_url_path(workflow: Workflow) -> str:
     return reverse("workflow_briefing", args=[workflow.slug])
 

@@ -14,10 +14,11 @@ from django.utils import timezone
 
 from accounts.models import EmailCategory, User
 from core.errors import ApplicationError
-from rollout.models import Briefing, BriefingAcknowledgement, Workflow
+from rollout.models import Briefing, BriefingAcknowledgement, Cohort, Workflow
 from rollout.selectors.briefings import (
     briefing_current,
     briefing_is_member,
+    briefing_joiners_to_ask,
     briefing_member_ids,
     briefing_url_path,
 )
@@ -109,8 +110,23 @@ def _ask_members(workflow: Workflow, briefing: Briefing, *, first: bool) -> None
     # The grace period is for those who acknowledged an earlier version: none before the first.
     days = workflow.briefing_grace_days
     grace = MSG_ASK_GRACE.format(days=days) if days and not first else ""
+    _ask(workflow, briefing, briefing_member_ids(workflow), grace)
+
+
+def briefing_ask_joiners(*, cohort: Cohort, users: list[User]) -> None:
+    """People just added to a cohort: asked, like the members were when the version that counts
+    was published, to read and acknowledge the current version — once: not those already in
+    another cohort of the workflow, nor those who acknowledged it. Nothing before a version is
+    published. Call it inside the transaction that adds them."""
+    ids = briefing_joiners_to_ask(cohort, [u.pk for u in users])
+    current = briefing_current(cohort.workflow) if ids else None
+    if current is not None:
+        _ask(cohort.workflow, current, ids, "")
+
+
+def _ask(workflow: Workflow, briefing: Briefing, user_ids: list[int], grace: str) -> None:
     url = briefing_url_path(workflow)
-    for user in User.objects.filter(pk__in=briefing_member_ids(workflow)):
+    for user in User.objects.filter(pk__in=user_ids, is_active=True):
         notification_send(
             recipient=user,
             workflow=workflow,

@@ -161,3 +161,24 @@ def test_another_workflows_member_cannot_acknowledge(workflow, workflow_owner, o
     briefing = publish(workflow, workflow_owner)
     with pytest.raises(ApplicationError):
         briefing_acknowledge(briefing=briefing, user=stranger)
+
+
+def test_someone_added_later_is_asked_once(workflow, workflow_owner, ops_leader, members):
+    ann, ben, _ = members
+    publish(workflow, workflow_owner)
+    briefing_acknowledge(briefing=workflow.briefings.get(), user=ben)
+    dan = UserFactory(display_name="Dan")
+    tier3 = cohort_svc.cohort_create(workflow=workflow, name="Tier 3", actor=ops_leader)
+    before = {u.pk: Notification.objects.filter(recipient=u).count() for u in (ann, ben, dan)}
+    # Ann is in another cohort (asked at publication), Ben acknowledged: only Dan is asked.
+    cohort_svc.cohort_members_add(cohort=tier3, users=[ann, ben, dan], actor=ops_leader)
+    after = {u.pk: Notification.objects.filter(recipient=u).count() for u in (ann, ben, dan)}
+    assert after == {ann.pk: before[ann.pk], ben.pk: before[ben.pk], dan.pk: 1}
+    (asked,) = Notification.objects.filter(recipient=dan)
+    assert asked.url == URL and "Version 1 of the failure-mode briefing" in asked.body
+
+
+def test_nobody_is_asked_on_joining_before_a_briefing(workflow, ops_leader):
+    cohort = cohort_svc.cohort_create(workflow=workflow, name="Early", actor=ops_leader)
+    cohort_svc.cohort_members_add(cohort=cohort, users=[UserFactory()], actor=ops_leader)
+    assert not Notification.objects.filter(url=URL).exists()
