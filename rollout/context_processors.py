@@ -6,10 +6,12 @@ from django.db import models
 from django.http import HttpRequest
 
 from rollout.models import (
+    BriefingRequirement,
     DeliveryStatus,
     DriftStatus,
     EscalationEventKind,
     EscalationStatus,
+    FallbackMode,
     FeedbackCategory,
     FeedbackRating,
     FeedbackStatus,
@@ -36,10 +38,12 @@ from rollout.selectors.health import HealthStatus
 TEMPLATE_ENUMS: dict[str, type[models.TextChoices]] = {
     enum.__name__: enum
     for enum in (
+        BriefingRequirement,
         DeliveryStatus,
         DriftStatus,
         EscalationEventKind,
         EscalationStatus,
+        FallbackMode,
         FeedbackCategory,
         FeedbackRating,
         FeedbackStatus,

@@ -93,6 +93,9 @@ class PlanSettingsForm(forms.ModelForm):
             "review_cadence_days",
             "next_review_due",
             "fallback_mode",
+            "briefing_required_from",
+            "briefing_grace_days",
+            "briefing_coverage_target",
         ]
         widgets = {"next_review_due": _date}
 

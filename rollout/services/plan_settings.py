@@ -1,4 +1,5 @@
-"""A workflow's plan settings: lead time, approvals, review cadence, fallback when paused."""
+"""A workflow's plan settings: lead time, approvals, review cadence, fallback when paused, and
+when the failure-mode briefing is required (from which phase, grace period, coverage target)."""
 
 from datetime import date
 
@@ -18,7 +19,12 @@ FIELDS = (
     "review_cadence_days",
     "next_review_due",
     "fallback_mode",
+    "briefing_required_from",
+    "briefing_grace_days",
+    "briefing_coverage_target",
 )
+# What `decide` answers depends on these (rollout.selectors.decision).
+DECISION_FIELDS = ("fallback_mode", "briefing_required_from", "briefing_grace_days")
 
 MSG_APPROVALS_OPS_ONLY = "Only ops leaders can change how many approvals a promotion needs."
 
@@ -33,7 +39,12 @@ def plan_settings_update(
     review_cadence_days: int | None,
     next_review_due: date | None,
     fallback_mode: str,
+    briefing_required_from: str | None = None,
+    briefing_grace_days: int | None = None,
+    briefing_coverage_target: int | None = None,
 ) -> Workflow:
+    """Save the settings (a briefing setting left None keeps its value), logged with what
+    changed."""
     workflow = Workflow.objects.select_for_update().select_related("owner").get(pk=workflow.pk)
     before = snapshot(workflow, FIELDS)
     # The approvals are ops leaders' control over promotions: an owner must not lower them.
@@ -44,6 +55,14 @@ def plan_settings_update(
     workflow.review_cadence_days = review_cadence_days
     workflow.next_review_due = next_review_due
     workflow.fallback_mode = fallback_mode
+    briefing = {
+        "briefing_required_from": briefing_required_from,
+        "briefing_grace_days": briefing_grace_days,
+        "briefing_coverage_target": briefing_coverage_target,
+    }
+    for name, value in briefing.items():
+        if value is not None:
+            setattr(workflow, name, value)
     try:
         workflow.full_clean()
     except ValidationError as exc:
@@ -60,7 +79,7 @@ def plan_settings_update(
         target="plan settings",
         changes=changes,
     )
-    if before["fallback_mode"] != workflow.fallback_mode:
-        # The fallback is what a paused phase decides.
+    if any(before[name] != getattr(workflow, name) for name in DECISION_FIELDS):
+        # The fallback is what a paused phase (and an unbriefed member) gets.
         plan_changed(workflow)
     return workflow

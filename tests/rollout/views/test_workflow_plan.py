@@ -260,12 +260,75 @@ def test_owner_sees_required_approvals_read_only(client, workflow_owner, workflo
         "review_cadence_days": "90",
         "next_review_due": "",
         "fallback_mode": "off",
+        **BRIEFING_DEFAULTS,
     }
     response = client.post(url("workflow_plan_settings", workflow.slug), data)
     assert response.status_code == 302
     workflow.refresh_from_db()
     assert (workflow.lead_time_days, workflow.required_approvals) == (7, 1)
     assert workflow.fallback_mode == "off"
+
+
+BRIEFING_DEFAULTS = {
+    "briefing_required_from": "limited",
+    "briefing_grace_days": "7",
+    "briefing_coverage_target": "90",
+}
+
+
+def test_owner_sets_when_the_briefing_is_required(client, workflow_owner, workflow):
+    client.force_login(workflow_owner)
+    data = {
+        "lead_time_days": "5",
+        "required_approvals": "1",
+        "review_cadence_days": "",
+        "next_review_due": "",
+        "fallback_mode": "shadow",
+        "briefing_required_from": "broad",
+        "briefing_grace_days": "14",
+        "briefing_coverage_target": "80",
+    }
+    response = client.post(url("workflow_plan_settings", workflow.slug), data)
+    assert response.status_code == 302
+    workflow.refresh_from_db()
+    assert (
+        workflow.briefing_required_from,
+        workflow.briefing_grace_days,
+        workflow.briefing_coverage_target,
+    ) == ("broad", 14, 80)
+    entry = ActivityEntry.objects.filter(target="plan settings").latest("pk")
+    assert entry.changes["briefing grace period (days)"] == ["7", "14"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("briefing_required_from", "sometimes"),
+        ("briefing_grace_days", "61"),
+        ("briefing_grace_days", "-1"),
+        ("briefing_coverage_target", "0"),
+        ("briefing_coverage_target", "101"),
+        ("briefing_coverage_target", ""),
+    ],
+)
+def test_bad_briefing_settings_change_nothing(client, workflow_owner, workflow, field, value):
+    client.force_login(workflow_owner)
+    data = {
+        "lead_time_days": "9",
+        "required_approvals": "1",
+        "review_cadence_days": "",
+        "next_review_due": "",
+        "fallback_mode": "shadow",
+        **BRIEFING_DEFAULTS,
+        field: value,
+    }
+    entries = ActivityEntry.objects.count()
+    response = client.post(url("workflow_plan_settings", workflow.slug), data)
+    assert response.status_code == 200
+    assert response.context["settings_form"].errors[field]
+    workflow.refresh_from_db()
+    assert (workflow.lead_time_days, workflow.briefing_grace_days) == (5, 7)
+    assert ActivityEntry.objects.count() == entries
 
 
 def test_post_without_csrf_is_refused(workflow_owner, planned):
