@@ -6,11 +6,13 @@ from django.db import models
 from django.http import HttpRequest
 
 from rollout.models import (
+    BriefingRequirement,
     ConfigOrigin,
     DeliveryStatus,
     DriftStatus,
     EscalationEventKind,
     EscalationStatus,
+    FallbackMode,
     FeedbackCategory,
     FeedbackRating,
     FeedbackStatus,
@@ -37,11 +39,13 @@ from rollout.selectors.health import HealthStatus
 TEMPLATE_ENUMS: dict[str, type[models.TextChoices]] = {
     enum.__name__: enum
     for enum in (
+        BriefingRequirement,
         ConfigOrigin,
         DeliveryStatus,
         DriftStatus,
         EscalationEventKind,
         EscalationStatus,
+        FallbackMode,
         FeedbackCategory,
         FeedbackRating,
         FeedbackStatus,

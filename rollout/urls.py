@@ -9,6 +9,7 @@ from rollout.views.blackouts import (
     workflow_blackout_add,
     workflow_blackout_delete,
 )
+from rollout.views.briefings import workflow_briefing
 from rollout.views.calendar import calendar, calendar_feed, calendar_feed_token
 from rollout.views.cohorts import workflow_cohort_csv, workflow_cohorts
 from rollout.views.escalation_path import escalation_path
@@ -145,6 +146,7 @@ urlpatterns = [
     path("feedback/new/", feedback_new, name="feedback_new"),
     path("workflows/<slug:slug>/usage.csv", workflow_usage_csv, name="workflow_usage_csv"),
     path("workflows/<slug:slug>/cohorts/", workflow_cohorts, name="workflow_cohorts"),
+    path("workflows/<slug:slug>/briefing/", workflow_briefing, name="workflow_briefing"),
     path(
         "workflows/<slug:slug>/cohorts/<int:cohort_id>/csv/",
         workflow_cohort_csv,

@@ -248,6 +248,18 @@ MATRIX: dict[str, Entry] = {
     "people_search[?unknown]": Entry(signed_in(400), data=lambda w: {"purpose": "everyone"}),
     # Cohorts: everyone who sees the workflow reads them; the CSV upload is for owner and ops.
     "workflow_cohorts": Entry(signed_in(200, unrelated=404), kwargs=WF),
+    # The failure-mode briefing: everyone who may open the workflow reads it (cohort members
+    # too: tests/rollout/views/test_briefings.py); the owner and ops leaders publish (an empty
+    # form re-renders with its errors); acknowledging is a cohort member's — anyone else who
+    # may open the page is redirected with a message, a stranger gets a 404.
+    "workflow_briefing": Entry(signed_in(200, unrelated=404), kwargs=WF),
+    "workflow_briefing[publish]": Entry(
+        signed_in(404, ops_leader=200, owner=200), method="post", kwargs=WF
+    ),
+    "workflow_briefing[acknowledge]": Entry(
+        signed_in(302, unrelated=404), method="post", kwargs=WF
+    ),
+    "workflow_briefing[unknown]": Entry(signed_in(302, unrelated=404), method="post", kwargs=WF),
     "workflow_cohort_csv": Entry(
         signed_in(404, ops_leader=200, owner=200),
         kwargs=lambda w: {

@@ -56,6 +56,17 @@ class DecisionOut(Schema):
         "data-source versions): the AI tool can check it runs what was announced. Null before "
         "any is recorded."
     )
+    reason: Literal["not_briefed"] | None = Field(
+        default=None,
+        description="Present when the person is held back for something they can fix: "
+        "`not_briefed` — they have not acknowledged the workflow's failure-mode briefing, so they "
+        "get the fallback (off or shadow) instead of live output.",
+    )
+    briefing_url: str | None = Field(
+        default=None,
+        description="With `reason`: the briefing's address, for the AI tool to show the person.",
+        examples=["https://rollout.example.com/workflows/support-reply-drafting/briefing/"],
+    )
 
 
 @router.get(
@@ -82,11 +93,5 @@ def decision(request: ApiHttpRequest, params: Query[DecisionQuery]) -> HttpRespo
         # The workflow was renamed or deleted since the token was looked up.
         raise HttpError(404, MSG_UNKNOWN_WORKFLOW) from None
     # Serialised here rather than validated against DecisionOut by ninja: the hottest endpoint,
-    # and Decision is already exactly that shape (the contract tests assert the body).
-    body = {
-        "mode": answer.mode,
-        "phase": answer.phase,
-        "cohort": answer.cohort,
-        "config_version": answer.config_version,
-    }
-    return HttpResponse(json.dumps(body), content_type="application/json")
+    # and Decision.body() is already exactly that shape (the contract tests assert the body).
+    return HttpResponse(json.dumps(answer.body()), content_type="application/json")

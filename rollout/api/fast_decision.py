@@ -52,14 +52,7 @@ def _workflow_and_user(request: HttpRequest) -> tuple[str, str] | None:
 @functools.lru_cache(maxsize=1024)
 def _body(decision: Decision) -> bytes:
     # As the ninja operation writes it (json.dumps of the same dict); decisions repeat.
-    return json.dumps(
-        {
-            "mode": decision.mode,
-            "phase": decision.phase,
-            "cohort": decision.cohort,
-            "config_version": decision.config_version,
-        }
-    ).encode()
+    return json.dumps(decision.body()).encode()
 
 
 def _answer_from_memory(request: ApiHttpRequest) -> HttpResponse | None:

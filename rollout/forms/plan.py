@@ -95,6 +95,9 @@ class PlanSettingsForm(forms.ModelForm):
             "fallback_mode",
             "pause_on_unannounced_change",
             "drift_opens_escalation",
+            "briefing_required_from",
+            "briefing_grace_days",
+            "briefing_coverage_target",
         ]
         widgets = {"next_review_due": _date}
 

@@ -22,6 +22,7 @@ from rollout.models import (
     Threshold,
     Verdict,
 )
+from rollout.selectors.readiness import readiness_observed
 
 PASS, FAIL = Verdict.PASS, Verdict.FAIL
 
@@ -128,27 +129,43 @@ def thresholds_defined(ctx: GateContext) -> Outcome:
 
 @gate_condition(PhaseKind.LIMITED, key="readiness_all_yes", label="Readiness checklist")
 def readiness_all_yes(ctx: GateContext) -> Outcome:
+    """Every question answered "yes", and no "yes" contradicted by what Rollout observes
+    (rollout.selectors.readiness): a contradiction blocks as a "partly" does."""
     latest: dict[str, ReadinessAnswer] = {}
     # Ordered newest first per question (the model's ordering): the first seen is the latest.
     for answer in ReadinessAnswer.objects.filter(workflow=ctx.workflow).order_by(
         "question", "-answered_at", "-id"
     ):
         latest.setdefault(answer.question, answer)
+    observed = readiness_observed(ctx.workflow, now=ctx.now)
     inputs = "; ".join(
-        f"{q}|{latest[q].pk}|{latest[q].answer}" for q in ReadinessQuestion.values if q in latest
+        f"{q}|{latest[q].pk}|{latest[q].answer}|{observed[q].answer}"
+        for q in ReadinessQuestion.values
+        if q in latest
     )
     not_yes = [
         (q, latest.get(q.value))
         for q in ReadinessQuestion
         if latest.get(q.value) is None or latest[q.value].answer != ReadinessAnswerValue.YES
     ]
-    if not not_yes:
-        return Outcome(PASS, "All nine readiness questions are answered “yes”.", inputs)
-    parts = [
-        f"{q.label} ({answer.get_answer_display().lower() if answer else 'not answered'})"
-        for q, answer in not_yes
+    contradicted = [
+        (q, observed[q.value])
+        for q in ReadinessQuestion
+        if q.value in latest and observed[q.value].contradicts(latest[q.value].answer)
     ]
-    return Outcome(FAIL, "Not yet “yes”: " + "; ".join(parts), inputs)
+    if not not_yes and not contradicted:
+        return Outcome(PASS, "All nine readiness questions are answered “yes”.", inputs)
+    reasons = []
+    if not_yes:
+        parts = [
+            f"{q.label} ({answer.get_answer_display().lower() if answer else 'not answered'})"
+            for q, answer in not_yes
+        ]
+        reasons.append("Not yet “yes”: " + "; ".join(parts))
+    if contradicted:
+        parts = [f"{q.label} (observed: {seen.summary})" for q, seen in contradicted]
+        reasons.append("Declared “yes”, contradicted by what Rollout observes: " + "; ".join(parts))
+    return Outcome(FAIL, " ".join(reasons), inputs)
 
 
 def _cohort_outcome(ctx: GateContext, kind: str) -> Outcome:

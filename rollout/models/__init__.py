@@ -10,6 +10,7 @@ from rollout.models.ai_config import (
 )
 from rollout.models.api_token import ApiToken
 from rollout.models.blackout import BlackoutWindow
+from rollout.models.briefing import Briefing, BriefingAcknowledgement, BriefingRequirement
 from rollout.models.cache_invalidation import CacheInvalidation, CacheInvalidationKind
 from rollout.models.calendar_feed import CalendarFeed
 from rollout.models.cohort import Cohort, CohortMember, EnrolmentPhase
@@ -131,6 +132,9 @@ __all__ = [
     "AttestationItem",
     "BlackoutWindow",
     "BreachAction",
+    "Briefing",
+    "BriefingAcknowledgement",
+    "BriefingRequirement",
     "CacheInvalidation",
     "CacheInvalidationKind",
     "CalendarFeed",

@@ -6,6 +6,7 @@ from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from core.text import refuse_control_characters
+from rollout.models.briefing import BriefingRequirement
 from rollout.models.phase import FallbackMode
 
 SLUG_VALIDATOR = RegexValidator(
@@ -98,6 +99,29 @@ class Workflow(models.Model):
         default=0,
         validators=[MaxValueValidator(10)],
         help_text="How many more times the last level is notified if nobody acknowledges.",
+    )
+    # --- Failure-mode briefing (rollout.models.briefing; the gate is in rollout.selectors.decision)
+    briefing_required_from = models.CharField(
+        "briefing required",
+        max_length=8,
+        choices=BriefingRequirement.choices,
+        default=BriefingRequirement.LIMITED,
+        help_text="From this phase on, a member who has not acknowledged the briefing gets the "
+        "fallback instead of live output.",
+    )
+    briefing_grace_days = models.PositiveSmallIntegerField(
+        "briefing grace period (days)",
+        default=7,
+        validators=[MaxValueValidator(60)],
+        help_text="After a material change, how long members who acknowledged an earlier version "
+        "keep their mode while they read the new one.",
+    )
+    briefing_coverage_target = models.PositiveSmallIntegerField(
+        "briefing coverage target (%)",
+        default=90,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="The share of the next phase's members who must have acknowledged the briefing "
+        "for readiness to count the failure modes as understood.",
     )
 
     pause_on_unannounced_change = models.BooleanField(

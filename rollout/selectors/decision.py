@@ -6,17 +6,24 @@ when warm and is invalidated by `rollout.services.decision_cache.plan_changed`.
 
 import hashlib
 import secrets
-from dataclasses import dataclass, fields, replace
-from typing import Literal
+from dataclasses import dataclass, field, fields, replace
+from datetime import timedelta
+from typing import Any, Literal
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import OuterRef, Q, Subquery
+from django.urls import reverse
+from django.utils import timezone
 
 from rollout.lib import local_memo
 from rollout.lib.cache import CACHE_ERRORS, cache_answered, cache_failed, cache_trusted
 from rollout.models import (
     PHASE_ORDER,
     AIConfiguration,
+    Briefing,
+    BriefingAcknowledgement,
+    BriefingRequirement,
     CohortMember,
     ConfigOrigin,
     Phase,
@@ -63,14 +70,40 @@ def plan_version(slug: str) -> str:
     return str(version)
 
 
+NOT_BRIEFED = "not_briefed"
+
+
 @dataclass(frozen=True)
 class Decision:
     mode: Mode
     phase: str | None = None
     cohort: str | None = None
+    # Why the person is held back, when it is something they can fix: NOT_BRIEFED, with the
+    # briefing's address for the AI tool to show them.
+    reason: str | None = None
+    briefing_url: str | None = None
+    # When the answer stops holding by itself (a briefing grace period ending), as a POSIX
+    # timestamp: caches must not serve it after that. Not part of the answer.
+    valid_until: float | None = field(default=None, compare=False)
     # The declared AI configuration's number (rollout.models.AIConfiguration), so the AI tool can
     # check it runs what was announced; None before any is recorded.
     config_version: int | None = None
+
+    def body(self) -> dict[str, Any]:
+        """The API's JSON answer: `reason` and `briefing_url` only when they say something."""
+        answer: dict[str, Any] = {
+            "mode": self.mode,
+            "phase": self.phase,
+            "cohort": self.cohort,
+            "config_version": self.config_version,
+        }
+        if self.reason is not None:
+            answer["reason"] = self.reason
+            answer["briefing_url"] = self.briefing_url
+        return answer
+
+    def expired(self) -> bool:
+        return self.valid_until is not None and timezone.now().timestamp() >= self.valid_until
 
 
 def percentage_bucket(workflow_pk: int, key: str) -> int:
@@ -95,6 +128,8 @@ def _workflow_with_phase(slug: str) -> Workflow:
     in_progress = Phase.objects.filter(
         workflow=OuterRef("pk"), status__in=[PhaseStatus.ACTIVE, PhaseStatus.PAUSED]
     )
+    # The briefing version whose acknowledgement counts: the latest material one.
+    counting = Briefing.objects.filter(workflow=OuterRef("pk"), material=True).order_by("-number")
     declared = AIConfiguration.objects.filter(
         workflow=OuterRef("pk"), origin=ConfigOrigin.DECLARED
     ).order_by("-version")
@@ -102,6 +137,8 @@ def _workflow_with_phase(slug: str) -> Workflow:
         return Workflow.objects.annotate(
             phase_kind=Subquery(in_progress.values("kind")[:1]),
             phase_status=Subquery(in_progress.values("status")[:1]),
+            briefing_number=Subquery(counting.values("number")[:1]),
+            briefing_published_at=Subquery(counting.values("published_at")[:1]),
             config_version=Subquery(declared.values("version")[:1]),
         ).get(slug=slug)
     except Workflow.DoesNotExist:
@@ -114,10 +151,42 @@ def _started_enrolments(phase_kind: str) -> list[str]:
     return [k for k in (PhaseKind.LIMITED, PhaseKind.BROAD) if PHASE_ORDER.index(k) <= position]
 
 
+def briefing_url(workflow_slug: str) -> str:
+    """The briefing page's full address (the AI tool shows it to a person held back)."""
+    return f"{settings.SITE_URL}{reverse('workflow_briefing', args=[workflow_slug])}"
+
+
+def briefing_gates(workflow: Workflow, phase_kind: str) -> bool:
+    """Whether, in `phase_kind`, a member must have acknowledged the briefing to be live: from
+    the phase the owner chose on, once a version is published (`_workflow_with_phase`'s
+    annotation)."""
+    required = workflow.briefing_required_from
+    if required == BriefingRequirement.NEVER or workflow.briefing_number is None:
+        return False
+    return PHASE_ORDER.index(phase_kind) >= PHASE_ORDER.index(required)
+
+
+def _briefed(workflow: Workflow, kind: str, live: Decision, acknowledged: int | None) -> Decision:
+    """`live`, or the workflow's fallback when the person has not acknowledged the version that
+    counts (`acknowledged` is the highest version they did). Someone who acknowledged an earlier
+    version keeps `live` until the grace period after the material version ends — an answer
+    marked valid until then, so a cached one is recomputed at that moment."""
+    counting = workflow.briefing_number
+    if acknowledged is not None and acknowledged >= counting:
+        return live
+    if acknowledged is not None:
+        grace_end = workflow.briefing_published_at + timedelta(days=workflow.briefing_grace_days)
+        if timezone.now() < grace_end:
+            return Decision(live.mode, live.phase, live.cohort, valid_until=grace_end.timestamp())
+    # As a paused phase answers: the fallback the owner chose (shadow or off).
+    return Decision(workflow.fallback_mode, kind, None, NOT_BRIEFED, briefing_url(workflow.slug))
+
+
 def decide(workflow_slug: str, user_ref: str) -> Decision:
     """The decision for the person known to the AI tool as `user_ref` (email, any case, or
-    external id), with the declared configuration's number. Raises UnknownWorkflow for an
-    unknown slug."""
+    external id). Raises UnknownWorkflow for an unknown slug. A member who would be live but has
+    not acknowledged the briefing (from the phase the owner chose) gets the fallback with
+    `reason` NOT_BRIEFED (see `_briefed`). The answer names the declared configuration's number."""
     workflow = _workflow_with_phase(workflow_slug)
     return replace(_decide_for(workflow, user_ref), config_version=workflow.config_version)
 
@@ -143,12 +212,24 @@ def _decide_for(workflow: Workflow, user_ref: str) -> Decision:
             cohort__enrolled_phase__in=_started_enrolments(kind),
         )
         .select_related("cohort")
+        .annotate(
+            acknowledged=Subquery(
+                BriefingAcknowledgement.objects.filter(
+                    user=OuterRef("user_id"), briefing__workflow=workflow
+                )
+                .order_by("-briefing__number")
+                .values("briefing__number")[:1]
+            )
+        )
         .order_by("cohort__name")
     )
     for membership in memberships:
         cohort = membership.cohort
         if in_percentage(workflow.pk, member_key(membership.user_id), cohort.percentage):
-            return Decision("live", kind, cohort.name)
+            live = Decision("live", kind, cohort.name)
+            if not briefing_gates(workflow, kind):
+                return live
+            return _briefed(workflow, kind, live, membership.acknowledged)
     return Decision("off", kind)
 
 
@@ -201,6 +282,8 @@ def decision_from_memo(workflow_slug: str, user_ref: str) -> Decision | None:
     if entry is None:
         return None
     version, decision = entry
+    if decision.expired():
+        return None
     if version is None:
         return decision
     return decision if _confirmed_plan_version(workflow_slug) == version else None
@@ -227,9 +310,20 @@ def _decide_through_cache(
     cached = found.get(key)
     # An entry of another shape is from before a field was added: computed anew.
     if cached is not None and cached[0] == version and len(cached) == len(fields(Decision)) + 1:
-        return version, Decision(*cached[1:])
+        decision = Decision(*cached[1:])
+        if not decision.expired():
+            return version, decision
     decision = decide(workflow_slug, user_ref)
-    value = (version, decision.mode, decision.phase, decision.cohort, decision.config_version)
+    value = (
+        version,
+        decision.mode,
+        decision.phase,
+        decision.cohort,
+        decision.reason,
+        decision.briefing_url,
+        decision.valid_until,
+        decision.config_version,
+    )
     cache.set(key, value, DECISION_TIMEOUT)
     return version, decision
 

@@ -15,6 +15,7 @@ from rollout.models import (
     ReadinessQuestion,
     Workflow,
 )
+from rollout.selectors.readiness import Observation, readiness_observed
 
 
 def phase_list(workflow: Workflow) -> QuerySet[Phase]:
@@ -41,12 +42,21 @@ class ReadinessItem:
     label: str
     current: ReadinessAnswer | None
     history: list[ReadinessAnswer] = field(default_factory=list)  # earlier answers, newest first
+    # What Rollout observes (rollout.selectors.readiness), when the page asks for it.
+    observed: Observation | None = None
+
+    @property
+    def contradiction(self) -> bool:
+        """The owner declared "yes" and the observation does not bear it out."""
+        declared = self.current.answer if self.current else None
+        return self.observed is not None and self.observed.contradicts(declared)
 
 
-def readiness_current(workflow: Workflow) -> list[ReadinessItem]:
-    """The nine questions in order, each with its latest answer (or None) and earlier answers.
+def readiness_current(workflow: Workflow, *, observe: bool = False) -> list[ReadinessItem]:
+    """The nine questions in order, each with its latest answer (or None) and earlier answers,
+    and with `observe`, what Rollout observes for each.
 
-    One query, whatever the number of answers."""
+    One query, whatever the number of answers (and a few more to observe)."""
     items = {q.value: ReadinessItem(q.value, q.label, None) for q in ReadinessQuestion}
     answers = (
         ReadinessAnswer.objects.filter(workflow=workflow)
@@ -61,6 +71,9 @@ def readiness_current(workflow: Workflow) -> list[ReadinessItem]:
             item.current = answer
         else:
             item.history.append(answer)
+    if observe:
+        for question, observation in readiness_observed(workflow).items():
+            items[question].observed = observation
     return list(items.values())
 
 

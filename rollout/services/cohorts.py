@@ -24,6 +24,7 @@ from rollout.models.cohort import EnrolmentPhase
 from rollout.selectors.decision import member_key, percentage_bucket
 from rollout.services.access import workflow_access_sync
 from rollout.services.activity import activity_record
+from rollout.services.briefings import briefing_ask_joiners
 from rollout.services.decision_cache import plan_changed
 
 MSG_NAME_REQUIRED = "Give the cohort a name."
@@ -171,6 +172,8 @@ def cohort_members_add(*, cohort: Cohort, users: Iterable[User], actor: User) ->
     )
     for user in added:
         workflow_access_sync(workflow=cohort.workflow, user=user)
+    # Newcomers are asked to read the failure-mode briefing, as the members were.
+    briefing_ask_joiners(cohort=cohort, users=added)
     activity_record(
         workflow=cohort.workflow,
         actor=actor,

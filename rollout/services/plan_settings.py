@@ -1,4 +1,5 @@
 """A workflow's plan settings: lead time, approvals, review cadence, fallback when paused, and
+when the failure-mode briefing is required (from which phase, grace period, coverage target), and
 how Rollout reacts to what it observes (an unannounced change of the AI, drift)."""
 
 from datetime import date
@@ -19,9 +20,14 @@ FIELDS = (
     "review_cadence_days",
     "next_review_due",
     "fallback_mode",
+    "briefing_required_from",
+    "briefing_grace_days",
+    "briefing_coverage_target",
     "pause_on_unannounced_change",
     "drift_opens_escalation",
 )
+# What `decide` answers depends on these (rollout.selectors.decision).
+DECISION_FIELDS = ("fallback_mode", "briefing_required_from", "briefing_grace_days")
 
 MSG_APPROVALS_OPS_ONLY = "Only ops leaders can change how many approvals a promotion needs."
 
@@ -36,11 +42,14 @@ def plan_settings_update(
     review_cadence_days: int | None,
     next_review_due: date | None,
     fallback_mode: str,
+    briefing_required_from: str | None = None,
+    briefing_grace_days: int | None = None,
+    briefing_coverage_target: int | None = None,
     pause_on_unannounced_change: bool | None = None,
     drift_opens_escalation: bool | None = None,
 ) -> Workflow:
-    """Save the plan settings. The two reactions to evidence (pause on an unannounced change,
-    escalate on drift) are kept as they are when not given."""
+    """Save the settings (a briefing setting or a reaction to evidence left None keeps its
+    value), logged with what changed."""
     workflow = Workflow.objects.select_for_update().select_related("owner").get(pk=workflow.pk)
     before = snapshot(workflow, FIELDS)
     # The approvals are ops leaders' control over promotions: an owner must not lower them.
@@ -51,10 +60,16 @@ def plan_settings_update(
     workflow.review_cadence_days = review_cadence_days
     workflow.next_review_due = next_review_due
     workflow.fallback_mode = fallback_mode
-    if pause_on_unannounced_change is not None:
-        workflow.pause_on_unannounced_change = pause_on_unannounced_change
-    if drift_opens_escalation is not None:
-        workflow.drift_opens_escalation = drift_opens_escalation
+    kept_unless_given = {
+        "briefing_required_from": briefing_required_from,
+        "briefing_grace_days": briefing_grace_days,
+        "briefing_coverage_target": briefing_coverage_target,
+        "pause_on_unannounced_change": pause_on_unannounced_change,
+        "drift_opens_escalation": drift_opens_escalation,
+    }
+    for name, value in kept_unless_given.items():
+        if value is not None:
+            setattr(workflow, name, value)
     try:
         workflow.full_clean()
     except ValidationError as exc:
@@ -71,7 +86,7 @@ def plan_settings_update(
         target="plan settings",
         changes=changes,
     )
-    if before["fallback_mode"] != workflow.fallback_mode:
-        # The fallback is what a paused phase decides.
+    if any(before[name] != getattr(workflow, name) for name in DECISION_FIELDS):
+        # The fallback is what a paused phase (and an unbriefed member) gets.
         plan_changed(workflow)
     return workflow

@@ -40,6 +40,7 @@ SECTION_GROUPS = [
             ("overview", "Overview", "workflow_overview", "all"),
             ("plan", "Plan", "workflow_plan", "view"),
             ("cohorts", "Cohorts", "workflow_cohorts", "view"),
+            ("briefing", "Briefing", "workflow_briefing", "all"),
             ("thresholds", "Thresholds", "workflow_thresholds", "view"),
             ("reviews", "Reviews", "workflow_reviews", "view"),
         ],

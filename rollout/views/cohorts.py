@@ -27,6 +27,7 @@ from rollout.forms.fields import add_application_error
 from rollout.lib.numbers import format_people
 from rollout.models import Cohort, EnrolmentPhase, Workflow
 from rollout.permissions import access_workflow
+from rollout.selectors.briefings import briefing_coverage_by_cohort
 from rollout.selectors.cohorts import (
     cohort_get_for_workflow,
     cohort_list_for_workflow,
@@ -92,6 +93,11 @@ def _page(
             setattr(cohort, f"{bound[1]}_form", bound[2])
     context = workflow_page_context(request.user, workflow, tab="cohorts")
     context["cohorts"] = cohort_list
+    coverage = briefing_coverage_by_cohort(workflow)
+    context["briefing_coverage"] = coverage
+    by_cohort = {row.cohort.pk: row for row in coverage.cohorts}
+    for cohort in cohort_list:
+        cohort.briefing = by_cohort[cohort.pk]
     context["create_form"] = create_form or CohortForm(auto_id="id_new_%s")
     return render(request, "rollout/workflow_cohorts.html", context)
 

@@ -71,7 +71,7 @@ def _render(
     can_change = context["can_change"]
     phases = list(phase_list(workflow))
     sources = list(data_source_list(workflow))
-    readiness = readiness_current(workflow)
+    readiness = readiness_current(workflow, observe=True)
     today = timezone.localdate()
     if can_change:
         for phase in phases:

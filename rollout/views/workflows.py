@@ -20,6 +20,7 @@ from rollout.permissions import (
     can_handover_workflow,
     can_view_workflow,
 )
+from rollout.selectors.briefings import briefing_member_status
 from rollout.selectors.follows import follow_exists
 from rollout.selectors.health import workflow_health
 from rollout.selectors.incidents import incident_list_open
@@ -99,6 +100,10 @@ def workflow_overview(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         context["can_follow"] = True
         context["is_following"] = follow_exists(request.user, workflow)
     context.update(promotion_card_context(request.user, workflow, can_change=context["can_change"]))
+    if not context["can_view"]:
+        # A cohort member with a briefing to read is told so first (the owner's roles see the
+        # briefing page's coverage instead).
+        context["briefing"] = briefing_member_status(workflow, request.user)
     if context["can_change"]:
         steps = workflow_setup_steps(workflow)
         # A new workflow's checklist, until every step is done or the roll-out starts.

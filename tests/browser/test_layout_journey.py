@@ -35,6 +35,7 @@ SECTIONS = [
     "Overview",
     "Plan",
     "Cohorts",
+    "Briefing",
     "Thresholds",
     "Reviews",
     "Usage",

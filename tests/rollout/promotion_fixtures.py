@@ -81,6 +81,10 @@ def make_healthy_usage(workflow: Workflow, user_ref: str, *, cases: int = 120) -
 
 
 def make_limited_ready(workflow: Workflow, answered_by: User, member: User) -> Cohort:
+    """Everything the gate into limited asks, with the readiness answers all "yes" and borne out
+    by what Rollout observes (a live source and an escalation path, if the workflow has none)."""
+    if not workflow.data_sources.exists() and not workflow.escalation_levels.exists():
+        make_shadow_ready(workflow, answered_by)
     Threshold.objects.create(
         workflow=workflow,
         metric="error_rate",

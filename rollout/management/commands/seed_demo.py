@@ -28,6 +28,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.roles import EXECUTIVES, OPS_LEADERS
 from core.errors import ApplicationError
+from rollout.management.demo.briefings import demo_briefing_report, demo_briefings_seed
 from rollout.management.demo.feedback import demo_feedback_seed
 from rollout.management.demo.notices import demo_notices_seed
 from rollout.management.demo.planning import (
@@ -227,6 +228,7 @@ class Command(BaseCommand):
             created += self._seed_feedback()
             created += self._seed_notices()
             created += self._seed_reviews()
+            created += self._seed_briefings()
         if created:
             self.stdout.write(
                 self.style.SUCCESS(f"Demo data ready. Every demo login's password: {DEMO_PASSWORD}")
@@ -523,6 +525,23 @@ class Command(BaseCommand):
                 ) from exc
             told += 1
             self.stdout.write(demo_review_report(workflow))
+        return told
+
+    def _seed_briefings(self) -> int:
+        """The failure-mode briefing (rollout.management.demo.briefings) of the demo workflow
+        whose story has one and that has none yet."""
+        users = {u.email: u for u in User.objects.filter(email__in=[u.email for u in DEMO_USERS])}
+        told = 0
+        for workflow in Workflow.objects.filter(slug__in=[w.slug for w in DEMO_WORKFLOWS]):
+            try:
+                if not demo_briefings_seed(workflow=workflow, users=users):
+                    continue
+            except ApplicationError as exc:
+                raise CommandError(
+                    f"Could not add the briefing of the workflow {workflow.name}: {exc}"
+                ) from exc
+            told += 1
+            self.stdout.write(demo_briefing_report(workflow))
         return told
 
     def _report_usage_story(self, started: datetime, demo: list[Workflow]) -> None:

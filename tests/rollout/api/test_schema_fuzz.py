@@ -18,6 +18,7 @@ from accounts.models import User
 from config.wsgi import application
 from rollout.models import Workflow
 from rollout.services import cohorts as cohort_svc
+from rollout.services.briefings import BriefingText, briefing_publish
 from tests.factories import UserFactory
 from tests.rollout.api.conftest import IssuedToken
 from tests.rollout.promotion_fixtures import make_plan
@@ -103,6 +104,14 @@ def _plan(workflow: Workflow, ops_leader: User, settings) -> None:
     cohort = cohort_svc.cohort_create(workflow=workflow, name="Tier 1", actor=ops_leader)
     cohort_svc.cohort_members_add(cohort=cohort, users=[member], actor=ops_leader)
     cohort_svc.cohort_enrol(cohort=cohort, phase="limited", percentage=100, actor=ops_leader)
+    # A briefing the example person has not acknowledged: their answer carries `reason` and
+    # `briefing_url`, which the schema must describe.
+    briefing_publish(
+        workflow=workflow,
+        actor=ops_leader,
+        text=BriefingText("Drafts replies.", "A wrong refund.", "", "Report it."),
+        material=True,
+    )
 
 
 @schema.parametrize()

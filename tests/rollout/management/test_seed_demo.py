@@ -56,10 +56,12 @@ from rollout.models import (
     WorkflowUserObjectPermission,
 )
 from rollout.permissions import can_change_workflow, can_use_workflow, can_view_workflow
+from rollout.selectors.briefings import briefing_coverage
 from rollout.selectors.decision import decide
 from rollout.selectors.escalations import escalation_list_for_contact
 from rollout.selectors.inbox import inbox_list_for_user
 from rollout.selectors.usage import usage_window
+from rollout.services.briefings import briefing_acknowledge
 from tests.factories import UserFactory, make_workflow
 
 pytestmark = pytest.mark.django_db
@@ -359,6 +361,10 @@ def test_support_reply_drafting_is_live_for_its_limited_cohort() -> None:
     }
     eu = Cohort.objects.get(workflow=support, name="EU tier-1 agents")
     assert eu.members.filter(email="member@example.com").exists()
+    # Live once the demo member has acknowledged the briefing (the demo leaves that to them).
+    held_back = decide("support-reply-drafting", "member@example.com")
+    assert (held_back.mode, held_back.reason) == ("shadow", "not_briefed")
+    briefing_acknowledge(briefing=support.briefings.first(), user=user("member@example.com"))
     assert decide("support-reply-drafting", "member@example.com").mode == "live"
     assert can_use_workflow(user("member@example.com"), support)
     # The broad cohort's turn has not come yet.
@@ -990,3 +996,20 @@ def test_reviews_one_completed_one_due_soon_one_overdue() -> None:
         ("contract-clause-review", "overdue"),
     }
     assert seed() == "Nothing to do: the demo data is already there.\n"
+
+
+def test_support_reply_drafting_has_a_briefing_at_60_percent_in_the_eu_cohort() -> None:
+    output = seed()
+    support = Workflow.objects.get(slug="support-reply-drafting")
+    versions = [(b.number, b.material) for b in support.briefings.order_by("number")]
+    assert versions == [(1, True), (2, False)]
+    coverage = {c.cohort.name: c for c in briefing_coverage(support, "broad").cohorts}
+    eu = coverage["EU tier-1 agents"]
+    assert (eu.members, eu.acknowledged, eu.percent) == (5, 3, 60)
+    assert "member@example.com" in [u.email for u in eu.not_acknowledged]
+    # The demo member was asked, in the app, to read it.
+    asked = Notification.objects.filter(recipient=user("member@example.com"), workflow=support)
+    assert asked.filter(url="/workflows/support-reply-drafting/briefing/").exists()
+    assert "Briefing on Support reply drafting" in output
+    assert "Nothing to do" in seed()  # idempotent
+    assert support.briefings.count() == 2

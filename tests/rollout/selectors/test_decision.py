@@ -47,25 +47,31 @@ def member(workflow, ops_leader):
 
 def test_no_phase_in_progress_is_off(workflow, member):
     _phase(workflow, "limited", "planned")
-    assert decide(workflow.slug, member.email) == Decision("off", None, None, 1)
+    assert decide(workflow.slug, member.email) == Decision("off", None, None, config_version=1)
 
 
 def test_audit_is_off(workflow, member):
     _phase(workflow, "audit")
-    assert decide(workflow.slug, member.email) == Decision("off", "audit", None, 1)
+    assert decide(workflow.slug, member.email) == Decision("off", "audit", None, config_version=1)
 
 
 def test_shadow_for_everyone(workflow, member):
     _phase(workflow, "shadow")
-    assert decide(workflow.slug, "anyone@example.com") == Decision("shadow", "shadow", None, 1)
+    assert decide(workflow.slug, "anyone@example.com") == Decision(
+        "shadow", "shadow", None, config_version=1
+    )
 
 
 @pytest.mark.parametrize("kind", ["limited", "broad", "steady"])
 def test_limited_enrolment_is_live_from_limited_on(workflow, member, kind):
     _phase(workflow, kind)
-    assert decide(workflow.slug, "mia.member@EXAMPLE.com") == Decision("live", kind, "Tier 1", 1)
-    assert decide(workflow.slug, "EMP-7") == Decision("live", kind, "Tier 1", 1)
-    assert decide(workflow.slug, "someone@example.com") == Decision("off", kind, None, 1)
+    assert decide(workflow.slug, "mia.member@EXAMPLE.com") == Decision(
+        "live", kind, "Tier 1", config_version=1
+    )
+    assert decide(workflow.slug, "EMP-7") == Decision("live", kind, "Tier 1", config_version=1)
+    assert decide(workflow.slug, "someone@example.com") == Decision(
+        "off", kind, None, config_version=1
+    )
 
 
 @pytest.mark.parametrize(("kind", "mode"), [("limited", "off"), ("broad", "live")])
@@ -83,7 +89,7 @@ def test_member_of_unenrolled_cohort_is_off(workflow, ops_leader):
     cohort = svc.cohort_create(workflow=workflow, name="Later", actor=ops_leader)
     svc.cohort_members_add(cohort=cohort, users=[user], actor=ops_leader)
     _phase(workflow, "broad")
-    assert decide(workflow.slug, user.email) == Decision("off", "broad", None, 1)
+    assert decide(workflow.slug, user.email) == Decision("off", "broad", None, config_version=1)
 
 
 def test_deactivated_member_is_off(workflow, member):
@@ -96,8 +102,12 @@ def test_deactivated_member_is_off(workflow, member):
 def test_paused_uses_fallback_for_everyone(workflow, member, fallback):
     Workflow.objects.filter(pk=workflow.pk).update(fallback_mode=fallback)
     _phase(workflow, "limited", "paused")
-    assert decide(workflow.slug, member.email) == Decision(fallback, "limited", None, 1)
-    assert decide(workflow.slug, "x@example.com") == Decision(fallback, "limited", None, 1)
+    assert decide(workflow.slug, member.email) == Decision(
+        fallback, "limited", None, config_version=1
+    )
+    assert decide(workflow.slug, "x@example.com") == Decision(
+        fallback, "limited", None, config_version=1
+    )
 
 
 def test_percentage_excludes_members_outside_the_slice(workflow, ops_leader):
@@ -132,7 +142,7 @@ def test_warm_cache_makes_no_queries(workflow, member, django_assert_num_queries
     assert decide_cached(workflow.slug, member.email).mode == "live"
     with django_assert_num_queries(0):
         assert decide_cached(workflow.slug, member.email) == Decision(
-            "live", "limited", "Tier 1", 1
+            "live", "limited", "Tier 1", config_version=1
         )
 
 
@@ -156,7 +166,9 @@ def test_cache_invalidated_by_phase_change(workflow, member, django_capture_on_c
     Workflow.objects.filter(pk=workflow.pk).update(fallback_mode="off")
     with django_capture_on_commit_callbacks(execute=True):
         plan_changed(workflow)
-    assert decide_cached(workflow.slug, member.email) == Decision("off", "limited", None, 1)
+    assert decide_cached(workflow.slug, member.email) == Decision(
+        "off", "limited", None, config_version=1
+    )
 
 
 # --- This process's memo --------------------------------------------------------------------
@@ -221,7 +233,9 @@ def test_a_plan_change_made_elsewhere_is_seen_within_the_memo_seconds(
     memo_clock[0] += settings.ROLLOUT_LOCAL_MEMO_SECONDS - 0.1
     assert decide_cached(workflow.slug, member.email).mode == "live"  # the bound, not beyond
     memo_clock[0] += 0.2
-    assert decide_cached(workflow.slug, member.email) == Decision("off", "limited", None, 1)
+    assert decide_cached(workflow.slug, member.email) == Decision(
+        "off", "limited", None, config_version=1
+    )
 
 
 def test_a_remembered_answer_is_dropped_after_a_minute_even_if_the_plan_stands(

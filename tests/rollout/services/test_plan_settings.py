@@ -4,6 +4,7 @@ import pytest
 
 from core.errors import ApplicationError
 from rollout.models import ActivityEntry
+from rollout.selectors.decision import plan_version
 from rollout.services.plan_settings import MSG_APPROVALS_OPS_ONLY, plan_settings_update
 
 
@@ -72,3 +73,36 @@ def test_the_reactions_to_evidence_are_logged_and_kept_when_not_given(workflow, 
     plan_settings_update(workflow=workflow, actor=workflow_owner, **_values(lead_time_days=7))
     workflow.refresh_from_db()
     assert (workflow.pause_on_unannounced_change, workflow.drift_opens_escalation) == (True, True)
+
+
+def test_briefing_settings_are_kept_unless_given(workflow, workflow_owner):
+    plan_settings_update(
+        workflow=workflow,
+        actor=workflow_owner,
+        **_values(briefing_required_from="steady", briefing_grace_days=0),
+    )
+    plan_settings_update(workflow=workflow, actor=workflow_owner, **_values(lead_time_days=6))
+    workflow.refresh_from_db()
+    assert (workflow.briefing_required_from, workflow.briefing_grace_days) == ("steady", 0)
+    assert workflow.briefing_coverage_target == 90
+
+
+def test_a_briefing_setting_out_of_range_is_refused(workflow, workflow_owner):
+    with pytest.raises(ApplicationError) as exc:
+        plan_settings_update(
+            workflow=workflow, actor=workflow_owner, **_values(briefing_grace_days=61)
+        )
+    assert exc.value.field == "briefing_grace_days"
+    workflow.refresh_from_db()
+    assert workflow.briefing_grace_days == 7
+
+
+def test_changing_the_briefing_requirement_invalidates_cached_decisions(
+    workflow, workflow_owner, django_capture_on_commit_callbacks
+):
+    before = plan_version(workflow.slug)
+    with django_capture_on_commit_callbacks(execute=True):
+        plan_settings_update(
+            workflow=workflow, actor=workflow_owner, **_values(briefing_required_from="never")
+        )
+    assert plan_version(workflow.slug) != before

@@ -119,7 +119,8 @@ def test_page_shows_phases_timeline_sources_and_readiness(
                 evidence="Shown in the runbook",
             )
     client.force_login(workflow_owner)
-    with django_assert_max_num_queries(15):
+    # A fixed number, whatever the rows: the page's reads, and what readiness observes.
+    with django_assert_max_num_queries(22):
         response = client.get(url("workflow_plan", planned.slug))
     assert response.status_code == 200
     assert template_names(response)[0] == "rollout/workflow_plan.html"
@@ -129,6 +130,24 @@ def test_page_shows_phases_timeline_sources_and_readiness(
     assert content.count("Not mapped to a live source") == 5
     assert "Earlier answers (1)" in content
     assert "Edit shadow mode" in content
+    # Declared beside observed: the owner's "partly" on logging, and what Rollout sees.
+    assert content.count("Declared") >= 9 and content.count("Observed") >= 6
+    assert "No usage event has been received yet." in content
+    assert "No live connection: Source 0 (static export), Source 1 (static export)" in content
+
+
+def test_a_contradicted_yes_is_flagged(client, executive, planned, workflow_owner):
+    readiness_answer(
+        workflow=planned,
+        actor=workflow_owner,
+        question="logging",
+        answer="yes",
+        evidence="Everything is logged",
+    )
+    client.force_login(executive)
+    content = client.get(url("workflow_plan", planned.slug)).content.decode()
+    assert content.count('class="readiness-contradiction"') == 1
+    assert "Declared “yes”, but Rollout observes otherwise." in content
 
 
 def test_query_count_does_not_grow(client, workflow_owner, planned, django_assert_max_num_queries):
@@ -138,7 +157,7 @@ def test_query_count_does_not_grow(client, workflow_owner, planned, django_asser
         readiness_answer(
             workflow=planned, actor=workflow_owner, question="logging", answer="no", evidence=""
         )
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(22):
         assert client.get(url("workflow_plan", planned.slug)).status_code == 200
 
 
@@ -241,12 +260,75 @@ def test_owner_sees_required_approvals_read_only(client, workflow_owner, workflo
         "review_cadence_days": "90",
         "next_review_due": "",
         "fallback_mode": "off",
+        **BRIEFING_DEFAULTS,
     }
     response = client.post(url("workflow_plan_settings", workflow.slug), data)
     assert response.status_code == 302
     workflow.refresh_from_db()
     assert (workflow.lead_time_days, workflow.required_approvals) == (7, 1)
     assert workflow.fallback_mode == "off"
+
+
+BRIEFING_DEFAULTS = {
+    "briefing_required_from": "limited",
+    "briefing_grace_days": "7",
+    "briefing_coverage_target": "90",
+}
+
+
+def test_owner_sets_when_the_briefing_is_required(client, workflow_owner, workflow):
+    client.force_login(workflow_owner)
+    data = {
+        "lead_time_days": "5",
+        "required_approvals": "1",
+        "review_cadence_days": "",
+        "next_review_due": "",
+        "fallback_mode": "shadow",
+        "briefing_required_from": "broad",
+        "briefing_grace_days": "14",
+        "briefing_coverage_target": "80",
+    }
+    response = client.post(url("workflow_plan_settings", workflow.slug), data)
+    assert response.status_code == 302
+    workflow.refresh_from_db()
+    assert (
+        workflow.briefing_required_from,
+        workflow.briefing_grace_days,
+        workflow.briefing_coverage_target,
+    ) == ("broad", 14, 80)
+    entry = ActivityEntry.objects.filter(target="plan settings").latest("pk")
+    assert entry.changes["briefing grace period (days)"] == ["7", "14"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("briefing_required_from", "sometimes"),
+        ("briefing_grace_days", "61"),
+        ("briefing_grace_days", "-1"),
+        ("briefing_coverage_target", "0"),
+        ("briefing_coverage_target", "101"),
+        ("briefing_coverage_target", ""),
+    ],
+)
+def test_bad_briefing_settings_change_nothing(client, workflow_owner, workflow, field, value):
+    client.force_login(workflow_owner)
+    data = {
+        "lead_time_days": "9",
+        "required_approvals": "1",
+        "review_cadence_days": "",
+        "next_review_due": "",
+        "fallback_mode": "shadow",
+        **BRIEFING_DEFAULTS,
+        field: value,
+    }
+    entries = ActivityEntry.objects.count()
+    response = client.post(url("workflow_plan_settings", workflow.slug), data)
+    assert response.status_code == 200
+    assert response.context["settings_form"].errors[field]
+    workflow.refresh_from_db()
+    assert (workflow.lead_time_days, workflow.briefing_grace_days) == (5, 7)
+    assert ActivityEntry.objects.count() == entries
 
 
 def test_post_without_csrf_is_refused(workflow_owner, planned):

@@ -15,7 +15,7 @@ from tests.rollout.views.conftest import as_user
 pytestmark = pytest.mark.django_db
 
 EVERY_SECTION = {
-    "Roll-out": ["Overview", "Plan", "Cohorts", "Thresholds", "Reviews"],
+    "Roll-out": ["Overview", "Plan", "Cohorts", "Briefing", "Thresholds", "Reviews"],
     "Signals": ["Usage", "AI configuration", "Feedback"],
     "Response": ["Escalation", "Incidents"],
     "Communication": ["Notices", "Activity"],
@@ -71,7 +71,7 @@ def test_cohort_members_get_the_member_facing_sections_only(member, workflow):
     url = reverse("workflow_feedback", args=[workflow.slug])
     html = as_user(member).get(url).content.decode()
     assert sections(html) == {
-        "Roll-out": ["Overview"],
+        "Roll-out": ["Overview", "Briefing"],
         "Signals": ["Feedback*"],
         "Response": ["Incidents"],
     }
@@ -91,6 +91,7 @@ def test_cohort_members_get_the_member_facing_sections_only(member, workflow):
     [
         ("workflow_plan", "Plan"),
         ("workflow_cohorts", "Cohorts"),
+        ("workflow_briefing", "Briefing"),
         ("workflow_thresholds", "Thresholds"),
         ("workflow_reviews", "Reviews"),
         ("escalation_path", "Escalation"),

@@ -1,4 +1,4 @@
-"""Migration 0019 records version 1 of every workflow's AI configuration from what its fields and
+"""Migration 0020 records version 1 of every workflow's AI configuration from what its fields and
 its versioned data sources say, in effect since the workflow was created."""
 
 import pytest
@@ -8,8 +8,8 @@ from django.db.migrations.executor import MigrationExecutor
 from rollout.models import AIConfiguration, Workflow
 from tests.factories import make_workflow
 
-BEFORE = [("rollout", "0018_reviews")]
-AFTER = [("rollout", "0019_ai_configuration")]
+BEFORE = [("rollout", "0019_briefings")]
+AFTER = [("rollout", "0020_ai_configuration")]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,0 +1,172 @@
+"""What Rollout observes for each readiness question, and the contradictions it finds."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from rollout.models import (
+    DataSource,
+    EscalationLevel,
+    ReadinessAnswer,
+    ReadinessQuestion,
+    SourceKind,
+    Threshold,
+    Verdict,
+)
+from rollout.selectors.plan import readiness_current
+from rollout.selectors.readiness import readiness_observed
+from rollout.services.evaluation import usage_refresh_pending
+from rollout.services.usage_ingest import EventData, usage_events_store
+from tests.factories import UserFactory
+from tests.rollout.gates.test_planning import checks
+from tests.rollout.promotion_fixtures import make_limited_ready, make_plan
+
+
+def observed(workflow, question):
+    return readiness_observed(workflow)[question]
+
+
+def send(workflow, kind: str, n: int, *, hours_ago: float = 1) -> None:
+    at = timezone.now() - timedelta(hours=hours_ago)
+    usage_events_store(
+        workflow=workflow,
+        events=[
+            EventData(event_id=uuid.uuid4(), user_ref="a@example.com", kind=kind, occurred_at=at)
+            for _ in range(n)
+        ],
+    )
+    usage_refresh_pending()
+
+
+def test_live_data_from_the_source_kinds(workflow):
+    seen = observed(workflow, ReadinessQuestion.LIVE_DATA)
+    assert (seen.answer, seen.summary) == ("no", "No data source is declared.")
+    DataSource.objects.create(workflow=workflow, name="CRM export", kind=SourceKind.STATIC_EXPORT)
+    seen = observed(workflow, ReadinessQuestion.LIVE_DATA)
+    assert (seen.answer, seen.summary) == ("no", "No live connection: CRM export (static export).")
+    DataSource.objects.create(workflow=workflow, name="Tickets", kind=SourceKind.LIVE)
+    seen = observed(workflow, ReadinessQuestion.LIVE_DATA)
+    assert (seen.answer, seen.summary) == ("partly", "Not live yet: CRM export (static export).")
+    DataSource.objects.filter(name="CRM export").update(kind=SourceKind.LIVE)
+    seen = observed(workflow, ReadinessQuestion.LIVE_DATA)
+    assert (seen.answer, seen.summary) == ("yes", "All sources are live: 2 live connections.")
+
+
+def test_logging_from_events_received_in_the_last_days(workflow):
+    seen = observed(workflow, ReadinessQuestion.LOGGING)
+    assert (seen.answer, seen.summary) == ("no", "No usage event has been received yet.")
+    send(workflow, "invocation", 3, hours_ago=24 * 10)
+    seen = observed(workflow, ReadinessQuestion.LOGGING)
+    assert seen.answer == "no"
+    assert seen.summary.startswith("No events in the last 7 days; the latest were on ")
+    send(workflow, "invocation", 2)
+    seen = observed(workflow, ReadinessQuestion.LOGGING)
+    assert seen.answer == "yes"
+    assert seen.summary.startswith("2 events received in the last 7 days")
+
+
+def test_shadow_run_from_the_phase_dates_and_comparisons(workflow):
+    seen = observed(workflow, ReadinessQuestion.SHADOW_RUN)
+    assert (seen.answer, seen.summary) == ("no", "There is no shadow phase in the plan yet.")
+    phases = make_plan(workflow, current="audit")
+    seen = observed(workflow, ReadinessQuestion.SHADOW_RUN)
+    assert (seen.answer, seen.summary) == ("no", "The shadow phase has not started.")
+    shadow = phases["shadow"]
+    shadow.actual_start = timezone.now() - timedelta(days=5)
+    shadow.min_duration_days = 14
+    shadow.save()
+    seen = observed(workflow, ReadinessQuestion.SHADOW_RUN)
+    assert seen.answer == "partly"
+    assert seen.summary.endswith("but no agreed or disagreed events were reported.")
+    send(workflow, "agreed", 3)
+    send(workflow, "disagreed", 1)
+    seen = observed(workflow, ReadinessQuestion.SHADOW_RUN)
+    assert seen.answer == "partly"
+    assert seen.summary == (
+        "Shadow has run 5 of its 14 days so far, with 4 comparisons (75.0% agreed)."
+    )
+    shadow.actual_start = timezone.now() - timedelta(days=15)
+    shadow.save()
+    seen = observed(workflow, ReadinessQuestion.SHADOW_RUN)
+    assert seen.answer == "yes"
+    assert seen.summary.startswith("Shadow ran 15 days (")
+    assert seen.summary.endswith("with 4 comparisons (75.0% agreed).")
+
+
+def test_owner_escalation_path_and_thresholds_from_the_plan(workflow, ops_leader):
+    assert observed(workflow, ReadinessQuestion.NAMED_OWNER).answer == "yes"
+    assert observed(workflow, ReadinessQuestion.ESCALATION_PATH).answer == "no"
+    contact = UserFactory(display_name="Carl Contact")
+    EscalationLevel.objects.create(
+        workflow=workflow, position=1, contact=contact, channel="email", response_target_minutes=30
+    )
+    seen = observed(workflow, ReadinessQuestion.ESCALATION_PATH)
+    assert (seen.answer, seen.summary) == ("yes", "1 level: Carl Contact.")
+    contact.is_active = False
+    contact.save()
+    seen = observed(workflow, ReadinessQuestion.ESCALATION_PATH)
+    assert (seen.answer, seen.summary) == (
+        "partly",
+        "Deactivated contact at level 1 (Carl Contact).",
+    )
+    assert observed(workflow, ReadinessQuestion.THRESHOLDS).answer == "no"
+    Threshold.objects.create(
+        workflow=workflow, metric="p95_latency_ms", comparator="lte", limit=2000,
+        bad_output="slow", action="alert",
+    )  # fmt: skip
+    assert observed(workflow, ReadinessQuestion.THRESHOLDS).answer == "partly"
+    Threshold.objects.create(
+        workflow=workflow, metric="error_rate", comparator="lte", limit=0.05,
+        bad_output="wrong", action="alert",
+    )  # fmt: skip
+    seen = observed(workflow, ReadinessQuestion.THRESHOLDS)
+    assert (seen.answer, seen.summary) == (
+        "yes",
+        "2 thresholds, 1 on error, override or acceptance rate.",
+    )
+    workflow.owner.is_active = False
+    workflow.owner.save()
+    workflow.refresh_from_db()
+    seen = observed(workflow, ReadinessQuestion.NAMED_OWNER)
+    assert seen.answer == "no" and "ownerless" in seen.summary
+
+
+def test_questions_rollout_cannot_observe_say_so(workflow):
+    for question in (ReadinessQuestion.BAD_OUTPUT_HANDLING, ReadinessQuestion.COMMUNICATION_PLAN):
+        seen = observed(workflow, question)
+        assert seen.answer is None and seen.label == "Not observable"
+        assert not seen.contradicts("yes")
+
+
+def test_a_declared_yes_the_observation_contradicts(workflow, workflow_owner):
+    ReadinessAnswer.objects.create(
+        workflow=workflow, question="logging", answer="yes", answered_by=workflow_owner
+    )
+    ReadinessAnswer.objects.create(
+        workflow=workflow, question="thresholds", answer="no", answered_by=workflow_owner
+    )
+    items = {i.question: i for i in readiness_current(workflow, observe=True)}
+    assert items["logging"].contradiction  # yes declared, no events observed
+    assert not items["thresholds"].contradiction  # a "no" is never contradicted
+    assert not items["named_owner"].contradiction  # unanswered
+    assert readiness_current(workflow)[0].observed is None  # only when asked
+
+
+@pytest.fixture
+def member(db):
+    return UserFactory(display_name="Mia Member")
+
+
+def test_a_contradiction_blocks_the_gate_like_partly(workflow, ops_leader, member):
+    make_plan(workflow, current="shadow")
+    make_limited_ready(workflow, ops_leader, member)
+    assert checks(workflow, "shadow", "limited")["readiness_all_yes"].status == Verdict.PASS
+    DataSource.objects.create(workflow=workflow, name="CRM export", kind=SourceKind.STATIC_EXPORT)
+    check = checks(workflow, "shadow", "limited")["readiness_all_yes"]
+    assert check.status == Verdict.FAIL
+    assert check.reason == (
+        "Declared “yes”, contradicted by what Rollout observes: Does it run on live data rather "
+        "than static exports? (observed: Not live yet: CRM export (static export).)"
+    )
