@@ -30,6 +30,7 @@ PAGES = [
     ("workflow-edit", "owner", "/workflows/{slug}/edit/"),
     ("workflow-handover", "ops", "/workflows/{slug}/handover/"),
     ("workflow-activity", "exec", "/workflows/{slug}/activity/"),
+    ("workflow-configuration", "exec", "/workflows/{slug}/configuration/"),
     ("profile", "owner", "/accounts/profile/"),
     ("password-change", "owner", "/accounts/password/change/"),
     ("people", "ops", "/people/"),

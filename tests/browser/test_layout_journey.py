@@ -39,6 +39,7 @@ SECTIONS = [
     "Thresholds",
     "Reviews",
     "Usage",
+    "AI configuration",
     "Feedback",
     "Escalation",
     "Incidents",
