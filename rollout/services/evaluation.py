@@ -1,9 +1,9 @@
 """Evaluating quality thresholds against the rollups, and acting on a breach (rule 4).
 
 Each threshold is judged over its window (the last `window_days` days, today included; from the
-last change of the AI configuration when that is later, rule 9) for the
-whole workflow or for each cohort. The current verdict per scope lives in ThresholdStatus; a change
-of verdict (and at most hourly otherwise) is appended to ThresholdEvaluation as history. A breach is
+last change of the AI configuration when that is later, rule 9) for the whole workflow or for each
+cohort. The current verdict per scope lives in ThresholdStatus; a change of verdict (and at most
+hourly otherwise) is appended to ThresholdEvaluation as history. A breach is
 the turn from "not failing" to "failing": it is acted on then, once, under a lock on the status
 row, whatever the number of evaluations (and concurrent evaluators) while it lasts.
 """
