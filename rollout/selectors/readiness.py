@@ -15,6 +15,8 @@ from django.utils import timezone
 
 from rollout.lib.numbers import format_count, format_percent
 from rollout.models import (
+    IN_PROGRESS,
+    PHASE_ORDER,
     QUALITY_METRICS,
     DataSource,
     EscalationLevel,
@@ -28,6 +30,7 @@ from rollout.models import (
     UsageRollup,
     Workflow,
 )
+from rollout.selectors.briefings import briefing_coverage
 from rollout.selectors.usage import COUNTERS, usage_window
 
 LOGGING_DAYS = 7
@@ -154,6 +157,37 @@ def _thresholds(workflow: Workflow) -> Observation:
     return Observation(YES, f"{defined}, {quality} on error, override or acceptance rate.")
 
 
+def _briefing_phase(workflow: Workflow) -> str:
+    """The phase whose cohorts must be briefed: the one after the phase in progress, and the
+    limited roll-out (the first with cohorts) until the roll-out gets there."""
+    current = Phase.objects.filter(workflow=workflow, status__in=IN_PROGRESS).first()
+    if current is None or PHASE_ORDER.index(current.kind) < PHASE_ORDER.index(PhaseKind.SHADOW):
+        return PhaseKind.LIMITED
+    return PHASE_ORDER[min(PHASE_ORDER.index(current.kind) + 1, len(PHASE_ORDER) - 1)]
+
+
+def _failure_modes(workflow: Workflow) -> Observation:
+    kind = _briefing_phase(workflow)
+    coverage = briefing_coverage(workflow, kind)
+    phase = PhaseKind(kind).label.lower()
+    if not coverage.members:
+        return Observation(None, f"No cohort is live in the {phase} yet: nobody to brief.")
+    if coverage.version is None:
+        return Observation(
+            NO,
+            f"No failure-mode briefing is published: none of the {coverage.members} members "
+            f"live in the {phase} has acknowledged one.",
+        )
+    text = (
+        f"{coverage.acknowledged} of {coverage.members} members live in the {phase} "
+        f"({coverage.percent}%) acknowledged briefing version {coverage.version.number}; "
+        f"the plan's target is {coverage.target}%."
+    )
+    if coverage.meets_target:
+        return Observation(YES, text)
+    return Observation(PARTLY if coverage.acknowledged else NO, text)
+
+
 NOT_OBSERVABLE = Observation(None, "Rollout cannot observe this: the declaration is all there is.")
 
 
@@ -165,7 +199,7 @@ def readiness_observed(
     return {
         ReadinessQuestion.LIVE_DATA: _live_data(workflow),
         ReadinessQuestion.BAD_OUTPUT_HANDLING: NOT_OBSERVABLE,
-        ReadinessQuestion.FAILURE_MODES: NOT_OBSERVABLE,
+        ReadinessQuestion.FAILURE_MODES: _failure_modes(workflow),
         ReadinessQuestion.NAMED_OWNER: _named_owner(workflow),
         ReadinessQuestion.ESCALATION_PATH: _escalation_path(workflow),
         ReadinessQuestion.THRESHOLDS: _thresholds(workflow),

@@ -8,6 +8,7 @@ from django.utils import timezone
 from accounts.models import User
 from rollout.models import (
     PHASE_ORDER,
+    Briefing,
     ChangeNotice,
     Cohort,
     CohortMember,
@@ -21,6 +22,7 @@ from rollout.models import (
     Threshold,
     Workflow,
 )
+from rollout.services.briefings import BriefingText, briefing_acknowledge, briefing_publish
 
 
 def make_plan(
@@ -98,9 +100,24 @@ def make_limited_ready(workflow: Workflow, answered_by: User, member: User) -> C
             workflow=workflow, question=question, answer="yes", answered_by=answered_by
         )
     cohort = make_cohort(workflow, "limited", member)
+    make_briefed(workflow, answered_by, [member])
     make_healthy_usage(workflow, member.email)
     make_notice_published(workflow)
     return cohort
+
+
+def make_briefed(workflow: Workflow, author: User, people: list[User]) -> Briefing:
+    """A published failure-mode briefing, acknowledged by `people`."""
+    briefing = briefing_publish(
+        workflow=workflow,
+        actor=author,
+        text=BriefingText("Drafts replies.", "A wrong refund amount.", "", "Report it."),
+        material=True,
+        change_note="",
+    )
+    for person in people:
+        briefing_acknowledge(briefing=briefing, user=person)
+    return briefing
 
 
 def make_notice_published(

@@ -17,11 +17,12 @@ from rollout.models import (
 )
 from rollout.selectors.plan import readiness_current
 from rollout.selectors.readiness import readiness_observed
+from rollout.services.briefings import BriefingText, briefing_acknowledge, briefing_publish
 from rollout.services.evaluation import usage_refresh_pending
 from rollout.services.usage_ingest import EventData, usage_events_store
 from tests.factories import UserFactory
 from tests.rollout.gates.test_planning import checks
-from tests.rollout.promotion_fixtures import make_limited_ready, make_plan
+from tests.rollout.promotion_fixtures import make_cohort, make_limited_ready, make_plan
 
 
 def observed(workflow, question):
@@ -170,3 +171,31 @@ def test_a_contradiction_blocks_the_gate_like_partly(workflow, ops_leader, membe
         "Declared “yes”, contradicted by what Rollout observes: Does it run on live data rather "
         "than static exports? (observed: Not live yet: CRM export (static export).)"
     )
+
+
+def test_failure_modes_from_briefing_coverage_of_the_next_phase(workflow, ops_leader):
+    question = ReadinessQuestion.FAILURE_MODES
+    seen = observed(workflow, question)
+    assert seen.answer is None
+    assert seen.summary == "No cohort is live in the limited roll-out yet: nobody to brief."
+    people = [UserFactory() for _ in range(10)]
+    cohort = make_cohort(workflow, "limited", people[0])
+    for person in people[1:]:
+        cohort.memberships.create(user=person)
+    seen = observed(workflow, question)
+    assert seen.answer == "no"
+    assert seen.summary.startswith("No failure-mode briefing is published: none of the 10 ")
+    text = BriefingText("Drafts replies.", "A wrong refund.", "", "Report it.")
+    briefing = briefing_publish(
+        workflow=workflow, actor=ops_leader, text=text, material=True, change_note=""
+    )
+    for person in people[:8]:
+        briefing_acknowledge(briefing=briefing, user=person)
+    seen = observed(workflow, question)
+    assert (seen.answer, seen.summary) == (
+        "partly",
+        "8 of 10 members live in the limited roll-out (80%) acknowledged briefing version 1; "
+        "the plan's target is 90%.",
+    )
+    briefing_acknowledge(briefing=briefing, user=people[8])
+    assert observed(workflow, question).answer == "yes"  # 90 %: exactly the target
