@@ -78,9 +78,17 @@ from rollout.models.review import (
     ThresholdFit,
 )
 from rollout.models.severity import Severity
+from rollout.models.source_health import (
+    UNHEALTHY_STATES,
+    SourceHealthDay,
+    SourceHeartbeat,
+    SourceState,
+    SourceStatus,
+)
 from rollout.models.sweep import SweepRun
 from rollout.models.threshold import (
     QUALITY_METRICS,
+    SOURCE_METRICS,
     BreachAction,
     Comparator,
     Metric,
@@ -89,6 +97,7 @@ from rollout.models.threshold import (
     Verdict,
 )
 from rollout.models.usage import (
+    INPUT_KINDS,
     EventKind,
     RollupPeriod,
     UsageActiveUser,
@@ -105,12 +114,15 @@ from rollout.models.workflow import (
 )
 
 __all__ = [
+    "INPUT_KINDS",
     "IN_PROGRESS",
     "OPEN_ESCALATION",
     "OPEN_FEEDBACK",
     "OPEN_PROMOTION",
     "PHASE_ORDER",
     "QUALITY_METRICS",
+    "SOURCE_METRICS",
+    "UNHEALTHY_STATES",
     "ActivityEntry",
     "ApiToken",
     "AttestationAnswer",
@@ -175,7 +187,11 @@ __all__ = [
     "ReviewStatus",
     "RollupPeriod",
     "Severity",
+    "SourceHealthDay",
+    "SourceHeartbeat",
     "SourceKind",
+    "SourceState",
+    "SourceStatus",
     "SweepRun",
     "Threshold",
     "ThresholdEvaluation",

@@ -35,6 +35,7 @@ from rollout.selectors.plan import (
     phase_timeline,
     readiness_current,
 )
+from rollout.selectors.source_health import source_health_list
 from rollout.services.data_sources import (
     data_source_create,
     data_source_delete,
@@ -71,6 +72,9 @@ def _render(
     can_change = context["can_change"]
     phases = list(phase_list(workflow))
     sources = list(data_source_list(workflow))
+    health = {row.source.pk: row for row in source_health_list(workflow)}
+    for source in sources:
+        source.health = health.get(source.pk)
     readiness = readiness_current(workflow)
     today = timezone.localdate()
     if can_change:

@@ -18,6 +18,8 @@ from rollout.models import (
     ReadinessAnswer,
     ReadinessQuestion,
     SourceKind,
+    SourceState,
+    SourceStatus,
     Threshold,
     Workflow,
 )
@@ -51,13 +53,18 @@ def make_plan(
 
 
 def make_shadow_ready(workflow: Workflow, contact: User) -> None:
-    DataSource.objects.create(
+    """A documented live source that has reported (fresh), and an escalation level."""
+    source = DataSource.objects.create(
         workflow=workflow,
         name="Ticket history",
         kind=SourceKind.LIVE,
         freshness="updated within 15 minutes",
         validation="row counts checked hourly",
         last_verified_at=date(2026, 11, 1),
+    )
+    now = timezone.now()
+    SourceStatus.objects.create(
+        source=source, last_seen_at=now, state=SourceState.FRESH, state_since=now
     )
     EscalationLevel.objects.create(
         workflow=workflow, position=1, contact=contact, channel="email", response_target_minutes=30
