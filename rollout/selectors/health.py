@@ -68,6 +68,8 @@ class Health:
     phase_label: str = NO_PLAN
     paused: bool = False
     pause_reason: str = ""
+    # Live data sources that are stale or silent, as short texts (“CRM export” stale).
+    flagged_sources: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -184,11 +186,12 @@ def _health(
     drifting: list[dict],
     phases: list[dict],
     today: date,
-    sources: tuple[str, ...] = (),
+    flagged: list | None = None,
 ) -> Health:
     health = _usage_health(thresholds, drifting, phases, today)
-    if not sources:
+    if not flagged:
         return health
+    sources = [f"Data source {row.reason}" for row in flagged]
     # A stale or silent live source: the numbers may look fine on data nobody refreshes.
     if health.status == HealthStatus.FAILING:
         status, reasons = health.status, [*health.reasons[:1], *sources, *health.reasons[1:]]
@@ -203,6 +206,7 @@ def _health(
         phase_label=health.phase_label,
         paused=health.paused,
         pause_reason=health.pause_reason,
+        flagged_sources=tuple(f"“{row.source.name}” {row.state.label.lower()}" for row in flagged),
     )
 
 
@@ -255,7 +259,7 @@ def workflow_health(workflow_ids: list[int]) -> dict[int, Health]:
             drifting[pk],
             phases[pk],
             today,
-            tuple(f"Data source {row.reason}" for row in flagged.get(pk, [])),
+            flagged.get(pk),
         )
         for pk in ids
     }
