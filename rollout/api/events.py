@@ -50,6 +50,7 @@ from rollout.api.checks import (
 )
 from rollout.api.errors import ErrorOut, ValidationErrorOut, json_error
 from rollout.lib.flat_json import flat_json
+from rollout.lib.freshness import as_of_text
 from rollout.models import INPUT_KINDS, EventKind
 from rollout.selectors.retention import RetentionCutoffs, retention_cutoffs
 from rollout.selectors.source_health import data_source_keys
@@ -103,7 +104,7 @@ def clean_data_as_of(value: Any) -> str | None:
         return None
     if moment.tzinfo is None or moment.utcoffset() is None or "T" not in value.upper():
         return None
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+    return as_of_text(moment)
 
 
 def clean_input_attrs(attrs: dict[str, Any], source_keys: frozenset[str] | None) -> dict[str, Any]:

@@ -5,7 +5,7 @@ below the models floor.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 NEVER_REPORTED, FRESH, STALE, SILENT = "never_reported", "fresh", "stale", "silent"
 
@@ -48,12 +48,22 @@ def freshness_at(
     if now - last_seen_at > quiet_limit:
         return Freshness(SILENT, last_seen_at + quiet_limit)
     if last_report_stale:
-        return Freshness(STALE, last_seen_at)
+        # Since the data grew too old, if the reports tell; else since the stale report.
+        since = last_seen_at
+        if max_age is not None and last_data_as_of is not None:
+            since = min(since, last_data_as_of + max_age)
+        return Freshness(STALE, since)
     if max_age is not None:
         as_of = last_data_as_of or last_seen_at
         if now - as_of > max_age:
             return Freshness(STALE, as_of + max_age)
     return Freshness(FRESH)
+
+
+def as_of_text(moment: datetime) -> str:
+    """A reported data time as stored in an event's attrs.data_as_of: UTC ISO 8601 of one shape,
+    so the newest is the largest text (rollout.services.source_rollup compares them so)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def format_age(age: timedelta) -> str:

@@ -7,6 +7,7 @@ from rollout.lib.freshness import (
     NEVER_REPORTED,
     SILENT,
     STALE,
+    as_of_text,
     format_age,
     format_minutes,
     freshness_at,
@@ -49,6 +50,11 @@ def test_a_latest_report_of_stale_input_is_stale_whatever_the_age():
     assert verdict(seen=NOW, stale=True, max_age=None).state == STALE
 
 
+def test_a_stale_report_on_old_data_is_stale_since_the_data_grew_too_old():
+    result = verdict(seen=NOW - timedelta(minutes=5), as_of=NOW - timedelta(days=7), stale=True)
+    assert (result.state, result.since) == (STALE, NOW - timedelta(days=7) + HOUR)
+
+
 def test_silent_after_24_hours_without_any_report():
     day = timedelta(hours=24)
     assert verdict(seen=NOW - day, as_of=NOW - day, max_age=2 * day).state == FRESH
@@ -78,3 +84,8 @@ def test_ages_and_maximums_read_well():
     assert format_minutes(120) == "2 hours"
     assert format_minutes(1440) == "1 day"
     assert format_minutes(90) == "90 minutes"
+
+
+def test_data_times_are_stored_as_utc_text_of_one_shape():
+    moment = datetime(2026, 12, 1, 12, 0, 0, 500000, tzinfo=UTC)
+    assert as_of_text(moment) == "2026-12-01T12:00:00.500000+00:00"
