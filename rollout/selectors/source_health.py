@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Max, QuerySet, Sum
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from core.dates import day_bounds
 from rollout.lib.freshness import Freshness, format_age, format_minutes, freshness_at, silent_after
@@ -132,7 +132,11 @@ class SourceHealth:
     def reason(self) -> str:
         """“CRM export” is stale since 29 Nov 14:05 (data 7 days old; expected within 1 hour)."""
         name = f"“{self.source.name}”"
-        when = timezone.localtime(self.since).strftime("%-d %b %H:%M") if self.since else ""
+        when = (
+            formats.date_format(timezone.localtime(self.since), "j M Y, H:i T")
+            if self.since
+            else ""
+        )
         since = f" since {when}" if when else ""
         if self.state == SourceState.SILENT:
             return f"{name} is silent{since}: nothing reported for over {self.silent_after_text}."

@@ -41,7 +41,7 @@ def test_the_plan_shows_each_sources_key_state_age_and_rates(client, workflow_ow
     stale(crm)
     content = page(client, workflow_owner, "workflow_plan", slug=workflow.slug)
     assert '<code class="source-key">crm-export</code>' in content
-    assert "⏱ Stale" in content
+    assert "! Stale" in content
     assert "“CRM export” is stale since" in content
     assert "(data 5 h old; expected within 1 hour)" in content
     assert '20.0% <span class="muted small">of 10 reports</span>' in content
