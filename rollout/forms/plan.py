@@ -44,6 +44,9 @@ class AgeUnit(models.IntegerChoices):
     DAYS = 1440, "days"
 
 
+MSG_KEY_FIXED_HELP = (
+    "Fixed: the integration already reports under this key. Add a new source for another key."
+)
 MSG_AGE_UNIT = "Choose minutes, hours or days for the maximum data age."
 MAX_AGE_VALUE = 100_000
 
@@ -100,7 +103,8 @@ class DataSourceForm(forms.ModelForm):
             "Left empty, it is made from the name. Fixed once something was reported.",
         }
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, key_fixed: bool = False, **kwargs: Any) -> None:
+        """`key_fixed`: something was reported under the source's key, so it cannot change."""
         super().__init__(*args, **kwargs)
         instance = kwargs.get("instance")
         if instance is not None and instance.pk:
@@ -111,6 +115,9 @@ class DataSourceForm(forms.ModelForm):
             field.label = str(field.label).capitalize()
             if name != "name" and name != "kind":
                 field.required = False
+        if key_fixed:
+            self.fields["key"].disabled = True
+            self.fields["key"].help_text = MSG_KEY_FIXED_HELP
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from rollout.forms.plan import MSG_KEY_FIXED_HELP
 from rollout.models import DataSource, SourceKind, SourceStatus, Threshold
 from rollout.services.data_sources import data_source_create
 from rollout.services.source_health import source_heartbeat_record
@@ -138,3 +139,24 @@ def test_the_threshold_form_offers_a_source_only_for_input_metrics(
         "Input rejection rate at most 5% over 7 days, min 20 cases, data source “CRM export”"
         in content
     )
+
+
+def test_the_key_field_is_fixed_once_the_source_reported(client, workflow_owner, workflow, crm):
+    client.force_login(workflow_owner)
+    plan = reverse("workflow_plan", kwargs={"slug": workflow.slug})
+    form = client.get(plan).context["sources"][0].form
+    assert not form.fields["key"].disabled
+    source_heartbeat_record(source=crm, records=1, rejected=0)
+    form = client.get(plan).context["sources"][0].form
+    assert form.fields["key"].disabled
+    assert form.fields["key"].help_text == MSG_KEY_FIXED_HELP
+    # A posted key is ignored for a disabled field: the source keeps its key.
+    prefix = f"source-{crm.pk}"
+    data = {"name": "CRM export", "key": "other", "kind": "live", "max_age_value": "1"}
+    response = client.post(
+        reverse("workflow_source_edit", kwargs={"slug": workflow.slug}),
+        {"source": crm.pk, **{f"{prefix}-{k}": v for k, v in data.items()}},
+    )
+    assert response.status_code == 302
+    crm.refresh_from_db()
+    assert (crm.key, crm.max_age_minutes) == ("crm-export", 60)
