@@ -82,6 +82,7 @@ def test_a_silent_source_is_flagged_blocks_the_gate_and_recovers_with_a_heartbea
     expect(page.locator("#data-sources")).to_contain_text("✗ Silent")
     expect(page.locator("#data-sources")).to_contain_text("crm-export")
     screenshot(page, "source-silent-plan")
+    assert axe_violations(page) == []
 
     # The pipeline runs again and calls the heartbeat with the workflow's token.
     answer = heartbeat(
@@ -103,4 +104,5 @@ def test_a_silent_source_is_flagged_blocks_the_gate_and_recovers_with_a_heartbea
     page.goto(f"{live_server.url}/workflows/{workflow.slug}/usage/")
     expect(page.locator("#data-sources")).to_contain_text("✓ Fresh")
     screenshot(page, "source-recovered-usage")
+    assert axe_violations(page) == []
     assert console_errors == []
