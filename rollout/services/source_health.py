@@ -152,6 +152,8 @@ def source_statuses_refresh(
         return 0
     observations = source_observations(workflow, [s.pk for s in chosen])
     for source in chosen:
+        if source.pk not in observations:
+            continue  # removed meanwhile: nothing to judge
         source.workflow = workflow
         with transaction.atomic():
             status = _locked_status(source)
