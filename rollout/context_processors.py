@@ -22,6 +22,7 @@ from rollout.models import (
     ReadinessAnswerValue,
     Severity,
     SourceKind,
+    SourceState,
     Verdict,
 )
 from rollout.selectors.evidence.timeline import evidence_reads_any
@@ -55,6 +56,7 @@ TEMPLATE_ENUMS: dict[str, type[models.TextChoices]] = {
         ReadinessAnswerValue,
         Severity,
         SourceKind,
+        SourceState,
         Verdict,
     )
 }

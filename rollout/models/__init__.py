@@ -79,9 +79,17 @@ from rollout.models.review import (
     ThresholdFit,
 )
 from rollout.models.severity import Severity
+from rollout.models.source_health import (
+    UNHEALTHY_STATES,
+    SourceHealthDay,
+    SourceHeartbeat,
+    SourceState,
+    SourceStatus,
+)
 from rollout.models.sweep import SweepRun
 from rollout.models.threshold import (
     QUALITY_METRICS,
+    SOURCE_METRICS,
     BreachAction,
     Comparator,
     Metric,
@@ -90,6 +98,7 @@ from rollout.models.threshold import (
     Verdict,
 )
 from rollout.models.usage import (
+    INPUT_KINDS,
     EventKind,
     RollupPeriod,
     UsageActiveUser,
@@ -106,12 +115,15 @@ from rollout.models.workflow import (
 )
 
 __all__ = [
+    "INPUT_KINDS",
     "IN_PROGRESS",
     "OPEN_ESCALATION",
     "OPEN_FEEDBACK",
     "OPEN_PROMOTION",
     "PHASE_ORDER",
     "QUALITY_METRICS",
+    "SOURCE_METRICS",
+    "UNHEALTHY_STATES",
     "ActivityEntry",
     "ApiToken",
     "AttestationAnswer",
@@ -179,7 +191,11 @@ __all__ = [
     "ReviewStatus",
     "RollupPeriod",
     "Severity",
+    "SourceHealthDay",
+    "SourceHeartbeat",
     "SourceKind",
+    "SourceState",
+    "SourceStatus",
     "SweepRun",
     "Threshold",
     "ThresholdEvaluation",

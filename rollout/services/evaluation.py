@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.models import EmailCategory
 from core.dates import day_bounds
 from rollout.models import (
+    SOURCE_METRICS,
     BreachAction,
     Cohort,
     Comparator,
@@ -32,6 +33,7 @@ from rollout.models import (
 from rollout.models.threshold import ThresholdScope
 from rollout.selectors.escalations import escalation_rate_measure
 from rollout.selectors.feedback import feedback_measure
+from rollout.selectors.source_health import source_rate_counts
 from rollout.selectors.thresholds import format_threshold_value, threshold_sentence
 from rollout.selectors.usage import ALL, usage_window
 from rollout.services.activity import activity_record
@@ -40,6 +42,7 @@ from rollout.services.escalations import escalation_open
 from rollout.services.incidents import incident_open
 from rollout.services.notifications import notification_send
 from rollout.services.phase_control import phase_pause_on_breach
+from rollout.services.source_health import source_statuses_judge_all, source_statuses_refresh
 from rollout.services.usage_rollup import usage_rollup_pending
 
 HISTORY_EVERY = timedelta(hours=1)
@@ -94,6 +97,9 @@ def window_for(threshold: Threshold, now: datetime) -> tuple[datetime, datetime]
 
 
 def _scopes(threshold: Threshold, cohorts: list[Cohort]) -> list[Cohort | str]:
+    # A data source serves the whole workflow: its reports belong to no cohort.
+    if threshold.metric in SOURCE_METRICS:
+        return [ALL]
     return cohorts if threshold.scope == ThresholdScope.PER_COHORT else [ALL]
 
 
@@ -131,6 +137,8 @@ def _measure(
     workflow = threshold.workflow
     if threshold.metric == Metric.NEGATIVE_FEEDBACK_SHARE:
         return feedback_measure(workflow, start=start, end=end, scope=scope)
+    if threshold.metric in SOURCE_METRICS:
+        return _source_measure(threshold, start, end)
     counts = usage_window(
         workflow, start=timezone.localdate(start), end=timezone.localdate(end), scope=scope
     )
@@ -140,6 +148,20 @@ def _measure(
             workflow, start=start, end=end, scope=scope, invocations=counts.invocations
         )
     return counts.measure(threshold.metric)
+
+
+def _source_measure(
+    threshold: Threshold, start: datetime, end: datetime
+) -> tuple[float | None, int]:
+    """Input rejection or stale rate of one source (or all): rejected (or stale) ÷ all input
+    reports, input events and heartbeat records alike. Judged for the whole workflow only."""
+    reports, rejected, stale = source_rate_counts(
+        threshold.workflow, start=start, end=end, source=threshold.source
+    )
+    if not reports:
+        return None, 0
+    share = rejected if threshold.metric == Metric.INPUT_REJECTION_RATE else stale
+    return share / reports, reports
 
 
 def _record(
@@ -291,7 +313,8 @@ def usage_refresh_pending(*, max_days: int | None = None) -> int:
     would record a verdict (and could act on a breach) that the next batch contradicts."""
     run = usage_rollup_pending(max_days=max_days)
     if run.workflow_ids:
-        for workflow in Workflow.objects.filter(pk__in=run.workflow_ids):
+        for workflow in Workflow.objects.filter(pk__in=run.workflow_ids).with_owner():
+            source_statuses_refresh(workflow=workflow)
             thresholds_evaluate_workflow(workflow=workflow)
     return run.days
 
@@ -309,4 +332,5 @@ def evaluation_sweep() -> int:
     events), then every cohort's drift. Returns the thresholds evaluated."""
     count = thresholds_evaluate_all()
     drift_evaluate_all()
+    source_statuses_judge_all()
     return count

@@ -199,7 +199,9 @@ def test_owner_plans_and_an_ops_leader_approves_the_promotion(
     page.get_by_role("link", name="Overview", exact=True).click()
     checklist = page.locator("#gate-checklist")
     expect(checklist).to_contain_text("Gate passes")
-    expect(checklist.locator(".gate-check.gate-pass")).to_have_count(7)
+    expect(checklist.locator(".gate-check.gate-pass")).to_have_count(
+        8
+    )  # 7, and no live source stale or silent
     page.locator("summary", has_text="Request promotion").click()
     page.get_by_label("Note for the approvers").fill("Tier-1 leads are ready.")
     page.get_by_role("button", name="Request promotion").click()

@@ -23,6 +23,7 @@ from rollout.models import (
     Workflow,
 )
 from rollout.services.briefings import BriefingText, briefing_acknowledge, briefing_publish
+from rollout.services.source_health import source_heartbeat_record
 
 
 def make_plan(
@@ -53,7 +54,8 @@ def make_plan(
 
 
 def make_shadow_ready(workflow: Workflow, contact: User) -> None:
-    DataSource.objects.create(
+    """A documented live source that has reported (fresh), and an escalation level."""
+    source = DataSource.objects.create(
         workflow=workflow,
         name="Ticket history",
         kind=SourceKind.LIVE,
@@ -61,6 +63,7 @@ def make_shadow_ready(workflow: Workflow, contact: User) -> None:
         validation="row counts checked hourly",
         last_verified_at=date(2026, 11, 1),
     )
+    source_heartbeat_record(source=source, records=100, rejected=0, data_as_of=timezone.now())
     EscalationLevel.objects.create(
         workflow=workflow, position=1, contact=contact, channel="email", response_target_minutes=30
     )

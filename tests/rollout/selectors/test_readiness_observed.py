@@ -19,6 +19,7 @@ from rollout.selectors.plan import readiness_current
 from rollout.selectors.readiness import readiness_observed
 from rollout.services.briefings import BriefingText, briefing_acknowledge, briefing_publish
 from rollout.services.evaluation import usage_refresh_pending
+from rollout.services.source_health import source_heartbeat_record
 from rollout.services.usage_ingest import EventData, usage_events_store
 from tests.factories import UserFactory
 from tests.rollout.gates.test_planning import checks
@@ -41,18 +42,39 @@ def send(workflow, kind: str, n: int, *, hours_ago: float = 1) -> None:
     usage_refresh_pending()
 
 
-def test_live_data_from_the_source_kinds(workflow):
+def test_live_data_from_the_source_kinds_and_their_health(workflow):
     seen = observed(workflow, ReadinessQuestion.LIVE_DATA)
     assert (seen.answer, seen.summary) == ("no", "No data source is declared.")
     DataSource.objects.create(workflow=workflow, name="CRM export", kind=SourceKind.STATIC_EXPORT)
     seen = observed(workflow, ReadinessQuestion.LIVE_DATA)
     assert (seen.answer, seen.summary) == ("no", "No live connection: CRM export (static export).")
-    DataSource.objects.create(workflow=workflow, name="Tickets", kind=SourceKind.LIVE)
+    tickets = DataSource.objects.create(
+        workflow=workflow, name="Tickets", kind=SourceKind.LIVE, max_age_minutes=60
+    )
     seen = observed(workflow, ReadinessQuestion.LIVE_DATA)
     assert (seen.answer, seen.summary) == ("partly", "Not live yet: CRM export (static export).")
-    DataSource.objects.filter(name="CRM export").update(kind=SourceKind.LIVE)
+    crm = DataSource.objects.get(name="CRM export")
+    crm.kind = SourceKind.LIVE
+    crm.save()
     seen = observed(workflow, ReadinessQuestion.LIVE_DATA)
-    assert (seen.answer, seen.summary) == ("yes", "All sources are live: 2 live connections.")
+    assert (seen.answer, seen.summary) == (
+        "partly",
+        "Live, but never reported what it reads: CRM export, Tickets.",
+    )
+    now = timezone.now()
+    source_heartbeat_record(source=crm, records=10, rejected=0, data_as_of=now)
+    source_heartbeat_record(
+        source=tickets, records=10, rejected=0, data_as_of=now - timedelta(hours=3)
+    )
+    seen = observed(workflow, ReadinessQuestion.LIVE_DATA)
+    assert seen.answer == "partly"
+    assert seen.summary.startswith("“Tickets” is stale since ")
+    source_heartbeat_record(source=tickets, records=10, rejected=0, data_as_of=now)
+    seen = observed(workflow, ReadinessQuestion.LIVE_DATA)
+    assert (seen.answer, seen.summary) == (
+        "yes",
+        "All sources are live and report fresh data: 2 live connections.",
+    )
 
 
 def test_logging_from_events_received_in_the_last_days(workflow):
