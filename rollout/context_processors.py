@@ -23,6 +23,7 @@ from rollout.models import (
     ReadinessAnswerValue,
     Severity,
     SourceKind,
+    SourceState,
     Verdict,
 )
 from rollout.selectors.evidence.timeline import evidence_reads_any
@@ -57,6 +58,7 @@ TEMPLATE_ENUMS: dict[str, type[models.TextChoices]] = {
         ReadinessAnswerValue,
         Severity,
         SourceKind,
+        SourceState,
         Verdict,
     )
 }

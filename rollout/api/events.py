@@ -50,8 +50,10 @@ from rollout.api.checks import (
 )
 from rollout.api.errors import ErrorOut, ValidationErrorOut, json_error
 from rollout.lib.flat_json import flat_json
-from rollout.models import EventKind
+from rollout.lib.freshness import as_of_text
+from rollout.models import INPUT_KINDS, EventKind
 from rollout.selectors.retention import RetentionCutoffs, retention_cutoffs
+from rollout.selectors.source_health import data_source_keys
 from rollout.selectors.workflows import workflow_is_retired
 from rollout.services.usage_ingest import EventData, usage_events_store
 
@@ -78,6 +80,52 @@ MSG_PAST_RETENTION = (
     "settings): it would not be counted."
 )
 
+MSG_NO_SOURCE = (
+    "Name the data source: attrs.source is required for input_ok, input_rejected and "
+    "input_stale events (its key, shown on the plan page)."
+)
+MSG_UNKNOWN_SOURCE = (
+    "Unknown data source “{key}”: attrs.source must be the key of one of this workflow's data "
+    "sources (shown on the plan page)."
+)
+MSG_DATA_AS_OF = (
+    "attrs.data_as_of must be an ISO 8601 time with its time zone, e.g. 2026-11-30T14:05:00Z."
+)
+
+
+def clean_data_as_of(value: Any) -> str | None:
+    """attrs.data_as_of as stored: UTC ISO 8601 text of one shape (the rollup compares them as
+    text, rollout.services.source_rollup), or None when it is not a time with a zone."""
+    if type(value) is not str:  # noqa: E721 — exact type
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None or moment.utcoffset() is None or "T" not in value.upper():
+        return None
+    return as_of_text(moment)
+
+
+def clean_input_attrs(attrs: dict[str, Any], source_keys: frozenset[str] | None) -> dict[str, Any]:
+    """The attrs of an input_* event with data_as_of normalised; ValueError naming what is wrong."""
+    key = attrs.get("source")
+    if type(key) is not str or not key.strip():  # noqa: E721 — exact type
+        raise ValueError(MSG_NO_SOURCE)
+    if key not in (source_keys or ()):
+        raise ValueError(MSG_UNKNOWN_SOURCE.format(key=key[:60]))
+    if "data_as_of" not in attrs or attrs["data_as_of"] is None:
+        return attrs
+    as_of = clean_data_as_of(attrs["data_as_of"])
+    if as_of is None:
+        raise ValueError(MSG_DATA_AS_OF)
+    return {**attrs, "data_as_of": as_of}
+
+
+# Plain texts: a sent kind may be anything JSON holds (a list is unhashable, `in` a set fails).
+_INPUT_KIND_TEXTS = tuple(str(kind) for kind in INPUT_KINDS)
+
+
 # Built from the enum, so the API cannot drift from it; pydantic documents a Literal as an inline
 # enum of strings and reports a wrong value as a literal_error (see _item_errors).
 KindValue = Literal[tuple(EventKind.values)]
@@ -89,11 +137,18 @@ class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     event_id: uuid.UUID = Field(description="A UUID per event: the idempotency key.")
-    user_ref: str = Field(
-        min_length=1, max_length=254, description="The person: email (any case) or external id."
-    )
+    # Before user_ref and attrs: their rules depend on it (validators see the fields before them).
     kind: KindValue = Field(
-        description="invocation, accepted, edited, overridden, error, fallback, agreed, disagreed."
+        description="invocation, accepted, edited, overridden, error, fallback, agreed, "
+        "disagreed; and for a data source's health input_ok, input_rejected, input_stale "
+        "(attrs.source = the source's key; optional attrs.data_as_of, attrs.reason)."
+    )
+    user_ref: str = Field(
+        default="",
+        max_length=254,
+        validate_default=True,
+        description="The person: email (any case) or external id. Required, except for the "
+        "input_* kinds.",
     )
     occurred_at: datetime = Field(description="When it happened, ISO 8601 with a time zone.")
     latency_ms: Annotated[StrictInt, Field(ge=0, le=MAX_LATENCY_MS)] | None = Field(
@@ -102,15 +157,27 @@ class EventIn(BaseModel):
     attrs: dict[str, str | int | float | bool | None] = Field(
         default_factory=dict,
         max_length=MAX_ATTRS,
-        description="A small flat object (≤ 20 keys, ≤ 2 KiB): channel, record, … "
+        validate_default=True,
+        description="A small flat object: channel, record, … (≤ 20 keys, ≤ 2 KiB). "
         "`model_version` and `prompt_version` say which AI produced the output: Rollout compares "
-        "them with the declared configuration and flags an unannounced change.",
+        "them with the declared configuration and flags an unannounced change. "
+        "input_* events: `source` (required: the data source's key), `data_as_of` (ISO 8601 "
+        "with a time zone: when the input data was produced), `reason` (why it was rejected).",
     )
 
     @field_validator("user_ref")
     @classmethod
-    def _user_ref(cls, value: str) -> str:
+    def _user_ref(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("kind") in INPUT_KINDS and not value.strip():
+            return ""  # a data source's report is nobody's
         return clean_user_ref(value)
+
+    @field_validator("attrs")
+    @classmethod
+    def _input_attrs(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if info.data.get("kind") not in INPUT_KINDS:
+            return value
+        return clean_input_attrs(value, (info.context or {}).get("source_keys"))
 
     @field_validator("occurred_at", mode="before")
     @classmethod
@@ -192,7 +259,7 @@ class _Checked(TypedDict):
     """EventIn's types and bounds, all checked inside pydantic-core (no Python per event)."""
 
     event_id: uuid.UUID
-    user_ref: Annotated[str, StringConstraints(min_length=1, max_length=254)]
+    user_ref: NotRequired[Annotated[str, StringConstraints(max_length=254)]]
     kind: KindValue
     occurred_at: AwareDatetime
     latency_ms: NotRequired[Annotated[StrictInt, Field(ge=0, le=MAX_LATENCY_MS)] | None]
@@ -205,7 +272,11 @@ _CHECKED_BATCH = TypeAdapter(list[_Checked])
 
 
 def _validate(
-    items: list[Any], *, non_finite_anywhere: bool, retention: RetentionCutoffs | None = None
+    items: list[Any],
+    *,
+    non_finite_anywhere: bool,
+    retention: RetentionCutoffs | None = None,
+    source_keys: frozenset[str] | None = None,
 ) -> tuple[list[EventData], list[dict[str, Any]]]:
     """The valid events of a batch, in their order, and the errors of the others by index.
 
@@ -219,7 +290,7 @@ def _validate(
     """
     indexes = range(len(items))
     if non_finite_anywhere:
-        valid, errors = _validate_each(items, indexes, retention)
+        valid, errors = _validate_each(items, indexes, retention, source_keys)
         return [event for _, event in valid], errors
     refused = {
         index
@@ -240,11 +311,19 @@ def _validate(
     attrs_ok: dict[str, bool] = {}  # by JSON text: most events of a batch share their attrs
     fast: list[tuple[int, EventData]] = []
     for index, event in zip(passed, checked, strict=True):
-        user_ref = event["user_ref"].strip()
+        user_ref = event.get("user_ref", "").strip()
         attrs = event.get("attrs") or {}
+        if event["kind"] in INPUT_KINDS:
+            try:
+                attrs = clean_input_attrs(attrs, source_keys)
+            except ValueError:
+                refused.add(index)
+                continue
+        elif not user_ref:
+            refused.add(index)
+            continue
         if (
-            not user_ref
-            or has_line_breaks_or_controls(user_ref)
+            (user_ref and has_line_breaks_or_controls(user_ref))
             or not earliest <= event["occurred_at"] <= latest
             or type(items[index]["occurred_at"]) is not str  # noqa: E721 — a number is no time
             or (attrs and not _attrs_ok(attrs, attrs_ok))
@@ -266,7 +345,7 @@ def _validate(
         )
     if not refused:
         return [event for _, event in fast], []
-    slow, errors = _validate_each(items, sorted(refused), retention)
+    slow, errors = _validate_each(items, sorted(refused), retention, source_keys)
     merged = sorted([*fast, *slow], key=lambda pair: pair[0])
     return [event for _, event in merged], errors
 
@@ -282,7 +361,10 @@ def _attrs_ok(attrs: dict[str, Any], known: dict[str, bool]) -> bool:
 
 
 def _validate_each(
-    items: list[Any], indexes: Iterable[int], retention: RetentionCutoffs | None = None
+    items: list[Any],
+    indexes: Iterable[int],
+    retention: RetentionCutoffs | None = None,
+    source_keys: frozenset[str] | None = None,
 ) -> tuple[list[tuple[int, EventData]], list[dict[str, Any]]]:
     """Items validated one by one by EventIn: (index, event) of the valid ones, and the errors."""
     valid: list[tuple[int, EventData]] = []
@@ -299,7 +381,8 @@ def _validate_each(
             )
             continue
         try:
-            event = EventIn.model_validate(item, context={"retention": retention})
+            context = {"retention": retention, "source_keys": source_keys}
+            event = EventIn.model_validate(item, context=context)
         except ValidationError as exc:
             errors.extend(_item_errors(index, exc))
             continue
@@ -341,7 +424,13 @@ def events(request: ApiHttpRequest) -> HttpResponse:
     most 400 days ago and no older than raw events are kept (13 months unless the organisation
     says otherwise), and at most an hour ahead; `attrs` at most 2 KiB of JSON, with no control
     characters; numbers finite (no NaN, Infinity or 1e999); `user_ref` not blank and without
-    control characters. A retired workflow answers 410 and stores nothing."""
+    control characters.
+
+    Data-source health: the kinds `input_ok`, `input_rejected` and `input_stale` report on one of
+    the workflow's data sources, named by `attrs.source` (its key; an unknown key is an error of
+    that item). `attrs.data_as_of`, if given, is an ISO 8601 time with its zone; `user_ref` is
+    optional for them. They never count as activity, invocations or quality. A retired workflow
+    answers 410 and stores nothing."""
     # Asked of the database, not the token's (memoised) workflow: retiring must stop events at once.
     if workflow_is_retired(request.auth.workflow_id):
         return json_error(410, MSG_RETIRED)
@@ -360,8 +449,15 @@ def events(request: ApiHttpRequest) -> HttpResponse:
     if len(items) > MAX_EVENTS:
         return _envelope_error(request, MSG_TOO_MANY)
 
+    # One query, and only for a batch reporting on data sources.
+    reports_sources = any(
+        isinstance(item, dict) and item.get("kind") in _INPUT_KIND_TEXTS for item in items
+    )
     valid, errors = _validate(
-        items, non_finite_anywhere=non_finite_anywhere, retention=retention_cutoffs()
+        items,
+        non_finite_anywhere=non_finite_anywhere,
+        retention=retention_cutoffs(),
+        source_keys=data_source_keys(request.auth.workflow_id) if reports_sources else None,
     )
     rejected = len(items) - len(valid)
     if not valid:

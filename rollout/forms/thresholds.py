@@ -4,9 +4,19 @@ from typing import Any
 
 from django import forms
 
-from rollout.models import BreachAction, Comparator, Metric, Threshold, ThresholdScope
+from rollout.models import (
+    SOURCE_METRICS,
+    BreachAction,
+    Comparator,
+    DataSource,
+    Metric,
+    Threshold,
+    ThresholdScope,
+    Workflow,
+)
+from rollout.selectors.plan import data_source_list
 from rollout.selectors.thresholds import is_rate
-from rollout.services.thresholds import MSG_BAD_OUTPUT_REQUIRED
+from rollout.services.thresholds import MSG_BAD_OUTPUT_REQUIRED, MSG_SOURCE_ONLY_FOR_INPUTS
 
 _UNIT_HELP = "For rates, a percentage (2 means 2%). For p95 latency, milliseconds."
 
@@ -30,6 +40,14 @@ class ThresholdForm(forms.Form):
         help_text="Fewer cases than this in the window means insufficient data, not a verdict.",
     )
     scope = forms.ChoiceField(label="Applies to", choices=ThresholdScope.choices)
+    source = forms.ModelChoiceField(
+        label="Data source",
+        queryset=DataSource.objects.none(),
+        required=False,
+        empty_label="All data sources",
+        help_text="Only for the input rejection rate and the stale input rate, which are "
+        "judged per data source or over all of them.",
+    )
     action = forms.ChoiceField(label="On breach", choices=BreachAction.choices)
     bad_output = forms.CharField(
         label="What a bad output looks like",
@@ -39,6 +57,10 @@ class ThresholdForm(forms.Form):
         error_messages={"required": MSG_BAD_OUTPUT_REQUIRED},
     )
 
+    def __init__(self, *args: Any, workflow: Workflow, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["source"].queryset = data_source_list(workflow)
+
     @classmethod
     def for_threshold(cls, threshold: Threshold, data: Any = None) -> "ThresholdForm":
         scale = 100 if is_rate(threshold.metric) else 1
@@ -46,7 +68,13 @@ class ThresholdForm(forms.Form):
         initial["limit"] = round(threshold.limit * scale, 6)
         if threshold.marginal_limit is not None:
             initial["marginal_limit"] = round(threshold.marginal_limit * scale, 6)
-        return cls(data, initial=initial)
+        return cls(data, initial=initial, workflow=threshold.workflow)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("source") is not None and data.get("metric") not in SOURCE_METRICS:
+            self.add_error("source", MSG_SOURCE_ONLY_FOR_INPUTS)
+        return data
 
     def service_kwargs(self) -> dict[str, Any]:
         """The cleaned values in stored units: percentages become fractions for rates."""

@@ -4,7 +4,13 @@ Importing this package registers all conditions, so a caller that asks for a gat
 always gets the complete set, whichever module imported it first.
 """
 
-from rollout.gates import escalations, metrics, notices, planning  # noqa: F401  (registration)
+from rollout.gates import (  # noqa: F401  (registration)
+    escalations,
+    metrics,
+    notices,
+    planning,
+    sources,
+)
 from rollout.gates.registry import (
     Check,
     Gate,

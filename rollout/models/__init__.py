@@ -87,9 +87,17 @@ from rollout.models.review import (
     ThresholdFit,
 )
 from rollout.models.severity import Severity
+from rollout.models.source_health import (
+    UNHEALTHY_STATES,
+    SourceHealthDay,
+    SourceHeartbeat,
+    SourceState,
+    SourceStatus,
+)
 from rollout.models.sweep import SweepRun
 from rollout.models.threshold import (
     QUALITY_METRICS,
+    SOURCE_METRICS,
     BreachAction,
     Comparator,
     Metric,
@@ -98,6 +106,7 @@ from rollout.models.threshold import (
     Verdict,
 )
 from rollout.models.usage import (
+    INPUT_KINDS,
     EventKind,
     RollupPeriod,
     UsageActiveUser,
@@ -114,6 +123,7 @@ from rollout.models.workflow import (
 )
 
 __all__ = [
+    "INPUT_KINDS",
     "REPORTED_FIELDS",
     "AIConfiguration",
     "ConfigMismatchDay",
@@ -126,6 +136,8 @@ __all__ = [
     "OPEN_PROMOTION",
     "PHASE_ORDER",
     "QUALITY_METRICS",
+    "SOURCE_METRICS",
+    "UNHEALTHY_STATES",
     "ActivityEntry",
     "ApiToken",
     "AttestationAnswer",
@@ -193,7 +205,11 @@ __all__ = [
     "ReviewStatus",
     "RollupPeriod",
     "Severity",
+    "SourceHealthDay",
+    "SourceHeartbeat",
     "SourceKind",
+    "SourceState",
+    "SourceStatus",
     "SweepRun",
     "Threshold",
     "ThresholdEvaluation",

@@ -1,5 +1,8 @@
+from typing import Any
+
 from django.conf import settings
 from django.db import models
+from django.utils.text import slugify
 
 from core.text import refuse_control_characters
 
@@ -18,6 +21,13 @@ class DataSource(models.Model):
         "rollout.Workflow", on_delete=models.CASCADE, related_name="data_sources"
     )
     name = models.CharField(max_length=120, validators=[refuse_control_characters])
+    # What the integration names the source by (events' attrs.source, the heartbeat's path):
+    # set from the name on creation, editable only while nothing has been reported for it.
+    key = models.SlugField(
+        max_length=60,
+        help_text="What the integration calls it: attrs.source of input events, and the "
+        "heartbeat's path. Letters, digits, hyphens and underscores.",
+    )
     kind = models.CharField(max_length=20, choices=SourceKind.choices)
     live_equivalent = models.CharField(
         "live equivalent",
@@ -31,6 +41,11 @@ class DataSource(models.Model):
         max_length=120,
         blank=True,
         help_text="How fresh the data must be, e.g. “updated within 15 minutes”.",
+    )
+    # The same expectation, measurable: the observed freshness is judged against it (None: no
+    # expectation declared, so the source is judged only silent or not).
+    max_age_minutes = models.PositiveIntegerField(
+        "maximum data age (minutes)", null=True, blank=True
     )
     validation = models.TextField(
         "validation in place",
@@ -46,10 +61,18 @@ class DataSource(models.Model):
         ordering = ["workflow", "name"]
         constraints = [
             models.UniqueConstraint(fields=["workflow", "name"], name="datasource_unique_name"),
+            models.UniqueConstraint(fields=["workflow", "key"], name="datasource_unique_key"),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The service (rollout.services.data_sources) gives a key unique within the workflow;
+        # a row made any other way (fixtures, the shell) still gets one from its name.
+        if not self.key:
+            self.key = (slugify(self.name) or "source")[:60]
+        super().save(*args, **kwargs)
 
     @property
     def is_documented(self) -> bool:

@@ -10,6 +10,12 @@ class Metric(models.TextChoices):
     P95_LATENCY_MS = "p95_latency_ms", "p95 latency (ms)"
     ADOPTION_RATE = "adoption_rate", "Adoption rate"
     ESCALATION_RATE = "escalation_rate", "Escalation rate"
+    INPUT_REJECTION_RATE = "input_rejection_rate", "Input rejection rate"
+    STALE_INPUT_RATE = "stale_input_rate", "Stale input rate"
+
+
+# Judged from data-source reports (rollout.models.source_health), per source or all sources.
+SOURCE_METRICS = (Metric.INPUT_REJECTION_RATE, Metric.STALE_INPUT_RATE)
 
 
 # Rule 2: a workflow needs at least one threshold on one of these before it may enter `limited`.
@@ -61,6 +67,14 @@ class Threshold(models.Model):
     min_sample = models.PositiveIntegerField("minimum sample size", default=100)
     scope = models.CharField(
         max_length=12, choices=ThresholdScope.choices, default=ThresholdScope.WORKFLOW
+    )
+    # Only for SOURCE_METRICS: the one source judged (None: all sources of the workflow).
+    source = models.ForeignKey(
+        "rollout.DataSource",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="thresholds",
     )
     bad_output = models.TextField(
         "what a bad output looks like",

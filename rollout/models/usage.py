@@ -23,6 +23,14 @@ class EventKind(models.TextChoices):
     FALLBACK = "fallback", "Fallback"
     AGREED = "agreed", "Agreed (shadow)"
     DISAGREED = "disagreed", "Disagreed (shadow)"
+    # Data-source health (rollout.models.source_health): reports on an input, never usage.
+    INPUT_OK = "input_ok", "Input accepted"
+    INPUT_REJECTED = "input_rejected", "Input rejected"
+    INPUT_STALE = "input_stale", "Input stale"
+
+
+# Kinds that report on a data source (attrs.source): never activity, invocations or quality.
+INPUT_KINDS = frozenset({EventKind.INPUT_OK, EventKind.INPUT_REJECTED, EventKind.INPUT_STALE})
 
 
 class UsageEvent(models.Model):
@@ -68,7 +76,7 @@ class UsageEvent(models.Model):
         related_name="+",
         db_constraint=False,
     )
-    kind = models.CharField(max_length=12, choices=EventKind.choices)
+    kind = models.CharField(max_length=16, choices=EventKind.choices)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     latency_bucket = models.PositiveSmallIntegerField(null=True, blank=True)
     occurred_at = models.DateTimeField()

@@ -27,6 +27,7 @@ from rollout.models import (
     Verdict,
     Workflow,
 )
+from rollout.selectors.source_health import flagged_sources
 
 
 class HealthStatus(models.TextChoices):
@@ -67,6 +68,8 @@ class Health:
     phase_label: str = NO_PLAN
     paused: bool = False
     pause_reason: str = ""
+    # Live data sources that are stale or silent, as short texts (“CRM export” stale).
+    flagged_sources: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -179,6 +182,35 @@ def _review_overdue(phases: list[dict], today: date) -> str:
 
 
 def _health(
+    thresholds: list[dict],
+    drifting: list[dict],
+    phases: list[dict],
+    today: date,
+    flagged: list | None = None,
+) -> Health:
+    health = _usage_health(thresholds, drifting, phases, today)
+    if not flagged:
+        return health
+    sources = [f"Data source {row.reason}" for row in flagged]
+    # A stale or silent live source: the numbers may look fine on data nobody refreshes.
+    if health.status == HealthStatus.FAILING:
+        status, reasons = health.status, [*health.reasons[:1], *sources, *health.reasons[1:]]
+    elif health.status == HealthStatus.HEALTHY:
+        status, reasons = HealthStatus.AT_RISK, list(sources)
+    else:
+        status, reasons = HealthStatus.AT_RISK, [*sources, *health.reasons]
+    return Health(
+        status=status,
+        reasons=reasons,
+        phase_kind=health.phase_kind,
+        phase_label=health.phase_label,
+        paused=health.paused,
+        pause_reason=health.pause_reason,
+        flagged_sources=tuple(f"“{row.source.name}” {row.state.label.lower()}" for row in flagged),
+    )
+
+
+def _usage_health(
     thresholds: list[dict], drifting: list[dict], phases: list[dict], today: date
 ) -> Health:
     by_verdict, checks = _verdicts(thresholds)
@@ -208,18 +240,29 @@ def _health(
 
 
 def workflow_health(workflow_ids: list[int]) -> dict[int, Health]:
-    """{workflow id: Health} for every id given, in three queries whatever their number.
+    """{workflow id: Health} for every id given, in four queries whatever their number.
 
     failing: a threshold fails in some scope; at risk: one is marginal, or a cohort is
-    degrading, or it is in steady state with its review overdue; healthy: thresholds exist and
+    degrading, or it is in steady state with its review overdue, or a live data source is stale
+    or silent; healthy: thresholds exist and
     every check passes with nothing degrading; no data otherwise (no thresholds, or some check
     without enough data yet)."""
     ids = list(workflow_ids)
     if not ids:
         return {}
     thresholds, drifting, phases = _threshold_rows(ids), _drift_rows(ids), _phase_rows(ids)
+    flagged = flagged_sources(ids)
     today = timezone.localdate()
-    return {pk: _health(thresholds[pk], drifting[pk], phases[pk], today) for pk in ids}
+    return {
+        pk: _health(
+            thresholds[pk],
+            drifting[pk],
+            phases[pk],
+            today,
+            flagged.get(pk),
+        )
+        for pk in ids
+    }
 
 
 def threshold_status_list_for_workflow(workflow: Workflow) -> QuerySet[ThresholdStatus]:

@@ -15,6 +15,8 @@ from django.utils import timezone
 
 from rollout.lib.numbers import format_count, format_percent
 from rollout.models import (
+    IN_PROGRESS,
+    PHASE_ORDER,
     QUALITY_METRICS,
     DataSource,
     EscalationLevel,
@@ -24,10 +26,13 @@ from rollout.models import (
     ReadinessQuestion,
     RollupPeriod,
     SourceKind,
+    SourceState,
     Threshold,
     UsageRollup,
     Workflow,
 )
+from rollout.selectors.briefings import briefing_coverage
+from rollout.selectors.source_health import source_health_at
 from rollout.selectors.usage import COUNTERS, usage_window
 
 LOGGING_DAYS = 7
@@ -59,20 +64,31 @@ def _names(items: list[str]) -> str:
     return ", ".join(items[:3]) + (f" and {len(items) - 3} more" if len(items) > 3 else "")
 
 
-def _live_data(workflow: Workflow) -> Observation:
-    sources = list(DataSource.objects.filter(workflow=workflow).order_by("name"))
+def _live_data(workflow: Workflow, now: datetime) -> Observation:
+    """From the source kinds, then from what the live ones report (rollout.selectors.
+    source_health): a live connection that is stale, silent or has never reported is not yet
+    live data in any sense that counts."""
+    sources = list(
+        DataSource.objects.filter(workflow=workflow).select_related("status").order_by("name")
+    )
     if not sources:
         return Observation(NO, "No data source is declared.")
     not_live = [
         f"{s.name} ({s.get_kind_display().lower()})" for s in sources if s.kind != SourceKind.LIVE
     ]
-    live = [s for s in sources if s.kind == SourceKind.LIVE]
+    live = [source_health_at(s, now) for s in sources if s.kind == SourceKind.LIVE]
     if not live:
         return Observation(NO, f"No live connection: {_names(not_live)}.")
     if not_live:
         return Observation(PARTLY, f"Not live yet: {_names(not_live)}.")
+    unhealthy = [h.reason for h in live if h.flagged]
+    if unhealthy:
+        return Observation(PARTLY, " ".join(unhealthy))
+    never = [h.source.name for h in live if h.state == SourceState.NEVER_REPORTED]
+    if never:
+        return Observation(PARTLY, f"Live, but never reported what it reads: {_names(never)}.")
     count = _count(len(live), "live connection")
-    return Observation(YES, f"All sources are live: {count}.")
+    return Observation(YES, f"All sources are live and report fresh data: {count}.")
 
 
 def _shadow_run(workflow: Workflow, now: datetime) -> Observation:
@@ -154,6 +170,37 @@ def _thresholds(workflow: Workflow) -> Observation:
     return Observation(YES, f"{defined}, {quality} on error, override or acceptance rate.")
 
 
+def _briefing_phase(workflow: Workflow) -> str:
+    """The phase whose cohorts must be briefed: the one after the phase in progress, and the
+    limited roll-out (the first with cohorts) until the roll-out gets there."""
+    current = Phase.objects.filter(workflow=workflow, status__in=IN_PROGRESS).first()
+    if current is None or PHASE_ORDER.index(current.kind) < PHASE_ORDER.index(PhaseKind.SHADOW):
+        return PhaseKind.LIMITED
+    return PHASE_ORDER[min(PHASE_ORDER.index(current.kind) + 1, len(PHASE_ORDER) - 1)]
+
+
+def _failure_modes(workflow: Workflow) -> Observation:
+    kind = _briefing_phase(workflow)
+    coverage = briefing_coverage(workflow, kind)
+    phase = PhaseKind(kind).label.lower()
+    if not coverage.members:
+        return Observation(None, f"No cohort is live in the {phase} yet: nobody to brief.")
+    if coverage.version is None:
+        return Observation(
+            NO,
+            f"No failure-mode briefing is published: none of the {coverage.members} members "
+            f"live in the {phase} has acknowledged one.",
+        )
+    text = (
+        f"{coverage.acknowledged} of {coverage.members} members live in the {phase} "
+        f"({coverage.percent}%) acknowledged briefing version {coverage.version.number}; "
+        f"the plan's target is {coverage.target}%."
+    )
+    if coverage.meets_target:
+        return Observation(YES, text)
+    return Observation(PARTLY if coverage.acknowledged else NO, text)
+
+
 NOT_OBSERVABLE = Observation(None, "Rollout cannot observe this: the declaration is all there is.")
 
 
@@ -163,9 +210,9 @@ def readiness_observed(
     """Question → what Rollout observes, for the nine readiness questions."""
     now = now or timezone.now()
     return {
-        ReadinessQuestion.LIVE_DATA: _live_data(workflow),
+        ReadinessQuestion.LIVE_DATA: _live_data(workflow, now),
         ReadinessQuestion.BAD_OUTPUT_HANDLING: NOT_OBSERVABLE,
-        ReadinessQuestion.FAILURE_MODES: NOT_OBSERVABLE,
+        ReadinessQuestion.FAILURE_MODES: _failure_modes(workflow),
         ReadinessQuestion.NAMED_OWNER: _named_owner(workflow),
         ReadinessQuestion.ESCALATION_PATH: _escalation_path(workflow),
         ReadinessQuestion.THRESHOLDS: _thresholds(workflow),

@@ -2,14 +2,26 @@
 
 from django.db.models import QuerySet
 
-from rollout.models import QUALITY_METRICS, BreachAction, Comparator, Metric, Threshold, Workflow
+from rollout.models import (
+    QUALITY_METRICS,
+    SOURCE_METRICS,
+    BreachAction,
+    Comparator,
+    Metric,
+    Threshold,
+    Workflow,
+)
 from rollout.models.threshold import RATE_METRICS, ThresholdScope
 
 _SCOPE_WORDS = {ThresholdScope.WORKFLOW: "whole workflow", ThresholdScope.PER_COHORT: "each cohort"}
 
 
 def threshold_list_for_workflow(workflow: Workflow) -> QuerySet[Threshold]:
-    return Threshold.objects.filter(workflow=workflow).order_by("metric", "id")
+    return (
+        Threshold.objects.filter(workflow=workflow)
+        .select_related("source")
+        .order_by("metric", "id")
+    )
 
 
 def threshold_get_for_workflow(workflow: Workflow, threshold_id: int) -> Threshold:
@@ -50,5 +62,9 @@ def threshold_sentence(threshold: Threshold) -> str:
         text += f" (marginal to {format_threshold_value(metric, threshold.marginal_limit)})"
     text += f" over {_plural(threshold.window_days, 'day')}"
     text += f", min {_plural(threshold.min_sample, 'case')}"
-    text += f", {_SCOPE_WORDS[ThresholdScope(threshold.scope)]}"
+    if metric in SOURCE_METRICS:
+        source = threshold.source
+        text += f", data source “{source.name}”" if source is not None else ", all data sources"
+    else:
+        text += f", {_SCOPE_WORDS[ThresholdScope(threshold.scope)]}"
     return f"{text} → {BreachAction(threshold.action).label.lower()}"

@@ -18,6 +18,7 @@ from django.utils import formats, timezone
 from accounts.models import EmailCategory
 from core.dates import day_bounds
 from rollout.models import (
+    SOURCE_METRICS,
     BreachAction,
     Cohort,
     Comparator,
@@ -34,6 +35,7 @@ from rollout.models.threshold import ThresholdScope
 from rollout.selectors.ai_config import ai_config_restart
 from rollout.selectors.escalations import escalation_rate_measure
 from rollout.selectors.feedback import feedback_measure
+from rollout.selectors.source_health import source_rate_counts
 from rollout.selectors.thresholds import format_threshold_value, threshold_sentence
 from rollout.selectors.usage import ALL, usage_window_since
 from rollout.services.activity import activity_record
@@ -43,6 +45,7 @@ from rollout.services.escalations import escalation_open
 from rollout.services.incidents import incident_open
 from rollout.services.notifications import notification_send
 from rollout.services.phase_control import phase_pause_on_breach
+from rollout.services.source_health import source_statuses_judge_all, source_statuses_refresh
 from rollout.services.usage_rollup import usage_rollup_pending
 
 HISTORY_EVERY = timedelta(hours=1)
@@ -115,6 +118,9 @@ def _since_change(judgement: Judgement, restart: datetime) -> Judgement:
 
 
 def _scopes(threshold: Threshold, cohorts: list[Cohort]) -> list[Cohort | str]:
+    # A data source serves the whole workflow: its reports belong to no cohort.
+    if threshold.metric in SOURCE_METRICS:
+        return [ALL]
     return cohorts if threshold.scope == ThresholdScope.PER_COHORT else [ALL]
 
 
@@ -156,6 +162,8 @@ def _measure(
     workflow = threshold.workflow
     if threshold.metric == Metric.NEGATIVE_FEEDBACK_SHARE:
         return feedback_measure(workflow, start=start, end=end, scope=scope)
+    if threshold.metric in SOURCE_METRICS:
+        return _source_measure(threshold, start, end)
     # From the window's start to the hour (a configuration change may start it mid-day).
     counts = usage_window_since(workflow, since=start, end=timezone.localdate(end), scope=scope)
     if threshold.metric == Metric.ESCALATION_RATE:
@@ -164,6 +172,20 @@ def _measure(
             workflow, start=start, end=end, scope=scope, invocations=counts.invocations
         )
     return counts.measure(threshold.metric)
+
+
+def _source_measure(
+    threshold: Threshold, start: datetime, end: datetime
+) -> tuple[float | None, int]:
+    """Input rejection or stale rate of one source (or all): rejected (or stale) ÷ all input
+    reports, input events and heartbeat records alike. Judged for the whole workflow only."""
+    reports, rejected, stale = source_rate_counts(
+        threshold.workflow, start=start, end=end, source=threshold.source
+    )
+    if not reports:
+        return None, 0
+    share = rejected if threshold.metric == Metric.INPUT_REJECTION_RATE else stale
+    return share / reports, reports
 
 
 def _record(
@@ -315,7 +337,8 @@ def usage_refresh_pending(*, max_days: int | None = None) -> int:
     would record a verdict (and could act on a breach) that the next batch contradicts."""
     run = usage_rollup_pending(max_days=max_days)
     if run.workflow_ids:
-        for workflow in Workflow.objects.filter(pk__in=run.workflow_ids):
+        for workflow in Workflow.objects.filter(pk__in=run.workflow_ids).with_owner():
+            source_statuses_refresh(workflow=workflow)
             # Rule 9 first: an unannounced change restarts the windows judged next.
             ai_config_detect_unannounced(workflow=workflow)
             thresholds_evaluate_workflow(workflow=workflow)
@@ -335,4 +358,5 @@ def evaluation_sweep() -> int:
     events), then every cohort's drift. Returns the thresholds evaluated."""
     count = thresholds_evaluate_all()
     drift_evaluate_all()
+    source_statuses_judge_all()
     return count

@@ -13,7 +13,17 @@ from django.db import transaction
 from accounts.models import User
 from core.errors import ApplicationError
 from core.wake import wake
-from rollout.models import BreachAction, Comparator, Metric, Phase, PhaseKind, Threshold, Workflow
+from rollout.models import (
+    SOURCE_METRICS,
+    BreachAction,
+    Comparator,
+    Metric,
+    Phase,
+    PhaseKind,
+    Threshold,
+    ThresholdScope,
+    Workflow,
+)
 from rollout.selectors.thresholds import format_threshold_value, is_rate, threshold_sentence
 from rollout.services.activity import activity_record
 
@@ -45,6 +55,13 @@ MSG_MARGINAL_AT_MOST = (
 MSG_MARGINAL_AT_LEAST = (
     "For an 'at least' threshold the marginal band edge must be below the limit "
     "(it is where a value stops being marginal and fails)."
+)
+MSG_SOURCE_ONLY_FOR_INPUTS = (
+    "A data source is chosen only for the input rejection rate and the stale input rate."
+)
+MSG_SOURCE_OTHER_WORKFLOW = "That data source belongs to another workflow."
+MSG_SOURCE_PER_COHORT = (
+    "Input rates are judged for the whole workflow: a data source's reports belong to no cohort."
 )
 MSG_BAD_OUTPUT_REQUIRED = "Describe what a bad output looks like, so everyone recognises one."
 MSG_ADDED_AFTER_LAUNCH = "Added after the limited roll-out started."
@@ -83,6 +100,13 @@ def _validate(threshold: Threshold) -> None:
         raise ApplicationError(MSG_WINDOW_RANGE, field="window_days")
     if threshold.min_sample < 1:
         raise ApplicationError(MSG_MIN_SAMPLE, field="min_sample")
+    if threshold.metric in SOURCE_METRICS:
+        if threshold.scope == ThresholdScope.PER_COHORT:
+            raise ApplicationError(MSG_SOURCE_PER_COHORT, field="scope")
+        if threshold.source is not None and threshold.source.workflow_id != threshold.workflow_id:
+            raise ApplicationError(MSG_SOURCE_OTHER_WORKFLOW, field="source")
+    elif threshold.source_id is not None:
+        raise ApplicationError(MSG_SOURCE_ONLY_FOR_INPUTS, field="source")
     threshold.bad_output = threshold.bad_output.strip()
     if not threshold.bad_output:
         raise ApplicationError(MSG_BAD_OUTPUT_REQUIRED, field="bad_output")
@@ -91,6 +115,10 @@ def _validate(threshold: Threshold) -> None:
     except ValidationError as exc:
         field, messages = next(iter(exc.message_dict.items()))
         raise ApplicationError(" ".join(messages), field=field) from exc
+
+
+def _source_name(source: Any) -> str:
+    return source.name if source is not None else "all data sources"
 
 
 def _fail_edge(limit: float, marginal: float | None) -> float:
@@ -151,6 +179,7 @@ def threshold_create(*, workflow: Workflow, actor: User, **fields: Any) -> Thres
     """Add a threshold. After the limited roll-out started it is marked as added after launch."""
     workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
     threshold = Threshold(workflow=workflow, **{n: fields[n] for n in FIELDS})
+    threshold.source = fields.get("source")
     _validate(threshold)
     after_launch = limited_has_started(workflow)
     threshold.added_after_launch = after_launch
@@ -174,10 +203,15 @@ def threshold_update(*, threshold: Threshold, actor: User, **fields: Any) -> Thr
     threshold = Threshold.objects.get(pk=threshold.pk)
     before = {name: getattr(threshold, name) for name in FIELDS}
     old_sentence = threshold_sentence(threshold)
+    old_source = threshold.source
     for name in FIELDS:
         setattr(threshold, name, fields[name])
+    if "source" in fields:
+        threshold.source = fields["source"]
     _validate(threshold)
     changes = _changes(before, threshold)
+    if threshold.source != old_source:
+        changes["source"] = [_source_name(old_source), _source_name(threshold.source)]
     if not changes:
         return threshold
     loosened_late = limited_has_started(workflow) and is_loosened(before, threshold)

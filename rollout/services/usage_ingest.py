@@ -120,7 +120,7 @@ _STAGE = "usage_event_stage"
 _STAGE_CREATE = f"""
     CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} (
         workflow_id bigint, event_id uuid, user_ref varchar(254), user_id bigint,
-        cohort_id bigint, kind varchar(12), latency_ms integer, latency_bucket smallint,
+        cohort_id bigint, kind varchar(16), latency_ms integer, latency_bucket smallint,
         occurred_at timestamptz, received_at timestamptz, attrs jsonb
     ) ON COMMIT DELETE ROWS
 """
@@ -227,7 +227,8 @@ def usage_events_store(*, workflow: Workflow, events: Sequence[EventData]) -> In
         unique.setdefault(event.event_id, event)
     if not unique:
         return IngestResult(accepted=0, duplicate=len(events))
-    attribution = attribute_people(workflow, {e.user_ref for e in unique.values()})
+    # A data source's report (input_*) may name nobody: "" is no one's reference.
+    attribution = attribute_people(workflow, {e.user_ref for e in unique.values()} - {""})
     nobody = (None, None)
     attrs_column = _copy_attrs if connection.vendor == "postgresql" else dict
     tz = timezone.get_current_timezone()  # looked up once: per event it costs more than the rest

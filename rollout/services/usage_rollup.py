@@ -39,12 +39,14 @@ from core.dates import day_bounds
 from core.db import lock_until_commit
 from rollout.lib.stats import LATENCY_EDGES_MS
 from rollout.models import (
+    INPUT_KINDS,
     REPORTED_FIELDS,
     Cohort,
     ConfigMismatchDay,
     ConfigReportDay,
     EventKind,
     RollupPeriod,
+    SourceHealthDay,
     UsageActiveUser,
     UsageDirtyDay,
     UsageEvent,
@@ -54,6 +56,7 @@ from rollout.models import (
 )
 from rollout.selectors.ai_config import ai_config_periods
 from rollout.selectors.retention import retention_cutoffs
+from rollout.services.source_rollup import source_health_rebuild_day
 
 # Event kind → the rollup's counter.
 COUNTER = {
@@ -131,8 +134,10 @@ def usage_rollup_rebuild_day(*, workflow_id: int, day: date) -> int:
             continue
         for rollup in rows_for(row["cohort_id"], row["hour"]):
             setattr(rollup, counter, getattr(rollup, counter) + row["n"])
+    # Data-source reports (input_*) are no one's activity: counted apart, in SourceHealthDay.
+    usage = events.exclude(kind__in=INPUT_KINDS)
     latency = (
-        events.filter(latency_bucket__isnull=False)
+        usage.filter(latency_bucket__isnull=False)
         .values("cohort_id", "hour", "latency_bucket")
         .annotate(n=Count("id"))
         .order_by()
@@ -143,11 +148,11 @@ def usage_rollup_rebuild_day(*, workflow_id: int, day: date) -> int:
             rollup.latency_hist[bucket] += row["n"]
             rollup.latency_count += row["n"]
     hourly_users = (
-        events.values("cohort_id", "hour").annotate(n=Count("person", distinct=True)).order_by()
+        usage.values("cohort_id", "hour").annotate(n=Count("person", distinct=True)).order_by()
     )
     for row in hourly_users:
         rows_for(row["cohort_id"], row["hour"])[0].active_users = row["n"]
-    active = list(events.values_list("cohort_id", "person").distinct().order_by())
+    active = list(usage.values_list("cohort_id", "person").distinct().order_by())
     per_cohort: dict[int | None, int] = defaultdict(int)
     for cohort_id, _ in active:
         per_cohort[cohort_id] += 1
@@ -168,6 +173,7 @@ def usage_rollup_rebuild_day(*, workflow_id: int, day: date) -> int:
             batch_size=1000,
         )
         _last_active_update(workflow_id, day, active)
+        source_health_rebuild_day(workflow_id=workflow_id, day=day)
     return total
 
 
@@ -286,7 +292,13 @@ def usage_rollup_rebuild(*, workflow: Workflow | None = None) -> int:
     # A workflow whose kept events are all gone recomputes to nothing: its rollups of those
     # days go too.
     with_events = [row["workflow_id"] for row in first_last]
-    for model in (UsageRollup, UsageActiveUser, ConfigReportDay, ConfigMismatchDay):
+    for model in (
+        UsageRollup,
+        UsageActiveUser,
+        SourceHealthDay,
+        ConfigReportDay,
+        ConfigMismatchDay,
+    ):
         stale = model.objects.exclude(workflow_id__in=with_events).filter(day__gte=kept_from)
         (stale.filter(workflow=workflow) if workflow is not None else stale).delete()
     rebuilt = 0
@@ -296,7 +308,13 @@ def usage_rollup_rebuild(*, workflow: Workflow | None = None) -> int:
         last = wf_events.order_by("-occurred_at").values_list("occurred_at", flat=True).first()
         day, end = timezone.localdate(first), timezone.localdate(last)
         # Days with rollups but no events left (none today, but safe) are cleared too.
-        for model in (UsageRollup, UsageActiveUser, ConfigReportDay, ConfigMismatchDay):
+        for model in (
+            UsageRollup,
+            UsageActiveUser,
+            SourceHealthDay,
+            ConfigReportDay,
+            ConfigMismatchDay,
+        ):
             model.objects.filter(workflow_id=row["workflow_id"], day__gte=kept_from).exclude(
                 day__range=(day, end)
             ).delete()

@@ -35,6 +35,7 @@ from rollout.selectors.plan import (
     phase_timeline,
     readiness_current,
 )
+from rollout.selectors.source_health import source_has_reports, source_health_list
 from rollout.services.data_sources import (
     data_source_create,
     data_source_delete,
@@ -71,6 +72,9 @@ def _render(
     can_change = context["can_change"]
     phases = list(phase_list(workflow))
     sources = list(data_source_list(workflow))
+    health = {row.source.pk: row for row in source_health_list(workflow)}
+    for source in sources:
+        source.health = health.get(source.pk)
     readiness = readiness_current(workflow, observe=True)
     today = timezone.localdate()
     if can_change:
@@ -85,8 +89,9 @@ def _render(
                 },
             )
         for source in sources:
+            reported = source.health is not None and source.health.last_seen_at is not None
             source.form = bound.get(f"source-{source.pk}") or DataSourceForm(
-                prefix=f"source-{source.pk}", instance=source
+                prefix=f"source-{source.pk}", instance=source, key_fixed=reported
             )
         for item in readiness:
             item.form = bound.get(f"q-{item.question}") or ReadinessForm(
@@ -189,7 +194,9 @@ def workflow_source_edit(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         messages.error(request, MSG_NO_SUCH_SOURCE)
         return redirect(_plan_url(workflow))
     key = f"source-{source.pk}"
-    form = DataSourceForm(request.POST, prefix=key, instance=source)
+    form = DataSourceForm(
+        request.POST, prefix=key, instance=source, key_fixed=source_has_reports(source)
+    )
     if form.is_valid():
         try:
             source = data_source_update(source=source, actor=request.user, **form.cleaned_data)

@@ -69,7 +69,7 @@ def _render(
 def workflow_thresholds(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """The thresholds as sentences. POST adds one."""
     workflow = access_workflow(request.user, slug, for_change=request.method == "POST")
-    form = ThresholdForm(request.POST or None)
+    form = ThresholdForm(request.POST or None, workflow=workflow)
     if form.is_bound and form.is_valid():
         try:
             threshold = services.threshold_create(

@@ -19,6 +19,7 @@ from rollout.lib.csv_cells import Echo, csv_cell
 from rollout.models import Cohort, Workflow
 from rollout.permissions import access_workflow, can_triage_feedback
 from rollout.selectors.feedback import feedback_counts_by_day, feedback_summary_by_cohort
+from rollout.selectors.source_health import source_health_list
 from rollout.selectors.thresholds import threshold_list_for_workflow
 from rollout.selectors.usage import COUNTERS, DailySeries, usage_daily
 from rollout.selectors.usage_summary import period_days, usage_cohorts, usage_ever_reported
@@ -85,6 +86,7 @@ def workflow_usage(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     else:
         context.update(has_data=False, ever_reported=usage_ever_reported(workflow))
     context["statuses"] = cohort_statuses(workflow, series, cohort)
+    context["source_health"] = source_health_list(workflow)
     template = "rollout/workflow_usage.html"
     if request.htmx and not request.htmx.history_restore_request:
         template += "#usage-body"

@@ -199,4 +199,4 @@ def test_gate_checklist_refreshes_once_then_polls(page: Page, live_server, sign_
     page.wait_for_timeout(2000)
 
     assert len(requests) == 1
-    expect(page.locator("#gate-checklist .gate-check")).to_have_count(7)
+    expect(page.locator("#gate-checklist .gate-check")).to_have_count(8)

@@ -26,6 +26,7 @@ from rollout.services.phases import plan_create_default
 from tests.browser.conftest import pick_person, screenshot
 from tests.factories import UserFactory, make_workflow, ops_leader_user
 from tests.rollout.promotion_fixtures import (
+    make_briefed,
     make_healthy_usage,
     make_limited_ready,
     make_notice_published,
@@ -165,6 +166,11 @@ def test_owner_plans_and_an_ops_leader_approves_the_promotion(
     section.get_by_role("button", name="Enrol").click()
     expect(page.locator(f"#cohort-{cohort.pk} h2")).to_contain_text("Limited roll-out · 100%")
     screenshot(page, "planning-cohorts")
+    # Both agents read the failure-mode briefing (its own journey: test_briefing_journey), so
+    # "the team understands the failure modes" is borne out by what Rollout observes.
+    make_briefed(
+        workflow, owner, list(User.objects.filter(email__in=["amy@example.com", "ben@example.com"]))
+    )
 
     # Escalation path: one level.
     page.get_by_role("link", name="Escalation", exact=True).click()
@@ -193,7 +199,9 @@ def test_owner_plans_and_an_ops_leader_approves_the_promotion(
     page.get_by_role("link", name="Overview", exact=True).click()
     checklist = page.locator("#gate-checklist")
     expect(checklist).to_contain_text("Gate passes")
-    expect(checklist.locator(".gate-check.gate-pass")).to_have_count(7)
+    expect(checklist.locator(".gate-check.gate-pass")).to_have_count(
+        8
+    )  # 7, and no live source stale or silent
     page.locator("summary", has_text="Request promotion").click()
     page.get_by_label("Note for the approvers").fill("Tier-1 leads are ready.")
     page.get_by_role("button", name="Request promotion").click()

@@ -8,6 +8,7 @@ from django.utils import timezone
 from accounts.models import User
 from rollout.models import (
     PHASE_ORDER,
+    Briefing,
     ChangeNotice,
     Cohort,
     CohortMember,
@@ -21,6 +22,8 @@ from rollout.models import (
     Threshold,
     Workflow,
 )
+from rollout.services.briefings import BriefingText, briefing_acknowledge, briefing_publish
+from rollout.services.source_health import source_heartbeat_record
 
 
 def make_plan(
@@ -51,7 +54,8 @@ def make_plan(
 
 
 def make_shadow_ready(workflow: Workflow, contact: User) -> None:
-    DataSource.objects.create(
+    """A documented live source that has reported (fresh), and an escalation level."""
+    source = DataSource.objects.create(
         workflow=workflow,
         name="Ticket history",
         kind=SourceKind.LIVE,
@@ -59,6 +63,7 @@ def make_shadow_ready(workflow: Workflow, contact: User) -> None:
         validation="row counts checked hourly",
         last_verified_at=date(2026, 11, 1),
     )
+    source_heartbeat_record(source=source, records=100, rejected=0, data_as_of=timezone.now())
     EscalationLevel.objects.create(
         workflow=workflow, position=1, contact=contact, channel="email", response_target_minutes=30
     )
@@ -98,9 +103,24 @@ def make_limited_ready(workflow: Workflow, answered_by: User, member: User) -> C
             workflow=workflow, question=question, answer="yes", answered_by=answered_by
         )
     cohort = make_cohort(workflow, "limited", member)
+    make_briefed(workflow, answered_by, [member])
     make_healthy_usage(workflow, member.email)
     make_notice_published(workflow)
     return cohort
+
+
+def make_briefed(workflow: Workflow, author: User, people: list[User]) -> Briefing:
+    """A published failure-mode briefing, acknowledged by `people`."""
+    briefing = briefing_publish(
+        workflow=workflow,
+        actor=author,
+        text=BriefingText("Drafts replies.", "A wrong refund amount.", "", "Report it."),
+        material=True,
+        change_note="",
+    )
+    for person in people:
+        briefing_acknowledge(briefing=briefing, user=person)
+    return briefing
 
 
 def make_notice_published(

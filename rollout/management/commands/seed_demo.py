@@ -38,6 +38,7 @@ from rollout.management.demo.planning import (
     demo_plan_seed,
 )
 from rollout.management.demo.reviews import demo_review_report, demo_reviews_seed
+from rollout.management.demo.sources import demo_sources_seed
 from rollout.management.demo.usage import demo_usage_seed
 from rollout.models import (
     IN_PROGRESS,
@@ -225,6 +226,7 @@ class Command(BaseCommand):
             created = self._seed_users() + self._seed_workflows()
             created += self._seed_plans(started) + self._seed_blackouts()
             created += self._seed_usage(started, usage_scale)
+            created += self._seed_sources(usage_scale)
             created += self._seed_feedback()
             created += self._seed_notices()
             created += self._seed_reviews()
@@ -376,6 +378,22 @@ class Command(BaseCommand):
             kind, status = current if current else ("none", "")
             self.stdout.write(f"Planned workflow {workflow.name} ({kind}, {status}).")
         return len(missing)
+
+    def _seed_sources(self, scale: float) -> int:
+        """The data sources' reports (rollout.management.demo.sources): a stale CRM export."""
+        if not scale:
+            return 0
+        order = {w.slug: i for i, w in enumerate(DEMO_WORKFLOWS)}
+        demo = sorted(
+            Workflow.objects.filter(slug__in=order).with_owner(), key=lambda w: order[w.slug]
+        )
+        seeded = demo_sources_seed(workflows=demo, now=timezone.now())
+        if not seeded.events and not seeded.heartbeats:
+            return 0
+        self.stdout.write(
+            f"Stored {seeded.events:,} data-source reports and {seeded.heartbeats} heartbeats."
+        )
+        return 1
 
     def _seed_blackouts(self) -> int:
         ops = User.objects.filter(email=OPS).first()

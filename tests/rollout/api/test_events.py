@@ -48,7 +48,10 @@ from tests.rollout.api.conftest import IssuedToken, issue_token
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/events"
-KINDS = "invocation, accepted, edited, overridden, error, fallback, agreed, disagreed"
+KINDS = (
+    "invocation, accepted, edited, overridden, error, fallback, agreed, disagreed, input_ok, "
+    "input_rejected, input_stale"
+)
 
 
 def item(**fields) -> dict:
@@ -289,7 +292,7 @@ INVALID = [
         "Input should be a valid UUID, invalid character: found `n` at 0",
     ),
     ({"event_id": 12345}, "event_id", "UUID input should be a string, bytes or UUID object"),
-    ({"user_ref": ""}, "user_ref", "String should have at least 1 character"),
+    ({"user_ref": ""}, "user_ref", MSG_BLANK_USER),
     ({"user_ref": "   "}, "user_ref", MSG_BLANK_USER),
     ({"user_ref": "x" * 255}, "user_ref", "String should have at most 254 characters"),
     ({"user_ref": 42}, "user_ref", "Input should be a valid string"),

@@ -7,8 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from rollout.api.checks import read_json
-from rollout.api.events import _validate, _validate_each
+from rollout.api.checks import MSG_BLANK_USER, read_json
+from rollout.api.events import (
+    MSG_DATA_AS_OF,
+    MSG_NO_SOURCE,
+    MSG_UNKNOWN_SOURCE,
+    _validate,
+    _validate_each,
+)
 
 NOW = datetime.now(UTC)
 
@@ -91,10 +97,102 @@ CASES = {
 }
 
 
-def _both(items):
-    ours = _validate(items, non_finite_anywhere=False)
-    pairs, errors = _validate_each(items, range(len(items)))
+KEYS = frozenset({"crm-export", "ticket-history"})
+
+
+def _input(**changes):
+    base = {"kind": "input_ok", "user_ref": _DROP, "attrs": {"source": "crm-export"}}
+    return _event(**{**base, **changes})
+
+
+# The data-source kinds' rules (attrs.source, attrs.data_as_of, an optional user_ref).
+INPUT_CASES = {
+    "input ok": {},
+    "input rejected with reason": {
+        "kind": "input_rejected",
+        "attrs": {"source": "crm-export", "reason": "missing account id"},
+    },
+    "input stale": {"kind": "input_stale"},
+    "input with a person": {"user_ref": "agent@example.com"},
+    "input with a blank person": {"user_ref": "   "},
+    "input with a person and a NUL": {"user_ref": "agent\x00"},
+    "input without attrs": {"attrs": _DROP},
+    "input without source": {"attrs": {"reason": "x"}},
+    "input source blank": {"attrs": {"source": " "}},
+    "input source a number": {"attrs": {"source": 7}},
+    "input source unknown": {"attrs": {"source": "erp"}},
+    "input source other case": {"attrs": {"source": "CRM-export"}},
+    "input data_as_of utc": {
+        "attrs": {"source": "crm-export", "data_as_of": "2026-12-01T10:00:00Z"}
+    },
+    "input data_as_of offset": {
+        "attrs": {"source": "crm-export", "data_as_of": "2026-12-01T10:00:00.5+02:00"}
+    },
+    "input data_as_of null": {"attrs": {"source": "crm-export", "data_as_of": None}},
+    "input data_as_of naive": {
+        "attrs": {"source": "crm-export", "data_as_of": "2026-12-01T10:00:00"}
+    },
+    "input data_as_of a date": {"attrs": {"source": "crm-export", "data_as_of": "2026-12-01"}},
+    "input data_as_of a number": {"attrs": {"source": "crm-export", "data_as_of": 1764000000}},
+    "input data_as_of garbage": {"attrs": {"source": "crm-export", "data_as_of": "last week"}},
+    "input attrs nested": {"attrs": {"source": "crm-export", "x": [1]}},
+    "invocation without user_ref": {"kind": "invocation"},
+    "invocation naming a source": {"kind": "invocation", "user_ref": "a@example.com"},
+}
+
+
+def _both(items, source_keys=None):
+    ours = _validate(items, non_finite_anywhere=False, source_keys=source_keys)
+    pairs, errors = _validate_each(items, range(len(items)), None, source_keys)
     return ours, ([event for _, event in pairs], errors)
+
+
+@pytest.mark.parametrize("name", INPUT_CASES)
+def test_one_input_item_answers_as_event_in(name):
+    ours, reference = _both([_input(**INPUT_CASES[name])], KEYS)
+    assert ours == reference
+
+
+def test_input_items_without_known_sources_answer_as_event_in():
+    items = [_input(**changes) for changes in INPUT_CASES.values()]
+    ours, reference = _both(items)
+    assert ours == reference
+    valid, errors = ours
+    assert [e.kind for e in valid] == ["invocation"]  # every input event names an unknown source
+
+
+def test_a_mixed_batch_with_input_kinds_answers_as_event_in():
+    items = [_event(**c) for c in CASES.values()] + [_input(**c) for c in INPUT_CASES.values()]
+    ours, reference = _both(items * 2, KEYS)
+    assert ours == reference
+
+
+def test_input_rules_in_words():
+    valid, errors = _validate(
+        [
+            _input(),
+            _input(attrs={"reason": "x"}),
+            _input(attrs={"source": "erp"}),
+            _input(attrs={"source": "crm-export", "data_as_of": "2026-12-01T10:00:00"}),
+            _input(kind="invocation"),
+        ],
+        non_finite_anywhere=False,
+        source_keys=KEYS,
+    )
+    assert [(e.kind, e.user_ref) for e in valid] == [("input_ok", "")]
+    assert errors == [
+        {"index": 1, "field": "attrs", "message": MSG_NO_SOURCE},
+        {"index": 2, "field": "attrs", "message": MSG_UNKNOWN_SOURCE.format(key="erp")},
+        {"index": 3, "field": "attrs", "message": MSG_DATA_AS_OF},
+        {"index": 4, "field": "user_ref", "message": MSG_BLANK_USER},
+    ]
+
+
+def test_data_as_of_is_stored_as_utc_text_of_one_shape():
+    attrs = {"source": "crm-export", "data_as_of": "2026-12-01T12:00:00.5+02:00"}
+    (event,), errors = _validate([_input(attrs=attrs)], non_finite_anywhere=False, source_keys=KEYS)
+    assert errors == []
+    assert event.attrs == {"source": "crm-export", "data_as_of": "2026-12-01T10:00:00.500000+00:00"}
 
 
 @pytest.mark.parametrize("name", CASES)

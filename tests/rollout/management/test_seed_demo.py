@@ -11,8 +11,10 @@ from django.utils.formats import date_format
 
 from accounts.models import User
 from accounts.roles import EXECUTIVES, OPS_LEADERS, role_names
+from rollout.gates import gate_next
 from rollout.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS, DEMO_WORKFLOWS
 from rollout.models import (
+    INPUT_KINDS,
     ActivityEntry,
     AIConfiguration,
     BlackoutWindow,
@@ -45,6 +47,9 @@ from rollout.models import (
     Review,
     ReviewReminder,
     ReviewStatus,
+    SourceKind,
+    SourceState,
+    SourceStatus,
     Threshold,
     ThresholdEvaluation,
     ThresholdStatus,
@@ -148,8 +153,10 @@ def usage_counts() -> dict[str, int]:
 
 
 def events_by_workflow() -> dict[str, int]:
+    """Usage events per workflow (the data sources' input_* reports are not usage)."""
     return dict(
-        UsageEvent.objects.values("workflow__slug")
+        UsageEvent.objects.exclude(kind__in=INPUT_KINDS)
+        .values("workflow__slug")
         .annotate(n=Count("id"))
         .values_list("workflow__slug", "n")
         .order_by()
@@ -505,13 +512,14 @@ def test_the_default_usage_tells_the_demo_stories() -> None:
     }
     assert set(by_slug) == DEMO_SLUGS - {"sales-lead-scoring"}  # an audit has no usage yet
     assert 20_000 < sum(by_slug.values()) < 80_000
+    usage = UsageEvent.objects.exclude(kind__in=INPUT_KINDS)
     kinds = {
-        slug: set(UsageEvent.objects.filter(workflow__slug=slug).values_list("kind", flat=True))
+        slug: set(usage.filter(workflow__slug=slug).values_list("kind", flat=True))
         for slug in by_slug
     }
     assert kinds["invoice-coding"] == {"invocation", "agreed", "disagreed", "error"}  # shadow
     # Shadow mode first, then live outputs and what people did with them.
-    every_kind = {c.value for c in EventKind}
+    every_kind = {c.value for c in EventKind} - INPUT_KINDS
     assert kinds["support-reply-drafting"] == kinds["contract-clause-review"] == every_kind
     assert_usage_follows_the_plans()
     assert_usage_looks_real()
@@ -530,7 +538,9 @@ def test_the_default_usage_tells_the_demo_stories() -> None:
 
 def assert_usage_follows_the_plans() -> None:
     def first_event(slug: str, **filters: object) -> datetime:
-        events = UsageEvent.objects.filter(workflow__slug=slug, **filters)
+        events = UsageEvent.objects.filter(workflow__slug=slug, **filters).exclude(
+            kind__in=INPUT_KINDS
+        )
         return events.order_by("occurred_at").values_list("occurred_at", flat=True).first()
 
     def started(slug: str, kind: str) -> datetime:
@@ -612,7 +622,7 @@ def assert_usage_looks_real() -> None:
 def assert_rollups_are_ready(by_slug: dict[str, int]) -> None:
     assert not UsageDirtyDay.objects.exists()
     for slug in by_slug:
-        events = UsageEvent.objects.filter(workflow__slug=slug)
+        events = UsageEvent.objects.filter(workflow__slug=slug).exclude(kind__in=INPUT_KINDS)
         days = UsageRollup.objects.filter(workflow__slug=slug, period="day")
         assert {timezone.localdate(at) for at in events.values_list("occurred_at", flat=True)} == (
             set(days.values_list("day", flat=True))
@@ -1013,3 +1023,31 @@ def test_support_reply_drafting_has_a_briefing_at_60_percent_in_the_eu_cohort() 
     assert "Briefing on Support reply drafting" in output
     assert "Nothing to do" in seed()  # idempotent
     assert support.briefings.count() == 2
+
+
+def test_the_crm_export_went_stale_last_week_and_the_gate_says_so() -> None:
+    seed(usage=LIGHT)
+    support = Workflow.objects.get(slug="support-reply-drafting")
+    crm = DataSource.objects.get(workflow=support, key="crm-export")
+    assert crm.kind == SourceKind.LIVE
+    status = SourceStatus.objects.get(source=crm)
+    assert status.state == SourceState.STALE
+    assert timedelta(days=6) < timezone.now() - status.state_since < timedelta(days=8)
+    check = {c.key: c for c in gate_next(support).checks}["live_sources_fresh"]
+    assert check.reason.startswith("“CRM export” is stale since ")
+    assert (
+        Notification.objects.filter(
+            recipient=support.owner,
+            title="Support reply drafting: data source “CRM export” is stale",
+        ).count()
+        == 1
+    )
+    # The other live sources report by heartbeat and are fresh; lead scoring's never reported.
+    fresh = SourceStatus.objects.filter(
+        source__kind=SourceKind.LIVE, state=SourceState.FRESH
+    ).values_list("source__workflow__slug", flat=True)
+    assert set(fresh) == {"support-reply-drafting", "invoice-coding", "contract-clause-review"}
+    leads = {c.key: c for c in gate_next(Workflow.objects.get(slug="sales-lead-scoring")).checks}
+    assert "has never reported" in leads["live_sources_reported"].reason
+    # Seeded once.
+    assert "data-source reports" not in seed(usage=LIGHT)

@@ -223,7 +223,7 @@ def test_the_phase_in_progress_and_its_pause(workflow, ops_leader):
     assert health[not_started.pk].phase_label == NOT_STARTED
 
 
-def test_three_queries_for_any_number_of_workflows(django_assert_num_queries, ops_leader):
+def test_four_queries_for_any_number_of_workflows(django_assert_num_queries, ops_leader):
     workflows = [make_workflow(actor=ops_leader, slug=f"flow-{n}") for n in range(12)]
     for n, w in enumerate(workflows):
         make_plan(w, current="limited")
@@ -231,7 +231,8 @@ def test_three_queries_for_any_number_of_workflows(django_assert_num_queries, op
         cohort = make_cohort(w, ops_leader, f"Cohort {n}", 1)
         drift(w, cohort, DriftStatus.DEGRADING, "Rose.")
 
-    with django_assert_num_queries(3):
+    # Thresholds, drift, phases, and the live data sources with their status.
+    with django_assert_num_queries(4):
         health = workflow_health([w.pk for w in workflows])
 
     assert [h.status for h in health.values()].count(HealthStatus.FAILING) == 4

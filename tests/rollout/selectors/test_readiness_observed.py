@@ -17,11 +17,13 @@ from rollout.models import (
 )
 from rollout.selectors.plan import readiness_current
 from rollout.selectors.readiness import readiness_observed
+from rollout.services.briefings import BriefingText, briefing_acknowledge, briefing_publish
 from rollout.services.evaluation import usage_refresh_pending
+from rollout.services.source_health import source_heartbeat_record
 from rollout.services.usage_ingest import EventData, usage_events_store
 from tests.factories import UserFactory
 from tests.rollout.gates.test_planning import checks
-from tests.rollout.promotion_fixtures import make_limited_ready, make_plan
+from tests.rollout.promotion_fixtures import make_cohort, make_limited_ready, make_plan
 
 
 def observed(workflow, question):
@@ -40,18 +42,39 @@ def send(workflow, kind: str, n: int, *, hours_ago: float = 1) -> None:
     usage_refresh_pending()
 
 
-def test_live_data_from_the_source_kinds(workflow):
+def test_live_data_from_the_source_kinds_and_their_health(workflow):
     seen = observed(workflow, ReadinessQuestion.LIVE_DATA)
     assert (seen.answer, seen.summary) == ("no", "No data source is declared.")
     DataSource.objects.create(workflow=workflow, name="CRM export", kind=SourceKind.STATIC_EXPORT)
     seen = observed(workflow, ReadinessQuestion.LIVE_DATA)
     assert (seen.answer, seen.summary) == ("no", "No live connection: CRM export (static export).")
-    DataSource.objects.create(workflow=workflow, name="Tickets", kind=SourceKind.LIVE)
+    tickets = DataSource.objects.create(
+        workflow=workflow, name="Tickets", kind=SourceKind.LIVE, max_age_minutes=60
+    )
     seen = observed(workflow, ReadinessQuestion.LIVE_DATA)
     assert (seen.answer, seen.summary) == ("partly", "Not live yet: CRM export (static export).")
-    DataSource.objects.filter(name="CRM export").update(kind=SourceKind.LIVE)
+    crm = DataSource.objects.get(name="CRM export")
+    crm.kind = SourceKind.LIVE
+    crm.save()
     seen = observed(workflow, ReadinessQuestion.LIVE_DATA)
-    assert (seen.answer, seen.summary) == ("yes", "All sources are live: 2 live connections.")
+    assert (seen.answer, seen.summary) == (
+        "partly",
+        "Live, but never reported what it reads: CRM export, Tickets.",
+    )
+    now = timezone.now()
+    source_heartbeat_record(source=crm, records=10, rejected=0, data_as_of=now)
+    source_heartbeat_record(
+        source=tickets, records=10, rejected=0, data_as_of=now - timedelta(hours=3)
+    )
+    seen = observed(workflow, ReadinessQuestion.LIVE_DATA)
+    assert seen.answer == "partly"
+    assert seen.summary.startswith("“Tickets” is stale since ")
+    source_heartbeat_record(source=tickets, records=10, rejected=0, data_as_of=now)
+    seen = observed(workflow, ReadinessQuestion.LIVE_DATA)
+    assert (seen.answer, seen.summary) == (
+        "yes",
+        "All sources are live and report fresh data: 2 live connections.",
+    )
 
 
 def test_logging_from_events_received_in_the_last_days(workflow):
@@ -170,3 +193,31 @@ def test_a_contradiction_blocks_the_gate_like_partly(workflow, ops_leader, membe
         "Declared “yes”, contradicted by what Rollout observes: Does it run on live data rather "
         "than static exports? (observed: Not live yet: CRM export (static export).)"
     )
+
+
+def test_failure_modes_from_briefing_coverage_of_the_next_phase(workflow, ops_leader):
+    question = ReadinessQuestion.FAILURE_MODES
+    seen = observed(workflow, question)
+    assert seen.answer is None
+    assert seen.summary == "No cohort is live in the limited roll-out yet: nobody to brief."
+    people = [UserFactory() for _ in range(10)]
+    cohort = make_cohort(workflow, "limited", people[0])
+    for person in people[1:]:
+        cohort.memberships.create(user=person)
+    seen = observed(workflow, question)
+    assert seen.answer == "no"
+    assert seen.summary.startswith("No failure-mode briefing is published: none of the 10 ")
+    text = BriefingText("Drafts replies.", "A wrong refund.", "", "Report it.")
+    briefing = briefing_publish(
+        workflow=workflow, actor=ops_leader, text=text, material=True, change_note=""
+    )
+    for person in people[:8]:
+        briefing_acknowledge(briefing=briefing, user=person)
+    seen = observed(workflow, question)
+    assert (seen.answer, seen.summary) == (
+        "partly",
+        "8 of 10 members live in the limited roll-out (80%) acknowledged briefing version 1; "
+        "the plan's target is 90%.",
+    )
+    briefing_acknowledge(briefing=briefing, user=people[8])
+    assert observed(workflow, question).answer == "yes"  # 90 %: exactly the target

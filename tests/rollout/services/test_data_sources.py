@@ -6,6 +6,10 @@ from django.utils import timezone
 from core.errors import ApplicationError
 from rollout.models import ActivityEntry, DataSource
 from rollout.services.data_sources import (
+    MSG_KEY_FIXED,
+    MSG_KEY_INVALID,
+    MSG_KEY_TAKEN,
+    MSG_MAX_AGE_ZERO,
     MSG_NAME_TAKEN,
     MSG_VERIFIED_IN_FUTURE,
     VERB_CHANGED_AI_INPUT,
@@ -14,6 +18,7 @@ from rollout.services.data_sources import (
     data_source_update,
 )
 from rollout.services.phases import plan_create_default
+from rollout.services.source_health import source_heartbeat_record
 
 
 def _create(workflow, actor, **overrides):
@@ -87,3 +92,47 @@ def test_delete_is_logged(workflow, workflow_owner):
     assert DataSource.objects.count() == 0
     entry = ActivityEntry.objects.filter(target__startswith="data source").first()
     assert (entry.verb, entry.target) == ("removed", "data source Ticket export")
+
+
+# --- keys and the measurable freshness (issue 17 §1) --------------------------------------------
+
+
+def test_a_new_source_gets_a_key_from_its_name_unique_in_the_workflow(workflow, workflow_owner):
+    first = _create(workflow, workflow_owner, name="CRM export")
+    second = _create(workflow, workflow_owner, name="CRM Export!")  # another name, same slug
+    assert (first.key, second.key) == ("crm-export", "crm-export-2")
+
+
+def test_a_chosen_key_is_kept_and_checked(workflow, workflow_owner):
+    source = _create(workflow, workflow_owner, name="CRM export", key="crm")
+    assert source.key == "crm"
+    with pytest.raises(ApplicationError) as exc:
+        _create(workflow, workflow_owner, name="Other", key="crm")
+    assert (exc.value.message, exc.value.field) == (MSG_KEY_TAKEN.format(key="crm"), "key")
+    with pytest.raises(ApplicationError) as exc:
+        _create(workflow, workflow_owner, name="Other", key="not a slug")
+    assert (exc.value.message, exc.value.field) == (MSG_KEY_INVALID, "key")
+    assert DataSource.objects.count() == 1
+
+
+def test_the_key_is_editable_only_until_something_was_reported(workflow, workflow_owner):
+    source = _create(workflow, workflow_owner, name="CRM export")
+    source = data_source_update(source=source, actor=workflow_owner, key="crm")
+    assert source.key == "crm"
+    source_heartbeat_record(source=source, records=1, rejected=0)
+    with pytest.raises(ApplicationError) as exc:
+        data_source_update(source=source, actor=workflow_owner, key="crm-2")
+    assert exc.value.message == MSG_KEY_FIXED.format(key="crm")
+    source.refresh_from_db()
+    assert source.key == "crm"
+    # An edit that leaves the key empty keeps it.
+    assert (
+        data_source_update(source=source, actor=workflow_owner, key="", version="v2").key == "crm"
+    )
+
+
+def test_a_maximum_age_of_zero_is_refused(workflow, workflow_owner):
+    with pytest.raises(ApplicationError) as exc:
+        _create(workflow, workflow_owner, max_age_minutes=0)
+    assert (exc.value.message, exc.value.field) == (MSG_MAX_AGE_ZERO, "max_age_minutes")
+    assert _create(workflow, workflow_owner, max_age_minutes=90).max_age_minutes == 90

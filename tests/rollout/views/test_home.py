@@ -131,11 +131,12 @@ def test_home_queries_are_bounded(django_assert_max_num_queries, ops_leader):
     leader, owner_client = as_user(ops_leader), as_user(owner)
 
     # The ops leader: 8, plus one each for escalations waiting on me, my open feedback and my
-    # notices, plus the portfolio summary (10). The owner: 8 + 3 + the owned rows' health (3),
-    # open feedback and escalations (3).
-    with django_assert_max_num_queries(21):
+    # notices, plus the portfolio summary (10, +1 for the live data sources' flags). The owner:
+    # 8 + 3 + the owned rows' health (3, +1 for the live data sources' flags), open feedback and
+    # escalations (3).
+    with django_assert_max_num_queries(22):
         assert leader.get(URL).status_code == 200
-    with django_assert_max_num_queries(17):
+    with django_assert_max_num_queries(18):
         response = owner_client.get(URL)
     assert len(response.context["owned"]) == 25
 

@@ -41,7 +41,7 @@ def first_versions(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("rollout", "0019_briefings"),
+        ("rollout", "0020_source_health"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,4 +1,4 @@
-"""Migration 0020 records version 1 of every workflow's AI configuration from what its fields and
+"""Migration 0021 records version 1 of every workflow's AI configuration from what its fields and
 its versioned data sources say, in effect since the workflow was created."""
 
 import pytest
@@ -8,8 +8,8 @@ from django.db.migrations.executor import MigrationExecutor
 from rollout.models import AIConfiguration, Workflow
 from tests.factories import make_workflow
 
-BEFORE = [("rollout", "0019_briefings")]
-AFTER = [("rollout", "0020_ai_configuration")]
+BEFORE = [("rollout", "0020_source_health")]
+AFTER = [("rollout", "0021_ai_configuration")]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -19,8 +19,12 @@ def test_version_1_is_what_each_workflow_declares(ops_leader):
     executor = MigrationExecutor(connection)
     executor.migrate(BEFORE)
     old = executor.loader.project_state(BEFORE).apps.get_model("rollout", "DataSource")
-    crm = old.objects.create(workflow_id=workflow.pk, name="CRM", kind="live", version="v3")
-    old.objects.create(workflow_id=workflow.pk, name="Macros", kind="live", version="")
+    crm = old.objects.create(
+        workflow_id=workflow.pk, name="CRM", key="crm", kind="live", version="v3"
+    )
+    old.objects.create(
+        workflow_id=workflow.pk, name="Macros", key="macros", kind="live", version=""
+    )
 
     executor = MigrationExecutor(connection)
     executor.migrate(AFTER)
