@@ -105,5 +105,6 @@ def test_owner_publishes_member_acknowledges_and_goes_live(
         "mode": "live",
         "phase": "limited",
         "cohort": "EU agents",
+        "config_version": 1,
     }
     assert console_errors == []
