@@ -79,14 +79,13 @@ def _live_data(workflow: Workflow, now: datetime) -> Observation:
     live = [source_health_at(s, now) for s in sources if s.kind == SourceKind.LIVE]
     if not live:
         return Observation(NO, f"No live connection: {_names(not_live)}.")
-    if not_live:
-        return Observation(PARTLY, f"Not live yet: {_names(not_live)}.")
-    unhealthy = [h.reason for h in live if h.flagged]
-    if unhealthy:
-        return Observation(PARTLY, " ".join(unhealthy))
+    problems = [f"Not live yet: {_names(not_live)}."] if not_live else []
+    problems += [h.reason for h in live if h.flagged]
     never = [h.source.name for h in live if h.state == SourceState.NEVER_REPORTED]
     if never:
-        return Observation(PARTLY, f"Live, but never reported what it reads: {_names(never)}.")
+        problems.append(f"Live, but never reported what it reads: {_names(never)}.")
+    if problems:
+        return Observation(PARTLY, " ".join(problems))
     count = _count(len(live), "live connection")
     return Observation(YES, f"All sources are live and report fresh data: {count}.")
 

@@ -27,6 +27,7 @@ from django.utils import formats, timezone
 
 from accounts.models import EmailCategory, User
 from core.wake import wake
+from rollout.lib.numbers import format_count
 from rollout.models import (
     IN_PROGRESS,
     AIConfiguration,
@@ -233,13 +234,15 @@ def evidence_sentence(evidence: dict) -> str:
     for name, field in evidence.get("fields", {}).items():
         first = datetime.fromisoformat(field["first_at"])
         parts.append(
-            f"{field['count']} events since {_when(first)} report {FIELD_LABELS[name].lower()} "
+            f"{format_count(field['count'])} events since {_when(first)} report "
+            f"{FIELD_LABELS[name].lower()} "
             f"“{field['reported']}” where “{field['declared'] or '—'}” was declared"
         )
     share = ""
     if evidence.get("reporting"):
         pct = 100 * evidence["mismatching"] / evidence["reporting"]
-        share = f" ({pct:.0f} % of the {evidence['reporting']} events reporting a version)"
+        reporting = format_count(evidence["reporting"])
+        share = f" ({pct:.0f} % of the {reporting} events reporting a version)"
     return "; ".join(parts) + share + "." if parts else ""
 
 

@@ -52,7 +52,11 @@ def test_live_data_from_the_source_kinds_and_their_health(workflow):
         workflow=workflow, name="Tickets", kind=SourceKind.LIVE, max_age_minutes=60
     )
     seen = observed(workflow, ReadinessQuestion.LIVE_DATA)
-    assert (seen.answer, seen.summary) == ("partly", "Not live yet: CRM export (static export).")
+    assert (seen.answer, seen.summary) == (
+        "partly",
+        "Not live yet: CRM export (static export). "
+        "Live, but never reported what it reads: Tickets.",
+    )
     crm = DataSource.objects.get(name="CRM export")
     crm.kind = SourceKind.LIVE
     crm.save()
