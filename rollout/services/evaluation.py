@@ -17,6 +17,7 @@ from django.utils import formats, timezone
 
 from accounts.models import EmailCategory
 from core.dates import day_bounds
+from rollout.lib.numbers import format_count
 from rollout.models import (
     SOURCE_METRICS,
     BreachAction,
@@ -70,7 +71,9 @@ def judge(threshold: Threshold, observed: float | None, sample: int) -> Judgemen
     days = threshold.window_days
     if observed is None or sample < threshold.min_sample:
         reason = (
-            MSG_INSUFFICIENT.format(sample=sample, needed=threshold.min_sample, days=days)
+            MSG_INSUFFICIENT.format(
+                sample=format_count(sample), needed=format_count(threshold.min_sample), days=days
+            )
             if sample
             else MSG_NO_DATA.format(days=days)
         )
@@ -83,14 +86,15 @@ def judge(threshold: Threshold, observed: float | None, sample: int) -> Judgemen
     value = format_threshold_value(metric, observed)
     limit = format_threshold_value(metric, threshold.limit)
     word = "at most" if at_most else "at least"
+    cases = format_count(sample)
     if within(threshold.limit):
-        verdict, reason = Verdict.PASS, f"{value} over {sample} cases: {word} {limit}."
+        verdict, reason = Verdict.PASS, f"{value} over {cases} cases: {word} {limit}."
     elif threshold.marginal_limit is not None and within(threshold.marginal_limit):
         edge = format_threshold_value(metric, threshold.marginal_limit)
         verdict = Verdict.MARGINAL
-        reason = f"{value} over {sample} cases: past {limit}, inside the marginal band to {edge}."
+        reason = f"{value} over {cases} cases: past {limit}, inside the marginal band to {edge}."
     else:
-        verdict, reason = Verdict.FAIL, f"{value} over {sample} cases: should be {word} {limit}."
+        verdict, reason = Verdict.FAIL, f"{value} over {cases} cases: should be {word} {limit}."
     return Judgement(verdict, observed, sample, reason)
 
 
