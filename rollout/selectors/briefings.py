@@ -196,13 +196,13 @@ class BriefingCoverage:
             return "No cohort members in that phase yet: nobody to brief."
         if self.version is None:
             return (
-                f"No failure-mode briefing is published: 0 of {self.members} members (0 %) "
-                f"acknowledged; the target is {self.target} %."
+                f"No failure-mode briefing is published: 0 of {self.members} members (0%) "
+                f"acknowledged; the target is {self.target}%."
             )
         return (
             f"{self.acknowledged} of {self.members} members of the cohorts live in that phase "
-            f"({self.percent} %) acknowledged briefing version {self.version.number}; the target "
-            f"is {self.target} %."
+            f"({self.percent}%) acknowledged briefing version {self.version.number}; the target "
+            f"is {self.target}%."
         )
 
     @property

@@ -242,7 +242,7 @@ def evidence_sentence(evidence: dict) -> str:
     if evidence.get("reporting"):
         pct = 100 * evidence["mismatching"] / evidence["reporting"]
         reporting = format_count(evidence["reporting"])
-        share = f" ({pct:.0f} % of the {reporting} events reporting a version)"
+        share = f" ({pct:.0f}% of the {reporting} events reporting a version)"
     return "; ".join(parts) + share + "." if parts else ""
 
 

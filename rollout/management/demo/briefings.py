@@ -111,5 +111,5 @@ def demo_briefing_report(workflow: Workflow) -> str:
     acknowledged = BriefingAcknowledgement.objects.filter(briefing__workflow=workflow).count()
     return (
         f"Briefing on {workflow.name}: {versions} versions, {acknowledged} acknowledgements "
-        "(EU tier-1 agents at 60 %; member@example.com has not acknowledged yet)."
+        "(EU tier-1 agents at 60%; member@example.com has not acknowledged yet)."
     )

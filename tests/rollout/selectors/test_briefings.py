@@ -68,8 +68,8 @@ def test_before_any_briefing_coverage_is_zero(workflow, cohorts):
     assert coverage.meets_target is False
     assert rows(coverage) == [("Limited", 3, 0, 0, ["Ann", "Ben", "Cid"])]
     assert coverage.summary == (
-        "No failure-mode briefing is published: 0 of 3 members (0 %) acknowledged; "
-        "the target is 90 %."
+        "No failure-mode briefing is published: 0 of 3 members (0%) acknowledged; "
+        "the target is 90%."
     )
     assert briefing_coverage(workflow, "audit").summary == (
         "No cohort members in that phase yet: nobody to brief."
@@ -84,8 +84,8 @@ def test_coverage_per_cohort_of_the_phase(workflow, workflow_owner, cohorts):
     assert rows(limited) == [("Limited", 3, 2, 66, ["Cid"])]
     assert (limited.members, limited.acknowledged, limited.percent) == (3, 2, 66)
     assert limited.summary == (
-        "2 of 3 members of the cohorts live in that phase (66 %) acknowledged briefing "
-        "version 1; the target is 90 %."
+        "2 of 3 members of the cohorts live in that phase (66%) acknowledged briefing "
+        "version 1; the target is 90%."
     )
     # Broad: the limited cohort stays live; Ann is in both and counts once overall.
     broad = briefing_coverage(workflow, "broad")

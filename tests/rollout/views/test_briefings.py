@@ -296,18 +296,18 @@ def test_owner_sees_who_has_not_acknowledged(
     client.force_login(workflow_owner)
     with django_assert_max_num_queries(20):
         body = client.get(url()).content.decode()
-    assert "3 of 4 members (75 %) · target 90 %" in body
+    assert "3 of 4 members (75%) · target 90%" in body
     assert "Below target" in body
     assert str(others[2]) in body
     cohorts_page = client.get(reverse("workflow_cohorts", args=[workflow.slug])).content.decode()
     assert "Briefing v1: 3 of 4 active members acknowledged" in cohorts_page
-    assert "75 %" in cohorts_page and f"not yet: {others[2]}" in cohorts_page
+    assert "75%" in cohorts_page and f"not yet: {others[2]}" in cohorts_page
 
 
 def test_cohorts_page_before_any_briefing(client, workflow, workflow_owner, member):
     client.force_login(workflow_owner)
     body = client.get(reverse("workflow_cohorts", args=[workflow.slug])).content.decode()
-    assert "No failure-mode briefing published yet: briefing coverage 0 %." in body
+    assert "No failure-mode briefing published yet: briefing coverage 0%." in body
 
 
 def test_the_overview_asks_a_member_to_read_it_until_they_have(client, workflow, member, briefing):
