@@ -73,7 +73,7 @@ def test_owner_publishes_member_acknowledges_and_goes_live(
     page.get_by_role("button", name="Publish the briefing").click()
     expect(page.get_by_text("Published version 1. 1 person asked to read")).to_be_visible()
     expect(page.get_by_role("heading", name=re.compile(r"^Version 1"))).to_be_visible()
-    expect(page.locator("#coverage")).to_contain_text("0 of 1 member (0 %)")
+    expect(page.locator("#coverage")).to_contain_text("0 of 1 member (0%)")
     screenshot(page, "briefing-owner")
     page.get_by_text("Publish a new version").click()  # the form, folded away once published
     expect(page.get_by_label("What changed")).to_be_visible()
