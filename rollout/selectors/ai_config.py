@@ -5,7 +5,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.db.models import Max, Min, Sum
+from django.utils import formats, timezone
 
+from rollout.lib.numbers import format_count
 from rollout.models import (
     AIConfiguration,
     ConfigMismatchDay,
@@ -141,3 +143,56 @@ def ai_config_restart(workflow: Workflow) -> datetime | None:
     if current is None or current[0] <= 1:
         return None
     return current[1]
+
+
+def when_text(at: datetime) -> str:
+    return formats.date_format(timezone.localtime(at), "j F Y, H:i")
+
+
+def source_version_changes(before: dict, after: dict) -> dict[str, list[str]]:
+    changes = {}
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key, {}), after.get(key, {})
+        if old.get("version") != new.get("version"):
+            name = new.get("name") or old.get("name") or key
+            label = f"Data source “{name}” version"
+            changes[label] = [old.get("version") or "—", new.get("version") or "—"]
+    return changes
+
+
+def config_changes(before: dict, after: dict) -> dict[str, list[str]]:
+    """{label: [before, after]} for every configuration field that differs: the activity log's
+    and the notice's account of a change."""
+    changes = {
+        FIELD_LABELS[name]: [before.get(name) or "—", after.get(name) or "—"]
+        for name in CONFIG_FIELDS
+        if (before.get(name) or "") != (after.get(name) or "")
+    }
+    return changes | source_version_changes(before.get("sources", {}), after.get("sources", {}))
+
+
+def evidence_sentence(evidence: dict) -> str:
+    """The detection's evidence in words, for the alert, the notice and the history page."""
+    parts = []
+    for name, found in evidence.get("fields", {}).items():
+        first = datetime.fromisoformat(found["first_at"])
+        parts.append(
+            f"{format_count(found['count'])} events since {when_text(first)} report "
+            f"{FIELD_LABELS[name].lower()} "
+            f"“{found['reported']}” where “{found['declared'] or '—'}” was declared"
+        )
+    share = ""
+    if evidence.get("reporting"):
+        pct = 100 * evidence["mismatching"] / evidence["reporting"]
+        reporting = format_count(evidence["reporting"])
+        share = f" ({pct:.0f}% of the {reporting} events reporting a version)"
+    return "; ".join(parts) + share + "." if parts else ""
+
+
+def config_values(config: AIConfiguration | None) -> dict:
+    """A version's values in ai_config_values's shape ({} for none), to compare two versions."""
+    if config is None:
+        return {}
+    values = {name: getattr(config, name) for name in CONFIG_FIELDS}
+    values["sources"] = config.sources
+    return values

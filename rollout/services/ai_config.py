@@ -23,11 +23,10 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 
 from accounts.models import EmailCategory, User
 from core.wake import wake
-from rollout.lib.numbers import format_count
 from rollout.models import (
     IN_PROGRESS,
     AIConfiguration,
@@ -39,11 +38,13 @@ from rollout.models import (
 )
 from rollout.selectors.ai_config import (
     CONFIG_FIELDS,
-    FIELD_LABELS,
     MismatchEvidence,
     ai_config_current,
     ai_config_values,
+    config_changes,
     config_mismatch_evidence,
+    evidence_sentence,
+    when_text,
 )
 from rollout.services.activity import activity_record
 from rollout.services.decision_cache import plan_changed
@@ -67,32 +68,6 @@ NOTE_RESTARTED = (
     "The AI changed mid-phase: drift is measured against a new baseline from {when}, and every "
     "threshold counts only what happened since."
 )
-
-
-def _when(at: datetime) -> str:
-    return formats.date_format(timezone.localtime(at), "j F Y, H:i")
-
-
-def _source_lines(before: dict, after: dict) -> dict[str, list[str]]:
-    changes = {}
-    for key in sorted(set(before) | set(after)):
-        old, new = before.get(key, {}), after.get(key, {})
-        if old.get("version") != new.get("version"):
-            name = new.get("name") or old.get("name") or key
-            label = f"Data source “{name}” version"
-            changes[label] = [old.get("version") or "—", new.get("version") or "—"]
-    return changes
-
-
-def config_changes(before: dict, after: dict) -> dict[str, list[str]]:
-    """{label: [before, after]} for every configuration field that differs: the activity log's
-    and the notice's account of a change."""
-    changes = {
-        FIELD_LABELS[name]: [before.get(name) or "—", after.get(name) or "—"]
-        for name in CONFIG_FIELDS
-        if (before.get(name) or "") != (after.get(name) or "")
-    }
-    return changes | _source_lines(before.get("sources", {}), after.get("sources", {}))
 
 
 def _create(
@@ -190,7 +165,7 @@ def _restart(
         actor=actor,
         verb=VERB_RESTARTED,
         target=phase.get_kind_display(),
-        note=NOTE_RESTARTED.format(when=_when(config.effective_at)),
+        note=NOTE_RESTARTED.format(when=when_text(config.effective_at)),
     )
     phase.workflow = workflow
     notice_draft_for_model_change(
@@ -226,24 +201,6 @@ def _evidence(config: AIConfiguration, found: MismatchEvidence, since) -> dict:
         "compared_with": config.version,
         "fields": fields,
     }
-
-
-def evidence_sentence(evidence: dict) -> str:
-    """The detection's evidence in words, for the alert, the notice and the history page."""
-    parts = []
-    for name, field in evidence.get("fields", {}).items():
-        first = datetime.fromisoformat(field["first_at"])
-        parts.append(
-            f"{format_count(field['count'])} events since {_when(first)} report "
-            f"{FIELD_LABELS[name].lower()} "
-            f"“{field['reported']}” where “{field['declared'] or '—'}” was declared"
-        )
-    share = ""
-    if evidence.get("reporting"):
-        pct = 100 * evidence["mismatching"] / evidence["reporting"]
-        reporting = format_count(evidence["reporting"])
-        share = f" ({pct:.0f}% of the {reporting} events reporting a version)"
-    return "; ".join(parts) + share + "." if parts else ""
 
 
 @transaction.atomic

@@ -11,13 +11,11 @@ from rollout.selectors.ai_config import (
     FIELD_LABELS,
     ai_config_history,
     ai_config_values,
-)
-from rollout.services.ai_config import (
-    MISMATCH_EVENTS,
-    MISMATCH_SHARE,
     config_changes,
+    config_values,
     evidence_sentence,
 )
+from rollout.services.ai_config import MISMATCH_EVENTS, MISMATCH_SHARE
 from rollout.views._workflow import workflow_page_context
 
 
@@ -30,7 +28,7 @@ def workflow_configuration(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     rows = []
     for i, config in enumerate(history):
         previous = history[i + 1] if i + 1 < len(history) else None
-        changes = config_changes(_values(previous), _values(config)) if previous else {}
+        changes = config_changes(config_values(previous), config_values(config)) if previous else {}
         rows.append(
             {
                 "config": config,
@@ -41,7 +39,9 @@ def workflow_configuration(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     current = history[0] if history else None
     # What the workflow's fields declare against the version in effect: differs after an
     # unannounced change until the owner declares it (or the integration goes back).
-    undeclared = config_changes(ai_config_values(workflow), _values(current)) if current else {}
+    undeclared = (
+        config_changes(ai_config_values(workflow), config_values(current)) if current else {}
+    )
     context = workflow_page_context(request.user, workflow, tab="configuration")
     context.update(
         current=current,
@@ -52,11 +52,3 @@ def workflow_configuration(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         mismatch_share=round(MISMATCH_SHARE * 100),
     )
     return render(request, "rollout/workflow_configuration.html", context)
-
-
-def _values(config) -> dict:
-    if config is None:
-        return {}
-    values = {name: getattr(config, name) for name in FIELD_LABELS}
-    values["sources"] = config.sources
-    return values

@@ -9,9 +9,11 @@ from django.utils import timezone
 from accounts.models import User
 from rollout.models import (
     ActivityEntry,
+    AIConfiguration,
     BreachAction,
     ChangeNotice,
     Cohort,
+    ConfigOrigin,
     DecisionKind,
     Escalation,
     EscalationEvent,
@@ -45,6 +47,7 @@ KINDS = (
     "ownership",
     "escalation",
     "review",
+    "configuration",
 )
 
 
@@ -62,6 +65,7 @@ class Evidence:
     handover: ActivityEntry
     exhausted: EscalationEvent
     review: Review
+    configuration: AIConfiguration
 
 
 def _at(entry: ActivityEntry, when: datetime) -> ActivityEntry:
@@ -216,6 +220,38 @@ def make_evidence(
         decided_by=requester,
         decided_at=start + 10 * hour,
     )
+    declared = AIConfiguration.objects.filter(workflow=workflow).order_by("-version").first()
+    if declared is None:
+        declared = AIConfiguration.objects.create(
+            workflow=workflow, version=1, prompt_version="v6", effective_at=start - hour
+        )
+    seen_at = start + 11 * hour
+    configuration = AIConfiguration.objects.create(
+        workflow=workflow,
+        version=declared.version + 1,
+        model_provider=declared.model_provider,
+        model_name=declared.model_name,
+        model_version=declared.model_version,
+        prompt_version="v7",
+        sources=declared.sources,
+        effective_at=seen_at,
+        origin=ConfigOrigin.OBSERVED,
+        evidence={
+            "since": seen_at.isoformat(),
+            "reporting": 1200,
+            "mismatching": 240,
+            "compared_with": declared.version,
+            "fields": {
+                "prompt_version": {
+                    "declared": declared.prompt_version,
+                    "reported": "v7",
+                    "count": 240,
+                    "first_at": seen_at.isoformat(),
+                    "last_at": (seen_at + hour).isoformat(),
+                }
+            },
+        },
+    )
     return Evidence(
         phases=[audit, shadow],
         promotion=promotion,
@@ -227,4 +263,5 @@ def make_evidence(
         handover=handover,
         exhausted=exhausted,
         review=review,
+        configuration=configuration,
     )

@@ -14,8 +14,8 @@ from tests.rollout.evidence_fixtures import make_evidence
 from tests.rollout.views.conftest import as_user, login_redirect
 
 pytestmark = pytest.mark.django_db
-EVIDENCE_PAGE_QUERIES = 21
-BOARD_PACK_QUERIES = 26
+EVIDENCE_PAGE_QUERIES = 23  # the AI configuration changes' load takes two
+BOARD_PACK_QUERIES = 28
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def test_executive_sees_every_kind(executive, evidence):
     assert "the board asked for it" in body
     assert "Refunds promised in error" in body
     assert "Escalation reached its last level" in body
-    assert response.context["page_obj"].paginator.count == 11
+    assert response.context["page_obj"].paginator.count == 12
     assert "Board pack" in body
 
 
@@ -83,7 +83,7 @@ def test_filters_and_bad_values(executive, workflow, evidence):
     assert response.status_code == 200
     assert MSG_BAD_KIND in response.context["notes"]
     assert MSG_BAD_START in response.context["notes"]
-    assert response.context["page_obj"].paginator.count == 11
+    assert response.context["page_obj"].paginator.count == 12
     assert MSG_BAD_KIND in response.content.decode()
 
 
@@ -100,7 +100,7 @@ def test_workflow_page_has_its_section(executive, workflow, evidence):
     response = as_user(executive).get(f"/workflows/{workflow.slug}/evidence/")
     assert response.status_code == 200
     assert response.context["current_section"].label == "Evidence"
-    assert response.context["page_obj"].paginator.count == 11
+    assert response.context["page_obj"].paginator.count == 12
     assert f"/evidence/export.csv?workflow={workflow.slug}" in response.content.decode()
 
 
@@ -111,7 +111,7 @@ def test_timeline_paginates(executive, workflow, workflow_owner, ops_leader, evi
     first = as_user(executive).get("/evidence/")
     assert len(first.context["entries"]) == 25
     last = as_user(executive).get("/evidence/?page=2")
-    assert len(last.context["entries"]) == 8
+    assert len(last.context["entries"]) == 11
     assert 'rel="prev"' in last.content.decode()
 
 
@@ -142,8 +142,8 @@ def test_csv_export_parses_back_and_is_guarded(executive, workflow, evidence):
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert 'filename="evidence-support-reply-drafting.csv"' in response["Content-Disposition"]
     rows = _csv(response)
-    assert len(rows) == 11
-    assert [row["kind"] for row in rows][0] == "review"  # the newest
+    assert len(rows) == 12
+    assert [row["kind"] for row in rows][0] == "configuration"  # the newest
     override = next(row for row in rows if row["kind"] == "override")
     # The override's title is plain; a details cell starting with "=" would be guarded.
     assert "Written reason: =HYPERLINK" in override["details"]
@@ -185,11 +185,11 @@ def test_board_pack(executive, workflow, workflow_owner, ops_leader):
     assert [p.workflow for p in pages] == [workflow]
     # The newest ENTRIES_PER_PAGE in full, the rest counted.
     assert len(pages[0].entries) == ENTRIES_PER_PAGE == 8
-    assert pages[0].more == 3
+    assert pages[0].more == 4
     assert ("Incidents", 1) in pages[0].counts
     body = response.content.decode()
     assert "Board pack · Q2 2026" in body
-    assert "And 3 earlier entries this quarter" in body
+    assert "And 4 earlier entries this quarter" in body
     assert "css/evidence.css" in body
     other = as_user(executive).get("/evidence/board-pack/?quarter=2026-Q1")
     assert other.context["pages"][0].entries == []

@@ -15,6 +15,7 @@ from rollout.selectors.evidence.kinds.communication import (
     ownership_load,
     ownership_rows,
 )
+from rollout.selectors.evidence.kinds.configuration import configuration_load, configuration_rows
 from rollout.selectors.evidence.kinds.plan import (
     override_load,
     override_rows,
@@ -43,6 +44,9 @@ KINDS: tuple[EvidenceKind, ...] = (
     EvidenceKind("override", "Gate overrides", override_rows, override_load),
     EvidenceKind("breach", "Threshold breaches", breach_rows, breach_load),
     EvidenceKind("pause", "Pauses", pause_rows, pause_load),
+    EvidenceKind(
+        "configuration", "AI configuration changes", configuration_rows, configuration_load
+    ),
     EvidenceKind("incident", "Incidents", incident_rows, incident_load),
     EvidenceKind("notice", "Notices published", notice_rows, notice_load),
     EvidenceKind("ownership", "Ownership changes", ownership_rows, ownership_load),

@@ -61,20 +61,35 @@ def test_entries_say_what_happened(evidence):
     )
     assert review["Reviewed by"] == "Owen Owner"
     assert entries["review"].tone == "warn"
+    configuration = entries["configuration"]
+    assert configuration.title.startswith("Unannounced change observed: version ")
+    assert configuration.tone == "bad"
+    changed = dict(configuration.details)
+    assert changed["Prompt version"].endswith("→ v7")
+    assert changed["Evidence"].startswith("240 events since ")
+    assert changed["Evidence"].endswith("(20% of the 1,200 events reporting a version).")
+    assert configuration.url == "/workflows/support-reply-drafting/configuration/"
 
 
 def test_scope_by_workflow_kind_and_dates(evidence, workflow, workflow_owner, ops_leader):
     other = make_workflow(owner=workflow_owner, actor=ops_leader, name="Other", slug="other")
     make_evidence(other, requester=workflow_owner, approver=ops_leader, recipients=[])
     assert (
-        len(evidence_rows(EvidenceScope(workflow_ids=None))) == 22
-    )  # 11 entries (10 kinds, two phases) per workflow
+        len(evidence_rows(EvidenceScope(workflow_ids=None))) == 24
+    )  # 12 entries (11 kinds, two phases) per workflow
     assert {r[1] for r in evidence_rows(EvidenceScope(workflow_ids=(other.pk,)))} == {other.pk}
     incidents = list(evidence_rows(EvidenceScope(workflow_ids=None, kinds=("incident",))))
     assert [r[0] for r in incidents] == ["incident", "incident"]
     start = evidence.incident.started_at
     late = list(evidence_rows(EvidenceScope((workflow.pk,), start=start)))
-    assert sorted(r[0] for r in late) == ["escalation", "incident", "notice", "ownership", "review"]
+    assert sorted(r[0] for r in late) == [
+        "configuration",
+        "escalation",
+        "incident",
+        "notice",
+        "ownership",
+        "review",
+    ]
     early = list(evidence_rows(EvidenceScope((workflow.pk,), end=start)))
     assert len(early) == 6
 
@@ -82,7 +97,7 @@ def test_scope_by_workflow_kind_and_dates(evidence, workflow, workflow_owner, op
 def test_export_iterates_everything_in_chunks(evidence, monkeypatch):
     monkeypatch.setattr("rollout.selectors.evidence.timeline.EXPORT_CHUNK", 4)
     entries = list(evidence_iter(EvidenceScope(workflow_ids=None)))
-    assert len(entries) == 11
+    assert len(entries) == 12
 
 
 def test_who_reads_evidence(workflow, workflow_owner, executive, ops_leader, other_user):
@@ -101,8 +116,9 @@ def test_a_page_costs_the_same_at_any_size(
         evidence_entries(rows[:25])
 
     make_evidence(workflow, requester=workflow_owner, approver=ops_leader, recipients=[])
-    # Count + page + the nine kinds' loads (promotions, overrides, incidents and notices take two).
-    with django_assert_max_num_queries(17):
+    # Count + page + the kinds' loads (promotions, overrides, incidents, notices and AI
+    # configuration changes take two).
+    with django_assert_max_num_queries(19):
         page_queries()
     for n in range(6):
         wf = make_workflow(owner=workflow_owner, actor=ops_leader, slug=f"more-{n}")
@@ -113,7 +129,7 @@ def test_a_page_costs_the_same_at_any_size(
             recipients=[workflow_owner],
             start=timezone.now() - timedelta(days=20 + n),
         )
-    with django_assert_max_num_queries(17):
+    with django_assert_max_num_queries(19):
         page_queries()
 
 
