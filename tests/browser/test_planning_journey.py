@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from accounts.models import User
 from rollout.models import (
+    DataSource,
     Phase,
     PhaseKind,
     PhaseStatus,
@@ -23,6 +24,7 @@ from rollout.models import (
 from rollout.services.blackouts import blackout_create, blackout_message
 from rollout.services.escalation_path import escalation_level_add
 from rollout.services.phases import plan_create_default
+from rollout.services.source_health import source_heartbeat_record
 from tests.browser.conftest import pick_person, screenshot
 from tests.factories import UserFactory, make_workflow, ops_leader_user
 from tests.rollout.promotion_fixtures import (
@@ -111,6 +113,14 @@ def test_owner_plans_and_an_ops_leader_approves_the_promotion(
     page.get_by_role("button", name="Add data source").click()
     expect(page.locator("#data-sources").get_by_role("heading", level=3)).to_contain_text(
         "Zendesk tickets"
+    )
+    # Its pipeline reports on it (the heartbeat; test_source_health_journey calls it over HTTP),
+    # so "runs on live data" is borne out by what Rollout observes.
+    source_heartbeat_record(
+        source=DataSource.objects.get(workflow=workflow, key="zendesk-tickets"),
+        records=500,
+        rejected=0,
+        data_as_of=timezone.now(),
     )
 
     # The last two readiness questions.
