@@ -56,14 +56,14 @@ def test_executive_filters_by_workflow_and_downloads_the_csv(
     page.goto(f"{live_server.url}/")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Evidence").click()
     expect(page.get_by_role("heading", name="Evidence", level=1)).to_be_visible()
-    expect(page.get_by_text("33 entries, newest first.")).to_be_visible()
+    expect(page.get_by_text("36 entries, newest first.")).to_be_visible()
     assert axe_violations(page) == []
     screenshot(page, "evidence-timeline-1440")
 
     page.get_by_label("Workflow").select_option(label="Invoice coding")
     page.get_by_role("button", name="Filter").click()
     expect(page).to_have_url(re.compile(r"workflow=invoices"))
-    expect(page.get_by_text("11 entries match these filters")).to_be_visible()
+    expect(page.get_by_text("12 entries match these filters")).to_be_visible()
     assert set(page.locator(".evidence-workflow").all_inner_texts()) == {"Invoice coding"}
 
     with page.expect_download() as download_info:
@@ -71,7 +71,7 @@ def test_executive_filters_by_workflow_and_downloads_the_csv(
     download = download_info.value
     assert download.suggested_filename == "evidence-invoices.csv"
     rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
-    assert len(rows) == 11
+    assert len(rows) == 12
     assert {row["workflow"] for row in rows} == {"invoices"}
     assert {row["kind"] for row in rows} >= {"promotion", "override", "incident", "notice"}
     assert console_errors == []
