@@ -24,6 +24,7 @@ from rollout.models import (
     FeedbackComment,
     NoticeDelivery,
     NoticeReceipt,
+    SourceHeartbeat,
     UsageDirtyDay,
     UsageEvent,
     Workflow,
@@ -44,6 +45,7 @@ class RetentionRun:
     comments_deleted: int = 0
     notices_kept_as_counts: int = 0
     receipts_deleted: int = 0
+    heartbeats_deleted: int = 0
 
 
 def _delete_old_events(before: datetime) -> int:
@@ -64,6 +66,23 @@ def _delete_old_events(before: datetime) -> int:
     # A day before the cutoff can no longer be rebuilt from its events: its rollup stays.
     UsageDirtyDay.objects.filter(day__lt=before.date()).delete()
     return deleted
+
+
+def _delete_old_heartbeats(before: datetime) -> int:
+    """Data-source heartbeats are raw reports like usage events, kept as long. What the pages
+    show of a source lives on its status row and the day rollups."""
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                SourceHeartbeat.objects.filter(received_at__lt=before)
+                .order_by("received_at")
+                .values_list("pk", flat=True)[:EVENT_BATCH]
+            )
+            if not ids:
+                return deleted
+            SourceHeartbeat.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)
 
 
 @transaction.atomic
@@ -100,12 +119,13 @@ def retention_apply(*, now: datetime | None = None) -> RetentionRun:
     """Delete what is past the organisation's retention; returns what went."""
     cutoffs = retention_cutoffs(now)
     events = _delete_old_events(cutoffs.usage_events)
+    heartbeats = _delete_old_heartbeats(cutoffs.usage_events)
     texts = comments = notices = receipts = 0
     if cutoffs.feedback_text is not None:
         texts, comments = _delete_old_feedback_text(cutoffs.feedback_text)
     if cutoffs.notice_receipts is not None:
         notices, receipts = _delete_old_receipts(cutoffs.notice_receipts)
-    run = RetentionRun(events, texts, comments, notices, receipts)
+    run = RetentionRun(events, texts, comments, notices, receipts, heartbeats)
     if any(vars(run).values()):
         logger.info("Retention: %s", run)
     return run

@@ -11,10 +11,12 @@ from django.utils import timezone
 from accounts.models import ORGANISATION_PK, Organisation
 from core.dates import months_before
 from rollout.models import (
+    DataSource,
     Feedback,
     FeedbackComment,
     NoticeDelivery,
     NoticeReceipt,
+    SourceHeartbeat,
     UsageDirtyDay,
     UsageEvent,
     UsageRollup,
@@ -24,6 +26,7 @@ from rollout.selectors.retention import retention_cutoffs
 from rollout.services.feedback import feedback_comment_add, feedback_create
 from rollout.services.notice_delivery import notice_deliveries_send, notices_publish_due
 from rollout.services.retention import RetentionRun, retention_apply
+from rollout.services.source_health import source_heartbeat_record
 from rollout.services.usage_rollup import usage_rollup_pending, usage_rollup_rebuild
 from tests.rollout.notice_fixtures import make_notice, make_scene
 from tests.rollout.usage_events_data import at_noon, event, ingest
@@ -72,6 +75,22 @@ def test_raw_events_past_retention_go_and_their_days_rollups_stay():
         "longer be rebuilt: raw usage events are kept 13 months (organisation settings).",
     ]
     assert usage_rollup_rebuild() == 1
+
+
+def test_heartbeats_past_the_raw_events_retention_go(workflow):
+    source = DataSource.objects.create(workflow=workflow, name="Tickets", kind="live")
+    now = timezone.now()
+    old = source_heartbeat_record(source=source, records=5, rejected=1)
+    SourceHeartbeat.objects.filter(pk=old.pk).update(
+        received_at=months_before(now, 13) - timedelta(days=1)
+    )
+    recent = source_heartbeat_record(source=source, records=7, rejected=0)
+
+    run = retention_apply()
+
+    assert run.heartbeats_deleted == 1
+    assert list(SourceHeartbeat.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert retention_apply() == RetentionRun()
 
 
 def test_a_day_past_retention_marked_dirty_is_not_rebuilt_from_what_is_left():
