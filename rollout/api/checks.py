@@ -7,12 +7,14 @@ Used by the endpoint modules (events, feedback, …), which never import each ot
 import json
 import math
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 from typing import Any
 
 from django.http import HttpRequest
 from ninja.parser import Parser
+from pydantic import BaseModel, ValidationError
 
 from core.text import has_line_breaks_or_controls
 from rollout.models import ApiToken
@@ -203,3 +205,36 @@ def error_message(error: dict[str, Any]) -> str:
     message = error.get("msg", "Invalid value.")
     # pydantic prefixes messages of custom validators with "Value error, ".
     return message.removeprefix("Value error, ")
+
+
+def validate_body[M: BaseModel](
+    body: bytes,
+    model: type[M],
+    *,
+    not_an_object: str,
+    message: Callable[[dict[str, Any]], str],
+    field_chars: int | None = None,
+) -> tuple[M | None, list[dict[str, str]]]:
+    """A body holding one JSON object, validated by `model`: (the model, []) or (None, every
+    error as {"field", "message"}). Unreadable JSON, another JSON value than an object and
+    non-finite numbers are errors too; `message` words each pydantic error, and `field_chars`
+    cuts a field's name (an unknown field may be any length)."""
+    try:
+        payload = parse_json(body)
+    except UnreadableBody as exc:
+        return None, [{"field": "", "message": exc.message}]
+    if not isinstance(payload, dict):
+        return None, [{"field": "", "message": not_an_object}]
+    non_finite = non_finite_fields(payload)
+    if non_finite:
+        return None, [{"field": f, "message": MSG_NON_FINITE} for f in non_finite]
+    try:
+        return model.model_validate(payload), []
+    except ValidationError as exc:
+        return None, [
+            {
+                "field": str(e["loc"][0])[:field_chars] if e.get("loc") else "",
+                "message": message(e),
+            }
+            for e in exc.errors()
+        ]

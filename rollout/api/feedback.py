@@ -11,22 +11,19 @@ from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.errors import ApplicationError
 from rollout.api.base import json_response
 from rollout.api.checks import (
     MSG_CONTROL,
-    MSG_NON_FINITE,
     ApiHttpRequest,
-    UnreadableBody,
     check_reported_time,
     clean_user_ref,
     error_message,
     has_control_characters,
-    non_finite_fields,
-    parse_json,
     require_iso_text,
+    validate_body,
 )
 from rollout.api.errors import MSG_INVALID_INPUT, ErrorOut, ValidationErrorOut, json_error
 from rollout.models import FeedbackCategory, FeedbackRating, Workflow
@@ -151,22 +148,10 @@ def feedback(request: ApiHttpRequest) -> HttpResponse:
     answers 410 and stores nothing."""
     if workflow_is_retired(request.auth.workflow_id):
         return json_error(410, MSG_RETIRED)
-    try:
-        payload = parse_json(request.body or b"null")
-    except UnreadableBody as exc:
-        return _invalid(request, [{"field": "", "message": exc.message}])
-    if not isinstance(payload, dict):
-        return _invalid(request, [{"field": "", "message": MSG_OBJECT}])
-    non_finite = non_finite_fields(payload)
-    if non_finite:
-        return _invalid(request, [{"field": f, "message": MSG_NON_FINITE} for f in non_finite])
-    try:
-        data = FeedbackIn.model_validate(payload)
-    except ValidationError as exc:
-        errors = [
-            {"field": str(e["loc"][0]) if e.get("loc") else "", "message": _message(e)}
-            for e in exc.errors()
-        ]
+    data, errors = validate_body(
+        request.body or b"null", FeedbackIn, not_an_object=MSG_OBJECT, message=_message
+    )
+    if data is None:
         return _invalid(request, errors)
     # The token carries a stub of its workflow (pk and slug, rollout.selectors.api_tokens); filing
     # may open an escalation, which needs the whole workflow and its owner.

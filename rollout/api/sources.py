@@ -10,20 +10,17 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from core.errors import ApplicationError
 from rollout.api.base import json_response
 from rollout.api.checks import (
     MSG_NAIVE,
-    MSG_NON_FINITE,
     ApiHttpRequest,
-    UnreadableBody,
     check_reported_time,
     error_message,
-    non_finite_fields,
-    parse_json,
     require_iso_text,
+    validate_body,
 )
 from rollout.api.errors import MSG_INVALID_INPUT, ErrorOut, ValidationErrorOut, json_error
 from rollout.selectors.source_health import data_source_by_key
@@ -130,22 +127,14 @@ def source_heartbeat(request: ApiHttpRequest, key: str) -> HttpResponse:
     source = data_source_by_key(request.auth.workflow_id, key)
     if source is None:
         return json_error(404, MSG_UNKNOWN_SOURCE.format(key=key[:60]))
-    try:
-        payload = parse_json(request.body or b"{}")
-    except UnreadableBody as exc:
-        return _invalid(request, [{"field": "", "message": exc.message}])
-    if not isinstance(payload, dict):
-        return _invalid(request, [{"field": "", "message": MSG_OBJECT}])
-    non_finite = non_finite_fields(payload)
-    if non_finite:
-        return _invalid(request, [{"field": f, "message": MSG_NON_FINITE} for f in non_finite])
-    try:
-        data = HeartbeatIn.model_validate(payload)
-    except ValidationError as exc:
-        errors = [
-            {"field": str(e["loc"][0])[:100] if e.get("loc") else "", "message": _message(e)}
-            for e in exc.errors()
-        ]
+    data, errors = validate_body(
+        request.body or b"{}",
+        HeartbeatIn,
+        not_an_object=MSG_OBJECT,
+        message=_message,
+        field_chars=100,
+    )
+    if data is None:
         return _invalid(request, errors)
     try:
         beat = source_heartbeat_record(
