@@ -751,8 +751,10 @@ def test_feedback_of_every_kind_and_status_through_the_services() -> None:
     now = timezone.now()
     created = sorted(support.values_list("created_at", flat=True))
     assert now - timedelta(days=20) < created[0] < now - timedelta(days=10)
-    assert created[-1] < now
-    assert len({timezone.localdate(c) for c in created}) >= 8
+    assert now - timedelta(hours=3) < created[-1] < now
+    # The back-dated reports fall on seven different days; the harmful one, two hours ago, may
+    # share the last of them when the suite runs just after midnight.
+    assert len({timezone.localdate(c) for c in created[:-1]}) >= 7
     assert all(f.updated_at >= f.created_at for f in support)
     # Through the AI tool's API: for a cohort member, and for someone Rollout does not know.
     api = support.filter(source="api")
