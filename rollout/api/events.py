@@ -49,6 +49,7 @@ from rollout.api.checks import (
     require_iso_text,
 )
 from rollout.api.errors import ErrorOut, ValidationErrorOut, json_error
+from rollout.lib.cost_attrs import cost_attrs_error, reports_cost
 from rollout.lib.flat_json import flat_json
 from rollout.lib.freshness import as_of_text
 from rollout.models import INPUT_KINDS, EventKind
@@ -162,7 +163,10 @@ class EventIn(BaseModel):
         "`model_version` and `prompt_version` say which AI produced the output: Rollout compares "
         "them with the declared configuration and flags an unannounced change. "
         "input_* events: `source` (required: the data source's key), `data_as_of` (ISO 8601 "
-        "with a time zone: when the input data was produced), `reason` (why it was rejected).",
+        "with a time zone: when the input data was produced), `reason` (why it was rejected). "
+        "Cost: `input_tokens` and `output_tokens` (whole numbers, 0 to 100,000,000) and/or "
+        "`cost` (a number, 0 to 1,000,000, in the organisation's currency); without `cost`, "
+        "tokens are priced with the owner's price for the event's model version.",
     )
 
     @field_validator("user_ref")
@@ -171,6 +175,14 @@ class EventIn(BaseModel):
         if info.data.get("kind") in INPUT_KINDS and not value.strip():
             return ""  # a data source's report is nobody's
         return clean_user_ref(value)
+
+    @field_validator("attrs")
+    @classmethod
+    def _cost_attrs(cls, value: dict[str, Any]) -> dict[str, Any]:
+        message = cost_attrs_error(value)
+        if message is not None:
+            raise ValueError(message)
+        return value
 
     @field_validator("attrs")
     @classmethod
@@ -327,6 +339,8 @@ def _validate(
             or not earliest <= event["occurred_at"] <= latest
             or type(items[index]["occurred_at"]) is not str  # noqa: E721 — a number is no time
             or (attrs and not _attrs_ok(attrs, attrs_ok))
+            # Three key lookups for attrs without cost; the check itself only for the others.
+            or (attrs and reports_cost(attrs) and cost_attrs_error(attrs) is not None)
         ):
             refused.add(index)
             continue
@@ -424,7 +438,9 @@ def events(request: ApiHttpRequest) -> HttpResponse:
     most 400 days ago and no older than raw events are kept (13 months unless the organisation
     says otherwise), and at most an hour ahead; `attrs` at most 2 KiB of JSON, with no control
     characters; numbers finite (no NaN, Infinity or 1e999); `user_ref` not blank and without
-    control characters.
+    control characters; `attrs.input_tokens` and `attrs.output_tokens`, when given, whole numbers
+    from 0 to 100,000,000, and `attrs.cost` a number from 0 to 1,000,000 (the organisation's
+    currency).
 
     Data-source health: the kinds `input_ok`, `input_rejected` and `input_stale` report on one of
     the workflow's data sources, named by `attrs.source` (its key; an unknown key is an error of

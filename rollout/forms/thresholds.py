@@ -14,19 +14,23 @@ from rollout.models import (
     ThresholdScope,
     Workflow,
 )
+from rollout.selectors.costs import currency_code
 from rollout.selectors.plan import data_source_list
 from rollout.selectors.thresholds import is_rate
 from rollout.services.thresholds import MSG_BAD_OUTPUT_REQUIRED, MSG_SOURCE_ONLY_FOR_INPUTS
 
-_UNIT_HELP = "For rates, a percentage (2 means 2%). For p95 latency, milliseconds."
+_UNIT_HELP = (
+    "For rates, a percentage (2 means 2%). For p95 latency, milliseconds. For costs, an amount "
+    "in the organisation's currency ({currency})."
+)
 
 
 class ThresholdForm(forms.Form):
     metric = forms.ChoiceField(label="Metric", choices=Metric.choices)
     comparator = forms.ChoiceField(label="Passes when the value is", choices=Comparator.choices)
-    limit = forms.FloatField(label="Limit (% or ms)", help_text=_UNIT_HELP)
+    limit = forms.FloatField(label="Limit (%, ms or amount)", help_text=_UNIT_HELP)
     marginal_limit = forms.FloatField(
-        label="Marginal band edge (% or ms)",
+        label="Marginal band edge (%, ms or amount)",
         required=False,
         help_text=(
             "Optional. Beyond the limit, on the failing side: values between the limit and this "
@@ -60,6 +64,7 @@ class ThresholdForm(forms.Form):
     def __init__(self, *args: Any, workflow: Workflow, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["source"].queryset = data_source_list(workflow)
+        self.fields["limit"].help_text = _UNIT_HELP.format(currency=currency_code())
 
     @classmethod
     def for_threshold(cls, threshold: Threshold, data: Any = None) -> "ThresholdForm":

@@ -23,6 +23,7 @@ __all__ = [
     "MISSING",
     "P_FLOOR",
     "format_count",
+    "format_money",
     "format_number",
     "format_p_value",
     "format_percent",
@@ -104,3 +105,29 @@ def format_significance(p: object, level: float = SIGNIFICANCE_LEVEL) -> str:
         return MISSING
     verdict = "significant" if number < Decimal(str(level)) else "not significant"
     return f"{verdict} ({format_p_value(number)})"
+
+
+# Written before the amount; any other currency is written after it by its ISO 4217 code.
+CURRENCY_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$", "JPY": "¥"}
+
+
+def money_decimals(value: float) -> int:
+    """Two decimals, more for amounts under one unit so two significant digits show: a cost per
+    invocation of 0.0042 is ``0.0042``, not ``0.00``. At most six."""
+    size = abs(value)
+    if size == 0 or size >= 1:
+        return 2
+    return max(2, min(6, 1 - math.floor(math.log10(size))))
+
+
+def format_money(value: object, currency: str) -> str:
+    """An amount in `currency`: ``1234.5, "EUR"`` → ``€1,234.50``; ``0.0042, "CHF"`` →
+    ``0.0042 CHF``; a missing value → ``—``."""
+    number = _decimal(value)
+    if number is None:
+        return MISSING
+    text = _rounded(number, money_decimals(float(number)))
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    if symbol is None:
+        return f"{text} {currency}"
+    return f"-{symbol}{text[1:]}" if text.startswith("-") else f"{symbol}{text}"

@@ -14,6 +14,7 @@ from rollout.models.briefing import Briefing, BriefingAcknowledgement, BriefingR
 from rollout.models.cache_invalidation import CacheInvalidation, CacheInvalidationKind
 from rollout.models.calendar_feed import CalendarFeed
 from rollout.models.cohort import Cohort, CohortMember, EnrolmentPhase
+from rollout.models.cost import COST_ATTRS, CostDay, ModelPrice
 from rollout.models.escalation import (
     OPEN_ESCALATION,
     Escalation,
@@ -96,6 +97,7 @@ from rollout.models.source_health import (
 )
 from rollout.models.sweep import SweepRun
 from rollout.models.threshold import (
+    COST_METRICS,
     QUALITY_METRICS,
     SOURCE_METRICS,
     BreachAction,
@@ -123,6 +125,8 @@ from rollout.models.workflow import (
 )
 
 __all__ = [
+    "COST_ATTRS",
+    "COST_METRICS",
     "INPUT_KINDS",
     "REPORTED_FIELDS",
     "AIConfiguration",
@@ -154,6 +158,7 @@ __all__ = [
     "Cohort",
     "CohortDrift",
     "CohortMember",
+    "CostDay",
     "Comparator",
     "DataSource",
     "DecisionKind",
@@ -181,6 +186,7 @@ __all__ = [
     "IncidentStatus",
     "IncidentUpdate",
     "Metric",
+    "ModelPrice",
     "NoticeAudience",
     "NoticeDelivery",
     "NoticeKind",

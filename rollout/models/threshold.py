@@ -12,6 +12,8 @@ class Metric(models.TextChoices):
     ESCALATION_RATE = "escalation_rate", "Escalation rate"
     INPUT_REJECTION_RATE = "input_rejection_rate", "Input rejection rate"
     STALE_INPUT_RATE = "stale_input_rate", "Stale input rate"
+    COST_PER_ACCEPTED_OUTPUT = "cost_per_accepted_output", "Cost per accepted output"
+    DAILY_COST = "daily_cost", "Daily cost"
 
 
 # Judged from data-source reports (rollout.models.source_health), per source or all sources.
@@ -20,7 +22,9 @@ SOURCE_METRICS = (Metric.INPUT_REJECTION_RATE, Metric.STALE_INPUT_RATE)
 
 # Rule 2: a workflow needs at least one threshold on one of these before it may enter `limited`.
 QUALITY_METRICS = (Metric.ERROR_RATE, Metric.OVERRIDE_RATE, Metric.ACCEPTANCE_RATE)
-RATE_METRICS = tuple(m for m in Metric if m != Metric.P95_LATENCY_MS)
+# Money in the organisation's currency (rollout.selectors.costs): budgets, judged "at most".
+COST_METRICS = (Metric.COST_PER_ACCEPTED_OUTPUT, Metric.DAILY_COST)
+RATE_METRICS = tuple(m for m in Metric if m != Metric.P95_LATENCY_MS and m not in COST_METRICS)
 
 
 class Comparator(models.TextChoices):

@@ -2,7 +2,10 @@
 
 from django.db.models import QuerySet
 
+from accounts.selectors import organisation_get
+from rollout.lib.numbers import format_money
 from rollout.models import (
+    COST_METRICS,
     QUALITY_METRICS,
     SOURCE_METRICS,
     BreachAction,
@@ -38,10 +41,13 @@ def is_rate(metric: str) -> bool:
     return metric in RATE_METRICS
 
 
-def format_threshold_value(metric: str, value: float | None) -> str:
-    """A stored value in the unit people read: rates as percentages, latency in milliseconds."""
+def format_threshold_value(metric: str, value: float | None, currency: str = "") -> str:
+    """A stored value in the unit people read: rates as percentages, latency in milliseconds,
+    costs in the organisation's currency (looked up unless `currency` is given)."""
     if value is None:
         return "—"
+    if metric in COST_METRICS:
+        return format_money(value, currency or organisation_get().currency)
     if is_rate(metric):
         return f"{round(value * 100, 3):g}%"
     return f"{round(value, 3):g} ms"
@@ -51,15 +57,18 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def threshold_sentence(threshold: Threshold) -> str:
+def threshold_sentence(threshold: Threshold, currency: str = "") -> str:
     """E.g. "Error rate at most 2% (marginal to 3%) over 7 days, min 200 cases, whole workflow →
     pause the roll-out"."""
     metric = Metric(threshold.metric)
     # The unit is in the value ("800 ms"), so the metric's "(ms)" would say it twice.
     text = f"{metric.label.removesuffix(' (ms)')} {Comparator(threshold.comparator).label} "
-    text += format_threshold_value(metric, threshold.limit)
+    text += format_threshold_value(metric, threshold.limit, currency)
     if threshold.marginal_limit is not None:
-        text += f" (marginal to {format_threshold_value(metric, threshold.marginal_limit)})"
+        edge = format_threshold_value(metric, threshold.marginal_limit, currency)
+        text += f" (marginal to {edge})"
+    if metric == Metric.DAILY_COST:
+        text += " on its highest day"
     text += f" over {_plural(threshold.window_days, 'day')}"
     text += f", min {_plural(threshold.min_sample, 'case')}"
     if metric in SOURCE_METRICS:

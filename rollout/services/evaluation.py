@@ -19,6 +19,7 @@ from accounts.models import EmailCategory
 from core.dates import day_bounds
 from rollout.lib.numbers import format_count
 from rollout.models import (
+    COST_METRICS,
     SOURCE_METRICS,
     BreachAction,
     Cohort,
@@ -34,6 +35,7 @@ from rollout.models import (
 )
 from rollout.models.threshold import ThresholdScope
 from rollout.selectors.ai_config import ai_config_restart
+from rollout.selectors.costs import cost_measure
 from rollout.selectors.escalations import escalation_rate_measure
 from rollout.selectors.feedback import feedback_measure
 from rollout.selectors.source_health import source_rate_counts
@@ -63,12 +65,17 @@ class Judgement:
     reason: str
 
 
-def judge(threshold: Threshold, observed: float | None, sample: int) -> Judgement:
+def judge(
+    threshold: Threshold, observed: float | None, sample: int, missing: str = ""
+) -> Judgement:
     """The verdict for one observed value. Exactly at the limit passes; inside the marginal band
     (beyond the limit, up to and including its edge) is marginal; below the minimum sample is
-    insufficient data, never a silent pass."""
+    insufficient data, never a silent pass. `missing` says why a measure has no value (e.g.
+    costs unknown), when that is not the sample's size."""
     metric = Metric(threshold.metric)
     days = threshold.window_days
+    if observed is None and missing and sample >= threshold.min_sample:
+        return Judgement(Verdict.INSUFFICIENT_DATA, None, sample, missing)
     if observed is None or sample < threshold.min_sample:
         reason = (
             MSG_INSUFFICIENT.format(
@@ -161,9 +168,12 @@ def thresholds_evaluate_workflow(
 
 def _measure(
     threshold: Threshold, start: datetime, end: datetime, scope: Cohort | str
-) -> tuple[float | None, int]:
-    """(observed, sample) of the threshold's metric over the window in one scope."""
+) -> tuple[float | None, int] | tuple[float | None, int, str]:
+    """(observed, sample) of the threshold's metric over the window in one scope; a third item
+    says why there is no value when that is not the sample's size."""
     workflow = threshold.workflow
+    if threshold.metric in COST_METRICS:
+        return cost_measure(workflow, threshold.metric, start=start, end=end, scope=scope)
     if threshold.metric == Metric.NEGATIVE_FEEDBACK_SHARE:
         return feedback_measure(workflow, start=start, end=end, scope=scope)
     if threshold.metric in SOURCE_METRICS:

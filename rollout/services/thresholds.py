@@ -14,6 +14,7 @@ from accounts.models import User
 from core.errors import ApplicationError
 from core.wake import wake
 from rollout.models import (
+    COST_METRICS,
     SOURCE_METRICS,
     BreachAction,
     Comparator,
@@ -46,6 +47,8 @@ MSG_LATENCY_LIMIT_NEGATIVE = "A latency limit is in milliseconds and cannot be n
 MSG_LATENCY_MARGINAL_NEGATIVE = (
     "A latency marginal band edge is in milliseconds and cannot be negative."
 )
+MSG_COST_NEGATIVE = "A cost limit is an amount of money and cannot be negative."
+MSG_COST_AT_MOST = "A cost threshold is a budget: it passes when the cost is at most the limit."
 MSG_WINDOW_RANGE = "The window must be between 1 and 90 days."
 MSG_MIN_SAMPLE = "The minimum sample must be at least 1 case."
 MSG_MARGINAL_AT_MOST = (
@@ -91,6 +94,11 @@ def _validate(threshold: Threshold) -> None:
             raise ApplicationError(MSG_LATENCY_LIMIT_NEGATIVE, field="limit")
         if marginal is not None and marginal < 0:
             raise ApplicationError(MSG_LATENCY_MARGINAL_NEGATIVE, field="marginal_limit")
+    elif threshold.metric in COST_METRICS:
+        if threshold.comparator != Comparator.AT_MOST:
+            raise ApplicationError(MSG_COST_AT_MOST, field="comparator")
+        if limit < 0:
+            raise ApplicationError(MSG_COST_NEGATIVE, field="limit")
     if marginal is not None:
         if threshold.comparator == Comparator.AT_MOST and marginal <= limit:
             raise ApplicationError(MSG_MARGINAL_AT_MOST, field="marginal_limit")

@@ -44,6 +44,7 @@ from rollout.models import (
     Cohort,
     ConfigMismatchDay,
     ConfigReportDay,
+    CostDay,
     EventKind,
     RollupPeriod,
     SourceHealthDay,
@@ -56,6 +57,7 @@ from rollout.models import (
 )
 from rollout.selectors.ai_config import ai_config_periods
 from rollout.selectors.retention import retention_cutoffs
+from rollout.services.cost_rollup import cost_rebuild_day
 from rollout.services.source_rollup import source_health_rebuild_day
 
 # Event kind → the rollup's counter.
@@ -174,6 +176,7 @@ def usage_rollup_rebuild_day(*, workflow_id: int, day: date) -> int:
         )
         _last_active_update(workflow_id, day, active)
         source_health_rebuild_day(workflow_id=workflow_id, day=day)
+        cost_rebuild_day(workflow_id=workflow_id, day=day)
     return total
 
 
@@ -298,6 +301,7 @@ def usage_rollup_rebuild(*, workflow: Workflow | None = None) -> int:
         SourceHealthDay,
         ConfigReportDay,
         ConfigMismatchDay,
+        CostDay,
     ):
         stale = model.objects.exclude(workflow_id__in=with_events).filter(day__gte=kept_from)
         (stale.filter(workflow=workflow) if workflow is not None else stale).delete()
@@ -314,6 +318,7 @@ def usage_rollup_rebuild(*, workflow: Workflow | None = None) -> int:
             SourceHealthDay,
             ConfigReportDay,
             ConfigMismatchDay,
+            CostDay,
         ):
             model.objects.filter(workflow_id=row["workflow_id"], day__gte=kept_from).exclude(
                 day__range=(day, end)

@@ -43,3 +43,9 @@ def p_value(p: object) -> str:
 def significance(p: object) -> str:
     """8.8e-07 → "significant (p < 0.001)"."""
     return numbers.format_significance(p)
+
+
+@register.filter
+def money(value: object, currency: str) -> str:
+    """1234.5|money:"EUR" → "€1,234.50"."""
+    return numbers.format_money(value, str(currency))

@@ -12,6 +12,7 @@ from rollout.forms.thresholds import ThresholdForm
 from rollout.models import QUALITY_METRICS, Metric, Threshold, Workflow
 from rollout.permissions import access_workflow
 from rollout.selectors.ai_config import ai_config_restart
+from rollout.selectors.costs import currency_code
 from rollout.selectors.thresholds import (
     threshold_get_for_workflow,
     threshold_list_for_workflow,
@@ -52,9 +53,10 @@ def _render(
     editing: Threshold | None = None,
 ) -> HttpResponse:
     thresholds = list(threshold_list_for_workflow(workflow))
+    currency = currency_code()
     context = workflow_page_context(request.user, workflow, tab="thresholds")
     context.update(
-        thresholds=[(t, threshold_sentence(t)) for t in thresholds],
+        thresholds=[(t, threshold_sentence(t, currency)) for t in thresholds],
         has_quality_threshold=any(t.metric in QUALITY_METRICS for t in thresholds),
         quality_metrics=", ".join(Metric(m).label.lower() for m in QUALITY_METRICS),
         limited_started=services.limited_has_started(workflow),
