@@ -26,6 +26,7 @@ from rollout.views.follows import workflow_follow
 from rollout.views.home import home, notification_acknowledge, notification_read
 from rollout.views.inbox import inbox, inbox_count, inbox_notice
 from rollout.views.incidents import incident_detail, workflow_incidents
+from rollout.views.model_prices import workflow_model_prices
 from rollout.views.notice_detail import notice_detail
 from rollout.views.notices import notice_edit, notice_preview, workflow_notices
 from rollout.views.org_activity import org_activity, org_activity_csv, org_activity_json
@@ -68,6 +69,11 @@ urlpatterns = [
         "workflows/<slug:slug>/configuration/",
         workflow_configuration,
         name="workflow_configuration",
+    ),
+    path(
+        "workflows/<slug:slug>/configuration/prices/",
+        workflow_model_prices,
+        name="workflow_model_prices",
     ),
     path("workflows/<slug:slug>/reviews/", workflow_reviews, name="workflow_reviews"),
     path("workflows/<slug:slug>/reviews/<int:review_id>/", review_detail, name="review_detail"),

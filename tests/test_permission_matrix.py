@@ -220,6 +220,25 @@ MATRIX: dict[str, Entry] = {
     "workflow_activity": Entry(signed_in(200, unrelated=404), kwargs=WF),
     # The AI configuration's history (rule 9): read by whoever reads the whole workflow.
     "workflow_configuration": Entry(signed_in(200, unrelated=404), kwargs=WF),
+    # Model prices (issue 18 §3): declared and deleted by the owner and ops leaders, from the
+    # configuration page. An empty declaration re-renders the page with its errors; deleting
+    # without a price, or an unknown action, goes back with a message.
+    "workflow_model_prices[declare]": Entry(
+        signed_in(404, ops_leader=200, owner=200), method="post", kwargs=WF
+    ),
+    "workflow_model_prices[delete]": Entry(
+        signed_in(404, ops_leader=302, owner=302),
+        method="post",
+        kwargs=WF,
+        data=lambda w: {
+            "price": w.workflow.model_prices.create(
+                model_version="v1", valid_from="2026-01-01", input_per_1k=1, output_per_1k=2
+            ).pk
+        },
+    ),
+    "workflow_model_prices[unknown]": Entry(
+        signed_in(404, ops_leader=302, owner=302), method="post", kwargs=WF
+    ),
     # API tokens: only those who may change the workflow see or manage them.
     "workflow_tokens": Entry(signed_in(404, ops_leader=200, owner=200), kwargs=WF),
     "workflow_token_revoke": Entry(

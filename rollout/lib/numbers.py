@@ -120,13 +120,14 @@ def money_decimals(value: float) -> int:
     return max(2, min(6, 1 - math.floor(math.log10(size))))
 
 
-def format_money(value: object, currency: str) -> str:
+def format_money(value: object, currency: str, decimals: int | None = None) -> str:
     """An amount in `currency`: ``1234.5, "EUR"`` → ``€1,234.50``; ``0.0042, "CHF"`` →
-    ``0.0042 CHF``; a missing value → ``—``."""
+    ``0.0042 CHF``; a missing value → ``—``. `decimals` fixes the places (a chart's axis)."""
     number = _decimal(value)
     if number is None:
         return MISSING
-    text = _rounded(number, money_decimals(float(number)))
+    places = money_decimals(float(number)) if decimals is None else decimals
+    text = _rounded(number, places)
     symbol = CURRENCY_SYMBOLS.get(currency)
     if symbol is None:
         return f"{text} {currency}"

@@ -6,6 +6,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from core.htmx import HtmxHttpRequest
+from rollout.forms.model_prices import ModelPriceForm
+from rollout.models import Workflow
 from rollout.permissions import access_workflow
 from rollout.selectors.ai_config import (
     FIELD_LABELS,
@@ -16,14 +18,22 @@ from rollout.selectors.ai_config import (
     evidence_sentence,
 )
 from rollout.services.ai_config import MISMATCH_EVENTS, MISMATCH_SHARE
+from rollout.views._model_prices import model_prices_context
 from rollout.views._workflow import workflow_page_context
 
 
 @require_GET
 def workflow_configuration(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """The version in effect, what differs from what is declared, and the history, newest
-    first (a handful of rows per workflow: not paginated)."""
-    workflow = access_workflow(request.user, slug)
+    first (a handful of rows per workflow: not paginated); the model versions' prices."""
+    return configuration_page(request, access_workflow(request.user, slug))
+
+
+def configuration_page(
+    request: HtmxHttpRequest, workflow: Workflow, *, price_form: ModelPriceForm | None = None
+) -> HttpResponse:
+    """The page, with the prices form bound when a declaration was refused
+    (rollout.views.model_prices)."""
     history = ai_config_history(workflow)
     rows = []
     for i, config in enumerate(history):
@@ -50,5 +60,8 @@ def workflow_configuration(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         reported_fields=[FIELD_LABELS["model_version"], FIELD_LABELS["prompt_version"]],
         mismatch_events=MISMATCH_EVENTS,
         mismatch_share=round(MISMATCH_SHARE * 100),
+    )
+    context.update(
+        model_prices_context(workflow, history, can_change=context["can_change"], form=price_form)
     )
     return render(request, "rollout/workflow_configuration.html", context)

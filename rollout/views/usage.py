@@ -24,6 +24,7 @@ from rollout.selectors.thresholds import threshold_list_for_workflow
 from rollout.selectors.usage import COUNTERS, DailySeries, usage_daily
 from rollout.selectors.usage_summary import period_days, usage_cohorts, usage_ever_reported
 from rollout.views._usage_charts import SMOOTHING_DAYS, shown_days, usage_charts
+from rollout.views._usage_cost import usage_cost
 from rollout.views._usage_feedback import cohort_voices
 from rollout.views._usage_tables import cohort_statuses, usage_summary
 from rollout.views._workflow import workflow_page_context
@@ -82,6 +83,7 @@ def workflow_usage(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             summary=usage_summary(
                 workflow, series, start=start, end=end, cohort=cohort, feedback=feedback
             ),
+            cost=usage_cost(workflow, series, x_labels, start=start, end=end, today=end),
         )
     else:
         context.update(has_data=False, ever_reported=usage_ever_reported(workflow))

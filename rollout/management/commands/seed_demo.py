@@ -29,6 +29,7 @@ from accounts.models import User
 from accounts.roles import EXECUTIVES, OPS_LEADERS
 from core.errors import ApplicationError
 from rollout.management.demo.briefings import demo_briefing_report, demo_briefings_seed
+from rollout.management.demo.costs import demo_costs_seed
 from rollout.management.demo.feedback import demo_feedback_seed
 from rollout.management.demo.notices import demo_notices_seed
 from rollout.management.demo.planning import (
@@ -227,6 +228,7 @@ class Command(BaseCommand):
             created += self._seed_plans(started) + self._seed_blackouts()
             created += self._seed_usage(started, usage_scale)
             created += self._seed_sources(usage_scale)
+            created += self._seed_costs(usage_scale)
             created += self._seed_feedback()
             created += self._seed_notices()
             created += self._seed_reviews()
@@ -394,6 +396,18 @@ class Command(BaseCommand):
             f"Stored {seeded.events:,} data-source reports and {seeded.heartbeats} heartbeats."
         )
         return 1
+
+    def _seed_costs(self, scale: float) -> int:
+        """Model prices and the pilot's costs (rollout.management.demo.costs)."""
+        order = {w.slug: i for i, w in enumerate(DEMO_WORKFLOWS)}
+        demo = sorted(
+            Workflow.objects.filter(slug__in=order).with_owner(), key=lambda w: order[w.slug]
+        )
+        users = {u.email: u for u in User.objects.filter(email__in=[u.email for u in DEMO_USERS])}
+        declared = demo_costs_seed(workflows=demo, users=users, now=timezone.now(), scale=scale)
+        if declared:
+            self.stdout.write(f"Declared {declared} model prices.")
+        return declared
 
     def _seed_blackouts(self) -> int:
         ops = User.objects.filter(email=OPS).first()

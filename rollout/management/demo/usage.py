@@ -22,6 +22,7 @@ from statistics import NormalDist
 
 from django.utils import timezone
 
+from rollout.management.demo.costs import demo_cost_attrs
 from rollout.models import (
     ActivityEntry,
     CohortMember,
@@ -347,8 +348,13 @@ class _Generator:
             changed = (self.now - at) < timedelta(days=self.story.prompt_changed_days)
             attrs["prompt_version"] = unannounced if changed else declared
         latency = self.latency(person, at)
+        # Only the invocation reports what the AI call cost (tokens, or attrs.cost).
+        name = f"{self.slug}/{person.ref}/{day.isoformat()}/{self.counter}"
+        cost = demo_cost_attrs(self.slug, name, latency, stranger=not person.cohort)
         events = [
-            self.event(person, EventKind.INVOCATION, at, day, latency_ms=latency, attrs=attrs)
+            self.event(
+                person, EventKind.INVOCATION, at, day, latency_ms=latency, attrs={**attrs, **cost}
+            )
         ]
         then = at + timedelta(seconds=self.rng.uniform(20, 900))
         if then > self.now:
