@@ -6,8 +6,8 @@ duplicate events are harmless. Prices are not applied here but when the rows are
 (rollout.selectors.costs): a price declared later re-costs the days it covers without a rebuild.
 
 An event's model version is `attrs.model_version` when it reports one, else the model version of
-the AI configuration in effect when it occurred. One aggregate query per configuration version in
-effect that day (usually one).
+the AI configuration in effect when it occurred (the first one for events before it). One
+aggregate query per configuration version in effect that day (usually one).
 """
 
 from datetime import date, datetime
@@ -18,7 +18,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce
 
 from core.dates import day_bounds
-from rollout.models import INPUT_KINDS, CostDay, EventKind, UsageEvent
+from rollout.models import INPUT_KINDS, AIConfiguration, CostDay, EventKind, UsageEvent
 from rollout.selectors.ai_config import ai_config_periods
 
 MAX_VERSION = 80  # CostDay.model_version, as ConfigMismatchDay keeps a reported version
@@ -77,7 +77,16 @@ def cost_rebuild_day(*, workflow_id: int, day: date) -> int:
     """Replace the day's CostDay rows with a recomputation from its raw events. Returns the
     number of cost-bearing events the day holds."""
     start, end = day_bounds(day)
-    periods = ai_config_periods(workflow_id, start, end) or [(None, start, end)]
+    periods = ai_config_periods(workflow_id, start, end)
+    if not periods:
+        # A day before the first configuration: its events count under the first (as
+        # ai_config_periods does for the first version's own day).
+        first = (
+            AIConfiguration.objects.filter(workflow_id=workflow_id)
+            .order_by("effective_at", "version")
+            .first()
+        )
+        periods = [(first, start, end)]
     rows: dict[tuple[int | None, str], CostDay] = {}
     total = 0
     for config, since, until in periods:
