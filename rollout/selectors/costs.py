@@ -46,13 +46,15 @@ from rollout.selectors.usage import ALL, NO_COHORT
 MAX_UNKNOWN_SHARE = 0.05
 # "Today's" cost per active person: the last FORECAST_DAYS complete days (today is not over).
 FORECAST_DAYS = 7
+# Money is judged to a billionth of a unit: float sums of costs (0.1 + 0.2) must not fail a limit.
+PRECISION = 9
 MSG_UNKNOWN_COSTS = (
-    "{unknown} of the {events} cost-bearing events in the last {days} days ({share}) have no "
+    "{unknown} of the {events} cost-bearing events {days} ({share}) have no "
     "known cost (at most {limit} may): declare the price of {versions} on the AI configuration "
     "page, or report attrs.cost."
 )
-MSG_NO_ACCEPTED = "No accepted outputs in the last {days} days."
-MSG_NO_COSTS = "No cost-bearing events in the last {days} days."
+MSG_NO_ACCEPTED = "No accepted outputs {days}."
+MSG_NO_COSTS = "No cost-bearing events {days}."
 
 
 def currency_code() -> str:
@@ -214,7 +216,8 @@ def cost_measure(
     every day, and today only grows), over the window's cost-bearing events. No verdict when
     more than MAX_UNKNOWN_SHARE of the cost-bearing events have no known cost."""
     first, last = timezone.localdate(start), timezone.localdate(end)
-    days = (last - first).days + 1
+    count = (last - first).days + 1
+    days = "today" if count == 1 else f"in the last {count} days"
     by_day = cost_daily(workflow, start=first, end=last, scope=scope)
     total = cost_total(by_day)
     if metric == Metric.COST_PER_ACCEPTED_OUTPUT:
@@ -237,12 +240,12 @@ def cost_measure(
     if metric == Metric.COST_PER_ACCEPTED_OUTPUT:
         if not sample:
             return None, 0, MSG_NO_ACCEPTED.format(days=days)
-        return total.estimated_cost / sample, sample, ""
+        return round(total.estimated_cost / sample, PRECISION), sample, ""
     per_day: dict[date, CostCounts] = defaultdict(CostCounts)
     for (_, day), counts in by_day.items():
         per_day[day].add(counts)
     highest = max((c.estimated_cost or 0.0) for c in per_day.values())
-    return highest, sample, ""
+    return round(highest, PRECISION), sample, ""
 
 
 def _accepted(workflow: Workflow, first: date, last: date, scope: object) -> int:
