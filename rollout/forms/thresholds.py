@@ -64,7 +64,8 @@ class ThresholdForm(forms.Form):
     def __init__(self, *args: Any, workflow: Workflow, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["source"].queryset = data_source_list(workflow)
-        self.fields["limit"].help_text = _UNIT_HELP.format(currency=currency_code())
+        self.currency = currency_code()  # the page writes costs in it too
+        self.fields["limit"].help_text = _UNIT_HELP.format(currency=self.currency)
 
     @classmethod
     def for_threshold(cls, threshold: Threshold, data: Any = None) -> "ThresholdForm":

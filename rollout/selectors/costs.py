@@ -302,9 +302,20 @@ def people_live_at(workflow: Workflow, kind: str) -> int:
     )
 
 
-def cost_forecast(workflow: Workflow, *, today: date) -> CostForecast | None:
+def forecast_days(today: date) -> tuple[date, date]:
+    """The complete days "today's" cost per active person is measured over."""
+    return today - timedelta(days=FORECAST_DAYS), today - timedelta(days=1)
+
+
+def cost_forecast(
+    workflow: Workflow,
+    *,
+    today: date,
+    by_day: dict[tuple[int | None, date], CostCounts] | None = None,
+) -> CostForecast | None:
     """The forecast at the phase after the one in progress (None: none after it, or the next
-    one has no live output). Four queries."""
+    one has no live output). Five queries; three when the caller passes the workflow's
+    `by_day` costs (cost_daily) covering forecast_days(today)."""
     phases = list(Phase.objects.filter(workflow=workflow).order_by("position"))
     in_progress = [p for p in phases if p.is_in_progress]
     if not in_progress:
@@ -313,8 +324,10 @@ def cost_forecast(workflow: Workflow, *, today: date) -> CostForecast | None:
     if not following or following[0].kind in (PhaseKind.AUDIT, PhaseKind.SHADOW):
         return None
     kind = following[0].kind
-    start, end = today - timedelta(days=FORECAST_DAYS), today - timedelta(days=1)
-    total = cost_total(cost_daily(workflow, start=start, end=end))
+    start, end = forecast_days(today)
+    if by_day is None:
+        by_day = cost_daily(workflow, start=start, end=end)
+    total = cost_total({key: c for key, c in by_day.items() if start <= key[1] <= end})
     person_days = (
         UsageRollup.objects.filter(
             workflow=workflow, period=RollupPeriod.DAY, day__gte=start, day__lte=end

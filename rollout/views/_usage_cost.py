@@ -17,6 +17,7 @@ from rollout.selectors.costs import (
     cost_daily,
     cost_forecast,
     currency_code,
+    forecast_days,
 )
 from rollout.selectors.usage import DailySeries
 from rollout.views._usage_charts import CHART_SIZE, NO_COHORT_COLOUR, Chart
@@ -80,7 +81,8 @@ def usage_cost(
 ) -> CostSection:
     """The section for the days of `series` (the page's period, one series per cohort shown)."""
     currency = currency_code()
-    by_day = cost_daily(workflow, start=start, end=end)
+    # One read for the period and the forecast's days (the week before today).
+    by_day = cost_daily(workflow, start=min(start, forecast_days(today)[0]), end=end)
     rows, lines_invocation, lines_accepted = [], [], []
     total_counts, total_accepted = CostCounts(), 0
     for index, s in enumerate(series):
@@ -132,5 +134,5 @@ def usage_cost(
         charts=charts,
         rows=rows,
         total=CostRow("All shown", total_counts, total_accepted, is_total=True),
-        forecast=cost_forecast(workflow, today=today),
+        forecast=cost_forecast(workflow, today=today, by_day=by_day),
     )

@@ -12,7 +12,6 @@ from rollout.forms.thresholds import ThresholdForm
 from rollout.models import QUALITY_METRICS, Metric, Threshold, Workflow
 from rollout.permissions import access_workflow
 from rollout.selectors.ai_config import ai_config_restart
-from rollout.selectors.costs import currency_code
 from rollout.selectors.thresholds import (
     threshold_get_for_workflow,
     threshold_list_for_workflow,
@@ -53,7 +52,7 @@ def _render(
     editing: Threshold | None = None,
 ) -> HttpResponse:
     thresholds = list(threshold_list_for_workflow(workflow))
-    currency = currency_code()
+    currency = form.currency
     context = workflow_page_context(request.user, workflow, tab="thresholds")
     context.update(
         thresholds=[(t, threshold_sentence(t, currency)) for t in thresholds],

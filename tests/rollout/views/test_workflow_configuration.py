@@ -46,7 +46,8 @@ def test_the_history_shows_declared_and_observed_versions_with_the_evidence(
     )
     ingest(workflow, [event("invocation", attrs={"prompt_version": "v7"}) for _ in range(25)])
 
-    with django_assert_max_num_queries(25):
+    # + the model prices and the currency they are in (issue 18).
+    with django_assert_max_num_queries(27):
         response = as_user(executive).get(url(workflow.slug))
     assert response.status_code == 200
     html = response.content.decode()

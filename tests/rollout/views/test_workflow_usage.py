@@ -732,14 +732,16 @@ def test_queries_are_bounded_whatever_the_data_size(
     # cohort, rollups), people active per cohort and in any cohort (2), members of all cohorts
     # together (1), thresholds (1), verdicts (1), drift (1), feedback per cohort (3: shares,
     # categories, recent texts), data sources (3: sources with their status, their days, their
-    # heartbeats; 1 when there is none): 19 (20 for an owner, whose object permissions are one
-    # more), whatever the number of days, cohorts, events, feedback and sources.
-    with django_assert_max_num_queries(19):
+    # heartbeats; 1 when there is none), cost (4: the currency, the prices, the cost rollups, the
+    # phases; 2 more with a phase after the current one: tests/rollout/views/
+    # test_workflow_usage_cost.py): 23 (24 for an owner, whose object permissions are one more),
+    # whatever the number of days, cohorts, events, feedback and sources.
+    with django_assert_max_num_queries(23):
         response = leader.get(url(workflow.slug, days=180))
     assert len(response.context["summary"].rows) == 7
     assert [c.key for c in response.context["charts"]][-1] == "shadow_agreement_rate"
     assert len(response.context["voices"]) == 6
-    with django_assert_max_num_queries(19):
+    with django_assert_max_num_queries(23):
         response = leader.get(url(workflow.slug, days=7, cohort=cohorts[0].pk), headers=HTMX)
     assert response.status_code == 200
     # 7 before feedback, +1 for the feedback per cohort and day.
@@ -748,7 +750,7 @@ def test_queries_are_bounded_whatever_the_data_size(
         rows = read_csv(response)
     assert len(rows) == 180 * 6
     owner = as_user(workflow.owner)
-    with django_assert_max_num_queries(20):
+    with django_assert_max_num_queries(24):
         assert owner.get(url(workflow.slug, days=180)).status_code == 200
 
 
