@@ -108,7 +108,7 @@ def test_metrics_refuses_a_date_before_2000_or_not_iso(value, api_client, api_to
 @pytest.mark.parametrize(
     ("operation_id", "rules"),
     [
-        ("events", ["400 days", "an hour"]),
+        ("events", ["400 days", "an hour", "attrs.input_tokens", "attrs.cost"]),
         ("feedback", ["400 days", "an hour", "event_id"]),
         ("metrics", ["366 days", "`from` on or before `to`"]),
     ],
@@ -127,6 +127,9 @@ def test_the_limits_the_api_enforces_are_declared(document):
     assert event["user_ref"]["maxLength"] == 254
     assert event["attrs"]["maxProperties"] == 20
     assert event["latency_ms"]["anyOf"][0]["maximum"] == 24 * 60 * 60 * 1000
+    # The cost an event may carry (issue 18): in attrs, with its bounds in words.
+    for words in ("`input_tokens`", "`output_tokens`", "`cost`", "100,000,000", "1,000,000"):
+        assert words in event["attrs"]["description"], words
     body = operation(document, "events")["requestBody"]["content"]["application/json"]["schema"]
     batch = resolve(document, body["$ref"]) if "$ref" in body else body
     assert batch["properties"]["events"]["maxItems"] == 1000

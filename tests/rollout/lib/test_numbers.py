@@ -4,6 +4,7 @@ import pytest
 
 from rollout.lib.numbers import (
     format_count,
+    format_money,
     format_number,
     format_p_value,
     format_percent,
@@ -114,3 +115,32 @@ def test_a_p_value_is_never_in_scientific_notation(p, expected):
 )
 def test_significance_comes_before_the_number(p, expected):
     assert format_significance(p) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "currency", "text"),
+    [
+        (1234.5, "EUR", "€1,234.50"),
+        (200, "EUR", "€200.00"),
+        (0, "EUR", "€0.00"),
+        (0.125, "USD", "$0.13"),
+        (0.0042, "GBP", "£0.0042"),
+        (0.000031, "EUR", "€0.000031"),
+        (0.0000001, "EUR", "€0.000000"),
+        (-2.5, "EUR", "-€2.50"),
+        (12.5, "CHF", "12.50 CHF"),
+        (None, "EUR", "—"),
+        (float("nan"), "EUR", "—"),
+        (True, "EUR", "—"),
+    ],
+)
+def test_money_in_the_organisations_currency(value, currency, text):
+    assert format_money(value, currency) == text
+
+
+def test_money_with_fixed_decimals_for_an_axis():
+    assert [format_money(v, "EUR", 4) for v in (0, 0.0025, 0.01)] == [
+        "€0.0000",
+        "€0.0025",
+        "€0.0100",
+    ]
