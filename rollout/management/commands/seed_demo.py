@@ -404,10 +404,15 @@ class Command(BaseCommand):
             Workflow.objects.filter(slug__in=order).with_owner(), key=lambda w: order[w.slug]
         )
         users = {u.email: u for u in User.objects.filter(email__in=[u.email for u in DEMO_USERS])}
-        declared = demo_costs_seed(workflows=demo, users=users, now=timezone.now(), scale=scale)
-        if declared:
-            self.stdout.write(f"Declared {declared} model prices.")
-        return declared
+        seeded = demo_costs_seed(workflows=demo, users=users, now=timezone.now(), scale=scale)
+        if seeded.pilot_events:
+            self.stdout.write(
+                f"Stored {seeded.pilot_events:,} pilot events for Contract clause review's "
+                "data audit."
+            )
+        if seeded.prices:
+            self.stdout.write(f"Declared {seeded.prices} model prices.")
+        return seeded.prices
 
     def _seed_blackouts(self) -> int:
         ops = User.objects.filter(email=OPS).first()

@@ -124,21 +124,29 @@ def _pilot_events(workflow: Workflow, now: datetime, scale: float) -> list[Event
         day += timedelta(days=1)
 
 
+@dataclass(frozen=True)
+class SeededCosts:
+    prices: int
+    pilot_events: int  # Contract clause review's pilot during its data audit
+
+
 def demo_costs_seed(
     *, workflows: list[Workflow], users: dict[str, User], now: datetime, scale: float
-) -> int:
+) -> SeededCosts:
     """Declare the demo prices and store the pilot, for the demo workflows that have no price
-    yet. Returns the prices declared."""
+    yet."""
     today: date = timezone.localdate(now)
     by_slug = {w.slug: w for w in workflows}
     priced = set(
         ModelPrice.objects.filter(workflow__in=workflows).values_list("workflow_id", flat=True)
     )
-    declared = 0
+    declared = stored = 0
     pilot = by_slug.get("contract-clause-review")
     if pilot is not None and pilot.pk not in priced and scale:
-        usage_events_store(workflow=pilot, events=_pilot_events(pilot, now, scale))
-        usage_refresh_pending()
+        events = _pilot_events(pilot, now, scale)
+        if events:
+            stored = usage_events_store(workflow=pilot, events=events).accepted
+            usage_refresh_pending()
     for slug, version, days_ago, per_input, per_output in PRICES:
         workflow = by_slug.get(slug)
         if workflow is None or workflow.pk in priced:
@@ -152,4 +160,4 @@ def demo_costs_seed(
             output_per_1k=Decimal(per_output),
         )
         declared += 1
-    return declared
+    return SeededCosts(prices=declared, pilot_events=stored)

@@ -62,6 +62,7 @@ from rollout.models import (
 )
 from rollout.permissions import can_change_workflow, can_use_workflow, can_view_workflow
 from rollout.selectors.briefings import briefing_coverage
+from rollout.selectors.costs import cost_daily, cost_total
 from rollout.selectors.decision import decide
 from rollout.selectors.escalations import escalation_list_for_contact
 from rollout.selectors.inbox import inbox_list_for_user
@@ -506,6 +507,9 @@ def test_the_default_usage_tells_the_demo_stories() -> None:
             r"Stored ([\d,]+) usage events for (.+) over \d+ days\.", output
         )
     }
+    # Contract clause review's data audit ran a pilot (rollout.management.demo.costs).
+    for count, name in re.findall(r"Stored ([\d,]+) pilot events for (.+)'s data audit\.", output):
+        stored[name] += int(count.replace(",", ""))
     by_slug = events_by_workflow()
     assert stored == {
         Workflow.objects.get(slug=slug).name: count for slug, count in by_slug.items()
@@ -527,6 +531,7 @@ def test_the_default_usage_tells_the_demo_stories() -> None:
     assert_one_cohort_drifts(output)
     assert_contracts_paused_by_a_breach(output)
     assert_an_unannounced_prompt_change(output)
+    assert_costs_over_three_months(output)
 
     before = state()
     out = StringIO()
@@ -534,6 +539,32 @@ def test_the_default_usage_tells_the_demo_stories() -> None:
 
     assert out.getvalue() == "Nothing to do: the demo data is already there.\n"
     assert state() == before
+
+
+def assert_costs_over_three_months(output: str) -> None:
+    """Prices declared, tokens or costs on the invocations, and Contract clause review's cost per
+    accepted output over the last 90 days; the support partner's unpriced model version."""
+    assert "Declared 3 model prices." in output
+    today = timezone.localdate()
+    contracts = Workflow.objects.get(slug="contract-clause-review")
+    by_day = cost_daily(contracts, start=today - timedelta(days=89), end=today)
+    days = sorted({day for _, day in by_day})
+    assert days[0] <= today - timedelta(days=85)  # the pilot's first weekday
+    assert cost_total(by_day).unknown == 0
+    accepted = dict(
+        UsageRollup.objects.filter(workflow=contracts, period="day", cohort=None)
+        .filter(day__lte=today - timedelta(days=80))
+        .values_list("day", "accepted")
+    )
+    assert sum(accepted.values()) > 0  # accepted outputs from the start of the 90 days
+    support = Workflow.objects.get(slug="support-reply-drafting")
+    support_total = cost_total(cost_daily(support, start=today - timedelta(days=90), end=today))
+    assert set(support_total.unpriced) == {"gpt-4.1-mini"}  # the partner's tool, not priced
+    assert 0 < support_total.unknown_share < 0.5
+    invoices = Workflow.objects.get(slug="invoice-coding")
+    invoice_total = cost_total(cost_daily(invoices, start=today - timedelta(days=90), end=today))
+    assert invoice_total.known_cost > 0 and invoice_total.unknown == 0  # reported attrs.cost
+    assert not UsageEvent.objects.filter(kind="accepted", attrs__has_key="input_tokens").exists()
 
 
 def assert_usage_follows_the_plans() -> None:
