@@ -283,3 +283,12 @@ def test_a_cohort_member_and_a_stranger_cannot_declare(workflow, ops_leader):
         assert response.status_code == 404
     assert as_user(ops_leader).get(prices_url(workflow)).status_code == 405
     assert not ModelPrice.objects.exists()
+
+
+def test_a_forecast_with_nobody_at_the_next_phase_says_how_to_get_one(workflow, ops_leader, priced):
+    make_plan(workflow, current="limited")
+    eu = make_cohort(workflow, ops_leader, "EU agents", 2)  # not enrolled
+    record_usage(workflow, costly_day(member_ref(eu, 0), 1, calls=2, accepted=1))
+    page = as_user(ops_leader).get(usage_url(workflow, days=7)).content.decode()
+    assert "No one gets it at the broad roll-out yet" in page
+    assert "If each of the" not in page
