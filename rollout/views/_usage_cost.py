@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from rollout.lib.charts import PALETTE, Series, line_chart
+from rollout.lib.charts import PALETTE, Series, ThresholdLine, line_chart
 from rollout.lib.numbers import format_money, money_decimals
-from rollout.models import Workflow
+from rollout.models import Metric, Threshold, Workflow
 from rollout.selectors.costs import (
     MAX_UNKNOWN_SHARE,
     CostCounts,
@@ -70,16 +70,35 @@ def _axis_money(lines: list[Series], currency: str) -> Callable[[float], str]:
     return money
 
 
+def _budget_lines(thresholds: list[Threshold], currency: str) -> list[ThresholdLine]:
+    """The cost-per-accepted-output thresholds as lines on its chart (where passing ends, and
+    where failing begins when there is a marginal band), in the organisation's currency."""
+    lines = []
+    for t in thresholds:
+        if t.metric != Metric.COST_PER_ACCEPTED_OUTPUT:
+            continue
+        limit = format_money(t.limit, currency)
+        if t.marginal_limit is None:
+            lines.append(ThresholdLine(t.limit, f"limit ≤ {limit}"))
+            continue
+        edge = format_money(t.marginal_limit, currency)
+        lines.append(ThresholdLine(t.limit, f"limit {limit}", "marginal"))
+        lines.append(ThresholdLine(t.marginal_limit, f"fails > {edge}"))
+    return lines
+
+
 def usage_cost(
     workflow: Workflow,
     series: list[DailySeries],
     x_labels: list[str],
+    thresholds: list[Threshold],
     *,
     start: date,
     end: date,
     today: date,
 ) -> CostSection:
-    """The section for the days of `series` (the page's period, one series per cohort shown)."""
+    """The section for the days of `series` (the page's period, one series per cohort shown),
+    with the workflow's cost-per-accepted-output thresholds drawn on its chart."""
     currency = currency_code()
     # One read for the period and the forecast's days (the week before today).
     by_day = cost_daily(workflow, start=min(start, forecast_days(today)[0]), end=end)
@@ -108,22 +127,31 @@ def usage_cost(
         total_counts.add(counts)
         total_accepted += accepted
 
-    def money(value: float) -> str:
-        return format_money(value, currency)
-
-    common = {"x_labels": x_labels, "y_format": money, **CHART_SIZE}
+    common = {"x_labels": x_labels, **CHART_SIZE}
     charts = [
         Chart(
             "cost-per-invocation",
             "Cost per invocation",
             "The average cost of an AI call whose cost is known, per cohort and day.",
-            line_chart(series=lines_invocation, title="Cost per invocation by cohort", **common),
+            line_chart(
+                series=lines_invocation,
+                title="Cost per invocation by cohort",
+                y_format=_axis_money(lines_invocation, currency),
+                **common,
+            ),
         ),
         Chart(
             "cost-per-accepted",
             "Cost per accepted output",
-            "What the day's AI calls cost for each output people used as it was.",
-            line_chart(series=lines_accepted, title="Cost per accepted output by cohort", **common),
+            "What the day's AI calls cost for each output people used as it was (shadow-mode "
+            "calls, which nobody accepts, count in the table's totals only).",
+            line_chart(
+                series=lines_accepted,
+                title="Cost per accepted output by cohort",
+                y_format=_axis_money(lines_accepted, currency),
+                thresholds=_budget_lines(thresholds, currency),
+                **common,
+            ),
         ),
     ]
     return CostSection(

@@ -83,7 +83,9 @@ def workflow_usage(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             summary=usage_summary(
                 workflow, series, start=start, end=end, cohort=cohort, feedback=feedback
             ),
-            cost=usage_cost(workflow, series, x_labels, start=start, end=end, today=end),
+            cost=usage_cost(
+                workflow, series, x_labels, thresholds, start=start, end=end, today=end
+            ),
         )
     else:
         context.update(has_data=False, ever_reported=usage_ever_reported(workflow))

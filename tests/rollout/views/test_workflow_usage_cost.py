@@ -9,7 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import ORGANISATION_PK, Organisation
-from rollout.models import ActivityEntry, ModelPrice
+from rollout.models import ActivityEntry, Metric, ModelPrice
+from rollout.services import thresholds as threshold_services
 from rollout.services.cost_prices import MSG_VERSION_REQUIRED, model_price_declare
 from rollout.services.usage_ingest import EventData
 from rollout.views.model_prices import MSG_NO_PRICE, MSG_UNKNOWN_ACTION
@@ -292,3 +293,23 @@ def test_a_forecast_with_nobody_at_the_next_phase_says_how_to_get_one(workflow, 
     page = as_user(ops_leader).get(usage_url(workflow, days=7)).content.decode()
     assert "No one gets it at the broad roll-out yet" in page
     assert "If each of the" not in page
+
+
+def test_a_cost_per_accepted_output_threshold_is_drawn_on_its_chart(workflow, ops_leader, costs):
+    threshold_services.threshold_create(
+        workflow=workflow,
+        actor=ops_leader,
+        metric=Metric.COST_PER_ACCEPTED_OUTPUT,
+        comparator="lte",
+        limit=0.045,
+        marginal_limit=0.06,
+        window_days=7,
+        min_sample=10,
+        scope="workflow",
+        bad_output="An output that costs more than a person's minute.",
+        action="alert",
+    )
+    response = as_user(ops_leader).get(usage_url(workflow, days=7))
+    chart = response.context["cost"].charts[1].line
+    # Highest first, as the chart draws them.
+    assert [t.label for t in chart.plot.thresholds] == ["fails > €0.060", "limit €0.045"]
