@@ -12,6 +12,8 @@ class Metric(models.TextChoices):
     ESCALATION_RATE = "escalation_rate", "Escalation rate"
     INPUT_REJECTION_RATE = "input_rejection_rate", "Input rejection rate"
     STALE_INPUT_RATE = "stale_input_rate", "Stale input rate"
+    # AI better than the holdout by at least `limit` on `outcome_metric` (rollout.selectors.impact).
+    IMPACT = "impact", "Impact on an outcome (AI vs holdout)"
 
 
 # Judged from data-source reports (rollout.models.source_health), per source or all sources.
@@ -20,7 +22,7 @@ SOURCE_METRICS = (Metric.INPUT_REJECTION_RATE, Metric.STALE_INPUT_RATE)
 
 # Rule 2: a workflow needs at least one threshold on one of these before it may enter `limited`.
 QUALITY_METRICS = (Metric.ERROR_RATE, Metric.OVERRIDE_RATE, Metric.ACCEPTANCE_RATE)
-RATE_METRICS = tuple(m for m in Metric if m != Metric.P95_LATENCY_MS)
+RATE_METRICS = tuple(m for m in Metric if m not in (Metric.P95_LATENCY_MS, Metric.IMPACT))
 
 
 class Comparator(models.TextChoices):
@@ -71,6 +73,14 @@ class Threshold(models.Model):
     # Only for SOURCE_METRICS: the one source judged (None: all sources of the workflow).
     source = models.ForeignKey(
         "rollout.DataSource",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="thresholds",
+    )
+    # Only for Metric.IMPACT: the outcome compared; `limit` is then in its unit.
+    outcome_metric = models.ForeignKey(
+        "rollout.OutcomeMetric",
         on_delete=models.CASCADE,
         null=True,
         blank=True,
