@@ -192,6 +192,7 @@ class EventIn(BaseModel):
     )
     value: StrictInt | StrictFloat | None = Field(
         default=None,
+        validate_default=True,
         description="Outcome events only, and required on them: the case's outcome in the "
         "metric's unit (e.g. 312 for a handle time of 312 s). A finite number.",
     )
