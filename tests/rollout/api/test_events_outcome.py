@@ -4,11 +4,13 @@ the invalid items written, the arm stamped at `occurred_at`, and a fixed number 
 
 import json
 import uuid
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from rollout.api.checks import MSG_NON_FINITE
 from rollout.api.events import (
     MSG_NO_METRIC,
     MSG_NONE_VALID,
@@ -17,7 +19,6 @@ from rollout.api.events import (
     MSG_VALUE_REQUIRED,
     MSG_VALUE_TOO_LARGE,
 )
-from rollout.api.checks import MSG_NON_FINITE
 from rollout.models import Arm, UsageEvent
 from rollout.services.outcome_metrics import outcome_metric_archive, outcome_metric_create
 from tests.factories import UserFactory
@@ -123,11 +124,8 @@ def test_value_is_required_on_outcomes_and_refused_elsewhere(api_client, api_tok
 
 
 def test_a_non_finite_value_is_an_error_of_its_item(api_client, api_token, metric, arms):
-    text = (
-        '{"events": [{"event_id": "%s", "user_ref": "a@example.com", "kind": "outcome", '
-        '"occurred_at": "%s", "attrs": {"metric": "handle_time_s"}, "value": NaN}]}'
-        % (uuid.uuid4(), timezone.now().isoformat())
-    )
+    item = json.dumps(outcome("a@example.com", value=0)).replace('"value": 0', '"value": NaN')
+    text = '{"events": [' + item + "]}"
     response = api_client.post(
         URL, text, content_type="application/json", headers=api_token.headers
     )
