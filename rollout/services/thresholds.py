@@ -18,6 +18,7 @@ from rollout.models import (
     BreachAction,
     Comparator,
     Metric,
+    OutcomeMetric,
     Phase,
     PhaseKind,
     Threshold,
@@ -137,6 +138,9 @@ def _validate_impact(threshold: Threshold) -> None:
         return
     if outcome is None:
         raise ApplicationError(MSG_OUTCOME_REQUIRED, field="outcome_metric")
+    # As it stands now, not as the caller's copy says (archived since the form was shown?).
+    outcome = OutcomeMetric.objects.get(pk=outcome.pk)
+    threshold.outcome_metric = outcome
     if outcome.workflow_id != threshold.workflow_id:
         raise ApplicationError(MSG_OUTCOME_OTHER_WORKFLOW, field="outcome_metric")
     if outcome.archived_at is not None:
