@@ -16,7 +16,7 @@ from rollout.lib.charts import nice_ticks
 
 WIDTH = 640
 LABEL_WIDTH = 170
-RIGHT = 24
+RIGHT = 48
 ROW_HEIGHT = 34
 TOP = 30
 AXIS = 30

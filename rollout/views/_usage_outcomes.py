@@ -46,14 +46,16 @@ class OutcomeRow:
         return self._span(self.figures.sequential) if self.figures.sequential else "—"
 
     @property
-    def relative_text(self) -> str:
+    def relative_estimate(self) -> str:
+        relative = self.figures.relative
+        return _signed_percent(relative.estimate) if relative else "—"
+
+    @property
+    def relative_span(self) -> str:
         relative = self.figures.relative
         if relative is None:
-            return "—"
-        return (
-            f"{_signed_percent(relative.estimate)} "
-            f"({_signed_percent(relative.low)} to {_signed_percent(relative.high)})"
-        )
+            return ""
+        return f"{_signed_percent(relative.low)} to {_signed_percent(relative.high)}"
 
     @property
     def verdict_text(self) -> str:
@@ -72,6 +74,12 @@ class OutcomeRow:
             f"Not enough data: {f.ai_people} with the AI, {f.holdout_people} in the holdout "
             f"({f.min_people} per arm needed)"
         )
+
+
+def _tick(value: float, unit: str) -> str:
+    """An axis tick: the round number as it is (nice_ticks made it round), signed, with unit."""
+    text = f"{value:,g}" if value else "0"
+    return f"{'+' if value > 0 else ''}{text} {unit}".strip()
 
 
 def _signed_percent(fraction: float) -> str:
@@ -108,7 +116,7 @@ def _chart(metric: OutcomeMetric, rows: list[OutcomeRow]) -> IntervalChart:
     return interval_chart(
         inputs,
         title=f"{metric.label}: AI − holdout per cohort with 95% intervals",
-        format_tick=lambda v: format_outcome(v, metric.unit, signed=True),
+        format_tick=lambda v: _tick(v, metric.unit),
         higher_is_better=metric.higher_is_better,
     )
 
