@@ -147,7 +147,7 @@ def _cohort(workflow: Workflow, story: OutcomeStory, since: datetime) -> Cohort:
 
 
 def _events(workflow: Workflow, story: OutcomeStory, since: datetime) -> list[EventData]:
-    rng = random.Random(f"outcomes:{workflow.slug}")
+    rng = random.Random(f"outcomes:{workflow.slug}")  # noqa: S311 — demo data, seeded on purpose
     now = timezone.now()
     tz = timezone.get_current_timezone()
     first = max(since + timedelta(days=1), now - timedelta(days=DAYS))
