@@ -304,3 +304,19 @@ def headline(figures_list: list[ImpactFigures]) -> str:
         return ""
     chosen = next((f for f in figures_list if f.enough), figures_list[0])
     return headline_text(chosen)
+
+
+def impact_alpha_note(conditions: int) -> str:
+    """What the gate and thresholds page say of the α each impact condition is judged at."""
+    if conditions < 1:
+        return ""
+    if conditions == 1:
+        return (
+            "The impact condition is judged at α = 5% with an always-valid interval, so "
+            "looking again every few minutes does not cry wolf."
+        )
+    alpha = format_percent(impact_alpha(conditions))
+    return (
+        f"Each impact condition is judged at α = {alpha} because the gate holds {conditions} "
+        "(α = 5% split between them), with always-valid intervals."
+    )

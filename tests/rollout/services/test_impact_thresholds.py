@@ -156,3 +156,26 @@ def test_a_failing_pause_rollout_impact_threshold_pauses(workflow, workflow_owne
     thresholds_evaluate_workflow(workflow=workflow, now=timezone.now())
     assert status(threshold).verdict == Verdict.FAIL
     assert workflow.phases.get(kind="limited").status == PhaseStatus.PAUSED
+
+
+def test_the_gate_and_the_thresholds_page_say_the_alpha_each_is_judged_at(
+    workflow, workflow_owner, client
+):
+    from rollout.gates.metrics import thresholds_met
+    from rollout.gates.registry import GateContext
+
+    metric = handle_time(workflow)
+    impact(workflow, workflow_owner, metric)
+    impact(workflow, workflow_owner, metric, limit=5.0)
+    thresholds_evaluate_workflow(workflow=workflow)
+    note = (
+        "Each impact condition is judged at α = 2.5% because the gate holds 2 (α = 5% split "
+        "between them), with always-valid intervals."
+    )
+    phases = make_plan(workflow, current="shadow")
+    context = GateContext(workflow, phases["shadow"], phases["limited"], timezone.now())
+    outcome = thresholds_met(context)
+    assert outcome.reason.endswith(note)
+    client.force_login(workflow_owner)
+    page = client.get(f"/workflows/{workflow.slug}/thresholds/")
+    assert note in page.content.decode()
