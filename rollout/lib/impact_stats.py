@@ -118,11 +118,11 @@ def arm_summary(values: Sequence[float]) -> ArmSummary:
     """Summarise an arm from its per-person means (one value per person).
 
     Corrected two-pass with exactly rounded sums (``math.fsum``): ``mean = Σx / n``,
-    ``variance = (Σ(x - mean)² - (Σ(x - mean))² / n) / (n - 1)``. The sums run on ``x / 2^e``, with ``2^e`` the power of
-    two at or below the largest ``|x|``: dividing by a power of two is exact, so the result is the
-    same as unscaled arithmetic, but nothing overflows on the way for values up to the float
-    maximum. A variance that itself exceeds the float range is ``math.inf`` (the intervals then
-    answer ``None``).
+    ``variance = (Σ(x - mean)² - (Σ(x - mean))² / n) / (n - 1)``. The sums run on ``x / 2^e``,
+    with ``2^e`` the power of two at or below the largest ``|x|``: dividing by a power of two is
+    exact, so the result is the same as unscaled arithmetic, but nothing overflows on the way
+    for values up to the float maximum. A variance that itself exceeds the float range is
+    ``math.inf`` (the intervals then answer ``None``).
     """
     xs = [_finite(value, "every value") for value in values]
     people = len(xs)
