@@ -10,6 +10,8 @@ import math
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rollout.lib.impact_stats import (
     MIN_PEOPLE_PER_ARM,
@@ -270,6 +272,19 @@ class TestSequentialInterval:
         assert sequential.half_width > fixed.half_width
         assert sequential.estimate == fixed.estimate
 
+    def test_never_narrower_than_welch_with_few_people_and_a_tiny_alpha(self):
+        # 10 per arm, all the spread in one arm (Welch df 9), alpha 1e-10: the normal-based
+        # sequence alone would be narrower than t_9 allows, so it takes the Welch width.
+        ai, holdout = _arm(10, 0.0, 1.0), _arm(10, 0.0, 0.0)
+        fixed = welch_interval(ai, holdout, alpha=1e-10)
+        sequential = sequential_interval(ai, holdout, alpha=1e-10)
+        assert fixed.df == pytest.approx(9.0)
+        assert sequential.half_width == pytest.approx(fixed.half_width, rel=1e-15)
+        assert sequential.method == "sequential"
+        # At a gate's alpha (0.05 / 20 here) the formula rules even at the minimum of 10:
+        fixed = welch_interval(ai, holdout, alpha=0.05 / 20)
+        assert sequential_interval(ai, holdout, alpha=0.05 / 20).half_width > fixed.half_width
+
     def test_shrinks_as_people_grow(self):
         widths = [
             sequential_interval(_arm(n, 1.0, 2.0), _arm(n, 0.8, 1.5)).half_width
@@ -419,3 +434,66 @@ def test_split_alpha():
     for alpha in (0.0, 1.0, math.nan):
         with pytest.raises(ValueError, match="alpha"):
             split_alpha(alpha, 2)
+
+
+# --- Properties over any finite input ------------------------------------------------------------
+
+_finite_floats = st.floats(allow_nan=False, allow_infinity=False)
+_arms = st.builds(
+    ArmSummary,
+    people=st.integers(min_value=0, max_value=10**9),
+    mean=_finite_floats,
+    variance=st.floats(min_value=0.0, allow_infinity=False),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(_finite_floats, max_size=40))
+def test_arm_summary_never_raises_on_finite_values(values):
+    arm = arm_summary(values)
+    assert arm.people == len(values)
+    assert arm.variance >= 0.0
+
+
+@settings(max_examples=300, deadline=None)
+@given(ai=_arms, holdout=_arms, alpha=st.floats(min_value=1e-10, max_value=0.5))
+def test_intervals_are_none_or_finite_and_ordered(ai, holdout, alpha):
+    welch = welch_interval(ai, holdout, alpha=alpha)
+    sequential = sequential_interval(ai, holdout, alpha=alpha)
+    relative = relative_interval(ai, holdout, alpha=alpha)
+    for interval in (welch, sequential, relative):
+        if interval is not None:
+            assert all(math.isfinite(v) for v in (interval.low, interval.estimate, interval.high))
+            assert interval.low <= interval.estimate <= interval.high
+    if min(ai.people, holdout.people) < MIN_PEOPLE_PER_ARM:
+        assert welch is None and sequential is None and relative is None
+    if welch is not None and sequential is not None:
+        # the always-valid interval is never the narrower one
+        assert sequential.low <= welch.low and welch.high <= sequential.high
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    low=st.floats(min_value=-1e6, max_value=1e6),
+    width=st.floats(min_value=0.0, max_value=1e6),
+    min_effect=st.floats(min_value=-1e6, max_value=1e6),
+)
+def test_lower_is_better_mirrors_higher_is_better(low, width, min_effect):
+    interval = _interval(low, low + width)
+    mirrored = _interval(-(low + width), -low)
+    assert impact_verdict(
+        interval, min_effect=min_effect, higher_is_better=False
+    ) == impact_verdict(mirrored, min_effect=min_effect, higher_is_better=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.floats(min_value=-1e6, max_value=1e6), min_size=2, max_size=40))
+def test_moments_agree_with_values_for_any_data(values):
+    from_values = arm_summary(values)
+    from_moments = arm_summary_from_moments(
+        len(values), math.fsum(values), math.fsum(v * v for v in values)
+    )
+    assert from_moments.mean == pytest.approx(from_values.mean, rel=1e-12, abs=1e-9)
+    # From moments, the variance is only as good as Σx² allows (rounding ~ n ε Σx²).
+    slack = 8 * len(values) * 2.0**-52 * math.fsum(v * v for v in values) / (len(values) - 1)
+    assert abs(from_moments.variance - from_values.variance) <= slack + 1e-12
