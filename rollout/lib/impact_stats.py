@@ -326,8 +326,10 @@ def sequential_interval(
     ``mean ± σ̂ · sqrt(2 (tρ² + 1) / (t² ρ²) · log(sqrt(tρ² + 1) / α))`` after ``t`` units (ρ per
     unit of standard deviation), applied to a difference of means as GrowthBook (``gbstats``:
     ``sequential_rho``, ``sequential_interval_halfwidth``, ``SequentialTwoSidedTTest``) and Eppo
-    do — the units are the people of both arms and ``σ̂²`` is ``n`` times the squared
-    standard error of the difference::
+    do — the units are the people of both arms and ``σ̂²`` is ``n`` times the squared standard
+    error of the difference. On the scale of sums it is the two-sided normal-mixture boundary
+    ``sqrt((v + r) log((v + r) / (r α²)))`` of Howard, Ramdas, McAuliffe & Sekhon (2021, eq. 14)
+    at ``v = n``, ``r = 1 / ρ²``::
 
         n    = n_ai + n_holdout                          (people in both arms)
         s²   = n · (s_ai² / n_ai + s_h² / n_h)           (n times the squared standard error)

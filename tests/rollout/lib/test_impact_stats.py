@@ -24,6 +24,7 @@ from rollout.lib.impact_stats import (
     impact_verdict,
     relative_interval,
     sequential_interval,
+    sequential_rho_squared,
     split_alpha,
     welch_interval,
 )
@@ -261,6 +262,22 @@ class TestSequentialInterval:
         se = math.sqrt(1.2 / 200 + 1.1 / 200)
         interval = sequential_interval(_arm(200, 10.3, 1.2), _arm(200, 10.0, 1.1))
         assert interval.half_width / (20 * se) == pytest.approx(0.1517604, rel=1e-6)
+
+    @pytest.mark.parametrize(
+        ("n_ai", "n_h", "alpha", "tuning"),
+        [(200, 200, 0.05, 400), (35, 60, 0.01, 5000), (1000, 250, 0.0125, 400)],
+    )
+    def test_is_howards_two_sided_normal_mixture_boundary(self, n_ai, n_h, alpha, tuning):
+        # The same boundary in Howard, Ramdas, McAuliffe & Sekhon (2021, eq. 14), on the scale
+        # of sums in intrinsic time v = n with r = 1 / rho^2:
+        #     u(v) = sqrt((v + r) log((v + r) / (r alpha^2))),   half width = sqrt(s^2) u(n) / n.
+        ai, holdout = _arm(n_ai, 2.0, 3.0), _arm(n_h, 1.0, 5.0)
+        interval = sequential_interval(ai, holdout, alpha=alpha, tuning_people=tuning)
+        n = n_ai + n_h
+        r = 1 / sequential_rho_squared(alpha, tuning)
+        u = math.sqrt((n + r) * math.log((n + r) / (r * alpha**2)))
+        s2 = n * (3.0 / n_ai + 5.0 / n_h)
+        assert interval.half_width == pytest.approx(math.sqrt(s2) * u / n, rel=1e-13)
 
     @pytest.mark.parametrize("people", [10, 30, 100, 200, 1000, 10_000, 1_000_000])
     @pytest.mark.parametrize("tuning", [100, 400, 5000])
