@@ -21,8 +21,8 @@ means (:func:`arm_summary`) or their count, sum and sum of squares
 Degenerate inputs never raise: below :data:`MIN_PEOPLE_PER_ARM` people in either arm, or when a
 result would not fit in a float, the interval functions return ``None`` ("not enough data").
 When both arms have zero variance (everyone identical) the standard error is 0 and every
-interval collapses to its point estimate. NaN or infinite inputs are programming errors and raise
-``ValueError``.
+interval collapses to its point estimate. NaN or infinite inputs, and moments no data can have,
+are programming errors and raise ``ValueError``.
 """
 
 from __future__ import annotations
@@ -451,7 +451,9 @@ def impact_verdict(
     A bound exactly on X counts as clearing it (to within 1e-12 relative, so floating-point
     dust such as 0.19999999999999998 for 0.2 does not flip a verdict). ``min_effect`` may be 0
     ("AI at least as good") or negative ("not worse by more than |X|", a non-inferiority
-    margin). ``None`` (not enough data) → INSUFFICIENT.
+    margin). X is in the interval's units: the metric's own for :func:`welch_interval` and
+    :func:`sequential_interval`, a fraction (0.1 = 10 %) for :func:`relative_interval`.
+    ``None`` (not enough data) → INSUFFICIENT.
     """
     min_effect = _finite(min_effect, "min_effect")
     if interval is None:
