@@ -67,6 +67,8 @@ _STANDARD_NORMAL = NormalDist()
 
 def _finite(value: float, name: str) -> float:
     """``value`` as a float (ints, floats and Decimals from the database are fine)."""
+    if type(value) is float and math.isfinite(value):  # the common case, first and fast
+        return value
     if isinstance(value, bool | str | bytes):
         raise ValueError(f"{name} must be a number, got {value!r}")
     try:
