@@ -13,6 +13,13 @@ The model, stated plainly:
 * 50 looks. A/A runs: ``μ_AI = μ_holdout``. Effect runs: ``μ_AI - μ_holdout = 0.3``, i.e. 0.3
   standard deviations of a single outcome.
 * The sequential interval is tuned for 400 people (both arms), the size simulated.
+* A false alarm: some look's interval excludes 0. A detection: some look's interval lies wholly
+  above 0 (the right direction). A run ends at its first one.
+* Runs: 2,000 A/A for the sequential false-alarm rate (≤ 6 %) and 2,000 for its power (≥ 70 %);
+  600 A/A for the fixed interval looked at 50 times and 1,000 for it looked at once, 400 for the
+  merely wide interval's power (the t quantile makes those slower; the margins are wide).
+  With these seeds: 0.75 %, 91.9 %, 13.7 %, 7.3 % (wide). The power depends on the correlation:
+  about 68 % at ICC 0.8 and 58 % at 0.95, where more cases per person add little.
 
 How it is simulated exactly without 40 million normal draws. The per-arm statistics need only
 ``Σv`` and ``Σv²`` of ``v_i = u_i + S_i / k`` (``S_i`` = person ``i``'s running noise sum), i.e.
