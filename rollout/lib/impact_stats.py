@@ -21,12 +21,13 @@ means (:func:`arm_summary`) or their count, sum and sum of squares
 Degenerate inputs never raise: below :data:`MIN_PEOPLE_PER_ARM` people in either arm, or when a
 result would not fit in a float, the interval functions return ``None`` ("not enough data").
 When both arms have zero variance (everyone identical) the standard error is 0 and every
-interval collapses to its point estimate. NaN or infinite inputs are programming errors and raise
-``ValueError``.
+interval collapses to its point estimate. NaN or infinite inputs, and moments no data can have,
+are programming errors and raise ``ValueError``.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,6 +67,8 @@ _STANDARD_NORMAL = NormalDist()
 
 def _finite(value: float, name: str) -> float:
     """``value`` as a float (ints, floats and Decimals from the database are fine)."""
+    if type(value) is float and math.isfinite(value):  # the common case, first and fast
+        return value
     if isinstance(value, bool | str | bytes):
         raise ValueError(f"{name} must be a number, got {value!r}")
     try:
@@ -118,11 +121,11 @@ def arm_summary(values: Sequence[float]) -> ArmSummary:
     """Summarise an arm from its per-person means (one value per person).
 
     Corrected two-pass with exactly rounded sums (``math.fsum``): ``mean = Σx / n``,
-    ``variance = (Σ(x - mean)² - (Σ(x - mean))² / n) / (n - 1)``. The sums run on ``x / 2^e``, with ``2^e`` the power of
-    two at or below the largest ``|x|``: dividing by a power of two is exact, so the result is the
-    same as unscaled arithmetic, but nothing overflows on the way for values up to the float
-    maximum. A variance that itself exceeds the float range is ``math.inf`` (the intervals then
-    answer ``None``).
+    ``variance = (Σ(x - mean)² - (Σ(x - mean))² / n) / (n - 1)``. The sums run on ``x / 2^e``,
+    with ``2^e`` the power of two at or below the largest ``|x|``: dividing by a power of two is
+    exact, so the result is the same as unscaled arithmetic, but nothing overflows on the way
+    for values up to the float maximum. A variance that itself exceeds the float range is
+    ``math.inf`` (the intervals then answer ``None``).
     """
     xs = [_finite(value, "every value") for value in values]
     people = len(xs)
@@ -218,7 +221,7 @@ class Interval:
 
     @property
     def half_width(self) -> float:
-        return (self.high - self.low) / 2.0
+        return self.high / 2.0 - self.low / 2.0  # halves first: high - low may overflow
 
     def excludes(self, value: float) -> bool:
         """True when ``value`` lies outside ``[low, high]``."""
@@ -301,8 +304,10 @@ def welch_interval(ai: ArmSummary, holdout: ArmSummary, *, alpha: float = 0.05) 
 def sequential_rho_squared(alpha: float, tuning_people: float) -> float:
     """ρ² tuned so the confidence sequence is tightest near ``tuning_people`` people in total.
 
-    ``ρ² = (-2 log α + log(-2 log α + 1)) / N`` (Waudby-Smith et al., eq. for the optimal ρ of
-    the two-sided normal-mixture boundary; GrowthBook's ``sequential_rho``).
+    ``ρ² = (-2 log α + log(-2 log α + 1)) / N``: Waudby-Smith et al.'s closed-form choice of
+    the mixture parameter that (approximately) minimises the boundary's width at ``n = N``,
+    in the standardised form GrowthBook's ``sequential_rho`` uses (ρ per unit of standard
+    deviation). At α = 0.05 and N = 400 it gives ρ² = 0.01984.
     """
     minus_two_log_alpha = -2.0 * math.log(alpha)
     return (minus_two_log_alpha + math.log(minus_two_log_alpha + 1.0)) / tuning_people
@@ -318,10 +323,15 @@ def sequential_interval(
     """Always-valid interval (asymptotic confidence sequence) for ``mean_ai - mean_holdout``.
 
     Waudby-Smith, Arbour, Sinha, Kennedy & Ramdas, "Time-uniform central limit theory and
-    asymptotic confidence sequences" (arXiv:2103.06476, Annals of Statistics 2024), the
-    two-sided normal-mixture boundary (their Theorem 2.2 / eq. 2.5) applied to a difference of
-    means as GrowthBook (``gbstats`` ``SequentialTwoSidedTTest``, ``sequential_interval_halfwidth``)
-    and Eppo do::
+    asymptotic confidence sequences" (arXiv:2103.06476; Annals of Statistics, 2024): the
+    two-sided asymptotic confidence sequence built on Robbins' Gaussian-mixture boundary,
+    ``mean ± σ̂ · sqrt(2 (tρ² + 1) / (t² ρ²) · log(sqrt(tρ² + 1) / α))`` after ``t`` units (ρ per
+    unit of standard deviation), applied to a difference of means as GrowthBook (``gbstats``:
+    ``sequential_rho``, ``sequential_interval_halfwidth``, ``SequentialTwoSidedTTest``) and Eppo
+    do — the units are the people of both arms and ``σ̂²`` is ``n`` times the squared standard
+    error of the difference. On the scale of sums it is the two-sided normal-mixture boundary
+    ``sqrt((v + r) log((v + r) / (r α²)))`` of Howard, Ramdas, McAuliffe & Sekhon (2021, eq. 14)
+    at ``v = n``, ``r = 1 / ρ²``::
 
         n    = n_ai + n_holdout                          (people in both arms)
         s²   = n · (s_ai² / n_ai + s_h² / n_h)           (n times the squared standard error)
@@ -334,6 +344,14 @@ def sequential_interval(
     :func:`welch_interval` at every ``n`` (narrowest relative to it near ``n = N``).
     ``tuning_people`` is the total number of people (both arms) at which the sequence should be
     tightest — the expected size of a cohort's test, not a stopping rule.
+
+    One safeguard beyond the formula: the half-width is never less than the Welch interval's
+    (``t_{1-α/2, ν} · SE``). The sequence rests on the normal approximation, and with few people
+    and an extreme α the exact t interval of a single look can be the wider of the two (10
+    people per arm at α = 1e-10, or ``tuning_people = 20`` at α = 0.05 / 20). Widening an
+    interval only adds coverage, so the result is still a confidence sequence. For α from 0.05
+    down to 0.05 / 20 with ``tuning_people`` ≥ 100 the sequence is the wider from the minimum of
+    10 people per arm on, and the formula applies unchanged.
 
     ``None`` when either arm has fewer than :data:`MIN_PEOPLE_PER_ARM` people. Zero variance in
     both arms collapses the interval to the estimate.
@@ -352,7 +370,19 @@ def sequential_interval(
     n_rho2_1 = n * rho2 + 1.0
     # sqrt(s²) = sqrt(n) · SE; half = SE · sqrt(n · 2 (nρ²+1) / (n² ρ²) · log(sqrt(nρ²+1) / α)).
     factor = math.sqrt(2.0 * n_rho2_1 / (n * rho2) * math.log(math.sqrt(n_rho2_1) / alpha))
+    # Never narrower than the Welch t factor. t quantiles fall as df grows, so the one at the
+    # whole part of df (memoised: few distinct values) bounds it from above and the exact one is
+    # needed only when the sequence might be the narrower.
+    df = _welch_df(ai, holdout)
+    if factor < _t_factor_at_most(alpha / 2.0, math.floor(df)):
+        factor = max(factor, t_upper_quantile(alpha / 2.0, df))
     return _interval(estimate, factor * std_error, std_error, alpha, IntervalMethod.SEQUENTIAL)
+
+
+@functools.lru_cache(maxsize=4096)
+def _t_factor_at_most(tail: float, whole_df: int) -> float:
+    """``t_{1 - tail, whole_df}``: at least the t quantile for any ``df >= whole_df``."""
+    return t_upper_quantile(tail, whole_df)
 
 
 def relative_interval(
@@ -423,7 +453,9 @@ def impact_verdict(
     A bound exactly on X counts as clearing it (to within 1e-12 relative, so floating-point
     dust such as 0.19999999999999998 for 0.2 does not flip a verdict). ``min_effect`` may be 0
     ("AI at least as good") or negative ("not worse by more than |X|", a non-inferiority
-    margin). ``None`` (not enough data) → INSUFFICIENT.
+    margin). X is in the interval's units: the metric's own for :func:`welch_interval` and
+    :func:`sequential_interval`, a fraction (0.1 = 10 %) for :func:`relative_interval`.
+    ``None`` (not enough data) → INSUFFICIENT.
     """
     min_effect = _finite(min_effect, "min_effect")
     if interval is None:

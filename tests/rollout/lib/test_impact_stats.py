@@ -10,6 +10,8 @@ import math
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rollout.lib.impact_stats import (
     MIN_PEOPLE_PER_ARM,
@@ -22,6 +24,7 @@ from rollout.lib.impact_stats import (
     impact_verdict,
     relative_interval,
     sequential_interval,
+    sequential_rho_squared,
     split_alpha,
     welch_interval,
 )
@@ -260,6 +263,22 @@ class TestSequentialInterval:
         interval = sequential_interval(_arm(200, 10.3, 1.2), _arm(200, 10.0, 1.1))
         assert interval.half_width / (20 * se) == pytest.approx(0.1517604, rel=1e-6)
 
+    @pytest.mark.parametrize(
+        ("n_ai", "n_h", "alpha", "tuning"),
+        [(200, 200, 0.05, 400), (35, 60, 0.01, 5000), (1000, 250, 0.0125, 400)],
+    )
+    def test_is_howards_two_sided_normal_mixture_boundary(self, n_ai, n_h, alpha, tuning):
+        # The same boundary in Howard, Ramdas, McAuliffe & Sekhon (2021, eq. 14), on the scale
+        # of sums in intrinsic time v = n with r = 1 / rho^2:
+        #     u(v) = sqrt((v + r) log((v + r) / (r alpha^2))),   half width = sqrt(s^2) u(n) / n.
+        ai, holdout = _arm(n_ai, 2.0, 3.0), _arm(n_h, 1.0, 5.0)
+        interval = sequential_interval(ai, holdout, alpha=alpha, tuning_people=tuning)
+        n = n_ai + n_h
+        r = 1 / sequential_rho_squared(alpha, tuning)
+        u = math.sqrt((n + r) * math.log((n + r) / (r * alpha**2)))
+        s2 = n * (3.0 / n_ai + 5.0 / n_h)
+        assert interval.half_width == pytest.approx(math.sqrt(s2) * u / n, rel=1e-13)
+
     @pytest.mark.parametrize("people", [10, 30, 100, 200, 1000, 10_000, 1_000_000])
     @pytest.mark.parametrize("tuning", [100, 400, 5000])
     def test_always_wider_than_the_fixed_interval(self, people, tuning):
@@ -269,6 +288,19 @@ class TestSequentialInterval:
         sequential = sequential_interval(ai, holdout, tuning_people=tuning)
         assert sequential.half_width > fixed.half_width
         assert sequential.estimate == fixed.estimate
+
+    def test_never_narrower_than_welch_with_few_people_and_a_tiny_alpha(self):
+        # 10 per arm, all the spread in one arm (Welch df 9), alpha 1e-10: the normal-based
+        # sequence alone would be narrower than t_9 allows, so it takes the Welch width.
+        ai, holdout = _arm(10, 0.0, 1.0), _arm(10, 0.0, 0.0)
+        fixed = welch_interval(ai, holdout, alpha=1e-10)
+        sequential = sequential_interval(ai, holdout, alpha=1e-10)
+        assert fixed.df == pytest.approx(9.0)
+        assert sequential.half_width == pytest.approx(fixed.half_width, rel=1e-15)
+        assert sequential.method == "sequential"
+        # At a gate's alpha (0.05 / 20 here) the formula rules even at the minimum of 10:
+        fixed = welch_interval(ai, holdout, alpha=0.05 / 20)
+        assert sequential_interval(ai, holdout, alpha=0.05 / 20).half_width > fixed.half_width
 
     def test_shrinks_as_people_grow(self):
         widths = [
@@ -419,3 +451,66 @@ def test_split_alpha():
     for alpha in (0.0, 1.0, math.nan):
         with pytest.raises(ValueError, match="alpha"):
             split_alpha(alpha, 2)
+
+
+# --- Properties over any finite input ------------------------------------------------------------
+
+_finite_floats = st.floats(allow_nan=False, allow_infinity=False)
+_arms = st.builds(
+    ArmSummary,
+    people=st.integers(min_value=0, max_value=10**9),
+    mean=_finite_floats,
+    variance=st.floats(min_value=0.0, allow_infinity=False),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(_finite_floats, max_size=40))
+def test_arm_summary_never_raises_on_finite_values(values):
+    arm = arm_summary(values)
+    assert arm.people == len(values)
+    assert arm.variance >= 0.0
+
+
+@settings(max_examples=300, deadline=None)
+@given(ai=_arms, holdout=_arms, alpha=st.floats(min_value=1e-10, max_value=0.5))
+def test_intervals_are_none_or_finite_and_ordered(ai, holdout, alpha):
+    welch = welch_interval(ai, holdout, alpha=alpha)
+    sequential = sequential_interval(ai, holdout, alpha=alpha)
+    relative = relative_interval(ai, holdout, alpha=alpha)
+    for interval in (welch, sequential, relative):
+        if interval is not None:
+            assert all(math.isfinite(v) for v in (interval.low, interval.estimate, interval.high))
+            assert interval.low <= interval.estimate <= interval.high
+    if min(ai.people, holdout.people) < MIN_PEOPLE_PER_ARM:
+        assert welch is None and sequential is None and relative is None
+    if welch is not None and sequential is not None:
+        # the always-valid interval is never the narrower one
+        assert sequential.low <= welch.low and welch.high <= sequential.high
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    low=st.floats(min_value=-1e6, max_value=1e6),
+    width=st.floats(min_value=0.0, max_value=1e6),
+    min_effect=st.floats(min_value=-1e6, max_value=1e6),
+)
+def test_lower_is_better_mirrors_higher_is_better(low, width, min_effect):
+    interval = _interval(low, low + width)
+    mirrored = _interval(-(low + width), -low)
+    assert impact_verdict(
+        interval, min_effect=min_effect, higher_is_better=False
+    ) == impact_verdict(mirrored, min_effect=min_effect, higher_is_better=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.floats(min_value=-1e6, max_value=1e6), min_size=2, max_size=40))
+def test_moments_agree_with_values_for_any_data(values):
+    from_values = arm_summary(values)
+    from_moments = arm_summary_from_moments(
+        len(values), math.fsum(values), math.fsum(v * v for v in values)
+    )
+    assert from_moments.mean == pytest.approx(from_values.mean, rel=1e-12, abs=1e-9)
+    # From moments, the variance is only as good as Σx² allows (rounding ~ n ε Σx²).
+    slack = 8 * len(values) * 2.0**-52 * math.fsum(v * v for v in values) / (len(values) - 1)
+    assert abs(from_moments.variance - from_values.variance) <= slack + 1e-12
