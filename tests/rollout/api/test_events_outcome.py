@@ -198,3 +198,15 @@ def test_batches_without_outcomes_ask_nothing_about_them(
     tables = " ".join(q["sql"] for q in captured.captured_queries)
     for table in ("outcome", "enrolmentsetting", "holdoutrelease", "rollout_phase"):
         assert table not in tables
+
+
+def test_the_schema_documents_outcomes(api_client):
+    schema = api_client.get("/api/v1/openapi.json").json()
+    event = schema["components"]["schemas"]["EventIn"]["properties"]
+    assert "outcome" in event["kind"]["enum"]
+    assert {"type": "integer"} in event["value"]["anyOf"]
+    assert {"type": "number"} in event["value"]["anyOf"]
+    assert "Outcome events only, and required on them" in event["value"]["description"]
+    assert "`metric` (required" in event["attrs"]["description"]
+    events = schema["paths"]["/api/v1/events"]["post"]["description"]
+    assert "`value` on any other kind is an error" in events
