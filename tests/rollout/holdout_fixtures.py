@@ -25,11 +25,17 @@ def holdout_cohort(
     holdout: int = 50,
     phase: str = "limited",
 ) -> HoldoutCohort:
-    """A cohort of `people` enrolled at `phase` at 100 % with a `holdout` % holdout, and who
-    falls on which side (by the hash, so the test does not depend on luck)."""
-    users = [
-        UserFactory(email=f"{name.lower().replace(' ', '')}.{i}@example.com") for i in range(people)
-    ]
+    """A cohort of at least `people` enrolled at `phase` at 100 % with a `holdout` % holdout,
+    and who falls on which side (by the hash)."""
+    tag = name.lower().replace(" ", "")
+    users = [UserFactory(email=f"{tag}.{i}@example.com") for i in range(people)]
+    # Who falls where is the hash of their primary key: add people until both sides have some,
+    # so no test depends on which keys the database handed out.
+    while not (
+        any(in_holdout(workflow.pk, member_key(u.pk), holdout) for u in users)
+        and not all(in_holdout(workflow.pk, member_key(u.pk), holdout) for u in users)
+    ):
+        users.append(UserFactory(email=f"{tag}.{len(users)}@example.com"))
     cohort = cohort_svc.cohort_create(workflow=workflow, name=name, actor=actor)
     cohort_svc.cohort_members_add(cohort=cohort, users=users, actor=actor)
     cohort_svc.cohort_enrol(
@@ -37,5 +43,4 @@ def holdout_cohort(
     )
     held = [u for u in users if in_holdout(workflow.pk, member_key(u.pk), holdout)]
     ai = [u for u in users if u not in held]
-    assert held and ai, "12 people at 50 % put someone on each side (else change `people`)"
     return HoldoutCohort(cohort, held, ai)

@@ -99,7 +99,7 @@ def test_raising_the_enrolment_percentage_keeps_the_holdout(
     api_client, api_token, workflow, ops_leader, django_capture_on_commit_callbacks
 ):
     make_plan(workflow, current="limited")
-    setup = holdout_cohort(workflow, ops_leader, people=40, holdout=30)
+    setup = holdout_cohort(workflow, ops_leader, people=100, holdout=30)
     with django_capture_on_commit_callbacks(execute=True):
         cohort_enrol(cohort=setup.cohort, phase="limited", percentage=40, actor=ops_leader)
     held_before = {
