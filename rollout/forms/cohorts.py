@@ -56,6 +56,7 @@ class CohortEnrolForm(forms.Form):
         min_value=0,
         max_value=50,
         initial=0,
+        required=False,  # left out: the enrolment keeps its holdout
         help_text=Cohort._meta.get_field("holdout_percentage").help_text,
     )
 
