@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.models import User
 from rollout.models import (
     PHASE_ORDER,
+    ActivityEntry,
     BreachAction,
     Cohort,
     CohortMember,
@@ -209,6 +210,7 @@ def demo_outcomes_seed(*, workflows: list[Workflow]) -> OutcomesSeeded:
         if OutcomeMetric.objects.filter(workflow=workflow).exists():
             continue
         owner = workflow.owner
+        written_from = timezone.now()
         metric = outcome_metric_create(
             workflow=workflow,
             actor=owner,
@@ -238,6 +240,10 @@ def demo_outcomes_seed(*, workflows: list[Workflow]) -> OutcomesSeeded:
                 action=BreachAction.ALERT,
                 outcome_metric=metric,
             )
+        # Demo history: the log says the study was set up when its cohort was enrolled.
+        ActivityEntry.objects.filter(workflow=workflow, created_at__gte=written_from).update(
+            created_at=since + timedelta(hours=1)
+        )
         told.append(workflow)
     usage_rollup_pending()
     for workflow in told:
