@@ -203,9 +203,11 @@ def _briefed(workflow: Workflow, kind: str, live: Decision, acknowledged: int | 
 
 def decide(workflow_slug: str, user_ref: str) -> Decision:
     """The decision for the person known to the AI tool as `user_ref` (email, any case, or
-    external id). Raises UnknownWorkflow for an unknown slug. A member who would be live but has
-    not acknowledged the briefing (from the phase the owner chose) gets the fallback with
-    `reason` NOT_BRIEFED (see `_briefed`). The answer names the declared configuration's number."""
+    external id). Raises UnknownWorkflow for an unknown slug. A member in their cohort's holdout
+    (and not moved out of it) gets `off` with `reason` HOLDOUT, whatever the briefing; a member
+    who would be live but has not acknowledged the briefing (from the phase the owner chose) gets
+    the fallback with `reason` NOT_BRIEFED (see `_briefed`). The answer names the declared
+    configuration's number."""
     workflow = _workflow_with_phase(workflow_slug)
     return replace(_decide_for(workflow, user_ref), config_version=workflow.config_version)
 
