@@ -23,6 +23,7 @@ from rollout.views.evidence import (
 )
 from rollout.views.feedback import feedback_detail, feedback_new, workflow_feedback
 from rollout.views.follows import workflow_follow
+from rollout.views.holdouts import workflow_cohort_holdout
 from rollout.views.home import home, notification_acknowledge, notification_read
 from rollout.views.inbox import inbox, inbox_count, inbox_notice
 from rollout.views.incidents import incident_detail, workflow_incidents
@@ -30,6 +31,7 @@ from rollout.views.model_prices import workflow_model_prices
 from rollout.views.notice_detail import notice_detail
 from rollout.views.notices import notice_edit, notice_preview, workflow_notices
 from rollout.views.org_activity import org_activity, org_activity_csv, org_activity_json
+from rollout.views.outcome_metrics import workflow_outcomes
 from rollout.views.people import people_search
 from rollout.views.plan import (
     workflow_phase_edit,
@@ -158,6 +160,12 @@ urlpatterns = [
         workflow_cohort_csv,
         name="workflow_cohort_csv",
     ),
+    path(
+        "workflows/<slug:slug>/cohorts/<int:cohort_id>/holdout/",
+        workflow_cohort_holdout,
+        name="workflow_cohort_holdout",
+    ),
+    path("workflows/<slug:slug>/outcomes/", workflow_outcomes, name="workflow_outcomes"),
     # Promotions, phase control and blackout windows
     path("workflows/<slug:slug>/gate/", workflow_gate, name="workflow_gate"),
     path("workflows/<slug:slug>/promotions/", workflow_promotions, name="workflow_promotions"),

@@ -58,6 +58,19 @@ def _a_threshold(w: "World") -> int:
     ).pk
 
 
+def _holdout_kwargs(w: "World") -> dict:
+    cohort, _ = w.workflow.cohorts.get_or_create(
+        name="Matrix", defaults={"enrolled_phase": "limited", "holdout_percentage": 10}
+    )
+    return {"slug": w.workflow.slug, "cohort_id": cohort.pk}
+
+
+def _an_outcome_metric(w: "World") -> int:
+    return w.workflow.outcome_metrics.get_or_create(
+        name="handle_time_s", defaults={"label": "Handle time", "unit": "s"}
+    )[0].pk
+
+
 def _a_level(w: "World") -> int:
     return w.workflow.escalation_levels.create(
         position=1, contact=w.ops_leader, channel="email", response_target_minutes=30
@@ -285,6 +298,50 @@ MATRIX: dict[str, Entry] = {
             "slug": w.workflow.slug,
             "cohort_id": w.workflow.cohorts.get_or_create(name="Matrix")[0].pk,
         },
+    ),
+    # Outcome holdouts: who is held out is for the owner and ops leaders only.
+    "workflow_cohort_holdout": Entry(
+        signed_in(404, ops_leader=200, owner=200), kwargs=lambda w: _holdout_kwargs(w)
+    ),
+    "workflow_cohort_holdout[release]": Entry(
+        signed_in(404, ops_leader=302, owner=302),
+        method="post",
+        kwargs=lambda w: _holdout_kwargs(w),
+        data=lambda w: {"user": w.target_user.pk, "reason": "Matrix"},
+    ),
+    "workflow_cohort_holdout[unknown]": Entry(
+        signed_in(404, ops_leader=302, owner=302),
+        method="post",
+        kwargs=lambda w: _holdout_kwargs(w),
+    ),
+    # Outcome metrics: read by everyone who may view the workflow; declared by owner and ops.
+    "workflow_outcomes": Entry(signed_in(200, unrelated=404), kwargs=WF),
+    "workflow_outcomes[create]": Entry(
+        signed_in(404, ops_leader=302, owner=302),
+        method="post",
+        kwargs=WF,
+        data=lambda w: {"name": "handle_time_s", "label": "Handle time", "unit": "s"},
+    ),
+    "workflow_outcomes[edit]": Entry(
+        signed_in(404, ops_leader=302, owner=302),
+        method="post",
+        kwargs=WF,
+        data=lambda w: {"metric": _an_outcome_metric(w), "label": "Handle time (s)"},
+    ),
+    "workflow_outcomes[archive]": Entry(
+        signed_in(404, ops_leader=302, owner=302),
+        method="post",
+        kwargs=WF,
+        data=lambda w: {"metric": _an_outcome_metric(w)},
+    ),
+    "workflow_outcomes[restore]": Entry(
+        signed_in(404, ops_leader=302, owner=302),
+        method="post",
+        kwargs=WF,
+        data=lambda w: {"metric": _an_outcome_metric(w)},
+    ),
+    "workflow_outcomes[unknown]": Entry(
+        signed_in(404, ops_leader=302, owner=302), method="post", kwargs=WF
     ),
     # Thresholds and escalation path: everyone who may view the workflow reads them; owner and
     # ops leaders change them. Rows made directly: the matrix checks access, not the services.

@@ -56,15 +56,18 @@ class DecisionOut(Schema):
         "data-source versions): the AI tool can check it runs what was announced. Null before "
         "any is recorded."
     )
-    reason: Literal["not_briefed"] | None = Field(
+    reason: Literal["not_briefed", "holdout"] | None = Field(
         default=None,
-        description="Present when the person is held back for something they can fix: "
-        "`not_briefed` — they have not acknowledged the workflow's failure-mode briefing, so they "
-        "get the fallback (off or shadow) instead of live output.",
+        description="Present when the person is held back: `not_briefed` — they have not "
+        "acknowledged the workflow's failure-mode briefing, so they get the fallback (off or "
+        "shadow) instead of live output; `holdout` — they are in their cohort's holdout, kept "
+        "on the old process so outcomes can be compared (mode `off`, `cohort` names the cohort). "
+        "Report their outcome events all the same.",
     )
     briefing_url: str | None = Field(
         default=None,
-        description="With `reason`: the briefing's address, for the AI tool to show the person.",
+        description="With `reason` `not_briefed`: the briefing's address, for the AI tool to "
+        "show the person.",
         examples=["https://rollout.example.com/workflows/support-reply-drafting/briefing/"],
     )
 

@@ -9,6 +9,7 @@ The body is parsed here rather than by ninja's schema binding, because ninja wou
 batch for one bad item; the OpenAPI schema still documents the item's shape exactly.
 """
 
+import math
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictFloat,
     StrictInt,
     StringConstraints,
     TypeAdapter,
@@ -53,6 +55,7 @@ from rollout.lib.cost_attrs import cost_attrs_error, reports_cost
 from rollout.lib.flat_json import flat_json
 from rollout.lib.freshness import as_of_text
 from rollout.models import INPUT_KINDS, EventKind
+from rollout.selectors.outcome_metrics import outcome_metric_names
 from rollout.selectors.retention import RetentionCutoffs, retention_cutoffs
 from rollout.selectors.source_health import data_source_keys
 from rollout.selectors.workflows import workflow_is_retired
@@ -89,6 +92,17 @@ MSG_UNKNOWN_SOURCE = (
     "Unknown data source “{key}”: attrs.source must be the key of one of this workflow's data "
     "sources (shown on the plan page)."
 )
+MSG_VALUE_REQUIRED = "An outcome event needs a numeric value: the outcome of this case."
+MSG_VALUE_ONLY_OUTCOME = "Only outcome events carry a value; report other numbers in attrs."
+MSG_VALUE_TOO_LARGE = "The value is too large: send a finite number a double can hold."
+MSG_NO_METRIC = (
+    "Name the outcome: attrs.metric is required for outcome events (a metric the owner "
+    "declared on the workflow's usage page)."
+)
+MSG_UNKNOWN_METRIC = (
+    "Unknown outcome metric “{name}”: attrs.metric must name one of this workflow's declared, "
+    "not archived, outcome metrics."
+)
 MSG_DATA_AS_OF = (
     "attrs.data_as_of must be an ISO 8601 time with its time zone, e.g. 2026-11-30T14:05:00Z."
 )
@@ -123,8 +137,29 @@ def clean_input_attrs(attrs: dict[str, Any], source_keys: frozenset[str] | None)
     return {**attrs, "data_as_of": as_of}
 
 
+def clean_outcome_metric(attrs: dict[str, Any], metric_names: frozenset[str] | None) -> None:
+    """Raise ValueError unless attrs.metric names a declared, not archived, outcome metric."""
+    name = attrs.get("metric")
+    if type(name) is not str or not name.strip():  # noqa: E721 — exact type
+        raise ValueError(MSG_NO_METRIC)
+    if name not in (metric_names or ()):
+        raise ValueError(MSG_UNKNOWN_METRIC.format(name=name[:60]))
+
+
+def finite_value(value: Any) -> float | None:
+    """A JSON number as a finite float, or None (a bool, a text, an int beyond a double)."""
+    if type(value) is bool or not isinstance(value, int | float):  # noqa: E721 — exact type
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 # Plain texts: a sent kind may be anything JSON holds (a list is unhashable, `in` a set fails).
 _INPUT_KIND_TEXTS = tuple(str(kind) for kind in INPUT_KINDS)
+_OUTCOME = str(EventKind.OUTCOME)
 
 
 # Built from the enum, so the API cannot drift from it; pydantic documents a Literal as an inline
@@ -142,7 +177,8 @@ class EventIn(BaseModel):
     kind: KindValue = Field(
         description="invocation, accepted, edited, overridden, error, fallback, agreed, "
         "disagreed; and for a data source's health input_ok, input_rejected, input_stale "
-        "(attrs.source = the source's key; optional attrs.data_as_of, attrs.reason)."
+        "(attrs.source = the source's key; optional attrs.data_as_of, attrs.reason); and "
+        "outcome (attrs.metric = a declared outcome metric's name, with `value`)."
     )
     user_ref: str = Field(
         default="",
@@ -155,6 +191,12 @@ class EventIn(BaseModel):
     latency_ms: Annotated[StrictInt, Field(ge=0, le=MAX_LATENCY_MS)] | None = Field(
         default=None, description="How long the AI took, in whole milliseconds."
     )
+    value: StrictInt | StrictFloat | None = Field(
+        default=None,
+        validate_default=True,
+        description="Outcome events only, and required on them: the case's outcome in the "
+        "metric's unit (e.g. 312 for a handle time of 312 s). A finite number.",
+    )
     attrs: dict[str, str | int | float | bool | None] = Field(
         default_factory=dict,
         max_length=MAX_ATTRS,
@@ -166,7 +208,8 @@ class EventIn(BaseModel):
         "with a time zone: when the input data was produced), `reason` (why it was rejected). "
         "Cost: `input_tokens` and `output_tokens` (whole numbers, 0 to 100,000,000) and/or "
         "`cost` (a number, 0 to 1,000,000, in the organisation's currency); without `cost`, "
-        "tokens are priced with the owner's price for the event's model version.",
+        "tokens are priced with the owner's price for the event's model version. "
+        "outcome events: `metric` (required: a declared outcome metric's name).",
     )
 
     @field_validator("user_ref")
@@ -175,6 +218,20 @@ class EventIn(BaseModel):
         if info.data.get("kind") in INPUT_KINDS and not value.strip():
             return ""  # a data source's report is nobody's
         return clean_user_ref(value)
+
+    @field_validator("value")
+    @classmethod
+    def _value(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if info.data.get("kind") != EventKind.OUTCOME:
+            if value is not None:
+                raise ValueError(MSG_VALUE_ONLY_OUTCOME)
+            return None
+        if value is None:
+            raise ValueError(MSG_VALUE_REQUIRED)
+        number = finite_value(value)
+        if number is None:
+            raise ValueError(MSG_VALUE_TOO_LARGE)
+        return number
 
     @field_validator("attrs")
     @classmethod
@@ -187,6 +244,9 @@ class EventIn(BaseModel):
     @field_validator("attrs")
     @classmethod
     def _input_attrs(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if info.data.get("kind") == EventKind.OUTCOME:
+            clean_outcome_metric(value, (info.context or {}).get("metric_names"))
+            return value
         if info.data.get("kind") not in INPUT_KINDS:
             return value
         return clean_input_attrs(value, (info.context or {}).get("source_keys"))
@@ -275,6 +335,7 @@ class _Checked(TypedDict):
     kind: KindValue
     occurred_at: AwareDatetime
     latency_ms: NotRequired[Annotated[StrictInt, Field(ge=0, le=MAX_LATENCY_MS)] | None]
+    value: NotRequired[StrictInt | StrictFloat | None]
     attrs: NotRequired[
         Annotated[dict[str, str | int | float | bool | None], Field(max_length=MAX_ATTRS)]
     ]
@@ -289,6 +350,7 @@ def _validate(
     non_finite_anywhere: bool,
     retention: RetentionCutoffs | None = None,
     source_keys: frozenset[str] | None = None,
+    metric_names: frozenset[str] | None = None,
 ) -> tuple[list[EventData], list[dict[str, Any]]]:
     """The valid events of a batch, in their order, and the errors of the others by index.
 
@@ -302,7 +364,7 @@ def _validate(
     """
     indexes = range(len(items))
     if non_finite_anywhere:
-        valid, errors = _validate_each(items, indexes, retention, source_keys)
+        valid, errors = _validate_each(items, indexes, retention, source_keys, metric_names)
         return [event for _, event in valid], errors
     refused = {
         index
@@ -325,6 +387,15 @@ def _validate(
     for index, event in zip(passed, checked, strict=True):
         user_ref = event.get("user_ref", "").strip()
         attrs = event.get("attrs") or {}
+        value = event.get("value")
+        if event["kind"] == _OUTCOME:
+            value = finite_value(value)
+            if value is None or not _metric_ok(attrs, metric_names):
+                refused.add(index)
+                continue
+        elif value is not None:
+            refused.add(index)
+            continue
         if event["kind"] in INPUT_KINDS:
             try:
                 attrs = clean_input_attrs(attrs, source_keys)
@@ -354,14 +425,23 @@ def _validate(
                     occurred_at=event["occurred_at"],
                     latency_ms=event.get("latency_ms"),
                     attrs=attrs,
+                    value=value,
                 ),
             )
         )
     if not refused:
         return [event for _, event in fast], []
-    slow, errors = _validate_each(items, sorted(refused), retention, source_keys)
+    slow, errors = _validate_each(items, sorted(refused), retention, source_keys, metric_names)
     merged = sorted([*fast, *slow], key=lambda pair: pair[0])
     return [event for _, event in merged], errors
+
+
+def _metric_ok(attrs: dict[str, Any], metric_names: frozenset[str] | None) -> bool:
+    try:
+        clean_outcome_metric(attrs, metric_names)
+    except ValueError:
+        return False
+    return True
 
 
 def _attrs_ok(attrs: dict[str, Any], known: dict[str, bool]) -> bool:
@@ -379,6 +459,7 @@ def _validate_each(
     indexes: Iterable[int],
     retention: RetentionCutoffs | None = None,
     source_keys: frozenset[str] | None = None,
+    metric_names: frozenset[str] | None = None,
 ) -> tuple[list[tuple[int, EventData]], list[dict[str, Any]]]:
     """Items validated one by one by EventIn: (index, event) of the valid ones, and the errors."""
     valid: list[tuple[int, EventData]] = []
@@ -395,7 +476,11 @@ def _validate_each(
             )
             continue
         try:
-            context = {"retention": retention, "source_keys": source_keys}
+            context = {
+                "retention": retention,
+                "source_keys": source_keys,
+                "metric_names": metric_names,
+            }
             event = EventIn.model_validate(item, context=context)
         except ValidationError as exc:
             errors.extend(_item_errors(index, exc))
@@ -410,6 +495,7 @@ def _validate_each(
                     occurred_at=event.occurred_at,
                     latency_ms=event.latency_ms,
                     attrs=event.attrs,
+                    value=event.value,
                 ),
             )
         )
@@ -446,7 +532,13 @@ def events(request: ApiHttpRequest) -> HttpResponse:
     the workflow's data sources, named by `attrs.source` (its key; an unknown key is an error of
     that item). `attrs.data_as_of`, if given, is an ISO 8601 time with its zone; `user_ref` is
     optional for them. They never count as activity, invocations or quality. A retired workflow
-    answers 410 and stores nothing."""
+    answers 410 and stores nothing.
+
+    Outcomes: the kind `outcome` reports one case's outcome, AI or not: `attrs.metric` names an
+    outcome metric the owner declared (an unknown or archived one is an error of that item) and
+    the top-level `value` (a finite number) is required; `value` on any other kind is an error.
+    Each is stamped with the arm (AI or holdout) its person was in at `occurred_at`. They never
+    count as activity, invocations or quality."""
     # Asked of the database, not the token's (memoised) workflow: retiring must stop events at once.
     if workflow_is_retired(request.auth.workflow_id):
         return json_error(410, MSG_RETIRED)
@@ -469,11 +561,17 @@ def events(request: ApiHttpRequest) -> HttpResponse:
     reports_sources = any(
         isinstance(item, dict) and item.get("kind") in _INPUT_KIND_TEXTS for item in items
     )
+    # The same for a batch reporting outcomes.
+    reports_outcomes = any(
+        isinstance(item, dict) and item.get("kind") == _OUTCOME for item in items
+    )
+    workflow_id = request.auth.workflow_id
     valid, errors = _validate(
         items,
         non_finite_anywhere=non_finite_anywhere,
         retention=retention_cutoffs(),
-        source_keys=data_source_keys(request.auth.workflow_id) if reports_sources else None,
+        source_keys=data_source_keys(workflow_id) if reports_sources else None,
+        metric_names=outcome_metric_names(workflow_id) if reports_outcomes else None,
     )
     rejected = len(items) - len(valid)
     if not valid:

@@ -51,6 +51,14 @@ class CohortEnrolForm(forms.Form):
         initial=100,
         help_text=Cohort._meta.get_field("percentage").help_text,
     )
+    holdout_percentage = forms.IntegerField(
+        label="Holdout (% of those members)",
+        min_value=0,
+        max_value=50,
+        initial=0,
+        required=False,  # left out: the enrolment keeps its holdout
+        help_text=Cohort._meta.get_field("holdout_percentage").help_text,
+    )
 
 
 class CohortCsvUploadForm(forms.Form):

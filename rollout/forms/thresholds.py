@@ -10,18 +10,26 @@ from rollout.models import (
     Comparator,
     DataSource,
     Metric,
+    OutcomeMetric,
     Threshold,
     ThresholdScope,
     Workflow,
 )
 from rollout.selectors.costs import currency_code
+from rollout.selectors.outcome_metrics import outcome_metric_list
 from rollout.selectors.plan import data_source_list
 from rollout.selectors.thresholds import is_rate
-from rollout.services.thresholds import MSG_BAD_OUTPUT_REQUIRED, MSG_SOURCE_ONLY_FOR_INPUTS
+from rollout.services.thresholds import (
+    MSG_BAD_OUTPUT_REQUIRED,
+    MSG_OUTCOME_ONLY_FOR_IMPACT,
+    MSG_OUTCOME_REQUIRED,
+    MSG_SOURCE_ONLY_FOR_INPUTS,
+)
 
 _UNIT_HELP = (
     "For rates, a percentage (2 means 2%). For p95 latency, milliseconds. For costs, an amount "
-    "in the organisation's currency ({currency})."
+    "in the organisation's currency ({currency}). For impact, X in the outcome metric's unit: "
+    "the AI must be better than the holdout by at least X."
 )
 
 
@@ -52,6 +60,14 @@ class ThresholdForm(forms.Form):
         help_text="Only for the input rejection rate and the stale input rate, which are "
         "judged per data source or over all of them.",
     )
+    outcome_metric = forms.ModelChoiceField(
+        label="Outcome metric",
+        queryset=OutcomeMetric.objects.none(),
+        required=False,
+        empty_label="—",
+        help_text="Only for impact: the declared outcome the AI should improve, judged on "
+        "AI vs holdout people with an always-valid 95% interval.",
+    )
     action = forms.ChoiceField(label="On breach", choices=BreachAction.choices)
     bad_output = forms.CharField(
         label="What a bad output looks like",
@@ -66,6 +82,7 @@ class ThresholdForm(forms.Form):
         self.fields["source"].queryset = data_source_list(workflow)
         self.currency = currency_code()  # the page writes costs in it too
         self.fields["limit"].help_text = _UNIT_HELP.format(currency=self.currency)
+        self.fields["outcome_metric"].queryset = outcome_metric_list(workflow, archived=False)
 
     @classmethod
     def for_threshold(cls, threshold: Threshold, data: Any = None) -> "ThresholdForm":
@@ -80,6 +97,11 @@ class ThresholdForm(forms.Form):
         data = super().clean()
         if data.get("source") is not None and data.get("metric") not in SOURCE_METRICS:
             self.add_error("source", MSG_SOURCE_ONLY_FOR_INPUTS)
+        impact = data.get("metric") == Metric.IMPACT
+        if impact and data.get("outcome_metric") is None:
+            self.add_error("outcome_metric", MSG_OUTCOME_REQUIRED)
+        if not impact and data.get("outcome_metric") is not None:
+            self.add_error("outcome_metric", MSG_OUTCOME_ONLY_FOR_IMPACT)
         return data
 
     def service_kwargs(self) -> dict[str, Any]:

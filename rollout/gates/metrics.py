@@ -19,6 +19,7 @@ from rollout.models import (
     UsageRollup,
     Verdict,
 )
+from rollout.selectors.impact import impact_alpha_note
 
 _BLOCKING = (BreachAction.BLOCK_PROMOTION, BreachAction.PAUSE_ROLLOUT)
 
@@ -53,6 +54,8 @@ def thresholds_met(ctx: GateContext) -> Outcome:
     for status in statuses:
         by_threshold.setdefault(status.threshold_id, []).append(status)
     failing, marginal, unknown, alerts = [], [], [], []
+    note = impact_alpha_note(sum(1 for t in thresholds if t.metric == Metric.IMPACT))
+    note = f" {note}" if note else ""
     for threshold in thresholds:
         label = Metric(threshold.metric).label
         rows = by_threshold.get(threshold.pk, [])
@@ -67,17 +70,21 @@ def thresholds_met(ctx: GateContext) -> Outcome:
             elif status.verdict == Verdict.INSUFFICIENT_DATA:
                 unknown.append(text)
     if failing:
-        return Outcome(Verdict.FAIL, "Failing: " + " ".join(failing), inputs)
+        return Outcome(Verdict.FAIL, "Failing: " + " ".join(failing) + note, inputs)
     if unknown:
-        return Outcome(Verdict.INSUFFICIENT_DATA, "Not enough data: " + " ".join(unknown), inputs)
+        return Outcome(
+            Verdict.INSUFFICIENT_DATA, "Not enough data: " + " ".join(unknown) + note, inputs
+        )
     if marginal:
         return Outcome(
-            Verdict.MARGINAL, "Marginal, a person must decide: " + " ".join(marginal), inputs
+            Verdict.MARGINAL,
+            "Marginal, a person must decide: " + " ".join(marginal) + note,
+            inputs,
         )
     reason = f"All {len(thresholds)} thresholds pass over their windows."
     if alerts:
         reason += " Alert-only thresholds failing (they do not block): " + " ".join(alerts)
-    return Outcome(Verdict.PASS, reason, inputs)
+    return Outcome(Verdict.PASS, reason + note, inputs)
 
 
 @gate_condition(PhaseKind.LIMITED, key="shadow_usage", label="Shadow run with usage events")

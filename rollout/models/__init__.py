@@ -41,6 +41,7 @@ from rollout.models.feedback import (
     FeedbackVote,
 )
 from rollout.models.follow import Follow
+from rollout.models.holdout import Arm, EnrolmentSetting, HoldoutRelease
 from rollout.models.incident import Incident, IncidentStatus, IncidentUpdate
 from rollout.models.notice import (
     ChangeNotice,
@@ -53,6 +54,7 @@ from rollout.models.notice import (
     NoticeStatus,
 )
 from rollout.models.notification import Notification
+from rollout.models.outcome import OUTCOME_NAME_PATTERN, OutcomeDay, OutcomeMetric
 from rollout.models.phase import (
     IN_PROGRESS,
     PHASE_ORDER,
@@ -109,6 +111,7 @@ from rollout.models.threshold import (
 )
 from rollout.models.usage import (
     INPUT_KINDS,
+    NOT_USAGE_KINDS,
     EventKind,
     RollupPeriod,
     UsageActiveUser,
@@ -128,6 +131,13 @@ __all__ = [
     "COST_ATTRS",
     "COST_METRICS",
     "INPUT_KINDS",
+    "NOT_USAGE_KINDS",
+    "OUTCOME_NAME_PATTERN",
+    "Arm",
+    "EnrolmentSetting",
+    "HoldoutRelease",
+    "OutcomeDay",
+    "OutcomeMetric",
     "REPORTED_FIELDS",
     "AIConfiguration",
     "ConfigMismatchDay",

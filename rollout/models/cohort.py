@@ -14,7 +14,9 @@ class Cohort(models.Model):
     """A named group of users of one workflow, optionally enrolled at the limited or broad phase.
 
     Enrolled cohorts get live output once their phase has started (and keep it in later phases);
-    `percentage` lets a stable slice of the members in (see rollout.services.decision).
+    `percentage` lets a stable slice of the members in (see rollout.selectors.decision);
+    `holdout_percentage` keeps an independent, stable slice of those on the old process (the
+    control group of outcome comparisons, rollout.models.holdout).
     """
 
     workflow = models.ForeignKey(
@@ -29,6 +31,13 @@ class Cohort(models.Model):
         default=100,
         validators=[MinValueValidator(1), MaxValueValidator(100)],
         help_text="Share of the members who get it (1–100). Raising it keeps everyone already in.",
+    )
+    holdout_percentage = models.PositiveSmallIntegerField(
+        "holdout",
+        default=0,
+        validators=[MinValueValidator(0), MaxValueValidator(50)],
+        help_text="Share of the members inside the percentage kept on the old process (0–50), "
+        "so outcomes can be compared. Raising it keeps everyone already held out.",
     )
     enrolled_at = models.DateTimeField(null=True, blank=True)
     members = models.ManyToManyField(
@@ -46,6 +55,10 @@ class Cohort(models.Model):
             models.CheckConstraint(
                 condition=models.Q(percentage__gte=1, percentage__lte=100),
                 name="cohort_percentage_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(holdout_percentage__gte=0, holdout_percentage__lte=50),
+                name="cohort_holdout_percentage_range",
             ),
         ]
 

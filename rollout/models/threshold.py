@@ -14,6 +14,8 @@ class Metric(models.TextChoices):
     STALE_INPUT_RATE = "stale_input_rate", "Stale input rate"
     COST_PER_ACCEPTED_OUTPUT = "cost_per_accepted_output", "Cost per accepted output"
     DAILY_COST = "daily_cost", "Daily cost"
+    # AI better than the holdout by at least `limit` on `outcome_metric` (rollout.selectors.impact).
+    IMPACT = "impact", "Impact on an outcome (AI vs holdout)"
 
 
 # Judged from data-source reports (rollout.models.source_health), per source or all sources.
@@ -24,7 +26,9 @@ SOURCE_METRICS = (Metric.INPUT_REJECTION_RATE, Metric.STALE_INPUT_RATE)
 QUALITY_METRICS = (Metric.ERROR_RATE, Metric.OVERRIDE_RATE, Metric.ACCEPTANCE_RATE)
 # Money in the organisation's currency (rollout.selectors.costs): budgets, judged "at most".
 COST_METRICS = (Metric.COST_PER_ACCEPTED_OUTPUT, Metric.DAILY_COST)
-RATE_METRICS = tuple(m for m in Metric if m != Metric.P95_LATENCY_MS and m not in COST_METRICS)
+RATE_METRICS = tuple(
+    m for m in Metric if m not in (Metric.P95_LATENCY_MS, Metric.IMPACT) and m not in COST_METRICS
+)
 
 
 class Comparator(models.TextChoices):
@@ -75,6 +79,14 @@ class Threshold(models.Model):
     # Only for SOURCE_METRICS: the one source judged (None: all sources of the workflow).
     source = models.ForeignKey(
         "rollout.DataSource",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="thresholds",
+    )
+    # Only for Metric.IMPACT: the outcome compared; `limit` is then in its unit.
+    outcome_metric = models.ForeignKey(
+        "rollout.OutcomeMetric",
         on_delete=models.CASCADE,
         null=True,
         blank=True,

@@ -27,10 +27,14 @@ class EventKind(models.TextChoices):
     INPUT_OK = "input_ok", "Input accepted"
     INPUT_REJECTED = "input_rejected", "Input rejected"
     INPUT_STALE = "input_stale", "Input stale"
+    # An outcome of a case (attrs.metric, a numeric `value`), AI or not (rollout.models.outcome).
+    OUTCOME = "outcome", "Outcome"
 
 
 # Kinds that report on a data source (attrs.source): never activity, invocations or quality.
 INPUT_KINDS = frozenset({EventKind.INPUT_OK, EventKind.INPUT_REJECTED, EventKind.INPUT_STALE})
+# Kinds that are nobody's use of the AI: never activity, invocations or quality.
+NOT_USAGE_KINDS = INPUT_KINDS | {EventKind.OUTCOME}
 
 
 class UsageEvent(models.Model):
@@ -82,6 +86,10 @@ class UsageEvent(models.Model):
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField()
     attrs = models.JSONField(default=dict, blank=True)
+    # Outcome events only: the value reported, and the arm (rollout.models.holdout.Arm) the
+    # person was in when it happened (None: in neither, e.g. outside the percentage or paused).
+    value = models.FloatField(null=True, blank=True)
+    arm = models.CharField(max_length=7, null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -26,6 +26,7 @@ from rollout.models import (
     BriefingRequirement,
     CohortMember,
     ConfigOrigin,
+    HoldoutRelease,
     Phase,
     PhaseKind,
     PhaseStatus,
@@ -71,6 +72,8 @@ def plan_version(slug: str) -> str:
 
 
 NOT_BRIEFED = "not_briefed"
+# Kept on the old process as the control group of an outcome comparison (Cohort.holdout_percentage).
+HOLDOUT = "holdout"
 
 
 @dataclass(frozen=True)
@@ -78,8 +81,8 @@ class Decision:
     mode: Mode
     phase: str | None = None
     cohort: str | None = None
-    # Why the person is held back, when it is something they can fix: NOT_BRIEFED, with the
-    # briefing's address for the AI tool to show them.
+    # Why the person is held back: NOT_BRIEFED (something they can fix), with the briefing's
+    # address for the AI tool to show them; or HOLDOUT (in the cohort's holdout).
     reason: str | None = None
     briefing_url: str | None = None
     # When the answer stops holding by itself (a briefing grace period ending), as a POSIX
@@ -90,7 +93,8 @@ class Decision:
     config_version: int | None = None
 
     def body(self) -> dict[str, Any]:
-        """The API's JSON answer: `reason` and `briefing_url` only when they say something."""
+        """The API's JSON answer: `reason` and `briefing_url` only when they say something (a
+        holdout answer has no briefing to show)."""
         answer: dict[str, Any] = {
             "mode": self.mode,
             "phase": self.phase,
@@ -99,6 +103,7 @@ class Decision:
         }
         if self.reason is not None:
             answer["reason"] = self.reason
+        if self.briefing_url is not None:
             answer["briefing_url"] = self.briefing_url
         return answer
 
@@ -116,6 +121,20 @@ def in_percentage(workflow_pk: int, key: str, percentage: int) -> bool:
     """Whether the person is inside a `percentage` slice. The slice only grows with the
     percentage, so raising it keeps everyone already in."""
     return percentage_bucket(workflow_pk, key) < percentage * (BUCKETS // 100)
+
+
+def holdout_bucket(workflow_pk: int, key: str) -> int:
+    """A stable bucket in [0, 10000) for one person on one workflow, independent of
+    `percentage_bucket` (another salt): who is held out does not depend on who is in."""
+    digest = hashlib.sha256(f"holdout:{workflow_pk}:{key}".encode()).hexdigest()
+    return int(digest[:8], 16) % BUCKETS
+
+
+def in_holdout(workflow_pk: int, key: str, holdout_percentage: int) -> bool:
+    """Whether the person falls in a `holdout_percentage` slice (before any release). Among the
+    members inside the enrolment percentage; the slice only grows with its percentage, and
+    raising the enrolment percentage keeps everyone held out (their bucket does not move)."""
+    return holdout_bucket(workflow_pk, key) < holdout_percentage * (BUCKETS // 100)
 
 
 def member_key(user_pk: int) -> str:
@@ -184,9 +203,11 @@ def _briefed(workflow: Workflow, kind: str, live: Decision, acknowledged: int | 
 
 def decide(workflow_slug: str, user_ref: str) -> Decision:
     """The decision for the person known to the AI tool as `user_ref` (email, any case, or
-    external id). Raises UnknownWorkflow for an unknown slug. A member who would be live but has
-    not acknowledged the briefing (from the phase the owner chose) gets the fallback with
-    `reason` NOT_BRIEFED (see `_briefed`). The answer names the declared configuration's number."""
+    external id). Raises UnknownWorkflow for an unknown slug. A member in their cohort's holdout
+    (and not moved out of it) gets `off` with `reason` HOLDOUT, whatever the briefing; a member
+    who would be live but has not acknowledged the briefing (from the phase the owner chose) gets
+    the fallback with `reason` NOT_BRIEFED (see `_briefed`). The answer names the declared
+    configuration's number."""
     workflow = _workflow_with_phase(workflow_slug)
     return replace(_decide_for(workflow, user_ref), config_version=workflow.config_version)
 
@@ -213,19 +234,28 @@ def _decide_for(workflow: Workflow, user_ref: str) -> Decision:
         )
         .select_related("cohort")
         .annotate(
+            released=Exists(
+                HoldoutRelease.objects.filter(
+                    cohort=OuterRef("cohort_id"), user=OuterRef("user_id")
+                )
+            ),
             acknowledged=Subquery(
                 BriefingAcknowledgement.objects.filter(
                     user=OuterRef("user_id"), briefing__workflow=workflow
                 )
                 .order_by("-briefing__number")
                 .values("briefing__number")[:1]
-            )
+            ),
         )
         .order_by("cohort__name")
     )
     for membership in memberships:
         cohort = membership.cohort
-        if in_percentage(workflow.pk, member_key(membership.user_id), cohort.percentage):
+        key = member_key(membership.user_id)
+        if in_percentage(workflow.pk, key, cohort.percentage):
+            # Before the briefing: a control group must not depend on who read the briefing.
+            if not membership.released and in_holdout(workflow.pk, key, cohort.holdout_percentage):
+                return Decision("off", kind, cohort.name, HOLDOUT)
             live = Decision("live", kind, cohort.name)
             if not briefing_gates(workflow, kind):
                 return live

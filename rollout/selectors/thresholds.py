@@ -22,7 +22,7 @@ _SCOPE_WORDS = {ThresholdScope.WORKFLOW: "whole workflow", ThresholdScope.PER_CO
 def threshold_list_for_workflow(workflow: Workflow) -> QuerySet[Threshold]:
     return (
         Threshold.objects.filter(workflow=workflow)
-        .select_related("source")
+        .select_related("source", "outcome_metric")
         .order_by("metric", "id")
     )
 
@@ -48,6 +48,8 @@ def format_threshold_value(metric: str, value: float | None, currency: str = "")
         return "—"
     if metric in COST_METRICS:
         return format_money(value, currency or organisation_get().currency)
+    if metric == Metric.IMPACT:
+        return f"{round(value, 3):g}"  # in the outcome metric's unit (threshold_sentence)
     if is_rate(metric):
         return f"{round(value * 100, 3):g}%"
     return f"{round(value, 3):g} ms"
@@ -57,10 +59,27 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
+def _impact_sentence(threshold: Threshold) -> str:
+    """E.g. "AI better than holdout by at least 10 s on Handle time, with 95% confidence, over
+    14 days, each cohort → pause the roll-out"."""
+    outcome = threshold.outcome_metric
+    unit = f" {outcome.unit}" if outcome and outcome.unit else ""
+    limit = f"{round(threshold.limit, 3):g}{unit}"
+    text = (
+        f"AI better than holdout by at least {limit} on "
+        f"{outcome.label if outcome else 'an outcome'}, with 95% confidence, "
+        f"over {_plural(threshold.window_days, 'day')}, "
+        f"{_SCOPE_WORDS[ThresholdScope(threshold.scope)]}"
+    )
+    return f"{text} → {BreachAction(threshold.action).label.lower()}"
+
+
 def threshold_sentence(threshold: Threshold, currency: str = "") -> str:
     """E.g. "Error rate at most 2% (marginal to 3%) over 7 days, min 200 cases, whole workflow →
     pause the roll-out"."""
     metric = Metric(threshold.metric)
+    if metric == Metric.IMPACT:
+        return _impact_sentence(threshold)
     # The unit is in the value ("800 ms"), so the metric's "(ms)" would say it twice.
     text = f"{metric.label.removesuffix(' (ms)')} {Comparator(threshold.comparator).label} "
     text += format_threshold_value(metric, threshold.limit, currency)

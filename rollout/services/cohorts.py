@@ -26,6 +26,7 @@ from rollout.services.access import workflow_access_sync
 from rollout.services.activity import activity_record
 from rollout.services.briefings import briefing_ask_joiners
 from rollout.services.decision_cache import plan_changed
+from rollout.services.holdouts import enrolment_setting_record
 
 MSG_NAME_REQUIRED = "Give the cohort a name."
 MSG_NAME_TAKEN = "This workflow already has a cohort called “{name}”."
@@ -37,15 +38,17 @@ MSG_NOT_A_MEMBER = "{user} is not a member of “{cohort}”."
 MSG_INACTIVE_USER = "{user} is deactivated and cannot join a cohort."
 MSG_BAD_PHASE = "Choose the limited or the broad roll-out."
 MSG_BAD_PERCENTAGE = "The percentage must be a whole number from 1 to 100."
+MSG_BAD_HOLDOUT = "The holdout must be a whole number from 0 to 50 (% of the members in)."
 MSG_NOT_ENROLLED = "“{name}” is not enrolled."
-MSG_ENROL_UNCHANGED = "“{name}” is already enrolled at that phase and percentage."
+MSG_ENROL_UNCHANGED = "“{name}” is already enrolled at that phase, percentage and holdout."
 NOTE_MAY_LOSE = "{count} members may lose live output."
 
 
 def _display_enrolment(cohort: Cohort) -> str:
     if not cohort.enrolled_phase:
         return "—"
-    return f"{cohort.get_enrolled_phase_display()}, {cohort.percentage}%"
+    holdout = f", {cohort.holdout_percentage}% held out" if cohort.holdout_percentage else ""
+    return f"{cohort.get_enrolled_phase_display()}, {cohort.percentage}%{holdout}"
 
 
 def cohort_is_live(cohort: Cohort) -> bool:
@@ -214,9 +217,18 @@ def _members_losing(cohort: Cohort, old: int, new: int) -> int:
 
 
 @transaction.atomic
-def cohort_enrol(*, cohort: Cohort, phase: str, percentage: int, actor: User) -> Cohort:
+def cohort_enrol(
+    *,
+    cohort: Cohort,
+    phase: str,
+    percentage: int,
+    actor: User,
+    holdout_percentage: int | None = None,
+) -> Cohort:
     """Enrol the cohort at the limited or broad phase for `percentage` of its members, or change
-    an enrolment. Lowering the percentage of a live cohort is allowed but noted in the log."""
+    an enrolment. Lowering the percentage of a live cohort is allowed but noted in the log.
+    `holdout_percentage` (0–50; None keeps it) keeps a slice of those on the old process
+    (rollout.models.holdout). Every change is kept in the enrolment settings history."""
     if phase not in EnrolmentPhase.values:
         raise ApplicationError(MSG_BAD_PHASE, field="phase")
     if (
@@ -225,8 +237,20 @@ def cohort_enrol(*, cohort: Cohort, phase: str, percentage: int, actor: User) ->
         or not 1 <= percentage <= 100
     ):
         raise ApplicationError(MSG_BAD_PERCENTAGE, field="percentage")
+    if holdout_percentage is not None and (
+        isinstance(holdout_percentage, bool)
+        or not isinstance(holdout_percentage, int)
+        or not 0 <= holdout_percentage <= 50
+    ):
+        raise ApplicationError(MSG_BAD_HOLDOUT, field="holdout_percentage")
     cohort = Cohort.objects.select_for_update().select_related("workflow").get(pk=cohort.pk)
-    if cohort.enrolled_phase == phase and cohort.percentage == percentage:
+    if holdout_percentage is None:
+        holdout_percentage = cohort.holdout_percentage
+    if (
+        cohort.enrolled_phase == phase
+        and cohort.percentage == percentage
+        and cohort.holdout_percentage == holdout_percentage
+    ):
         raise ApplicationError(MSG_ENROL_UNCHANGED.format(name=cohort.name))
     before = _display_enrolment(cohort)
     note = ""
@@ -237,8 +261,10 @@ def cohort_enrol(*, cohort: Cohort, phase: str, percentage: int, actor: User) ->
         cohort.enrolled_at = timezone.now()
     cohort.enrolled_phase = phase
     cohort.percentage = percentage
+    cohort.holdout_percentage = holdout_percentage
     cohort.full_clean()
     cohort.save()
+    enrolment_setting_record(cohort=cohort, actor=actor)
     activity_record(
         workflow=cohort.workflow,
         actor=actor,
@@ -264,8 +290,10 @@ def cohort_unenrol(*, cohort: Cohort, actor: User) -> Cohort:
     cohort.enrolled_phase = ""
     cohort.enrolled_at = None
     cohort.percentage = 100
+    cohort.holdout_percentage = 0
     cohort.full_clean()
     cohort.save()
+    enrolment_setting_record(cohort=cohort, actor=actor)
     activity_record(
         workflow=cohort.workflow,
         actor=actor,

@@ -38,6 +38,7 @@ from rollout.selectors.ai_config import ai_config_restart
 from rollout.selectors.costs import cost_measure
 from rollout.selectors.escalations import escalation_rate_measure
 from rollout.selectors.feedback import feedback_measure
+from rollout.selectors.impact import impact_judge
 from rollout.selectors.source_health import source_rate_counts
 from rollout.selectors.thresholds import format_threshold_value, threshold_sentence
 from rollout.selectors.usage import ALL, usage_window_since
@@ -140,7 +141,11 @@ def thresholds_evaluate_workflow(
 ) -> list[ThresholdStatus]:
     """Evaluate every threshold of the workflow in every scope; act on new breaches."""
     now = now or timezone.now()
-    thresholds = list(Threshold.objects.filter(workflow=workflow).order_by("pk"))
+    thresholds = list(
+        Threshold.objects.filter(workflow=workflow).select_related("outcome_metric").order_by("pk")
+    )
+    # A gate holding k impact conditions judges each at α/k (rollout.selectors.impact).
+    impact_conditions = sum(1 for t in thresholds if t.metric == Metric.IMPACT)
     if not thresholds:
         return []
     cohorts = list(Cohort.objects.filter(workflow=workflow).order_by("name"))
@@ -152,7 +157,10 @@ def thresholds_evaluate_workflow(
         restarted = restart is not None and start > window_for(threshold, now)[0]
         recorded = []
         for scope in _scopes(threshold, cohorts):
-            judgement = judge(threshold, *_measure(threshold, start, end, scope))
+            if threshold.metric == Metric.IMPACT:
+                judgement = _impact(threshold, start, end, scope, impact_conditions)
+            else:
+                judgement = judge(threshold, *_measure(threshold, start, end, scope))
             if restarted:
                 judgement = _since_change(judgement, restart)
             cohort = scope if isinstance(scope, Cohort) else None
@@ -164,6 +172,15 @@ def thresholds_evaluate_workflow(
         ).delete()
         statuses += recorded
     return statuses
+
+
+def _impact(
+    threshold: Threshold, start: datetime, end: datetime, scope: Cohort | str, conditions: int
+) -> Judgement:
+    """Impact: judged by its always-valid interval, not a value against a limit."""
+    cohort = scope if isinstance(scope, Cohort) else None
+    found = impact_judge(threshold, start=start, end=end, cohort=cohort, conditions=conditions)
+    return Judgement(Verdict(found.verdict.value), found.observed, found.sample, found.reason)
 
 
 def _measure(

@@ -28,7 +28,15 @@ from psycopg.types.json import Jsonb
 from core.wake import wake
 from rollout.lib.flat_json import flat_json
 from rollout.lib.stats import latency_bucket
-from rollout.models import CohortMember, EnrolmentPhase, UsageDirtyDay, UsageEvent, Workflow
+from rollout.models import (
+    CohortMember,
+    EnrolmentPhase,
+    EventKind,
+    UsageDirtyDay,
+    UsageEvent,
+    Workflow,
+)
+from rollout.selectors.outcome_arms import arm_timeline
 
 
 class EventData(NamedTuple):
@@ -41,6 +49,7 @@ class EventData(NamedTuple):
     occurred_at: datetime
     latency_ms: int | None = None
     attrs: Mapping[str, Any] = MappingProxyType({})
+    value: float | None = None  # outcome events only
 
 
 @dataclass(frozen=True)
@@ -99,13 +108,13 @@ def attribute_people(workflow: Workflow, refs: set[str]) -> dict[str, tuple[int,
 # The columns of a stored event, in the order of the rows built by usage_events_store.
 _FIELDS = (
     "workflow_id", "event_id", "user_ref", "user_id", "cohort_id", "kind", "latency_ms",
-    "latency_bucket", "occurred_at", "received_at", "attrs",
+    "latency_bucket", "occurred_at", "received_at", "attrs", "value", "arm",
 )  # fmt: skip
 _COLUMNS = ", ".join(_FIELDS)
 # Binary COPY: no text to format in Python nor to parse on the server for ids, times and numbers.
 _COPY_TYPES = (
     "int8", "uuid", "varchar", "int8", "int8", "varchar", "int4", "int2", "timestamptz",
-    "timestamptz", "jsonb",
+    "timestamptz", "jsonb", "float8", "varchar",
 )  # fmt: skip
 _COPY_EVENTS = f"COPY {UsageEvent._meta.db_table} ({_COLUMNS}) FROM STDIN (FORMAT BINARY)"
 
@@ -121,7 +130,8 @@ _STAGE_CREATE = f"""
     CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} (
         workflow_id bigint, event_id uuid, user_ref varchar(254), user_id bigint,
         cohort_id bigint, kind varchar(16), latency_ms integer, latency_bucket smallint,
-        occurred_at timestamptz, received_at timestamptz, attrs jsonb
+        occurred_at timestamptz, received_at timestamptz, attrs jsonb, value double precision,
+        arm varchar(7)
     ) ON COMMIT DELETE ROWS
 """
 _COPY_STAGE = f"COPY {_STAGE} ({_COLUMNS}) FROM STDIN (FORMAT BINARY)"
@@ -220,6 +230,25 @@ def _store_other(workflow: Workflow, rows: list[tuple], days: set[date]) -> tupl
     return len(new), bool(new)  # (ignore_conflicts tells nothing of what it inserted)
 
 
+_OUTCOME = str(EventKind.OUTCOME)
+_ARM = _FIELDS.index("arm")
+
+
+def _stamp_arms(workflow: Workflow, rows: list[tuple]) -> None:
+    """Give each outcome row the arm its person was in when it happened (rollout.selectors.
+    outcome_arms). A batch without outcomes pays one pass over its kinds; one with outcomes a
+    fixed number of queries, whatever its size."""
+    outcomes = [i for i, row in enumerate(rows) if row[5] == _OUTCOME]
+    if not outcomes:
+        return
+    # (user id, cohort id): people Rollout does not know, or in no cohort, are in neither arm.
+    pairs = {(rows[i][3], rows[i][4]) for i in outcomes}
+    timeline = arm_timeline(workflow.pk, {p for p in pairs if None not in p})
+    for i in outcomes:
+        row = rows[i]
+        rows[i] = (*row[:_ARM], timeline.arm_at(row[3], row[4], row[8]))
+
+
 def usage_events_store(*, workflow: Workflow, events: Sequence[EventData]) -> IngestResult:
     """Store valid events; returns how many were new and how many were already stored."""
     unique: dict[uuid.UUID, EventData] = {}
@@ -251,9 +280,12 @@ def usage_events_store(*, workflow: Workflow, events: Sequence[EventData]) -> In
                 e.occurred_at,
                 now,
                 attrs_column(e.attrs),
+                e.value,
+                None,
             )
         )
         days.add(timezone.localtime(e.occurred_at, tz).date())
+    _stamp_arms(workflow, rows)
     store = _store_postgresql if connection.vendor == "postgresql" else _store_other
     with transaction.atomic():
         accepted, newly_dirty = store(workflow, rows, days)

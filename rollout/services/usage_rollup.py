@@ -39,7 +39,7 @@ from core.dates import day_bounds
 from core.db import lock_until_commit
 from rollout.lib.stats import LATENCY_EDGES_MS
 from rollout.models import (
-    INPUT_KINDS,
+    NOT_USAGE_KINDS,
     REPORTED_FIELDS,
     Cohort,
     ConfigMismatchDay,
@@ -58,6 +58,7 @@ from rollout.models import (
 from rollout.selectors.ai_config import ai_config_periods
 from rollout.selectors.retention import retention_cutoffs
 from rollout.services.cost_rollup import cost_rebuild_day
+from rollout.services.outcome_rollup import outcome_rollup_rebuild_day
 from rollout.services.source_rollup import source_health_rebuild_day
 
 # Event kind → the rollup's counter.
@@ -136,8 +137,9 @@ def usage_rollup_rebuild_day(*, workflow_id: int, day: date) -> int:
             continue
         for rollup in rows_for(row["cohort_id"], row["hour"]):
             setattr(rollup, counter, getattr(rollup, counter) + row["n"])
-    # Data-source reports (input_*) are no one's activity: counted apart, in SourceHealthDay.
-    usage = events.exclude(kind__in=INPUT_KINDS)
+    # Data-source reports (input_*) and outcomes are no one's activity: counted apart, in
+    # SourceHealthDay and OutcomeDay.
+    usage = events.exclude(kind__in=NOT_USAGE_KINDS)
     latency = (
         usage.filter(latency_bucket__isnull=False)
         .values("cohort_id", "hour", "latency_bucket")
@@ -177,6 +179,7 @@ def usage_rollup_rebuild_day(*, workflow_id: int, day: date) -> int:
         _last_active_update(workflow_id, day, active)
         source_health_rebuild_day(workflow_id=workflow_id, day=day)
         cost_rebuild_day(workflow_id=workflow_id, day=day)
+        outcome_rollup_rebuild_day(workflow_id=workflow_id, day=day)
     return total
 
 

@@ -49,6 +49,7 @@ SECTION_GROUPS = [
         "Signals",
         [
             ("usage", "Usage", "workflow_usage", "view"),
+            ("outcomes", "Outcome metrics", "workflow_outcomes", "view"),
             ("configuration", "AI configuration", "workflow_configuration", "view"),
             ("feedback", "Feedback", "workflow_feedback", "all"),
         ],

@@ -33,6 +33,7 @@ from rollout.selectors.cohorts import (
     cohort_list_for_workflow,
     cohort_members_pages,
 )
+from rollout.selectors.holdouts import holdout_counts
 from rollout.services import cohort_csv, cohorts
 from rollout.views._workflow import workflow_page_context
 
@@ -87,6 +88,7 @@ def _page(
             initial={
                 "phase": cohort.enrolled_phase or EnrolmentPhase.LIMITED,
                 "percentage": cohort.percentage,
+                "holdout_percentage": cohort.holdout_percentage,
             },
         )
         if bound and bound[0] == cohort.pk:
@@ -98,6 +100,10 @@ def _page(
     by_cohort = {row.cohort.pk: row for row in coverage.cohorts}
     for cohort in cohort_list:
         cohort.briefing = by_cohort[cohort.pk]
+    if context["can_change"]:  # who is held out is for the owner and ops leaders only
+        held_out = holdout_counts(workflow, cohort_list)
+        for cohort in cohort_list:
+            cohort.held_out = held_out.get(cohort.pk, 0)
     context["create_form"] = create_form or CohortForm(auto_id="id_new_%s")
     return render(request, "rollout/workflow_cohorts.html", context)
 

@@ -15,6 +15,7 @@ from rollout.models import PHASE_ORDER, Workflow
 from rollout.permissions import AnyUser, can_create_workflow
 from rollout.selectors.escalations import OpenEscalations, open_escalation_counts
 from rollout.selectors.health import workflow_health
+from rollout.selectors.impact import headline, impact_headlines
 from rollout.selectors.incidents import open_incident_counts
 from rollout.selectors.portfolio import ADOPTION_DAYS  # the home's summary counts the same days
 from rollout.selectors.usage import usage_totals_by_workflow
@@ -69,7 +70,8 @@ def _annotate(user: AnyUser, workflows: list[Workflow]) -> None:
     """Set `health` (phase, verdict, reasons) on each workflow, and for those the user may view
     (not only use as a cohort member) `shows_health`, `adoption` (active members ÷ members over
     the last 30 days), `adoption_text`, a sparkline of daily active users, `open_incidents` and
-    `open_escalations` (open and acknowledged, of which critical). Ten queries at most, whatever
+    `open_escalations` (open and acknowledged, of which critical), and `impact_headline` (the
+    outcome comparison, AI vs holdout). Twelve queries at most, whatever
     the number of workflows and the data size."""
     ids = [w.pk for w in workflows]
     if not ids:
@@ -82,6 +84,7 @@ def _annotate(user: AnyUser, workflows: list[Workflow]) -> None:
     daily = daily_active_by_workflow(seen, start=start, end=end) if seen else {}
     incidents = open_incident_counts(seen) if seen else {}
     escalations = open_escalation_counts(seen) if seen else {}
+    impacts = impact_headlines(seen) if seen else {}
     for workflow in workflows:
         workflow.health = health[workflow.pk]
         workflow.shows_health = workflow.pk in viewable
@@ -90,6 +93,7 @@ def _annotate(user: AnyUser, workflows: list[Workflow]) -> None:
         workflow.open_escalations = escalations.get(workflow.pk, NO_ESCALATIONS)
         if not workflow.shows_health:
             continue
+        workflow.impact_headline = headline(impacts.get(workflow.pk, []))
         total = totals.get(workflow.pk, {"active_users": 0, "members": 0})
         members, active = total["members"], min(total["active_users"], total["members"])
         workflow.adoption = active / members if members else None

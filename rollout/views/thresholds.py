@@ -12,6 +12,7 @@ from rollout.forms.thresholds import ThresholdForm
 from rollout.models import QUALITY_METRICS, Metric, Threshold, Workflow
 from rollout.permissions import access_workflow
 from rollout.selectors.ai_config import ai_config_restart
+from rollout.selectors.impact import impact_alpha_note
 from rollout.selectors.thresholds import (
     threshold_get_for_workflow,
     threshold_list_for_workflow,
@@ -56,6 +57,7 @@ def _render(
     context = workflow_page_context(request.user, workflow, tab="thresholds")
     context.update(
         thresholds=[(t, threshold_sentence(t, currency)) for t in thresholds],
+        impact_note=impact_alpha_note(sum(1 for t in thresholds if t.metric == Metric.IMPACT)),
         has_quality_threshold=any(t.metric in QUALITY_METRICS for t in thresholds),
         quality_metrics=", ".join(Metric(m).label.lower() for m in QUALITY_METRICS),
         limited_started=services.limited_has_started(workflow),

@@ -26,6 +26,7 @@ from rollout.selectors.usage_summary import period_days, usage_cohorts, usage_ev
 from rollout.views._usage_charts import SMOOTHING_DAYS, shown_days, usage_charts
 from rollout.views._usage_cost import usage_cost
 from rollout.views._usage_feedback import cohort_voices
+from rollout.views._usage_outcomes import outcome_sections
 from rollout.views._usage_tables import cohort_statuses, usage_summary
 from rollout.views._workflow import workflow_page_context
 
@@ -91,6 +92,9 @@ def workflow_usage(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         context.update(has_data=False, ever_reported=usage_ever_reported(workflow))
     context["statuses"] = cohort_statuses(workflow, series, cohort)
     context["source_health"] = source_health_list(workflow)
+    context["outcomes"] = outcome_sections(
+        workflow, cohorts=cohorts, cohort=cohort, start=start, end=end
+    )
     template = "rollout/workflow_usage.html"
     if request.htmx and not request.htmx.history_restore_request:
         template += "#usage-body"

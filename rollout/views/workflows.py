@@ -23,6 +23,7 @@ from rollout.permissions import (
 from rollout.selectors.briefings import briefing_member_status
 from rollout.selectors.follows import follow_exists
 from rollout.selectors.health import workflow_health
+from rollout.selectors.impact import headline, impact_headlines
 from rollout.selectors.incidents import incident_list_open
 from rollout.selectors.setup import workflow_setup_steps
 from rollout.selectors.usage import usage_window
@@ -95,6 +96,7 @@ def workflow_overview(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         context["health"] = workflow_health([workflow.pk])[workflow.pk]
         context["key_metrics"] = _key_metrics(workflow)
         context["key_metrics_days"] = KEY_METRICS_DAYS
+        context["impact"] = headline(impact_headlines([workflow.pk]).get(workflow.pk, []))
         context["open_incidents"] = list(incident_list_open(workflow)[: OPEN_INCIDENTS_SHOWN + 1])
         # The Follow button (rollout/services/follows.py): for everyone who may view it.
         context["can_follow"] = True

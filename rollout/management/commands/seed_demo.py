@@ -32,6 +32,7 @@ from rollout.management.demo.briefings import demo_briefing_report, demo_briefin
 from rollout.management.demo.costs import demo_costs_seed
 from rollout.management.demo.feedback import demo_feedback_seed
 from rollout.management.demo.notices import demo_notices_seed
+from rollout.management.demo.outcomes import demo_outcomes_seed
 from rollout.management.demo.planning import (
     COHORT_PEOPLE,
     ORG_BLACKOUT_NAME,
@@ -233,6 +234,7 @@ class Command(BaseCommand):
             created += self._seed_notices()
             created += self._seed_reviews()
             created += self._seed_briefings()
+            created += self._seed_outcomes(usage_scale)
         if created:
             self.stdout.write(
                 self.style.SUCCESS(f"Demo data ready. Every demo login's password: {DEMO_PASSWORD}")
@@ -580,6 +582,23 @@ class Command(BaseCommand):
             told += 1
             self.stdout.write(demo_briefing_report(workflow))
         return told
+
+    def _seed_outcomes(self, scale: float) -> int:
+        """Outcome holdouts (rollout.management.demo.outcomes): AI vs holdout on handle time."""
+        if not scale:
+            return 0
+        order = {w.slug: i for i, w in enumerate(DEMO_WORKFLOWS)}
+        demo = sorted(
+            Workflow.objects.filter(slug__in=order).with_owner(), key=lambda w: order[w.slug]
+        )
+        seeded = demo_outcomes_seed(workflows=demo)
+        if not seeded.workflows:
+            return 0
+        self.stdout.write(
+            f"Stored {seeded.events:,} outcome events (AI vs holdout) for "
+            f"{', '.join(seeded.workflows)}."
+        )
+        return 1
 
     def _report_usage_story(self, started: datetime, demo: list[Workflow]) -> None:
         pauses = ActivityEntry.objects.filter(

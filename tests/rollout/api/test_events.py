@@ -50,7 +50,7 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/events"
 KINDS = (
     "invocation, accepted, edited, overridden, error, fallback, agreed, disagreed, input_ok, "
-    "input_rejected, input_stale"
+    "input_rejected, input_stale, outcome"
 )
 
 

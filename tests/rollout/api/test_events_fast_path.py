@@ -256,3 +256,78 @@ def test_the_retention_cutoff_answers_as_event_in(db):
     assert ours == ([event for _, event in pairs], errors)
     assert [e["index"] for e in errors] == [1, 2]
     assert "13 months" in errors[0]["message"]
+
+
+METRICS = frozenset({"handle_time_s", "csat"})
+
+
+def _outcome(**changes):
+    changes = {
+        "kind": "outcome",
+        "latency_ms": _DROP,
+        "attrs": {"metric": "handle_time_s"},
+        "value": 312,
+        **changes,
+    }
+    event = _event(**{k: v for k, v in changes.items() if v is not _DROP})
+    for name in [k for k, v in changes.items() if v is _DROP]:
+        event.pop(name, None)
+    return event
+
+
+# The outcome kind's rules (attrs.metric, a required finite value; value on no other kind).
+OUTCOME_CASES = {
+    "outcome int": {},
+    "outcome float": {"value": 312.5},
+    "outcome negative": {"value": -4.25},
+    "outcome zero": {"value": 0},
+    "outcome csat": {"attrs": {"metric": "csat"}, "value": 4},
+    "outcome without value": {"value": _DROP},
+    "outcome value null": {"value": None},
+    "outcome value text": {"value": "312"},
+    "outcome value true": {"value": True},
+    "outcome value huge int": {"value": 10**400},
+    "outcome value a list": {"value": [1]},
+    "outcome without attrs": {"attrs": _DROP},
+    "outcome metric unknown": {"attrs": {"metric": "speed"}},
+    "outcome metric blank": {"attrs": {"metric": " "}},
+    "outcome metric a number": {"attrs": {"metric": 7}},
+    "outcome metric other case": {"attrs": {"metric": "Handle_time_s"}},
+    "outcome without user_ref": {"user_ref": _DROP},
+    "outcome with latency": {"latency_ms": 20},
+    "invocation with value": {"kind": "invocation", "value": 3},
+    "invocation value null": {"kind": "invocation", "value": None},
+    "input with value": {"kind": "input_ok", "attrs": {"source": "crm-export"}, "value": 1},
+}
+
+
+def _both_outcomes(items, metric_names=None):
+    ours = _validate(items, non_finite_anywhere=False, source_keys=KEYS, metric_names=metric_names)
+    pairs, errors = _validate_each(items, range(len(items)), None, KEYS, metric_names)
+    return ours, ([event for _, event in pairs], errors)
+
+
+@pytest.mark.parametrize("name", OUTCOME_CASES)
+def test_one_outcome_item_answers_as_event_in(name):
+    ours, reference = _both_outcomes([_outcome(**OUTCOME_CASES[name])], METRICS)
+    assert ours == reference
+
+
+def test_a_mixed_batch_with_outcomes_answers_as_event_in():
+    items = [
+        *(_event(**c) for c in CASES.values()),
+        *(_input(**c) for c in INPUT_CASES.values()),
+        *(_outcome(**c) for c in OUTCOME_CASES.values()),
+    ]
+    ours, reference = _both_outcomes(items * 2, METRICS)
+    assert ours == reference
+    ours, reference = _both_outcomes(items)  # no metric declared
+    assert ours == reference
+    assert not [e for e in ours[0] if e.kind == "outcome"]
+
+
+def test_outcome_values_are_floats():
+    (event,), errors = _validate(
+        [_outcome(value=312)], non_finite_anywhere=False, metric_names=METRICS
+    )
+    assert errors == [] and event.value == 312.0 and type(event.value) is float

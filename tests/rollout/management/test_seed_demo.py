@@ -14,7 +14,7 @@ from accounts.roles import EXECUTIVES, OPS_LEADERS, role_names
 from rollout.gates import gate_next
 from rollout.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERS, DEMO_WORKFLOWS
 from rollout.models import (
-    INPUT_KINDS,
+    NOT_USAGE_KINDS,
     ActivityEntry,
     AIConfiguration,
     BlackoutWindow,
@@ -154,9 +154,10 @@ def usage_counts() -> dict[str, int]:
 
 
 def events_by_workflow() -> dict[str, int]:
-    """Usage events per workflow (the data sources' input_* reports are not usage)."""
+    """Usage events per workflow (the data sources' input_* reports and outcomes are not
+    usage)."""
     return dict(
-        UsageEvent.objects.exclude(kind__in=INPUT_KINDS)
+        UsageEvent.objects.exclude(kind__in=NOT_USAGE_KINDS)
         .values("workflow__slug")
         .annotate(n=Count("id"))
         .values_list("workflow__slug", "n")
@@ -516,14 +517,14 @@ def test_the_default_usage_tells_the_demo_stories() -> None:
     }
     assert set(by_slug) == DEMO_SLUGS - {"sales-lead-scoring"}  # an audit has no usage yet
     assert 20_000 < sum(by_slug.values()) < 80_000
-    usage = UsageEvent.objects.exclude(kind__in=INPUT_KINDS)
+    usage = UsageEvent.objects.exclude(kind__in=NOT_USAGE_KINDS)
     kinds = {
         slug: set(usage.filter(workflow__slug=slug).values_list("kind", flat=True))
         for slug in by_slug
     }
     assert kinds["invoice-coding"] == {"invocation", "agreed", "disagreed", "error"}  # shadow
     # Shadow mode first, then live outputs and what people did with them.
-    every_kind = {c.value for c in EventKind} - INPUT_KINDS
+    every_kind = {c.value for c in EventKind} - NOT_USAGE_KINDS
     assert kinds["support-reply-drafting"] == kinds["contract-clause-review"] == every_kind
     assert_usage_follows_the_plans()
     assert_usage_looks_real()
@@ -570,7 +571,7 @@ def assert_costs_over_three_months(output: str) -> None:
 def assert_usage_follows_the_plans() -> None:
     def first_event(slug: str, **filters: object) -> datetime:
         events = UsageEvent.objects.filter(workflow__slug=slug, **filters).exclude(
-            kind__in=INPUT_KINDS
+            kind__in=NOT_USAGE_KINDS
         )
         return events.order_by("occurred_at").values_list("occurred_at", flat=True).first()
 
@@ -653,7 +654,7 @@ def assert_usage_looks_real() -> None:
 def assert_rollups_are_ready(by_slug: dict[str, int]) -> None:
     assert not UsageDirtyDay.objects.exists()
     for slug in by_slug:
-        events = UsageEvent.objects.filter(workflow__slug=slug).exclude(kind__in=INPUT_KINDS)
+        events = UsageEvent.objects.filter(workflow__slug=slug).exclude(kind__in=NOT_USAGE_KINDS)
         days = UsageRollup.objects.filter(workflow__slug=slug, period="day")
         assert {timezone.localdate(at) for at in events.values_list("occurred_at", flat=True)} == (
             set(days.values_list("day", flat=True))
@@ -1084,3 +1085,39 @@ def test_the_crm_export_went_stale_last_week_and_the_gate_says_so() -> None:
     assert "has never reported" in leads["live_sources_reported"].reason
     # Seeded once.
     assert "data-source reports" not in seed(usage=LIGHT)
+
+
+def test_outcomes_ai_vs_holdout_one_clear_one_straddling_zero() -> None:
+    from rollout.models import Arm, OutcomeDay, OutcomeMetric
+    from rollout.selectors.impact import WORKFLOW_SCOPE, impact_figures, window_days
+
+    output = seed(usage=LIGHT)
+    assert re.search(
+        r"Stored [\d,]+ outcome events \(AI vs holdout\) for Support reply drafting, "
+        r"Contract clause review\.",
+        output,
+    )
+    first, last = window_days(28)
+    found = {}
+    for slug, name in (
+        ("support-reply-drafting", "handle_time_s"),
+        ("contract-clause-review", "review_time_min"),
+    ):
+        workflow = Workflow.objects.get(slug=slug)
+        metric = OutcomeMetric.objects.get(workflow=workflow, name=name)
+        assert not metric.higher_is_better
+        study = Cohort.objects.get(workflow=workflow, holdout_percentage=50)
+        assert study.enrolled_phase == "limited"
+        figures = impact_figures(
+            workflow, metrics=[metric], cohorts=[study], first_day=first, last_day=last
+        )
+        found[slug] = figures[(name, WORKFLOW_SCOPE)]
+        # Both arms come from the ingestion's stamping, rolled up.
+        arms = set(OutcomeDay.objects.filter(workflow=workflow).values_list("arm", flat=True))
+        assert arms == {Arm.AI, Arm.HOLDOUT}
+    support, contracts = found["support-reply-drafting"], found["contract-clause-review"]
+    assert support.enough and support.fixed.high < 0  # faster with the AI, clear of zero
+    assert contracts.enough and contracts.fixed.low < 0 < contracts.fixed.high  # straddles
+    impact = ThresholdStatus.objects.get(threshold__metric="impact")
+    assert impact.verdict == "pass"
+    assert "outcome events" not in seed(usage=LIGHT)  # seeded once

@@ -59,8 +59,12 @@ def test_page_lists_cohorts_with_bounded_queries(
     svc.cohort_enrol(cohort=cohort, phase="limited", percentage=30, actor=ops_leader)
     other = svc.cohort_create(workflow=workflow, name="Tier 2", actor=ops_leader)
     svc.cohort_members_add(cohort=other, users=people[:3], actor=ops_leader)
+    svc.cohort_enrol(
+        cohort=other, phase="broad", percentage=100, holdout_percentage=50, actor=ops_leader
+    )
     client.force_login(workflow_owner)
-    with django_assert_max_num_queries(15):
+    # +2 for who is held out (the enrolled cohorts' members and the releases), however many.
+    with django_assert_max_num_queries(17):
         response = client.get(url(workflow.slug))
     assert response.status_code == 200
     assert "rollout/workflow_cohorts.html" in template_names(response)
@@ -274,3 +278,38 @@ def test_nobody_picked_is_an_error(client, workflow, ops_leader, cohort):
     response = _add(client, workflow, cohort, users_text="")
     form = next(c for c in response.context["cohorts"] if c.pk == cohort.pk).add_form
     assert form.errors == {"users": ["Pick at least one person to add."]}
+
+
+@pytest.mark.parametrize("holdout", ["-1", "51", "ten"])
+def test_enrol_bad_holdout_changes_nothing(client, workflow, ops_leader, cohort, holdout):
+    client.force_login(ops_leader)
+    count = ActivityEntry.objects.count()
+    response = client.post(
+        url(workflow.slug),
+        {
+            "action": "enrol",
+            "cohort": cohort.pk,
+            "phase": "limited",
+            "percentage": "100",
+            "holdout_percentage": holdout,
+        },
+    )
+    assert response.status_code == 200
+    page_cohort = next(c for c in response.context["cohorts"] if c.pk == cohort.pk)
+    assert "holdout_percentage" in page_cohort.enrol_form.errors
+    cohort.refresh_from_db()
+    assert (cohort.enrolled_phase, cohort.holdout_percentage) == ("", 0)
+    assert ActivityEntry.objects.count() == count
+
+
+def test_enrol_with_a_holdout(client, workflow, ops_leader, cohort):
+    client.force_login(ops_leader)
+    data = {"action": "enrol", "cohort": cohort.pk, "phase": "limited", "percentage": "80"}
+    response = client.post(url(workflow.slug), data | {"holdout_percentage": "10"})
+    assert response.status_code == 302
+    cohort.refresh_from_db()
+    assert (cohort.percentage, cohort.holdout_percentage) == (80, 10)
+    # Left out, the holdout is kept.
+    client.post(url(workflow.slug), data | {"percentage": "90"})
+    cohort.refresh_from_db()
+    assert (cohort.percentage, cohort.holdout_percentage) == (90, 10)

@@ -118,8 +118,9 @@ def test_overview_queries_are_bounded(django_assert_max_num_queries, client, ops
     # Guardian asks per predicate (view, change, hand over): a constant, whatever the data size.
     # +4 for the promotion card (phases, open request, blackouts, view check), +1 for Follow,
     # +1 for the set-up checklist (one query, shown to whoever may change the workflow), +2 for
-    # the live data sources (the health's flags, the gate's condition).
-    with django_assert_max_num_queries(20):
+    # the live data sources (the health's flags, the gate's condition), +1 for the outcome
+    # metrics (none here).
+    with django_assert_max_num_queries(21):
         assert client.get(url(workflow.slug)).status_code == 200
 
 
@@ -263,13 +264,24 @@ def test_no_usage_yet_shows_dashes_and_not_enough_data(client, ops_leader, workf
 def test_overview_queries_stay_bounded_with_usage(
     django_assert_max_num_queries, client, ops_leader, workflow
 ):
+    from tests.rollout.outcome_fixtures import days_ago, handle_time, person_days
+
     _breach_setup(workflow, ops_leader)
+    handle_time(workflow)
+    for day in range(0, 28, 2):
+        person_days(workflow, None, "ai", [100.0 + i for i in range(30)], day=days_ago(day))
+        person_days(workflow, None, "holdout", [140.0 + i for i in range(30)], day=days_ago(day))
     client.force_login(workflow.owner)
 
     # +1: the Follow button (+1 the notice gate), +1 the set-up checklist, +2 the live data
-    # sources (the health's flags, the gate's condition).
-    with django_assert_max_num_queries(27):
-        assert client.get(url(workflow.slug)).status_code == 200
+    # sources (the health's flags, the gate's condition), +2 the outcomes vs holdout (metrics,
+    # per-person sums).
+    with django_assert_max_num_queries(29):
+        response = client.get(url(workflow.slug))
+    assert response.status_code == 200
+    assert response.context["impact"] == (
+        "Handle time: AI -40.0 s vs holdout (95% interval -44.5 s to -35.5 s; 30 and 30 people)"
+    )
 
 
 def test_a_new_workflow_opens_on_its_set_up_checklist(client, ops_leader, workflow):

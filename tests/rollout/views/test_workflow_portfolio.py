@@ -310,14 +310,15 @@ def test_portfolio_queries_are_bounded(django_assert_max_num_queries, ops_leader
     # 8 for the list itself, +3 for health (thresholds with their verdicts, drift, phases), +4
     # for adoption (invocations, active members, members, daily actives) and +1 for which rows
     # the user may view (open incidents fit in what the list itself is allowed), +1 for the open
-    # escalations: a constant, whatever the number of workflows, events and escalations.
-    with django_assert_max_num_queries(17):
+    # escalations, +1 for the outcome metrics (+1 for their sums when there are some): a
+    # constant, whatever the number of workflows, events, escalations and outcomes.
+    with django_assert_max_num_queries(18):
         response = leader.get(URL, {"sort": "-owner"})
     assert len(response.context["workflows"]) == 45
-    with django_assert_max_num_queries(17):
+    with django_assert_max_num_queries(18):
         response = leader.get(URL, {"q": "flow", "ownerless": "on"}, headers=HTMX)
     assert len(response.context["workflows"]) == 8
-    with django_assert_max_num_queries(17):
+    with django_assert_max_num_queries(18):
         response = owner_client.get(URL)
     assert len(response.context["workflows"]) == 5
 
@@ -447,6 +448,7 @@ def test_portfolio_queries_stay_bounded_with_usage_and_health(
 ):
     from rollout.models import CohortDrift
     from rollout.services.escalations import escalation_open
+    from tests.rollout.outcome_fixtures import handle_time, person_days
     from tests.rollout.promotion_fixtures import make_plan
     from tests.rollout.views.usage_page_data import (
         day_events,
@@ -475,14 +477,22 @@ def test_portfolio_queries_stay_bounded_with_usage_and_health(
         )
         for severity in ("critical", "high"):
             escalation_open(workflow=flow, title="Refunds", source="manual", severity=severity)
+        handle_time(flow)
+        for day in range(0, 28, 4):
+            person_days(flow, cohort, "ai", [100.0 + i for i in range(12)], day=days_ago(day))
+            person_days(flow, cohort, "holdout", [130.0 + i for i in range(12)], day=days_ago(day))
     leader, owner_client = as_user(ops_leader), as_user(workflow_owner)
 
-    # As test_portfolio_queries_are_bounded: 16, +1 for the open escalations.
-    with django_assert_max_num_queries(17):
+    # As test_portfolio_queries_are_bounded: 16, +1 for the open escalations, +2 for the
+    # outcomes (metrics, per-person sums).
+    with django_assert_max_num_queries(19):
         response = leader.get(URL, {"sort": "health"})
     assert {w.health.status for w in response.context["workflows"]} == {"at_risk"}
     assert {w.open_escalations for w in response.context["workflows"]} == {(2, 1)}
-    with django_assert_max_num_queries(17):
+    assert {w.impact_headline for w in response.context["workflows"]} == {
+        "Handle time: AI -30.0 s vs holdout (95% interval -33.1 s to -26.9 s; 12 and 12 people)"
+    }
+    with django_assert_max_num_queries(19):
         response = owner_client.get(URL, {"sort": "-adoption"})
     assert len(response.context["workflows"]) == 12
     assert all(w.adoption == 1.0 for w in response.context["workflows"])

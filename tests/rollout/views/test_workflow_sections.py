@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 EVERY_SECTION = {
     "Roll-out": ["Overview", "Plan", "Cohorts", "Briefing", "Thresholds", "Reviews"],
-    "Signals": ["Usage", "AI configuration", "Feedback"],
+    "Signals": ["Usage", "Outcome metrics", "AI configuration", "Feedback"],
     "Response": ["Escalation", "Incidents"],
     "Communication": ["Notices", "Activity"],
     "Evidence": ["Evidence"],

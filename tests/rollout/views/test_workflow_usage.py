@@ -12,10 +12,11 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from rollout.forms.usage import MSG_BAD_COHORT, MSG_BAD_DAYS
-from rollout.models import Cohort, CohortDrift, DriftStatus, Feedback, Workflow
+from rollout.models import Cohort, CohortDrift, DriftStatus, Feedback, OutcomeMetric, Workflow
 from rollout.services import thresholds as threshold_services
 from rollout.views.usage import CSV_HEADER
 from tests.factories import make_workflow
+from tests.rollout.outcome_fixtures import person_days
 from tests.rollout.views.conftest import as_user, login_redirect, template_names
 from tests.rollout.views.usage_page_data import (
     day_events,
@@ -726,6 +727,16 @@ def test_queries_are_bounded_whatever_the_data_size(
             rating = "not_helpful" if n % 2 else "helpful"
             category = ("wrong_output", "slow", "confusing", "praise")[n % 4]
             given_feedback(workflow, cohort, rating, category=category, text=f"Text {n}", days=n)
+    # Outcomes of two metrics, AI vs holdout, for every person of every cohort on every day.
+    for name in ("handle_time_s", "csat"):
+        OutcomeMetric.objects.create(workflow=workflow, name=name, label=name)
+        for n, cohort in enumerate(cohorts):
+            for arm in ("ai", "holdout"):
+                for day in range(0, 180, 3):
+                    person_days(
+                        workflow, cohort, arm, [100.0 + i for i in range(12)],
+                        metric=name, day=days_ago(day), prefix=f"{n}-",
+                    )  # fmt: skip
     leader = as_user(ops_leader)
 
     # Session and user (2), groups (1), workflow (1), cohorts (1), usage_daily (2: members per
@@ -734,14 +745,18 @@ def test_queries_are_bounded_whatever_the_data_size(
     # categories, recent texts), data sources (3: sources with their status, their days, their
     # heartbeats; 1 when there is none), cost (4: the currency, the prices, the cost rollups, the
     # phases; 2 more with a phase after the current one: tests/rollout/views/
-    # test_workflow_usage_cost.py): 23 (24 for an owner, whose object permissions are one more),
-    # whatever the number of days, cohorts, events, feedback and sources.
-    with django_assert_max_num_queries(23):
+    # test_workflow_usage_cost.py), outcomes (2: the metrics, their per-person sums): 25 (26 for an
+    # owner, whose object permissions are one more), whatever the number of days, cohorts, events,
+    # feedback, sources and outcomes.
+    with django_assert_max_num_queries(25):
         response = leader.get(url(workflow.slug, days=180))
     assert len(response.context["summary"].rows) == 7
     assert [c.key for c in response.context["charts"]][-1] == "shadow_agreement_rate"
     assert len(response.context["voices"]) == 6
-    with django_assert_max_num_queries(23):
+    sections = response.context["outcomes"]
+    assert [len(section.rows) for section in sections] == [7, 7]
+    assert sections[0].rows[-1].figures.ai_people == 72
+    with django_assert_max_num_queries(25):
         response = leader.get(url(workflow.slug, days=7, cohort=cohorts[0].pk), headers=HTMX)
     assert response.status_code == 200
     # 7 before feedback, +1 for the feedback per cohort and day.
@@ -750,7 +765,7 @@ def test_queries_are_bounded_whatever_the_data_size(
         rows = read_csv(response)
     assert len(rows) == 180 * 6
     owner = as_user(workflow.owner)
-    with django_assert_max_num_queries(24):
+    with django_assert_max_num_queries(26):
         assert owner.get(url(workflow.slug, days=180)).status_code == 200
 
 
