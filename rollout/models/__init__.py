@@ -13,7 +13,13 @@ from rollout.models.blackout import BlackoutWindow
 from rollout.models.briefing import Briefing, BriefingAcknowledgement, BriefingRequirement
 from rollout.models.cache_invalidation import CacheInvalidation, CacheInvalidationKind
 from rollout.models.calendar_feed import CalendarFeed
-from rollout.models.cohort import Cohort, CohortMember, EnrolmentPhase
+from rollout.models.autonomy import (
+    OPEN_AUTONOMY,
+    AutonomyApproval,
+    AutonomyRequest,
+    AutonomyStatus,
+)
+from rollout.models.cohort import LADDER, Cohort, CohortMember, EnrolmentPhase, ReviewLevel
 from rollout.models.escalation import (
     OPEN_ESCALATION,
     Escalation,
@@ -52,6 +58,12 @@ from rollout.models.notice import (
     NoticeStatus,
 )
 from rollout.models.notification import Notification
+from rollout.models.output_review import (
+    ERROR_GRADES,
+    OutputGrade,
+    OutputReview,
+    OutputReviewer,
+)
 from rollout.models.phase import (
     IN_PROGRESS,
     PHASE_ORDER,
@@ -123,6 +135,16 @@ from rollout.models.workflow import (
 )
 
 __all__ = [
+    "ERROR_GRADES",
+    "LADDER",
+    "OPEN_AUTONOMY",
+    "AutonomyApproval",
+    "AutonomyRequest",
+    "AutonomyStatus",
+    "OutputGrade",
+    "OutputReview",
+    "OutputReviewer",
+    "ReviewLevel",
     "INPUT_KINDS",
     "REPORTED_FIELDS",
     "AIConfiguration",

@@ -10,6 +10,20 @@ class EnrolmentPhase(models.TextChoices):
     BROAD = "broad", "Broad roll-out"
 
 
+class ReviewLevel(models.TextChoices):
+    """The autonomy ladder (issue 18 §2), from most review to least."""
+
+    EVERY = "every", "Every output reviewed"
+    SAMPLE = "sample", "A sample reviewed after the fact"
+    NONE = "none", "No review"
+
+
+# Down the ladder is less review: every → sample → none.
+LADDER = (ReviewLevel.EVERY, ReviewLevel.SAMPLE, ReviewLevel.NONE)
+MIN_SAMPLE_RATE = 1
+MAX_SAMPLE_RATE = 50
+
+
 class Cohort(models.Model):
     """A named group of users of one workflow, optionally enrolled at the limited or broad phase.
 
@@ -31,6 +45,17 @@ class Cohort(models.Model):
         help_text="Share of the members who get it (1–100). Raising it keeps everyone already in.",
     )
     enrolled_at = models.DateTimeField(null=True, blank=True)
+    # The autonomy ladder: changed through rollout.services.autonomy only (down is gated).
+    review_level = models.CharField(
+        max_length=6, choices=ReviewLevel.choices, default=ReviewLevel.EVERY
+    )
+    # Whole percent of invocations picked for review at the `sample` level (see
+    # rollout.lib.output_sampling); kept when the level changes, so going back restores it.
+    review_sample_rate = models.PositiveSmallIntegerField(
+        "sample rate (%)",
+        default=10,
+        validators=[MinValueValidator(MIN_SAMPLE_RATE), MaxValueValidator(MAX_SAMPLE_RATE)],
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         through="rollout.CohortMember",
@@ -46,6 +71,17 @@ class Cohort(models.Model):
             models.CheckConstraint(
                 condition=models.Q(percentage__gte=1, percentage__lte=100),
                 name="cohort_percentage_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(review_level__in=ReviewLevel.values),
+                name="cohort_review_level_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    review_sample_rate__gte=MIN_SAMPLE_RATE,
+                    review_sample_rate__lte=MAX_SAMPLE_RATE,
+                ),
+                name="cohort_review_sample_rate_range",
             ),
         ]
 

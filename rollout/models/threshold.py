@@ -12,6 +12,9 @@ class Metric(models.TextChoices):
     ESCALATION_RATE = "escalation_rate", "Escalation rate"
     INPUT_REJECTION_RATE = "input_rejection_rate", "Input rejection rate"
     STALE_INPUT_RATE = "stale_input_rate", "Stale input rate"
+    # (wrong + harmful) ÷ graded sampled outputs (rollout.selectors.output_reviews); the sample
+    # is the graded outputs.
+    REVIEWED_ERROR_RATE = "reviewed_error_rate", "Reviewed error rate"
 
 
 # Judged from data-source reports (rollout.models.source_health), per source or all sources.
