@@ -51,6 +51,7 @@ from rollout.api.checks import (
 from rollout.api.errors import ErrorOut, ValidationErrorOut, json_error
 from rollout.lib.flat_json import flat_json
 from rollout.lib.freshness import as_of_text
+from rollout.lib.output_sampling import output_problem
 from rollout.models import INPUT_KINDS, EventKind
 from rollout.selectors.retention import RetentionCutoffs, retention_cutoffs
 from rollout.selectors.source_health import data_source_keys
@@ -162,7 +163,9 @@ class EventIn(BaseModel):
         "`model_version` and `prompt_version` say which AI produced the output: Rollout compares "
         "them with the declared configuration and flags an unannounced change. "
         "input_* events: `source` (required: the data source's key), `data_as_of` (ISO 8601 "
-        "with a time zone: when the input data was produced), `reason` (why it was rejected).",
+        "with a time zone: when the input data was produced), `reason` (why it was rejected). "
+        "invocation events: `output` (the AI's output, ≤ 1,000 characters or an https:// link) "
+        "for an event picked for review — never stored with the event; see the endpoint.",
     )
 
     @field_validator("user_ref")
@@ -178,6 +181,15 @@ class EventIn(BaseModel):
         if info.data.get("kind") not in INPUT_KINDS:
             return value
         return clean_input_attrs(value, (info.context or {}).get("source_keys"))
+
+    @field_validator("attrs")
+    @classmethod
+    def _output(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if "output" in value and (
+            problem := output_problem(info.data.get("kind"), value["output"])
+        ):
+            raise ValueError(problem)
+        return value
 
     @field_validator("occurred_at", mode="before")
     @classmethod
@@ -200,7 +212,7 @@ class EventIn(BaseModel):
     def _attrs(cls, value: Any) -> Any:
         if isinstance(value, dict):
             # flat_json remembers the text of the same attrs, which most events of a batch share.
-            if len(value) > MAX_ATTRS or len(flat_json(value)) > MAX_ATTRS_BYTES:
+            if len(value) > MAX_ATTRS or len(flat_json(_stored(value))) > MAX_ATTRS_BYTES:
                 raise ValueError(MSG_ATTRS_SIZE)
             if any(isinstance(v, dict | list) for v in value.values()):
                 raise ValueError(MSG_ATTRS_VALUES)
@@ -326,7 +338,8 @@ def _validate(
             (user_ref and has_line_breaks_or_controls(user_ref))
             or not earliest <= event["occurred_at"] <= latest
             or type(items[index]["occurred_at"]) is not str  # noqa: E721 — a number is no time
-            or (attrs and not _attrs_ok(attrs, attrs_ok))
+            or (attrs and not _attrs_ok(_stored(attrs), attrs_ok))
+            or ("output" in attrs and output_problem(event["kind"], attrs["output"]))
         ):
             refused.add(index)
             continue
@@ -348,6 +361,14 @@ def _validate(
     slow, errors = _validate_each(items, sorted(refused), retention, source_keys)
     merged = sorted([*fast, *slow], key=lambda pair: pair[0])
     return [event for _, event in merged], errors
+
+
+def _stored(attrs: dict[str, Any]) -> dict[str, Any]:
+    """attrs as stored: without `output` (never kept with the event, so not in its 2 KiB; its own
+    limit is checked by output_problem)."""
+    if "output" not in attrs:
+        return attrs
+    return {k: v for k, v in attrs.items() if k != "output"}
 
 
 def _attrs_ok(attrs: dict[str, Any], known: dict[str, bool]) -> bool:
@@ -430,7 +451,15 @@ def events(request: ApiHttpRequest) -> HttpResponse:
     the workflow's data sources, named by `attrs.source` (its key; an unknown key is an error of
     that item). `attrs.data_as_of`, if given, is an ISO 8601 time with its zone; `user_ref` is
     optional for them. They never count as activity, invocations or quality. A retired workflow
-    answers 410 and stores nothing."""
+    answers 410 and stores nothing.
+
+    Sampled review (a cohort whose decision answer says `review_level` "sample"): an `invocation`
+    event may carry `attrs.output`, the AI's output (at most 1,000 characters, or an https://
+    link; anything else is an error of that item; on other kinds too). It is picked when
+    `int(sha256(str(event_id)).hexdigest()[:8], 16) % 10000 < review_sample_rate * 100`
+    (`str(event_id)`: the UUID's lowercase text with hyphens), so send it only then. Rollout never
+    stores it with the event: a picked output goes to the workflow's review queue, any other is
+    dropped."""
     # Asked of the database, not the token's (memoised) workflow: retiring must stop events at once.
     if workflow_is_retired(request.auth.workflow_id):
         return json_error(410, MSG_RETIRED)

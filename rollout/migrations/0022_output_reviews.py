@@ -7,194 +7,386 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('rollout', '0021_ai_configuration'),
+        ("rollout", "0021_ai_configuration"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AutonomyApproval',
+            name="AutonomyApproval",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('gate_fingerprint', models.CharField(max_length=64)),
-                ('note', models.TextField(blank=True, max_length=2000)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("gate_fingerprint", models.CharField(max_length=64)),
+                ("note", models.TextField(blank=True, max_length=2000)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='AutonomyRequest',
+            name="AutonomyRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_level', models.CharField(choices=[('every', 'Every output reviewed'), ('sample', 'A sample reviewed after the fact'), ('none', 'No review')], max_length=6)),
-                ('to_level', models.CharField(choices=[('every', 'Every output reviewed'), ('sample', 'A sample reviewed after the fact'), ('none', 'No review')], max_length=6)),
-                ('sample_rate', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('requested_at', models.DateTimeField(auto_now_add=True)),
-                ('note', models.TextField(blank=True, max_length=2000)),
-                ('status', models.CharField(choices=[('pending', 'Waiting for approval'), ('approved', 'Approved, scheduled'), ('executed', 'Done'), ('rejected', 'Rejected'), ('cancelled', 'Cancelled'), ('lapsed', 'Lapsed (its gate changed)'), ('failed', 'Could not run')], default='pending', max_length=10)),
-                ('gate_snapshot', models.JSONField(default=list)),
-                ('gate_fingerprint', models.CharField(max_length=64)),
-                ('override_reason', models.TextField(blank=True, max_length=2000)),
-                ('outcome', models.TextField(blank=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "from_level",
+                    models.CharField(
+                        choices=[
+                            ("every", "Every output reviewed"),
+                            ("sample", "A sample reviewed after the fact"),
+                            ("none", "No review"),
+                        ],
+                        max_length=6,
+                    ),
+                ),
+                (
+                    "to_level",
+                    models.CharField(
+                        choices=[
+                            ("every", "Every output reviewed"),
+                            ("sample", "A sample reviewed after the fact"),
+                            ("none", "No review"),
+                        ],
+                        max_length=6,
+                    ),
+                ),
+                ("sample_rate", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("requested_at", models.DateTimeField(auto_now_add=True)),
+                ("note", models.TextField(blank=True, max_length=2000)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting for approval"),
+                            ("approved", "Approved, scheduled"),
+                            ("executed", "Done"),
+                            ("rejected", "Rejected"),
+                            ("cancelled", "Cancelled"),
+                            ("lapsed", "Lapsed (its gate changed)"),
+                            ("failed", "Could not run"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("gate_snapshot", models.JSONField(default=list)),
+                ("gate_fingerprint", models.CharField(max_length=64)),
+                ("override_reason", models.TextField(blank=True, max_length=2000)),
+                ("outcome", models.TextField(blank=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-requested_at', '-id'],
+                "ordering": ["-requested_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='OutputReview',
+            name="OutputReview",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event_id', models.UUIDField()),
-                ('user_ref', models.CharField(max_length=254)),
-                ('occurred_at', models.DateTimeField()),
-                ('excerpt', models.TextField(blank=True, max_length=1000)),
-                ('created_at', models.DateTimeField()),
-                ('grade', models.CharField(blank=True, choices=[('correct', 'Correct'), ('minor', 'Minor issue'), ('wrong', 'Wrong'), ('harmful', 'Harmful')], max_length=8)),
-                ('note', models.TextField(blank=True, max_length=2000)),
-                ('graded_at', models.DateTimeField(blank=True, null=True)),
-                ('excerpt_deleted_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("event_id", models.UUIDField()),
+                ("user_ref", models.CharField(max_length=254)),
+                ("occurred_at", models.DateTimeField()),
+                ("excerpt", models.TextField(blank=True, max_length=1000)),
+                ("created_at", models.DateTimeField()),
+                (
+                    "grade",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("correct", "Correct"),
+                            ("minor", "Minor issue"),
+                            ("wrong", "Wrong"),
+                            ("harmful", "Harmful"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("note", models.TextField(blank=True, max_length=2000)),
+                ("graded_at", models.DateTimeField(blank=True, null=True)),
+                ("excerpt_deleted_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['occurred_at', 'id'],
+                "ordering": ["occurred_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='OutputReviewer',
+            name="OutputReviewer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('added_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("added_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['workflow', 'user__display_name', 'user__email'],
+                "ordering": ["workflow", "user__display_name", "user__email"],
             },
         ),
         migrations.AddField(
-            model_name='cohort',
-            name='review_level',
-            field=models.CharField(choices=[('every', 'Every output reviewed'), ('sample', 'A sample reviewed after the fact'), ('none', 'No review')], default='every', max_length=6),
+            model_name="cohort",
+            name="review_level",
+            field=models.CharField(
+                choices=[
+                    ("every", "Every output reviewed"),
+                    ("sample", "A sample reviewed after the fact"),
+                    ("none", "No review"),
+                ],
+                default="every",
+                max_length=6,
+            ),
         ),
         migrations.AddField(
-            model_name='cohort',
-            name='review_sample_rate',
-            field=models.PositiveSmallIntegerField(default=10, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(50)], verbose_name='sample rate (%)'),
+            model_name="cohort",
+            name="review_sample_rate",
+            field=models.PositiveSmallIntegerField(
+                default=10,
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(50),
+                ],
+                verbose_name="sample rate (%)",
+            ),
         ),
         migrations.AlterField(
-            model_name='escalation',
-            name='source',
-            field=models.CharField(choices=[('feedback', 'Feedback'), ('breach', 'Threshold breach'), ('incident', 'Incident'), ('manual', 'Opened by hand'), ('drift', 'Drift'), ('review', 'Output review')], max_length=10),
+            model_name="escalation",
+            name="source",
+            field=models.CharField(
+                choices=[
+                    ("feedback", "Feedback"),
+                    ("breach", "Threshold breach"),
+                    ("incident", "Incident"),
+                    ("manual", "Opened by hand"),
+                    ("drift", "Drift"),
+                    ("review", "Output review"),
+                ],
+                max_length=10,
+            ),
         ),
         migrations.AlterField(
-            model_name='threshold',
-            name='metric',
-            field=models.CharField(choices=[('error_rate', 'Error rate'), ('override_rate', 'Override rate'), ('acceptance_rate', 'Acceptance rate'), ('shadow_agreement_rate', 'Shadow agreement rate'), ('negative_feedback_share', 'Negative-feedback share'), ('p95_latency_ms', 'p95 latency (ms)'), ('adoption_rate', 'Adoption rate'), ('escalation_rate', 'Escalation rate'), ('input_rejection_rate', 'Input rejection rate'), ('stale_input_rate', 'Stale input rate'), ('reviewed_error_rate', 'Reviewed error rate')], max_length=30),
+            model_name="threshold",
+            name="metric",
+            field=models.CharField(
+                choices=[
+                    ("error_rate", "Error rate"),
+                    ("override_rate", "Override rate"),
+                    ("acceptance_rate", "Acceptance rate"),
+                    ("shadow_agreement_rate", "Shadow agreement rate"),
+                    ("negative_feedback_share", "Negative-feedback share"),
+                    ("p95_latency_ms", "p95 latency (ms)"),
+                    ("adoption_rate", "Adoption rate"),
+                    ("escalation_rate", "Escalation rate"),
+                    ("input_rejection_rate", "Input rejection rate"),
+                    ("stale_input_rate", "Stale input rate"),
+                    ("reviewed_error_rate", "Reviewed error rate"),
+                ],
+                max_length=30,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='cohort',
-            constraint=models.CheckConstraint(condition=models.Q(('review_level__in', ['every', 'sample', 'none'])), name='cohort_review_level_valid'),
+            model_name="cohort",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("review_level__in", ["every", "sample", "none"])),
+                name="cohort_review_level_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='cohort',
-            constraint=models.CheckConstraint(condition=models.Q(('review_sample_rate__gte', 1), ('review_sample_rate__lte', 50)), name='cohort_review_sample_rate_range'),
+            model_name="cohort",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("review_sample_rate__gte", 1), ("review_sample_rate__lte", 50)),
+                name="cohort_review_sample_rate_range",
+            ),
         ),
         migrations.AddField(
-            model_name='autonomyapproval',
-            name='approver',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="autonomyapproval",
+            name="approver",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='autonomyrequest',
-            name='cohort',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='autonomy_requests', to='rollout.cohort'),
+            model_name="autonomyrequest",
+            name="cohort",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="autonomy_requests",
+                to="rollout.cohort",
+            ),
         ),
         migrations.AddField(
-            model_name='autonomyrequest',
-            name='overridden_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="autonomyrequest",
+            name="overridden_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='autonomyrequest',
-            name='requested_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="autonomyrequest",
+            name="requested_by",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='autonomyrequest',
-            name='workflow',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='autonomy_requests', to='rollout.workflow'),
+            model_name="autonomyrequest",
+            name="workflow",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="autonomy_requests",
+                to="rollout.workflow",
+            ),
         ),
         migrations.AddField(
-            model_name='autonomyapproval',
-            name='request',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='approvals', to='rollout.autonomyrequest'),
+            model_name="autonomyapproval",
+            name="request",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="approvals",
+                to="rollout.autonomyrequest",
+            ),
         ),
         migrations.AddField(
-            model_name='outputreview',
-            name='cohort',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='output_reviews', to='rollout.cohort'),
+            model_name="outputreview",
+            name="cohort",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="output_reviews",
+                to="rollout.cohort",
+            ),
         ),
         migrations.AddField(
-            model_name='outputreview',
-            name='escalation',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='rollout.escalation'),
+            model_name="outputreview",
+            name="escalation",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="rollout.escalation",
+            ),
         ),
         migrations.AddField(
-            model_name='outputreview',
-            name='graded_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="outputreview",
+            name="graded_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='outputreview',
-            name='user',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="outputreview",
+            name="user",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='outputreview',
-            name='workflow',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='output_reviews', to='rollout.workflow'),
+            model_name="outputreview",
+            name="workflow",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="output_reviews",
+                to="rollout.workflow",
+            ),
         ),
         migrations.AddField(
-            model_name='outputreviewer',
-            name='added_by',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="outputreviewer",
+            name="added_by",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='outputreviewer',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='output_reviewer_of', to=settings.AUTH_USER_MODEL),
+            model_name="outputreviewer",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="output_reviewer_of",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='outputreviewer',
-            name='workflow',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='output_reviewers', to='rollout.workflow'),
+            model_name="outputreviewer",
+            name="workflow",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="output_reviewers",
+                to="rollout.workflow",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='autonomyrequest',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'pending')), fields=('cohort',), name='autonomy_one_open'),
+            model_name="autonomyrequest",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "pending")),
+                fields=("cohort",),
+                name="autonomy_one_open",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='autonomyapproval',
-            constraint=models.UniqueConstraint(fields=('request', 'approver'), name='autonomy_approval_once'),
+            model_name="autonomyapproval",
+            constraint=models.UniqueConstraint(
+                fields=("request", "approver"), name="autonomy_approval_once"
+            ),
         ),
         migrations.AddIndex(
-            model_name='outputreview',
-            index=models.Index(fields=['workflow', 'graded_at'], name='output_review_graded'),
+            model_name="outputreview",
+            index=models.Index(fields=["workflow", "graded_at"], name="output_review_graded"),
         ),
         migrations.AddIndex(
-            model_name='outputreview',
-            index=models.Index(fields=['workflow', 'grade', 'occurred_at'], name='output_review_queue'),
+            model_name="outputreview",
+            index=models.Index(
+                fields=["workflow", "grade", "occurred_at"], name="output_review_queue"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='outputreview',
-            constraint=models.UniqueConstraint(fields=('workflow', 'event_id'), name='output_review_once'),
+            model_name="outputreview",
+            constraint=models.UniqueConstraint(
+                fields=("workflow", "event_id"), name="output_review_once"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='outputreview',
-            constraint=models.CheckConstraint(condition=models.Q(('grade', ''), ('graded_at__isnull', False), _connector='OR'), name='output_review_graded_at'),
+            model_name="outputreview",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("grade", ""), ("graded_at__isnull", False), _connector="OR"),
+                name="output_review_graded_at",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='outputreviewer',
-            constraint=models.UniqueConstraint(fields=('workflow', 'user'), name='output_reviewer_once'),
+            model_name="outputreviewer",
+            constraint=models.UniqueConstraint(
+                fields=("workflow", "user"), name="output_reviewer_once"
+            ),
         ),
     ]

@@ -9,17 +9,25 @@ from rollout.models.ai_config import (
     ConfigReportDay,
 )
 from rollout.models.api_token import ApiToken
-from rollout.models.blackout import BlackoutWindow
-from rollout.models.briefing import Briefing, BriefingAcknowledgement, BriefingRequirement
-from rollout.models.cache_invalidation import CacheInvalidation, CacheInvalidationKind
-from rollout.models.calendar_feed import CalendarFeed
 from rollout.models.autonomy import (
     OPEN_AUTONOMY,
     AutonomyApproval,
     AutonomyRequest,
     AutonomyStatus,
 )
-from rollout.models.cohort import LADDER, Cohort, CohortMember, EnrolmentPhase, ReviewLevel
+from rollout.models.blackout import BlackoutWindow
+from rollout.models.briefing import Briefing, BriefingAcknowledgement, BriefingRequirement
+from rollout.models.cache_invalidation import CacheInvalidation, CacheInvalidationKind
+from rollout.models.calendar_feed import CalendarFeed
+from rollout.models.cohort import (
+    LADDER,
+    MAX_SAMPLE_RATE_PERCENT,
+    MIN_SAMPLE_RATE_PERCENT,
+    Cohort,
+    CohortMember,
+    EnrolmentPhase,
+    ReviewLevel,
+)
 from rollout.models.escalation import (
     OPEN_ESCALATION,
     Escalation,
@@ -137,6 +145,8 @@ from rollout.models.workflow import (
 __all__ = [
     "ERROR_GRADES",
     "LADDER",
+    "MAX_SAMPLE_RATE_PERCENT",
+    "MIN_SAMPLE_RATE_PERCENT",
     "OPEN_AUTONOMY",
     "AutonomyApproval",
     "AutonomyRequest",

@@ -68,9 +68,7 @@ class AutonomyRequest(models.Model):
 
 
 class AutonomyApproval(models.Model):
-    request = models.ForeignKey(
-        AutonomyRequest, on_delete=models.CASCADE, related_name="approvals"
-    )
+    request = models.ForeignKey(AutonomyRequest, on_delete=models.CASCADE, related_name="approvals")
     approver = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -80,9 +78,7 @@ class AutonomyApproval(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["request", "approver"], name="autonomy_approval_once"
-            ),
+            models.UniqueConstraint(fields=["request", "approver"], name="autonomy_approval_once"),
         ]
 
     def __str__(self) -> str:

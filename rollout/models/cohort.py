@@ -20,8 +20,8 @@ class ReviewLevel(models.TextChoices):
 
 # Down the ladder is less review: every → sample → none.
 LADDER = (ReviewLevel.EVERY, ReviewLevel.SAMPLE, ReviewLevel.NONE)
-MIN_SAMPLE_RATE = 1
-MAX_SAMPLE_RATE = 50
+MIN_SAMPLE_RATE_PERCENT = 1
+MAX_SAMPLE_RATE_PERCENT = 50
 
 
 class Cohort(models.Model):
@@ -54,7 +54,10 @@ class Cohort(models.Model):
     review_sample_rate = models.PositiveSmallIntegerField(
         "sample rate (%)",
         default=10,
-        validators=[MinValueValidator(MIN_SAMPLE_RATE), MaxValueValidator(MAX_SAMPLE_RATE)],
+        validators=[
+            MinValueValidator(MIN_SAMPLE_RATE_PERCENT),
+            MaxValueValidator(MAX_SAMPLE_RATE_PERCENT),
+        ],
     )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
@@ -78,8 +81,8 @@ class Cohort(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(
-                    review_sample_rate__gte=MIN_SAMPLE_RATE,
-                    review_sample_rate__lte=MAX_SAMPLE_RATE,
+                    review_sample_rate__gte=MIN_SAMPLE_RATE_PERCENT,
+                    review_sample_rate__lte=MAX_SAMPLE_RATE_PERCENT,
                 ),
                 name="cohort_review_sample_rate_range",
             ),

@@ -36,6 +36,7 @@ from rollout.models.threshold import ThresholdScope
 from rollout.selectors.ai_config import ai_config_restart
 from rollout.selectors.escalations import escalation_rate_measure
 from rollout.selectors.feedback import feedback_measure
+from rollout.selectors.output_reviews import reviewed_error_measure
 from rollout.selectors.source_health import source_rate_counts
 from rollout.selectors.thresholds import format_threshold_value, threshold_sentence
 from rollout.selectors.usage import ALL, usage_window_since
@@ -168,6 +169,8 @@ def _measure(
         return feedback_measure(workflow, start=start, end=end, scope=scope)
     if threshold.metric in SOURCE_METRICS:
         return _source_measure(threshold, start, end)
+    if threshold.metric == Metric.REVIEWED_ERROR_RATE:
+        return reviewed_error_measure(workflow, start=start, end=end, scope=scope)
     # From the window's start to the hour (a configuration change may start it mid-day).
     counts = usage_window_since(workflow, since=start, end=timezone.localdate(end), scope=scope)
     if threshold.metric == Metric.ESCALATION_RATE:

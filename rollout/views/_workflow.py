@@ -51,6 +51,7 @@ SECTION_GROUPS = [
             ("usage", "Usage", "workflow_usage", "view"),
             ("configuration", "AI configuration", "workflow_configuration", "view"),
             ("feedback", "Feedback", "workflow_feedback", "all"),
+            ("review-queue", "Review queue", "workflow_review_queue", "change"),
         ],
     ),
     (

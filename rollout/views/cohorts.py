@@ -34,6 +34,7 @@ from rollout.selectors.cohorts import (
     cohort_members_pages,
 )
 from rollout.services import cohort_csv, cohorts
+from rollout.views._cohort_review import cohort_review_attach
 from rollout.views._workflow import workflow_page_context
 
 MSG_CREATED = "Created the cohort “{name}”."
@@ -98,6 +99,7 @@ def _page(
     by_cohort = {row.cohort.pk: row for row in coverage.cohorts}
     for cohort in cohort_list:
         cohort.briefing = by_cohort[cohort.pk]
+    cohort_review_attach(workflow, cohort_list)
     context["create_form"] = create_form or CohortForm(auto_id="id_new_%s")
     return render(request, "rollout/workflow_cohorts.html", context)
 

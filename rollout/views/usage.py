@@ -25,6 +25,7 @@ from rollout.selectors.usage import COUNTERS, DailySeries, usage_daily
 from rollout.selectors.usage_summary import period_days, usage_cohorts, usage_ever_reported
 from rollout.views._usage_charts import SMOOTHING_DAYS, shown_days, usage_charts
 from rollout.views._usage_feedback import cohort_voices
+from rollout.views._usage_review import usage_review
 from rollout.views._usage_tables import cohort_statuses, usage_summary
 from rollout.views._workflow import workflow_page_context
 
@@ -87,6 +88,7 @@ def workflow_usage(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         context.update(has_data=False, ever_reported=usage_ever_reported(workflow))
     context["statuses"] = cohort_statuses(workflow, series, cohort)
     context["source_health"] = source_health_list(workflow)
+    context["review"] = usage_review(workflow, start=start, end=end, cohort=cohort, cohorts=cohorts)
     template = "rollout/workflow_usage.html"
     if request.htmx and not request.htmx.history_restore_request:
         template += "#usage-body"
