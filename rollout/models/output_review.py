@@ -29,10 +29,14 @@ class OutputReview(models.Model):
     )
     event_id = models.UUIDField()
     cohort = models.ForeignKey(
-        "rollout.Cohort", on_delete=models.SET_NULL, null=True, related_name="output_reviews"
+        "rollout.Cohort",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="output_reviews",
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     user_ref = models.CharField(max_length=254)
     occurred_at = models.DateTimeField()
