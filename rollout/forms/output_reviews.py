@@ -9,11 +9,16 @@ from rollout.forms.people import PersonField, search_url
 from rollout.models import OutputGrade, Workflow
 from rollout.services.output_reviews import MAX_NOTE, MSG_BAD_GRADE
 
+MSG_NO_SUCH_OUTPUT = "That output is no longer in the queue: reload the page."
 MSG_NOBODY_PICKED = "Pick the person who should review outputs."
 
 
 class OutputGradeForm(forms.Form):
-    review = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    review = forms.IntegerField(
+        widget=forms.HiddenInput,
+        min_value=1,
+        error_messages={k: MSG_NO_SUCH_OUTPUT for k in ("invalid", "required", "min_value")},
+    )
     grade = forms.ChoiceField(
         label="Grade",
         choices=OutputGrade.choices,

@@ -16,6 +16,7 @@ from rollout.models import Cohort, CohortDrift, DriftStatus, Feedback, Workflow
 from rollout.services import thresholds as threshold_services
 from rollout.views.usage import CSV_HEADER
 from tests.factories import make_workflow
+from tests.rollout.output_review_fixtures import make_review
 from tests.rollout.views.conftest import as_user, login_redirect, template_names
 from tests.rollout.views.usage_page_data import (
     day_events,
@@ -726,20 +727,25 @@ def test_queries_are_bounded_whatever_the_data_size(
             rating = "not_helpful" if n % 2 else "helpful"
             category = ("wrong_output", "slow", "confusing", "praise")[n % 4]
             given_feedback(workflow, cohort, rating, category=category, text=f"Text {n}", days=n)
+    for cohort in cohorts:
+        for grade in ("correct", "wrong", "harmful", ""):
+            make_review(workflow, cohort, grade=grade)
     leader = as_user(ops_leader)
 
     # Session and user (2), groups (1), workflow (1), cohorts (1), usage_daily (2: members per
     # cohort, rollups), people active per cohort and in any cohort (2), members of all cohorts
     # together (1), thresholds (1), verdicts (1), drift (1), feedback per cohort (3: shares,
     # categories, recent texts), data sources (3: sources with their status, their days, their
-    # heartbeats; 1 when there is none): 19 (20 for an owner, whose object permissions are one
-    # more), whatever the number of days, cohorts, events, feedback and sources.
+    # heartbeats; 1 when there is none), the reviewed error rate (2: the workflow's, per
+    # cohort): 21, so 19 here without a source (20 for an owner, whose object permissions are one
+    # more), whatever the number of days, cohorts, events, feedback, graded outputs and sources.
     with django_assert_max_num_queries(19):
         response = leader.get(url(workflow.slug, days=180))
     assert len(response.context["summary"].rows) == 7
     assert [c.key for c in response.context["charts"]][-1] == "shadow_agreement_rate"
     assert len(response.context["voices"]) == 6
-    with django_assert_max_num_queries(19):
+    assert [r.graded for r in response.context["review"].rates] == [18, 3, 3, 3, 3, 3, 3]
+    with django_assert_max_num_queries(1):
         response = leader.get(url(workflow.slug, days=7, cohort=cohorts[0].pk), headers=HTMX)
     assert response.status_code == 200
     # 7 before feedback, +1 for the feedback per cohort and day.
