@@ -45,6 +45,11 @@ def output_review_graded(workflow: Workflow) -> QuerySet[OutputReview]:
     )
 
 
+def output_review_any(workflow: Workflow) -> bool:
+    """Whether the workflow ever had an output sampled (graded or not)."""
+    return OutputReview.objects.filter(workflow=workflow).exists()
+
+
 def output_review_get(workflow: Workflow, review_id: int) -> OutputReview:
     """One item of the workflow; OutputReview.DoesNotExist otherwise."""
     return OutputReview.objects.select_related("cohort", "user").get(

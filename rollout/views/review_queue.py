@@ -30,6 +30,7 @@ from rollout.models import OutputGrade, OutputReview, Workflow
 from rollout.permissions import access_review_queue, can_manage_output_reviewers
 from rollout.selectors.cohorts import cohort_list_for_workflow
 from rollout.selectors.output_reviews import (
+    output_review_any,
     output_review_get,
     output_review_graded,
     output_review_progress,
@@ -65,6 +66,7 @@ def _item_context(workflow: Workflow, *, form: forms.Form | None = None) -> dict
         form = OutputGradeForm(initial={"review": item.pk}, auto_id="id_grade_%s")
     return {
         "item": item,
+        "ever_sampled": item is not None or output_review_any(workflow),
         "grade_form": form,
         "grade_keys": [(key, grade, grade.label) for key, grade in GRADE_KEYS],
         "progress": output_review_progress(workflow),
