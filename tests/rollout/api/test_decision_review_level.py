@@ -33,9 +33,7 @@ def test_other_levels_answer_no_rate(api_client, api_token, sampled_cohort, leve
 
 
 @pytest.mark.parametrize("current", ["shadow", "audit"])
-def test_an_answer_that_is_not_live_has_no_level(
-    api_client, api_token, workflow, member, current
-):
+def test_an_answer_that_is_not_live_has_no_level(api_client, api_token, workflow, member, current):
     make_plan(workflow, current=current)
     body = ask(api_client, api_token, user=member.email).json()
     assert "review_level" not in body and "review_sample_rate" not in body

@@ -211,7 +211,9 @@ def test_excerpts_go_a_set_number_of_days_after_grading_grades_stay(
 ):
     settings.ROLLOUT_REVIEW_EXCERPT_DAYS = 90
     old = make_review(workflow, sampled_cohort, grade="wrong", days_ago=100, graded_days_ago=91)
-    recent = make_review(workflow, sampled_cohort, grade="correct", days_ago=100, graded_days_ago=89)
+    recent = make_review(
+        workflow, sampled_cohort, grade="correct", days_ago=100, graded_days_ago=89
+    )
     waiting = make_review(workflow, sampled_cohort, days_ago=200)
     run = retention_apply()
     assert run.excerpts_deleted == 1

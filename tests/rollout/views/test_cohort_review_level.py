@@ -116,4 +116,3 @@ def test_the_approvals_page_lists_requests_beside_promotions(
     assert "Less review of AI outputs, waiting for approval" in body
     assert f'href="{url(every_cohort)}"' in body
     assert "Every output reviewed → 5% sampled after the fact" in body
-
