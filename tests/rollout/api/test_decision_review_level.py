@@ -3,6 +3,7 @@ sample rate at `sample`; cached answers carry it and a change of level reaches t
 
 import pytest
 from django.core.cache import cache
+from jsonschema import Draft202012Validator
 
 from rollout.models import Cohort, ReviewLevel
 from rollout.selectors.decision import (
@@ -73,3 +74,15 @@ def test_the_schema_documents_the_level_and_rate(api_client):
     rate = properties["review_sample_rate"]
     assert {"type": "integer", "minimum": 1, "maximum": 50} in rate["anyOf"]
     assert "sha256(str(event_id))" in rate["description"]
+
+
+@pytest.mark.parametrize("level", [ReviewLevel.SAMPLE, ReviewLevel.EVERY, ReviewLevel.NONE])
+def test_every_live_answer_matches_the_published_schema(
+    api_client, api_token, sampled_cohort, level
+):
+    Cohort.objects.filter(pk=sampled_cohort.pk).update(review_level=level)
+    schema = api_client.get("/api/v1/openapi.json").json()
+    decision_out = schema["components"]["schemas"]["DecisionOut"]
+    body = ask(api_client, api_token, user="EMP-7").json()
+    Draft202012Validator(decision_out).validate(body)
+    assert set(body) <= set(decision_out["properties"])
