@@ -35,13 +35,13 @@ def output_review_waiting(workflow: Workflow) -> QuerySet[OutputReview]:
     )
 
 
-def output_review_graded(workflow: Workflow) -> QuerySet[OutputReview]:
-    """Graded items, most recently graded first."""
-    return (
-        OutputReview.objects.filter(workflow=workflow)
-        .exclude(grade="")
-        .select_related("cohort", "user", "graded_by", "escalation")
-        .order_by("-graded_at", "-id")
+def output_review_graded(workflow: Workflow, *, grade: str = "") -> QuerySet[OutputReview]:
+    """Graded items (with `grade`, only those), most recently graded first."""
+    rows = OutputReview.objects.filter(workflow=workflow).exclude(grade="")
+    if grade:
+        rows = rows.filter(grade=grade)
+    return rows.select_related("cohort", "user", "graded_by", "escalation").order_by(
+        "-graded_at", "-id"
     )
 
 

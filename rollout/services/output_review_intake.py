@@ -27,7 +27,11 @@ def outputs_take(events: Sequence[Any]) -> tuple[Sequence[Any], list[tuple[Any, 
     """(the events without `attrs.output`, [(event, output) of the invocations that carried
     one]). `events` are rollout.services.usage_ingest.EventData; the same sequence comes back
     untouched when no event carries an output."""
-    if not any(OUTPUT_KEY in e.attrs for e in events):
+    # A plain loop: a generator in any() costs twice as much, and this runs for every batch.
+    for event in events:
+        if OUTPUT_KEY in event.attrs:
+            break
+    else:
         return events, []
     kept, outputs = [], []
     for event in events:

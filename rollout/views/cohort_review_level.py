@@ -96,7 +96,7 @@ def cohort_review_level(request: HtmxHttpRequest, slug: str, cohort_id: int) -> 
     elif action == "cancel":
         messages.success(request, MSG_CANCELLED)
     elif done.status == AutonomyStatus.EXECUTED:
-        cohort.refresh_from_db()
+        cohort = _cohort_or_404(workflow, cohort.pk)
         level = services.level_text(cohort.review_level, cohort.review_sample_rate).lower()
         messages.success(request, MSG_CHANGED.format(name=cohort.name, level=level))
     else:
@@ -121,7 +121,7 @@ def _change(request: HtmxHttpRequest, workflow: Workflow, cohort: Cohort) -> Htt
         form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         return _page(request, workflow, cohort, form=form)
     if asked is None:
-        cohort.refresh_from_db()
+        cohort = _cohort_or_404(workflow, cohort.pk)
         level = services.level_text(cohort.review_level, cohort.review_sample_rate).lower()
         messages.success(request, MSG_RAISED.format(name=cohort.name, level=level))
     else:

@@ -102,9 +102,7 @@ def _page(
         excerpt_days=_excerpt_days(),
     )
     if show == "graded":
-        graded = output_review_graded(workflow)
-        if context["grade_filter"]:
-            graded = graded.filter(grade=context["grade_filter"])
+        graded = output_review_graded(workflow, grade=context["grade_filter"])
         pages = paginate(graded, request.GET)
         context.update(graded_pages=pages, graded=pages["page_obj"].object_list)
     return render(request, PAGE, context, status=status)
