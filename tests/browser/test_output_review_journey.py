@@ -133,6 +133,7 @@ def test_the_ladder_moves_after_approval_and_a_reviewer_grades_by_keyboard(
     page.get_by_role("link", name="Support reply drafting: EU agents").click()
     expect(page.get_by_text("✓ Gate passes")).to_be_visible()
     screenshot(page, "cohort-review-level-pending")
+    assert axe_violations(page) == []
     page.get_by_role("button", name="Approve", exact=True).click()
     expect(
         page.get_by_text("Approved: “EU agents” is now at a sample reviewed after the fact (10%).")
@@ -180,6 +181,7 @@ def test_the_ladder_moves_after_approval_and_a_reviewer_grades_by_keyboard(
     expect(progress).to_have_text("0 of 5 graded this week, 5 waiting")
     expect(page.locator(".review-excerpt")).to_have_text(DRAFTS[0])
     screenshot(page, "review-queue-item")
+    assert axe_violations(page) == []
     page.evaluate("window.stillTheSamePage = true")
     for n, key in enumerate(["1", "1", "3", "2", "4"]):
         expect(page.locator(".review-excerpt")).to_have_text(DRAFTS[n])
