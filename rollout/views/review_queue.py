@@ -27,7 +27,11 @@ from core.pagination import paginate
 from rollout.forms.fields import add_application_error
 from rollout.forms.output_reviews import OutputGradeForm, OutputReviewerAddForm
 from rollout.models import OutputGrade, OutputReview, Workflow
-from rollout.permissions import access_review_queue, can_manage_output_reviewers
+from rollout.permissions import (
+    access_review_queue,
+    can_manage_output_reviewers,
+    can_use_workflow,
+)
 from rollout.selectors.cohorts import cohort_list_for_workflow
 from rollout.selectors.output_reviews import (
     output_review_any,
@@ -39,7 +43,7 @@ from rollout.selectors.output_reviews import (
     reviewed_error_rates,
 )
 from rollout.services import output_reviews as services
-from rollout.views._workflow import workflow_page_context
+from rollout.views._workflow import Section, SectionGroup, workflow_page_context
 
 PAGE = "rollout/workflow_review_queue.html"
 RATE_DAYS = 30  # the reviewed error rate shown beside the queue
@@ -84,6 +88,10 @@ def _page(
     show = "graded" if request.GET.get("show") == "graded" else "waiting"
     grade = request.GET.get("grade", "")
     context = workflow_page_context(request.user, workflow, tab="review-queue")
+    if not can_use_workflow(request.user, workflow):
+        # A reviewer with no other role on the workflow: the other sections would be 404s.
+        here = Section("review-queue", "Review queue", _queue_url(workflow), current=True)
+        context.update(workflow_sections=[SectionGroup("Signals", [here])], current_section=here)
     context.update(_item_context(workflow, form=grade_form))
     now = timezone.now()
     cohorts = list(cohort_list_for_workflow(workflow))

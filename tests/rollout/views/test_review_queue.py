@@ -186,3 +186,17 @@ def test_queries_are_bounded(
         assert client.get(url(workflow)).status_code == 200
     with django_assert_max_num_queries(17):
         assert client.get(url(workflow, show="graded")).status_code == 200
+
+
+def test_a_reviewer_without_another_role_gets_only_the_queue_in_the_sections(
+    workflow, workflow_owner, items
+):
+    person = UserFactory()
+    output_reviewer_add(workflow=workflow, user=person, actor=workflow_owner)
+    response = as_user(person).get(url(workflow))
+    groups = response.context["workflow_sections"]
+    assert [(g.heading, [s.label for s in g.sections]) for g in groups] == [
+        ("Signals", ["Review queue"])
+    ]
+    overview = reverse("workflow_overview", args=[workflow.slug])
+    assert f'href="{overview}"' not in response.content.decode()
