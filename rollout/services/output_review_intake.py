@@ -17,8 +17,8 @@ from typing import Any
 
 from django.db import connection
 
-from rollout.lib.output_sampling import output_bucket
-from rollout.models import Cohort, EventKind, OutputReview, ReviewLevel
+from rollout.lib.output_sampling import output_bucket, output_problem
+from rollout.models import Cohort, OutputReview, ReviewLevel
 
 OUTPUT_KEY = "output"
 
@@ -42,7 +42,8 @@ def outputs_take(events: Sequence[Any]) -> tuple[Sequence[Any], list[tuple[Any, 
         attrs = {k: v for k, v in event.attrs.items() if k != OUTPUT_KEY}
         event = event._replace(attrs=attrs)
         kept.append(event)
-        if event.kind == EventKind.INVOCATION and isinstance(output, str) and output:
+        # The events API refuses a bad output per item; another caller's is dropped here.
+        if output_problem(event.kind, output) is None:
             outputs.append((event, output))
     return kept, outputs
 
