@@ -92,8 +92,9 @@ def output_review_grade(
 ) -> OutputReview:
     """Grade (or re-grade) one sampled output. Returns it, with `escalation` set when a harmful
     grade opened one."""
+    # Locks the item only (the cohort is the nullable side of an outer join).
     review = (
-        OutputReview.objects.select_for_update()
+        OutputReview.objects.select_for_update(of=("self",))
         .select_related("workflow__owner", "cohort")
         .get(pk=review.pk)
     )
