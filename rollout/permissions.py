@@ -15,6 +15,7 @@ from rollout.models import (
     Escalation,
     EscalationEvent,
     EscalationEventKind,
+    OutputReviewer,
     Workflow,
     WorkflowUserObjectPermission,
 )
@@ -151,3 +152,30 @@ def can_view_notice_stats(user: AnyUser, workflow: Workflow) -> bool:
     if is_executive(user) or is_ops_leader(user):
         return True
     return can_change_workflow(user, workflow)
+
+
+def can_manage_output_reviewers(user: AnyUser, workflow: Workflow) -> bool:
+    """Naming the people who grade sampled outputs: the owner or an ops leader."""
+    return can_change_workflow(user, workflow)
+
+
+def can_review_outputs(user: AnyUser, workflow: Workflow) -> bool:
+    """Seeing and grading sampled AI outputs (issue 18 §2): the owner, ops leaders, and the
+    reviewers the owner named. Nobody else sees excerpts — not executives, not cohort members."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if can_change_workflow(user, workflow):
+        return True
+    return OutputReviewer.objects.filter(workflow=workflow, user=user).exists()
+
+
+def access_review_queue(user: AnyUser, slug: str) -> Workflow:
+    """The workflow with this slug if the user may review its outputs; else 404 (whether the
+    workflow exists, or has a queue, is not leaked)."""
+    try:
+        workflow = Workflow.objects.with_owner().get(slug=slug)
+    except Workflow.DoesNotExist:
+        raise Http404("No such workflow.") from None
+    if not can_review_outputs(user, workflow):
+        raise Http404("No such workflow.")
+    return workflow

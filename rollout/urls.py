@@ -11,6 +11,7 @@ from rollout.views.blackouts import (
 )
 from rollout.views.briefings import workflow_briefing
 from rollout.views.calendar import calendar, calendar_feed, calendar_feed_token
+from rollout.views.cohort_review_level import cohort_review_level
 from rollout.views.cohorts import workflow_cohort_csv, workflow_cohorts
 from rollout.views.escalation_path import escalation_path
 from rollout.views.escalations import escalation_detail
@@ -45,6 +46,7 @@ from rollout.views.plan import (
 )
 from rollout.views.portfolio import workflow_portfolio
 from rollout.views.promotions import approval_list, workflow_gate, workflow_promotions
+from rollout.views.review_queue import workflow_review_queue
 from rollout.views.reviews import review_detail, workflow_reviews
 from rollout.views.thresholds import threshold_delete, threshold_edit, workflow_thresholds
 from rollout.views.usage import workflow_usage, workflow_usage_csv
@@ -155,6 +157,14 @@ urlpatterns = [
     path("workflows/<slug:slug>/usage.csv", workflow_usage_csv, name="workflow_usage_csv"),
     path("workflows/<slug:slug>/cohorts/", workflow_cohorts, name="workflow_cohorts"),
     path("workflows/<slug:slug>/briefing/", workflow_briefing, name="workflow_briefing"),
+    path(
+        "workflows/<slug:slug>/cohorts/<int:cohort_id>/review-level/",
+        cohort_review_level,
+        name="cohort_review_level",
+    ),
+    path(
+        "workflows/<slug:slug>/review-queue/", workflow_review_queue, name="workflow_review_queue"
+    ),
     path(
         "workflows/<slug:slug>/cohorts/<int:cohort_id>/csv/",
         workflow_cohort_csv,

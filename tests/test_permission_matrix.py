@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import User
-from rollout.models import ApiToken, Notification, Workflow
+from rollout.models import ApiToken, AutonomyRequest, Notification, Workflow
 from tests.factories import UserFactory, executive_user, make_workflow, ops_leader_user
 
 ROLES = ("anonymous", "ops_leader", "executive", "owner", "unrelated")
@@ -50,6 +50,27 @@ def signed_in(status: int, **overrides: int | str) -> dict[str, int | str]:
 
 WF = lambda w: {"slug": w.workflow.slug}  # noqa: E731
 TARGET = lambda w: {"user_id": w.target_user.pk}  # noqa: E731
+
+
+def _A_COHORT(w: "World") -> dict:  # noqa: N802 — a kwargs builder like WF
+    cohort = w.workflow.cohorts.get_or_create(name="Matrix")[0]
+    return {"slug": w.workflow.slug, "cohort_id": cohort.pk}
+
+
+def _an_autonomy_request(w: "World") -> int:
+    cohort = w.workflow.cohorts.get_or_create(name="Matrix")[0]
+    return AutonomyRequest.objects.get_or_create(
+        cohort=cohort,
+        workflow=w.workflow,
+        status="pending",
+        defaults={
+            "from_level": "every",
+            "to_level": "sample",
+            "sample_rate": 10,
+            "requested_by": w.owner,
+            "gate_fingerprint": "made-up",
+        },
+    )[0].pk
 
 
 def _a_threshold(w: "World") -> int:
@@ -275,7 +296,7 @@ MATRIX: dict[str, Entry] = {
                 "q": "ta",
             },
         )
-        for purpose in ("handover", "contact", "cohort", "reassign")
+        for purpose in ("handover", "contact", "cohort", "reassign", "reviewer")
     },
     "people_search[?unknown]": Entry(signed_in(400), data=lambda w: {"purpose": "everyone"}),
     # Cohorts: everyone who sees the workflow reads them; the CSV upload is for owner and ops.
@@ -292,6 +313,48 @@ MATRIX: dict[str, Entry] = {
         signed_in(302, unrelated=404), method="post", kwargs=WF
     ),
     "workflow_briefing[unknown]": Entry(signed_in(302, unrelated=404), method="post", kwargs=WF),
+    # A cohort's review level (the autonomy ladder): everyone who sees the workflow reads it;
+    # the owner and ops leaders change it (an empty form re-renders with its errors). Deciding a
+    # request is the ops leaders' (the service refuses the others with a flashed message; this
+    # request, its gate fingerprint made up, lapses when an ops leader approves it).
+    "cohort_review_level": Entry(signed_in(200, unrelated=404), kwargs=_A_COHORT),
+    "cohort_review_level[change]": Entry(
+        signed_in(404, ops_leader=200, owner=200), method="post", kwargs=_A_COHORT
+    ),
+    **{
+        f"cohort_review_level[{action}]": Entry(
+            signed_in(302, unrelated=404),
+            method="post",
+            kwargs=_A_COHORT,
+            data=lambda w: {"request": _an_autonomy_request(w), "note": "Matrix"},
+        )
+        for action in ("approve", "override", "reject", "cancel")
+    },
+    "cohort_review_level[unknown]": Entry(
+        signed_in(302, unrelated=404), method="post", kwargs=_A_COHORT
+    ),
+    # The review queue shows excerpts of AI outputs: the owner, ops leaders and named reviewers
+    # only (tests/rollout/views/test_review_queue.py: reviewers, and cohort members who are not);
+    # executives and everyone else get the 404 of a hidden page. Invalid posts re-render.
+    "workflow_review_queue": Entry(signed_in(404, ops_leader=200, owner=200), kwargs=WF),
+    "workflow_review_queue[grade]": Entry(
+        signed_in(404, ops_leader=200, owner=200),
+        method="post",
+        kwargs=WF,
+        data=lambda w: {"review": "1", "grade": "excellent"},
+    ),
+    "workflow_review_queue[add_reviewer]": Entry(
+        signed_in(404, ops_leader=200, owner=200), method="post", kwargs=WF
+    ),
+    "workflow_review_queue[remove_reviewer]": Entry(
+        signed_in(404, ops_leader=302, owner=302),
+        method="post",
+        kwargs=WF,
+        data=lambda w: {"user": w.target_user.pk},
+    ),
+    "workflow_review_queue[unknown]": Entry(
+        signed_in(404, ops_leader=302, owner=302), method="post", kwargs=WF
+    ),
     "workflow_cohort_csv": Entry(
         signed_in(404, ops_leader=200, owner=200),
         kwargs=lambda w: {

@@ -129,6 +129,10 @@ PASSWORD_RESET_TIMEOUT = 60 * 60 * 24 * 3  # an invitation link stays valid for 
 # (rollout.services.review_reminders).
 ROLLOUT_REVIEW_GRACE_DAYS = env.int("ROLLOUT_REVIEW_GRACE_DAYS", default=7)
 
+# Days after grading before a sampled AI output's excerpt is deleted by the nightly retention
+# (rollout.services.retention); its grade and note are kept (issue 18 §2).
+ROLLOUT_REVIEW_EXCERPT_DAYS = env.int("ROLLOUT_REVIEW_EXCERPT_DAYS", default=90)
+
 # The client's IP address (core/client_ip.py), for sign-in lockout and the password-reset
 # throttle: REMOTE_ADDR unless the app runs behind this many reverse proxies of our own, each
 # appending to ROLLOUT_CLIENT_IP_HEADER (never trusted when the count is 0). See README.

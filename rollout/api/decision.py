@@ -70,6 +70,21 @@ class DecisionOut(Schema):
         "show the person.",
         examples=["https://rollout.example.com/workflows/support-reply-drafting/briefing/"],
     )
+    review_level: Literal["every", "sample", "none"] | None = Field(
+        default=None,
+        description="With a live answer: the enrolment's review level (the autonomy ladder). "
+        "`every` — a person reviews each output before it takes effect; `sample` — a sample is "
+        "reviewed after the fact: send `attrs.output` on the picked `invocation` events (see "
+        "`review_sample_rate`); `none` — no review.",
+    )
+    review_sample_rate: int | None = Field(
+        default=None,
+        ge=1,
+        le=50,
+        description="With `review_level` `sample`: the percentage of invocations picked for "
+        "review. An event is picked when int(sha256(str(event_id)).hexdigest()[:8], 16) % 10000 "
+        "< review_sample_rate × 100 (str(event_id): the UUID's lowercase text with hyphens).",
+    )
 
 
 @router.get(

@@ -54,6 +54,7 @@ from rollout.api.errors import ErrorOut, ValidationErrorOut, json_error
 from rollout.lib.cost_attrs import cost_attrs_error, reports_cost
 from rollout.lib.flat_json import flat_json
 from rollout.lib.freshness import as_of_text
+from rollout.lib.output_sampling import output_problem
 from rollout.models import INPUT_KINDS, EventKind
 from rollout.selectors.outcome_metrics import outcome_metric_names
 from rollout.selectors.retention import RetentionCutoffs, retention_cutoffs
@@ -209,7 +210,9 @@ class EventIn(BaseModel):
         "Cost: `input_tokens` and `output_tokens` (whole numbers, 0 to 100,000,000) and/or "
         "`cost` (a number, 0 to 1,000,000, in the organisation's currency); without `cost`, "
         "tokens are priced with the owner's price for the event's model version. "
-        "outcome events: `metric` (required: a declared outcome metric's name).",
+        "outcome events: `metric` (required: a declared outcome metric's name). "
+        "invocation events: `output` (the AI's output, ≤ 1,000 characters or an https:// link) "
+        "for an event picked for review — never stored with the event; see the endpoint.",
     )
 
     @field_validator("user_ref")
@@ -251,6 +254,15 @@ class EventIn(BaseModel):
             return value
         return clean_input_attrs(value, (info.context or {}).get("source_keys"))
 
+    @field_validator("attrs")
+    @classmethod
+    def _output(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if "output" in value and (
+            problem := output_problem(info.data.get("kind"), value["output"])
+        ):
+            raise ValueError(problem)
+        return value
+
     @field_validator("occurred_at", mode="before")
     @classmethod
     def _occurred_at_text(cls, value: Any) -> Any:
@@ -272,7 +284,7 @@ class EventIn(BaseModel):
     def _attrs(cls, value: Any) -> Any:
         if isinstance(value, dict):
             # flat_json remembers the text of the same attrs, which most events of a batch share.
-            if len(value) > MAX_ATTRS or len(flat_json(value)) > MAX_ATTRS_BYTES:
+            if len(value) > MAX_ATTRS or len(flat_json(_stored(value))) > MAX_ATTRS_BYTES:
                 raise ValueError(MSG_ATTRS_SIZE)
             if any(isinstance(v, dict | list) for v in value.values()):
                 raise ValueError(MSG_ATTRS_VALUES)
@@ -409,9 +421,10 @@ def _validate(
             (user_ref and has_line_breaks_or_controls(user_ref))
             or not earliest <= event["occurred_at"] <= latest
             or type(items[index]["occurred_at"]) is not str  # noqa: E721 — a number is no time
-            or (attrs and not _attrs_ok(attrs, attrs_ok))
+            or (attrs and not _attrs_ok(_stored(attrs), attrs_ok))
             # Three key lookups for attrs without cost; the check itself only for the others.
             or (attrs and reports_cost(attrs) and cost_attrs_error(attrs) is not None)
+            or ("output" in attrs and output_problem(event["kind"], attrs["output"]))
         ):
             refused.add(index)
             continue
@@ -442,6 +455,14 @@ def _metric_ok(attrs: dict[str, Any], metric_names: frozenset[str] | None) -> bo
     except ValueError:
         return False
     return True
+
+
+def _stored(attrs: dict[str, Any]) -> dict[str, Any]:
+    """attrs as stored: without `output` (never kept with the event, so not in its 2 KiB; its own
+    limit is checked by output_problem)."""
+    if "output" not in attrs:
+        return attrs
+    return {k: v for k, v in attrs.items() if k != "output"}
 
 
 def _attrs_ok(attrs: dict[str, Any], known: dict[str, bool]) -> bool:
@@ -538,7 +559,15 @@ def events(request: ApiHttpRequest) -> HttpResponse:
     outcome metric the owner declared (an unknown or archived one is an error of that item) and
     the top-level `value` (a finite number) is required; `value` on any other kind is an error.
     Each is stamped with the arm (AI or holdout) its person was in at `occurred_at`. They never
-    count as activity, invocations or quality."""
+    count as activity, invocations or quality.
+
+    Sampled review (a cohort whose decision answer says `review_level` "sample"): an `invocation`
+    event may carry `attrs.output`, the AI's output (at most 1,000 characters, or an https://
+    link; anything else is an error of that item; on other kinds too). It is picked when
+    `int(sha256(str(event_id)).hexdigest()[:8], 16) % 10000 < review_sample_rate * 100`
+    (`str(event_id)`: the UUID's lowercase text with hyphens), so send it only then. Rollout never
+    stores it with the event: a picked output goes to the workflow's review queue, any other is
+    dropped."""
     # Asked of the database, not the token's (memoised) workflow: retiring must stop events at once.
     if workflow_is_retired(request.auth.workflow_id):
         return json_error(410, MSG_RETIRED)

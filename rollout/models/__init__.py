@@ -9,11 +9,25 @@ from rollout.models.ai_config import (
     ConfigReportDay,
 )
 from rollout.models.api_token import ApiToken
+from rollout.models.autonomy import (
+    OPEN_AUTONOMY,
+    AutonomyApproval,
+    AutonomyRequest,
+    AutonomyStatus,
+)
 from rollout.models.blackout import BlackoutWindow
 from rollout.models.briefing import Briefing, BriefingAcknowledgement, BriefingRequirement
 from rollout.models.cache_invalidation import CacheInvalidation, CacheInvalidationKind
 from rollout.models.calendar_feed import CalendarFeed
-from rollout.models.cohort import Cohort, CohortMember, EnrolmentPhase
+from rollout.models.cohort import (
+    LADDER,
+    MAX_SAMPLE_RATE_PERCENT,
+    MIN_SAMPLE_RATE_PERCENT,
+    Cohort,
+    CohortMember,
+    EnrolmentPhase,
+    ReviewLevel,
+)
 from rollout.models.cost import COST_ATTRS, CostDay, ModelPrice
 from rollout.models.escalation import (
     OPEN_ESCALATION,
@@ -55,6 +69,12 @@ from rollout.models.notice import (
 )
 from rollout.models.notification import Notification
 from rollout.models.outcome import OUTCOME_NAME_PATTERN, OutcomeDay, OutcomeMetric
+from rollout.models.output_review import (
+    ERROR_GRADES,
+    OutputGrade,
+    OutputReview,
+    OutputReviewer,
+)
 from rollout.models.phase import (
     IN_PROGRESS,
     PHASE_ORDER,
@@ -130,6 +150,18 @@ from rollout.models.workflow import (
 __all__ = [
     "COST_ATTRS",
     "COST_METRICS",
+    "ERROR_GRADES",
+    "LADDER",
+    "MAX_SAMPLE_RATE_PERCENT",
+    "MIN_SAMPLE_RATE_PERCENT",
+    "OPEN_AUTONOMY",
+    "AutonomyApproval",
+    "AutonomyRequest",
+    "AutonomyStatus",
+    "OutputGrade",
+    "OutputReview",
+    "OutputReviewer",
+    "ReviewLevel",
     "INPUT_KINDS",
     "NOT_USAGE_KINDS",
     "OUTCOME_NAME_PATTERN",

@@ -10,6 +10,20 @@ class EnrolmentPhase(models.TextChoices):
     BROAD = "broad", "Broad roll-out"
 
 
+class ReviewLevel(models.TextChoices):
+    """The autonomy ladder (issue 18 §2), from most review to least."""
+
+    EVERY = "every", "Every output reviewed"
+    SAMPLE = "sample", "A sample reviewed after the fact"
+    NONE = "none", "No review"
+
+
+# Down the ladder is less review: every → sample → none.
+LADDER = (ReviewLevel.EVERY, ReviewLevel.SAMPLE, ReviewLevel.NONE)
+MIN_SAMPLE_RATE_PERCENT = 1
+MAX_SAMPLE_RATE_PERCENT = 50
+
+
 class Cohort(models.Model):
     """A named group of users of one workflow, optionally enrolled at the limited or broad phase.
 
@@ -40,6 +54,20 @@ class Cohort(models.Model):
         "so outcomes can be compared. Raising it keeps everyone already held out.",
     )
     enrolled_at = models.DateTimeField(null=True, blank=True)
+    # The autonomy ladder: changed through rollout.services.autonomy only (down is gated).
+    review_level = models.CharField(
+        max_length=6, choices=ReviewLevel.choices, default=ReviewLevel.EVERY
+    )
+    # Whole percent of invocations picked for review at the `sample` level (see
+    # rollout.lib.output_sampling); kept when the level changes, so going back restores it.
+    review_sample_rate = models.PositiveSmallIntegerField(
+        "sample rate (%)",
+        default=10,
+        validators=[
+            MinValueValidator(MIN_SAMPLE_RATE_PERCENT),
+            MaxValueValidator(MAX_SAMPLE_RATE_PERCENT),
+        ],
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         through="rollout.CohortMember",
@@ -59,6 +87,17 @@ class Cohort(models.Model):
             models.CheckConstraint(
                 condition=models.Q(holdout_percentage__gte=0, holdout_percentage__lte=50),
                 name="cohort_holdout_percentage_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(review_level__in=ReviewLevel.values),
+                name="cohort_review_level_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    review_sample_rate__gte=MIN_SAMPLE_RATE_PERCENT,
+                    review_sample_rate__lte=MAX_SAMPLE_RATE_PERCENT,
+                ),
+                name="cohort_review_sample_rate_range",
             ),
         ]
 

@@ -11,6 +11,7 @@ class EscalationSource(models.TextChoices):
     INCIDENT = "incident", "Incident"
     MANUAL = "manual", "Opened by hand"
     DRIFT = "drift", "Drift"
+    OUTPUT_REVIEW = "review", "Output review"
 
 
 class EscalationStatus(models.TextChoices):

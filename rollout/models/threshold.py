@@ -16,6 +16,9 @@ class Metric(models.TextChoices):
     DAILY_COST = "daily_cost", "Daily cost"
     # AI better than the holdout by at least `limit` on `outcome_metric` (rollout.selectors.impact).
     IMPACT = "impact", "Impact on an outcome (AI vs holdout)"
+    # (wrong + harmful) ÷ graded sampled outputs (rollout.selectors.output_reviews); the sample
+    # is the graded outputs.
+    REVIEWED_ERROR_RATE = "reviewed_error_rate", "Reviewed error rate"
 
 
 # Judged from data-source reports (rollout.models.source_health), per source or all sources.

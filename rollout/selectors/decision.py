@@ -24,12 +24,14 @@ from rollout.models import (
     Briefing,
     BriefingAcknowledgement,
     BriefingRequirement,
+    Cohort,
     CohortMember,
     ConfigOrigin,
     HoldoutRelease,
     Phase,
     PhaseKind,
     PhaseStatus,
+    ReviewLevel,
     Workflow,
 )
 from rollout.selectors.cache_invalidations import plan_invalidation_pending
@@ -91,6 +93,11 @@ class Decision:
     # The declared AI configuration's number (rollout.models.AIConfiguration), so the AI tool can
     # check it runs what was announced; None before any is recorded.
     config_version: int | None = None
+    # The enrolment's place on the autonomy ladder (rollout.models.ReviewLevel) for a live
+    # answer, so the AI tool knows whether to route the output to a person; the sample rate
+    # (whole percent) only at "sample".
+    review_level: str | None = None
+    review_sample_rate: int | None = None
 
     def body(self) -> dict[str, Any]:
         """The API's JSON answer: `reason` and `briefing_url` only when they say something (a
@@ -105,6 +112,10 @@ class Decision:
             answer["reason"] = self.reason
         if self.briefing_url is not None:
             answer["briefing_url"] = self.briefing_url
+        if self.review_level is not None:
+            answer["review_level"] = self.review_level
+            if self.review_sample_rate is not None:
+                answer["review_sample_rate"] = self.review_sample_rate
         return answer
 
     def expired(self) -> bool:
@@ -196,7 +207,7 @@ def _briefed(workflow: Workflow, kind: str, live: Decision, acknowledged: int | 
     if acknowledged is not None:
         grace_end = workflow.briefing_published_at + timedelta(days=workflow.briefing_grace_days)
         if timezone.now() < grace_end:
-            return Decision(live.mode, live.phase, live.cohort, valid_until=grace_end.timestamp())
+            return replace(live, valid_until=grace_end.timestamp())
     # As a paused phase answers: the fallback the owner chose (shadow or off).
     return Decision(workflow.fallback_mode, kind, None, NOT_BRIEFED, briefing_url(workflow.slug))
 
@@ -256,11 +267,20 @@ def _decide_for(workflow: Workflow, user_ref: str) -> Decision:
             # Before the briefing: a control group must not depend on who read the briefing.
             if not membership.released and in_holdout(workflow.pk, key, cohort.holdout_percentage):
                 return Decision("off", kind, cohort.name, HOLDOUT)
-            live = Decision("live", kind, cohort.name)
+            live = Decision("live", kind, cohort.name, **review_of(cohort))
             if not briefing_gates(workflow, kind):
                 return live
             return _briefed(workflow, kind, live, membership.acknowledged)
     return Decision("off", kind)
+
+
+def review_of(cohort: Cohort) -> dict[str, Any]:
+    """The live answer's review fields for the person's enrolment (the autonomy ladder)."""
+    sampling = cohort.review_level == ReviewLevel.SAMPLE
+    return {
+        "review_level": str(cohort.review_level),
+        "review_sample_rate": cohort.review_sample_rate if sampling else None,
+    }
 
 
 def decision_memo_key(workflow_slug: str, user_ref: str) -> str:
@@ -353,6 +373,8 @@ def _decide_through_cache(
         decision.briefing_url,
         decision.valid_until,
         decision.config_version,
+        decision.review_level,
+        decision.review_sample_rate,
     )
     cache.set(key, value, DECISION_TIMEOUT)
     return version, decision

@@ -39,6 +39,7 @@ from rollout.selectors.costs import cost_measure
 from rollout.selectors.escalations import escalation_rate_measure
 from rollout.selectors.feedback import feedback_measure
 from rollout.selectors.impact import impact_judge
+from rollout.selectors.output_reviews import reviewed_error_measure
 from rollout.selectors.source_health import source_rate_counts
 from rollout.selectors.thresholds import format_threshold_value, threshold_sentence
 from rollout.selectors.usage import ALL, usage_window_since
@@ -195,6 +196,8 @@ def _measure(
         return feedback_measure(workflow, start=start, end=end, scope=scope)
     if threshold.metric in SOURCE_METRICS:
         return _source_measure(threshold, start, end)
+    if threshold.metric == Metric.REVIEWED_ERROR_RATE:
+        return reviewed_error_measure(workflow, start=start, end=end, scope=scope)
     # From the window's start to the hour (a configuration change may start it mid-day).
     counts = usage_window_since(workflow, since=start, end=timezone.localdate(end), scope=scope)
     if threshold.metric == Metric.ESCALATION_RATE:

@@ -5,7 +5,9 @@ who read which notice. What the pages count from them stays right:
 * the usage rollups are kept (the events API refuses events older than the raw events are kept,
   and the rollup never rebuilds a day before the cutoff from what is left of it);
 * feedback keeps its rating, category, status, cohort and votes — only its words go;
-* a notice keeps its counts per cohort (ChangeNotice.kept_counts) when its receipts go.
+* a notice keeps its counts per cohort (ChangeNotice.kept_counts) when its receipts go;
+* a sampled AI output's excerpt goes ROLLOUT_REVIEW_EXCERPT_DAYS after it was graded; its grade,
+  note and cohort stay, so the reviewed error rate is unchanged.
 
 Deletes run in batches of their own transactions: a night with a year of events to drop never
 holds one long transaction or lock on the hot events table.
@@ -13,10 +15,12 @@ holds one long transaction or lock on the hot events table.
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from rollout.models import (
     ChangeNotice,
@@ -24,6 +28,7 @@ from rollout.models import (
     FeedbackComment,
     NoticeDelivery,
     NoticeReceipt,
+    OutputReview,
     SourceHeartbeat,
     UsageDirtyDay,
     UsageEvent,
@@ -46,6 +51,7 @@ class RetentionRun:
     notices_kept_as_counts: int = 0
     receipts_deleted: int = 0
     heartbeats_deleted: int = 0
+    excerpts_deleted: int = 0
 
 
 def _delete_old_events(before: datetime) -> int:
@@ -115,6 +121,23 @@ def _delete_old_receipts(before: datetime) -> tuple[int, int]:
     return notices, receipts
 
 
+def _delete_graded_excerpts(now: datetime) -> int:
+    """Excerpts of outputs graded more than ROLLOUT_REVIEW_EXCERPT_DAYS ago; ungraded ones wait."""
+    before = now - timedelta(days=settings.ROLLOUT_REVIEW_EXCERPT_DAYS)
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                OutputReview.objects.filter(graded_at__lt=before, excerpt_deleted_at__isnull=True)
+                .order_by("graded_at")
+                .values_list("pk", flat=True)[:EVENT_BATCH]
+            )
+            if not ids:
+                return deleted
+            OutputReview.objects.filter(pk__in=ids).update(excerpt="", excerpt_deleted_at=now)
+        deleted += len(ids)
+
+
 def retention_apply(*, now: datetime | None = None) -> RetentionRun:
     """Delete what is past the organisation's retention; returns what went."""
     cutoffs = retention_cutoffs(now)
@@ -125,7 +148,8 @@ def retention_apply(*, now: datetime | None = None) -> RetentionRun:
         texts, comments = _delete_old_feedback_text(cutoffs.feedback_text)
     if cutoffs.notice_receipts is not None:
         notices, receipts = _delete_old_receipts(cutoffs.notice_receipts)
-    run = RetentionRun(events, texts, comments, notices, receipts, heartbeats)
+    excerpts = _delete_graded_excerpts(now or timezone.now())
+    run = RetentionRun(events, texts, comments, notices, receipts, heartbeats, excerpts)
     if any(vars(run).values()):
         logger.info("Retention: %s", run)
     return run

@@ -37,6 +37,7 @@ from rollout.models import (
     Workflow,
 )
 from rollout.selectors.outcome_arms import arm_timeline
+from rollout.services.output_review_intake import output_reviews_pick, outputs_take
 
 
 class EventData(NamedTuple):
@@ -250,7 +251,9 @@ def _stamp_arms(workflow: Workflow, rows: list[tuple]) -> None:
 
 
 def usage_events_store(*, workflow: Workflow, events: Sequence[EventData]) -> IngestResult:
-    """Store valid events; returns how many were new and how many were already stored."""
+    """Store valid events; returns how many were new and how many were already stored.
+    `attrs.output` is never stored: picked outputs become review items (output_review_intake)."""
+    events, outputs = outputs_take(events)
     unique: dict[uuid.UUID, EventData] = {}
     for event in events:
         unique.setdefault(event.event_id, event)
@@ -289,6 +292,10 @@ def usage_events_store(*, workflow: Workflow, events: Sequence[EventData]) -> In
     store = _store_postgresql if connection.vendor == "postgresql" else _store_other
     with transaction.atomic():
         accepted, newly_dirty = store(workflow, rows, days)
+        if outputs:
+            output_reviews_pick(
+                workflow_id=workflow.pk, outputs=outputs, attribution=attribution, now=now
+            )
         if newly_dirty:
             wake("rollout.tasks.rollup_usage")
     return IngestResult(accepted=accepted, duplicate=len(events) - accepted)

@@ -52,6 +52,7 @@ SECTION_GROUPS = [
             ("outcomes", "Outcome metrics", "workflow_outcomes", "view"),
             ("configuration", "AI configuration", "workflow_configuration", "view"),
             ("feedback", "Feedback", "workflow_feedback", "all"),
+            ("review-queue", "Review queue", "workflow_review_queue", "change"),
         ],
     ),
     (

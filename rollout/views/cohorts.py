@@ -35,6 +35,7 @@ from rollout.selectors.cohorts import (
 )
 from rollout.selectors.holdouts import holdout_counts
 from rollout.services import cohort_csv, cohorts
+from rollout.views._cohort_review import cohort_review_attach
 from rollout.views._workflow import workflow_page_context
 
 MSG_CREATED = "Created the cohort “{name}”."
@@ -104,6 +105,7 @@ def _page(
         held_out = holdout_counts(workflow, cohort_list)
         for cohort in cohort_list:
             cohort.held_out = held_out.get(cohort.pk, 0)
+    cohort_review_attach(workflow, cohort_list)
     context["create_form"] = create_form or CohortForm(auto_id="id_new_%s")
     return render(request, "rollout/workflow_cohorts.html", context)
 

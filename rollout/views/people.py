@@ -5,7 +5,8 @@ Each purpose is the form it serves, and only someone who may use that form may s
 `owner` (a new workflow: ops leaders; others 403, as the page), `handover` (?workflow=: whoever
 may hand it over), `contact` (an escalation level, ?workflow=: owner and ops leaders), `cohort`
 (?workflow=&cohort=: owner and ops leaders; members marked) and `reassign` (?workflow=&escalation=:
-whoever may act on it; its path's contacts and the owner). Anyone else gets the 404 the page would
+whoever may act on it; its path's contacts and the owner) and `reviewer` (a reviewer of sampled
+outputs, ?workflow=: owner and ops leaders). Anyone else gets the 404 the page would
 give. Whatever is found, the form's service decides again on submit.
 """
 
@@ -37,7 +38,7 @@ from rollout.selectors.people import (
     people_search as people_search_select,
 )
 
-PURPOSES = ("owner", "handover", "contact", "cohort", "reassign")
+PURPOSES = ("owner", "handover", "contact", "cohort", "reassign", "reviewer")
 MSG_UNKNOWN_PURPOSE = "Unknown purpose."
 
 
@@ -68,7 +69,7 @@ def _scope(request: HtmxHttpRequest, purpose: str) -> _Scope:
         if not can_handover_workflow(user, workflow):
             raise Http404("No such workflow.")
         return _Scope(notes={workflow.owner_id: "the owner now"} if workflow.owner_id else {})
-    if purpose == "contact":
+    if purpose in {"contact", "reviewer"}:
         access_workflow(user, slug, for_change=True)
         return _Scope()
     if purpose == "cohort":

@@ -36,6 +36,7 @@ from rollout.forms.promotions import (
 from rollout.gates import gate_next
 from rollout.models import IN_PROGRESS, PhaseStatus, PromotionRequest, PromotionStatus, Workflow
 from rollout.permissions import AnyUser, access_workflow, can_change_workflow, can_view_workflow
+from rollout.selectors.autonomy import autonomy_list_open
 from rollout.selectors.blackouts import blackout_list
 from rollout.selectors.notices import notice_list_awaiting_approval
 from rollout.selectors.plan import phase_list, phase_timeline
@@ -269,14 +270,18 @@ def _after(request: HtmxHttpRequest, slug: str, *, message: str, error: bool) ->
 
 @require_GET
 def approval_list(request: HtmxHttpRequest) -> HttpResponse:
-    """Open promotion requests across the portfolio, oldest first (ops leaders), and the urgent
-    change notices waiting for an ops leader (rule 5)."""
+    """Open promotion requests across the portfolio, oldest first (ops leaders), the requests for
+    less review of AI outputs (the autonomy ladder), and the urgent change notices waiting for an
+    ops leader (rule 5)."""
     if not is_ops_leader(request.user):
         raise PermissionDenied("Only ops leaders approve promotions.")
     # Two lists, each paging on its own (page=, notices_page=) and keeping the other's page.
     pending = paginate(promotion_list_open(), request.GET)
     urgent = paginate(notice_list_awaiting_approval(), request.GET, param="notices_page")
+    autonomy = paginate(autonomy_list_open(), request.GET, param="autonomy_page")
     context = {
+        "autonomy_pages": autonomy,
+        "autonomy_requests": autonomy["page_obj"].object_list,
         "pending_pages": pending,
         "pending": pending["page_obj"].object_list,
         "urgent_pages": urgent,

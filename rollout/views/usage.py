@@ -27,6 +27,7 @@ from rollout.views._usage_charts import SMOOTHING_DAYS, shown_days, usage_charts
 from rollout.views._usage_cost import usage_cost
 from rollout.views._usage_feedback import cohort_voices
 from rollout.views._usage_outcomes import outcome_sections
+from rollout.views._usage_review import usage_review
 from rollout.views._usage_tables import cohort_statuses, usage_summary
 from rollout.views._workflow import workflow_page_context
 
@@ -95,6 +96,7 @@ def workflow_usage(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     context["outcomes"] = outcome_sections(
         workflow, cohorts=cohorts, cohort=cohort, start=start, end=end
     )
+    context["review"] = usage_review(workflow, start=start, end=end, cohort=cohort, cohorts=cohorts)
     template = "rollout/workflow_usage.html"
     if request.htmx and not request.htmx.history_restore_request:
         template += "#usage-body"

@@ -106,5 +106,6 @@ def test_owner_publishes_member_acknowledges_and_goes_live(
         "phase": "limited",
         "cohort": "EU agents",
         "config_version": 1,
+        "review_level": "every",
     }
     assert console_errors == []

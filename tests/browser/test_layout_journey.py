@@ -41,6 +41,7 @@ SECTIONS = [
     "Usage",
     "AI configuration",
     "Feedback",
+    "Review queue",
     "Escalation",
     "Incidents",
     "Notices",
@@ -154,7 +155,7 @@ def test_on_a_wide_screen_the_sections_are_one_column_and_rows_one_line(
     sign_in_as(cast["owner"])
     open_page(page, live_server.url, f"/workflows/{SLUG}/usage/")
 
-    # The sidebar: the fourteen sections, grouped, one under the other, beside the page.
+    # The sidebar: every section (the owner sees all), grouped, one under the other, beside it.
     nav = page.get_by_role("navigation", name="Workflow sections")
     expect(nav.get_by_role("link", name="Usage")).to_have_attribute("aria-current", "page")
     links = nav.get_by_role("link")

@@ -12,7 +12,9 @@ numbers ready — including the breach that pauses a roll-out. Then feedback
 escalation waiting at level 2 of Support reply drafting's path. Last, change notices
 (rollout.management.demo.notices): published ones, partly read and acknowledged, an urgent one an
 ops leader approved, and a scheduled model change. Then reviews (rollout.management.demo.reviews):
-a completed one with its snapshot and decisions, one due soon and one overdue.
+a completed one with its snapshot and decisions, one due soon and one overdue. Last, output
+reviews (rollout.management.demo.output_reviews): a cohort reviewed at a 10% sample, its review
+queue with graded and waiting drafts and a named reviewer, and a pending request for less review.
 """
 
 from dataclasses import dataclass, field
@@ -33,6 +35,10 @@ from rollout.management.demo.costs import demo_costs_seed
 from rollout.management.demo.feedback import demo_feedback_seed
 from rollout.management.demo.notices import demo_notices_seed
 from rollout.management.demo.outcomes import demo_outcomes_seed
+from rollout.management.demo.output_reviews import (
+    demo_output_reviews_report,
+    demo_output_reviews_seed,
+)
 from rollout.management.demo.planning import (
     COHORT_PEOPLE,
     ORG_BLACKOUT_NAME,
@@ -235,6 +241,7 @@ class Command(BaseCommand):
             created += self._seed_reviews()
             created += self._seed_briefings()
             created += self._seed_outcomes(usage_scale)
+            created += self._seed_output_reviews()
         if created:
             self.stdout.write(
                 self.style.SUCCESS(f"Demo data ready. Every demo login's password: {DEMO_PASSWORD}")
@@ -599,6 +606,23 @@ class Command(BaseCommand):
             f"{', '.join(seeded.workflows)}."
         )
         return 1
+
+    def _seed_output_reviews(self) -> int:
+        """The review queue and the autonomy ladder (rollout.management.demo.output_reviews) of
+        the demo workflow whose story has them and that has no sampled output yet."""
+        users = {u.email: u for u in User.objects.filter(email__in=[u.email for u in DEMO_USERS])}
+        told = 0
+        for workflow in Workflow.objects.filter(slug__in=[w.slug for w in DEMO_WORKFLOWS]):
+            try:
+                if not demo_output_reviews_seed(workflow=workflow, users=users):
+                    continue
+            except ApplicationError as exc:
+                raise CommandError(
+                    f"Could not add the output reviews of the workflow {workflow.name}: {exc}"
+                ) from exc
+            told += 1
+            self.stdout.write(demo_output_reviews_report(workflow))
+        return told
 
     def _report_usage_story(self, started: datetime, demo: list[Workflow]) -> None:
         pauses = ActivityEntry.objects.filter(

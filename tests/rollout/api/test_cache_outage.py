@@ -26,7 +26,13 @@ pytestmark = pytest.mark.django_db
 FALLBACK = {"mode": "shadow", "phase": "limited", "cohort": None, "config_version": 1}
 
 SLUG = "support-reply-drafting"
-LIVE = {"mode": "live", "phase": "limited", "cohort": "Tier 1", "config_version": 1}
+LIVE = {
+    "mode": "live",
+    "phase": "limited",
+    "cohort": "Tier 1",
+    "config_version": 1,
+    "review_level": "every",
+}
 
 
 def ask(client: Client, token: IssuedToken, user: str) -> object:

@@ -35,6 +35,7 @@ def test_live_for_a_member_of_a_live_cohort(api_client, api_token, workflow, mem
         "phase": "limited",
         "cohort": "Tier 1",
         "config_version": 1,
+        "review_level": "every",
     }
     by_id = ask(api_client, api_token, user="EMP-7")
     assert by_id.json() == {
@@ -42,6 +43,7 @@ def test_live_for_a_member_of_a_live_cohort(api_client, api_token, workflow, mem
         "phase": "limited",
         "cohort": "Tier 1",
         "config_version": 1,
+        "review_level": "every",
     }
 
 
@@ -96,6 +98,7 @@ def test_warm_cache_touches_no_database(
         "phase": "limited",
         "cohort": "Tier 1",
         "config_version": 1,
+        "review_level": "every",
     }
 
 

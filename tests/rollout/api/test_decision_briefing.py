@@ -20,7 +20,13 @@ NOT_BRIEFED = {
     "reason": "not_briefed",
     "briefing_url": f"{settings.SITE_URL}/workflows/support-reply-drafting/briefing/",
 }
-LIVE = {"mode": "live", "phase": "limited", "cohort": "Tier 1", "config_version": 1}
+LIVE = {
+    "mode": "live",
+    "phase": "limited",
+    "cohort": "Tier 1",
+    "config_version": 1,
+    "review_level": "every",
+}
 
 
 @pytest.fixture
@@ -65,6 +71,8 @@ def test_the_schema_documents_reason_and_briefing_url(api_client):
         "config_version",
         "reason",
         "briefing_url",
+        "review_level",
+        "review_sample_rate",
     }
     assert "not_briefed" in str(properties["reason"])
     required = schema["components"]["schemas"]["DecisionOut"]["required"]

@@ -26,6 +26,7 @@ def test_the_answer_names_the_declared_version_and_follows_a_new_one(
         "phase": "limited",
         "cohort": "Tier 1",
         "config_version": 2,
+        "review_level": "every",
     }
     with django_capture_on_commit_callbacks(execute=True):
         data_source_create(

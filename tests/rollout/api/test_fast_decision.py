@@ -47,6 +47,7 @@ def test_a_repeat_question_is_answered_from_memory_with_the_same_body(
             "phase": "limited",
             "cohort": "Tier 1",
             "config_version": 1,
+            "review_level": "every",
         }
     )
     assert second["Content-Type"] == first["Content-Type"]
@@ -108,7 +109,13 @@ def test_an_encoded_user_is_read_as_the_full_path_reads_it(
     assert (
         second.json()
         == first.json()
-        == {"mode": "live", "phase": "limited", "cohort": "Tier 1", "config_version": 1}
+        == {
+            "mode": "live",
+            "phase": "limited",
+            "cohort": "Tier 1",
+            "config_version": 1,
+            "review_level": "every",
+        }
     )
 
 

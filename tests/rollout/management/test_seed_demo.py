@@ -17,6 +17,7 @@ from rollout.models import (
     NOT_USAGE_KINDS,
     ActivityEntry,
     AIConfiguration,
+    AutonomyRequest,
     BlackoutWindow,
     ChangeNotice,
     Cohort,
@@ -39,6 +40,7 @@ from rollout.models import (
     NoticeDelivery,
     NoticeReceipt,
     Notification,
+    OutputReview,
     Phase,
     PhaseStatus,
     PromotionRequest,
@@ -1121,3 +1123,32 @@ def test_outcomes_ai_vs_holdout_one_clear_one_straddling_zero() -> None:
     impact = ThresholdStatus.objects.get(threshold__metric="impact")
     assert impact.verdict == "pass"
     assert "outcome events" not in seed(usage=LIGHT)  # seeded once
+
+
+def test_support_reply_drafting_samples_the_eu_agents_and_has_a_review_queue() -> None:
+    output = seed()
+    support = Workflow.objects.get(slug="support-reply-drafting")
+    levels = dict(support.cohorts.values_list("name", "review_level"))
+    assert levels == {"EU tier-1 agents": "sample", "US tier-1 agents": "every"}
+    eu = support.cohorts.get(name="EU tier-1 agents")
+    assert eu.review_sample_rate == 10
+    # The EU move down was a request, approved despite its gate with the reason written down.
+    moved = AutonomyRequest.objects.get(cohort=eu)
+    assert moved.status == "executed" and moved.override_reason
+    # The US request waits for an ops leader; it is on the approvals queue.
+    waiting = AutonomyRequest.objects.get(cohort__name="US tier-1 agents")
+    assert (waiting.status, waiting.to_level, waiting.sample_rate) == ("pending", "sample", 20)
+    reviewers = list(support.output_reviewers.values_list("user__email", flat=True))
+    assert reviewers == ["sofia.rossi@example.com"]
+    items = OutputReview.objects.filter(workflow=support, cohort=eu)
+    graded = items.exclude(grade="")
+    assert graded.count() >= 10 and items.filter(grade="").count() >= 3
+    assert set(graded.values_list("grade", flat=True)) == {"correct", "minor", "wrong"}
+    assert all(len(i.excerpt) <= 1000 and i.excerpt for i in items)
+    assert not items.filter(user__email="sofia.rossi@example.com").exists()  # not her own
+    # Decisions tell the AI tool: a live EU agent at a 10% sample.
+    lukas = decide("support-reply-drafting", "lukas.schmidt@example.com")
+    assert (lukas.mode, lukas.review_level, lukas.review_sample_rate) == ("live", "sample", 10)
+    assert "Review queue of Support reply drafting: " in output
+    assert "Nothing to do" in seed()  # idempotent
+    assert OutputReview.objects.filter(workflow=support).count() == items.count()

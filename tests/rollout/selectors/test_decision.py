@@ -66,9 +66,11 @@ def test_shadow_for_everyone(workflow, member):
 def test_limited_enrolment_is_live_from_limited_on(workflow, member, kind):
     _phase(workflow, kind)
     assert decide(workflow.slug, "mia.member@EXAMPLE.com") == Decision(
-        "live", kind, "Tier 1", config_version=1
+        "live", kind, "Tier 1", config_version=1, review_level="every"
     )
-    assert decide(workflow.slug, "EMP-7") == Decision("live", kind, "Tier 1", config_version=1)
+    assert decide(workflow.slug, "EMP-7") == Decision(
+        "live", kind, "Tier 1", config_version=1, review_level="every"
+    )
     assert decide(workflow.slug, "someone@example.com") == Decision(
         "off", kind, None, config_version=1
     )
@@ -142,7 +144,7 @@ def test_warm_cache_makes_no_queries(workflow, member, django_assert_num_queries
     assert decide_cached(workflow.slug, member.email).mode == "live"
     with django_assert_num_queries(0):
         assert decide_cached(workflow.slug, member.email) == Decision(
-            "live", "limited", "Tier 1", config_version=1
+            "live", "limited", "Tier 1", config_version=1, review_level="every"
         )
 
 

@@ -75,7 +75,7 @@ def held_back(kind: str, mode: str = "shadow") -> Decision:
 def test_nobody_is_gated_before_a_briefing_is_published(workflow, member):
     _phase(workflow, "limited")
     assert decide(workflow.slug, member.email) == Decision(
-        "live", "limited", "Tier 1", config_version=1
+        "live", "limited", "Tier 1", config_version=1, review_level="every"
     )
 
 
@@ -91,7 +91,7 @@ def test_acknowledging_puts_them_live(workflow, member, publish, acknowledge):
     _phase(workflow, "limited")
     acknowledge(publish(), member)
     assert decide(workflow.slug, member.email) == Decision(
-        "live", "limited", "Tier 1", config_version=1
+        "live", "limited", "Tier 1", config_version=1, review_level="every"
     )
 
 
@@ -127,7 +127,11 @@ def test_gated_from_the_phase_the_owner_chose(workflow, member, publish, require
     Workflow.objects.filter(pk=workflow.pk).update(briefing_required_from=required)
     _phase(workflow, kind)
     publish()
-    expected = held_back(kind) if gated else Decision("live", kind, "Tier 1", config_version=1)
+    expected = (
+        held_back(kind)
+        if gated
+        else Decision("live", kind, "Tier 1", config_version=1, review_level="every")
+    )
     assert decide(workflow.slug, member.email) == expected
 
 
@@ -151,7 +155,7 @@ def test_after_a_material_version_earlier_readers_keep_their_mode_for_the_grace_
     acknowledge(publish(days_ago=30), member)
     publish(days_ago=6)  # grace 7 days: one day left
     decision = decide(workflow.slug, member.email)
-    assert decision == Decision("live", "limited", "Tier 1", config_version=1)
+    assert decision == Decision("live", "limited", "Tier 1", config_version=1, review_level="every")
     grace_end = workflow.briefings.get(number=2).published_at + timedelta(days=7)
     assert decision.valid_until == pytest.approx(grace_end.timestamp())
 
@@ -206,7 +210,7 @@ def test_acknowledging_changes_the_cached_answer_at_once(workflow, member, publi
     assert decide_cached(workflow.slug, member.email).reason == NOT_BRIEFED
     acknowledge(briefing, member)
     assert decide_cached(workflow.slug, member.email) == Decision(
-        "live", "limited", "Tier 1", config_version=1
+        "live", "limited", "Tier 1", config_version=1, review_level="every"
     )
 
 

@@ -8,13 +8,23 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.models import User
 from rollout.lib.stats import latency_bucket
-from rollout.models import Cohort, CohortMember, UsageDirtyDay, UsageEvent, UsageRollup, Workflow
-from rollout.services.usage_ingest import IngestResult, usage_events_store
+from rollout.models import (
+    Cohort,
+    CohortMember,
+    OutputReview,
+    UsageDirtyDay,
+    UsageEvent,
+    UsageRollup,
+    Workflow,
+)
+from rollout.services.usage_ingest import EventData, IngestResult, usage_events_store
 from tests.db_faults import postgres_only
 from tests.factories import UserFactory, make_workflow
+from tests.rollout.output_review_fixtures import picked_ids
 from tests.rollout.usage_events_data import event, events
 
 pytestmark = pytest.mark.django_db
@@ -359,3 +369,18 @@ def test_queries_do_not_grow_with_the_batch(workflow, django_assert_max_num_quer
     assert big == IngestResult(accepted=1000, duplicate=0)
     in_cohort = sum(1 for size in (10, 1000) for i in range(size) if i % len(people) < 5)
     assert UsageEvent.objects.filter(workflow=workflow, cohort__isnull=False).count() == in_cohort
+
+
+def test_an_output_is_never_stored_with_its_event_whoever_stores_it(workflow, sampled_cohort):
+    """The service drops attrs.output from every event (the API validated it; any other caller's
+    bad one — too long, on another kind — is dropped, never kept or queued)."""
+    at = timezone.now() - timedelta(minutes=5)
+    good, long, other_kind = picked_ids(3)
+    events = [
+        EventData(good, "mia.member@example.com", "invocation", at, None, {"output": "Fine."}),
+        EventData(long, "mia.member@example.com", "invocation", at, None, {"output": "x" * 1001}),
+        EventData(other_kind, "mia.member@example.com", "accepted", at, None, {"output": "Hi"}),
+    ]
+    assert usage_events_store(workflow=workflow, events=events).accepted == 3
+    assert all("output" not in e.attrs for e in UsageEvent.objects.all())
+    assert list(OutputReview.objects.values_list("event_id", "excerpt")) == [(good, "Fine.")]

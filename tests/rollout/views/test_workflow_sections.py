@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 EVERY_SECTION = {
     "Roll-out": ["Overview", "Plan", "Cohorts", "Briefing", "Thresholds", "Reviews"],
-    "Signals": ["Usage", "Outcome metrics", "AI configuration", "Feedback"],
+    "Signals": ["Usage", "Outcome metrics", "AI configuration", "Feedback", "Review queue"],
     "Response": ["Escalation", "Incidents"],
     "Communication": ["Notices", "Activity"],
     "Evidence": ["Evidence"],
@@ -62,7 +62,10 @@ def test_executives_get_no_integration_section(executive, workflow):
     url = reverse("workflow_usage", args=[workflow.slug])
     html = as_user(executive).get(url).content.decode()
     expected = {h: s for h, s in EVERY_SECTION.items() if h != "Integration"}
+    # The review queue shows excerpts of AI outputs: not to executives.
+    expected["Signals"] = [s for s in expected["Signals"] if s != "Review queue"]
     assert sections(html) == marked(expected, "Usage")
+    assert reverse("workflow_review_queue", args=[workflow.slug]) not in html
     assert reverse("workflow_tokens", args=[workflow.slug]) not in html
     assert reverse("workflow_webhooks", args=[workflow.slug]) not in html
 
@@ -99,6 +102,7 @@ def test_cohort_members_get_the_member_facing_sections_only(member, workflow):
         ("workflow_notices", "Notices"),
         ("workflow_activity", "Activity"),
         ("workflow_configuration", "AI configuration"),
+        ("workflow_review_queue", "Review queue"),
         ("workflow_evidence", "Evidence"),
         ("workflow_tokens", "API tokens"),
         ("workflow_webhooks", "Webhooks"),

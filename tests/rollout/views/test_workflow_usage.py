@@ -17,6 +17,7 @@ from rollout.services import thresholds as threshold_services
 from rollout.views.usage import CSV_HEADER
 from tests.factories import make_workflow
 from tests.rollout.outcome_fixtures import person_days
+from tests.rollout.output_review_fixtures import make_review
 from tests.rollout.views.conftest import as_user, login_redirect, template_names
 from tests.rollout.views.usage_page_data import (
     day_events,
@@ -737,6 +738,9 @@ def test_queries_are_bounded_whatever_the_data_size(
                         workflow, cohort, arm, [100.0 + i for i in range(12)],
                         metric=name, day=days_ago(day), prefix=f"{n}-",
                     )  # fmt: skip
+    for cohort in cohorts:
+        for grade in ("correct", "wrong", "harmful", ""):
+            make_review(workflow, cohort, grade=grade)
     leader = as_user(ops_leader)
 
     # Session and user (2), groups (1), workflow (1), cohorts (1), usage_daily (2: members per
@@ -745,10 +749,11 @@ def test_queries_are_bounded_whatever_the_data_size(
     # categories, recent texts), data sources (3: sources with their status, their days, their
     # heartbeats; 1 when there is none), cost (4: the currency, the prices, the cost rollups, the
     # phases; 2 more with a phase after the current one: tests/rollout/views/
-    # test_workflow_usage_cost.py), outcomes (2: the metrics, their per-person sums): 25 (26 for an
+    # test_workflow_usage_cost.py), outcomes (2: the metrics, their per-person sums): 27 (28 for an
     # owner, whose object permissions are one more), whatever the number of days, cohorts, events,
-    # feedback, sources and outcomes.
-    with django_assert_max_num_queries(25):
+    # feedback, sources and outcomes;
+    # the reviewed error rate (2: the workflow's, per cohort).
+    with django_assert_max_num_queries(27):
         response = leader.get(url(workflow.slug, days=180))
     assert len(response.context["summary"].rows) == 7
     assert [c.key for c in response.context["charts"]][-1] == "shadow_agreement_rate"
@@ -756,7 +761,8 @@ def test_queries_are_bounded_whatever_the_data_size(
     sections = response.context["outcomes"]
     assert [len(section.rows) for section in sections] == [7, 7]
     assert sections[0].rows[-1].figures.ai_people == 72
-    with django_assert_max_num_queries(25):
+    assert [r.graded for r in response.context["review"].rates] == [18, 3, 3, 3, 3, 3, 3]
+    with django_assert_max_num_queries(27):
         response = leader.get(url(workflow.slug, days=7, cohort=cohorts[0].pk), headers=HTMX)
     assert response.status_code == 200
     # 7 before feedback, +1 for the feedback per cohort and day.
@@ -765,7 +771,7 @@ def test_queries_are_bounded_whatever_the_data_size(
         rows = read_csv(response)
     assert len(rows) == 180 * 6
     owner = as_user(workflow.owner)
-    with django_assert_max_num_queries(26):
+    with django_assert_max_num_queries(28):
         assert owner.get(url(workflow.slug, days=180)).status_code == 200
 
 
