@@ -25,7 +25,13 @@ def held(cohort: str = "Tier 1") -> dict:
     }
 
 
-LIVE = {"mode": "live", "phase": "limited", "cohort": "Tier 1", "config_version": 1}
+LIVE = {
+    "mode": "live",
+    "phase": "limited",
+    "cohort": "Tier 1",
+    "config_version": 1,
+    "review_level": "every",
+}
 
 
 @pytest.fixture

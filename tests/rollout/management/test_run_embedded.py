@@ -62,7 +62,8 @@ def test_prepare_database_seeds_an_empty_database_once() -> None:
     assert prepare_database(OutputWrapper(out)) is True
     users, workflows = User.objects.count(), Workflow.objects.count()
     assert "Empty database: adding the demo data." in out.getvalue()
-    assert users == 20 and workflows == 4
+    # 20 demo people, and the 40 + 24 agents and lawyers of the two outcome studies.
+    assert users == 84 and workflows == 4
 
     out = StringIO()
     assert prepare_database(OutputWrapper(out)) is False
@@ -703,4 +704,4 @@ def test_a_second_run_keeps_the_data(tmp_path: Path) -> None:
         assert result.returncode == 0, explain(result)
         runs.append(result.stdout.split())
 
-    assert runs == [["True", "20"], ["False", "20"]]
+    assert runs == [["True", "84"], ["False", "84"]]
