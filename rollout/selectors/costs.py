@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef, Sum
 from django.utils import timezone
 
 from accounts.selectors import organisation_get
@@ -30,6 +30,7 @@ from rollout.models import (
     CohortMember,
     CostDay,
     EnrolmentPhase,
+    HoldoutRelease,
     Metric,
     ModelPrice,
     Phase,
@@ -38,7 +39,7 @@ from rollout.models import (
     UsageRollup,
     Workflow,
 )
-from rollout.selectors.decision import in_percentage, member_key
+from rollout.selectors.decision import in_holdout, in_percentage, member_key
 from rollout.selectors.usage import ALL, NO_COHORT
 
 # A threshold on cost is judged only when at most this share of the window's cost-bearing events
@@ -287,19 +288,32 @@ def _live_at(kind: str) -> list[str]:
 
 def people_live_at(workflow: Workflow, kind: str) -> int:
     """Active people who get live output at phase `kind`: members of the cohorts enrolled by
-    then, inside their cohort's percentage (a person in several cohorts counts once)."""
-    rows = CohortMember.objects.filter(
-        cohort__workflow=workflow,
-        cohort__enrolled_phase__in=_live_at(kind),
-        user__is_active=True,
-    ).values_list("user_id", "cohort__percentage")
-    return len(
-        {
-            user_id
-            for user_id, percentage in rows
-            if in_percentage(workflow.pk, member_key(user_id), percentage)
-        }
+    then, inside their cohort's percentage and not held out (rollout.selectors.decision; a
+    person moved out of the holdout counts), a person in several cohorts once."""
+    rows = (
+        CohortMember.objects.filter(
+            cohort__workflow=workflow,
+            cohort__enrolled_phase__in=_live_at(kind),
+            user__is_active=True,
+        )
+        .annotate(
+            released=Exists(
+                HoldoutRelease.objects.filter(
+                    cohort=OuterRef("cohort_id"), user=OuterRef("user_id")
+                )
+            )
+        )
+        .values_list("user_id", "cohort__percentage", "cohort__holdout_percentage", "released")
     )
+    live = set()
+    for user_id, percentage, holdout, released in rows:
+        key = member_key(user_id)
+        if not in_percentage(workflow.pk, key, percentage):
+            continue
+        if holdout and not released and in_holdout(workflow.pk, key, holdout):
+            continue
+        live.add(user_id)
+    return len(live)
 
 
 def forecast_days(today: date) -> tuple[date, date]:

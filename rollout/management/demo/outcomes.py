@@ -149,10 +149,13 @@ def _cohort(workflow: Workflow, story: OutcomeStory, since: datetime) -> Cohort:
 
 def _events(workflow: Workflow, story: OutcomeStory, since: datetime) -> list[EventData]:
     rng = random.Random(f"outcomes:{workflow.slug}")  # noqa: S311 — demo data, seeded on purpose
+    # The AI arm's use draws from its own generator: the outcomes stay what they were without it.
+    use = random.Random(f"outcomes-use:{workflow.slug}")  # noqa: S311 — demo data, seeded
     now = timezone.now()
     tz = timezone.get_current_timezone()
     first = max(since + timedelta(days=1), now - timedelta(days=DAYS))
     people = _people(story)
+    paused = _paused(workflow)
     events = []
     for person in people:
         # Who is held out is the ingestion's business (it stamps the arm): here, only the
@@ -171,6 +174,8 @@ def _events(workflow: Workflow, story: OutcomeStory, since: datetime) -> list[Ev
                     if at >= now:
                         continue
                     name = f"{workflow.slug}:{person.email}:{day}:{case}"
+                    if from_ai and not any(start <= at < end for start, end in paused):
+                        events.extend(_ai_use(use, name, person.email, at))
                     events.append(
                         EventData(
                             event_id=uuid.uuid5(EVENT_NAMESPACE, name),
@@ -187,6 +192,50 @@ def _events(workflow: Workflow, story: OutcomeStory, since: datetime) -> list[Ev
     return events
 
 
+def _paused(workflow: Workflow) -> list[tuple[datetime, datetime]]:
+    """When the roll-out was paused (the activity log's demo history): nobody used the AI then."""
+    entries = ActivityEntry.objects.filter(
+        workflow=workflow, verb__in=["paused", "resumed"], actor__isnull=False
+    ).order_by("created_at")
+    windows, since = [], None
+    for entry in entries:
+        if entry.verb == "paused":
+            since = entry.created_at
+        elif since is not None:
+            windows.append((since, entry.created_at))
+            since = None
+    if since is not None:
+        windows.append((since, timezone.now()))
+    return windows
+
+
+def _ai_use(rng: random.Random, name: str, user_ref: str, at: datetime) -> list[EventData]:
+    """What a case handled with the AI also reports: the AI's draft (with its tokens) a few
+    minutes before the case closes, and what the agent did with it. Held-out people get `off`
+    from the decision API, so their cases report the outcome only."""
+    drafted = at - timedelta(minutes=rng.randint(2, 6))
+    decided = rng.choices(
+        (EventKind.ACCEPTED, EventKind.EDITED, EventKind.OVERRIDDEN), weights=(78, 17, 5)
+    )[0]
+    tokens = {"input_tokens": rng.randint(900, 1600), "output_tokens": rng.randint(150, 320)}
+    return [
+        EventData(
+            event_id=uuid.uuid5(EVENT_NAMESPACE, f"{name}:invocation"),
+            user_ref=user_ref,
+            kind=EventKind.INVOCATION,
+            occurred_at=drafted,
+            latency_ms=rng.randint(700, 2400),
+            attrs=tokens,
+        ),
+        EventData(
+            event_id=uuid.uuid5(EVENT_NAMESPACE, f"{name}:decision"),
+            user_ref=user_ref,
+            kind=decided,
+            occurred_at=drafted + timedelta(seconds=rng.randint(20, 90)),
+        ),
+    ]
+
+
 def _held_out_or_ai(workflow: Workflow, person: User, story: OutcomeStory) -> str:
     return "holdout" if in_holdout(workflow.pk, member_key(person.pk), story.holdout) else "ai"
 
@@ -199,8 +248,9 @@ class OutcomesSeeded:
 
 def demo_outcomes_seed(*, workflows: list[Workflow]) -> OutcomesSeeded:
     """The outcome stories of the demo workflows that are live and have no outcome metric yet:
-    the metric, the study cohort with its holdout, four weeks of outcome events through the
-    ingestion service, the rollups, and (for one) an impact threshold."""
+    the metric, the study cohort with its holdout, four weeks of outcome events (and the AI
+    arm's use of the AI) through the ingestion service, the rollups, and (for one) an impact
+    threshold."""
     told, stored = [], 0
     for workflow in workflows:
         story = STORIES.get(workflow.slug)
@@ -222,9 +272,8 @@ def demo_outcomes_seed(*, workflows: list[Workflow]) -> OutcomesSeeded:
         _cohort(workflow, story, since)
         events = _events(workflow, story, since)
         for start in range(0, len(events), BATCH):
-            stored += usage_events_store(
-                workflow=workflow, events=events[start : start + BATCH]
-            ).accepted
+            usage_events_store(workflow=workflow, events=events[start : start + BATCH])
+        stored += sum(1 for e in events if e.kind == EventKind.OUTCOME)
         if story.threshold is not None:
             threshold_create(
                 workflow=workflow,

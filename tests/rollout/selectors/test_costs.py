@@ -4,6 +4,7 @@ through the evaluator as the gates read them."""
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from rollout.models import Cohort, CohortMember, Metric, Verdict
 from rollout.selectors.costs import MAX_UNKNOWN_SHARE, cost_forecast, people_live_at
@@ -196,3 +197,22 @@ def test_a_forecast_without_known_costs_says_so(workflow):
         None,
         None,
     )
+
+
+def test_the_people_at_a_phase_leave_out_the_holdout_but_not_who_was_moved_out(workflow):
+    from rollout.models import HoldoutRelease
+    from rollout.selectors.decision import in_holdout
+
+    cohort = Cohort.objects.create(
+        workflow=workflow, name="Study", enrolled_phase="limited", holdout_percentage=50
+    )
+    people = [UserFactory(email=f"s{i}@example.com") for i in range(40)]
+    for person in people:
+        CohortMember.objects.create(cohort=cohort, user=person)
+    held = [p for p in people if in_holdout(workflow.pk, member_key(p.pk), 50)]
+    assert 0 < len(held) < 40
+    assert people_live_at(workflow, "limited") == 40 - len(held)
+    HoldoutRelease.objects.create(
+        cohort=cohort, user=held[0], released_by=held[0], released_at=timezone.now(), reason="x"
+    )
+    assert people_live_at(workflow, "limited") == 40 - len(held) + 1
