@@ -39,6 +39,7 @@ SECTIONS = [
     "Thresholds",
     "Reviews",
     "Usage",
+    "Outcome metrics",
     "AI configuration",
     "Feedback",
     "Review queue",

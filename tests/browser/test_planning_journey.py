@@ -193,7 +193,7 @@ def test_owner_plans_and_an_ops_leader_approves_the_promotion(
 
     # Thresholds: one on the error rate.
     page.get_by_role("link", name="Thresholds", exact=True).click()
-    page.get_by_label("Metric").select_option(label="Error rate")
+    page.get_by_label(re.compile(r"^Metric")).select_option(label="Error rate")
     page.get_by_label("Passes when the value is").select_option(label="at most")
     page.get_by_label("Limit (%, ms or amount)").fill("2")
     page.get_by_label("Window (days)").fill("7")
