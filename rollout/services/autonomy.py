@@ -111,7 +111,7 @@ def _set_level(cohort: Cohort, level: str, rate: int | None, actor: User | None,
         workflow=cohort.workflow,
         actor=actor,
         verb=verb,
-        target=f"cohort {cohort.name}",
+        target=f"of cohort {cohort.name}",
         changes={"Review level": [before, level_text(level, cohort.review_sample_rate)]},
         note=note,
     )
@@ -178,7 +178,7 @@ def autonomy_change(
         workflow=workflow,
         actor=actor,
         verb="requested less review",
-        target=f"cohort {cohort.name}",
+        target=f"for cohort {cohort.name}",
         changes={"Review level": label.split(" → ")},
         note=note,
     )
@@ -284,8 +284,8 @@ def _record_approval(
     activity_record(
         workflow=cohort.workflow,
         actor=actor,
-        verb="approved less review despite its gate" if override_reason else "approved less review",
-        target=f"cohort {cohort.name}",
+        verb="approved less review",
+        target=f"for cohort {cohort.name}" + (" despite its gate" if override_reason else ""),
         note=note.strip(),
     )
     if request.approvals.count() < cohort.workflow.required_approvals:

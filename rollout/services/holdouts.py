@@ -61,8 +61,8 @@ def holdout_release(*, cohort: Cohort, user: User, actor: User, reason: str) -> 
     activity_record(
         workflow=cohort.workflow,
         actor=actor,
-        verb="moved out of the holdout",
-        target=f"cohort {cohort.name}",
+        verb="moved someone out of the holdout",
+        target=f"of cohort {cohort.name}",
         changes={"holdout member": [user.email, "—"]},
         note=reason,
     )

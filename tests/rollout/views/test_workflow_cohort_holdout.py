@@ -53,7 +53,7 @@ def test_moving_someone_out_is_recorded(workflow, workflow_owner, setup):
         workflow_owner,
         "Leads the pilot team.",
     )
-    entry = ActivityEntry.objects.get(verb="moved out of the holdout")
+    entry = ActivityEntry.objects.get(verb="moved someone out of the holdout")
     assert entry.changes == {"holdout member": [person.email, "—"]}
     page = client.get(url(workflow, setup.cohort))
     assert person.pk not in [row["user"].pk for row in page.context["rows"]]
