@@ -306,6 +306,25 @@ def headline(figures_list: list[ImpactFigures]) -> str:
     return headline_text(chosen)
 
 
+def headline_short(figures_list: list[ImpactFigures]) -> str:
+    """The portfolio's few words for the same metric as `headline`: e.g. "Handle time: AI
+    −87.8 s, better" — "better" or "worse" only when the 95% interval is clear of zero that way,
+    "unclear" when it straddles zero."""
+    if not figures_list:
+        return ""
+    figures = next((f for f in figures_list if f.enough), figures_list[0])
+    metric = figures.metric
+    if not figures.enough:
+        return f"{metric.label}: not enough data yet"
+    fixed = figures.fixed
+    if fixed.low > 0 or fixed.high < 0:
+        ai_higher = fixed.low > 0
+        word = "better" if ai_higher == metric.higher_is_better else "worse"
+    else:
+        word = "unclear"
+    return f"{metric.label}: AI {format_outcome(fixed.estimate, metric.unit, signed=True)}, {word}"
+
+
 def impact_alpha_note(conditions: int) -> str:
     """What the gate and thresholds page say of the α each impact condition is judged at."""
     if conditions < 1:

@@ -15,7 +15,7 @@ from rollout.models import PHASE_ORDER, Workflow
 from rollout.permissions import AnyUser, can_create_workflow
 from rollout.selectors.escalations import OpenEscalations, open_escalation_counts
 from rollout.selectors.health import workflow_health
-from rollout.selectors.impact import headline, impact_headlines
+from rollout.selectors.impact import headline, headline_short, impact_headlines
 from rollout.selectors.incidents import open_incident_counts
 from rollout.selectors.portfolio import ADOPTION_DAYS  # the home's summary counts the same days
 from rollout.selectors.usage import usage_totals_by_workflow
@@ -94,6 +94,7 @@ def _annotate(user: AnyUser, workflows: list[Workflow]) -> None:
         if not workflow.shows_health:
             continue
         workflow.impact_headline = headline(impacts.get(workflow.pk, []))
+        workflow.impact_short = headline_short(impacts.get(workflow.pk, []))
         total = totals.get(workflow.pk, {"active_users": 0, "members": 0})
         members, active = total["members"], min(total["active_users"], total["members"])
         workflow.adoption = active / members if members else None

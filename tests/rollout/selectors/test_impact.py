@@ -119,3 +119,23 @@ def test_outcome_figures_are_written_for_people():
     assert format_outcome(4.2, "s", signed=True) == "+4.20 s"
     assert format_outcome(1234.5, "€") == "1,235 €"
     assert format_outcome(None, "s") == "—"
+
+
+def test_the_short_headline_says_better_worse_or_unclear_by_the_interval_and_direction():
+    from types import SimpleNamespace
+
+    from rollout.selectors.impact import headline_short
+
+    def figures(low, high, *, higher_is_better=False, enough=True):
+        metric = SimpleNamespace(label="Handle time", unit="s", higher_is_better=higher_is_better)
+        fixed = SimpleNamespace(estimate=(low + high) / 2, low=low, high=high)
+        return SimpleNamespace(metric=metric, fixed=fixed, enough=enough)
+
+    assert headline_short([]) == ""
+    assert headline_short([figures(-40, -20)]) == "Handle time: AI -30.0 s, better"
+    assert headline_short([figures(20, 40)]) == "Handle time: AI +30.0 s, worse"
+    assert headline_short([figures(-10, 30)]) == "Handle time: AI +10.0 s, unclear"
+    assert headline_short([figures(20, 40, higher_is_better=True)]).endswith(", better")
+    assert headline_short([figures(0, 0, enough=False)]) == "Handle time: not enough data yet"
+    # The first metric with enough data, as the long headline picks.
+    assert headline_short([figures(0, 0, enough=False), figures(-40, -20)]).endswith("better")

@@ -492,6 +492,10 @@ def test_portfolio_queries_stay_bounded_with_usage_and_health(
     assert {w.impact_headline for w in response.context["workflows"]} == {
         "Handle time: AI -30.0 s vs holdout (95% interval -33.1 s to -26.9 s; 12 and 12 people)"
     }
+    # The row shows a few words (lower is better for handle time), the sentence on hover.
+    assert {w.impact_short for w in response.context["workflows"]} == {
+        "Handle time: AI -30.0 s, better"
+    }
     with django_assert_max_num_queries(19):
         response = owner_client.get(URL, {"sort": "-adoption"})
     assert len(response.context["workflows"]) == 12
