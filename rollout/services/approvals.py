@@ -9,9 +9,12 @@ so the notifications commit with it.
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 from accounts.models import EmailCategory, User
-from accounts.roles import OPS_LEADERS
+from accounts.roles import OPS_LEADERS, is_ops_leader
+from core.errors import ApplicationError
 from rollout.models import Workflow
 from rollout.services.notifications import notification_send
 
@@ -70,3 +73,28 @@ def approval_outcome_send(
         email=EmailCategory.UPDATES,
     )
     return True
+
+
+@dataclass(frozen=True)
+class ApproverRefusals:
+    """What an approval of one kind of request (a promotion, a review-level change) says when the
+    person may not approve it."""
+
+    ops_only: str
+    not_open: str
+    own_request: str
+    already_approved: str
+
+
+def approver_check(request: Any, actor: User, *, pending: str, refusals: ApproverRefusals) -> None:
+    """Who may approve a request waiting for approvals (`request.status`, `requested_by_id`,
+    `approvals`): an ops leader other than the requester, once, while it is `pending`. Raises
+    ApplicationError with the kind's message otherwise."""
+    if not is_ops_leader(actor):
+        raise ApplicationError(refusals.ops_only)
+    if request.status != pending:
+        raise ApplicationError(refusals.not_open)
+    if request.requested_by_id == actor.pk:
+        raise ApplicationError(refusals.own_request)
+    if request.approvals.filter(approver=actor).exists():
+        raise ApplicationError(refusals.already_approved)

@@ -36,7 +36,12 @@ from rollout.models import (
 )
 from rollout.permissions import can_change_workflow
 from rollout.services.activity import activity_record
-from rollout.services.approvals import approval_outcome_send, approval_request_send
+from rollout.services.approvals import (
+    ApproverRefusals,
+    approval_outcome_send,
+    approval_request_send,
+    approver_check,
+)
 from rollout.services.decision_cache import plan_changed
 
 MSG_NOT_ALLOWED = "Only the workflow's owner or an ops leader can change a cohort's review level."
@@ -56,6 +61,7 @@ MSG_OPS_ONLY = "Only ops leaders can approve or reject review-level changes."
 MSG_OWN_REQUEST = "You requested this change; another ops leader must approve it."
 MSG_ALREADY_APPROVED = "You have already approved this change."
 MSG_NOT_OPEN = "This review-level change is no longer waiting."
+_REFUSALS = ApproverRefusals(MSG_OPS_ONLY, MSG_NOT_OPEN, MSG_OWN_REQUEST, MSG_ALREADY_APPROVED)
 MSG_LAPSED = "The gate changed since this change was requested ({changed}), so the request lapsed."
 MSG_GATE_FAILING = "The gate is not passing ({blocking}): approve despite it with a written reason."
 MSG_OVERRIDE_REASON_REQUIRED = "Write why this change should go ahead despite the gate."
@@ -237,14 +243,7 @@ def _approve(
     with transaction.atomic():
         cohort = _lock_cohort(request.cohort_id)
         request = _lock_request(request.pk, cohort)
-        if not is_ops_leader(actor):
-            raise ApplicationError(MSG_OPS_ONLY)
-        if request.status != AutonomyStatus.PENDING:
-            raise ApplicationError(MSG_NOT_OPEN)
-        if request.requested_by_id == actor.pk:
-            raise ApplicationError(MSG_OWN_REQUEST)
-        if request.approvals.filter(approver=actor).exists():
-            raise ApplicationError(MSG_ALREADY_APPROVED)
+        approver_check(request, actor, pending=AutonomyStatus.PENDING, refusals=_REFUSALS)
         if cohort.review_level != request.from_level:
             moved = MSG_LEVEL_MOVED.format(level=level_text(cohort.review_level, None).lower())
             _close(request, None, AutonomyStatus.LAPSED, moved)

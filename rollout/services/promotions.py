@@ -39,7 +39,12 @@ from rollout.selectors.blackouts import (
 )
 from rollout.selectors.thresholds import has_quality_threshold
 from rollout.services.activity import activity_record
-from rollout.services.approvals import approval_outcome_send, approval_request_send
+from rollout.services.approvals import (
+    ApproverRefusals,
+    approval_outcome_send,
+    approval_request_send,
+    approver_check,
+)
 from rollout.services.blackouts import blackout_message
 from rollout.services.decision_cache import plan_changed
 from rollout.services.follows import followers_notify_phase_change
@@ -55,6 +60,7 @@ MSG_OPS_ONLY = "Only ops leaders can approve or reject promotions."
 MSG_OWN_REQUEST = "You requested this promotion; another ops leader must approve it."
 MSG_ALREADY_APPROVED = "You have already approved this promotion."
 MSG_NOT_OPEN = "This promotion request is no longer open."
+_REFUSALS = ApproverRefusals(MSG_OPS_ONLY, MSG_NOT_OPEN, MSG_OWN_REQUEST, MSG_ALREADY_APPROVED)
 MSG_LAPSED = (
     "The gate changed since this promotion was requested ({changed}), so the request lapsed."
 )
@@ -254,14 +260,7 @@ def _approve(
     with transaction.atomic():
         workflow = _lock_workflow(request.workflow_id)
         request = _lock_request(request.pk, workflow)
-        if not is_ops_leader(actor):
-            raise ApplicationError(MSG_OPS_ONLY)
-        if request.status != PromotionStatus.PENDING:
-            raise ApplicationError(MSG_NOT_OPEN)
-        if request.requested_by_id == actor.pk:
-            raise ApplicationError(MSG_OWN_REQUEST)
-        if request.approvals.filter(approver=actor).exists():
-            raise ApplicationError(MSG_ALREADY_APPROVED)
+        approver_check(request, actor, pending=PromotionStatus.PENDING, refusals=_REFUSALS)
         gate = _current_gate(request)
         lapsed = None
         if gate.fingerprint != request.gate_fingerprint:
