@@ -3,7 +3,7 @@
 * Support reply drafting: an "outcome study" cohort of tier-1 agents, enrolled at the limited
   roll-out with half of it held out, reports each ticket's handle time; the AI's agents handle
   tickets about a minute faster, and the interval is clear of zero. An impact threshold asks
-  for at least 20 s.
+  for at least 10 s.
 * Contract clause review: a study cohort of reviewers reports each contract's review time; the
   AI makes no clear difference yet, and the interval straddles zero.
 
@@ -78,10 +78,12 @@ STORIES = {
         unit="s",
         baseline=420.0,
         effect=-65.0,
-        person_sd=35.0,
+        # Small enough that whichever agents the hash holds out (it hangs on primary keys, which
+        # differ between databases), the always-valid interval clears the threshold.
+        person_sd=25.0,
         case_sd=90.0,
         cases_per_day=(4, 9),
-        threshold=20.0,
+        threshold=10.0,
     ),
     "contract-clause-review": OutcomeStory(
         cohort="Contract outcome study",
