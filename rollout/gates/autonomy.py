@@ -16,14 +16,12 @@ Moving up (more review) has no gate: safety never waits (rollout.services.autono
 every new event.
 """
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.utils import timezone
 
-from rollout.gates.registry import Check
+from rollout.gates.registry import Check, Checklist
 from rollout.lib.numbers import format_count
 from rollout.models import (
     Cohort,
@@ -56,7 +54,7 @@ LABEL_REVIEWED = "Reviewed error rate"
 
 
 @dataclass(frozen=True)
-class LadderGate:
+class LadderGate(Checklist):
     """The checklist of one step down the ladder, shaped like a promotion Gate for the page."""
 
     cohort: Cohort
@@ -64,33 +62,8 @@ class LadderGate:
     to_level: str
     checks: list[Check] = field(default_factory=list)
 
-    @property
-    def passed(self) -> bool:
-        return all(check.passed for check in self.checks)
-
-    @property
-    def blocking(self) -> list[Check]:
-        order = {Verdict.FAIL: 0, Verdict.MARGINAL: 1}
-        return sorted(
-            (c for c in self.checks if not c.passed), key=lambda c: order.get(c.status, 2)
-        )
-
-    @property
-    def passing(self) -> list[Check]:
-        return [c for c in self.checks if c.passed]
-
-    @property
-    def fingerprint(self) -> str:
-        material = [self.cohort.pk, self.from_level, self.to_level] + [
-            [c.key, c.inputs] for c in self.checks
-        ]
-        return hashlib.sha256(json.dumps(material).encode()).hexdigest()
-
-    def snapshot(self) -> list[dict[str, str]]:
-        return [
-            {"key": c.key, "label": c.label, "status": str(c.status), "reason": c.reason}
-            for c in self.checks
-        ]
+    def _identity(self) -> list:
+        return [self.cohort.pk, self.from_level, self.to_level]
 
 
 def _judge(value: float | None, sample: int, *, limit: float, marginal: float | None,

@@ -52,11 +52,19 @@ class Check:
         return self.status == Verdict.PASS
 
 
-@dataclass(frozen=True)
-class Gate:
-    from_phase: Phase
-    to_phase: Phase
-    checks: list[Check] = field(default_factory=list)
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class Checklist:
+    """What a gate's checklist says as a whole, for a promotion's Gate and a review-level
+    change's (rollout.gates.autonomy.LadderGate): subclasses hold `checks` and name what the
+    checklist is about in `_identity`."""
+
+    checks: list[Check]
+
+    def _identity(self) -> list:
+        raise NotImplementedError
 
     @property
     def passed(self) -> bool:
@@ -77,15 +85,37 @@ class Gate:
 
     @property
     def fingerprint(self) -> str:
-        material = [self.from_phase.pk, self.to_phase.pk] + [[c.key, c.inputs] for c in self.checks]
+        material = self._identity() + [[c.key, c.inputs] for c in self.checks]
         return hashlib.sha256(json.dumps(material).encode()).hexdigest()
 
     def snapshot(self) -> list[dict[str, str]]:
-        """The checklist as stored with a promotion request (JSON)."""
+        """The checklist as stored with a request (JSON), with a digest of each condition's
+        inputs so that `changed_since` can say which changed."""
         return [
-            {"key": c.key, "label": c.label, "status": str(c.status), "reason": c.reason}
+            {
+                "key": c.key,
+                "label": c.label,
+                "status": str(c.status),
+                "reason": c.reason,
+                "inputs": _digest(c.inputs),
+            }
             for c in self.checks
         ]
+
+    def changed_since(self, snapshot: list[dict[str, str]]) -> list[str]:
+        """The labels of the conditions whose inputs differ from a stored `snapshot`'s."""
+        before = {item["key"]: item.get("inputs") for item in snapshot}
+        return [c.label for c in self.checks if before.get(c.key) != _digest(c.inputs)]
+
+
+@dataclass(frozen=True)
+class Gate(Checklist):
+    from_phase: Phase
+    to_phase: Phase
+    checks: list[Check] = field(default_factory=list)
+
+    def _identity(self) -> list:
+        return [self.from_phase.pk, self.to_phase.pk]
 
 
 ConditionFn = Callable[[GateContext], Outcome]

@@ -14,8 +14,6 @@ Every write locks the cohort row first, so requests, approvals and immediate cha
 enrolment are serialised. A changed level invalidates cached decisions (decision_cache).
 """
 
-import hashlib
-
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -96,15 +94,6 @@ def _cohorts_url(cohort: Cohort) -> str:
     return f"{url}#cohort-{cohort.pk}-review"
 
 
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _snapshot(gate: LadderGate) -> list[dict[str, str]]:
-    inputs = {check.key: _digest(check.inputs) for check in gate.checks}
-    return [dict(item, inputs=inputs[item["key"]]) for item in gate.snapshot()]
-
-
 def _set_level(cohort: Cohort, level: str, rate: int | None, actor: User | None, note: str,
                verb: str) -> None:  # fmt: skip
     before = level_text(cohort.review_level, cohort.review_sample_rate)
@@ -174,7 +163,7 @@ def autonomy_change(
         sample_rate=rate,
         requested_by=actor,
         note=note,
-        gate_snapshot=_snapshot(gate),
+        gate_snapshot=gate.snapshot(),
         gate_fingerprint=gate.fingerprint,
     )
     request.full_clean()
@@ -260,8 +249,7 @@ def _approve(
 
 
 def _lapse(request: AutonomyRequest, gate: LadderGate) -> str:
-    before = {item["key"]: item.get("inputs") for item in request.gate_snapshot}
-    changed = [c.label for c in gate.checks if before.get(c.key) != _digest(c.inputs)]
+    changed = gate.changed_since(request.gate_snapshot)
     message = MSG_LAPSED.format(changed=", ".join(changed) or "its conditions")
     _close(request, None, AutonomyStatus.LAPSED, message)
     return message

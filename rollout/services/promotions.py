@@ -6,7 +6,6 @@ if two promotions ever raced past the lock. An approval is given against one exa
 (its fingerprint): if the gate's inputs changed since the request, the request lapses instead.
 """
 
-import hashlib
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -96,20 +95,8 @@ def _phase(pk: int, workflow: Workflow) -> Phase:
     return phase
 
 
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def gate_snapshot(gate: Gate) -> list[dict[str, str]]:
-    """The gate's checklist plus a digest of each condition's inputs (to say which changed)."""
-    inputs = {check.key: _digest(check.inputs) for check in gate.checks}
-    return [dict(item, inputs=inputs[item["key"]]) for item in gate.snapshot()]
-
-
 def _changed_labels(request: PromotionRequest, gate: Gate) -> list[str]:
-    before = {item["key"]: item.get("inputs") for item in request.gate_snapshot}
-    changed = [c.label for c in gate.checks if before.get(c.key) != _digest(c.inputs)]
-    return changed or ["the phases it moves between"]
+    return gate.changed_since(request.gate_snapshot) or ["the phases it moves between"]
 
 
 def _current_gate(request: PromotionRequest) -> Gate:
@@ -205,7 +192,7 @@ def promotion_request(
         requested_by=actor,
         note=note.strip(),
         scheduled_for=scheduled_for,
-        gate_snapshot=gate_snapshot(gate),
+        gate_snapshot=gate.snapshot(),
         gate_fingerprint=gate.fingerprint,
     )
     request.full_clean()
