@@ -4,6 +4,7 @@
 that answer with a response of their own (the endpoint modules hold a Router, not the API).
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -50,6 +51,9 @@ class RolloutAPI(NinjaAPI):
         kwargs.setdefault("renderer", RENDERER)
         kwargs.setdefault("parser", JsonParser())
         super().__init__(**kwargs)
+        # Functions that add paths served outside /api/v1/ (the open-standard endpoints, mounted
+        # at their standard's own URLs) to this API's OpenAPI document, so its docs list them.
+        self.extra_openapi: list[Callable[[dict[str, Any]], None]] = []
         self.add_exception_handler(HttpError, self._http_error)
         self.add_exception_handler(ValidationError, validation_error)
         self.add_exception_handler(AuthenticationError, authentication_error)
@@ -80,6 +84,8 @@ class RolloutAPI(NinjaAPI):
 
     def get_openapi_schema(self, **kwargs: Any) -> OpenAPISchema:
         schema = super().get_openapi_schema(**kwargs)
+        for add_paths in self.extra_openapi:
+            add_paths(schema)
         hoist_local_defs(schema)
         examples_as_objects(schema)
         add_common_errors(schema)
