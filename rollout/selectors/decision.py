@@ -8,6 +8,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any, Literal
 
 from django.conf import settings
@@ -78,6 +79,22 @@ NOT_BRIEFED = "not_briefed"
 HOLDOUT = "holdout"
 
 
+class Basis(StrEnum):
+    """How a decision was reached: what OFREP's `reason` is derived from (rollout.api.ofrep) and
+    what its metadata names as Rollout's own reason. Not part of the native API's answer."""
+
+    RETIRED = "retired"
+    NOT_STARTED = "not_started"  # no phase in progress: before the plan starts, or after it
+    AUDIT = "audit"
+    PAUSED = "paused"
+    SHADOW = "shadow"
+    NOT_ENROLLED = "not_enrolled"  # in no cohort enrolled for the phase (or no one named)
+    OUTSIDE_PERCENTAGE = "outside_percentage"  # in one, but outside its percentage
+    HOLDOUT = HOLDOUT
+    NOT_BRIEFED = NOT_BRIEFED
+    ENROLLED = "enrolled"
+
+
 @dataclass(frozen=True)
 class Decision:
     mode: Mode
@@ -98,6 +115,12 @@ class Decision:
     # (whole percent) only at "sample".
     review_level: str | None = None
     review_sample_rate: int | None = None
+    # How the answer was reached (Basis), whether a hash decided it (the percentage's or the
+    # holdout's: OFREP's SPLIT) and the person's percentage bucket when one was consulted. Not
+    # part of the native answer, nor of equality: two answers saying the same are equal.
+    basis: str | None = field(default=None, compare=False)
+    split: bool = field(default=False, compare=False)
+    bucket: int | None = field(default=None, compare=False)
 
     def body(self) -> dict[str, Any]:
         """The API's JSON answer: `reason` and `briefing_url` only when they say something (a
@@ -209,7 +232,15 @@ def _briefed(workflow: Workflow, kind: str, live: Decision, acknowledged: int | 
         if timezone.now() < grace_end:
             return replace(live, valid_until=grace_end.timestamp())
     # As a paused phase answers: the fallback the owner chose (shadow or off).
-    return Decision(workflow.fallback_mode, kind, None, NOT_BRIEFED, briefing_url(workflow.slug))
+    return Decision(
+        workflow.fallback_mode,
+        kind,
+        None,
+        NOT_BRIEFED,
+        briefing_url(workflow.slug),
+        basis=Basis.NOT_BRIEFED,
+        bucket=live.bucket,
+    )
 
 
 def decide(workflow_slug: str, user_ref: str) -> Decision:
@@ -226,16 +257,19 @@ def decide(workflow_slug: str, user_ref: str) -> Decision:
 def _decide_for(workflow: Workflow, user_ref: str) -> Decision:
     kind, status = workflow.phase_kind, workflow.phase_status
     if workflow.retired_at is not None:
-        return Decision("off")  # retired: off for everyone, whatever its phases say
-    if kind is None or kind == PhaseKind.AUDIT:
-        return Decision("off", kind)
+        # Retired: off for everyone, whatever its phases say.
+        return Decision("off", basis=Basis.RETIRED)
+    if kind is None:
+        return Decision("off", kind, basis=Basis.NOT_STARTED)
+    if kind == PhaseKind.AUDIT:
+        return Decision("off", kind, basis=Basis.AUDIT)
     if status == PhaseStatus.PAUSED:
-        return Decision(workflow.fallback_mode, kind)
+        return Decision(workflow.fallback_mode, kind, basis=Basis.PAUSED)
     if kind == PhaseKind.SHADOW:
-        return Decision("shadow", kind)
+        return Decision("shadow", kind, basis=Basis.SHADOW)
     ref = user_ref.strip()
     if not ref:
-        return Decision("off", kind)
+        return Decision("off", kind, basis=Basis.NOT_ENROLLED)
     memberships = (
         CohortMember.objects.filter(
             Q(user__email__iexact=ref) | Q(user__external_id=ref),
@@ -260,18 +294,40 @@ def _decide_for(workflow: Workflow, user_ref: str) -> Decision:
         )
         .order_by("cohort__name")
     )
+    hashed_out: int | None = None  # the bucket, when a percentage left the person out
     for membership in memberships:
         cohort = membership.cohort
         key = member_key(membership.user_id)
+        bucket = percentage_bucket(workflow.pk, key)
         if in_percentage(workflow.pk, key, cohort.percentage):
             # Before the briefing: a control group must not depend on who read the briefing.
-            if not membership.released and in_holdout(workflow.pk, key, cohort.holdout_percentage):
-                return Decision("off", kind, cohort.name, HOLDOUT)
-            live = Decision("live", kind, cohort.name, **review_of(cohort))
+            held_out_by_hash = not membership.released and cohort.holdout_percentage > 0
+            if held_out_by_hash and in_holdout(workflow.pk, key, cohort.holdout_percentage):
+                return Decision(
+                    "off",
+                    kind,
+                    cohort.name,
+                    HOLDOUT,
+                    basis=Basis.HOLDOUT,
+                    split=True,
+                    bucket=bucket,
+                )
+            live = Decision(
+                "live",
+                kind,
+                cohort.name,
+                **review_of(cohort),
+                basis=Basis.ENROLLED,
+                split=cohort.percentage < 100 or held_out_by_hash,
+                bucket=bucket,
+            )
             if not briefing_gates(workflow, kind):
                 return live
             return _briefed(workflow, kind, live, membership.acknowledged)
-    return Decision("off", kind)
+        hashed_out = bucket
+    if hashed_out is not None:
+        return Decision("off", kind, basis=Basis.OUTSIDE_PERCENTAGE, split=True, bucket=hashed_out)
+    return Decision("off", kind, basis=Basis.NOT_ENROLLED)
 
 
 def review_of(cohort: Cohort) -> dict[str, Any]:
@@ -375,6 +431,9 @@ def _decide_through_cache(
         decision.config_version,
         decision.review_level,
         decision.review_sample_rate,
+        decision.basis,
+        decision.split,
+        decision.bucket,
     )
     cache.set(key, value, DECISION_TIMEOUT)
     return version, decision
