@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
-from django.urls import URLPattern, URLResolver, include, path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 
 from rollout.api import api
+from rollout.api.ofrep.views import ofrep_evaluate_flag, ofrep_evaluate_flags
 from rollout.views.health import healthz
 from rollout.views.metrics import metrics
 
@@ -27,6 +28,12 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", _token_authenticated(api.urls)),
+    # OFREP at the standard's own paths (rollout/api/ofrep). Any key, even empty or with a slash,
+    # reaches the view, so an unknown one is the protocol's JSON 404, never Django's HTML page.
+    path("ofrep/v1/evaluate/flags", ofrep_evaluate_flags, name="ofrep_evaluate_flags"),
+    re_path(
+        r"^ofrep/v1/evaluate/flags/(?P<key>[\s\S]*)\Z", ofrep_evaluate_flag, name="ofrep_evaluate_flag"
+    ),
     path("", include("accounts.urls")),
     path("", include("rollout.urls")),
 ]

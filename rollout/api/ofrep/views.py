@@ -1,0 +1,180 @@
+"""OFREP's two endpoints, plain Django views at the standard's own URLs (outside ninja: the
+protocol defines every status and body, and the single evaluation is as hot as the native
+decision endpoint).
+
+Each request: the token (Authorization: Bearer, or X-API-Key) → the rate limit → the flag key
+(single) → the body → the decision from decide_cached. Warm, that is no database query: the
+token and the decision both come from memory or the shared cache.
+"""
+
+import functools
+import json
+import math
+import re
+from typing import Any
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotModified
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from rollout.api.checks import UnreadableBody, read_json
+from rollout.api.edge import View, guarded
+from rollout.api.errors import WWW_AUTHENTICATE, json_error, unexpected_error
+from rollout.api.limits import MSG_BODY_TOO_LARGE, body_too_large
+from rollout.api.ofrep import answers
+from rollout.api.ofrep.answers import ErrorCode
+from rollout.api.throttling import TokenRateThrottle
+from rollout.models import ApiToken
+from rollout.selectors.decision import UnknownWorkflow, decide_cached
+from rollout.services.api_tokens import api_token_authenticate
+
+JSON = "application/json"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # as the native API's `user`
+_THROTTLE = TokenRateThrottle()
+
+
+def _json(body: bytes | dict[str, Any], status: int = 200) -> HttpResponse:
+    if isinstance(body, dict):
+        body = json.dumps(body).encode()
+    return HttpResponse(body, status=status, content_type=JSON)
+
+
+class Refused(Exception):
+    """A request answered with an error before any evaluation; `response` is the answer."""
+
+    def __init__(self, response: HttpResponse) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+def _plaintext(request: HttpRequest) -> str:
+    # META, not request.headers: building the headers mapping costs more than the lookup.
+    scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.META.get("HTTP_X_API_KEY", "").strip()
+
+
+def _admitted(request: HttpRequest) -> ApiToken:
+    """The request's token, counted by the rate limit; raises Refused with the 401 or 429."""
+    plaintext = _plaintext(request)
+    token = api_token_authenticate(plaintext) if plaintext else None
+    if token is None:
+        message = answers.MSG_INVALID_TOKEN if plaintext else answers.MSG_MISSING_TOKEN
+        # The spec gives a 401 no body; this is its general error shape.
+        response = _json({"errorDetails": message}, status=401)
+        response["WWW-Authenticate"] = WWW_AUTHENTICATE
+        raise Refused(response)
+    request.auth = token  # the throttle counts by it
+    if not _THROTTLE.allow_request(request):
+        response = _json({"errorDetails": answers.MSG_RATE_LIMITED}, status=429)
+        # Whole seconds: the Python provider reads only those (or an HTTP date).
+        response["Retry-After"] = str(max(1, math.ceil(_THROTTLE.wait())))
+        raise Refused(response)
+    return token
+
+
+def _person(body: bytes) -> tuple[ErrorCode, str] | str:
+    """The context's targetingKey, or the error code and details that refuse the body."""
+    try:
+        payload, _ = read_json(body)  # non-finite numbers may sit in ignored attributes
+    except UnreadableBody as exc:
+        return ErrorCode.PARSE_ERROR, exc.message
+    if not isinstance(payload, dict):
+        return ErrorCode.PARSE_ERROR, answers.MSG_NOT_AN_OBJECT
+    if "context" not in payload:
+        # What the Python provider sends when the application gives no context.
+        return ErrorCode.TARGETING_KEY_MISSING, answers.MSG_NO_CONTEXT
+    context = payload["context"]
+    if not isinstance(context, dict):
+        return ErrorCode.INVALID_CONTEXT, answers.MSG_CONTEXT_NOT_AN_OBJECT
+    ref = context.get("targetingKey")
+    if ref is None:
+        return ErrorCode.TARGETING_KEY_MISSING, answers.MSG_NO_TARGETING_KEY
+    if not isinstance(ref, str):
+        return ErrorCode.INVALID_CONTEXT, answers.MSG_TARGETING_KEY_NOT_TEXT
+    ref = ref.strip()
+    if not ref:
+        return ErrorCode.TARGETING_KEY_MISSING, answers.MSG_NO_TARGETING_KEY
+    if len(ref) > answers.MAX_TARGETING_KEY:
+        return ErrorCode.INVALID_CONTEXT, answers.MSG_TARGETING_KEY_TOO_LONG
+    if _CONTROL.search(ref):
+        return ErrorCode.INVALID_CONTEXT, answers.MSG_TARGETING_KEY_CONTROL
+    return ref
+
+
+def _not_found(key: str) -> HttpResponse:
+    return _json(answers.error(ErrorCode.FLAG_NOT_FOUND, answers.MSG_FLAG_NOT_FOUND, key), 404)
+
+
+@require_POST
+def _evaluate_flag(request: HttpRequest, key: str) -> HttpResponse:
+    try:
+        token = _admitted(request)
+    except Refused as refused:
+        return refused.response
+    # Another workflow's slug and a missing one get the same answer: existence is not leaked.
+    if key != token.workflow.slug:
+        return _not_found(key)
+    person = _person(request.body)
+    if isinstance(person, tuple):
+        return _json(answers.error(*person, key=key), status=400)
+    try:
+        decision = decide_cached(key, person)
+    except UnknownWorkflow:  # renamed or deleted since the token was looked up
+        return _not_found(key)
+    return _json(answers.evaluation_bytes(key, decision))
+
+
+@require_POST
+def _evaluate_flags(request: HttpRequest) -> HttpResponse:
+    try:
+        token = _admitted(request)
+    except Refused as refused:
+        return refused.response
+    person = _person(request.body)
+    if isinstance(person, tuple):
+        return _json(answers.error(*person), status=400)
+    slug = token.workflow.slug
+    try:
+        flags = [answers.evaluation(slug, decide_cached(slug, person))]
+    except UnknownWorkflow:  # renamed or deleted since the token was looked up: no flag
+        flags = []
+    body = answers.bulk_bytes(flags)
+    etag = answers.etag(body)
+    # OFREP answers a matching If-None-Match on this POST with 304 (RFC 9110 would say 412 for
+    # a method other than GET or HEAD; the protocol defines the bulk request as a read).
+    if answers.none_match(request.META.get("HTTP_IF_NONE_MATCH", ""), etag):
+        response: HttpResponse = HttpResponseNotModified()
+    else:
+        response = _json(body)
+    response["ETag"] = etag
+    return response
+
+
+def _at_the_edge(view: View) -> View:
+    """`view` behind edge.guarded (body limit, JSON on every error, a lost connection answered
+    again: both endpoints only read), open to requests without a session or CSRF token (the
+    API token authenticates them)."""
+    checked = guarded(view, repeatable=True)
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponseBase:
+        if "\x00" not in request.path and "%00" not in request.META.get("QUERY_STRING", ""):
+            return checked(request, *args, **kwargs)
+        # guarded refuses a NUL in the path or query in the native API's shape, because it would
+        # reach PostgreSQL as an error. Here the query is never read and the key is only compared
+        # in Python with the token's slug: the view answers (an unknown key's 404).
+        if body_too_large(request):
+            return json_error(413, MSG_BODY_TOO_LARGE)
+        try:
+            return view(request, *args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 — answered as guarded answers it
+            return unexpected_error(request, exc)
+
+    return csrf_exempt(login_not_required(wrapper))
+
+
+ofrep_evaluate_flag = _at_the_edge(_evaluate_flag)
+ofrep_evaluate_flags = _at_the_edge(_evaluate_flags)
