@@ -32,7 +32,9 @@ urlpatterns = [
     # reaches the view, so an unknown one is the protocol's JSON 404, never Django's HTML page.
     path("ofrep/v1/evaluate/flags", ofrep_evaluate_flags, name="ofrep_evaluate_flags"),
     re_path(
-        r"^ofrep/v1/evaluate/flags/(?P<key>[\s\S]*)\Z", ofrep_evaluate_flag, name="ofrep_evaluate_flag"
+        r"^ofrep/v1/evaluate/flags/(?P<key>[\s\S]*)\Z",
+        ofrep_evaluate_flag,
+        name="ofrep_evaluate_flag",
     ),
     path("", include("accounts.urls")),
     path("", include("rollout.urls")),
