@@ -213,6 +213,12 @@ MATRIX: dict[str, Entry] = {
     # The JSON API authenticates by bearer token, not session; its operations have their own
     # contract tests (tests/rollout/api). Here: the schema is public, whoever asks.
     "api:*": Entry(everyone(200)),
+    # OFREP authenticates by the workflow's API token only: a session, whoever's, is no token
+    # (tests/rollout/api/test_ofrep*.py have the token holders).
+    "ofrep_evaluate_flag": Entry(
+        everyone(401), method="post", kwargs=lambda w: {"key": w.workflow.slug}
+    ),
+    "ofrep_evaluate_flags": Entry(everyone(401), method="post"),
     # Accounts
     "login": Entry(everyone(302, anonymous=200)),  # signed-in users are sent home
     "logout": Entry(everyone(LOGIN), method="post"),
