@@ -47,11 +47,17 @@ MSG_NO_TARGETING_KEY = (
 MSG_TARGETING_KEY_NOT_TEXT = "context.targetingKey must be a string."
 MSG_TARGETING_KEY_TOO_LONG = f"context.targetingKey is longer than {MAX_TARGETING_KEY} characters."
 MSG_TARGETING_KEY_CONTROL = "context.targetingKey must not hold control characters (such as NUL)."
+MSG_BAD_QUERY = "The query string is not valid UTF-8 or not a query string."
+MSG_BAD_LAST_MODIFIED = (
+    "flagConfigLastModified must be Unix seconds or an RFC 3339 date-time, "
+    "e.g. 1771622898 or 2026-02-20T21:28:18Z."
+)
 MSG_FLAG_NOT_FOUND = "No flag has this key for this API token."
 MSG_MISSING_TOKEN = (
     "Send the workflow's API token: Authorization: Bearer <token>, or X-API-Key: <token>."
 )
 MSG_INVALID_TOKEN = "This API token is unknown or has been revoked."
+MSG_TWO_TOKENS = "Authorization and X-API-Key hold different tokens: send one."
 MSG_RATE_LIMITED = "Too many requests with this API token. Retry after the Retry-After seconds."
 
 _REASONS = {

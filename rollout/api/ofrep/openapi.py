@@ -210,7 +210,26 @@ def bulk() -> dict[str, Any]:
                     "in": "header",
                     "required": False,
                     "schema": {"type": "string"},
-                }
+                },
+                {
+                    "name": "flagConfigEtag",
+                    "in": "query",
+                    "required": False,
+                    "description": "Accepted and ignored (Rollout sends no change events).",
+                    "schema": {"type": "string"},
+                },
+                {
+                    "name": "flagConfigLastModified",
+                    "in": "query",
+                    "required": False,
+                    "description": "Accepted and ignored if well formed.",
+                    "schema": {
+                        "oneOf": [
+                            {"type": "integer", "minimum": 0},
+                            {"type": "string", "format": "date-time"},
+                        ]
+                    },
+                },
             ],
             "requestBody": _BODY,
             "responses": {

@@ -11,7 +11,9 @@ import functools
 import json
 import math
 import re
+from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotModified
@@ -48,12 +50,16 @@ class Refused(Exception):
         self.response = response
 
 
-def _plaintext(request: HttpRequest) -> str:
+def _plaintext(request: HttpRequest) -> str | None:
+    """The token sent as a bearer or as X-API-Key; "" if none; None if the two differ (a
+    request holding a wrong token is refused, whatever else it holds)."""
     # META, not request.headers: building the headers mapping costs more than the lookup.
     scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    return request.META.get("HTTP_X_API_KEY", "").strip()
+    bearer = value.strip() if scheme.lower() == "bearer" else ""
+    api_key = request.META.get("HTTP_X_API_KEY", "").strip()
+    if bearer and api_key and bearer != api_key:
+        return None
+    return bearer or api_key
 
 
 def _admitted(request: HttpRequest) -> ApiToken:
@@ -61,7 +67,9 @@ def _admitted(request: HttpRequest) -> ApiToken:
     plaintext = _plaintext(request)
     token = api_token_authenticate(plaintext) if plaintext else None
     if token is None:
-        message = answers.MSG_INVALID_TOKEN if plaintext else answers.MSG_MISSING_TOKEN
+        message = answers.MSG_MISSING_TOKEN if plaintext == "" else answers.MSG_INVALID_TOKEN
+        if plaintext is None:
+            message = answers.MSG_TWO_TOKENS
         # The spec gives a 401 no body; this is its general error shape.
         response = _json({"errorDetails": message}, status=401)
         response["WWW-Authenticate"] = WWW_AUTHENTICATE
@@ -104,6 +112,38 @@ def _person(body: bytes) -> tuple[ErrorCode, str] | str:
     return ref
 
 
+_RFC3339 = re.compile(
+    r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)", re.ASCII
+)
+
+
+def _query_problem(request: HttpRequest) -> str | None:
+    """What is wrong with the bulk request's query, if anything. OFREP defines two optional
+    parameters, sent after a change notification (ADR-0008): flagConfigEtag, any text, and
+    flagConfigLastModified, Unix seconds or an RFC 3339 date-time. Rollout sends no change
+    notifications and evaluates afresh anyway, so they change nothing; a malformed one is
+    refused as the spec's schema refuses it. Other parameters are ignored."""
+    raw = request.META.get("QUERY_STRING", "")
+    if "flagConfigLastModified" not in raw:
+        return None  # the usual request: no parsing
+    try:
+        pairs = parse_qsl(raw.encode("iso-8859-1").decode(), keep_blank_values=True)
+    except (UnicodeError, ValueError):
+        return answers.MSG_BAD_QUERY
+    for name, value in pairs:
+        if name != "flagConfigLastModified":
+            continue
+        if value.isascii() and value.isdigit():
+            continue
+        if not _RFC3339.fullmatch(value):
+            return answers.MSG_BAD_LAST_MODIFIED
+        try:
+            datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+        except ValueError:
+            return answers.MSG_BAD_LAST_MODIFIED
+    return None
+
+
 def _not_found(key: str) -> HttpResponse:
     return _json(answers.error(ErrorCode.FLAG_NOT_FOUND, answers.MSG_FLAG_NOT_FOUND, key), 404)
 
@@ -133,6 +173,9 @@ def _evaluate_flags(request: HttpRequest) -> HttpResponse:
         token = _admitted(request)
     except Refused as refused:
         return refused.response
+    query_problem = _query_problem(request)
+    if query_problem is not None:
+        return _json(answers.error(ErrorCode.PARSE_ERROR, query_problem), status=400)
     person = _person(request.body)
     if isinstance(person, tuple):
         return _json(answers.error(*person), status=400)

@@ -99,3 +99,29 @@ def test_bulk_warm_path_makes_no_query(
     with django_assert_num_queries(0):
         assert bulk(api_client, api_token, member.email, If_None_Match=etag).status_code == 304
         assert bulk(api_client, api_token, member.email).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("flagConfigEtag=abc&flagConfigLastModified=1771622898", 200),
+        ("flagConfigLastModified=2026-02-20T21:28:18Z", 200),
+        ("flagConfigLastModified=2026-02-20T21:28:18.5%2B01:00", 200),
+        ("other=1&flagConfigEtag=", 200),
+        ("flagConfigLastModified=", 400),
+        ("flagConfigLastModified=-1", 400),
+        ("flagConfigLastModified=yesterday", 400),
+        ("flagConfigLastModified=2026-02-30T21:28:18Z", 400),
+        ("flagConfigLastModified=2026-02-20%2021:28:18Z", 400),
+        ("flagConfigLastModified=%FF", 400),
+    ],
+)
+def test_the_change_notification_parameters(api_client, api_token, workflow, member, query, status):
+    body = json.dumps({"context": {"targetingKey": member.email}})
+    response = api_client.post(
+        f"{BULK}?{query}", body, content_type="application/json", headers=api_token.headers
+    )
+    assert response.status_code == status
+    if status == 400:
+        assert response.json()["errorCode"] == "PARSE_ERROR"
+        assert response.json()["errorDetails"]

@@ -35,8 +35,13 @@ def post(client: Client, url: str, body: str | bytes, headers: dict[str, str] | 
 def test_the_token_as_a_bearer_or_as_an_api_key(api_client, api_token: IssuedToken, member):
     bearer = post(api_client, URL, GOOD, api_token.headers)
     api_key = post(api_client, URL, GOOD, {"X-API-Key": api_token.plaintext})
-    assert bearer.status_code == api_key.status_code == 200
-    assert bearer.json() == api_key.json()
+    both = post(api_client, URL, GOOD, {**api_token.headers, "X-API-Key": api_token.plaintext})
+    assert bearer.status_code == api_key.status_code == both.status_code == 200
+    assert bearer.json() == api_key.json() == both.json()
+    # A wrong token beside the right one is refused: whoever sent it holds a wrong one.
+    wrong = post(api_client, URL, GOOD, {**api_token.headers, "X-API-Key": "ro_wrong"})
+    assert wrong.status_code == 401
+    assert wrong.json() == {"errorDetails": answers.MSG_TWO_TOKENS}
 
 
 @pytest.mark.parametrize("url", [URL, BULK])
@@ -49,6 +54,7 @@ def test_the_token_as_a_bearer_or_as_an_api_key(api_client, api_token: IssuedTok
         ({"Authorization": "Bearer ro_not-a-token"}, answers.MSG_INVALID_TOKEN),
         ({"X-API-Key": "ro_not-a-token"}, answers.MSG_INVALID_TOKEN),
         ({"X-API-Key": "x" * 10_000}, answers.MSG_INVALID_TOKEN),
+        ({"Authorization": "Bearer ro_a", "X-API-Key": "ro_b"}, answers.MSG_TWO_TOKENS),
     ],
 )
 def test_401_without_a_valid_token(api_client, url, headers, details):
