@@ -13,6 +13,9 @@ makes the README's table of it), a readable line for each on stderr:
   the same JSON under the same server, mounted under /api/v1/ so that it goes through the same
   middleware — target: median paired ratio >= 0.90; also the ratio by server CPU per request and
   against the same view at a page URL (bench/decision.py);
+* ofrep: requests/s of POST /ofrep/v1/evaluate/flags/{key}, warm, against a bare view answering
+  the same POST beside it — target >= 0.80 — and against GET /api/v1/decision in the same rounds —
+  target >= 0.85 (bench/ofrep.py);
 * ingest: events/s through POST /api/v1/events (4 clients, batches of 1,000) against COPY of the
   same rows by 4 connections into a table with only the unique key — target >= 0.50;
 * notice_fanout, notice_fanout_two_workers: a notice to BENCH_FANOUT (5,000) people through the
@@ -27,7 +30,7 @@ makes the README's table of it), a readable line for each on stderr:
 Knobs: BENCH_EVENTS, BENCH_FEW_EVENTS (20,000), BENCH_ROUNDS (3, the least), BENCH_INGEST_BATCHES
 (120 per round), BENCH_SECONDS (wrk per round, 10), BENCH_WORKERS (gunicorn workers, 2),
 BENCH_FANOUT (5,000), BENCH_IDLE_WAIT (300 s), BENCH_PORT (default: a free port),
-BENCH_KEEP_DB=1, BENCH_ONLY=decision,ingest,fanout,pages,lists (a subset, while developing).
+BENCH_KEEP_DB=1, BENCH_ONLY=decision,ofrep,ingest,fanout,pages,lists (a subset, while developing).
 """
 
 import os
@@ -49,6 +52,7 @@ WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 FANOUT = int(os.environ.get("BENCH_FANOUT", "5000"))
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(","))) or {
     "decision",
+    "ofrep",
     "ingest",
     "fanout",
     "pages",
@@ -75,6 +79,7 @@ def run(env: dict[str, str], sink, port: int) -> None:
     from bench.fanout import bench_fanout
     from bench.ingest import bench_ingest
     from bench.lists import bench_lists
+    from bench.ofrep import bench_ofrep
     from bench.pages import query_counts
     from bench.world import bulk_events, make_world, rollup_all
     from rollout.services.evaluation import usage_refresh_pending
@@ -87,6 +92,8 @@ def run(env: dict[str, str], sink, port: int) -> None:
     server = procs.start_gunicorn(env, port, WORKERS)
     if "decision" in ONLY:
         bench_decision(world, server, port, ROUNDS, SECONDS)
+    if "ofrep" in ONLY:
+        bench_ofrep(world, server, port, ROUNDS, SECONDS)
     if "ingest" in ONLY:
         bench_ingest(world, port, env["DATABASE_URL"], ROUNDS, INGEST_BATCHES)
         usage_refresh_pending()  # what the worker does after ingestion

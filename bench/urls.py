@@ -6,6 +6,7 @@ where it goes through what a page goes through."""
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
 
 from config.urls import urlpatterns as product_urlpatterns
 
@@ -17,9 +18,26 @@ def bare_decision(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"mode": "live", "phase": "limited", "cohort": "Bench cohort"})
 
 
+@csrf_exempt  # as OFREP's views are: token-authenticated POSTs
+@login_not_required
+def bare_ofrep(request: HttpRequest) -> JsonResponse:
+    """A bare Django view answering an OFREP evaluation's POST with JSON of the same shape: the
+    baseline of bench/ofrep.py (no auth, no body parsing, no cache)."""
+    return JsonResponse(
+        {
+            "key": "bench-workflow",
+            "value": "live",
+            "variant": "live",
+            "reason": "TARGETING_MATCH",
+            "metadata": {"phase": "limited", "cohort": "Bench cohort", "config_version": 1},
+        }
+    )
+
+
 # Both ahead of the product's URLs (the API's own catch-all answers any other path under it).
 urlpatterns = [
     path("api/v1/bench/bare-decision", bare_decision),
     path("bench/bare-decision", bare_decision),
+    path("ofrep/v1/bench/bare-evaluate", bare_ofrep),
     *product_urlpatterns,
 ]
