@@ -46,7 +46,9 @@ MSG_NO_TARGETING_KEY = (
 )
 MSG_TARGETING_KEY_NOT_TEXT = "context.targetingKey must be a string."
 MSG_TARGETING_KEY_TOO_LONG = f"context.targetingKey is longer than {MAX_TARGETING_KEY} characters."
-MSG_TARGETING_KEY_CONTROL = "context.targetingKey must not hold control characters (such as NUL)."
+MSG_TARGETING_KEY_CONTROL = (
+    "context.targetingKey must not hold control characters (such as NUL) or lone surrogates."
+)
 MSG_BAD_QUERY = "The query string is not valid UTF-8 or not a query string."
 MSG_BAD_LAST_MODIFIED = (
     "flagConfigLastModified must be Unix seconds or an RFC 3339 date-time, "

@@ -16,7 +16,8 @@ SLUG_EXAMPLE = "support-reply-drafting"
 # The rules the schema cannot say (the phrase tests/rollout/api/test_schema_fuzz.py looks for).
 RULES = (
     "Rules beyond the schema: a targetingKey that is blank once trimmed is "
-    "TARGETING_KEY_MISSING; one holding control characters is INVALID_CONTEXT."
+    "TARGETING_KEY_MISSING; one holding control characters or lone surrogates is "
+    "INVALID_CONTEXT."
 )
 
 SCHEMAS: dict[str, dict[str, Any]] = {

@@ -67,9 +67,12 @@ def _admitted(request: HttpRequest) -> ApiToken:
     plaintext = _plaintext(request)
     token = api_token_authenticate(plaintext) if plaintext else None
     if token is None:
-        message = answers.MSG_MISSING_TOKEN if plaintext == "" else answers.MSG_INVALID_TOKEN
         if plaintext is None:
             message = answers.MSG_TWO_TOKENS
+        elif plaintext:
+            message = answers.MSG_INVALID_TOKEN
+        else:
+            message = answers.MSG_MISSING_TOKEN
         # The spec gives a 401 no body; this is its general error shape.
         response = _json({"errorDetails": message}, status=401)
         response["WWW-Authenticate"] = WWW_AUTHENTICATE
@@ -107,7 +110,7 @@ def _person(body: bytes) -> tuple[ErrorCode, str] | str:
         return ErrorCode.TARGETING_KEY_MISSING, answers.MSG_NO_TARGETING_KEY
     if len(ref) > answers.MAX_TARGETING_KEY:
         return ErrorCode.INVALID_CONTEXT, answers.MSG_TARGETING_KEY_TOO_LONG
-    if _CONTROL.search(ref):
+    if _CONTROL.search(ref) or not _encodable(ref):
         return ErrorCode.INVALID_CONTEXT, answers.MSG_TARGETING_KEY_CONTROL
     return ref
 
@@ -142,6 +145,16 @@ def _query_problem(request: HttpRequest) -> str | None:
         except ValueError:
             return answers.MSG_BAD_LAST_MODIFIED
     return None
+
+
+def _encodable(text: str) -> bool:
+    # JSON may escape a lone surrogate ("\ud800"): Python reads it, UTF-8 (the cache key, the
+    # database) cannot encode it.
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _not_found(key: str) -> HttpResponse:

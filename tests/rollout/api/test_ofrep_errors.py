@@ -133,6 +133,7 @@ BAD_BODIES = [
     (b'{"context": {"targetingKey": ["mia"]}}', "INVALID_CONTEXT"),
     (b'{"context": {"targetingKey": "mia\\u0000"}}', "INVALID_CONTEXT"),
     (b'{"context": {"targetingKey": "mia\\nmember"}}', "INVALID_CONTEXT"),
+    (b'{"context": {"targetingKey": "mia\\ud800"}}', "INVALID_CONTEXT"),
     (json.dumps({"context": {"targetingKey": "m" * 255}}).encode(), "INVALID_CONTEXT"),
 ]
 
