@@ -88,28 +88,48 @@ def bench_ofrep(world: dict, server, port: int, rounds: int, seconds: int) -> No
     results = paired.run_rounds(sides, rounds, log)
     to_bare = paired.ratio(results, "ofrep", "bare")
     to_native = paired.ratio(results, "ofrep", "native")
+    title = (
+        f"`POST /ofrep/v1/evaluate/flags/{{key}}`, warm (wrk, {client.WRK_CONNECTIONS} connections)"
+    )
+    ofrep = paired.side(results, "ofrep", "OFREP single evaluation")
+    # Two lines from the same rounds, so each baseline gets its readable line and table row.
     emit(
         {
             "figure": "ofrep",
-            "title": f"`POST /ofrep/v1/evaluate/flags/{{key}}`, warm (wrk, "
-            f"{client.WRK_CONNECTIONS} connections)",
+            "title": title,
             "unit": "requests/s",
-            "measured": paired.side(results, "ofrep", "OFREP single evaluation"),
+            "measured": ofrep,
             "baseline": paired.side(
                 results, "bare", f"bare Django view at {BARE}, same POST, same JSON shape"
             ),
-            "native": paired.side(results, "native", "GET /api/v1/decision, same people"),
             "ratio": to_bare,
-            "ratio_to_native": to_native,
             "cpu_ratio": paired.spread(
                 [
                     r["bare"]["server_cpu_us_per_request"] / r["ofrep"]["server_cpu_us_per_request"]
                     for r in results
                 ]
             ),
-            "target": f"median ratio >= {TARGET_BARE:.2f} to the bare view and >= "
-            f"{TARGET_NATIVE:.2f} to the native decision endpoint",
-            "met": to_bare["median"] >= TARGET_BARE and to_native["median"] >= TARGET_NATIVE,
+            "target": f"median ratio >= {TARGET_BARE:.2f}",
+            "met": to_bare["median"] >= TARGET_BARE,
+        }
+    )
+    emit(
+        {
+            "figure": "ofrep_vs_native_decision",
+            "title": f"{title} against `GET /api/v1/decision` (same people, same rounds)",
+            "unit": "requests/s",
+            "measured": ofrep,
+            "baseline": paired.side(results, "native", "GET /api/v1/decision, same people"),
+            "ratio": to_native,
+            "cpu_ratio": paired.spread(
+                [
+                    r["native"]["server_cpu_us_per_request"]
+                    / r["ofrep"]["server_cpu_us_per_request"]
+                    for r in results
+                ]
+            ),
+            "target": f"median ratio >= {TARGET_NATIVE:.2f} (within 15 %)",
+            "met": to_native["median"] >= TARGET_NATIVE,
         }
     )
 
