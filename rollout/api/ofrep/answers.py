@@ -13,6 +13,7 @@ import json
 from enum import StrEnum
 from typing import Any
 
+from rollout.api import errors
 from rollout.selectors.decision import Basis, Decision
 
 
@@ -54,13 +55,13 @@ MSG_BAD_LAST_MODIFIED = (
     "flagConfigLastModified must be Unix seconds or an RFC 3339 date-time, "
     "e.g. 1771622898 or 2026-02-20T21:28:18Z."
 )
+MSG_RATE_LIMITED = errors.MSG_RATE_LIMITED  # the native API's words, in OFREP's shape
 MSG_FLAG_NOT_FOUND = "No flag has this key for this API token."
 MSG_MISSING_TOKEN = (
     "Send the workflow's API token: Authorization: Bearer <token>, or X-API-Key: <token>."
 )
 MSG_INVALID_TOKEN = "This API token is unknown or has been revoked."
 MSG_TWO_TOKENS = "Authorization and X-API-Key hold different tokens: send one."
-MSG_RATE_LIMITED = "Too many requests with this API token. Retry after the Retry-After seconds."
 
 _REASONS = {
     Basis.RETIRED: Reason.DISABLED,
