@@ -300,9 +300,10 @@ def _decide_for(workflow: Workflow, user_ref: str) -> Decision:
         key = member_key(membership.user_id)
         bucket = percentage_bucket(workflow.pk, key)
         if in_percentage(workflow.pk, key, cohort.percentage):
+            # Whether the holdout's hash has a say: then it decided the answer either way.
+            holdout_consulted = not membership.released and cohort.holdout_percentage > 0
             # Before the briefing: a control group must not depend on who read the briefing.
-            held_out_by_hash = not membership.released and cohort.holdout_percentage > 0
-            if held_out_by_hash and in_holdout(workflow.pk, key, cohort.holdout_percentage):
+            if holdout_consulted and in_holdout(workflow.pk, key, cohort.holdout_percentage):
                 return Decision(
                     "off",
                     kind,
@@ -318,7 +319,7 @@ def _decide_for(workflow: Workflow, user_ref: str) -> Decision:
                 cohort.name,
                 **review_of(cohort),
                 basis=Basis.ENROLLED,
-                split=cohort.percentage < 100 or held_out_by_hash,
+                split=cohort.percentage < 100 or holdout_consulted,
                 bucket=bucket,
             )
             if not briefing_gates(workflow, kind):
