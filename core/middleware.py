@@ -17,13 +17,19 @@ logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 2
 
-# Where the JSON API is mounted (config/urls.py; a test holds the two together).
+# Where the JSON API and OFREP are mounted (config/urls.py; a test holds them together).
 TOKEN_API_PREFIX = "/api/"
+OFREP_PREFIX = "/ofrep/"
 
 
 def is_token_api(request: HttpRequest) -> bool:
-    """A request to the JSON API that brings its own credentials (Authorization: Bearer ...)."""
-    return "HTTP_AUTHORIZATION" in request.META and request.path_info.startswith(TOKEN_API_PREFIX)
+    """A request to the JSON API that brings its own credentials (Authorization: Bearer ...), or
+    to OFREP with its token (Authorization, or OFREP's X-API-Key). OFREP never reads a session:
+    its views answer 401 to a request without a valid token, whatever session it carries."""
+    meta, path = request.META, request.path_info
+    if path.startswith(OFREP_PREFIX):
+        return "HTTP_AUTHORIZATION" in meta or "HTTP_X_API_KEY" in meta
+    return "HTTP_AUTHORIZATION" in meta and path.startswith(TOKEN_API_PREFIX)
 
 
 class _PagesOnly:

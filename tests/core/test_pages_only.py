@@ -6,7 +6,7 @@ import pytest
 from django.core import checks
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from core.middleware import TOKEN_API_PREFIX
+from core.middleware import OFREP_PREFIX, TOKEN_API_PREFIX
 from tests.rollout.api.conftest import issue_token
 from tests.rollout.promotion_fixtures import make_plan
 
@@ -82,3 +82,45 @@ def test_everything_under_the_prefix_is_the_token_api():
 
 def test_django_still_finds_the_middleware_it_requires():
     assert [e for e in checks.run_checks() if e.level >= checks.ERROR] == []
+
+
+def test_everything_under_the_ofrep_prefix_is_token_authenticated():
+    assert reverse("ofrep_evaluate_flags").startswith(OFREP_PREFIX)
+    under = [
+        (r, cb)
+        for r, cb in _under(get_resolver(), "/")
+        if r.startswith("/^" + OFREP_PREFIX[1:]) or r.startswith(OFREP_PREFIX)
+    ]
+    assert len(under) == 2
+    for route, callback in under:
+        assert getattr(callback, "login_required", True) is False, route
+
+
+@pytest.mark.parametrize("header", ["Authorization", "X-API-Key"])
+def test_an_ofrep_answer_neither_reads_nor_writes_the_session(
+    client, workflow, workflow_owner, ops_leader, header
+):
+    api_token = issue_token(workflow, workflow_owner)
+    make_plan(workflow, current="shadow")
+    client.force_login(ops_leader)  # a browser that is signed in, calling OFREP
+    value = api_token.headers["Authorization"] if header == "Authorization" else api_token.plaintext
+
+    response = client.post(
+        f"/ofrep/v1/evaluate/flags/{workflow.slug}",
+        {"context": {"targetingKey": "a@example.com"}},
+        content_type="application/json",
+        headers={header: value},
+    )
+
+    assert response.status_code == 200
+    assert "Vary" not in response
+    assert "Cache-Control" not in response
+    assert not response.cookies
+    assert not hasattr(response.wsgi_request, "user")
+    # Without a token the session is read as for any page, and is no credential for OFREP.
+    assert client.post(f"/ofrep/v1/evaluate/flags/{workflow.slug}").status_code == 401
+
+
+def test_an_unknown_ofrep_path_with_a_token_is_a_plain_404(client):
+    response = client.post("/ofrep/v2/evaluate", headers={"X-API-Key": "ro_x"})
+    assert response.status_code == 404
