@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpRespons
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from rollout.api.checks import UnreadableBody, read_json
+from rollout.api.checks import MAX_DEPTH, MSG_NOT_JSON, UnreadableBody, read_json
 from rollout.api.edge import View, guarded
 from rollout.api.errors import WWW_AUTHENTICATE, json_error, unexpected_error
 from rollout.api.limits import MSG_BODY_TOO_LARGE, body_too_large
@@ -34,6 +34,7 @@ from rollout.services.api_tokens import api_token_authenticate
 JSON = "application/json"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # as the native API's `user`
 _THROTTLE = TokenRateThrottle()
+_SMALL = 4096  # bytes: a context with a few attributes
 
 
 def _json(body: bytes | dict[str, Any], status: int = 200) -> HttpResponse:
@@ -86,10 +87,23 @@ def _admitted(request: HttpRequest) -> ApiToken:
     return token
 
 
+def _read(body: bytes) -> Any:
+    """The body as JSON. The usual one, small and shallow, goes to the standard decoder, which
+    is built once: read_json builds one per call for its non-finite hooks, which OFREP needs
+    not — a non-finite number in an ignored attribute changes nothing, and as the targetingKey
+    it is no string. Larger or deeper bodies get read_json's depth limit."""
+    if len(body) <= _SMALL and body.count(b"[") + body.count(b"{") <= MAX_DEPTH:
+        try:
+            return json.loads(body)
+        except ValueError as exc:  # also UnicodeDecodeError
+            raise UnreadableBody(MSG_NOT_JSON) from exc
+    return read_json(body)[0]
+
+
 def _person(body: bytes) -> tuple[ErrorCode, str] | str:
     """The context's targetingKey, or the error code and details that refuse the body."""
     try:
-        payload, _ = read_json(body)  # non-finite numbers may sit in ignored attributes
+        payload = _read(body)
     except UnreadableBody as exc:
         return ErrorCode.PARSE_ERROR, exc.message
     if not isinstance(payload, dict):
