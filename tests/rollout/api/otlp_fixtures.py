@@ -1,6 +1,7 @@
 """Building OTLP exports for the tests: with the OpenTelemetry SDK and its exporters (protobuf and
 JSON), and by hand (ExportTraceServiceRequest messages and OTLP/JSON bodies with hex ids)."""
 
+import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,8 +33,12 @@ def genai_attributes(**extra: Any) -> dict[str, Any]:
         "gen_ai.response.model": "gpt-4.1-2025-04-14",
         "gen_ai.usage.input_tokens": 812,
         "gen_ai.usage.output_tokens": 164,
-        "gen_ai.input.messages": f'[{{"role": "user", "parts": [{{"content": "{PROMPT}"}}]}}]',
-        "gen_ai.output.messages": f'[{{"role": "assistant", "parts": [{{"content": "{COMPLETION}"}}]}}]',
+        "gen_ai.input.messages": json.dumps([{"role": "user", "parts": [{"content": PROMPT}]}]),
+        "gen_ai.output.messages": json.dumps(
+            [{"role": "assistant", "parts": [{"content": COMPLETION}]}]
+        ),
+        "gen_ai.prompt": PROMPT,  # the older attributes, still sent by some instrumentations
+        "gen_ai.completion": COMPLETION,
         **extra,
     }
 
@@ -50,12 +55,12 @@ def flag_event(slug: str, person: str, variant: str = "live") -> dict[str, Any]:
 
 @contextmanager
 def sdk_tracer(
-    endpoint: str, token: str, *, json: bool = False, compression: Any = None
+    endpoint: str, token: str, *, as_json: bool = False, compression: Any = None
 ) -> Iterator[tuple[Any, InMemorySpanExporter, Any]]:
     """A tracer whose every ended span is exported at once, in its own request (the SDK's
     SimpleSpanProcessor), to `endpoint`; also kept in memory, to export again."""
     headers = {"Authorization": f"Bearer {token}"}
-    if json:
+    if as_json:
         exporter = JsonSpanExporter(endpoint=endpoint, headers=headers, timeout=10)
     else:
         kwargs = {"compression": compression} if compression is not None else {}

@@ -36,7 +36,7 @@ def _genai_call(tracer, **attributes) -> None:
 
 @pytest.mark.parametrize(
     "how",
-    [{"json": False}, {"json": True}, {"json": False, "compression": Compression.Gzip}],
+    [{}, {"as_json": True}, {"compression": Compression.Gzip}],
     ids=["protobuf", "json", "protobuf-gzip"],
 )
 def test_a_parent_exported_after_its_genai_child_attributes_it(
@@ -86,11 +86,13 @@ def test_a_parent_exported_after_its_genai_child_attributes_it(
 def test_a_failed_genai_call_is_an_invocation_and_an_error(
     live_server, workflow, api_token, member
 ):
-    with sdk_tracer(live_server.url + PATH, api_token.plaintext) as (tracer, _, _):
-        with tracer.start_as_current_span(
+    with (
+        sdk_tracer(live_server.url + PATH, api_token.plaintext) as (tracer, _, _),
+        tracer.start_as_current_span(
             "chat", attributes=genai_attributes(**{"user.id": member.email})
-        ) as span:
-            span.set_attribute("error.type", "RateLimitError")
+        ) as span,
+    ):
+        span.set_attribute("error.type", "RateLimitError")
     kinds = sorted(UsageEvent.objects.values_list("kind", flat=True))
     assert kinds == ["error", "invocation"]
     today = timezone.localdate()
