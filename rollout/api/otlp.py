@@ -266,6 +266,13 @@ def _both(json_schema: dict[str, Any]) -> dict[str, Any]:
     return {PROTOBUF: {"schema": binary}, JSON: {"schema": json_schema}}
 
 
+RULES = (
+    "\n\nRules beyond the schema: the body is an ExportTraceServiceRequest as the OTLP "
+    "specification (opentelemetry-proto) defines it, which this document does not repeat; one that "
+    "is not is refused with 400."
+)
+
+
 def openapi_paths(schema: dict[str, Any]) -> None:
     """Adds POST /otlp/v1/traces to the API's OpenAPI document (RolloutAPI.extra_openapi)."""
     retry_after = {
@@ -295,13 +302,14 @@ def openapi_paths(schema: dict[str, Any]) -> None:
         "type": "object",
         "description": "ExportTraceServiceRequest in OTLP/JSON: resourceSpans → scopeSpans → "
         "spans, trace and span ids as hex.",
-        "properties": {"resourceSpans": {"type": "array", "items": {"type": "object"}}},
+        # null is any field's default in the protobuf JSON mapping.
+        "properties": {"resourceSpans": {"type": ["array", "null"], "items": {"type": "object"}}},
     }
     schema.setdefault("paths", {})["/otlp/v1/traces"] = {
         "post": {
             "operationId": "otlp_traces",
             "summary": "Export OpenTelemetry traces (OTLP/HTTP); GenAI spans count as usage",
-            "description": (__doc__ or "").split("\n\n", 1)[1],
+            "description": (__doc__ or "").split("\n\n", 1)[1] + RULES,
             "tags": ["otlp"],
             "security": [{"ApiTokenAuth": []}],
             "requestBody": {"required": True, "content": _both(export_request)},

@@ -176,11 +176,46 @@ def _ids_to_base64(node: Any) -> None:
                 _ids_to_base64(item)
 
 
+def _fields(descriptor: Any) -> dict[str, Any]:
+    fields = _FIELDS_BY_NAME.get(descriptor.full_name)
+    if fields is None:
+        fields = {f.json_name: f for f in descriptor.fields}
+        fields.update({f.name: f for f in descriptor.fields})
+        _FIELDS_BY_NAME[descriptor.full_name] = fields
+    return fields
+
+
+_FIELDS_BY_NAME: dict[str, dict[str, Any]] = {}
+
+
+def _check_shape(node: dict, descriptor: Any, path: str) -> None:
+    """Every message of the body is a JSON object and every repeated field an array. json_format
+    is lax there: it reads the text "AAA" where a message belongs as a message with no fields."""
+    fields = _fields(descriptor)
+    for key, value in node.items():
+        field = fields.get(key)
+        if field is None or field.message_type is None or value is None:
+            continue  # unknown fields are ignored; json_format checks scalars itself
+        where = f"{path}.{key}" if path else key
+        if field.is_repeated:
+            if not isinstance(value, list):
+                raise OtlpBodyError(400, MSG_BAD_OTLP_JSON.format(reason=f"{where} is a list."))
+            items = value
+        else:
+            items = [value]
+        for item in items:
+            if not isinstance(item, dict):
+                reason = f"{where} holds objects, not {type(item).__name__} values."
+                raise OtlpBodyError(400, MSG_BAD_OTLP_JSON.format(reason=reason))
+            _check_shape(item, field.message_type, where)
+
+
 def request_from_json(payload: Any) -> ExportTraceServiceRequest:
     """An OTLP/JSON body, already read as JSON, as the protobuf message. Unknown fields are
     ignored (OTLP/JSON receivers must), enums may be integers, int64 may be text."""
     if not isinstance(payload, dict):
         raise OtlpBodyError(400, MSG_BAD_OTLP_JSON.format(reason="send a JSON object."))
+    _check_shape(payload, ExportTraceServiceRequest.DESCRIPTOR, "")
     _ids_to_base64(payload)
     message = ExportTraceServiceRequest()
     try:
