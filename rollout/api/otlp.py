@@ -128,13 +128,11 @@ def _read(request: HttpRequest, media: str) -> Any:
 
 
 def _events_of(
-    facts: list[SpanFacts], slug: str
+    genai: list[SpanFacts], facts: list[SpanFacts], slug: str, people: dict[str, Person]
 ) -> tuple[list[dict], list[int], list[Person | None], int]:
-    """The GenAI spans' events as items of the events API, the span (index into the GenAI spans)
-    of each item, each GenAI span's person (None: its trace named nobody here), and how many
-    spans belong to another workflow (their items are left out)."""
-    genai = [span for span in facts if span.is_genai]
-    people = trace_people(facts, slug)
+    """The GenAI spans' events as items of the events API, the span (index into `genai`) of each
+    item, each GenAI span's person (None: its trace named nobody here), and how many spans
+    belong to another workflow (their items are left out)."""
     by_id = {(s.trace_id, s.span_id): s for s in facts} if any(s.flags for s in facts) else {}
     items: list[dict] = []
     owners: list[int] = []
@@ -183,7 +181,9 @@ def _traces(request: HttpRequest) -> HttpResponse:
     facts = list(spans(message))
     del message  # the parsed export, prompts and completions with it, is not kept
     slug = token.workflow.slug
-    items, owners, persons, foreign = _events_of(facts, slug)
+    genai = [span for span in facts if span.is_genai]
+    people = trace_people(facts, slug)
+    items, owners, persons, foreign = _events_of(genai, facts, slug, people)
     valid, errors = validate_events(items, non_finite_anywhere=False, retention=retention_cutoffs())
     rejected_spans = {owners[error["index"]] for error in errors}
     by_span: dict[int, list[EventData]] = {}
@@ -194,19 +194,17 @@ def _traces(request: HttpRequest) -> HttpResponse:
             by_span.setdefault(owners[index], []).append(event)
     attributed: list[EventData] = []
     pending: list[PendingSpan] = []
-    genai = [span for span in facts if span.is_genai]
     for index, events in by_span.items():
         if persons[index] is not None:
             attributed.extend(events)
         else:
             pending.append(PendingSpan(trace_id=genai[index].trace_id, events=tuple(events)))
-    people = {t: (p.user_ref, p.variant) for t, p in trace_people(facts, slug).items()}
     otlp_spans_ingest(
         workflow=token.workflow,
         token_id=token.pk,
         attributed=attributed,
         pending=pending,
-        people=people,
+        people={t: (p.user_ref, p.variant) for t, p in people.items()},
         genai_spans=len(by_span),
         ignored_spans=len(facts) - len(genai),
     )

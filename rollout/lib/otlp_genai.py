@@ -161,7 +161,7 @@ def span_events(span: SpanFacts, user_ref: str, variant: str = "") -> list[dict[
     has_times = span.start_ns > 0 and span.end_ns >= span.start_ns
     item: dict[str, Any] = {
         # An invalid id or time is sent on as the events API would get it: refused, with a reason.
-        "event_id": str(event_id(span.trace_id, span.span_id, "invocation")) if valid_ids else "",
+        "event_id": event_id(span.trace_id, span.span_id, "invocation") if valid_ids else "",
         "user_ref": user_ref,
         "kind": "invocation",
         "occurred_at": _iso(span.start_ns) if has_times else None,
@@ -174,7 +174,7 @@ def span_events(span: SpanFacts, user_ref: str, variant: str = "") -> list[dict[
     if span.status_error or error_type:
         error = {
             **item,
-            "event_id": str(event_id(span.trace_id, span.span_id, "error")) if valid_ids else "",
+            "event_id": event_id(span.trace_id, span.span_id, "error") if valid_ids else "",
             "kind": "error",
             "attrs": {**attrs, "error_type": error_type} if error_type else attrs,
         }

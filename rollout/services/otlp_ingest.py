@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from rollout.models import OtlpHeldSpan, OtlpTokenCount, OtlpTrace, Workflow
@@ -125,20 +126,9 @@ def otlp_spans_ingest(
     before for a trace `people` names are stored for that person. Counts the token's spans."""
     now = now or timezone.now()
     if people:
-        OtlpTrace.objects.bulk_create(
-            [
-                OtlpTrace(workflow=workflow, trace_id=t, user_ref=ref, variant=variant, seen_at=now)
-                for t, (ref, variant) in people.items()
-            ],
-            ignore_conflicts=True,  # a trace keeps the person it first named
-        )
+        _remember(workflow, people, now)
     waiting = {span.trace_id for span in pending}
-    known = {
-        row.trace_id: (row.user_ref, row.variant)
-        for row in OtlpTrace.objects.filter(
-            workflow=workflow, trace_id__in=waiting | set(people)
-        ).only("trace_id", "user_ref", "variant")
-    }
+    known = _known(workflow, waiting) if waiting else {}
     events = list(attributed)
     to_hold = []
     for span in pending:
@@ -147,15 +137,18 @@ def otlp_spans_ingest(
         else:
             to_hold.append(span)
     if people:
-        # Spans held by earlier exports of these traces: their person has come.
+        # Spans held by earlier exports of these traces: their person has come. (An index probe
+        # per trace, finding nothing in the usual export, whose children came along with it.)
         held = list(
             OtlpHeldSpan.objects.select_for_update()
-            .filter(workflow=workflow, trace_id__in=list(people))
+            .filter(workflow=workflow, trace_id__in=_one_of(set(people)))
             .order_by("pk")
         )
-        for row in held:
-            events.extend(_attributed(_from_json(row.events), *known[row.trace_id]))
-        OtlpHeldSpan.objects.filter(pk__in=[row.pk for row in held]).delete()
+        if held:
+            first = _known(workflow, {row.trace_id for row in held})
+            for row in held:
+                events.extend(_attributed(_from_json(row.events), *first[row.trace_id]))
+            OtlpHeldSpan.objects.filter(pk__in=[row.pk for row in held]).delete()
     if to_hold:
         due = now + timedelta(seconds=hold_seconds())
         OtlpHeldSpan.objects.bulk_create(
@@ -175,6 +168,58 @@ def otlp_spans_ingest(
     result = _store(workflow, events) if events else IngestResult(accepted=0, duplicate=0)
     _count(token_id, genai_spans=genai_spans, ignored_spans=ignored_spans, now=now)
     return OtlpIngestResult(accepted=result.accepted, duplicate=result.duplicate, held=len(to_hold))
+
+
+def _one_of(values: set[str]) -> set[str] | RawSQL:
+    """The right side of an `__in` filter: on PostgreSQL one array parameter (an export names up
+    to thousands of traces; as many placeholders cost more to build and parse than the query)."""
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::text[])", [list(values)])
+    return values
+
+
+_REMEMBER = f"""
+    INSERT INTO {OtlpTrace._meta.db_table} (workflow_id, trace_id, user_ref, variant, seen_at)
+    SELECT %s, t.trace_id, t.user_ref, t.variant, %s
+    FROM unnest(%s::text[], %s::text[], %s::text[]) AS t(trace_id, user_ref, variant)
+    ORDER BY t.trace_id
+    ON CONFLICT (workflow_id, trace_id) DO NOTHING
+"""  # noqa: S608 — the table name is ours; every value is a parameter.
+
+
+def _remember(workflow: Workflow, people: dict[str, tuple[str, str]], now: datetime) -> None:
+    """Remember the person each trace named; a trace keeps the person it first named."""
+    if connection.vendor == "postgresql":
+        # One statement with three array parameters: bulk_create's placeholders per row cost more
+        # than the rest of the export's storage.
+        traces = list(people)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _REMEMBER,
+                [
+                    workflow.pk,
+                    now,
+                    traces,
+                    [people[t][0] for t in traces],
+                    [people[t][1] for t in traces],
+                ],
+            )
+        return
+    OtlpTrace.objects.bulk_create(
+        [
+            OtlpTrace(workflow=workflow, trace_id=t, user_ref=ref, variant=variant, seen_at=now)
+            for t, (ref, variant) in people.items()
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _known(workflow: Workflow, traces: set[str]) -> dict[str, tuple[str, str]]:
+    """trace id → (user_ref, variant) for the traces of `traces` a person was remembered for."""
+    rows = OtlpTrace.objects.filter(workflow=workflow, trace_id__in=_one_of(traces))
+    return {
+        t: (ref, variant) for t, ref, variant in rows.values_list("trace_id", "user_ref", "variant")
+    }
 
 
 def _count(token_id: int, *, genai_spans: int, ignored_spans: int, now: datetime) -> None:

@@ -349,3 +349,31 @@ def test_only_post(api_client, api_token):
     assert response.status_code == 405
     assert response["Allow"] == "POST"
     assert status_of(response).code == 12
+
+
+def test_the_api_documentation_lists_it_with_both_content_types(api_client):
+    document = api_client.get("/api/v1/openapi.json").json()
+    operation = document["paths"]["/otlp/v1/traces"]["post"]
+    assert set(operation["requestBody"]["content"]) == {PROTOBUF, JSON}
+    assert set(operation["responses"]["200"]["content"]) == {PROTOBUF, JSON}
+    assert {"400", "401", "413", "415", "429", "503"} <= set(operation["responses"])
+    assert operation["security"] == [{"ApiTokenAuth": []}]
+
+
+# Transactional: the edge closes the connection it believes lost, which the test's own transaction
+# would not survive on PostgreSQL.
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_lost_twice_is_503_with_retry_after(api_client, api_token, monkeypatch):
+    from django.db import InterfaceError
+
+    def lost(**kwargs):
+        raise InterfaceError("connection already closed")
+
+    monkeypatch.setattr("rollout.api.otlp.otlp_spans_ingest", lost)
+    export = proto_export(proto_span(tid(), sid(), attributes=genai_attributes()))
+    response = post_proto(api_client, api_token, export)
+    assert response.status_code == 503
+    assert response["Content-Type"] == PROTOBUF
+    assert int(response["Retry-After"]) >= 1
+    assert status_of(response).code == 14
+    assert nothing_written()

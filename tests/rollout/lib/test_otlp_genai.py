@@ -47,7 +47,7 @@ def test_the_older_attribute_names_and_the_request_model_are_fallbacks():
         "input_tokens": 12,
     }
     assert item["latency_ms"] == 2500
-    assert item["event_id"] == str(event_id(T, "1" * 16, "invocation"))
+    assert item["event_id"] == event_id(T, "1" * 16, "invocation")
     assert item["occurred_at"].startswith("2027-01-15T08:00:00")
 
 
