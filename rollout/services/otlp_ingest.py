@@ -119,14 +119,18 @@ def otlp_spans_ingest(
     people: dict[str, tuple[str, str]],
     genai_spans: int,
     ignored_spans: int,
+    remember: set[str] | None = None,
     now: datetime | None = None,
 ) -> OtlpIngestResult:
     """Store one export: `attributed` events at once; `pending` spans for the person their trace
     names (in `people`, trace id → (user_ref, variant), or remembered), else held. Spans held
-    before for a trace `people` names are stored for that person. Counts the token's spans."""
+    before for a trace `people` names are stored for that person. The person of the traces in
+    `remember` (default: all of `people`) is remembered for spans still to come. Counts the
+    token's spans."""
     now = now or timezone.now()
-    if people:
-        _remember(workflow, people, now)
+    kept = people if remember is None else {t: people[t] for t in remember if t in people}
+    if kept:
+        _remember(workflow, kept, now)
     waiting = {span.trace_id for span in pending}
     known = _known(workflow, waiting) if waiting else {}
     events = list(attributed)
@@ -136,9 +140,9 @@ def otlp_spans_ingest(
             events.extend(_attributed(span.events, *known[span.trace_id]))
         else:
             to_hold.append(span)
-    if people:
-        # Spans held by earlier exports of these traces: their person has come. (An index probe
-        # per trace, finding nothing in the usual export, whose children came along with it.)
+    if people and OtlpHeldSpan.objects.filter(workflow=workflow).exists():
+        # Spans held by earlier exports of these traces: their person has come. (Asked only when
+        # the workflow holds any: most exports carry their traces' children along.)
         held = list(
             OtlpHeldSpan.objects.select_for_update()
             .filter(workflow=workflow, trace_id__in=_one_of(set(people)))

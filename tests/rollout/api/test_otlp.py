@@ -377,3 +377,22 @@ def test_a_connection_lost_twice_is_503_with_retry_after(api_client, api_token, 
     assert int(response["Retry-After"]) >= 1
     assert status_of(response).code == 14
     assert nothing_written()
+
+
+def test_a_later_child_finds_the_person_its_parent_named(api_client, api_token, member):
+    trace, root = tid(), sid()
+    # The request's root span names the person; a child GenAI span comes in a later export.
+    first = proto_export(proto_span(trace, root, attributes={"user.id": member.email}))
+    assert post_proto(api_client, api_token, first).status_code == 200
+    late = proto_export(proto_span(trace, sid(), parent=root, attributes=genai_attributes()))
+    assert post_proto(api_client, api_token, late).status_code == 200
+    assert UsageEvent.objects.get().user_id == member.pk
+    assert not OtlpHeldSpan.objects.exists()
+
+
+def test_traces_of_only_self_named_genai_spans_are_not_remembered(api_client, api_token, member):
+    attrs = genai_attributes(**{"user.id": member.email})
+    export = proto_export(proto_span(tid(), sid(), attributes=attrs))
+    assert post_proto(api_client, api_token, export).status_code == 200
+    assert UsageEvent.objects.count() == 1
+    assert not OtlpTrace.objects.exists()
