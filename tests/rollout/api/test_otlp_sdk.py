@@ -9,7 +9,9 @@ import time
 import pytest
 from django.utils import timezone
 from opentelemetry.exporter.otlp.proto.http import Compression
-from opentelemetry.sdk.trace.export import SpanExportResult
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 
 from rollout.models import OtlpHeldSpan, UsageEvent
 from rollout.selectors.usage import usage_window
@@ -98,3 +100,21 @@ def test_a_failed_genai_call_is_an_invocation_and_an_error(
     today = timezone.localdate()
     counts = usage_window(workflow, start=today, end=today)
     assert (counts.invocations, counts.errors) == (1, 1)
+
+
+def test_configured_by_the_standard_environment_variables(
+    live_server, workflow, api_token, member, monkeypatch
+):
+    """What the README tells a team to set: the base endpoint and the header, nothing else."""
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"{live_server.url}/otlp")
+    monkeypatch.setenv(
+        "OTEL_EXPORTER_OTLP_HEADERS", f"Authorization=Bearer%20{api_token.plaintext}"
+    )
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter()))
+    tracer = provider.get_tracer("support-tool")
+    try:
+        _genai_call(tracer, **{"user.id": member.email})
+    finally:
+        provider.shutdown()
+    assert UsageEvent.objects.get().user_id == member.pk
