@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import URLPattern, URLResolver, include, path
 
 from rollout.api import api
+from rollout.api.otlp import otlp_traces
 from rollout.views.health import healthz
 from rollout.views.metrics import metrics
 
@@ -27,6 +28,7 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", _token_authenticated(api.urls)),
+    path("otlp/v1/traces", otlp_traces, name="otlp_traces"),
     path("", include("accounts.urls")),
     path("", include("rollout.urls")),
 ]

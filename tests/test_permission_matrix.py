@@ -209,6 +209,8 @@ MATRIX: dict[str, Entry] = {
     "healthz": Entry(everyone(200)),
     # The scraper's bearer token, never a session, opens it.
     "metrics": Entry(everyone(401)),
+    # OTLP trace exports: the workflow's API token, never a session (tests/rollout/api/test_otlp*).
+    "otlp_traces": Entry(everyone(401), method="post"),
     "admin:*": Entry(everyone(302)),  # the admin sends non-staff to its own sign-in page
     # The JSON API authenticates by bearer token, not session; its operations have their own
     # contract tests (tests/rollout/api). Here: the schema is public, whoever asks.

@@ -11,7 +11,7 @@ OpenAPI document lists them. No module of the package imports this one.
 
 from ninja.openapi.docs import Swagger
 
-from rollout.api import decision, events, feedback, metrics, sources
+from rollout.api import decision, events, feedback, metrics, otlp, sources
 from rollout.api.auth import ApiTokenAuth
 from rollout.api.base import RolloutAPI
 from rollout.api.errors import MSG_INVALID_INPUT
@@ -39,3 +39,4 @@ api.add_router("", events.router)
 api.add_router("", feedback.router)
 api.add_router("", metrics.router)
 api.add_router("", sources.router)
+api.extra_openapi.append(otlp.openapi_paths)

@@ -68,6 +68,7 @@ from rollout.models.notice import (
     NoticeStatus,
 )
 from rollout.models.notification import Notification
+from rollout.models.otlp import OtlpHeldSpan, OtlpTokenCount, OtlpTrace
 from rollout.models.outcome import OUTCOME_NAME_PATTERN, OutcomeDay, OutcomeMetric
 from rollout.models.output_review import (
     ERROR_GRADES,
@@ -275,4 +276,7 @@ __all__ = [
     "Workflow",
     "WorkflowGroupObjectPermission",
     "WorkflowUserObjectPermission",
+    "OtlpHeldSpan",
+    "OtlpTokenCount",
+    "OtlpTrace",
 ]

@@ -13,6 +13,7 @@ from rollout.forms.fields import add_application_error
 from rollout.models import ApiToken
 from rollout.permissions import access_workflow
 from rollout.selectors.api_tokens import api_token_get_for_workflow, api_token_list_for_workflow
+from rollout.selectors.otlp import otlp_counts_prefetch
 from rollout.services import api_tokens as services
 from rollout.views._workflow import workflow_page_context
 
@@ -41,7 +42,7 @@ def workflow_tokens(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             form = ApiTokenForm()
     context = workflow_page_context(request.user, workflow, tab="tokens")
     context.update(
-        tokens=api_token_list_for_workflow(workflow),
+        tokens=otlp_counts_prefetch(api_token_list_for_workflow(workflow)),
         form=form,
         new_token=new_token,
         plaintext=plaintext,
