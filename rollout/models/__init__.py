@@ -8,7 +8,7 @@ from rollout.models.ai_config import (
     ConfigOrigin,
     ConfigReportDay,
 )
-from rollout.models.api_token import ApiToken
+from rollout.models.api_token import ApiToken, ApiTokenStatus
 from rollout.models.autonomy import (
     OPEN_AUTONOMY,
     AutonomyApproval,
@@ -186,6 +186,7 @@ __all__ = [
     "UNHEALTHY_STATES",
     "ActivityEntry",
     "ApiToken",
+    "ApiTokenStatus",
     "AttestationAnswer",
     "AttestationItem",
     "BlackoutWindow",
