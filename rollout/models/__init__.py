@@ -8,7 +8,7 @@ from rollout.models.ai_config import (
     ConfigOrigin,
     ConfigReportDay,
 )
-from rollout.models.api_token import ApiToken, ApiTokenStatus
+from rollout.models.api_token import ApiToken, ApiTokenStatus, RotationGrace
 from rollout.models.autonomy import (
     OPEN_AUTONOMY,
     AutonomyApproval,
@@ -253,6 +253,7 @@ __all__ = [
     "ReviewReminder",
     "ReviewStatus",
     "RollupPeriod",
+    "RotationGrace",
     "Severity",
     "SourceHealthDay",
     "SourceHeartbeat",

@@ -18,6 +18,15 @@ class ApiTokenStatus(models.TextChoices):
     REVOKED = "revoked", "Revoked"
 
 
+class RotationGrace(models.IntegerChoices):
+    """How long a rotated token keeps working beside its replacement, in seconds."""
+
+    NONE = 0, "No grace period: it stops now"
+    HOUR = 3600, "1 hour"
+    DAY = 86400, "24 hours"
+    WEEK = 604800, "7 days"
+
+
 class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
     def active(self) -> "ApiTokenQuerySet":
         """Neither revoked nor replaced: the tokens that hold their name (see the constraint)."""
