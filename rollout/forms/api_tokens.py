@@ -24,6 +24,7 @@ class ApiTokenRotateForm(forms.Form):
 
     token = forms.IntegerField(
         min_value=1,
+        max_value=2**63 - 1,  # a primary key's range: beyond it, a message rather than an error
         widget=forms.HiddenInput,
         error_messages={
             code: MSG_TOKEN_CHOICE for code in ("invalid", "required", "min_value", "max_value")

@@ -181,6 +181,7 @@ def api_token_rotate(*, token: ApiToken, actor: User, grace: timedelta) -> tuple
         expires_at = now + grace
         if not ApiToken.objects.active().filter(pk=old.pk).update(expires_at=expires_at):
             raise ApplicationError(MSG_ALREADY_ROTATED)
+        old.expires_at = expires_at
         new = ApiToken.objects.create(
             workflow=old.workflow,
             name=old.name,
