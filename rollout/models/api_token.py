@@ -71,6 +71,9 @@ class ApiToken(models.Model):
     )
     # Set when the token is rotated: the end of its grace period, after which it is refused.
     expires_at = models.DateTimeField(null=True, blank=True)
+    # When the activity log recorded the end of the grace period (the sweep
+    # api_tokens_record_expired); the token is refused from expires_at on whether or not it ran.
+    expiry_recorded_at = models.DateTimeField(null=True, blank=True)
 
     objects = ApiTokenQuerySet.as_manager()
 

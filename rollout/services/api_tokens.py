@@ -203,6 +203,38 @@ def api_token_rotate(*, token: ApiToken, actor: User, grace: timedelta) -> tuple
     return new, plaintext
 
 
+def api_tokens_record_expired(*, now: datetime | None = None) -> int:
+    """The sweep: one activity entry (and so one webhook) per rotated token whose grace period
+    has ended, once each; returns how many. Authentication does not depend on it — it compares
+    expires_at with the clock itself — so a late or missed run only delays the log entry.
+    Rows are claimed with SKIP LOCKED, so two concurrent runs never record one token twice."""
+    now = timezone.now() if now is None else now
+    recorded = 0
+    with transaction.atomic():
+        due = list(
+            ApiToken.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(revoked_at__isnull=True, expires_at__lte=now, expiry_recorded_at__isnull=True)
+            .select_related("workflow", "replaced_by")
+            .order_by("expires_at", "pk")[:500]
+        )
+        for token in due:
+            ApiToken.objects.filter(pk=token.pk).update(expiry_recorded_at=now)
+            replacement = getattr(token, "replaced_by", None)
+            activity_record(
+                workflow=token.workflow,
+                actor=None,
+                verb="stopped accepting a replaced API token",
+                target=str(token),
+                note=(
+                    f"Its grace period ended; {replacement} replaces it."
+                    if replacement
+                    else "Its grace period ended."
+                ),
+            )
+            recorded += 1
+    return recorded
+
+
 # --- Authentication (it writes last_used_at, so it is a service) ---------------------------------
 
 

@@ -327,3 +327,34 @@ def test_concurrent_rotations_make_one_replacement(workflow, workflow_owner, ops
     assert sorted(results) == sorted(["ok", svc.MSG_ALREADY_ROTATED])
     assert ApiToken.objects.filter(replaces=old).count() == 1
     assert ActivityEntry.objects.filter(verb="rotated an API token").count() == 1
+
+
+# --- The sweep that logs the end of a grace period ----------------------------------------------
+
+
+def test_the_end_of_grace_is_logged_once(issued, workflow, workflow_owner):
+    old, plain = issued
+    new, _ = rotate(old, workflow_owner)
+    old.refresh_from_db()
+    assert svc.api_tokens_record_expired(now=old.expires_at - timedelta(seconds=1)) == 0
+    assert svc.api_tokens_record_expired(now=old.expires_at) == 1
+    entry = ActivityEntry.objects.filter(workflow=workflow).latest("pk")
+    assert (entry.actor, entry.verb, entry.target, entry.note) == (
+        None,
+        "stopped accepting a replaced API token",
+        f"Support tool ({old.prefix}…)",
+        f"Its grace period ended; Support tool ({new.prefix}…) replaces it.",
+    )
+    # Once only; and a token stopped by hand ("Stop it now") is not logged as expired as well.
+    assert svc.api_tokens_record_expired(now=old.expires_at + HOUR) == 0
+    other, _ = svc.api_token_create(workflow=workflow, actor=workflow_owner, name="Other")
+    rotate(other, workflow_owner)
+    svc.api_token_revoke(token=other, actor=workflow_owner)
+    assert svc.api_tokens_record_expired(now=timezone.now() + 2 * HOUR) == 0
+
+
+def test_refusal_does_not_wait_for_the_sweep(issued, workflow_owner):
+    old, plain = issued
+    rotate(old, workflow_owner, grace=timedelta(0))
+    assert ApiToken.objects.get(pk=old.pk).expiry_recorded_at is None
+    assert svc.api_token_authenticate(plain) is None
