@@ -26,7 +26,7 @@ def issued(workflow, workflow_owner) -> tuple[ApiToken, str]:
     return svc.api_token_create(workflow=workflow, actor=workflow_owner, name="Support tool")
 
 
-def rotate(token, actor, grace=HOUR, capture=None):
+def rotate(token, actor, grace=HOUR):
     return svc.api_token_rotate(token=token, actor=actor, grace=grace)
 
 

@@ -93,7 +93,7 @@ def test_no_grace_stops_the_old_token_now(issued, workflow_owner):
     assert response.status_code == 200
     assert "stopped working now" in response.content.decode()
     assert svc.api_token_authenticate(plain) is None
-    assert old.__class__.objects.get(pk=old.pk).status == ApiTokenStatus.EXPIRED
+    assert ApiToken.objects.get(pk=old.pk).status == ApiTokenStatus.EXPIRED
 
 
 @pytest.mark.parametrize(
