@@ -6,6 +6,7 @@ from celery import shared_task
 from celery.signals import task_postrun
 from django.conf import settings
 
+from rollout.services.api_tokens import api_tokens_record_expired
 from rollout.services.cache_invalidations import cache_invalidations_replay
 from rollout.services.escalations import escalations_advance
 from rollout.services.evaluation import (
@@ -132,6 +133,13 @@ def release_otlp_holds() -> int:
     unless the person came meanwhile) and forget old traces. Safe to run twice: held rows are
     claimed with SKIP LOCKED and deleted with the events they become."""
     return otlp_holds_release()
+
+
+@shared_task(time_limit=60, soft_time_limit=50)
+def record_expired_api_tokens() -> int:
+    """Every minute: log the end of rotated tokens' grace periods (the API already refuses them
+    from that moment, whether or not this runs). Safe to run twice."""
+    return api_tokens_record_expired()
 
 
 # Periodic sweeps record their last run for the operations metrics (/metrics), so a scheduler or

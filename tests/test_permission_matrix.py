@@ -282,6 +282,13 @@ MATRIX: dict[str, Entry] = {
         method="post",
         kwargs=lambda w: {**WF(w), "token_id": _a_token(w)},
     ),
+    # Rotation (issue 19) is a named action of the tokens page: it shows the new token (200).
+    "workflow_tokens[rotate]": Entry(
+        signed_in(404, ops_leader=200, owner=200),
+        method="post",
+        kwargs=WF,
+        data=lambda w: {"token": _a_token(w), "grace": "3600"},
+    ),
     # The people picker's search: only for someone who may use the form it serves (the purpose),
     # with that page's answer for the others. Anonymous: the sign-in page, as everywhere.
     "people_search[?owner]": Entry(

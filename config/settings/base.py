@@ -347,6 +347,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "rollout.tasks.apply_retention",
         "schedule": crontab(hour=3, minute=30),
     },
+    # Rotated API tokens whose grace period ended: an activity entry each (the API refuses them
+    # from that moment by itself; this only writes the log).
+    "record-expired-api-tokens": {
+        "task": "rollout.tasks.record_expired_api_tokens",
+        "schedule": timedelta(minutes=1),
+    },
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Sender runs a published notice (or a round of reminders) wakes: as many worker processes as

@@ -8,7 +8,7 @@ from rollout.models.ai_config import (
     ConfigOrigin,
     ConfigReportDay,
 )
-from rollout.models.api_token import ApiToken
+from rollout.models.api_token import ApiToken, ApiTokenStatus, RotationGrace
 from rollout.models.autonomy import (
     OPEN_AUTONOMY,
     AutonomyApproval,
@@ -187,6 +187,7 @@ __all__ = [
     "UNHEALTHY_STATES",
     "ActivityEntry",
     "ApiToken",
+    "ApiTokenStatus",
     "AttestationAnswer",
     "AttestationItem",
     "BlackoutWindow",
@@ -253,6 +254,7 @@ __all__ = [
     "ReviewReminder",
     "ReviewStatus",
     "RollupPeriod",
+    "RotationGrace",
     "Severity",
     "SourceHealthDay",
     "SourceHeartbeat",
