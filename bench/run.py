@@ -25,12 +25,15 @@ makes the README's table of it), a readable line for each on stderr:
   10 million) events, taken on an idle machine (bench/machine.py) — targets 30 ms (30 days) and
   100 ms (180 days) — and their query counts, equal at BENCH_FEW_EVENTS and BENCH_EVENTS;
 * list_page_*: every list page with 10,000 rows to list, p95 in ms on an idle machine, and its
-  query count (bench/lists.py; no target until the interface issue paginates them).
+  query count (bench/lists.py; no target until the interface issue paginates them);
+* otlp: events/s through POST /otlp/v1/traces (protobuf exports of 1,000 GenAI spans, 4 clients)
+  against COPY of the same events — target >= 0.30 (bench/otlp.py).
 
 Knobs: BENCH_EVENTS, BENCH_FEW_EVENTS (20,000), BENCH_ROUNDS (3, the least), BENCH_INGEST_BATCHES
 (120 per round), BENCH_SECONDS (wrk per round, 10), BENCH_WORKERS (gunicorn workers, 2),
 BENCH_FANOUT (5,000), BENCH_IDLE_WAIT (300 s), BENCH_PORT (default: a free port),
-BENCH_KEEP_DB=1, BENCH_ONLY=decision,ofrep,ingest,fanout,pages,lists (a subset, while developing).
+BENCH_KEEP_DB=1, BENCH_ONLY=decision,ofrep,ingest,fanout,pages,lists,otlp (a subset, while
+developing).
 """
 
 import os
@@ -57,6 +60,7 @@ ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(","))) or {
     "fanout",
     "pages",
     "lists",
+    "otlp",
 }
 
 
@@ -80,6 +84,7 @@ def run(env: dict[str, str], sink, port: int) -> None:
     from bench.ingest import bench_ingest
     from bench.lists import bench_lists
     from bench.ofrep import bench_ofrep
+    from bench.otlp import bench_otlp
     from bench.pages import query_counts
     from bench.world import bulk_events, make_world, rollup_all
     from rollout.services.evaluation import usage_refresh_pending
@@ -103,6 +108,9 @@ def run(env: dict[str, str], sink, port: int) -> None:
         _pages(world, port, few)
     if "lists" in ONLY:
         bench_lists(world, port)
+    if "otlp" in ONLY:
+        bench_otlp(world, port, env["DATABASE_URL"], ROUNDS, INGEST_BATCHES)
+        usage_refresh_pending()
 
 
 def _pages(world: dict, port: int, few: dict[str, int]) -> None:

@@ -4,6 +4,7 @@ from django.urls import URLPattern, URLResolver, include, path, re_path
 
 from rollout.api import api
 from rollout.api.ofrep.views import ofrep_evaluate_flag, ofrep_evaluate_flags
+from rollout.api.otlp import otlp_traces
 from rollout.views.health import healthz
 from rollout.views.metrics import metrics
 
@@ -36,6 +37,7 @@ urlpatterns = [
         ofrep_evaluate_flag,
         name="ofrep_evaluate_flag",
     ),
+    path("otlp/v1/traces", otlp_traces, name="otlp_traces"),
     path("", include("accounts.urls")),
     path("", include("rollout.urls")),
 ]

@@ -6,6 +6,7 @@ from celery import shared_task
 from celery.signals import task_postrun
 from django.conf import settings
 
+from rollout.services.api_tokens import api_tokens_record_expired
 from rollout.services.cache_invalidations import cache_invalidations_replay
 from rollout.services.escalations import escalations_advance
 from rollout.services.evaluation import (
@@ -15,6 +16,7 @@ from rollout.services.evaluation import (
 )
 from rollout.services.notice_delivery import notice_deliveries_send, notice_sweep
 from rollout.services.notifications import notification_email, notifications_email_pending
+from rollout.services.otlp_ingest import otlp_holds_release
 from rollout.services.promotions import promotions_run_due
 from rollout.services.retention import retention_apply
 from rollout.services.review_reminders import review_reminders_send
@@ -123,6 +125,21 @@ def apply_retention() -> int:
     is finished by the next."""
     run = retention_apply()
     return run.events_deleted + run.comments_deleted + run.receipts_deleted
+
+
+@shared_task(time_limit=300, soft_time_limit=240)
+def release_otlp_holds() -> int:
+    """Every minute: count GenAI spans whose hold for their trace's person ended (as nobody's,
+    unless the person came meanwhile) and forget old traces. Safe to run twice: held rows are
+    claimed with SKIP LOCKED and deleted with the events they become."""
+    return otlp_holds_release()
+
+
+@shared_task(time_limit=60, soft_time_limit=50)
+def record_expired_api_tokens() -> int:
+    """Every minute: log the end of rotated tokens' grace periods (the API already refuses them
+    from that moment, whether or not this runs). Safe to run twice."""
+    return api_tokens_record_expired()
 
 
 # Periodic sweeps record their last run for the operations metrics (/metrics), so a scheduler or

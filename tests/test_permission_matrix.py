@@ -209,6 +209,8 @@ MATRIX: dict[str, Entry] = {
     "healthz": Entry(everyone(200)),
     # The scraper's bearer token, never a session, opens it.
     "metrics": Entry(everyone(401)),
+    # OTLP trace exports: the workflow's API token, never a session (tests/rollout/api/test_otlp*).
+    "otlp_traces": Entry(everyone(401), method="post"),
     "admin:*": Entry(everyone(302)),  # the admin sends non-staff to its own sign-in page
     # The JSON API authenticates by bearer token, not session; its operations have their own
     # contract tests (tests/rollout/api). Here: the schema is public, whoever asks.
@@ -285,6 +287,13 @@ MATRIX: dict[str, Entry] = {
         signed_in(404, ops_leader=302, owner=302),
         method="post",
         kwargs=lambda w: {**WF(w), "token_id": _a_token(w)},
+    ),
+    # Rotation (issue 19) is a named action of the tokens page: it shows the new token (200).
+    "workflow_tokens[rotate]": Entry(
+        signed_in(404, ops_leader=200, owner=200),
+        method="post",
+        kwargs=WF,
+        data=lambda w: {"token": _a_token(w), "grace": "3600"},
     ),
     # The people picker's search: only for someone who may use the form it serves (the purpose),
     # with that page's answer for the others. Anonymous: the sign-in page, as everywhere.

@@ -347,6 +347,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "rollout.tasks.apply_retention",
         "schedule": crontab(hour=3, minute=30),
     },
+    # Rotated API tokens whose grace period ended: an activity entry each (the API refuses them
+    # from that moment by itself; this only writes the log).
+    "record-expired-api-tokens": {
+        "task": "rollout.tasks.record_expired_api_tokens",
+        "schedule": timedelta(minutes=1),
+    },
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Sender runs a published notice (or a round of reminders) wakes: as many worker processes as
@@ -368,4 +374,18 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- OTLP trace ingestion (POST /otlp/v1/traces, rollout/api/otlp.py) ----------------------------
+# What a (gzip) export may decompress to; the body on the wire is held to the API's 1 MiB.
+ROLLOUT_OTLP_MAX_DECOMPRESSED_BYTES = env.int(
+    "ROLLOUT_OTLP_MAX_DECOMPRESSED_BYTES", default=8 * 1024 * 1024
+)
+# How long a GenAI span whose trace named nobody yet waits for the span that names them (usually
+# its parent, exported after it) before it is counted as nobody's (rollout.services.otlp_ingest).
+ROLLOUT_OTLP_HOLD_SECONDS = env.int("ROLLOUT_OTLP_HOLD_SECONDS", default=300)
+# Every minute: held spans whose hold ended are counted; old traces forgotten.
+CELERY_BEAT_SCHEDULE["release-otlp-holds"] = {
+    "task": "rollout.tasks.release_otlp_holds",
+    "schedule": timedelta(minutes=1),
 }

@@ -11,7 +11,7 @@ OpenAPI document lists them. No module of the package imports this one.
 
 from ninja.openapi.docs import Swagger
 
-from rollout.api import decision, events, feedback, metrics, sources
+from rollout.api import decision, events, feedback, metrics, otlp, sources
 from rollout.api.auth import ApiTokenAuth
 from rollout.api.base import RolloutAPI
 from rollout.api.errors import MSG_INVALID_INPUT
@@ -40,4 +40,5 @@ api.add_router("", events.router)
 api.add_router("", feedback.router)
 api.add_router("", metrics.router)
 api.add_router("", sources.router)
+api.extra_openapi.append(otlp.openapi_paths)
 api.extra_openapi.append(add_ofrep_paths)  # OFREP, served at /ofrep/v1/ (config/urls.py)

@@ -5,10 +5,14 @@ from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer
 
 from rollout.models import ApiToken
-from rollout.services.api_tokens import api_token_authenticate
+from rollout.services.api_tokens import (
+    MSG_TOKEN_INVALID,
+    api_token_authenticate,
+    api_token_refusal,
+)
 
 MSG_MISSING = "Send an API token in the header: Authorization: Bearer <token>."
-MSG_INVALID = "This API token is unknown or has been revoked."
+MSG_INVALID = MSG_TOKEN_INVALID
 
 
 class ApiTokenAuth(HttpBearer):
@@ -23,5 +27,6 @@ class ApiTokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
         api_token = api_token_authenticate(token)
         if api_token is None:
-            raise AuthenticationError(message=MSG_INVALID)
+            # Refusals only: says so when the token was rotated and its grace period is over.
+            raise AuthenticationError(message=api_token_refusal(token))
         return api_token

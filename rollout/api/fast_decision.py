@@ -21,10 +21,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from rollout.api.checks import ApiHttpRequest
 from rollout.api.errors import MSG_RATE_LIMITED, json_error
 from rollout.api.throttling import TokenRateThrottle
-from rollout.lib import local_memo
 from rollout.models.workflow import SLUG_VALIDATOR
 from rollout.selectors.api_tokens import token_cache_key, token_hash
 from rollout.selectors.decision import Decision, decision_from_memo
+from rollout.services.api_tokens import api_token_from_memo
 
 _SLUG = re.compile(SLUG_VALIDATOR.regex.pattern)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -72,7 +72,8 @@ def _answer_from_memory(request: ApiHttpRequest) -> HttpResponse | None:
     scheme, _, plaintext = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
     if scheme.lower() != "bearer" or not plaintext.strip():
         return None
-    token = local_memo.recall(token_cache_key(token_hash(plaintext.strip())))
+    # Through the service, which refuses a rotated token past its grace period.
+    token = api_token_from_memo(token_cache_key(token_hash(plaintext.strip())))
     if token is None or token.workflow.slug != workflow:
         return None
     decision = decision_from_memo(workflow, user)

@@ -25,7 +25,11 @@ from rollout.api.checks import (
 from rollout.api.errors import MSG_INVALID_INPUT, ErrorOut, ValidationErrorOut, json_error
 from rollout.selectors.source_health import data_source_by_key
 from rollout.selectors.workflows import workflow_is_retired
-from rollout.services.source_health import MSG_REJECTED_OVER_RECORDS, source_heartbeat_record
+from rollout.services.source_health import (
+    MSG_REJECTED_OVER_RECORDS,
+    SourceGone,
+    source_heartbeat_record,
+)
 
 router = Router()
 
@@ -140,6 +144,8 @@ def source_heartbeat(request: ApiHttpRequest, key: str) -> HttpResponse:
         beat = source_heartbeat_record(
             source=source, records=data.records, rejected=data.rejected, data_as_of=data.data_as_of
         )
+    except SourceGone:
+        return json_error(404, MSG_UNKNOWN_SOURCE.format(key=key[:60]))
     except ApplicationError as exc:
         return _invalid(request, [{"field": exc.field or "", "message": exc.message}])
     body = {

@@ -8,7 +8,7 @@ from rollout.models.ai_config import (
     ConfigOrigin,
     ConfigReportDay,
 )
-from rollout.models.api_token import ApiToken
+from rollout.models.api_token import ApiToken, ApiTokenStatus, RotationGrace
 from rollout.models.autonomy import (
     OPEN_AUTONOMY,
     AutonomyApproval,
@@ -68,6 +68,7 @@ from rollout.models.notice import (
     NoticeStatus,
 )
 from rollout.models.notification import Notification
+from rollout.models.otlp import OtlpHeldSpan, OtlpTokenCount, OtlpTrace
 from rollout.models.outcome import OUTCOME_NAME_PATTERN, OutcomeDay, OutcomeMetric
 from rollout.models.output_review import (
     ERROR_GRADES,
@@ -186,6 +187,7 @@ __all__ = [
     "UNHEALTHY_STATES",
     "ActivityEntry",
     "ApiToken",
+    "ApiTokenStatus",
     "AttestationAnswer",
     "AttestationItem",
     "BlackoutWindow",
@@ -252,6 +254,7 @@ __all__ = [
     "ReviewReminder",
     "ReviewStatus",
     "RollupPeriod",
+    "RotationGrace",
     "Severity",
     "SourceHealthDay",
     "SourceHeartbeat",
@@ -275,4 +278,7 @@ __all__ = [
     "Workflow",
     "WorkflowGroupObjectPermission",
     "WorkflowUserObjectPermission",
+    "OtlpHeldSpan",
+    "OtlpTokenCount",
+    "OtlpTrace",
 ]

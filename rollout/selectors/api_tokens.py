@@ -2,8 +2,11 @@
 (its hash and cache key), shared with rollout.services.api_tokens, which authenticates."""
 
 import hashlib
+from datetime import datetime
 
-from rollout.models import ApiToken, Workflow
+from django.utils import timezone
+
+from rollout.models import ApiToken, ApiTokenStatus, Workflow
 
 TOKEN_PREFIX = "ro_"
 
@@ -22,10 +25,24 @@ def api_token_get_for_workflow(workflow: Workflow, token_id: int) -> ApiToken:
     return ApiToken.objects.get(pk=token_id, workflow=workflow)
 
 
-def api_token_list_for_workflow(workflow: Workflow) -> list[ApiToken]:
-    """Active tokens first (newest first), then revoked ones."""
-    return list(
+def api_token_list_for_workflow(
+    workflow: Workflow, *, now: datetime | None = None
+) -> list[ApiToken]:
+    """The tokens that work first — active ones, then replaced ones in their grace period — then
+    those that stopped (expired or revoked); newest first within each. Each with `replaces` and
+    `replaced_by` loaded (one query)."""
+    now = timezone.now() if now is None else now
+    tokens = list(
         ApiToken.objects.filter(workflow=workflow)
-        .select_related("created_by")
-        .order_by("revoked_at", "-created_at", "-pk")
+        .select_related("created_by", "replaces", "replaced_by")
+        .order_by("-created_at", "-pk")
     )
+    return sorted(tokens, key=lambda token: _LIST_RANK[token.status_at(now)])
+
+
+_LIST_RANK = {
+    ApiTokenStatus.ACTIVE: 0,
+    ApiTokenStatus.REPLACED: 1,
+    ApiTokenStatus.EXPIRED: 2,
+    ApiTokenStatus.REVOKED: 2,
+}

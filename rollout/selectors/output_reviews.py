@@ -10,7 +10,7 @@ access_review_queue); the error rates carry no excerpt and are shown wherever us
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -33,6 +33,36 @@ def output_review_waiting(workflow: Workflow) -> QuerySet[OutputReview]:
         .select_related("cohort", "user")
         .order_by("occurred_at", "id")
     )
+
+
+@dataclass(frozen=True)
+class QueueWaiting:
+    """One workflow's review queue, as the home page points a reviewer to it."""
+
+    workflow: Workflow
+    waiting: int
+    oldest: datetime
+
+
+def output_review_waiting_for(user: User) -> list[QueueWaiting]:
+    """The queues with outputs waiting that this person is named to grade, or owns: two queries
+    however many workflows. Retired workflows are left out (nothing more arrives there, and their
+    queue stays open from the workflow's page). Ops leaders may grade every queue but are not
+    pointed to each: theirs are the ones they were named for."""
+    counts = {
+        row["workflow_id"]: (row["waiting"], row["oldest"])
+        for row in OutputReview.objects.filter(
+            grade="",
+            workflow_id__in=Workflow.objects.filter(
+                Q(output_reviewers__user=user) | Q(owner=user), retired_at__isnull=True
+            ).values("pk"),
+        )
+        .values("workflow_id")
+        .annotate(waiting=Count("id"), oldest=Min("occurred_at"))
+        .order_by()
+    }
+    workflows = Workflow.objects.filter(pk__in=counts).order_by("name", "pk")
+    return [QueueWaiting(w, *counts[w.pk]) for w in workflows]
 
 
 def output_review_graded(workflow: Workflow, *, grade: str = "") -> QuerySet[OutputReview]:

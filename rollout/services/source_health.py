@@ -37,6 +37,12 @@ from rollout.services.activity import activity_record
 from rollout.services.notifications import notification_send
 
 MSG_REJECTED_OVER_RECORDS = "rejected cannot be more than records ({records})."
+MSG_SOURCE_GONE = "This data source was removed from the workflow."
+
+
+class SourceGone(ApplicationError):
+    """The source was deleted after it was looked up (a heartbeat racing its removal)."""
+
 
 VERB_UNHEALTHY = {
     SourceState.STALE: "data source went stale",
@@ -199,7 +205,12 @@ def source_heartbeat_record(
     beat = SourceHeartbeat(
         source=source, received_at=now, data_as_of=data_as_of, records=records, rejected=rejected
     )
-    beat.full_clean()
-    beat.save()
+    with transaction.atomic():
+        # Locked, so the source cannot be deleted between this check and the insert, which would
+        # otherwise fail on the foreign key (a 500 on PostgreSQL) instead of answering "gone".
+        if not DataSource.objects.select_for_update().filter(pk=source.pk).exists():
+            raise SourceGone(MSG_SOURCE_GONE)
+        beat.full_clean()
+        beat.save()
     source_statuses_refresh(workflow=source.workflow, sources=[source], now=now)
     return beat

@@ -20,6 +20,7 @@ from rollout.selectors.notifications import (
     notification_get_for_recipient,
     notification_list_unread,
 )
+from rollout.selectors.output_reviews import output_review_waiting_for
 from rollout.selectors.portfolio import ADOPTION_DAYS, owned_workflow_rows, portfolio_summary
 from rollout.selectors.promotions import promotion_count_pending
 from rollout.selectors.workflows import workflow_count_ownerless, workflow_list_ownerless
@@ -66,6 +67,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
         "my_escalations": list(escalation_list_for_contact(user)[:LIST_SHOWN]),
         "my_feedback": list(feedback_list_open_for_author(user)[:LIST_SHOWN]),
         "my_notices": list(inbox_list_for_user(user)[:LIST_SHOWN]),
+        "my_review_queues": output_review_waiting_for(user),
     }
     if sees_everything:
         summary = portfolio_summary(user, today=timezone.localdate())

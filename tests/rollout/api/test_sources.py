@@ -88,6 +88,18 @@ def test_an_unknown_key_is_404_and_stores_nothing(api_client, api_token, source)
     assert not SourceHeartbeat.objects.exists()
 
 
+def test_a_source_removed_while_its_heartbeat_arrives_is_404_and_stores_nothing(
+    api_client, api_token, source, monkeypatch
+):
+    # Looked up, then deleted by someone else before the heartbeat is stored.
+    monkeypatch.setattr("rollout.api.sources.data_source_by_key", lambda workflow_id, key: source)
+    DataSource.objects.filter(pk=source.pk).delete()
+    response = beat(api_client, api_token)
+    assert response.status_code == 404
+    assert response.json() == {"detail": MSG_UNKNOWN_SOURCE.format(key=source.key)}
+    assert not SourceHeartbeat.objects.exists()
+
+
 def test_another_workflows_source_is_404(api_client, api_token, ops_leader):
     other = make_workflow(actor=ops_leader, slug="other-flow")
     data_source_create(workflow=other, actor=ops_leader, name="CRM export", kind=SourceKind.LIVE)

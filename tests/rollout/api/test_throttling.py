@@ -82,9 +82,12 @@ def test_every_operation_with_a_token_is_throttled(api_client, api_token):
         url = re.sub(r"\{[^}]+\}", "1", path)  # "1" fits both int and str path converters
         response = api_client.generic(method.upper(), url, headers=api_token.headers)
         assert response.status_code == 429, (method, path)
-        # OFREP's paths answer in the protocol's error shape (rollout/api/ofrep).
-        key = "errorDetails" if path.startswith("/ofrep/") else "detail"
-        assert response.json() == {key: MSG_RATE_LIMITED}
+        if path.startswith("/otlp/"):  # OTLP answers a google.rpc.Status (rollout.api.otlp)
+            assert response.json() == {"code": 8, "message": MSG_RATE_LIMITED}
+        elif path.startswith("/ofrep/"):  # OFREP's error shape (rollout.api.ofrep)
+            assert response.json() == {"errorDetails": MSG_RATE_LIMITED}
+        else:
+            assert response.json() == {"detail": MSG_RATE_LIMITED}
         assert 1 <= int(response["Retry-After"]) <= 60
 
 

@@ -130,13 +130,13 @@ def test_home_queries_are_bounded(django_assert_max_num_queries, ops_leader):
     user_deactivate(actor=ops_leader, user=gone)
     leader, owner_client = as_user(ops_leader), as_user(owner)
 
-    # The ops leader: 8, plus one each for escalations waiting on me, my open feedback and my
-    # notices, plus the portfolio summary (10, +1 for the live data sources' flags). The owner:
-    # 8 + 3 + the owned rows' health (3, +1 for the live data sources' flags), open feedback and
-    # escalations (3).
-    with django_assert_max_num_queries(22):
+    # The ops leader: 8, plus one each for escalations waiting on me, my open feedback, my
+    # notices and the review queues waiting for me, plus the portfolio summary (10, +1 for the
+    # live data sources' flags). The owner: 8 + 4 + the owned rows' health (3, +1 for the live
+    # data sources' flags), open feedback and escalations (3).
+    with django_assert_max_num_queries(23):
         assert leader.get(URL).status_code == 200
-    with django_assert_max_num_queries(18):
+    with django_assert_max_num_queries(19):
         response = owner_client.get(URL)
     assert len(response.context["owned"]) == 25
 
@@ -344,3 +344,43 @@ def test_only_a_page_about_an_escalation_can_be_acknowledged(workflow, workflow_
     assert owner.post(f"/notifications/{plain.pk}/acknowledge/").status_code == 404
     assert owner.get(f"/notifications/{plain.pk}/acknowledge/").status_code == 405
     assert as_user(other_user).post(f"/notifications/{plain.pk}/acknowledge/").status_code == 404
+
+
+def test_reviewers_and_the_owner_are_pointed_to_outputs_waiting_for_review(
+    workflow, workflow_owner, ops_leader, other_user
+):
+    from rollout.models import OutputReviewer
+    from tests.rollout.output_review_fixtures import make_review
+
+    reviewer = UserFactory(email="rita.reviewer@example.com")
+    OutputReviewer.objects.create(workflow=workflow, user=reviewer, added_by=workflow_owner)
+    make_review(workflow, None, days_ago=3)
+    make_review(workflow, None, days_ago=1)
+    make_review(workflow, None, grade="right", days_ago=2)
+    queue_url = reverse("workflow_review_queue", args=[workflow.slug])
+
+    for person in (reviewer, workflow_owner):
+        response = as_user(person).get(URL)
+        [queue] = response.context["my_review_queues"]
+        assert (queue.workflow, queue.waiting) == (workflow, 2)
+        html = response.content.decode()
+        assert f'href="{queue_url}"' in html
+        assert "Support reply drafting: 2 outputs to grade" in html
+    # Nobody else is pointed there: not an unrelated person, not an ops leader who was not named.
+    for person in (other_user, ops_leader):
+        response = as_user(person).get(URL)
+        assert response.context["my_review_queues"] == []
+        assert "waiting for your review" not in response.content.decode()
+
+
+def test_a_graded_queue_or_a_retired_workflow_points_nobody_to_it(workflow, workflow_owner):
+    from django.utils import timezone
+
+    from tests.rollout.output_review_fixtures import make_review
+
+    make_review(workflow, None, grade="wrong")
+    assert as_user(workflow_owner).get(URL).context["my_review_queues"] == []
+    make_review(workflow, None)
+    assert len(as_user(workflow_owner).get(URL).context["my_review_queues"]) == 1
+    type(workflow).objects.filter(pk=workflow.pk).update(retired_at=timezone.now())
+    assert as_user(workflow_owner).get(URL).context["my_review_queues"] == []

@@ -1,0 +1,182 @@
+"""GenAI spans (OpenTelemetry's GenAI semantic conventions) → usage events (issue 19 §2).
+
+Pure code over rollout.lib.otlp_decode's SpanFacts:
+
+* each span with `gen_ai.operation.name` is an `invocation` event, plus an `error` event when its
+  status is ERROR or it sets `error.type`; latency from start to end; `attrs.model_version` from
+  `gen_ai.response.model` (else `gen_ai.request.model`), `attrs.model_provider` from
+  `gen_ai.provider.name` (else the older `gen_ai.system`), `attrs.input_tokens` /
+  `attrs.output_tokens` from `gen_ai.usage.*` — the attrs names the events API, the cost rollup
+  and the configuration check already read;
+* the event id is uuid5(OTLP_NAMESPACE, "trace:span:kind"), so a span exported again counts once;
+* the person comes from a `feature_flag.evaluation` event whose `feature_flag.key` is the
+  workflow's slug (`feature_flag.context.id`, with the variant) on the span or its nearest
+  ancestor carrying flag evaluations, else `user.id` (or the older `enduser.id`) on the span, else
+  from any span of the same trace (`trace_people`).
+
+A span whose nearest flag-carrying span (itself or an ancestor in the request) evaluated flags,
+none of them this workflow's, belongs to another workflow.
+"""
+
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from core.text import has_line_breaks_or_controls
+from rollout.lib.otlp_decode import SpanFacts
+
+# Fixed forever: changing it would count every re-exported span again.
+OTLP_NAMESPACE = uuid.UUID("6f1b7c3e-2d4a-5e8f-9a0b-1c2d3e4f5a6b")
+MAX_USER_REF = 254
+MAX_VARIANT = 40
+MAX_TEXT = 120  # a model or provider name kept in attrs (the events API's 2 KiB holds several)
+ZERO_TRACE = "0" * 32
+ZERO_SPAN = "0" * 16
+
+
+class Person(NamedTuple):
+    user_ref: str
+    variant: str = ""
+
+
+def event_id(trace_id: str, span_id: str, kind: str) -> uuid.UUID:
+    return uuid.uuid5(OTLP_NAMESPACE, f"{trace_id}:{span_id}:{kind}")
+
+
+def clean_ref(value: Any) -> str:
+    """A person's reference as the events API accepts it, or "" when it is not one."""
+    if not isinstance(value, str):
+        return ""
+    value = value.strip()
+    if not value or len(value) > MAX_USER_REF or has_line_breaks_or_controls(value):
+        return ""
+    return value
+
+
+def clean_variant(value: str) -> str:
+    value = value.strip()
+    if len(value) > MAX_VARIANT or has_line_breaks_or_controls(value):
+        return ""
+    return value
+
+
+def _text(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value[:MAX_TEXT] if value else None
+
+
+def _tokens(value: Any) -> Any:
+    # OTLP carries them as int; a double that is whole is the same count. Anything else is passed
+    # on as it came, so the events API's check (rollout.lib.cost_attrs) rejects the span.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _own_person(span: SpanFacts, slug: str) -> Person | None:
+    for flag in span.flags:
+        if flag.key == slug and clean_ref(flag.context_id):
+            return Person(clean_ref(flag.context_id), clean_variant(flag.variant))
+    ref = clean_ref(span.attributes.get("user.id")) or clean_ref(span.attributes.get("enduser.id"))
+    return Person(ref) if ref else None
+
+
+def trace_people(spans: Iterable[SpanFacts], slug: str) -> dict[str, Person]:
+    """trace id → the person named anywhere in the trace (within these spans): a flag evaluation
+    of this workflow first, then `user.id` / `enduser.id`."""
+    by_flag: dict[str, Person] = {}
+    by_attr: dict[str, Person] = {}
+    for span in spans:
+        for flag in span.flags:
+            ref = clean_ref(flag.context_id)
+            if flag.key == slug and ref:
+                by_flag.setdefault(span.trace_id, Person(ref, clean_variant(flag.variant)))
+        ref = clean_ref(span.attributes.get("user.id")) or clean_ref(
+            span.attributes.get("enduser.id")
+        )
+        if ref:
+            by_attr.setdefault(span.trace_id, Person(ref))
+    return {**by_attr, **by_flag}
+
+
+class Ownership(NamedTuple):
+    foreign: bool  # the span belongs to another workflow
+    person: Person | None  # named on the span or its nearest flag-carrying ancestor
+
+
+def ownership(
+    span: SpanFacts, slug: str, by_id: dict[tuple[str, str], SpanFacts], *, max_hops: int = 64
+) -> Ownership:
+    """Whose span this is, from the span itself and its ancestors sent in the same request."""
+    own = _own_person(span, slug)
+    current: SpanFacts | None = span
+    for _ in range(max_hops):
+        if current is None:
+            break
+        if current.flags:
+            ours = [f for f in current.flags if f.key == slug]
+            if not ours:
+                return Ownership(foreign=True, person=None)
+            ref = clean_ref(ours[0].context_id)
+            flagged = Person(ref, clean_variant(ours[0].variant)) if ref else None
+            return Ownership(foreign=False, person=flagged or own)
+        parent = current.parent_span_id
+        current = by_id.get((current.trace_id, parent)) if parent and parent != ZERO_SPAN else None
+    return Ownership(foreign=False, person=own)
+
+
+def _iso(unix_nano: int) -> str:
+    return datetime.fromtimestamp(unix_nano / 1e9, tz=UTC).isoformat()
+
+
+def span_events(span: SpanFacts, user_ref: str, variant: str = "") -> list[dict[str, Any]]:
+    """The span's events, shaped as items of POST /api/v1/events (to be validated as those are).
+    A span without valid ids or times gives items the validation refuses, saying why."""
+    a = span.attributes
+    attrs: dict[str, Any] = {}
+    operation = _text(a.get("gen_ai.operation.name"))
+    if operation:
+        attrs["operation"] = operation
+    model = _text(a.get("gen_ai.response.model")) or _text(a.get("gen_ai.request.model"))
+    if model:
+        attrs["model_version"] = model
+    provider = _text(a.get("gen_ai.provider.name")) or _text(a.get("gen_ai.system"))
+    if provider:
+        attrs["model_provider"] = provider
+    if "gen_ai.usage.input_tokens" in a:
+        attrs["input_tokens"] = _tokens(a["gen_ai.usage.input_tokens"])
+    if "gen_ai.usage.output_tokens" in a:
+        attrs["output_tokens"] = _tokens(a["gen_ai.usage.output_tokens"])
+    if variant:
+        attrs["variant"] = variant
+    valid_ids = (
+        len(span.trace_id) == 32
+        and span.trace_id != ZERO_TRACE
+        and len(span.span_id) == 16
+        and span.span_id != ZERO_SPAN
+    )
+    has_times = span.start_ns > 0 and span.end_ns >= span.start_ns
+    item: dict[str, Any] = {
+        # An invalid id or time is sent on as the events API would get it: refused, with a reason.
+        "event_id": event_id(span.trace_id, span.span_id, "invocation") if valid_ids else "",
+        "user_ref": user_ref,
+        "kind": "invocation",
+        "occurred_at": _iso(span.start_ns) if has_times else None,
+        "attrs": attrs,
+    }
+    if has_times:
+        item["latency_ms"] = round((span.end_ns - span.start_ns) / 1e6)
+    items = [item]
+    error_type = _text(a.get("error.type"))
+    if span.status_error or error_type:
+        error = {
+            **item,
+            "event_id": event_id(span.trace_id, span.span_id, "error") if valid_ids else "",
+            "kind": "error",
+            "attrs": {**attrs, "error_type": error_type} if error_type else attrs,
+        }
+        items.append(error)
+    return items

@@ -1,0 +1,82 @@
+"""GenAI spans → usage events (rollout.lib.otlp_genai)."""
+
+from rollout.lib.otlp_decode import FlagEvaluation, SpanFacts
+from rollout.lib.otlp_genai import (
+    Person,
+    event_id,
+    ownership,
+    span_events,
+    trace_people,
+)
+
+T = "ab" * 16
+
+
+def span(span_id: str, parent: str = "", flags=(), **attributes) -> SpanFacts:
+    return SpanFacts(
+        trace_id=T,
+        span_id=span_id,
+        parent_span_id=parent,
+        start_ns=1_800_000_000 * 10**9,
+        end_ns=1_800_000_000 * 10**9 + 2_500_000_000,
+        status_error=False,
+        attributes=attributes,
+        flags=tuple(flags),
+    )
+
+
+def flag(key: str, person: str = "p@example.com", variant: str = "shadow") -> FlagEvaluation:
+    return FlagEvaluation(key=key, variant=variant, context_id=person)
+
+
+def test_the_older_attribute_names_and_the_request_model_are_fallbacks():
+    s = span(
+        "1" * 16,
+        **{
+            "gen_ai.operation.name": "chat",
+            "gen_ai.system": "anthropic",
+            "gen_ai.request.model": "claude-x",
+            "gen_ai.usage.input_tokens": 12.0,
+        },
+    )
+    [item] = span_events(s, "someone")
+    assert item["attrs"] == {
+        "operation": "chat",
+        "model_version": "claude-x",
+        "model_provider": "anthropic",
+        "input_tokens": 12,
+    }
+    assert item["latency_ms"] == 2500
+    assert item["event_id"] == event_id(T, "1" * 16, "invocation")
+    assert item["occurred_at"].startswith("2027-01-15T08:00:00")
+
+
+def test_an_error_type_makes_an_error_event_too():
+    s = span("1" * 16, **{"gen_ai.operation.name": "chat", "error.type": "timeout"})
+    kinds = [(i["kind"], i["attrs"].get("error_type")) for i in span_events(s, "x")]
+    assert kinds == [("invocation", None), ("error", "timeout")]
+
+
+def test_a_span_without_ids_or_times_gives_items_the_validation_refuses():
+    s = span("0" * 16, **{"gen_ai.operation.name": "chat"})._replace(start_ns=0)
+    [item] = span_events(s, "x")
+    assert (item["event_id"], item["occurred_at"]) == ("", None)
+
+
+def test_the_nearest_flag_carrying_ancestor_decides_whose_a_span_is():
+    root = span("1" * 16, flags=[flag("mine", "root@example.com", "live")])
+    other = span("2" * 16, parent="1" * 16, flags=[flag("theirs")])
+    call = span("3" * 16, parent="2" * 16, **{"gen_ai.operation.name": "chat"})
+    mine = span("4" * 16, parent="1" * 16, **{"gen_ai.operation.name": "chat", "user.id": "u"})
+    by_id = {(s.trace_id, s.span_id): s for s in (root, other, call, mine)}
+    assert ownership(call, "mine", by_id).foreign is True
+    assert ownership(mine, "mine", by_id) == (False, Person("root@example.com", "live"))
+    # Nothing sent with it evaluated a flag: its own user.id, if any.
+    assert ownership(mine, "mine", {}) == (False, Person("u"))
+
+
+def test_a_trace_names_its_person_by_flag_first_then_user_id():
+    spans = [span("1" * 16, **{"user.id": "by-attr"}), span("2" * 16, flags=[flag("mine")])]
+    assert trace_people(spans, "mine") == {T: Person("p@example.com", "shadow")}
+    assert trace_people(spans[:1], "mine") == {T: Person("by-attr")}
+    assert trace_people([span("1" * 16, **{"user.id": "bad\x00ref"})], "mine") == {}
