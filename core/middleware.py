@@ -20,16 +20,18 @@ RETRY_AFTER_SECONDS = 2
 # Where the JSON API and OFREP are mounted (config/urls.py; a test holds them together).
 TOKEN_API_PREFIX = "/api/"
 OFREP_PREFIX = "/ofrep/"
+OTLP_PREFIX = "/otlp/"
 
 
 def is_token_api(request: HttpRequest) -> bool:
-    """A request to the JSON API that brings its own credentials (Authorization: Bearer ...), or
-    to OFREP with its token (Authorization, or OFREP's X-API-Key). OFREP never reads a session:
-    its views answer 401 to a request without a valid token, whatever session it carries."""
+    """A request to the JSON API or to OTLP that brings its own credentials (Authorization:
+    Bearer ...), or to OFREP with its token (Authorization, or OFREP's X-API-Key). OFREP and OTLP
+    never read a session: their views answer 401 to a request without a valid token, whatever
+    session it carries."""
     meta, path = request.META, request.path_info
     if path.startswith(OFREP_PREFIX):
         return "HTTP_AUTHORIZATION" in meta or "HTTP_X_API_KEY" in meta
-    return "HTTP_AUTHORIZATION" in meta and path.startswith(TOKEN_API_PREFIX)
+    return "HTTP_AUTHORIZATION" in meta and path.startswith((TOKEN_API_PREFIX, OTLP_PREFIX))
 
 
 class _PagesOnly:

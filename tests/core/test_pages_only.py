@@ -6,7 +6,7 @@ import pytest
 from django.core import checks
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from core.middleware import OFREP_PREFIX, TOKEN_API_PREFIX
+from core.middleware import OFREP_PREFIX, OTLP_PREFIX, TOKEN_API_PREFIX
 from tests.rollout.api.conftest import issue_token
 from tests.rollout.promotion_fixtures import make_plan
 
@@ -124,3 +124,24 @@ def test_an_ofrep_answer_neither_reads_nor_writes_the_session(
 def test_an_unknown_ofrep_path_with_a_token_is_a_plain_404(client):
     response = client.post("/ofrep/v2/evaluate", headers={"X-API-Key": "ro_x"})
     assert response.status_code == 404
+
+
+def test_an_otlp_export_neither_reads_nor_writes_the_session(
+    client, workflow, workflow_owner, ops_leader
+):
+    assert reverse("otlp_traces").startswith(OTLP_PREFIX)
+    api_token = issue_token(workflow, workflow_owner)
+    client.force_login(ops_leader)  # a signed-in browser session, with an exporter's token
+
+    response = client.post(
+        "/otlp/v1/traces",
+        {"resourceSpans": []},
+        content_type="application/json",
+        headers=api_token.headers,
+    )
+
+    assert response.status_code == 200
+    assert not response.cookies
+    assert not hasattr(response.wsgi_request, "user")
+    # Without a token the session is read as for any page, and is no credential for OTLP.
+    assert client.post("/otlp/v1/traces", {}, content_type="application/json").status_code == 401
