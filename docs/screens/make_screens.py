@@ -40,6 +40,7 @@ PAGES = [
     ("outcome-metrics", "owner@example.com", f"/workflows/{SLUG}/outcomes/"),
     ("review-queue", "owner@example.com", f"/workflows/{SLUG}/review-queue/"),
     ("approvals", "ops@example.com", "/approvals/"),
+    ("api-tokens", "owner@example.com", f"/workflows/{SLUG}/tokens/"),
     ("feedback", "owner@example.com", f"/workflows/{SLUG}/feedback/"),
     ("notices", "owner@example.com", f"/workflows/{SLUG}/notices/"),
     ("notice-detail", "owner@example.com", "{notice}"),

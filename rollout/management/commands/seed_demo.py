@@ -47,6 +47,7 @@ from rollout.management.demo.planning import (
 )
 from rollout.management.demo.reviews import demo_review_report, demo_reviews_seed
 from rollout.management.demo.sources import demo_sources_seed
+from rollout.management.demo.tokens import demo_tokens_seed
 from rollout.management.demo.usage import demo_usage_seed
 from rollout.models import (
     IN_PROGRESS,
@@ -242,6 +243,7 @@ class Command(BaseCommand):
             created += self._seed_briefings()
             created += self._seed_outcomes(usage_scale)
             created += self._seed_output_reviews()
+            created += self._seed_tokens()
         if created:
             self.stdout.write(
                 self.style.SUCCESS(f"Demo data ready. Every demo login's password: {DEMO_PASSWORD}")
@@ -623,6 +625,16 @@ class Command(BaseCommand):
             told += 1
             self.stdout.write(demo_output_reviews_report(workflow))
         return told
+
+    def _seed_tokens(self) -> int:
+        """The integration tokens (rollout.management.demo.tokens) of the demo workflow whose
+        story has them and that has none yet."""
+        added = 0
+        for workflow in Workflow.objects.filter(slug__in=[w.slug for w in DEMO_WORKFLOWS]):
+            if demo_tokens_seed(workflow=workflow, owner=workflow.owner):
+                added += 1
+                self.stdout.write(f"Added the API tokens of {workflow.name}, one mid-rotation.")
+        return added
 
     def _report_usage_story(self, started: datetime, demo: list[Workflow]) -> None:
         pauses = ActivityEntry.objects.filter(

@@ -1157,3 +1157,24 @@ def test_support_reply_drafting_samples_the_eu_agents_and_has_a_review_queue() -
     assert "Review queue of Support reply drafting: " in output
     assert "Nothing to do" in seed()  # idempotent
     assert OutputReview.objects.filter(workflow=support).count() == items.count()
+
+
+def test_support_reply_drafting_has_a_token_mid_rotation_and_a_pipeline_token() -> None:
+    from rollout.models import ApiToken, ApiTokenStatus
+
+    output = seed()
+    support = Workflow.objects.get(slug="support-reply-drafting")
+    tokens = {(t.name, t.status) for t in ApiToken.objects.filter(workflow=support)}
+    assert tokens == {
+        ("Support tool production", ApiTokenStatus.ACTIVE),
+        ("Support tool production", ApiTokenStatus.REPLACED),
+        ("Nightly CRM pipeline", ApiTokenStatus.ACTIVE),
+    }
+    old = ApiToken.objects.get(workflow=support, expires_at__isnull=False)
+    assert old.replaced_by.name == "Support tool production"
+    assert old.expires_at - old.replaced_by.created_at == timedelta(hours=24)
+    assert old.last_used_at < old.replaced_by.last_used_at
+    assert not ApiToken.objects.exclude(workflow=support).exists()
+    assert "Added the API tokens of Support reply drafting, one mid-rotation." in output
+    assert "Nothing to do" in seed()  # idempotent
+    assert ApiToken.objects.count() == 3
