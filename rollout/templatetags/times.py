@@ -5,8 +5,8 @@ lists — templates/rollout/_age.html wraps it with the full time in the reader'
 from datetime import datetime
 
 from django import template
-from django.utils.timesince import timesince
 from django.utils import timezone
+from django.utils.timesince import timesince
 
 from core.dates import short_age
 
