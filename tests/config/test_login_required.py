@@ -21,6 +21,11 @@ PUBLIC = {
     "calendar_feed",
     # One-click unsubscribe (RFC 8058): the signed link in the email is the authority.
     "email_unsubscribe",
+    # The open standards' endpoints authenticate with the workflow's API token, as the API does:
+    # OpenFeature's OFREP and OpenTelemetry's OTLP/HTTP traces.
+    "ofrep_evaluate_flag",
+    "ofrep_evaluate_flags",
+    "otlp_traces",
 }
 
 
