@@ -128,13 +128,8 @@ def ownership(
     return Ownership(foreign=False, person=own)
 
 
-def _iso(unix_nano: int) -> str:
-    return datetime.fromtimestamp(unix_nano / 1e9, tz=UTC).isoformat()
-
-
-def span_events(span: SpanFacts, user_ref: str, variant: str = "") -> list[dict[str, Any]]:
-    """The span's events, shaped as items of POST /api/v1/events (to be validated as those are).
-    A span without valid ids or times gives items the validation refuses, saying why."""
+def span_attrs(span: SpanFacts, variant: str = "") -> dict[str, Any]:
+    """The attrs of the span's invocation event (its error event adds `error_type`)."""
     a = span.attributes
     attrs: dict[str, Any] = {}
     operation = _text(a.get("gen_ai.operation.name"))
@@ -152,31 +147,60 @@ def span_events(span: SpanFacts, user_ref: str, variant: str = "") -> list[dict[
         attrs["output_tokens"] = _tokens(a["gen_ai.usage.output_tokens"])
     if variant:
         attrs["variant"] = variant
-    valid_ids = (
+    return attrs
+
+
+def error_type(span: SpanFacts) -> str | None:
+    """`error.type` as the error event's attrs.error_type (None when not set)."""
+    return _text(span.attributes.get("error.type"))
+
+
+def has_valid_ids(span: SpanFacts) -> bool:
+    return (
         len(span.trace_id) == 32
         and span.trace_id != ZERO_TRACE
         and len(span.span_id) == 16
         and span.span_id != ZERO_SPAN
     )
-    has_times = span.start_ns > 0 and span.end_ns >= span.start_ns
+
+
+def has_times(span: SpanFacts) -> bool:
+    return span.start_ns > 0 and span.end_ns >= span.start_ns
+
+
+def occurred_at(span: SpanFacts) -> datetime:
+    return datetime.fromtimestamp(span.start_ns / 1e9, tz=UTC)
+
+
+def latency_ms(span: SpanFacts) -> int:
+    return round((span.end_ns - span.start_ns) / 1e6)
+
+
+def span_events(span: SpanFacts, user_ref: str, variant: str = "") -> list[dict[str, Any]]:
+    """The span's events, shaped as items of POST /api/v1/events (to be validated as those are).
+    A span without valid ids or times gives items the validation refuses, saying why."""
+    attrs = span_attrs(span, variant)
+    valid_ids = has_valid_ids(span)
+    timed = has_times(span)
     item: dict[str, Any] = {
         # An invalid id or time is sent on as the events API would get it: refused, with a reason.
         "event_id": event_id(span.trace_id, span.span_id, "invocation") if valid_ids else "",
         "user_ref": user_ref,
         "kind": "invocation",
-        "occurred_at": _iso(span.start_ns) if has_times else None,
+        "occurred_at": occurred_at(span).isoformat() if timed else None,
         "attrs": attrs,
     }
-    if has_times:
-        item["latency_ms"] = round((span.end_ns - span.start_ns) / 1e6)
+    if timed:
+        item["latency_ms"] = latency_ms(span)
     items = [item]
-    error_type = _text(a.get("error.type"))
-    if span.status_error or error_type:
-        error = {
-            **item,
-            "event_id": event_id(span.trace_id, span.span_id, "error") if valid_ids else "",
-            "kind": "error",
-            "attrs": {**attrs, "error_type": error_type} if error_type else attrs,
-        }
-        items.append(error)
+    error = error_type(span)
+    if span.status_error or error:
+        items.append(
+            {
+                **item,
+                "event_id": event_id(span.trace_id, span.span_id, "error") if valid_ids else "",
+                "kind": "error",
+                "attrs": {**attrs, "error_type": error} if error else attrs,
+            }
+        )
     return items
