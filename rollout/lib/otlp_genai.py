@@ -18,6 +18,8 @@ A span whose nearest flag-carrying span (itself or an ancestor in the request) e
 none of them this workflow's, belongs to another workflow.
 """
 
+import functools
+import hashlib
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -40,14 +42,39 @@ class Person(NamedTuple):
     variant: str = ""
 
 
+_NAMESPACE_BYTES = OTLP_NAMESPACE.bytes
+# uuid5's version (5) and variant (RFC 4122) bits, set on the first 16 bytes of the SHA-1.
+_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_SET = (5 << 76) | (0x8000 << 48)
+_new_uuid = object.__new__
+_set = object.__setattr__
+
+
 def event_id(trace_id: str, span_id: str, kind: str) -> uuid.UUID:
-    return uuid.uuid5(OTLP_NAMESPACE, f"{trace_id}:{span_id}:{kind}")
+    """uuid.uuid5(OTLP_NAMESPACE, "trace:span:kind"), made without uuid.UUID's checks of its
+    arguments (twice per span of every export; tests/rollout/lib/test_otlp_genai.py compares)."""
+    name = f"{trace_id}:{span_id}:{kind}".encode()
+    digest = hashlib.sha1(_NAMESPACE_BYTES + name, usedforsecurity=False).digest()
+    made = _new_uuid(uuid.UUID)
+    _set(made, "int", (int.from_bytes(digest[:16]) & _CLEAR) | _SET)
+    _set(made, "is_safe", uuid.SafeUUID.unknown)
+    return made
 
 
 def clean_ref(value: Any) -> str:
     """A person's reference as the events API accepts it, or "" when it is not one."""
     if not isinstance(value, str):
         return ""
+    if len(value) > _REMEMBERED_REF:
+        return _clean_text_ref.__wrapped__(value)  # not kept: it may be long
+    return _clean_text_ref(value)
+
+
+_REMEMBERED_REF = 2 * MAX_USER_REF
+
+
+@functools.lru_cache(maxsize=4096)  # asked several times per span; a tool has few people
+def _clean_text_ref(value: str) -> str:
     value = value.strip()
     if not value or len(value) > MAX_USER_REF or has_line_breaks_or_controls(value):
         return ""
