@@ -24,6 +24,7 @@ from rollout.lib.cost_attrs import cost_attrs_error, reports_cost
 from rollout.lib.flat_json import flat_json
 from rollout.lib.otlp_decode import SpanFacts
 from rollout.lib.otlp_genai import (
+    MAPPED_ATTRIBUTES,
     Person,
     error_type,
     event_id,
@@ -56,6 +57,7 @@ class EventChecks:
         self.latest = now + MAX_FUTURE
         self._refs: dict[str, bool] = {}
         self._attrs: dict[str, bool] = {}
+        self._mapped: dict[tuple, tuple[dict | None, bool, dict | None]] = {}
 
     def ref_ok(self, ref: str) -> bool:
         ok = self._refs.get(ref)
@@ -87,6 +89,35 @@ class EventChecks:
             self._attrs[text] = ok
         return ok
 
+    def span_attrs(
+        self, span: SpanFacts, variant: str
+    ) -> tuple[dict[str, Any] | None, bool, dict[str, Any] | None]:
+        """(the invocation's attrs, whether the span has an error event, the error event's
+        attrs), each attrs None when not plainly valid. Remembered per distinct mapped
+        attributes (their values and types: True == 1 in Python, not in JSON): the spans of an
+        export mostly share them, and their events share the attrs (read, never changed)."""
+        get = span.attributes.get
+        values = tuple([get(name, _ABSENT) for name in MAPPED_ATTRIBUTES])
+        key = (variant, span.status_error, values, tuple(map(type, values)))
+        found = self._mapped.get(key)
+        if found is None:
+            attrs = span_attrs(span, variant)
+            error = error_type(span)
+            has_error = span.status_error or bool(error)
+            error_attrs = {**attrs, "error_type": error} if error else attrs
+            found = (
+                attrs if not attrs or self.attrs_ok(attrs) else None,
+                has_error,
+                error_attrs
+                if has_error and (not error_attrs or self.attrs_ok(error_attrs))
+                else None,
+            )
+            self._mapped[key] = found
+        return found
+
+
+_ABSENT = object()
+
 
 def checked_span_events(
     span: SpanFacts, user_ref: str, variant: str, checks: EventChecks
@@ -101,8 +132,8 @@ def checked_span_events(
     latency = latency_ms(span)
     if latency > MAX_LATENCY_MS:
         return None
-    attrs = span_attrs(span, variant)
-    if attrs and not checks.attrs_ok(attrs):
+    attrs, has_error, error_attrs = checks.span_attrs(span, variant)
+    if attrs is None:
         return None
     events = [
         EventData(
@@ -114,10 +145,8 @@ def checked_span_events(
             attrs,
         )
     ]
-    error = error_type(span)
-    if span.status_error or error:
-        error_attrs = {**attrs, "error_type": error} if error else attrs
-        if error_attrs and not checks.attrs_ok(error_attrs):
+    if has_error:
+        if error_attrs is None:
             return None
         events.append(
             EventData(

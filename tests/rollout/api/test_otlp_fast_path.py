@@ -224,3 +224,26 @@ def test_another_workflows_span_has_no_events():
     span = _span(flags=(FlagEvaluation(key="other", variant="live", context_id="x"),))
     mapped = genai_events([span], [span], "support", {}, retention=RETENTION)
     assert (mapped.foreign, mapped.by_span, mapped.persons) == (1, {}, [None])
+
+
+def test_what_is_remembered_across_spans_never_answers_for_another():
+    """One export's checks remember attrs per distinct mapped attributes (values and types):
+    12, 12.0, 12.5 and True are different values to it (True == 1 in Python, not in JSON)."""
+    checks = EventChecks(RETENTION, now=NOW)
+    cases = [*SPANS.values(), *reversed(SPANS.values())]
+    for changes in cases:
+        for ref, variant in [*PEOPLE.values(), *reversed(PEOPLE.values())]:
+            span = _span(**changes)
+            fast = checked_span_events(span, ref, variant, checks)
+            valid, errors = _validate(
+                span_events(span, ref, variant), non_finite_anywhere=False, retention=RETENTION
+            )
+            if fast is not None:
+                assert errors == []
+                assert [_fields(e) for e in fast] == [_fields(e) for e in valid]
+    for tokens, taken in ((12, True), (12.0, True), (True, False), ("12", False), (12.5, False)):
+        span = _span(**_attr("gen_ai.usage.input_tokens", tokens))
+        fast = checked_span_events(span, "mia@example.com", "", checks)
+        assert (fast is not None) is taken, tokens
+        if taken:  # a whole double is the same count (otlp_genai._tokens)
+            assert type(fast[0].attrs["input_tokens"]) is int
