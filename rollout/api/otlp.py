@@ -36,7 +36,7 @@ from rollout.api.checks import MSG_NON_FINITE, UnreadableBody, read_json
 from rollout.api.edge import guarded
 from rollout.api.errors import MSG_RATE_LIMITED, WWW_AUTHENTICATE
 from rollout.api.events import MSG_RETIRED
-from rollout.api.events import _validate as validate_events  # the very same rules per event
+from rollout.api.otlp_events import genai_events
 from rollout.api.throttling import TokenRateThrottle
 from rollout.lib.otlp_decode import (
     CONTENT_TYPES,
@@ -53,11 +53,11 @@ from rollout.lib.otlp_decode import (
     spans,
     status_body,
 )
-from rollout.lib.otlp_genai import Person, clean_ref, ownership, span_events, trace_people
+from rollout.lib.otlp_genai import Person, clean_ref, trace_people
 from rollout.selectors.retention import retention_cutoffs
 from rollout.selectors.workflows import workflow_is_retired
 from rollout.services.api_tokens import api_token_authenticate
-from rollout.services.otlp_ingest import UNATTRIBUTED_REF, PendingSpan, otlp_spans_ingest
+from rollout.services.otlp_ingest import PendingSpan, otlp_spans_ingest
 from rollout.services.usage_ingest import EventData
 
 DEFAULT_MAX_DECOMPRESSED_BYTES = 8 * 1024 * 1024
@@ -127,32 +127,6 @@ def _read(request: HttpRequest, media: str) -> Any:
     return request_from_json(payload)
 
 
-def _events_of(
-    genai: list[SpanFacts], facts: list[SpanFacts], slug: str, people: dict[str, Person]
-) -> tuple[list[dict], list[int], list[Person | None], int]:
-    """The GenAI spans' events as items of the events API, the span (index into `genai`) of each
-    item, each GenAI span's person (None: its trace named nobody here), and how many spans
-    belong to another workflow (their items are left out)."""
-    by_id = {(s.trace_id, s.span_id): s for s in facts} if any(s.flags for s in facts) else {}
-    items: list[dict] = []
-    owners: list[int] = []
-    persons: list[Person | None] = []
-    foreign = 0
-    for index, span in enumerate(genai):
-        owned = ownership(span, slug, by_id)
-        if owned.foreign:
-            foreign += 1
-            persons.append(None)
-            continue
-        person = owned.person or people.get(span.trace_id)
-        persons.append(person)
-        ref, variant = (person.user_ref, person.variant) if person else (UNATTRIBUTED_REF, "")
-        for item in span_events(span, ref, variant):
-            items.append(item)
-            owners.append(index)
-    return items, owners, persons, foreign
-
-
 def _worth_remembering(facts: list[SpanFacts], people: dict[str, Person]) -> set[str]:
     """The traces whose person later exports may need: all but those whose every span here is a
     GenAI span naming its own person by user.id (the spans still to come of such a trace, made
@@ -198,15 +172,8 @@ def _traces(request: HttpRequest) -> HttpResponse:
     slug = token.workflow.slug
     genai = [span for span in facts if span.is_genai]
     people = trace_people(facts, slug)
-    items, owners, persons, foreign = _events_of(genai, facts, slug, people)
-    valid, errors = validate_events(items, non_finite_anywhere=False, retention=retention_cutoffs())
-    rejected_spans = {owners[error["index"]] for error in errors}
-    by_span: dict[int, list[EventData]] = {}
-    error_indexes = {error["index"] for error in errors}
-    valid_indexes = (i for i in range(len(items)) if i not in error_indexes)
-    for index, event in zip(valid_indexes, valid, strict=True):
-        if owners[index] not in rejected_spans:
-            by_span.setdefault(owners[index], []).append(event)
+    mapped = genai_events(genai, facts, slug, people, retention=retention_cutoffs())
+    by_span, persons, foreign, rejected_spans, errors = mapped
     attributed: list[EventData] = []
     pending: list[PendingSpan] = []
     for index, events in by_span.items():

@@ -226,10 +226,13 @@ def request_from_json(payload: Any) -> ExportTraceServiceRequest:
     return message
 
 
+_PRIMITIVES = frozenset({"string_value", "int_value", "double_value", "bool_value"})
+
+
 def _value(any_value: Any) -> Any:
     """An AnyValue's primitive (arrays, maps and bytes are nothing Rollout reads: None)."""
     kind = any_value.WhichOneof("value")
-    if kind in ("string_value", "int_value", "double_value", "bool_value"):
+    if kind in _PRIMITIVES:
         return getattr(any_value, kind)
     return None
 
@@ -258,10 +261,18 @@ def _flags(span: Any) -> tuple[FlagEvaluation, ...]:
 def spans(message: ExportTraceServiceRequest) -> Iterator[SpanFacts]:
     """Every span of the request, as SpanFacts, in the order sent."""
     kept = KEPT_ATTRIBUTES
+    primitives = _PRIMITIVES
     for resource_spans in message.resource_spans:
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
-                attributes = {a.key: _value(a.value) for a in span.attributes if a.key in kept}
+                # _value, inlined: this runs for every attribute of every span of an export.
+                attributes = {}
+                for attribute in span.attributes:
+                    key = attribute.key
+                    if key in kept:
+                        value = attribute.value
+                        kind = value.WhichOneof("value")
+                        attributes[key] = getattr(value, kind) if kind in primitives else None
                 yield SpanFacts(
                     trace_id=span.trace_id.hex(),
                     span_id=span.span_id.hex(),

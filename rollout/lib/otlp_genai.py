@@ -18,6 +18,8 @@ A span whose nearest flag-carrying span (itself or an ancestor in the request) e
 none of them this workflow's, belongs to another workflow.
 """
 
+import functools
+import hashlib
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -40,14 +42,39 @@ class Person(NamedTuple):
     variant: str = ""
 
 
+_NAMESPACE_BYTES = OTLP_NAMESPACE.bytes
+# uuid5's version (5) and variant (RFC 4122) bits, set on the first 16 bytes of the SHA-1.
+_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_SET = (5 << 76) | (0x8000 << 48)
+_new_uuid = object.__new__
+_set = object.__setattr__
+
+
 def event_id(trace_id: str, span_id: str, kind: str) -> uuid.UUID:
-    return uuid.uuid5(OTLP_NAMESPACE, f"{trace_id}:{span_id}:{kind}")
+    """uuid.uuid5(OTLP_NAMESPACE, "trace:span:kind"), made without uuid.UUID's checks of its
+    arguments (twice per span of every export; tests/rollout/lib/test_otlp_genai.py compares)."""
+    name = f"{trace_id}:{span_id}:{kind}".encode()
+    digest = hashlib.sha1(_NAMESPACE_BYTES + name, usedforsecurity=False).digest()
+    made = _new_uuid(uuid.UUID)
+    _set(made, "int", (int.from_bytes(digest[:16]) & _CLEAR) | _SET)
+    _set(made, "is_safe", uuid.SafeUUID.unknown)
+    return made
 
 
 def clean_ref(value: Any) -> str:
     """A person's reference as the events API accepts it, or "" when it is not one."""
     if not isinstance(value, str):
         return ""
+    if len(value) > _REMEMBERED_REF:
+        return _clean_text_ref.__wrapped__(value)  # not kept: it may be long
+    return _clean_text_ref(value)
+
+
+_REMEMBERED_REF = 2 * MAX_USER_REF
+
+
+@functools.lru_cache(maxsize=4096)  # asked several times per span; a tool has few people
+def _clean_text_ref(value: str) -> str:
     value = value.strip()
     if not value or len(value) > MAX_USER_REF or has_line_breaks_or_controls(value):
         return ""
@@ -128,13 +155,21 @@ def ownership(
     return Ownership(foreign=False, person=own)
 
 
-def _iso(unix_nano: int) -> str:
-    return datetime.fromtimestamp(unix_nano / 1e9, tz=UTC).isoformat()
+# The attributes span_attrs and error_type read: a span's events depend on these only.
+MAPPED_ATTRIBUTES = (
+    "gen_ai.operation.name",
+    "gen_ai.response.model",
+    "gen_ai.request.model",
+    "gen_ai.provider.name",
+    "gen_ai.system",
+    "gen_ai.usage.input_tokens",
+    "gen_ai.usage.output_tokens",
+    "error.type",
+)
 
 
-def span_events(span: SpanFacts, user_ref: str, variant: str = "") -> list[dict[str, Any]]:
-    """The span's events, shaped as items of POST /api/v1/events (to be validated as those are).
-    A span without valid ids or times gives items the validation refuses, saying why."""
+def span_attrs(span: SpanFacts, variant: str = "") -> dict[str, Any]:
+    """The attrs of the span's invocation event (its error event adds `error_type`)."""
     a = span.attributes
     attrs: dict[str, Any] = {}
     operation = _text(a.get("gen_ai.operation.name"))
@@ -152,31 +187,60 @@ def span_events(span: SpanFacts, user_ref: str, variant: str = "") -> list[dict[
         attrs["output_tokens"] = _tokens(a["gen_ai.usage.output_tokens"])
     if variant:
         attrs["variant"] = variant
-    valid_ids = (
+    return attrs
+
+
+def error_type(span: SpanFacts) -> str | None:
+    """`error.type` as the error event's attrs.error_type (None when not set)."""
+    return _text(span.attributes.get("error.type"))
+
+
+def has_valid_ids(span: SpanFacts) -> bool:
+    return (
         len(span.trace_id) == 32
         and span.trace_id != ZERO_TRACE
         and len(span.span_id) == 16
         and span.span_id != ZERO_SPAN
     )
-    has_times = span.start_ns > 0 and span.end_ns >= span.start_ns
+
+
+def has_times(span: SpanFacts) -> bool:
+    return span.start_ns > 0 and span.end_ns >= span.start_ns
+
+
+def occurred_at(span: SpanFacts) -> datetime:
+    return datetime.fromtimestamp(span.start_ns / 1e9, tz=UTC)
+
+
+def latency_ms(span: SpanFacts) -> int:
+    return round((span.end_ns - span.start_ns) / 1e6)
+
+
+def span_events(span: SpanFacts, user_ref: str, variant: str = "") -> list[dict[str, Any]]:
+    """The span's events, shaped as items of POST /api/v1/events (to be validated as those are).
+    A span without valid ids or times gives items the validation refuses, saying why."""
+    attrs = span_attrs(span, variant)
+    valid_ids = has_valid_ids(span)
+    timed = has_times(span)
     item: dict[str, Any] = {
         # An invalid id or time is sent on as the events API would get it: refused, with a reason.
         "event_id": event_id(span.trace_id, span.span_id, "invocation") if valid_ids else "",
         "user_ref": user_ref,
         "kind": "invocation",
-        "occurred_at": _iso(span.start_ns) if has_times else None,
+        "occurred_at": occurred_at(span).isoformat() if timed else None,
         "attrs": attrs,
     }
-    if has_times:
-        item["latency_ms"] = round((span.end_ns - span.start_ns) / 1e6)
+    if timed:
+        item["latency_ms"] = latency_ms(span)
     items = [item]
-    error_type = _text(a.get("error.type"))
-    if span.status_error or error_type:
-        error = {
-            **item,
-            "event_id": event_id(span.trace_id, span.span_id, "error") if valid_ids else "",
-            "kind": "error",
-            "attrs": {**attrs, "error_type": error_type} if error_type else attrs,
-        }
-        items.append(error)
+    error = error_type(span)
+    if span.status_error or error:
+        items.append(
+            {
+                **item,
+                "event_id": event_id(span.trace_id, span.span_id, "error") if valid_ids else "",
+                "kind": "error",
+                "attrs": {**attrs, "error_type": error} if error else attrs,
+            }
+        )
     return items

@@ -80,3 +80,31 @@ def test_a_trace_names_its_person_by_flag_first_then_user_id():
     assert trace_people(spans, "mine") == {T: Person("p@example.com", "shadow")}
     assert trace_people(spans[:1], "mine") == {T: Person("by-attr")}
     assert trace_people([span("1" * 16, **{"user.id": "bad\x00ref"})], "mine") == {}
+
+
+def test_event_ids_are_uuid5_of_trace_span_and_kind():
+    import secrets
+    import uuid
+
+    from rollout.lib.otlp_genai import OTLP_NAMESPACE
+
+    for kind in ("invocation", "error"):
+        for _ in range(200):
+            trace, span_id = secrets.token_hex(16), secrets.token_hex(8)
+            made = event_id(trace, span_id, kind)
+            expected = uuid.uuid5(OTLP_NAMESPACE, f"{trace}:{span_id}:{kind}")
+            assert made == expected and str(made) == str(expected) and hash(made) == hash(expected)
+            assert (made.version, made.variant) == (5, uuid.RFC_4122)
+            assert made.is_safe == expected.is_safe
+    assert event_id("", "", "invocation") == uuid.uuid5(OTLP_NAMESPACE, "::invocation")
+
+
+def test_a_person_reference_is_cleaned_the_same_however_long():
+    from rollout.lib.otlp_genai import MAX_USER_REF, clean_ref
+
+    assert clean_ref("  mia@example.com ") == "mia@example.com"
+    assert clean_ref(" " * 2000 + "mia@example.com") == "mia@example.com"
+    assert clean_ref("a" * MAX_USER_REF) == "a" * MAX_USER_REF
+    assert clean_ref("a" * (MAX_USER_REF + 1)) == ""
+    assert clean_ref("a" * 5000) == ""
+    assert clean_ref("mia\n") == "mia" and clean_ref("m\nia") == "" and clean_ref(7) == ""

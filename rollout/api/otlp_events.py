@@ -1,0 +1,215 @@
+"""GenAI spans → the usage events they are, validated by the events API's rules (issue 19 §2).
+
+POST /otlp/v1/traces takes the events API's validation as it is (rollout.api.events._validate):
+the same rules, and the same messages for what they refuse. Asking it meant shaping every span
+as a JSON-like item, checking the items' types in pydantic and parsing their times back from
+text — the largest Python cost of an export, for values that are already typed here. So a span
+is first checked here, on its typed facts, by the very comparisons the events API's first pass
+makes (`_validate`), and only for the shapes a GenAI span has: ids derived from valid trace and
+span ids, a start and end, a clean person, attrs of texts and whole numbers. A span that is not
+plainly valid that way goes to `_validate` as the events API's items (`span_events`), which
+accepts or refuses it and says why. This check only ever refuses more than `_validate`, and what
+it accepts it turns into the very events `_validate` would make
+(tests/rollout/api/test_otlp_fast_path.py compares the two on every rule).
+"""
+
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from core.text import has_line_breaks_or_controls
+from rollout.api.checks import MAX_AGE, MAX_FUTURE, has_control_characters
+from rollout.api.events import MAX_ATTRS, MAX_ATTRS_BYTES, MAX_LATENCY_MS
+from rollout.api.events import _validate as validate_events  # the very same rules per event
+from rollout.lib.cost_attrs import cost_attrs_error, reports_cost
+from rollout.lib.flat_json import flat_json
+from rollout.lib.otlp_decode import SpanFacts
+from rollout.lib.otlp_genai import (
+    MAPPED_ATTRIBUTES,
+    Person,
+    error_type,
+    event_id,
+    has_times,
+    has_valid_ids,
+    latency_ms,
+    occurred_at,
+    ownership,
+    span_attrs,
+    span_events,
+)
+from rollout.selectors.retention import RetentionCutoffs
+from rollout.services.otlp_ingest import UNATTRIBUTED_REF
+from rollout.services.usage_ingest import EventData
+
+MAX_USER_REF = 254  # EventIn.user_ref's max_length
+_INVOCATION = "invocation"
+_ERROR = "error"
+
+
+class EventChecks:
+    """The events API's per-event checks for one export: its time window (now, the retention),
+    and what it found of each person and each distinct attrs (most spans share them)."""
+
+    def __init__(self, retention: RetentionCutoffs | None, *, now: datetime | None = None) -> None:
+        now = now or datetime.now(UTC)
+        self.earliest = now - MAX_AGE
+        if retention is not None:
+            self.earliest = max(self.earliest, retention.usage_events)
+        self.latest = now + MAX_FUTURE
+        self._refs: dict[str, bool] = {}
+        self._attrs: dict[str, bool] = {}
+        self._mapped: dict[tuple, tuple[dict | None, bool, dict | None]] = {}
+
+    def ref_ok(self, ref: str) -> bool:
+        ok = self._refs.get(ref)
+        if ok is None:
+            ok = (
+                bool(ref)
+                and len(ref) <= MAX_USER_REF
+                and ref == ref.strip()
+                and not has_line_breaks_or_controls(ref)
+            )
+            self._refs[ref] = ok
+        return ok
+
+    def attrs_ok(self, attrs: dict[str, Any]) -> bool:
+        if len(attrs) > MAX_ATTRS:
+            return False
+        for value in attrs.values():
+            if type(value) is not str and type(value) is not int:  # noqa: E721 — no bool, no float
+                return False
+        text = flat_json(attrs)
+        ok = self._attrs.get(text)
+        if ok is None:
+            texts = [*attrs, *(v for v in attrs.values() if type(v) is str)]  # noqa: E721
+            ok = (
+                len(text) <= MAX_ATTRS_BYTES
+                and not any(has_control_characters(t) for t in texts)
+                and not (reports_cost(attrs) and cost_attrs_error(attrs) is not None)
+            )
+            self._attrs[text] = ok
+        return ok
+
+    def span_attrs(
+        self, span: SpanFacts, variant: str
+    ) -> tuple[dict[str, Any] | None, bool, dict[str, Any] | None]:
+        """(the invocation's attrs, whether the span has an error event, the error event's
+        attrs), each attrs None when not plainly valid. Remembered per distinct mapped
+        attributes (their values and types: True == 1 in Python, not in JSON): the spans of an
+        export mostly share them, and their events share the attrs (read, never changed)."""
+        get = span.attributes.get
+        values = tuple([get(name, _ABSENT) for name in MAPPED_ATTRIBUTES])
+        key = (variant, span.status_error, values, tuple(map(type, values)))
+        found = self._mapped.get(key)
+        if found is None:
+            attrs = span_attrs(span, variant)
+            error = error_type(span)
+            has_error = span.status_error or bool(error)
+            error_attrs = {**attrs, "error_type": error} if error else attrs
+            found = (
+                attrs if not attrs or self.attrs_ok(attrs) else None,
+                has_error,
+                error_attrs
+                if has_error and (not error_attrs or self.attrs_ok(error_attrs))
+                else None,
+            )
+            self._mapped[key] = found
+        return found
+
+
+_ABSENT = object()
+
+
+def checked_span_events(
+    span: SpanFacts, user_ref: str, variant: str, checks: EventChecks
+) -> list[EventData] | None:
+    """The span's events (as `_validate` makes them of `span_events`' items), or None when any
+    of them is not plainly valid: then `_validate` is asked."""
+    if not (has_valid_ids(span) and has_times(span) and checks.ref_ok(user_ref)):
+        return None
+    when = occurred_at(span)
+    if not checks.earliest <= when <= checks.latest:
+        return None
+    latency = latency_ms(span)
+    if latency > MAX_LATENCY_MS:
+        return None
+    attrs, has_error, error_attrs = checks.span_attrs(span, variant)
+    if attrs is None:
+        return None
+    events = [
+        EventData(
+            event_id(span.trace_id, span.span_id, _INVOCATION),
+            user_ref,
+            _INVOCATION,
+            when,
+            latency,
+            attrs,
+        )
+    ]
+    if has_error:
+        if error_attrs is None:
+            return None
+        events.append(
+            EventData(
+                event_id(span.trace_id, span.span_id, _ERROR),
+                user_ref,
+                _ERROR,
+                when,
+                latency,
+                error_attrs,
+            )
+        )
+    return events
+
+
+class GenaiEvents(NamedTuple):
+    by_span: dict[int, list[EventData]]  # GenAI span (index) → its events, all valid
+    persons: list[Person | None]  # each GenAI span's person (None: its trace named nobody)
+    foreign: int  # spans of another workflow (no events)
+    rejected: set[int]  # spans with an invalid event (none of their events is taken)
+    errors: list[dict[str, Any]]  # the events API's errors of those, in span order
+
+
+def genai_events(
+    genai: list[SpanFacts],
+    facts: list[SpanFacts],
+    slug: str,
+    people: dict[str, Person],
+    *,
+    retention: RetentionCutoffs | None,
+) -> GenaiEvents:
+    """The GenAI spans' events, validated as the events API validates its items."""
+    by_id = {(s.trace_id, s.span_id): s for s in facts} if any(s.flags for s in facts) else {}
+    checks = EventChecks(retention)
+    by_span: dict[int, list[EventData]] = {}
+    persons: list[Person | None] = []
+    foreign = 0
+    items: list[dict[str, Any]] = []  # of the spans not plainly valid, for _validate
+    owners: list[int] = []
+    for index, span in enumerate(genai):
+        owned = ownership(span, slug, by_id)
+        if owned.foreign:
+            foreign += 1
+            persons.append(None)
+            continue
+        person = owned.person or people.get(span.trace_id)
+        persons.append(person)
+        ref, variant = (person.user_ref, person.variant) if person else (UNATTRIBUTED_REF, "")
+        events = checked_span_events(span, ref, variant, checks)
+        if events is not None:
+            by_span[index] = events
+            continue
+        for item in span_events(span, ref, variant):
+            items.append(item)
+            owners.append(index)
+    if not items:
+        return GenaiEvents(by_span, persons, foreign, set(), [])
+    valid, errors = validate_events(items, non_finite_anywhere=False, retention=retention)
+    rejected = {owners[error["index"]] for error in errors}
+    error_indexes = {error["index"] for error in errors}
+    valid_indexes = (i for i in range(len(items)) if i not in error_indexes)
+    slow: dict[int, list[EventData]] = {}
+    for index, event in zip(valid_indexes, valid, strict=True):
+        if owners[index] not in rejected:
+            slow.setdefault(owners[index], []).append(event)
+    by_span.update(slow)
+    return GenaiEvents(by_span, persons, foreign, rejected, errors)
