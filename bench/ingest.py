@@ -109,9 +109,12 @@ class _Post:
         conn.close()
 
 
-class _Copy:
-    def __init__(self, db_url: str) -> None:
+class Copy:
+    """COPY of a batch's rows into `table` (our own bench table), one commit per batch."""
+
+    def __init__(self, db_url: str, table: str = "bench_copy_target") -> None:
         self.db_url = db_url
+        self.table = table
 
     def open(self):
         import psycopg
@@ -121,7 +124,7 @@ class _Copy:
     def __call__(self, conn, rows: list[tuple]) -> None:
         with (
             conn.cursor() as cursor,
-            cursor.copy(f"COPY bench_copy_target ({COLUMNS}) FROM STDIN") as copy,
+            cursor.copy(f"COPY {self.table} ({COLUMNS}) FROM STDIN") as copy,
         ):
             for row in rows:
                 copy.write_row(row)
@@ -141,7 +144,7 @@ def bench_ingest(world: dict, port: int, db_url: str, rounds: int, batches: int)
     workflow = Workflow.objects.get(pk=world["workflow_id"])
     attribution = attribute_people(workflow, set(users))
     create_copy_target()
-    post, copy = _Post(port, world["token"]), _Copy(db_url)
+    post, copy = _Post(port, world["token"]), Copy(db_url)
     work: dict[str, list] = {}
 
     def prepare() -> None:

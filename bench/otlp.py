@@ -18,7 +18,7 @@ import secrets
 import time
 
 from bench import paired
-from bench.ingest import CLIENTS, COLUMNS, _in_parallel
+from bench.ingest import CLIENTS, Copy, _in_parallel
 from bench.report import emit, log
 
 BATCH = 1000
@@ -114,28 +114,6 @@ class _Post:
         conn.close()
 
 
-class _Copy:
-    def __init__(self, db_url: str) -> None:
-        self.db_url = db_url
-
-    def open(self):
-        import psycopg
-
-        return psycopg.connect(self.db_url)
-
-    def __call__(self, conn, rows: list[tuple]) -> None:
-        with (
-            conn.cursor() as cursor,
-            cursor.copy(f"COPY {TABLE} ({COLUMNS}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-        conn.commit()
-
-    def close(self, conn) -> None:
-        conn.close()
-
-
 def bench_otlp(world: dict, port: int, db_url: str, rounds: int, batches: int) -> None:
     from datetime import UTC, datetime
 
@@ -149,7 +127,7 @@ def bench_otlp(world: dict, port: int, db_url: str, rounds: int, batches: int) -
     workflow = Workflow.objects.get(pk=world["workflow_id"])
     attribution = attribute_people(workflow, set(users))
     _create_copy_target()
-    post, copy = _Post(port, world["token"]), _Copy(db_url)
+    post, copy = _Post(port, world["token"]), Copy(db_url, TABLE)
     work: dict[str, list] = {}
 
     def prepare() -> None:

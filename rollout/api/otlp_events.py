@@ -22,9 +22,8 @@ from rollout.api.events import MAX_ATTRS, MAX_ATTRS_BYTES, MAX_LATENCY_MS
 from rollout.api.events import _validate as validate_events  # the very same rules per event
 from rollout.lib.cost_attrs import cost_attrs_error, reports_cost
 from rollout.lib.flat_json import flat_json
-from rollout.lib.otlp_decode import SpanFacts
+from rollout.lib.otlp_decode import MAPPED_ATTRIBUTES, SpanFacts
 from rollout.lib.otlp_genai import (
-    MAPPED_ATTRIBUTES,
     Person,
     error_type,
     event_id,

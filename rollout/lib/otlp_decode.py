@@ -43,21 +43,20 @@ MSG_TOO_LARGE_DECOMPRESSED = (
 
 _ID_FIELDS = {"traceId": 16, "spanId": 8, "parentSpanId": 8}
 
-# Attributes copied out of a span; everything else (prompt and completion content first) is not.
-KEPT_ATTRIBUTES = frozenset(
-    {
-        "gen_ai.operation.name",
-        "gen_ai.response.model",
-        "gen_ai.request.model",
-        "gen_ai.provider.name",
-        "gen_ai.system",
-        "gen_ai.usage.input_tokens",
-        "gen_ai.usage.output_tokens",
-        "error.type",
-        "user.id",
-        "enduser.id",
-    }
+# The attributes a span's events are made of (rollout.lib.otlp_genai: span_attrs, error_type).
+MAPPED_ATTRIBUTES = (
+    "gen_ai.operation.name",
+    "gen_ai.response.model",
+    "gen_ai.request.model",
+    "gen_ai.provider.name",
+    "gen_ai.system",
+    "gen_ai.usage.input_tokens",
+    "gen_ai.usage.output_tokens",
+    "error.type",
 )
+# Attributes copied out of a span: those, and who the person is; everything else (prompt and
+# completion content first) is not.
+KEPT_ATTRIBUTES = frozenset({*MAPPED_ATTRIBUTES, "user.id", "enduser.id"})
 FLAG_EVENT = "feature_flag.evaluation"
 KEPT_FLAG_ATTRIBUTES = frozenset(
     {

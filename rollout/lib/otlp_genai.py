@@ -155,19 +155,6 @@ def ownership(
     return Ownership(foreign=False, person=own)
 
 
-# The attributes span_attrs and error_type read: a span's events depend on these only.
-MAPPED_ATTRIBUTES = (
-    "gen_ai.operation.name",
-    "gen_ai.response.model",
-    "gen_ai.request.model",
-    "gen_ai.provider.name",
-    "gen_ai.system",
-    "gen_ai.usage.input_tokens",
-    "gen_ai.usage.output_tokens",
-    "error.type",
-)
-
-
 def span_attrs(span: SpanFacts, variant: str = "") -> dict[str, Any]:
     """The attrs of the span's invocation event (its error event adds `error_type`)."""
     a = span.attributes
