@@ -291,7 +291,7 @@ def openapi_paths(schema: dict[str, Any]) -> None:
             "operationId": "otlp_traces",
             "summary": "Export OpenTelemetry traces (OTLP/HTTP); GenAI spans count as usage",
             "description": (__doc__ or "").split("\n\n", 1)[1] + RULES,
-            "tags": ["otlp"],
+            "tags": ["OTLP"],
             "security": [{"ApiTokenAuth": []}],
             "requestBody": {"required": True, "content": _both(export_request)},
             "responses": {
