@@ -115,16 +115,30 @@ def _live_since(workflow: Workflow) -> datetime | None:
     return phase.actual_start
 
 
-def _people(story: OutcomeStory) -> list[User]:
-    emails = [f"{story.prefix}{n:02d}@example.com" for n in range(1, story.people + 1)]
-    existing = {u.email: u for u in User.objects.filter(email__in=emails)}
-    people = []
-    for n, email in enumerate(emails, start=1):
-        user = existing.get(email)
+# People per arm a study story needs at least: the comparison's minimum (impact_stats'
+# MIN_PEOPLE_PER_ARM, 10) with a margin, whatever the hash holds out.
+MIN_PER_ARM = 12
+
+
+def _people(workflow: Workflow, story: OutcomeStory) -> list[User]:
+    """The story's study people: `story.people` of them, and more while either arm has fewer
+    than MIN_PER_ARM (at most three times as many). Who is held out hangs on primary keys, which
+    differ between databases and runs (PostgreSQL's sequences are not reset by a rolled-back
+    test), so a fixed number can leave an arm too small to compare; the same users, found again
+    by email, give the same list on every call."""
+    people: list[User] = []
+    arms = {"ai": 0, "holdout": 0}
+    while len(people) < story.people or (
+        min(arms.values()) < MIN_PER_ARM and len(people) < 3 * story.people
+    ):
+        n = len(people) + 1
+        email = f"{story.prefix}{n:02d}@example.com"
+        user = User.objects.filter(email=email).first()
         if user is None:
             # Accounts, not domain records (as seed_demo's logins): no password, no invitation.
             user = User.objects.create_user(email, None, display_name=f"Study member {n:02d}")
         people.append(user)
+        arms[_held_out_or_ai(workflow, user, story)] += 1
     return people
 
 
@@ -133,7 +147,7 @@ def _cohort(workflow: Workflow, story: OutcomeStory, since: datetime) -> Cohort:
     cohort = cohort_create(
         workflow=workflow, name=story.cohort, description=story.description, actor=owner
     )
-    cohort_members_add(cohort=cohort, users=_people(story), actor=owner)
+    cohort_members_add(cohort=cohort, users=_people(workflow, story), actor=owner)
     cohort_enrol(
         cohort=cohort,
         phase=PhaseKind.LIMITED,
@@ -156,7 +170,7 @@ def _events(workflow: Workflow, story: OutcomeStory, since: datetime) -> list[Ev
     now = timezone.now()
     tz = timezone.get_current_timezone()
     first = max(since + timedelta(days=1), now - timedelta(days=DAYS))
-    people = _people(story)
+    people = _people(workflow, story)
     paused = _paused(workflow)
     events = []
     for person in people:

@@ -70,7 +70,7 @@ from rollout.selectors.escalations import escalation_list_for_contact
 from rollout.selectors.inbox import inbox_list_for_user
 from rollout.selectors.usage import usage_window
 from rollout.services.briefings import briefing_acknowledge
-from tests.factories import UserFactory, make_workflow
+from tests.factories import UserFactory, make_workflow, ops_leader_user
 
 pytestmark = pytest.mark.django_db
 
@@ -115,11 +115,15 @@ def state() -> dict[str, object]:
         "phases": sorted(
             Phase.objects.values_list("workflow__slug", "kind", "status", "actual_start")
         ),
+        # The outcome studies' members left out: how many a story needs hangs on who the hash
+        # holds out, so on primary keys, which a reset changes (rollout.management.demo.outcomes).
+        "study-less members": CohortMember.objects.exclude(
+            user__email__startswith="study."
+        ).count(),
         "counts": {
             model.__name__: model.objects.count()
             for model in (
                 Cohort,
-                CohortMember,
                 DataSource,
                 EscalationLevel,
                 PromotionRequest,
@@ -303,6 +307,7 @@ def test_reset_deletes_the_demo_data_and_builds_it_again() -> None:
     org_wide = ActivityEntry.objects.filter(workflow=None, verb="added an org-wide blackout window")
     assert org_wide.count() == 1
     assert after["counts"] == fresh["counts"]
+    assert after["study-less members"] == fresh["study-less members"]
     assert after["phases"] == fresh["phases"]
     # The usage was rebuilt too: as much as before, give or take what the clock moving on by a
     # few seconds brought (today's events run up to the moment of seeding).
@@ -1178,3 +1183,22 @@ def test_support_reply_drafting_has_a_token_mid_rotation_and_a_pipeline_token() 
     assert "Added the API tokens of Support reply drafting, one mid-rotation." in output
     assert "Nothing to do" in seed()  # idempotent
     assert ApiToken.objects.count() == 3
+
+
+def test_a_study_story_adds_people_until_each_arm_can_be_compared(monkeypatch) -> None:
+    """Who is held out hangs on primary keys (they differ between databases and test orders):
+    the story adds study people until both arms have enough, the same ones on every call."""
+    from rollout.management.demo import outcomes
+
+    story = outcomes.STORIES["contract-clause-review"]
+    workflow = make_workflow(actor=ops_leader_user(), slug="contract-clause-review")
+    # A hash that holds out one person in four: 24 people would give the holdout only 6.
+    arm = iter(["holdout", "ai", "ai", "ai"] * 100)
+    monkeypatch.setattr(outcomes, "_held_out_or_ai", lambda *args: next(arm))
+
+    people = outcomes._people(workflow, story)
+
+    # The twelfth held-out person is the 45th: holdout, ai, ai, ai, …, holdout.
+    assert len(people) == 4 * (outcomes.MIN_PER_ARM - 1) + 1 > story.people
+    arm = iter(["holdout", "ai", "ai", "ai"] * 100)
+    assert outcomes._people(workflow, story) == people  # found again, not made again
