@@ -62,8 +62,9 @@ def test_prepare_database_seeds_an_empty_database_once() -> None:
     assert prepare_database(OutputWrapper(out)) is True
     users, workflows = User.objects.count(), Workflow.objects.count()
     assert "Empty database: adding the demo data." in out.getvalue()
-    # 20 demo people, and the 40 + 24 agents and lawyers of the two outcome studies.
-    assert users == 84 and workflows == 4
+    # 20 demo people, and at least the 40 + 24 agents and lawyers of the two outcome studies
+    # (more when the holdout hash leaves an arm short: rollout.management.demo.outcomes).
+    assert users >= 84 and workflows == 4
 
     out = StringIO()
     assert prepare_database(OutputWrapper(out)) is False
@@ -704,4 +705,6 @@ def test_a_second_run_keeps_the_data(tmp_path: Path) -> None:
         assert result.returncode == 0, explain(result)
         runs.append(result.stdout.split())
 
-    assert runs == [["True", "84"], ["False", "84"]]
+    (seeded, users), (again, kept) = runs
+    # At least 84 people (see above), and the same ones on the second run.
+    assert (seeded, again) == ("True", "False") and int(users) >= 84 and kept == users
