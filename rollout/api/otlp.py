@@ -31,7 +31,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from rollout.api.auth import MSG_INVALID, MSG_MISSING
+from rollout.api.auth import MSG_MISSING
 from rollout.api.checks import MSG_NON_FINITE, UnreadableBody, read_json
 from rollout.api.edge import guarded
 from rollout.api.errors import MSG_RATE_LIMITED, WWW_AUTHENTICATE
@@ -56,7 +56,7 @@ from rollout.lib.otlp_decode import (
 from rollout.lib.otlp_genai import Person, clean_ref, trace_people
 from rollout.selectors.retention import retention_cutoffs
 from rollout.selectors.workflows import workflow_is_retired
-from rollout.services.api_tokens import api_token_authenticate
+from rollout.services.api_tokens import api_token_authenticate, api_token_refusal
 from rollout.services.otlp_ingest import PendingSpan, otlp_spans_ingest
 from rollout.services.usage_ingest import EventData
 
@@ -107,7 +107,7 @@ def _authenticate(request: HttpRequest) -> tuple[Any, HttpResponse | None]:
         api_token = api_token_authenticate(token.strip())
         if api_token is not None:
             return api_token, None
-        response = _status(request, 401, MSG_INVALID)
+        response = _status(request, 401, api_token_refusal(token.strip()))
     response["WWW-Authenticate"] = WWW_AUTHENTICATE
     return None, response
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from rollout.api import errors
 from rollout.selectors.decision import Basis, Decision
+from rollout.services.api_tokens import MSG_TOKEN_INVALID
 
 
 class Reason(StrEnum):
@@ -60,7 +61,7 @@ MSG_FLAG_NOT_FOUND = "No flag has this key for this API token."
 MSG_MISSING_TOKEN = (
     "Send the workflow's API token: Authorization: Bearer <token>, or X-API-Key: <token>."
 )
-MSG_INVALID_TOKEN = "This API token is unknown or has been revoked."
+MSG_INVALID_TOKEN = MSG_TOKEN_INVALID  # api_token_refusal's words for any unknown token
 MSG_TWO_TOKENS = "Authorization and X-API-Key hold different tokens: send one."
 
 _REASONS = {

@@ -29,7 +29,7 @@ from rollout.api.ofrep.answers import ErrorCode
 from rollout.api.throttling import TokenRateThrottle
 from rollout.models import ApiToken
 from rollout.selectors.decision import UnknownWorkflow, decide_cached
-from rollout.services.api_tokens import api_token_authenticate
+from rollout.services.api_tokens import api_token_authenticate, api_token_refusal
 
 JSON = "application/json"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # as the native API's `user`
@@ -71,7 +71,7 @@ def _admitted(request: HttpRequest) -> ApiToken:
         if plaintext is None:
             message = answers.MSG_TWO_TOKENS
         elif plaintext:
-            message = answers.MSG_INVALID_TOKEN
+            message = api_token_refusal(plaintext)  # a rotated token is told it was replaced
         else:
             message = answers.MSG_MISSING_TOKEN
         # The spec gives a 401 no body; this is its general error shape.
