@@ -14,6 +14,19 @@ _SCHEMAS = "#/components/schemas/"
 SLUG_EXAMPLE = "support-reply-drafting"
 
 # The rules the schema cannot say (the phrase tests/rollout/api/test_schema_fuzz.py looks for).
+_INPUT_ERRORS = (ErrorCode.PARSE_ERROR, ErrorCode.TARGETING_KEY_MISSING, ErrorCode.INVALID_CONTEXT)
+
+
+def _failure(*codes: ErrorCode, key: bool) -> dict[str, Any]:
+    """An OFREP error body with these codes: an evaluation's (with its flag key) or the bulk's."""
+    properties: dict[str, Any] = {"key": {"type": "string"}} if key else {}
+    properties |= {
+        "errorCode": {"type": "string", "enum": [str(code) for code in codes]},
+        "errorDetails": {"type": "string"},
+    }
+    return {"type": "object", "required": [*properties], "properties": properties}
+
+
 RULES = (
     "Rules beyond the schema: a targetingKey that is blank once trimmed is "
     "TARGETING_KEY_MISSING; one holding control characters or lone surrogates is "
@@ -73,31 +86,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "metadata": {"$ref": f"{_SCHEMAS}OfrepMetadata"},
         },
     },
-    "OfrepEvaluationFailure": {
-        "type": "object",
-        "required": ["key", "errorCode", "errorDetails"],
-        "properties": {
-            "key": {"type": "string"},
-            "errorCode": {
-                "type": "string",
-                "enum": [
-                    str(ErrorCode.PARSE_ERROR),
-                    str(ErrorCode.TARGETING_KEY_MISSING),
-                    str(ErrorCode.INVALID_CONTEXT),
-                ],
-            },
-            "errorDetails": {"type": "string"},
-        },
-    },
-    "OfrepFlagNotFound": {
-        "type": "object",
-        "required": ["key", "errorCode", "errorDetails"],
-        "properties": {
-            "key": {"type": "string"},
-            "errorCode": {"type": "string", "enum": [str(ErrorCode.FLAG_NOT_FOUND)]},
-            "errorDetails": {"type": "string"},
-        },
-    },
+    "OfrepEvaluationFailure": _failure(*_INPUT_ERRORS, key=True),
+    "OfrepFlagNotFound": _failure(ErrorCode.FLAG_NOT_FOUND, key=True),
     "OfrepBulkEvaluation": {
         "type": "object",
         "required": ["flags"],
@@ -110,21 +100,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             }
         },
     },
-    "OfrepBulkFailure": {
-        "type": "object",
-        "required": ["errorCode", "errorDetails"],
-        "properties": {
-            "errorCode": {
-                "type": "string",
-                "enum": [
-                    str(ErrorCode.PARSE_ERROR),
-                    str(ErrorCode.TARGETING_KEY_MISSING),
-                    str(ErrorCode.INVALID_CONTEXT),
-                ],
-            },
-            "errorDetails": {"type": "string"},
-        },
-    },
+    "OfrepBulkFailure": _failure(*_INPUT_ERRORS, key=False),
     "OfrepGeneralError": {
         "type": "object",
         "required": ["errorDetails"],
