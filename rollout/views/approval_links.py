@@ -125,21 +125,19 @@ def _gate(promotion: PromotionRequest) -> Gate:
 
 
 def _promotion_context(promotion: PromotionRequest) -> dict[str, Any]:
+    """The gate as it is now, and what the approval service will say of it: that the request
+    lapses (its gate changed), that a blackout window refuses it now, that it needs a reason."""
     gate = _gate(promotion)
-    changed = (
-        gate.changed_since(promotion.gate_snapshot)
-        if gate.fingerprint != promotion.gate_fingerprint
-        else []
-    )
-    runs_now = promotion.scheduled_for is None or promotion.scheduled_for <= timezone.now()
-    window = blackout_covering(promotion.workflow, timezone.now()) if runs_now else None
+    gate_changed = ""
+    if gate.fingerprint != promotion.gate_fingerprint:
+        changed = gate.changed_since(promotion.gate_snapshot) or ["the phases it moves between"]
+        gate_changed = MSG_GATE_CHANGED.format(changed=", ".join(changed))
+    now = timezone.now()
+    runs_now = promotion.scheduled_for is None or promotion.scheduled_for <= now
+    window = blackout_covering(promotion.workflow, now) if runs_now else None
     return {
         "gate": gate,
-        "gate_changed": MSG_GATE_CHANGED.format(
-            changed=", ".join(changed) or "the phases it moves between"
-        )
-        if gate.fingerprint != promotion.gate_fingerprint
-        else "",
+        "gate_changed": gate_changed,
         "blackout": blackout_message(window) if window is not None else "",
         "needs_override": not gate.passed and not promotion.override_reason,
         "approve_form": PromotionApproveForm(),
@@ -148,13 +146,9 @@ def _promotion_context(promotion: PromotionRequest) -> dict[str, Any]:
     }
 
 
-def _page(
-    request: HtmxHttpRequest,
-    link: ApprovalLink,
-    *,
-    error: str = "",
-    forms: dict[str, Any] | None = None,
-) -> HttpResponse:
+def _page(request: HtmxHttpRequest, link: ApprovalLink, *, error: str = "") -> HttpResponse:
+    """The page for `link` as it now is, with `error` (a refusal) above it; its HTTP status
+    says the state (STATUS)."""
     context: dict[str, Any] = {
         "link": link,
         "state_message": _state_message(link),
@@ -164,15 +158,14 @@ def _page(
         "no_referrer": True,  # base.html leaves out the sign-out form it could not post
     }
     if link.state == LinkState.OPEN and link.workflow is not None:
-        tab = "overview" if link.kind == ApprovalKind.PROMOTION else "notices"
-        context.update(workflow_page_context(request.user, link.workflow, tab=tab))
-        context["may_decide"] = is_ops_leader(request.user)
-        context["ops_only"] = "" if context["may_decide"] else MSG_OPS_ONLY
+        # The workflow's sections beside the page, none of them current: this is none of them.
+        context.update(workflow_page_context(request.user, link.workflow, tab="approval-link"))
+        # Who may decide is the services' call; this only spares others buttons they cannot use.
+        context["ops_only"] = "" if is_ops_leader(request.user) else MSG_OPS_ONLY
         if link.promotion is not None:
             context.update(_promotion_context(link.promotion))
         if link.notice is not None:
             context["audience"] = notices.notice_audience_label(link.notice)
-        context.update(forms or {})
     status = STATUS[link.state]
     return render(request, TEMPLATE, context, status=status)
 
@@ -208,7 +201,7 @@ def _decide_promotion(request: HtmxHttpRequest, promotion: PromotionRequest, act
     return MSG_REJECTED
 
 
-def _decide_notice(request: HtmxHttpRequest, notice: ChangeNotice, action: str) -> str:
+def _decide_notice(request: HtmxHttpRequest, notice: ChangeNotice) -> str:
     notice = notices.notice_approve_urgent(notice=notice, actor=request.user)
     return MSG_APPROVED.format(title=notice.title)
 
@@ -239,7 +232,7 @@ def approval_link(request: HtmxHttpRequest, token: str) -> HttpResponse:
             done = _decide_promotion(request, link.promotion, action)
         else:
             assert link.notice is not None
-            done = _decide_notice(request, link.notice, action)
+            done = _decide_notice(request, link.notice)
     except ApplicationError as exc:
         # Read the link again: a lapse is committed, so the request may have changed.
         return _page(request, approval_link_open(token, request.user), error=exc.message)
