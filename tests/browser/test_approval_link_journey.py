@@ -22,6 +22,7 @@ from tests.rollout.promotion_fixtures import make_plan, make_shadow_ready
 pytestmark = pytest.mark.browser
 
 DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
 
 
 @pytest.mark.django_db(transaction=True)
@@ -58,6 +59,9 @@ def test_an_ops_leader_approves_a_promotion_from_the_emailed_link(
     expect(page.get_by_text("Shadow data checked with finance.")).to_be_visible()
     screenshot(page, "approval-link-desktop")
     assert axe_violations(page) == []
+    page.set_viewport_size(PHONE)
+    screenshot(page, "approval-link-phone")
+    page.set_viewport_size(DESKTOP)
     # Opening the page decided nothing.
     assert PromotionRequest.objects.get(pk=request.pk).status == PromotionStatus.PENDING
 
