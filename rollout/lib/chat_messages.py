@@ -96,7 +96,7 @@ def _one_line(value: object) -> str:
 
 def type_label(event_type: object) -> str:
     """ "workflow.phase_changed" → "Workflow phase changed"."""
-    words = re.sub(r"[._]+", " ", str(event_type or "activity.recorded")).strip()
+    words = re.sub(r"[._\s]+", " ", str(event_type or "")).strip() or "activity recorded"
     return words[:1].upper() + words[1:]
 
 
@@ -199,6 +199,11 @@ def plain_text(event: Mapping[str, Any]) -> str:
     Note: …
     https://rollout.example.com/workflows/invoice-triage/
     """
+    return _fallback(event)
+
+
+def _fallback(event: Mapping[str, Any], escape: Callable[[str], str] = _plain) -> str:
+    """`plain_text`, each part escaped by `escape`, cut to SLACK_TEXT_MAX once escaped."""
     data = _data(event)
     lines = [_fit(_summary(event), SUMMARY_MAX)]
     rows = _changes(data)
@@ -207,9 +212,9 @@ def plain_text(event: Mapping[str, Any]) -> str:
         lines.append(_more(len(rows) - CHANGES_SHOWN))
     if note := _note(data):
         lines.append(f"{NOTE_LABEL}: {note}")
-    url = _url(data)
+    url = escape(_url(data))
     # The link goes last but is never the part that is cut.
-    body = _fit("\n".join(lines), SLACK_TEXT_MAX - (_units(url) + 1 if url else 0))
+    body = _fit("\n".join(lines), SLACK_TEXT_MAX - (_units(url) + 1 if url else 0), escape)
     return f"{body}\n{url}" if url else body
 
 
@@ -267,7 +272,9 @@ def slack_message(event: Mapping[str, Any]) -> dict[str, Any]:
     if rows := _changes(data):
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _slack_changes(rows)}})
     if note := _note(data):
-        text = f"*{NOTE_LABEL}*\n{_slack_escape(note)}"
+        heading = f"*{NOTE_LABEL}*\n"
+        # Cut again once escaped: each "&" becomes "&amp;".
+        text = heading + _fit(note, SLACK_SECTION_MAX - _units(heading), _slack_escape)
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
     context = {"type": "mrkdwn", "text": _slack_escape(_context(event))}
     blocks.append({"type": "context", "elements": [context]})
@@ -279,7 +286,7 @@ def slack_message(event: Mapping[str, Any]) -> dict[str, Any]:
             "action_id": "open_in_rollout",
         }
         blocks.append({"type": "actions", "elements": [button]})
-    return {"text": _fit(plain_text(event), SLACK_TEXT_MAX, _slack_escape), "blocks": blocks}
+    return {"text": _fallback(event, _slack_escape), "blocks": blocks}
 
 
 # --- Microsoft Teams -------------------------------------------------------------------------

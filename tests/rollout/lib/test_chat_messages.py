@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft6Validator
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import (
@@ -254,6 +256,17 @@ def test_long_inputs_stay_inside_the_limits():
     assert card["fallbackText"].endswith(URL)
 
 
+def test_escaping_never_cuts_the_link_from_the_fallback():
+    """Every "&" of a long note becomes "&amp;" in Slack's text: the cut allows for it."""
+    url = URL + "?tab=plan&view=all"
+    message = slack_message(_event(note="&" * 5000, changes={}, url=url))
+    _valid_slack(message)
+    assert message["text"].endswith("\n" + url.replace("&", "&amp;"))
+    assert "&amp;&amp;" in message["text"] and "&&" not in message["text"]
+    note = message["blocks"][2]["text"]["text"]
+    assert note.startswith("*Note*\n&amp;") and note.endswith("&amp;…")
+
+
 def test_eleven_changes_show_ten_and_count_one():
     event = _event(changes={f"Field {i}": [i, i + 1] for i in range(11)})
     text = _valid_slack(slack_message(event))[2].text.text
@@ -338,6 +351,7 @@ def test_chat_message_picks_the_renderer():
         ("rollout.paused", "Rollout paused"),
         ("change_notice.published", "Change notice published"),
         (None, "Activity recorded"),
+        ("._.", "Activity recorded"),
     ],
 )
 def test_type_label(event_type, label):
@@ -355,3 +369,33 @@ def test_a_minimal_event_renders():
     card = _valid_teams(teams_message(event))
     assert card["body"][0]["text"] == "Webhook changed"
     assert plain_text(event) == "Webhook changed"
+
+
+_TEXT = st.text(
+    alphabet=st.one_of(st.sampled_from("&<>*_[]`\\\n |~"), st.characters(codec="utf-8")),
+    max_size=4000,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    summary=_TEXT,
+    name=_TEXT,
+    note=_TEXT,
+    changes=st.dictionaries(_TEXT, st.tuples(_TEXT, _TEXT), max_size=14),
+    with_workflow=st.booleans(),
+)
+def test_any_words_make_valid_messages(summary, name, note, changes, with_workflow):
+    """Whatever people wrote, in whatever script, with whatever markup characters, both
+    platforms' validators accept the message."""
+    event = _event(
+        summary=summary,
+        actor={"name": name, "email": "a@example.com"},
+        workflow={"slug": "w", "name": name} if with_workflow else None,
+        note=note,
+        changes={label: list(pair) for label, pair in changes.items()},
+    )
+    message = slack_message(event)
+    _valid_slack(message)
+    assert message["text"].endswith(URL)
+    _valid_teams(teams_message(event))
