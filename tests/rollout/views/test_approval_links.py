@@ -117,6 +117,7 @@ def test_each_approver_is_emailed_a_link_of_their_own(
     assert [m.to for m in mail.outbox if m.to == [workflow_owner.email]] == []
     # The in-app notification never shows the signed link.
     response = as_user(ops_leader).get(reverse("home"))
+    assert "Promotion to approve" in body(response)
     assert "/approve/" not in body(response)
 
 
