@@ -50,7 +50,7 @@ from rollout.views.review_queue import workflow_review_queue
 from rollout.views.reviews import review_detail, workflow_reviews
 from rollout.views.thresholds import threshold_delete, threshold_edit, workflow_thresholds
 from rollout.views.usage import workflow_usage, workflow_usage_csv
-from rollout.views.webhooks import workflow_webhooks
+from rollout.views.webhooks import org_webhooks, workflow_webhooks
 from rollout.views.workflows import (
     workflow_edit,
     workflow_handover,
@@ -200,6 +200,7 @@ urlpatterns = [
     path("calendar/feed/<slug:token>.ics", calendar_feed, name="calendar_feed"),
     path("approvals/", approval_list, name="approval_list"),
     path("blackouts/", blackout_list, name="blackout_list"),
+    path("webhooks/", org_webhooks, name="org_webhooks"),
     # Executive evidence and the org-wide activity log (read only)
     path("evidence/", evidence_timeline, name="evidence_timeline"),
     path("evidence/export.csv", evidence_csv, name="evidence_csv"),

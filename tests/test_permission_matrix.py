@@ -636,6 +636,34 @@ MATRIX: dict[str, Entry] = {
         signed_in(302, unrelated=404), method="post", kwargs=WF, data=lambda w: {"action": "follow"}
     ),
     "workflow_webhooks": Entry(signed_in(404, ops_leader=200, owner=200), kwargs=WF),
+    # Every action: the owner and ops leaders (creating re-renders the page with the secret;
+    # another workflow's or a missing endpoint is a 404), everyone else a 404.
+    "workflow_webhooks[create]": Entry(
+        signed_in(404, ops_leader=200, owner=200),
+        method="post",
+        kwargs=WF,
+        data=lambda w: {"action": "create", "kind": "webhook", "url": "https://example.com/h"},
+    ),
+    **{
+        f"workflow_webhooks[{action}]": Entry(
+            signed_in(404),
+            method="post",
+            kwargs=WF,
+            data=lambda w, action=action: {"action": action, "webhook": 999999},
+        )
+        for action in ("turn_off", "turn_on", "delete", "event_types", "switch", "rotate")
+    },
+    # The organisation's webhooks and chat channels: ops leaders only, a 404 for anyone else.
+    "org_webhooks": Entry(signed_in(404, ops_leader=200)),
+    "org_webhooks[create]": Entry(
+        signed_in(404, ops_leader=200),
+        method="post",
+        data=lambda w: {
+            "action": "create",
+            "kind": "slack",
+            "url": "https://hooks.slack.com/services/T0/B0/matrix",
+        },
+    ),
     # Executive evidence (read only, no POST anywhere): executives and ops leaders read every
     # workflow's, an owner theirs; someone who may view no workflow (a cohort member, a
     # stranger) gets a 403 on the org-level pages and a 404 on a workflow's

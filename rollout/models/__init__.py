@@ -141,7 +141,7 @@ from rollout.models.usage import (
     UsageLastActive,
     UsageRollup,
 )
-from rollout.models.webhook import Webhook, WebhookDelivery
+from rollout.models.webhook import Webhook, WebhookAttempt, WebhookDelivery, WebhookKind
 from rollout.models.workflow import (
     Workflow,
     WorkflowGroupObjectPermission,
@@ -274,7 +274,9 @@ __all__ = [
     "UsageRollup",
     "Verdict",
     "Webhook",
+    "WebhookAttempt",
     "WebhookDelivery",
+    "WebhookKind",
     "Workflow",
     "WorkflowGroupObjectPermission",
     "WorkflowUserObjectPermission",
