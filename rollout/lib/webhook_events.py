@@ -154,11 +154,13 @@ def event_build(
     workflow: EventWorkflow | None,
     actor: EventActor | None,
     url: str,
+    summary: str | None = None,
 ) -> dict[str, Any]:
     """The event of one activity entry: `{"type", "timestamp", "data": {"id", "workflow",
     "actor", "verb", "target", "summary", "changes", "note", "url"}}`. `changes` keeps only
     well-formed `label: [before, after]` pairs, as strings. `url` is the absolute address of the
-    page people open to see it (the workflow's page)."""
+    page people open to see it (the workflow's page); `summary` replaces the sentence made of
+    actor, verb and target."""
     return {
         "type": event_type(verb, target),
         "timestamp": timestamp.isoformat(),
@@ -168,7 +170,7 @@ def event_build(
             "actor": dict(actor) if actor else None,
             "verb": verb,
             "target": target,
-            "summary": event_summary(actor, verb, target),
+            "summary": summary or event_summary(actor, verb, target),
             "changes": _changes(changes),
             "note": note,
             "url": url,

@@ -100,8 +100,9 @@ class WebhookDelivery(models.Model):
     until delivered, given up or its endpoint turned off. Its id is the `webhook-id`."""
 
     webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    # The entry it tells of; empty for an event that is not an activity entry (new feedback).
     activity = models.ForeignKey(
-        "rollout.ActivityEntry", on_delete=models.CASCADE, related_name="+"
+        "rollout.ActivityEntry", on_delete=models.CASCADE, related_name="+", null=True
     )
     event_type = models.CharField(max_length=60, blank=True)
     # The body as built when the entry was recorded: the event (webhook-events), or for an

@@ -28,6 +28,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -47,10 +48,12 @@ from rollout.lib.webhook_events import event_build
 from rollout.models import (
     ActivityEntry,
     DeliveryStatus,
+    Feedback,
     Webhook,
     WebhookAttempt,
     WebhookDelivery,
 )
+from rollout.selectors.feedback import feedback_title, feedback_url
 
 logger = logging.getLogger(__name__)
 
@@ -140,17 +143,51 @@ def webhook_deliveries_create(entry: ActivityEntry) -> int:
     there is none. Returns how many were made."""
     if entry.workflow_id is None:
         return 0
+    return _enqueue(entry.workflow_id, lambda: webhook_event(entry), entry)
+
+
+def webhook_feedback_event(feedback: Feedback) -> dict[str, Any]:
+    """The `feedback.created` event: which workflow, the rating and the report's public title
+    (rollout.selectors.feedback), a link to it. Not its author: a channel is read by many."""
+    workflow = feedback.workflow
+    what = f"{feedback.get_rating_display()}, {feedback_title(feedback)}"
+    return event_build(
+        entry_id=feedback.pk,
+        timestamp=feedback.created_at,
+        verb="gave feedback",
+        target=f"feedback #{feedback.pk}",
+        changes={},
+        note="",
+        workflow={"slug": workflow.slug, "name": workflow.name},
+        actor=None,
+        url=settings.SITE_URL + feedback_url(feedback),
+        summary=f"New feedback on {workflow.name}: {what}",
+    )
+
+
+def webhook_deliveries_create_for_feedback(feedback: Feedback) -> int:
+    """New feedback is not an activity entry (there would be one per report), but its own event:
+    called by rollout.services.feedback when a report is filed. Old-format endpoints never got
+    feedback and do not now. Returns how many deliveries were made."""
+    return _enqueue(feedback.workflow_id, lambda: webhook_feedback_event(feedback), None)
+
+
+def _enqueue(
+    workflow_id: int, build: Callable[[], dict[str, Any]], entry: ActivityEntry | None
+) -> int:
     endpoints = list(
-        Webhook.objects.filter(
-            Q(workflow_id=entry.workflow_id) | Q(workflow__isnull=True), active=True
-        )
+        Webhook.objects.filter(Q(workflow_id=workflow_id) | Q(workflow__isnull=True), active=True)
     )
     if not endpoints:
         return 0
-    event = webhook_event(entry)
-    endpoints = [e for e in endpoints if e.accepts(event["type"])]
+    event = build()
     now = timezone.now()
-    old_body = webhook_payload(entry) if any(e.legacy(now) for e in endpoints) else None
+    endpoints = [
+        e
+        for e in endpoints
+        if e.accepts(event["type"]) and (entry is not None or not e.legacy(now))
+    ]
+    old_body = webhook_payload(entry) if entry and any(e.legacy(now) for e in endpoints) else None
     WebhookDelivery.objects.bulk_create(
         [
             WebhookDelivery(

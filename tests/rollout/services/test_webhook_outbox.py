@@ -27,6 +27,7 @@ from rollout.models import (
 )
 from rollout.services import webhook_outbox as outbox
 from rollout.services import webhooks as svc
+from rollout.services.feedback import feedback_create
 from tests.factories import make_workflow
 from tests.rollout.services.webhook_receiver import Receiver, record
 
@@ -614,3 +615,39 @@ def test_a_sweep_out_of_time_hands_the_rest_to_a_new_run(
 
     assert woken == ["rollout.tasks.send_webhooks"]
     assert WebhookDelivery.objects.filter(status="pending").count() == 1
+
+
+def test_new_feedback_is_an_event_of_its_own_but_not_for_old_format_endpoints(
+    workflow: Workflow, workflow_owner: User, ops_leader: User, receiver: Receiver
+):
+    webhook = _webhook(workflow, workflow_owner, receiver.url, event_types=["feedback.created"])
+    _legacy(workflow, workflow_owner, receiver.url + "/old")
+    feedback = feedback_create(
+        workflow=workflow,
+        author=workflow_owner,
+        rating="not_helpful",
+        category="wrong_output",
+        text="It quoted the wrong refund policy to a customer",
+    )
+
+    (delivery,) = WebhookDelivery.objects.all()
+    assert (delivery.webhook, delivery.activity, delivery.event_type) == (
+        webhook,
+        None,
+        "feedback.created",
+    )
+    assert outbox.webhook_deliveries_send_due() == 1
+    event = _verify(webhook, receiver.requests[0])
+    assert event["data"] == {
+        "id": feedback.pk,
+        "workflow": {"slug": "support-reply-drafting", "name": "Support reply drafting"},
+        "actor": None,  # a channel is read by many: not who gave it
+        "verb": "gave feedback",
+        "target": f"feedback #{feedback.pk}",
+        # The public title: the first eight words.
+        "summary": "New feedback on Support reply drafting: Not helpful, Wrong output: It "
+        "quoted the wrong refund policy to a…",
+        "changes": {},
+        "note": "",
+        "url": f"http://localhost:8000/workflows/support-reply-drafting/feedback/{feedback.pk}/",
+    }
