@@ -27,7 +27,7 @@ def webhook_delivery_log(workflow: Workflow | None) -> list[WebhookDelivery]:
     queries whatever the size."""
     return list(
         WebhookDelivery.objects.filter(webhook__workflow=workflow)
-        .select_related("webhook", "activity__workflow")
+        .select_related("webhook", "activity__workflow", "activity__actor")
         .prefetch_related(
             Prefetch("attempt_log", queryset=WebhookAttempt.objects.order_by("number"))
         )

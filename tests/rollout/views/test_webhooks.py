@@ -91,9 +91,12 @@ def test_owner_and_ops_see_the_page_and_its_tab(role, request, workflow):
     assert "No webhooks or chat channels yet." in body
 
 
-def test_the_ops_leaders_navigation_links_the_organisation_page(ops_leader, workflow_owner):
-    assert f'href="{ORG_URL}"' in as_user(ops_leader).get("/").content.decode()
-    assert f'href="{ORG_URL}"' not in as_user(workflow_owner).get("/").content.decode()
+def test_the_organisation_settings_and_a_workflows_page_link_it_for_ops_leaders(
+    ops_leader, workflow, workflow_owner
+):
+    assert f'href="{ORG_URL}"' in as_user(ops_leader).get("/organisation/").content.decode()
+    assert f'href="{ORG_URL}"' in as_user(ops_leader).get(URL).content.decode()
+    assert f'href="{ORG_URL}"' not in as_user(workflow_owner).get(URL).content.decode()
     response = as_user(ops_leader).get(ORG_URL)
     assert response.status_code == 200
     assert template_names(response)[0] == "rollout/org_webhooks.html"
