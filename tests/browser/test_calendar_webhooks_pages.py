@@ -1,4 +1,4 @@
-"""The calendar and webhooks pages in Chromium, on a desktop and a phone: axe-core finds no
+"""The calendar and webhooks & chat pages in Chromium, on a desktop and a phone: axe-core finds no
 serious violation, nothing scrolls sideways, pictures kept under var/screenshots/."""
 
 from datetime import timedelta
@@ -53,6 +53,19 @@ def cast(transactional_db, monkeypatch) -> dict:
     )
     webhook_create(workflow=workflow, actor=owner, url="https://hooks.example.com/rollout/events")
     webhook_create(workflow=workflow, actor=owner, url="https://chat.example.org/incoming/abc123")
+    webhook_create(
+        workflow=workflow,
+        actor=owner,
+        url="https://hooks.slack.com/services/T0/B0/abc123",
+        kind="slack",
+        event_types=["approval.requested", "incident.opened"],
+    )
+    webhook_create(
+        workflow=None,
+        actor=ops,
+        url="https://contoso.webhook.office.com/webhookb2/abc",
+        kind="teams",
+    )
     activity_record(workflow=workflow, actor=owner, verb="paused", target="Shadow mode")
     deliveries = list(WebhookDelivery.objects.order_by("pk"))
     for n, delivery in enumerate(deliveries):
@@ -85,6 +98,21 @@ def test_calendar_and_webhooks_pages(
         screenshot(page, f"{name}-{width}")
         assert page.evaluate("document.documentElement.scrollWidth") <= width, path
         assert axe_violations(page) == [], path
+    assert console_errors == []
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_organisations_webhooks_page(
+    page: Page, live_server, sign_in_as, console_errors, cast, width
+):
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in_as(cast["ops"])
+    response = page.goto(live_server.url + "/webhooks/")
+    assert response is not None and response.status == 200
+    page.get_by_text("Choose events").first.click()  # the fold opens: its checkboxes too
+    screenshot(page, f"org-webhooks-{width}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert axe_violations(page) == []
     assert console_errors == []
 
 
