@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja.errors import HttpError
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from accounts.models import User
 from core.text import MSG_ONE_LINE, has_line_breaks_or_controls
@@ -22,6 +22,7 @@ from rollout.api.base import json_response
 from rollout.api.checks import MSG_CONTROL, has_control_characters
 from rollout.api.errors import json_error
 from rollout.models import PersonalToken, Workflow
+from rollout.models.workflow import SLUG_VALIDATOR
 from rollout.permissions import access_workflow, can_change_workflow
 from rollout.services.idempotency import (
     Outcome,
@@ -92,6 +93,23 @@ def _date_text(value: Any) -> Any:
 OneLine = Annotated[str, AfterValidator(_one_line)]
 Text = Annotated[str, AfterValidator(_text)]
 IsoDate = Annotated[date, BeforeValidator(_date_text), Field(strict=False)]
+
+
+# A path's workflow. Declared, not validated: a slug that cannot be one is answered as an unknown
+# one (404), as a workflow the person cannot see is.
+Slug = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 60,
+            "pattern": SLUG_VALIDATOR.regex.pattern,
+            "description": "The workflow's slug.",
+            "examples": ["support-reply-drafting"],
+        }
+    ),
+]
 
 
 class PersonOut(BaseModel):

@@ -25,6 +25,7 @@ from rollout.api.manage.common import (
     ManageHttpRequest,
     OneLine,
     PersonOut,
+    Slug,
     Text,
     idempotent,
     person_out,
@@ -294,7 +295,7 @@ def workflows_create(
     summary="Get a workflow",
     operation_id="manage_workflows_get",
 )
-def workflows_get(request: ManageHttpRequest, slug: str) -> WorkflowOut:
+def workflows_get(request: ManageHttpRequest, slug: Slug) -> WorkflowOut:
     return _workflow_out(request, workflow_visible(request, slug, members=True))
 
 
@@ -304,7 +305,7 @@ def workflows_get(request: ManageHttpRequest, slug: str) -> WorkflowOut:
     summary="Change a workflow's description and AI",
     operation_id="manage_workflows_update",
 )
-def workflows_update(request: ManageHttpRequest, slug: str, payload: WorkflowPatch) -> WorkflowOut:
+def workflows_update(request: ManageHttpRequest, slug: Slug, payload: WorkflowPatch) -> WorkflowOut:
     """Changes the fields given, as the workflow's edit page does: its owner or an ops leader,
     with a write token. A change of model or prompt starts a new AI configuration version.
 
@@ -325,7 +326,7 @@ def workflows_update(request: ManageHttpRequest, slug: str, payload: WorkflowPat
     summary="Get a workflow's plan: settings and phases",
     operation_id="manage_plan_get",
 )
-def plan_get(request: ManageHttpRequest, slug: str) -> PlanOut:
+def plan_get(request: ManageHttpRequest, slug: Slug) -> PlanOut:
     return _plan_out(request, workflow_visible(request, slug))
 
 
@@ -337,7 +338,7 @@ def plan_get(request: ManageHttpRequest, slug: str) -> PlanOut:
 )
 def plan_create(
     request: ManageHttpRequest,
-    slug: str,
+    slug: Slug,
     payload: PlanIn,
     idempotency_key: str | None = IDEMPOTENCY_KEY,
 ) -> HttpResponse:
@@ -360,7 +361,7 @@ def plan_create(
     summary="Change a workflow's plan settings",
     operation_id="manage_plan_update",
 )
-def plan_update(request: ManageHttpRequest, slug: str, payload: PlanSettingsPatch) -> PlanOut:
+def plan_update(request: ManageHttpRequest, slug: Slug, payload: PlanSettingsPatch) -> PlanOut:
     """Changes the settings given, as the plan page's settings form does: the owner or an ops
     leader; only ops leaders change `required_approvals`.
 
@@ -394,7 +395,7 @@ def plan_update(request: ManageHttpRequest, slug: str, payload: PlanSettingsPatc
     summary="List a workflow's phases",
     operation_id="manage_phases_list",
 )
-def phases_list(request: ManageHttpRequest, slug: str) -> list[PhaseOut]:
+def phases_list(request: ManageHttpRequest, slug: Slug) -> list[PhaseOut]:
     """In plan order; empty while the workflow has no plan."""
     return [_phase_out(phase) for phase in phase_list(workflow_visible(request, slug))]
 
@@ -406,7 +407,7 @@ def phases_list(request: ManageHttpRequest, slug: str) -> list[PhaseOut]:
     operation_id="manage_phases_update",
 )
 def phases_update(
-    request: ManageHttpRequest, slug: str, kind: KindValue, payload: PhasePatch
+    request: ManageHttpRequest, slug: Slug, kind: KindValue, payload: PhasePatch
 ) -> PhaseOut:
     """As the plan page's phase form does: the owner or an ops leader.
 
