@@ -21,7 +21,7 @@ def keep_old_endpoints_in_the_old_format(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("rollout", "0026_api_token_rotation"),
+        ("rollout", "0027_personal_tokens"),
     ]
 
     operations = [

@@ -1,4 +1,4 @@
-"""Migration 0027 keeps the endpoints made before Standard Webhooks in the old format for 90 days
+"""Migration 0028 keeps the endpoints made before Standard Webhooks in the old format for 90 days
 (their receivers switch when they are ready), and marks the rows already queued as old-format."""
 
 from datetime import timedelta
@@ -11,8 +11,8 @@ from django.utils import timezone
 from rollout.models import ActivityEntry, Webhook, WebhookDelivery
 from tests.factories import make_workflow
 
-BEFORE = [("rollout", "0026_api_token_rotation")]
-AFTER = [("rollout", "0027_webhooks_standard")]
+BEFORE = [("rollout", "0027_personal_tokens")]
+AFTER = [("rollout", "0028_webhooks_standard")]
 
 
 @pytest.mark.django_db(transaction=True)
