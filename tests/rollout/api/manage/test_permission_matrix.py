@@ -16,10 +16,11 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
-from rollout.models import Workflow
+from rollout.models import Webhook, Workflow
 from rollout.services import cohorts as cohort_svc
 from rollout.services.api_tokens import api_token_create
 from rollout.services.phases import plan_create_default
+from rollout.services.webhooks import webhook_create
 from tests.factories import UserFactory, executive_user, make_workflow, ops_leader_user
 from tests.rollout.api.manage.conftest import issue_personal_token
 
@@ -103,6 +104,65 @@ OPS = {
         by_role(ops_leader=200, owner=200, member=404, executive=403, unrelated=404),
         lambda: {"min_duration_days": 20},
     ),
+    # Webhooks and chat channels: a workflow's (as its page: owner and ops leaders; an executive
+    # sees the workflow but not its addresses, 403), the organisation's (ops leaders).
+    "manage_webhooks_list": Op(
+        "get",
+        SLUG + "/webhooks",
+        by_role(ops_leader=200, owner=200, member=404, executive=403, unrelated=404),
+        writes=False,
+    ),
+    "manage_webhooks_create": Op(
+        "post",
+        SLUG + "/webhooks",
+        by_role(ops_leader=201, owner=201, member=404, executive=403, unrelated=404),
+        lambda: {"kind": "slack", "url": "https://hooks.slack.com/services/T0/B0/new"},
+    ),
+    "manage_webhooks_update": Op(
+        "patch",
+        SLUG + "/webhooks/{webhook_id}",
+        by_role(ops_leader=200, owner=200, member=404, executive=403, unrelated=404),
+        lambda: {"active": False},
+    ),
+    "manage_webhooks_rotate": Op(
+        "post",
+        SLUG + "/webhooks/{webhook_id}/rotate",
+        by_role(ops_leader=200, owner=200, member=404, executive=403, unrelated=404),
+    ),
+    "manage_webhooks_delete": Op(
+        "delete",
+        SLUG + "/webhooks/{webhook_id}",
+        by_role(ops_leader=204, owner=204, member=404, executive=403, unrelated=404),
+    ),
+    "manage_org_webhooks_list": Op(
+        "get",
+        "/api/v1/webhooks",
+        by_role(ops_leader=200, owner=403, member=403, executive=403, unrelated=403),
+        writes=False,
+    ),
+    "manage_org_webhooks_create": Op(
+        "post",
+        "/api/v1/webhooks",
+        by_role(ops_leader=201, owner=403, member=403, executive=403, unrelated=403),
+        lambda: {"url": "https://matrix.example/new"},
+    ),
+    "manage_org_webhooks_update": Op(
+        "patch",
+        "/api/v1/webhooks/{org_webhook_id}",
+        by_role(ops_leader=200, owner=403, member=403, executive=403, unrelated=403),
+        lambda: {"event_types": ["incident.opened"]},
+    ),
+    "manage_org_webhooks_rotate": Op(
+        "post",
+        "/api/v1/webhooks/{org_webhook_id}/rotate",
+        by_role(ops_leader=200, owner=403, member=403, executive=403, unrelated=403),
+        lambda: {"grace_hours": 0},
+    ),
+    "manage_org_webhooks_delete": Op(
+        "delete",
+        "/api/v1/webhooks/{org_webhook_id}",
+        by_role(ops_leader=204, owner=403, member=403, executive=403, unrelated=403),
+    ),
 }
 
 
@@ -118,6 +178,8 @@ def people(db) -> dict[str, User]:
     )
     cohort = cohort_svc.cohort_create(workflow=workflow, name="Matrix", actor=ops)
     cohort_svc.cohort_members_add(cohort=cohort, users=[member], actor=ops)
+    webhook_create(workflow=workflow, actor=ops, url="https://matrix.example/hook")
+    webhook_create(workflow=None, actor=ops, url="https://matrix.example/org-hook")
     return {
         "ops_leader": ops,
         "owner": owner,
@@ -127,8 +189,16 @@ def people(db) -> dict[str, User]:
     }
 
 
+def _webhook_ids() -> dict[str, int]:
+    ids = dict(Webhook.objects.values_list("url", "pk"))
+    return {
+        "webhook_id": ids.get("https://matrix.example/hook", 0),
+        "org_webhook_id": ids.get("https://matrix.example/org-hook", 0),
+    }
+
+
 def _call(client: Client, op: Op, token: str) -> int:
-    path = op.path.format(slug="matrix", bare="matrix-bare", kind="audit")
+    path = op.path.format(slug="matrix", bare="matrix-bare", kind="audit", **_webhook_ids())
     kwargs = {"headers": {"Authorization": f"Bearer {token}"}}
     if op.method != "get":
         kwargs.update(data=json.dumps(op.body()), content_type="application/json")
@@ -163,7 +233,8 @@ def test_every_operation_has_an_entry(client: Client) -> None:
     assert set(operations) == set(OPS)
     for operation_id, (method, path) in operations.items():
         op = OPS[operation_id]
-        assert (op.method, op.path.replace("{bare}", "{slug}")) == (method, path)
+        documented = op.path.replace("{bare}", "{slug}").replace("{org_webhook_id}", "{webhook_id}")
+        assert (op.method, documented) == (method, path)
 
 
 def test_no_management_operation_takes_a_workflow_token(
@@ -171,7 +242,9 @@ def test_no_management_operation_takes_a_workflow_token(
 ) -> None:
     _, plaintext = api_token_create(workflow=workflow, actor=workflow_owner, name="Tool")
     for op in OPS.values():
-        path = op.path.format(slug=workflow.slug, bare=workflow.slug, kind="audit")
+        path = op.path.format(
+            slug=workflow.slug, bare=workflow.slug, kind="audit", webhook_id=1, org_webhook_id=1
+        )
         response = getattr(client, op.method)(
             path, headers={"Authorization": f"Bearer {plaintext}"}
         )
