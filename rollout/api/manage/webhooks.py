@@ -13,7 +13,7 @@ from typing import Literal
 
 from django.db import transaction
 from django.http import HttpResponse
-from ninja import Header, Router
+from ninja import Header, Router, Status
 from ninja.errors import HttpError
 from pydantic import BaseModel, Field
 
@@ -299,10 +299,10 @@ def webhooks_rotate(
     summary="Delete a workflow's webhook or chat channel",
     operation_id="manage_webhooks_delete",
 )
-def webhooks_delete(request: ManageHttpRequest, slug: Slug, webhook_id: int) -> tuple[int, None]:
+def webhooks_delete(request: ManageHttpRequest, slug: Slug, webhook_id: int) -> Status[None]:
     webhook = _get(workflow_changeable(request, slug), webhook_id)
     services.webhook_delete(webhook=webhook, actor=request.user)
-    return 204, None
+    return Status(204, None)
 
 
 # --- The organisation's ---
@@ -376,7 +376,7 @@ def org_webhooks_rotate(
     summary="Delete an organisation-wide webhook or chat channel (ops leaders)",
     operation_id="manage_org_webhooks_delete",
 )
-def org_webhooks_delete(request: ManageHttpRequest, webhook_id: int) -> tuple[int, None]:
+def org_webhooks_delete(request: ManageHttpRequest, webhook_id: int) -> Status[None]:
     _organisation(request, write=True)
     services.webhook_delete(webhook=_get(None, webhook_id), actor=request.user)
-    return 204, None
+    return Status(204, None)
