@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page
 
-from rollout.models import BlackoutWindow, ChangeNotice, WebhookDelivery, Workflow
+from rollout.models import BlackoutWindow, ChangeNotice, Webhook, WebhookDelivery, Workflow
 from rollout.services.activity import activity_record
 from rollout.services.webhooks import webhook_create
 from tests.browser.conftest import axe_violations, screenshot
@@ -133,4 +133,37 @@ def test_creating_a_feed_and_following_with_htmx(
     page.get_by_role("button", name="Follow").click()
     page.get_by_role("button", name="Unfollow").wait_for()
     assert loads == []  # htmx swapped the button; no page load
+    assert console_errors == []
+
+
+def test_an_owner_adds_a_webhook_sees_its_secret_once_then_chooses_events_and_rotates(
+    page: Page, live_server, sign_in_as, console_errors, cast
+):
+    sign_in_as(cast["owner"])
+    url = live_server.url + "/workflows/support-reply-drafting/webhooks/"
+    page.goto(url)
+    page.get_by_label("Address (URL)").fill("https://receiver.example.com/rollout")
+    page.get_by_role("button", name="Add", exact=True).click()
+    secret = page.locator("#new-secret").input_value()
+    webhook = Webhook.objects.get(url="https://receiver.example.com/rollout")
+    assert secret == webhook.secret and secret.startswith("whsec_")
+
+    page.goto(url)  # shown once
+    assert page.locator("#new-secret").count() == 0
+    card = page.locator(f"#endpoint-{webhook.pk}")
+    card.get_by_text("Choose events").click()
+    card.get_by_label("incident.opened").check()
+    card.get_by_role("button", name="Save events").click()
+    assert page.get_by_text("Saved the events to send.").is_visible()
+    webhook.refresh_from_db()
+    assert webhook.event_types == ["incident.opened"]
+
+    card = page.locator(f"#endpoint-{webhook.pk}")
+    card.get_by_text("Rotate secret").click()
+    card.get_by_role("button", name="Make a new secret").click()
+    rotated = page.locator("#new-secret").input_value()
+    webhook.refresh_from_db()
+    assert rotated == webhook.secret != secret
+    assert webhook.previous_secret == secret
+    screenshot(page, "webhooks-rotated")
     assert console_errors == []
