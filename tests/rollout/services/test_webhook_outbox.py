@@ -29,6 +29,7 @@ from rollout.services import webhook_outbox as outbox
 from rollout.services import webhooks as svc
 from rollout.services.feedback import feedback_create
 from tests.factories import make_workflow
+from tests.rollout.lib.test_chat_messages import _valid_slack, _valid_teams
 from tests.rollout.services.webhook_receiver import Receiver, record
 
 
@@ -423,6 +424,13 @@ def test_a_chat_channel_gets_its_message_unsigned_with_a_plain_link(
     ((headers, body),) = receiver.requests
     delivery = WebhookDelivery.objects.get()
     assert json.loads(body) == chat_message(kind, delivery.payload)
+    # What the platform gets passes its own checks (slack-sdk's block models; the Adaptive Card
+    # 1.5 schema), and says what changed.
+    if kind == WebhookKind.SLACK:
+        _valid_slack(json.loads(body))
+    else:
+        _valid_teams(json.loads(body))
+    assert "Active" in body.decode() and "Paused" in body.decode()
     assert not any(name.lower().startswith("webhook-") for name in headers)
     assert b"http://localhost:8000/workflows/support-reply-drafting/" in body
     assert (delivery.status, delivery.attempts) == ("sent", 1)
