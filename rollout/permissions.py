@@ -86,6 +86,14 @@ def can_change_workflow(user: AnyUser, workflow: Workflow) -> bool:
     return workflow.owner_id == user.pk and "change_workflow" in workflow_perms(user, workflow)
 
 
+def can_manage_webhooks(user: AnyUser, workflow: Workflow | None) -> bool:
+    """A workflow's webhooks and chat channels: its owner and ops leaders. The organisation's
+    (workflow None, every workflow's events): ops leaders."""
+    if workflow is None:
+        return user.is_active and is_ops_leader(user)
+    return can_change_workflow(user, workflow)
+
+
 def can_handover_workflow(user: AnyUser, workflow: Workflow) -> bool:
     """Ops leaders name owners (always for an ownerless workflow); an owner may hand theirs on."""
     if is_ops_leader(user):

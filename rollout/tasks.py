@@ -21,7 +21,7 @@ from rollout.services.promotions import promotions_run_due
 from rollout.services.retention import retention_apply
 from rollout.services.review_reminders import review_reminders_send
 from rollout.services.sweeps import sweep_run_record
-from rollout.services.webhook_outbox import webhook_deliveries_send_due
+from rollout.services.webhooks import webhooks_send_due
 
 
 @shared_task(time_limit=300, soft_time_limit=240)
@@ -86,9 +86,9 @@ def evaluate_workflow(workflow_id: int) -> int:
 @shared_task(time_limit=300, soft_time_limit=240)
 def send_webhooks() -> int:
     """Every minute, and right after activity is recorded for a workflow with webhooks: POST the
-    due webhook deliveries. Safe to run twice at once: each row is claimed under a lock and a
-    delivered one is never sent again."""
-    return webhook_deliveries_send_due()
+    due webhook and chat deliveries, then log and announce the endpoints turned off. Safe to run
+    twice at once: each row is claimed under a lock and a delivered one is never sent again."""
+    return webhooks_send_due()
 
 
 @shared_task(

@@ -51,7 +51,7 @@ from rollout.views.review_queue import workflow_review_queue
 from rollout.views.reviews import review_detail, workflow_reviews
 from rollout.views.thresholds import threshold_delete, threshold_edit, workflow_thresholds
 from rollout.views.usage import workflow_usage, workflow_usage_csv
-from rollout.views.webhooks import workflow_webhooks
+from rollout.views.webhooks import org_webhooks, workflow_webhooks
 from rollout.views.workflows import (
     workflow_edit,
     workflow_handover,
@@ -202,6 +202,7 @@ urlpatterns = [
     path("approvals/", approval_list, name="approval_list"),
     path("approve/<str:token>/", approval_link, name="approval_link"),
     path("blackouts/", blackout_list, name="blackout_list"),
+    path("webhooks/", org_webhooks, name="org_webhooks"),
     # Executive evidence and the org-wide activity log (read only)
     path("evidence/", evidence_timeline, name="evidence_timeline"),
     path("evidence/export.csv", evidence_csv, name="evidence_csv"),

@@ -6,14 +6,17 @@ ships without its access rules being written down and checked.
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from accounts.models import User
 from rollout.models import ApiToken, AutonomyRequest, Notification, Workflow
 from rollout.selectors.approval_links import approval_link_path, promotion_subject
+from rollout.services.personal_tokens import personal_token_create
 from rollout.services.promotions import promotion_request
 from tests.factories import UserFactory, executive_user, make_workflow, ops_leader_user
 from tests.rollout.promotion_fixtures import make_plan, make_shadow_ready
@@ -82,6 +85,25 @@ def _an_approval_link(w: "World") -> dict:
     make_shadow_ready(w.workflow, w.ops_leader)
     request = promotion_request(workflow=w.workflow, actor=w.owner)
     return {"token": approval_link_path(promotion_subject(request), w.ops_leader).split("/")[2]}
+
+
+def _a_personal_token(w: "World") -> int:
+    return personal_token_create(
+        user=w.owner,
+        actor=w.owner,
+        name="Matrix",
+        scope="read",
+        expires_on=timezone.localdate() + timedelta(days=30),
+    )[0].pk
+
+
+def _token_fields(w: "World") -> dict:
+    return {
+        "action": "token_create",
+        "token-name": "Matrix",
+        "token-scope": "read",
+        "token-expires_on": (timezone.localdate() + timedelta(days=30)).isoformat(),
+    }
 
 
 def _a_threshold(w: "World") -> int:
@@ -246,6 +268,8 @@ MATRIX: dict[str, Entry] = {
     "profile": Entry(signed_in(200)),
     "organisation_settings": Entry(signed_in(403, ops_leader=200)),
     "profile[email]": Entry(signed_in(302), method="post", data=lambda w: {"notices": "on"}),
+    # Anyone signed in creates their own personal tokens (shown on the response: 200).
+    "profile[token_create]": Entry(signed_in(200), method="post", data=_token_fields),
     # One-click unsubscribe: the signed link is the authority, whoever (if anyone) is signed in.
     "email_unsubscribe": Entry(everyone(200), kwargs=lambda w: _unsubscribe(w)),
     "email_unsubscribe[?one-click]": Entry(
@@ -259,6 +283,12 @@ MATRIX: dict[str, Entry] = {
     ),
     "people_list": Entry(signed_in(403, ops_leader=200)),
     "people_invite": Entry(signed_in(403, ops_leader=200)),
+    "people_tokens": Entry(signed_in(403, ops_leader=200)),
+    "people_tokens[revoke]": Entry(
+        signed_in(403, ops_leader=302),
+        method="post",
+        data=lambda w: {"action": "revoke", "token": _a_personal_token(w)},
+    ),
     "people_roles": Entry(signed_in(403, ops_leader=302), method="post", kwargs=TARGET),
     "people_deactivate": Entry(signed_in(403, ops_leader=200), kwargs=TARGET),
     "people_erase": Entry(signed_in(403, ops_leader=200), kwargs=TARGET),
@@ -653,6 +683,34 @@ MATRIX: dict[str, Entry] = {
         signed_in(302, unrelated=404), method="post", kwargs=WF, data=lambda w: {"action": "follow"}
     ),
     "workflow_webhooks": Entry(signed_in(404, ops_leader=200, owner=200), kwargs=WF),
+    # Every action: the owner and ops leaders (creating re-renders the page with the secret;
+    # another workflow's or a missing endpoint is a 404), everyone else a 404.
+    "workflow_webhooks[create]": Entry(
+        signed_in(404, ops_leader=200, owner=200),
+        method="post",
+        kwargs=WF,
+        data=lambda w: {"action": "create", "kind": "webhook", "url": "https://example.com/h"},
+    ),
+    **{
+        f"workflow_webhooks[{action}]": Entry(
+            signed_in(404),
+            method="post",
+            kwargs=WF,
+            data=lambda w, action=action: {"action": action, "webhook": 999999},
+        )
+        for action in ("turn_off", "turn_on", "delete", "event_types", "switch", "rotate")
+    },
+    # The organisation's webhooks and chat channels: ops leaders only, a 404 for anyone else.
+    "org_webhooks": Entry(signed_in(404, ops_leader=200)),
+    "org_webhooks[create]": Entry(
+        signed_in(404, ops_leader=200),
+        method="post",
+        data=lambda w: {
+            "action": "create",
+            "kind": "slack",
+            "url": "https://hooks.slack.com/services/T0/B0/matrix",
+        },
+    ),
     # Executive evidence (read only, no POST anywhere): executives and ops leaders read every
     # workflow's, an owner theirs; someone who may view no workflow (a cohort member, a
     # stranger) gets a 403 on the org-level pages and a 404 on a workflow's

@@ -50,6 +50,8 @@ PAGES = [
     ("evidence", "exec@example.com", "/evidence/"),
     ("board-pack", "exec@example.com", "/evidence/board-pack/"),
     ("organisation", "ops@example.com", "/organisation/"),
+    ("webhooks", "owner@example.com", f"/workflows/{SLUG}/webhooks/"),
+    ("org-webhooks", "ops@example.com", "/webhooks/"),
     ("api-docs", None, "/api/v1/docs"),
 ]
 

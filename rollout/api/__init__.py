@@ -16,6 +16,8 @@ from rollout.api.auth import ApiTokenAuth
 from rollout.api.base import RolloutAPI
 from rollout.api.errors import MSG_INVALID_INPUT
 from rollout.api.limits import MAX_BODY_BYTES
+from rollout.api.manage import webhooks as manage_webhooks
+from rollout.api.manage import workflows as manage_workflows
 from rollout.api.ofrep.openapi import add_ofrep_paths
 
 __all__ = ["MAX_BODY_BYTES", "MSG_INVALID_INPUT", "api"]
@@ -40,5 +42,7 @@ api.add_router("", events.router)
 api.add_router("", feedback.router)
 api.add_router("", metrics.router)
 api.add_router("", sources.router)
+api.add_router("", manage_workflows.router)
+api.add_router("", manage_webhooks.router)
 api.extra_openapi.append(otlp.openapi_paths)
 api.extra_openapi.append(add_ofrep_paths)  # OFREP, served at /ofrep/v1/ (config/urls.py)

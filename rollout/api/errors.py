@@ -13,6 +13,7 @@ from ninja import Schema
 from ninja.errors import AuthenticationError, Throttled, ValidationError
 
 from core.db import connection_lost
+from core.errors import ApplicationError
 from core.middleware import RETRY_AFTER_SECONDS
 from rollout.api.limits import MSG_BODY_TOO_LARGE
 
@@ -33,6 +34,8 @@ MSG_CONNECTION_LOST = (
 )
 
 WWW_AUTHENTICATE = 'Bearer realm="rollout"'
+# The name of an operation's parameter bound to its whole JSON body (rollout.api.manage).
+BODY_PARAMETER = "payload"
 
 
 class ErrorOut(Schema):
@@ -56,7 +59,11 @@ def json_error(status: int, detail: str, **extra: Any) -> HttpResponse:
 
 def _error_item(error: dict[str, Any]) -> dict[str, Any]:
     # loc is (source, name, …): "query"/"body" first, then field names and list indexes.
-    path = list(error.get("loc", ()))[1:]
+    loc = list(error.get("loc", ()))
+    path = loc[1:]
+    if loc[:2] == ["body", BODY_PARAMETER]:
+        # The operation's parameter that holds the body is not a field of the body.
+        path = loc[2:]
     item: dict[str, Any] = {}
     indexes = [part for part in path if isinstance(part, int)]
     if indexes:
@@ -75,6 +82,19 @@ def authentication_error(request: HttpRequest, exc: AuthenticationError) -> Http
     response = json_error(401, exc.message)
     response["WWW-Authenticate"] = WWW_AUTHENTICATE
     return response
+
+
+def application_error_body(exc: ApplicationError) -> dict[str, Any]:
+    """The JSON body of a refusal a service raised: its message, and the field it belongs to."""
+    body: dict[str, Any] = {"detail": exc.message}
+    if exc.field:
+        body["errors"] = [{"field": exc.field, "message": exc.message}]
+    return body
+
+
+def application_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
+    """A service refused (the management API calls the pages' services): 400 with its words."""
+    return json_error(400, **application_error_body(exc))
 
 
 def throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
@@ -106,6 +126,7 @@ def unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     if isinstance(exc, SuspiciousOperation):
         return json_error(400, MSG_MALFORMED)
     if isinstance(exc, PermissionDenied):
-        return json_error(403, MSG_FORBIDDEN)
+        # A refusal that explains itself (core.acting.refuse_via_token) keeps its words.
+        return json_error(403, str(exc) or MSG_FORBIDDEN)
     logger.exception("Unexpected error in %s %s", request.method, request.path, exc_info=exc)
     return json_error(500, MSG_SERVER_ERROR)

@@ -76,6 +76,12 @@ from rollout.models.output_review import (
     OutputReview,
     OutputReviewer,
 )
+from rollout.models.personal_token import (
+    IdempotentRequest,
+    PersonalToken,
+    PersonalTokenScope,
+    PersonalTokenStatus,
+)
 from rollout.models.phase import (
     IN_PROGRESS,
     PHASE_ORDER,
@@ -141,7 +147,7 @@ from rollout.models.usage import (
     UsageLastActive,
     UsageRollup,
 )
-from rollout.models.webhook import Webhook, WebhookDelivery
+from rollout.models.webhook import Webhook, WebhookAttempt, WebhookDelivery, WebhookKind
 from rollout.models.workflow import (
     Workflow,
     WorkflowGroupObjectPermission,
@@ -237,6 +243,10 @@ __all__ = [
     "NoticeReceipt",
     "NoticeStatus",
     "Notification",
+    "IdempotentRequest",
+    "PersonalToken",
+    "PersonalTokenScope",
+    "PersonalTokenStatus",
     "Phase",
     "PhaseKind",
     "PhaseStatus",
@@ -274,7 +284,9 @@ __all__ = [
     "UsageRollup",
     "Verdict",
     "Webhook",
+    "WebhookAttempt",
     "WebhookDelivery",
+    "WebhookKind",
     "Workflow",
     "WorkflowGroupObjectPermission",
     "WorkflowUserObjectPermission",

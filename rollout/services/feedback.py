@@ -43,6 +43,7 @@ from rollout.services.notifications import notification_send
 # The same person-to-cohort rule as usage events: a report and the output it is about are
 # attributed alike.
 from rollout.services.usage_ingest import attribute_people
+from rollout.services.webhook_outbox import webhook_deliveries_create_for_feedback
 
 logger = logging.getLogger(__name__)
 
@@ -164,6 +165,8 @@ def feedback_create(
         feedback.created_at = occurred_at
     if category == FeedbackCategory.HARMFUL:
         _open_escalation_for(feedback, author)
+    # Not an activity entry (one per report would bury the log), but an event of its own.
+    webhook_deliveries_create_for_feedback(feedback)
     return feedback
 
 

@@ -74,7 +74,7 @@ SECTION_GROUPS = [
         "Integration",
         [
             ("tokens", "API tokens", "workflow_tokens", "change"),
-            ("webhooks", "Webhooks", "workflow_webhooks", "change"),
+            ("webhooks", "Webhooks & chat", "workflow_webhooks", "change"),
         ],
     ),
 ]

@@ -1,4 +1,4 @@
-"""The calendar and webhooks pages in Chromium, on a desktop and a phone: axe-core finds no
+"""The calendar and webhooks & chat pages in Chromium, on a desktop and a phone: axe-core finds no
 serious violation, nothing scrolls sideways, pictures kept under var/screenshots/."""
 
 from datetime import timedelta
@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page
 
-from rollout.models import BlackoutWindow, ChangeNotice, WebhookDelivery, Workflow
+from rollout.models import BlackoutWindow, ChangeNotice, Webhook, WebhookDelivery, Workflow
 from rollout.services.activity import activity_record
 from rollout.services.webhooks import webhook_create
 from tests.browser.conftest import axe_violations, screenshot
@@ -53,6 +53,19 @@ def cast(transactional_db, monkeypatch) -> dict:
     )
     webhook_create(workflow=workflow, actor=owner, url="https://hooks.example.com/rollout/events")
     webhook_create(workflow=workflow, actor=owner, url="https://chat.example.org/incoming/abc123")
+    webhook_create(
+        workflow=workflow,
+        actor=owner,
+        url="https://hooks.slack.com/services/T0/B0/abc123",
+        kind="slack",
+        event_types=["approval.requested", "incident.opened"],
+    )
+    webhook_create(
+        workflow=None,
+        actor=ops,
+        url="https://contoso.webhook.office.com/webhookb2/abc",
+        kind="teams",
+    )
     activity_record(workflow=workflow, actor=owner, verb="paused", target="Shadow mode")
     deliveries = list(WebhookDelivery.objects.order_by("pk"))
     for n, delivery in enumerate(deliveries):
@@ -88,6 +101,21 @@ def test_calendar_and_webhooks_pages(
     assert console_errors == []
 
 
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_organisations_webhooks_page(
+    page: Page, live_server, sign_in_as, console_errors, cast, width
+):
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in_as(cast["ops"])
+    response = page.goto(live_server.url + "/webhooks/")
+    assert response is not None and response.status == 200
+    page.get_by_text("Choose events").first.click()  # the fold opens: its checkboxes too
+    screenshot(page, f"org-webhooks-{width}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert axe_violations(page) == []
+    assert console_errors == []
+
+
 def test_creating_a_feed_and_following_with_htmx(
     page: Page, live_server, sign_in_as, console_errors, cast
 ):
@@ -105,4 +133,37 @@ def test_creating_a_feed_and_following_with_htmx(
     page.get_by_role("button", name="Follow").click()
     page.get_by_role("button", name="Unfollow").wait_for()
     assert loads == []  # htmx swapped the button; no page load
+    assert console_errors == []
+
+
+def test_an_owner_adds_a_webhook_sees_its_secret_once_then_chooses_events_and_rotates(
+    page: Page, live_server, sign_in_as, console_errors, cast
+):
+    sign_in_as(cast["owner"])
+    url = live_server.url + "/workflows/support-reply-drafting/webhooks/"
+    page.goto(url)
+    page.get_by_label("Address (URL)").fill("https://receiver.example.com/rollout")
+    page.get_by_role("button", name="Add", exact=True).click()
+    secret = page.locator("#new-secret").input_value()
+    webhook = Webhook.objects.get(url="https://receiver.example.com/rollout")
+    assert secret == webhook.secret and secret.startswith("whsec_")
+
+    page.goto(url)  # shown once
+    assert page.locator("#new-secret").count() == 0
+    card = page.locator(f"#endpoint-{webhook.pk}")
+    card.get_by_text("Choose events").click()
+    card.get_by_label("incident.opened").check()
+    card.get_by_role("button", name="Save events").click()
+    assert page.get_by_text("Saved the events to send.").is_visible()
+    webhook.refresh_from_db()
+    assert webhook.event_types == ["incident.opened"]
+
+    card = page.locator(f"#endpoint-{webhook.pk}")
+    card.get_by_text("Rotate secret").click()
+    card.get_by_role("button", name="Make a new secret").click()
+    rotated = page.locator("#new-secret").input_value()
+    webhook.refresh_from_db()
+    assert rotated == webhook.secret != secret
+    assert webhook.previous_secret == secret
+    screenshot(page, "webhooks-rotated")
     assert console_errors == []

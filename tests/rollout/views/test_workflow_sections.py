@@ -2,6 +2,7 @@
 only those the role may open — the same checks as the pages themselves."""
 
 import re
+from html import escape, unescape
 
 import pytest
 from django.urls import reverse
@@ -20,7 +21,7 @@ EVERY_SECTION = {
     "Response": ["Escalation", "Incidents"],
     "Communication": ["Notices", "Activity"],
     "Evidence": ["Evidence"],
-    "Integration": ["API tokens", "Webhooks"],
+    "Integration": ["API tokens", "Webhooks & chat"],
 }
 NAV = re.compile(r'<nav class="workflow-nav" aria-label="Workflow sections">(.*?)</nav>', re.S)
 GROUP = re.compile(
@@ -43,7 +44,9 @@ def sections(html: str) -> dict[str, list[str]]:
     """{group heading: [section label, ...]} as the page draws them; the current one ends in *."""
     (nav,) = NAV.findall(html)
     return {
-        heading: [label + ("*" if current else "") for _, current, label in LINK.findall(links)]
+        heading: [
+            unescape(label) + ("*" if current else "") for _, current, label in LINK.findall(links)
+        ]
         for _, heading, links in GROUP.findall(nav)
     }
 
@@ -105,14 +108,14 @@ def test_cohort_members_get_the_member_facing_sections_only(member, workflow):
         ("workflow_review_queue", "Review queue"),
         ("workflow_evidence", "Evidence"),
         ("workflow_tokens", "API tokens"),
-        ("workflow_webhooks", "Webhooks"),
+        ("workflow_webhooks", "Webhooks & chat"),
     ],
 )
 def test_each_page_marks_its_own_section(url_name, current, workflow_owner, workflow):
     html = as_user(workflow_owner).get(reverse(url_name, args=[workflow.slug])).content.decode()
     assert sections(html) == marked(EVERY_SECTION, current)
     # On a phone the menu's summary says where you are.
-    assert f'<span class="muted">Section:</span> {current}</summary>' in html
+    assert f'<span class="muted">Section:</span> {escape(current)}</summary>' in html
 
 
 def test_the_edit_page_has_the_sections_and_marks_none(workflow_owner, workflow):

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("rollout", "0026_api_token_rotation"),
+        ("rollout", "0028_webhooks_standard"),
     ]
 
     operations = [
