@@ -1,8 +1,9 @@
-"""What every management endpoint shares: the typed request, the write scope, Idempotency-Key,
-and the JSON bodies of errors a service raises.
+"""What every management endpoint shares: the typed request, strict bodies and their text
+checks, who may see and change a workflow, the write scope, and Idempotency-Key.
 
 Errors keep the API's conventions (rollout.api.errors): `{"detail": ...}`, plus
-`"errors": [{"field", "message"}]` for input a person can fix.
+`"errors": [{"field", "message"}]` for input a person can fix — a service's ApplicationError is
+turned into that by the API's handler (rollout.api.errors.application_error).
 """
 
 import hashlib
@@ -71,14 +72,19 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+def _has_lone_surrogate(value: str) -> bool:
+    # JSON may escape one ("\ud800"); UTF-8, so PostgreSQL, cannot store it.
+    return any(0xD800 <= ord(c) <= 0xDFFF for c in value)
+
+
 def _one_line(value: str) -> str:
-    if has_line_breaks_or_controls(value):
+    if has_line_breaks_or_controls(value) or _has_lone_surrogate(value):
         raise ValueError(MSG_ONE_LINE)
     return value.strip()
 
 
 def _text(value: str) -> str:
-    if has_control_characters(value):
+    if has_control_characters(value) or _has_lone_surrogate(value):
         raise ValueError(MSG_CONTROL)
     return value
 
