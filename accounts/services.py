@@ -31,6 +31,7 @@ from accounts.models import (
     email_field,
 )
 from accounts.roles import ORG_ROLES, forget_roles, is_ops_leader, role_names
+from core.acting import refuse_via_token
 from core.errors import ApplicationError
 from core.mail import email_subject
 from core.wake import wake
@@ -50,6 +51,7 @@ from rollout.models import (
 from rollout.services.activity import activity_record
 from rollout.services.decision_cache import plan_changed
 from rollout.services.notifications import feedback_email_requests_clear
+from rollout.services.personal_tokens import personal_tokens_revoke_all
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +97,7 @@ def user_invite(
     *, actor: User, email: str, display_name: str, roles: Iterable[str] = (), base_url: str
 ) -> User:
     """Create an account without a usable password and email a set-your-password link."""
+    refuse_via_token()
     email = User.objects.normalize_email(email.strip()).lower()
     if User.objects.filter(email__iexact=email).exists():
         raise ApplicationError(MSG_EMAIL_TAKEN.format(email=email), field="email")
@@ -253,6 +256,7 @@ def _active_ops_leaders_excluding(user: User) -> int:
 @transaction.atomic
 def user_roles_set(*, actor: User, user: User, roles: Iterable[str]) -> User:
     """Grant and remove org roles so that the user holds exactly `roles`."""
+    refuse_via_token()
     roles = set(roles)
     _check_roles(roles)
     user = User.objects.select_for_update().get(pk=user.pk)
@@ -285,6 +289,7 @@ def user_roles_set(*, actor: User, user: User, roles: Iterable[str]) -> User:
 @transaction.atomic
 def user_deactivate(*, actor: User, user: User) -> User:
     """Deactivate an account; its workflows are ownerless until an ops leader hands them over."""
+    refuse_via_token()
     if actor.pk == user.pk:
         raise ApplicationError(MSG_DEACTIVATE_SELF)
     user = User.objects.select_for_update().get(pk=user.pk)
@@ -295,6 +300,9 @@ def user_deactivate(*, actor: User, user: User) -> User:
     user.is_active = False
     user.save(update_fields=["is_active"])
     forget_roles(user)
+    # Their personal access tokens stop with them (authentication also checks is_active; the
+    # revocation makes it last through a reactivation and shows on the tokens pages).
+    personal_tokens_revoke_all(user=user, actor=actor)
     activity_record(
         workflow=None,
         actor=actor,
@@ -344,6 +352,7 @@ def user_erase(*, actor: User, user: User) -> str:
     and address. Counts stay right: events, feedback (its rating, category and votes) and the
     people counted stay, under the pseudonym. Logged without the personal data. Returns the
     pseudonym of their email, which names them in the log from now on."""
+    refuse_via_token()
     if not is_ops_leader(actor):
         raise ApplicationError("Only ops leaders erase people.")
     if actor.pk == user.pk:
@@ -417,6 +426,7 @@ def user_erase(*, actor: User, user: User) -> str:
 
 @transaction.atomic
 def user_reactivate(*, actor: User, user: User) -> User:
+    refuse_via_token()
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.is_active:
         raise ApplicationError(MSG_ALREADY_ACTIVE.format(user=user))
@@ -504,6 +514,7 @@ def organisation_update(
 ) -> Organisation:
     """Change the organisation's settings (ops leaders only) and log what changed, before →
     after, in one transaction. Invalid values change nothing and raise ApplicationError."""
+    refuse_via_token()
     if not is_ops_leader(actor):
         raise ApplicationError(MSG_ORGANISATION_OPS_ONLY)
     # The singleton row, locked: two ops leaders saving at once log two changes, each against

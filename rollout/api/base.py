@@ -14,9 +14,11 @@ from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationEr
 from ninja.openapi.schema import OpenAPISchema
 from ninja.renderers import JSONRenderer
 
+from core.errors import ApplicationError
 from rollout.api.checks import JsonParser, UnreadableBody
 from rollout.api.edge import guarded, unknown_path
 from rollout.api.errors import (
+    application_error,
     authentication_error,
     operation_error,
     throttled,
@@ -58,6 +60,7 @@ class RolloutAPI(NinjaAPI):
         self.add_exception_handler(ValidationError, validation_error)
         self.add_exception_handler(AuthenticationError, authentication_error)
         self.add_exception_handler(Throttled, throttled)
+        self.add_exception_handler(ApplicationError, application_error)
         self.add_exception_handler(Http404, unexpected_error)
         self.add_exception_handler(Exception, operation_error)
 

@@ -13,6 +13,7 @@ from ninja import Schema
 from ninja.errors import AuthenticationError, Throttled, ValidationError
 
 from core.db import connection_lost
+from core.errors import ApplicationError
 from core.middleware import RETRY_AFTER_SECONDS
 from rollout.api.limits import MSG_BODY_TOO_LARGE
 
@@ -77,6 +78,19 @@ def authentication_error(request: HttpRequest, exc: AuthenticationError) -> Http
     return response
 
 
+def application_error_body(exc: ApplicationError) -> dict[str, Any]:
+    """The JSON body of a refusal a service raised: its message, and the field it belongs to."""
+    body: dict[str, Any] = {"detail": exc.message}
+    if exc.field:
+        body["errors"] = [{"field": exc.field, "message": exc.message}]
+    return body
+
+
+def application_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
+    """A service refused (the management API calls the pages' services): 400 with its words."""
+    return json_error(400, **application_error_body(exc))
+
+
 def throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
     # ninja adds the Retry-After header from the throttle's wait() after this returns.
     return json_error(429, MSG_RATE_LIMITED)
@@ -106,6 +120,7 @@ def unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     if isinstance(exc, SuspiciousOperation):
         return json_error(400, MSG_MALFORMED)
     if isinstance(exc, PermissionDenied):
-        return json_error(403, MSG_FORBIDDEN)
+        # A refusal that explains itself (core.acting.refuse_via_token) keeps its words.
+        return json_error(403, str(exc) or MSG_FORBIDDEN)
     logger.exception("Unexpected error in %s %s", request.method, request.path, exc_info=exc)
     return json_error(500, MSG_SERVER_ERROR)

@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from ninja.throttling import BaseThrottle
 
 from rollout.lib.cache import CACHE_ERRORS, cache_answered, cache_failed
-from rollout.models import ApiToken
+from rollout.models import ApiToken, PersonalToken
 
 logger = logging.getLogger(__name__)
 
@@ -100,18 +100,23 @@ def _window_count(key: str) -> int:
 
 
 class TokenRateThrottle(BaseThrottle):
-    """Throttles requests authenticated by an ApiToken; leaves any other request alone.
+    """Throttles requests authenticated by an ApiToken or a PersonalToken (each token its own
+    window); leaves any other request alone.
 
     429 (MSG_RATE_LIMITED) with Retry-After: the whole seconds until the window ends.
     """
 
     def allow_request(self, request: HttpRequest) -> bool:
         token = getattr(request, "auth", None)
-        if not isinstance(token, ApiToken):
+        if isinstance(token, ApiToken):
+            kind = "api-rate"
+        elif isinstance(token, PersonalToken):
+            kind = "personal-rate"
+        else:
             return True
         window = int(clock() // WINDOW_SECONDS)
         try:
-            count = _window_count(f"api-rate:{token.pk}:{window}")
+            count = _window_count(f"{kind}:{token.pk}:{window}")
         except Exception:
             # An unreachable cache is counted locally (above); anything else the cache does
             # wrong must not take the API down with it either: the limit protects capacity,

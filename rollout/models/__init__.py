@@ -76,6 +76,12 @@ from rollout.models.output_review import (
     OutputReview,
     OutputReviewer,
 )
+from rollout.models.personal_token import (
+    IdempotentRequest,
+    PersonalToken,
+    PersonalTokenScope,
+    PersonalTokenStatus,
+)
 from rollout.models.phase import (
     IN_PROGRESS,
     PHASE_ORDER,
@@ -237,6 +243,10 @@ __all__ = [
     "NoticeReceipt",
     "NoticeStatus",
     "Notification",
+    "IdempotentRequest",
+    "PersonalToken",
+    "PersonalTokenScope",
+    "PersonalTokenStatus",
     "Phase",
     "PhaseKind",
     "PhaseStatus",

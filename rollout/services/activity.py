@@ -4,6 +4,7 @@ from typing import Any
 from django.db import models
 
 from accounts.models import User
+from core.acting import acting_token_name
 from rollout.models import ActivityEntry, Workflow
 from rollout.services.webhook_outbox import webhook_deliveries_create
 
@@ -40,7 +41,15 @@ def activity_record(
     changes: dict[str, list[str]] | None = None,
     note: str = "",
 ) -> ActivityEntry:
-    """Record one activity-log entry, inside the transaction of the change it records."""
+    """Record one activity-log entry, inside the transaction of the change it records.
+
+    A change made through a personal access token (the management API) says so in its note:
+    "via token <name>" (core.acting).
+    """
+    token_name = acting_token_name()
+    if token_name is not None:
+        via = f"via token {token_name}"
+        note = f"{note} ({via})" if note else via
     entry = ActivityEntry(
         workflow=workflow,
         actor=actor,

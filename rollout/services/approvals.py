@@ -14,6 +14,7 @@ from typing import Any
 
 from accounts.models import EmailCategory, User
 from accounts.roles import OPS_LEADERS, is_ops_leader
+from core.acting import refuse_via_token
 from core.errors import ApplicationError
 from rollout.models import Workflow
 from rollout.services.notifications import notification_send
@@ -89,7 +90,9 @@ class ApproverRefusals:
 def approver_check(request: Any, actor: User, *, pending: str, refusals: ApproverRefusals) -> None:
     """Who may approve a request waiting for approvals (`request.status`, `requested_by_id`,
     `approvals`): an ops leader other than the requester, once, while it is `pending`. Raises
-    ApplicationError with the kind's message otherwise."""
+    ApplicationError with the kind's message otherwise. Never through a personal access token:
+    an approval is a person's judgement, given signed in (PermissionDenied, core.acting)."""
+    refuse_via_token()
     if not is_ops_leader(actor):
         raise ApplicationError(refusals.ops_only)
     if request.status != pending:

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import is_ops_leader
+from core.acting import refuse_via_token
 from core.errors import ApplicationError
 from rollout.gates.autonomy import LadderGate, autonomy_gate
 from rollout.models import (
@@ -297,6 +298,7 @@ def _record_approval(
 def autonomy_reject(*, request: AutonomyRequest, actor: User, note: str = "") -> AutonomyRequest:
     cohort = _lock_cohort(request.cohort_id)
     request = _lock_request(request.pk, cohort)
+    refuse_via_token()
     if not is_ops_leader(actor):
         raise ApplicationError(MSG_OPS_ONLY)
     if request.requested_by_id == actor.pk:

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import is_ops_leader
+from core.acting import refuse_via_token
 from core.errors import ApplicationError
 from core.time_zones import format_instant
 from core.wake import wake
@@ -394,6 +395,7 @@ def notice_approve_urgent(*, notice: ChangeNotice, actor: User, note: str = "") 
     marked urgent. The rules are checked again (a blackout may have been added meanwhile)."""
     now = timezone.now()
     notice = _lock(notice)
+    refuse_via_token()
     if not is_ops_leader(actor):
         raise ApplicationError(MSG_APPROVE_OPS_ONLY)
     if notice.created_by_id == actor.pk:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import EmailCategory, User
 from accounts.roles import is_ops_leader
 from accounts.unsubscribe import unsubscribe_headers
+from core.acting import refuse_via_token
 from core.errors import ApplicationError
 from core.mail import FanOutEmail, email_subject
 from core.time_zones import format_instant
@@ -303,6 +304,7 @@ def _record_approval(
 def promotion_reject(*, request: PromotionRequest, actor: User, note: str = "") -> PromotionRequest:
     workflow = _lock_workflow(request.workflow_id)
     request = _lock_request(request.pk, workflow)
+    refuse_via_token()
     if not is_ops_leader(actor):
         raise ApplicationError(MSG_OPS_ONLY)
     if request.requested_by_id == actor.pk:

@@ -36,6 +36,7 @@ from rollout.models import (
 )
 from rollout.selectors.notice_stats import notice_stats, notice_stats_as_json
 from rollout.selectors.retention import retention_cutoffs
+from rollout.services.idempotency import idempotency_forget_expired
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class RetentionRun:
     receipts_deleted: int = 0
     heartbeats_deleted: int = 0
     excerpts_deleted: int = 0
+    idempotency_keys_deleted: int = 0
 
 
 def _delete_old_events(before: datetime) -> int:
@@ -149,7 +151,10 @@ def retention_apply(*, now: datetime | None = None) -> RetentionRun:
     if cutoffs.notice_receipts is not None:
         notices, receipts = _delete_old_receipts(cutoffs.notice_receipts)
     excerpts = _delete_graded_excerpts(now or timezone.now())
-    run = RetentionRun(events, texts, comments, notices, receipts, heartbeats, excerpts)
+    # Not personal data, but nightly housekeeping all the same: the management API's
+    # Idempotency-Keys are answered for 24 hours only (rollout.services.idempotency).
+    keys = idempotency_forget_expired(now=now)
+    run = RetentionRun(events, texts, comments, notices, receipts, heartbeats, excerpts, keys)
     if any(vars(run).values()):
         logger.info("Retention: %s", run)
     return run

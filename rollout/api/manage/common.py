@@ -1,0 +1,116 @@
+"""What every management endpoint shares: the typed request, the write scope, Idempotency-Key,
+and the JSON bodies of errors a service raises.
+
+Errors keep the API's conventions (rollout.api.errors): `{"detail": ...}`, plus
+`"errors": [{"field", "message"}]` for input a person can fix.
+"""
+
+import hashlib
+import json
+import string
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja.errors import HttpError
+
+from rollout.api.base import json_response
+from rollout.api.errors import json_error
+from rollout.models import PersonalToken
+from rollout.services.idempotency import (
+    Outcome,
+    idempotency_abandon,
+    idempotency_begin,
+    idempotency_finish,
+)
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+_KEY_CHARACTERS = frozenset(string.printable) - frozenset(string.whitespace) | {" "}
+
+MSG_READ_SCOPE = (
+    "This personal access token has the read scope: it cannot change anything. Create a token "
+    "with the write scope on your profile page."
+)
+MSG_KEY_INVALID = (
+    f"An Idempotency-Key is 1 to {MAX_KEY_LENGTH} printable ASCII characters, e.g. a UUID."
+)
+MSG_KEY_IN_FLIGHT = (
+    "A request with this Idempotency-Key is still being answered. Wait for it, then send this "
+    "one again to get its answer."
+)
+MSG_KEY_OTHER_BODY = (
+    "This Idempotency-Key was already used with a different body. Use a new key for a new request."
+)
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+class ManageHttpRequest(HttpRequest):
+    """A request that passed PersonalTokenAuth: `auth` is its token, `user` its person."""
+
+    auth: PersonalToken
+
+
+def require_write(request: ManageHttpRequest) -> None:
+    """Refuse (403) a token with the read scope; every management write calls it first."""
+    if not request.auth.can_write:
+        raise HttpError(403, MSG_READ_SCOPE)
+
+
+def _body_hash(body: bytes) -> str:
+    """The SHA-256 of the body; of its canonical form when it is JSON, so a client that sends the
+    same object with other spacing or key order is recognised as sending the same body."""
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        canonical = body
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def _key(request: HttpRequest) -> str | None:
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > MAX_KEY_LENGTH or not set(key) <= _KEY_CHARACTERS:
+        raise HttpError(400, MSG_KEY_INVALID)
+    return key
+
+
+def idempotent(request: ManageHttpRequest, create: Callable[[], tuple[int, Any]]) -> HttpResponse:
+    """Answers a create, honouring an `Idempotency-Key` header (rollout.services.idempotency).
+
+    `create` makes the thing and returns (status, JSON-ready body). Without the header it simply
+    runs. With it: the first request runs it and its answer is kept 24 hours; the same key and body
+    again replays that answer (with `Idempotent-Replayed: true`) without creating anything; the
+    same key with another body answers 422; while the first is still running, 409. A create that
+    fails (a refusal, a bug) keeps nothing, so the client may fix the request and reuse the key.
+    """
+    key = _key(request)
+    if key is None:
+        status, body = create()
+        return json_response(request, body, status=status)
+    claim = idempotency_begin(
+        token=request.auth,
+        method=request.method or "",
+        path=request.path,
+        key=key,
+        body_hash=_body_hash(request.body),
+    )
+    if claim.outcome == Outcome.OTHER_BODY:
+        return json_error(422, MSG_KEY_OTHER_BODY)
+    if claim.outcome == Outcome.IN_FLIGHT:
+        return json_error(409, MSG_KEY_IN_FLIGHT)
+    if claim.outcome == Outcome.REPLAY:
+        response = json_response(request, claim.row.response, status=claim.row.status or 200)
+        response[REPLAYED_HEADER] = "true"
+        return response
+    try:
+        status, body = create()
+    except BaseException:
+        idempotency_abandon(row=claim.row)
+        raise
+    # The answer as the client will read it, so a replay is byte for byte what JSON gives back.
+    response = json_response(request, body, status=status)
+    idempotency_finish(row=claim.row, status=status, response=json.loads(response.content))
+    return response
