@@ -1,36 +1,35 @@
 """What the management endpoints of a workflow's parts (data sources, cohorts, thresholds,
-escalation levels, notices) share: finding the workflow as the person may see it, reading a body
-into its schema, and answering a service's refusal.
+escalation levels, notices) share: finding the workflow as its person may see it, and reading a
+body into its schema.
 
 * A workflow the person may not see is 404, whatever the token (its existence is not leaked).
 * A write needs a write-scoped token (403, rollout.api.manage.common.require_write) and the
-  person's right to change the workflow: the owner or an ops leader (403 for someone who may see
-  it, an executive say).
+  person's right to change the workflow: its owner or an ops leader (403 for someone who may see
+  it but not change it, an executive say).
 * Invalid input is 400 `{"detail", "errors": [{"field", "message"}]}` before anything is written;
-  a service's ApplicationError naming a field is the same 400 with the service's words, one that
-  names none is about the state of things (a cohort in use, a notice already published): 409.
+  a service's refusal is 400 with its own words (rollout.api.errors.application_error).
 """
 
-import functools
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
 from ninja import Path
-from ninja.errors import HttpError
+from ninja.errors import HttpError, ValidationError
 from pydantic import BaseModel, ConfigDict, WithJsonSchema, field_validator
 
-from core.errors import ApplicationError
-from rollout.api.base import json_response
+from core.text import MSG_ONE_LINE, has_line_breaks_or_controls
 from rollout.api.checks import error_message, validate_body
-from rollout.api.errors import MSG_INVALID_INPUT
-from rollout.api.manage.common import ManageHttpRequest, require_write
+from rollout.api.manage.common import (
+    IDEMPOTENCY_HEADER,
+    MAX_KEY_LENGTH,
+    ManageHttpRequest,
+    require_write,
+)
 from rollout.models import Workflow
 from rollout.models.workflow import SLUG_VALIDATOR
 from rollout.permissions import access_workflow, can_change_workflow
 
-MAX_ID = 2**62  # well inside a 64-bit column: a larger id is a 404, never a database overflow
+MAX_ID = 2**62  # well inside a 64-bit column: a larger id never reaches the database
 
 MSG_UNKNOWN_WORKFLOW = "No workflow has this slug, or you may not see it."
 MSG_MAY_NOT_CHANGE = (
@@ -61,12 +60,17 @@ def object_id(description: str) -> Any:
     return Path(ge=1, le=MAX_ID, description=description)
 
 
-def _has_forbidden_characters(value: str) -> bool:
-    # NUL and the other C0 controls but tab and line ends; lone surrogates, which UTF-8 (and so
-    # PostgreSQL) cannot store: JSON may escape both ("\u0000", "\ud800").
-    return any(
-        (ord(c) < 32 and c not in "\t\n\r") or 0xD800 <= ord(c) <= 0xDFFF for c in value
-    )
+def _forbidden_character(text: str) -> bool:
+    # C0 controls but tab and line ends, and lone surrogates, which UTF-8 (so PostgreSQL) cannot
+    # store: JSON may escape both ("\u0000", "\ud800").
+    return any((ord(c) < 32 and c not in "\t\n\r") or 0xD800 <= ord(c) <= 0xDFFF for c in text)
+
+
+def one_line(value: str | None) -> str | None:
+    """A field validator's check of a one-line text (a name, a title)."""
+    if value is not None and has_line_breaks_or_controls(value):
+        raise ValueError(MSG_ONE_LINE)
+    return value
 
 
 class ManageIn(BaseModel):
@@ -78,26 +82,20 @@ class ManageIn(BaseModel):
     @classmethod
     def _text(cls, value: Any) -> Any:
         texts = value if isinstance(value, list) else [value]
-        if any(isinstance(text, str) and _has_forbidden_characters(text) for text in texts):
+        if any(isinstance(text, str) and _forbidden_character(text) for text in texts):
             raise ValueError(MSG_CONTROL)
         return value
 
 
 class ManagePatch(ManageIn):
-    """A partial update: the fields sent are changed, the others kept. Only the fields listed in
+    """A partial update: the fields sent are changed, the others kept. Only the fields named in
     `NULLABLE` may be sent as null (to clear them)."""
 
-    NULLABLE: frozenset[str] = frozenset()
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
 
     def sent(self) -> dict[str, Any]:
         """The fields the client sent, with their values."""
         return {name: getattr(self, name) for name in self.model_fields_set}
-
-
-class InvalidInput(Exception):
-    def __init__(self, errors: list[dict[str, str]]) -> None:
-        super().__init__(MSG_INVALID_INPUT)
-        self.errors = errors
 
 
 def _message(error: dict[str, Any]) -> str:
@@ -107,9 +105,19 @@ def _message(error: dict[str, Any]) -> str:
     return error_message(error)
 
 
+def _invalid(errors: list[dict[str, str]]) -> ValidationError:
+    """ninja's ValidationError, answered 400 with every error by field (rollout.api.errors)."""
+    return ValidationError(
+        [
+            {"loc": ("body", e["field"]) if e["field"] else ("body",), "msg": e["message"]}
+            for e in errors
+        ]
+    )
+
+
 def read_body[M: ManageIn](request: HttpRequest, model: type[M]) -> M:
-    """The body as `model`; InvalidInput (answered 400 by `answers`) with every problem by field.
-    A patch refuses null for the fields that cannot be cleared."""
+    """The body as `model`, or a 400 with every problem by field. A patch refuses null for the
+    fields that cannot be cleared."""
     data, errors = validate_body(
         request.body or b"null",
         model,
@@ -118,7 +126,7 @@ def read_body[M: ManageIn](request: HttpRequest, model: type[M]) -> M:
         field_chars=100,
     )
     if data is None:
-        raise InvalidInput(errors)
+        raise _invalid(errors)
     if isinstance(data, ManagePatch):
         nulls = [
             {"field": name, "message": MSG_NOT_NULL}
@@ -126,14 +134,37 @@ def read_body[M: ManageIn](request: HttpRequest, model: type[M]) -> M:
             if value is None and name not in data.NULLABLE
         ]
         if nulls:
-            raise InvalidInput(nulls)
+            raise _invalid(nulls)
     return data
 
 
-def request_body(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
-    """The operation's documented body (`openapi_extra`), since it is read by read_body."""
-    schema = model.model_json_schema()
-    return {"requestBody": {"required": required, "content": {"application/json": {"schema": schema}}}}
+IDEMPOTENCY_PARAMETER = {
+    "in": "header",
+    "name": IDEMPOTENCY_HEADER,
+    "required": False,
+    "description": (
+        "Any unique string (a UUID): the same key and body again within 24 hours answers the "
+        "first answer again, without creating anything twice; another body with it is a 422, "
+        "and a request still running with it a 409."
+    ),
+    # Printable ASCII, no space at either end (a header's ends are trimmed).
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_KEY_LENGTH,
+        "pattern": "^[!-~]([ -~]*[!-~])?$",
+    },
+}
+
+
+def request_body(model: type[BaseModel], *, idempotent: bool = False) -> dict[str, Any]:
+    """The operation's documented body (`openapi_extra`), since read_body reads it; with the
+    Idempotency-Key header for a create."""
+    content = {"application/json": {"schema": model.model_json_schema()}}
+    extra: dict[str, Any] = {"requestBody": {"required": True, "content": content}}
+    if idempotent:
+        extra["parameters"] = [IDEMPOTENCY_PARAMETER]
+    return extra
 
 
 def workflow_to_read(request: ManageHttpRequest, slug: str) -> Workflow:
@@ -152,41 +183,3 @@ def workflow_to_change(request: ManageHttpRequest, slug: str) -> Workflow:
     if not can_change_workflow(request.user, workflow):
         raise HttpError(403, MSG_MAY_NOT_CHANGE)
     return workflow
-
-
-def refusal(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
-    """A service's refusal: 400 with the field it names, or 409 when it names none."""
-    if exc.field:
-        body = {
-            "detail": MSG_INVALID_INPUT,
-            "errors": [{"field": exc.field, "message": exc.message}],
-        }
-        return json_response(request, body, status=400)
-    return json_response(request, {"detail": exc.message}, status=409)
-
-
-def answers(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Answers InvalidInput and a service's ApplicationError raised by the operation."""
-
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return view(request, *args, **kwargs)
-        except InvalidInput as exc:
-            body = {"detail": MSG_INVALID_INPUT, "errors": exc.errors}
-            return json_response(request, body, status=400)
-        except ApplicationError as exc:
-            return refusal(request, exc)
-        except ValidationError as exc:
-            # A model's own validator behind a service that does not word it (a line break in
-            # a one-line name): still the person's input, never a server error.
-            by_field = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
-            errors = [
-                {"field": "" if field == NON_FIELD_ERRORS else field, "message": message}
-                for field, messages in by_field.items()
-                for message in messages
-            ]
-            body = {"detail": MSG_INVALID_INPUT, "errors": errors}
-            return json_response(request, body, status=400)
-
-    return wrapper

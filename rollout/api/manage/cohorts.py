@@ -11,17 +11,17 @@ from datetime import datetime
 from typing import Literal
 
 from django.http import HttpResponse
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from rollout.api.errors import ErrorOut, ValidationErrorOut
 from rollout.api.manage.answers import (
     ManageIn,
     ManagePatch,
     Slug,
-    answers,
     object_id,
+    one_line,
     read_body,
     request_body,
     workflow_to_change,
@@ -75,12 +75,16 @@ class CohortIn(ManageIn):
     name: str = Field(min_length=1, max_length=120)
     description: str = Field(default="", max_length=2000)
 
+    _name = field_validator("name")(one_line)
+
 
 class CohortPatch(ManagePatch):
     """The fields to change; the others keep their value."""
 
     name: str = Field(default=None, min_length=1, max_length=120)
     description: str = Field(default=None, max_length=2000)
+
+    _name = field_validator("name")(one_line)
 
 
 class MemberOut(Schema):
@@ -138,7 +142,12 @@ def _counted(workflow: Workflow, cohort_id: int) -> Cohort:
 
 def _fates(rows: list[Row]) -> list[dict]:
     return [
-        {"index": row.line - 1, "email": row.raw, "fate": row.fate, "message": FATE_MESSAGES[row.fate]}
+        {
+            "index": row.line - 1,
+            "email": row.raw,
+            "fate": row.fate,
+            "message": FATE_MESSAGES[row.fate],
+        }
         for row in rows
     ]
 
@@ -161,13 +170,19 @@ def list_cohorts(request: ManageHttpRequest, slug: Slug) -> list[Cohort]:
 
 @router.post(
     "/workflows/{slug}/cohorts",
-    response={201: CohortOut, 400: ValidationErrorOut, 403: ErrorOut, 404: ErrorOut},
+    response={
+        201: CohortOut,
+        400: ValidationErrorOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        422: ErrorOut,
+    },
     summary="Create a cohort",
     operation_id="cohort_create",
     url_name="manage_cohort_create",
-    openapi_extra=request_body(CohortIn),
+    openapi_extra=request_body(CohortIn, idempotent=True),
 )
-@answers
 def create_cohort(request: ManageHttpRequest, slug: Slug) -> HttpResponse:
     """Creates an empty cohort, not enrolled. Takes an Idempotency-Key.
 
@@ -191,7 +206,6 @@ def create_cohort(request: ManageHttpRequest, slug: Slug) -> HttpResponse:
     url_name="manage_cohort_update",
     openapi_extra=request_body(CohortPatch),
 )
-@answers
 def update_cohort(
     request: ManageHttpRequest, slug: Slug, cohort_id: int = object_id("The cohort's id.")
 ) -> Cohort:
@@ -212,20 +226,19 @@ def update_cohort(
 
 @router.delete(
     "/workflows/{slug}/cohorts/{cohort_id}",
-    response={204: None, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    response={204: None, 403: ErrorOut, 404: ErrorOut},
     summary="Delete a cohort",
     operation_id="cohort_delete",
     url_name="manage_cohort_delete",
 )
-@answers
 def delete_cohort(
     request: ManageHttpRequest, slug: Slug, cohort_id: int = object_id("The cohort's id.")
-) -> tuple[int, None]:
-    """Deletes the cohort; its members lose the workflow unless another role keeps it. 409 while
+) -> Status[None]:
+    """Deletes the cohort; its members lose the workflow unless another role keeps it. 400 while
     its members are using the workflow (its enrolled phase is in progress)."""
     workflow = workflow_to_change(request, slug)
     cohort_delete(cohort=_cohort(workflow, cohort_id), actor=request.user)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get(
@@ -256,13 +269,19 @@ def list_members(
 
 @router.post(
     "/workflows/{slug}/cohorts/{cohort_id}/members",
-    response={200: MembersAddedOut, 400: ValidationErrorOut, 403: ErrorOut, 404: ErrorOut},
+    response={
+        200: MembersAddedOut,
+        400: ValidationErrorOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        422: ErrorOut,
+    },
     summary="Add members by email",
     operation_id="cohort_members_add",
     url_name="manage_cohort_members_add",
-    openapi_extra=request_body(EmailsIn),
+    openapi_extra=request_body(EmailsIn, idempotent=True),
 )
-@answers
 def add_members(
     request: ManageHttpRequest, slug: Slug, cohort_id: int = object_id("The cohort's id.")
 ) -> HttpResponse:
@@ -289,7 +308,6 @@ def add_members(
     url_name="manage_cohort_members_remove",
     openapi_extra=request_body(EmailsIn),
 )
-@answers
 def remove_members(
     request: ManageHttpRequest, slug: Slug, cohort_id: int = object_id("The cohort's id.")
 ) -> dict:

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from typing import Literal
 
 from django.http import HttpResponse
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import Field
 
@@ -14,7 +14,6 @@ from rollout.api.manage.answers import (
     ManageIn,
     ManagePatch,
     Slug,
-    answers,
     object_id,
     read_body,
     request_body,
@@ -121,13 +120,19 @@ def list_sources(request: ManageHttpRequest, slug: Slug) -> list[DataSource]:
 
 @router.post(
     "/workflows/{slug}/data-sources",
-    response={201: DataSourceOut, 400: ValidationErrorOut, 403: ErrorOut, 404: ErrorOut},
+    response={
+        201: DataSourceOut,
+        400: ValidationErrorOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        422: ErrorOut,
+    },
     summary="Add a data source",
     operation_id="data_source_create",
     url_name="manage_data_source_create",
-    openapi_extra=request_body(DataSourceIn),
+    openapi_extra=request_body(DataSourceIn, idempotent=True),
 )
-@answers
 def create_source(request: ManageHttpRequest, slug: Slug) -> HttpResponse:
     """Adds a data source, as the plan page does. Takes an Idempotency-Key.
 
@@ -152,7 +157,6 @@ def create_source(request: ManageHttpRequest, slug: Slug) -> HttpResponse:
     url_name="manage_data_source_update",
     openapi_extra=request_body(DataSourcePatch),
 )
-@answers
 def update_source(
     request: ManageHttpRequest, slug: Slug, source_id: int = object_id("The data source's id.")
 ) -> DataSource:
@@ -174,11 +178,10 @@ def update_source(
     operation_id="data_source_delete",
     url_name="manage_data_source_delete",
 )
-@answers
 def delete_source(
     request: ManageHttpRequest, slug: Slug, source_id: int = object_id("The data source's id.")
-) -> tuple[int, None]:
+) -> Status[None]:
     """Removes the data source (and the thresholds judging it alone)."""
     workflow = workflow_to_change(request, slug)
     data_source_delete(source=_source(workflow, source_id), actor=request.user)
-    return 204, None
+    return Status(204, None)

@@ -5,7 +5,7 @@ order, how and how fast), as on its escalation path page, through the same servi
 from typing import Any, Literal
 
 from django.http import HttpResponse
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import Field
 
@@ -16,7 +16,6 @@ from rollout.api.manage.answers import (
     ManageIn,
     ManagePatch,
     Slug,
-    answers,
     object_id,
     read_body,
     request_body,
@@ -105,7 +104,11 @@ def _level(workflow: Workflow, level_id: int) -> EscalationLevel:
 
 
 def _contact(email: str) -> User:
-    found = [u for u in people_named(emails=[email], names=[], ids=[]) if u.email.lower() == email.strip().lower()]
+    found = [
+        u
+        for u in people_named(emails=[email], names=[], ids=[])
+        if u.email.lower() == email.strip().lower()
+    ]
     if not found:
         raise ApplicationError(MSG_UNKNOWN_EMAIL.format(email=email.strip()), field="contact")
     return found[0]
@@ -135,15 +138,15 @@ def list_levels(request: ManageHttpRequest, slug: Slug) -> list[dict[str, Any]]:
         403: ErrorOut,
         404: ErrorOut,
         409: ErrorOut,
+        422: ErrorOut,
     },
     summary="Add an escalation level",
     operation_id="escalation_level_create",
     url_name="manage_escalation_level_create",
-    openapi_extra=request_body(LevelIn),
+    openapi_extra=request_body(LevelIn, idempotent=True),
 )
-@answers
 def create_level(request: ManageHttpRequest, slug: Slug) -> HttpResponse:
-    """Adds a level at the end of the path; its contact may then see the workflow. 409 when the
+    """Adds a level at the end of the path; its contact may then see the workflow. 400 when the
     path already has 10 levels. Takes an Idempotency-Key.
 
     Rules beyond the schema, answered with 400: `contact` the email of an active account."""
@@ -172,7 +175,6 @@ def create_level(request: ManageHttpRequest, slug: Slug) -> HttpResponse:
     url_name="manage_escalation_level_update",
     openapi_extra=request_body(LevelPatch),
 )
-@answers
 def update_level(
     request: ManageHttpRequest, slug: Slug, level_id: int = object_id("The level's id.")
 ) -> dict[str, Any]:
@@ -187,27 +189,24 @@ def update_level(
         actor=request.user,
         contact=_contact(sent["contact"]) if "contact" in sent else level.contact,
         channel=sent.get("channel", level.channel),
-        response_target_minutes=sent.get(
-            "response_target_minutes", level.response_target_minutes
-        ),
+        response_target_minutes=sent.get("response_target_minutes", level.response_target_minutes),
     )
     return _out(level)
 
 
 @router.post(
     "/workflows/{slug}/escalation-levels/{level_id}/move",
-    response={200: list[LevelOut], 400: ValidationErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    response={200: list[LevelOut], 400: ValidationErrorOut, 403: ErrorOut, 404: ErrorOut},
     summary="Move an escalation level up or down",
     operation_id="escalation_level_move",
     url_name="manage_escalation_level_move",
     openapi_extra=request_body(MoveIn),
 )
-@answers
 def move_level(
     request: ManageHttpRequest, slug: Slug, level_id: int = object_id("The level's id.")
 ) -> list[dict[str, Any]]:
     """Swaps the level with the one before it (up) or after it (down); answers the whole path.
-    409 when it is already first (up) or last (down)."""
+    400 when it is already first (up) or last (down)."""
     workflow = workflow_to_change(request, slug)
     level = _level(workflow, level_id)
     data = read_body(request, MoveIn)
@@ -222,12 +221,11 @@ def move_level(
     operation_id="escalation_level_delete",
     url_name="manage_escalation_level_delete",
 )
-@answers
 def delete_level(
     request: ManageHttpRequest, slug: Slug, level_id: int = object_id("The level's id.")
-) -> tuple[int, None]:
+) -> Status[None]:
     """Removes the level; the levels after it move up one. Its contact loses the workflow unless
     another role keeps it."""
     workflow = workflow_to_change(request, slug)
     escalation_level_remove(level=_level(workflow, level_id), actor=request.user)
-    return 204, None
+    return Status(204, None)

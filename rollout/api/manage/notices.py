@@ -22,7 +22,6 @@ from rollout.api.manage.answers import (
     ManageIn,
     ManagePatch,
     Slug,
-    answers,
     object_id,
     read_body,
     request_body,
@@ -176,13 +175,19 @@ def list_notices(request: ManageHttpRequest, slug: Slug) -> list[dict[str, Any]]
 
 @router.post(
     "/workflows/{slug}/notices",
-    response={201: NoticeOut, 400: ValidationErrorOut, 403: ErrorOut, 404: ErrorOut},
+    response={
+        201: NoticeOut,
+        400: ValidationErrorOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        422: ErrorOut,
+    },
     summary="Write a draft notice",
     operation_id="notice_create",
     url_name="manage_notice_create",
-    openapi_extra=request_body(NoticeIn),
+    openapi_extra=request_body(NoticeIn, idempotent=True),
 )
-@answers
 def create_notice(request: ManageHttpRequest, slug: Slug) -> HttpResponse:
     """Writes a draft; nobody is told until it is scheduled and published. Takes an
     Idempotency-Key.
@@ -203,41 +208,41 @@ def create_notice(request: ManageHttpRequest, slug: Slug) -> HttpResponse:
 
 @router.patch(
     "/workflows/{slug}/notices/{notice_id}",
-    response={200: NoticeOut, 400: ValidationErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    response={200: NoticeOut, 400: ValidationErrorOut, 403: ErrorOut, 404: ErrorOut},
     summary="Change a notice not yet published",
     operation_id="notice_update",
     url_name="manage_notice_update",
     openapi_extra=request_body(NoticePatch),
 )
-@answers
 def update_notice(
     request: ManageHttpRequest, slug: Slug, notice_id: int = object_id("The notice's id.")
 ) -> dict[str, Any]:
     """Changes the fields sent of a draft, or of a scheduled or urgent notice, which is then
-    checked again as when it was scheduled (an approval lapses). 409 for a notice published,
+    checked again as when it was scheduled (an approval lapses). 400 for a notice published,
     being published or cancelled.
 
     Rules beyond the schema, answered with 400: as for a draft, and for a scheduled notice the
     scheduling rules."""
     workflow = workflow_to_change(request, slug)
     notice = _notice(workflow, notice_id)
-    notice = notice_update(notice=notice, actor=request.user, **read_body(request, NoticePatch).sent())
+    notice = notice_update(
+        notice=notice, actor=request.user, **read_body(request, NoticePatch).sent()
+    )
     return _fresh(workflow, notice)
 
 
 @router.post(
     "/workflows/{slug}/notices/{notice_id}/schedule",
-    response={200: NoticeOut, 400: ValidationErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    response={200: NoticeOut, 400: ValidationErrorOut, 403: ErrorOut, 404: ErrorOut},
     summary="Schedule a draft notice",
     operation_id="notice_schedule",
     url_name="manage_notice_schedule",
 )
-@answers
 def schedule_notice(
     request: ManageHttpRequest, slug: Slug, notice_id: int = object_id("The notice's id.")
 ) -> dict[str, Any]:
     """Schedules a draft: status scheduled, or awaiting_approval when it is urgent (the ops
-    leaders are asked). 409 when it is not a draft.
+    leaders are asked). 400 when it is not a draft.
 
     Rules beyond the schema, answered with 400: the publish time not past; the effective time
     after it; neither inside a blackout window; an urgent notice needs `urgent_reason`."""

@@ -9,7 +9,7 @@ unit. Each threshold is also given as the sentence the page shows.
 from typing import Any, Literal
 
 from django.http import HttpResponse
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import Field
 
@@ -20,7 +20,6 @@ from rollout.api.manage.answers import (
     ManageIn,
     ManagePatch,
     Slug,
-    answers,
     object_id,
     read_body,
     request_body,
@@ -191,13 +190,19 @@ def list_thresholds(request: ManageHttpRequest, slug: Slug) -> list[dict[str, An
 
 @router.post(
     "/workflows/{slug}/thresholds",
-    response={201: ThresholdOut, 400: ValidationErrorOut, 403: ErrorOut, 404: ErrorOut},
+    response={
+        201: ThresholdOut,
+        400: ValidationErrorOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        422: ErrorOut,
+    },
     summary="Add a threshold",
     operation_id="threshold_create",
     url_name="manage_threshold_create",
-    openapi_extra=request_body(ThresholdIn),
+    openapi_extra=request_body(ThresholdIn, idempotent=True),
 )
-@answers
 def create_threshold(request: ManageHttpRequest, slug: Slug) -> HttpResponse:
     """Adds a threshold; after the limited roll-out started it is marked as added after launch
     (rule 2). Takes an Idempotency-Key.
@@ -224,7 +229,6 @@ def create_threshold(request: ManageHttpRequest, slug: Slug) -> HttpResponse:
     url_name="manage_threshold_update",
     openapi_extra=request_body(ThresholdPatch),
 )
-@answers
 def update_threshold(
     request: ManageHttpRequest, slug: Slug, threshold_id: int = object_id("The threshold's id.")
 ) -> dict[str, Any]:
@@ -250,11 +254,10 @@ def update_threshold(
     operation_id="threshold_delete",
     url_name="manage_threshold_delete",
 )
-@answers
 def delete_threshold(
     request: ManageHttpRequest, slug: Slug, threshold_id: int = object_id("The threshold's id.")
-) -> tuple[int, None]:
+) -> Status[None]:
     """Deletes the threshold (logged as after launch once the limited roll-out started)."""
     workflow = workflow_to_change(request, slug)
     threshold_delete(threshold=_threshold(workflow, threshold_id), actor=request.user)
-    return 204, None
+    return Status(204, None)
