@@ -10,7 +10,7 @@ body into its schema.
   a service's refusal is 400 with its own words (rollout.api.errors.application_error).
 """
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any
 
 from django.http import Http404, HttpRequest
 from ninja import Path
@@ -38,7 +38,7 @@ MSG_MAY_NOT_CHANGE = (
 MSG_OBJECT = "Send one JSON object with the fields of the schema."
 MSG_UNKNOWN_FIELD = "Unknown field: {field}."
 MSG_CONTROL = "Control characters (such as NUL) and lone surrogates are not allowed here."
-MSG_NOT_NULL = "This field cannot be null: leave it out to keep its value."
+MSG_NOT_NULL = "This field cannot be null (in a change, leave it out to keep its value)."
 
 # Declared, not validated by ninja: a slug that cannot be one is answered as an unknown one (404).
 Slug = Annotated[
@@ -88,10 +88,8 @@ class ManageIn(BaseModel):
 
 
 class ManagePatch(ManageIn):
-    """A partial update: the fields sent are changed, the others kept. Only the fields named in
-    `NULLABLE` may be sent as null (to clear them)."""
-
-    NULLABLE: ClassVar[frozenset[str]] = frozenset()
+    """A partial update: the fields sent are changed, the others kept. Its fields default to None
+    without allowing it: null is refused (MSG_NOT_NULL) but where the type says `| None`."""
 
     def sent(self) -> dict[str, Any]:
         """The fields the client sent, with their values."""
@@ -99,6 +97,8 @@ class ManagePatch(ManageIn):
 
 
 def _message(error: dict[str, Any]) -> str:
+    if error.get("input", "") is None and error.get("type") != "missing":
+        return MSG_NOT_NULL
     if error.get("type") == "extra_forbidden":
         field = str(error["loc"][0]) if error.get("loc") else ""
         return MSG_UNKNOWN_FIELD.format(field=field[:100])
@@ -116,8 +116,7 @@ def _invalid(errors: list[dict[str, str]]) -> ValidationError:
 
 
 def read_body[M: ManageIn](request: HttpRequest, model: type[M]) -> M:
-    """The body as `model`, or a 400 with every problem by field. A patch refuses null for the
-    fields that cannot be cleared."""
+    """The body as `model`, or a 400 with every problem by field."""
     data, errors = validate_body(
         request.body or b"null",
         model,
@@ -127,14 +126,6 @@ def read_body[M: ManageIn](request: HttpRequest, model: type[M]) -> M:
     )
     if data is None:
         raise _invalid(errors)
-    if isinstance(data, ManagePatch):
-        nulls = [
-            {"field": name, "message": MSG_NOT_NULL}
-            for name, value in data.sent().items()
-            if value is None and name not in data.NULLABLE
-        ]
-        if nulls:
-            raise _invalid(nulls)
     return data
 
 

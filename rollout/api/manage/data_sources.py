@@ -81,7 +81,6 @@ class DataSourcePatch(ManagePatch):
     """The fields to change; the others keep their value. Null clears max_age_minutes and
     last_verified_at."""
 
-    NULLABLE = frozenset({"max_age_minutes", "last_verified_at"})
 
     name: str = Field(default=None, min_length=1, max_length=120)
     key: str = Field(default=None, max_length=60, description=_KEY)

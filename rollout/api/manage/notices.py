@@ -112,7 +112,6 @@ class NoticeIn(_Times, ManageIn):
 class NoticePatch(_Times, ManagePatch):
     """The fields to change; the others keep their value. Null clears reminder_hours."""
 
-    NULLABLE = frozenset({"reminder_hours"})
 
     kind: KindValue = None
     title: str = Field(default=None, min_length=1, max_length=200)

@@ -2,9 +2,12 @@
 levels, notices): a personal token of anyone, and one of each part of the example workflow. Plain
 functions, called by the tests with the root fixtures (workflow, ops_leader, workflow_owner)."""
 
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.http import HttpResponse
+from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
@@ -106,3 +109,16 @@ def make_other_owner() -> User:
     owner = UserFactory(email="otto.other@example.com", display_name="Otto Other")
     make_workflow(owner=owner, name="Invoice triage", slug="invoice-triage")
     return owner
+
+
+def send(
+    method: str, url: str, headers: dict[str, str], body: object = None, **more: str
+) -> HttpResponse:
+    """One request as a script sends it: no cookies, JSON body, the token's headers."""
+    return Client().generic(
+        method,
+        url,
+        data="" if body is None else json.dumps(body),
+        content_type="application/json",
+        headers={**headers, **more},
+    )
