@@ -10,12 +10,13 @@ body into its schema.
   a service's refusal is 400 with its own words (rollout.api.errors.application_error).
 """
 
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from django.http import Http404, HttpRequest
 from ninja import Path
 from ninja.errors import HttpError, ValidationError
-from pydantic import BaseModel, ConfigDict, WithJsonSchema, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
 from core.text import MSG_ONE_LINE, has_line_breaks_or_controls
 from rollout.api.checks import error_message, validate_body
@@ -38,6 +39,7 @@ MSG_MAY_NOT_CHANGE = (
 MSG_OBJECT = "Send one JSON object with the fields of the schema."
 MSG_UNKNOWN_FIELD = "Unknown field: {field}."
 MSG_CONTROL = "Control characters (such as NUL) and lone surrogates are not allowed here."
+MSG_ISO = "Give a date (YYYY-MM-DD) or a time (ISO 8601 with its time zone) as text."
 MSG_NOT_NULL = "This field cannot be null (in a change, leave it out to keep its value)."
 
 # Declared, not validated by ninja: a slug that cannot be one is answered as an unknown one (404).
@@ -73,10 +75,23 @@ def one_line(value: str | None) -> str | None:
     return value
 
 
-class ManageIn(BaseModel):
-    """A management body: unknown fields refused; no control characters in any text."""
+def _iso_text(value: Any) -> Any:
+    # pydantic would read a number as a Unix time; the contract is ISO 8601 text.
+    if value is not None and not isinstance(value, str):
+        raise ValueError(MSG_ISO)
+    return value
 
-    model_config = ConfigDict(extra="forbid")
+
+# Strict bodies read dates and times from text all the same (JSON has no date type), never a number.
+IsoDate = Annotated[date, BeforeValidator(_iso_text), Field(strict=False)]
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_text), Field(strict=False)]
+
+
+class ManageIn(BaseModel):
+    """A management body: unknown fields and loose types (no "5" for 5, no 1 for true) refused;
+    no control characters in any text."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     @field_validator("*")
     @classmethod
@@ -115,7 +130,7 @@ def _invalid(errors: list[dict[str, str]]) -> ValidationError:
     )
 
 
-def read_body[M: ManageIn](request: HttpRequest, model: type[M]) -> M:
+def read_body[M: BaseModel](request: HttpRequest, model: type[M]) -> M:
     """The body as `model`, or a 400 with every problem by field."""
     data, errors = validate_body(
         request.body or b"null",

@@ -13,7 +13,7 @@ from typing import Literal
 from django.http import HttpResponse
 from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rollout.api.errors import ErrorOut, ValidationErrorOut
 from rollout.api.manage.answers import (
@@ -103,7 +103,12 @@ class MemberPageQuery(Schema):
     limit: int = Field(default=100, ge=1, le=MAX_PAGE, description="Members to return.")
 
 
-class EmailsIn(ManageIn):
+class EmailsIn(BaseModel):
+    """A list of addresses. Not a ManageIn: an entry that cannot be an address (control
+    characters and all) is not refused, it is answered with the fate "malformed"."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
     emails: list[str] = Field(
         min_length=1,
         max_length=MAX_ROWS,
@@ -234,8 +239,10 @@ def update_cohort(
 def delete_cohort(
     request: ManageHttpRequest, slug: Slug, cohort_id: int = object_id("The cohort's id.")
 ) -> Status[None]:
-    """Deletes the cohort; its members lose the workflow unless another role keeps it. 400 while
-    its members are using the workflow (its enrolled phase is in progress)."""
+    """Deletes the cohort; its members lose the workflow unless another role keeps it.
+
+    Rules beyond the schema, answered with 400: not while its members are using the workflow
+    (its enrolled phase is in progress)."""
     workflow = workflow_to_change(request, slug)
     cohort_delete(cohort=_cohort(workflow, cohort_id), actor=request.user)
     return Status(204, None)

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from rollout.api.errors import ErrorOut, ValidationErrorOut
 from rollout.api.manage.answers import (
+    IsoDate,
     ManageIn,
     ManagePatch,
     Slug,
@@ -69,7 +70,9 @@ class DataSourceIn(ManageIn):
     freshness: str = Field(default="", max_length=120, description="How fresh, in words.")
     max_age_minutes: int | None = Field(default=None, ge=1, le=MAX_AGE_MINUTES)
     validation: str = Field(default="", max_length=2000, description="The checks in place.")
-    last_verified_at: date | None = Field(default=None, description="YYYY-MM-DD, not after today.")
+    last_verified_at: IsoDate | None = Field(
+        default=None, description="YYYY-MM-DD, not after today."
+    )
     version: str = Field(
         default="",
         max_length=60,
@@ -81,7 +84,6 @@ class DataSourcePatch(ManagePatch):
     """The fields to change; the others keep their value. Null clears max_age_minutes and
     last_verified_at."""
 
-
     name: str = Field(default=None, min_length=1, max_length=120)
     key: str = Field(default=None, max_length=60, description=_KEY)
     kind: KindValue = None
@@ -90,7 +92,7 @@ class DataSourcePatch(ManagePatch):
     freshness: str = Field(default=None, max_length=120)
     max_age_minutes: int | None = Field(default=None, ge=1, le=MAX_AGE_MINUTES)
     validation: str = Field(default=None, max_length=2000)
-    last_verified_at: date | None = None
+    last_verified_at: IsoDate | None = None
     version: str = Field(default=None, max_length=60)
 
 

@@ -146,10 +146,11 @@ def list_levels(request: ManageHttpRequest, slug: Slug) -> list[dict[str, Any]]:
     openapi_extra=request_body(LevelIn, idempotent=True),
 )
 def create_level(request: ManageHttpRequest, slug: Slug) -> HttpResponse:
-    """Adds a level at the end of the path; its contact may then see the workflow. 400 when the
-    path already has 10 levels. Takes an Idempotency-Key.
+    """Adds a level at the end of the path; its contact may then see the workflow. Takes an
+    Idempotency-Key.
 
-    Rules beyond the schema, answered with 400: `contact` the email of an active account."""
+    Rules beyond the schema, answered with 400: `contact` the email of an active account; at most
+    10 levels."""
     workflow = workflow_to_change(request, slug)
     data = read_body(request, LevelIn)
     contact = _contact(data.contact)
@@ -206,7 +207,9 @@ def move_level(
     request: ManageHttpRequest, slug: Slug, level_id: int = object_id("The level's id.")
 ) -> list[dict[str, Any]]:
     """Swaps the level with the one before it (up) or after it (down); answers the whole path.
-    400 when it is already first (up) or last (down)."""
+
+    Rules beyond the schema, answered with 400: a level already first cannot move up, nor one
+    already last down."""
     workflow = workflow_to_change(request, slug)
     level = _level(workflow, level_id)
     data = read_body(request, MoveIn)

@@ -15,10 +15,11 @@ from ninja import Router, Schema
 from ninja.errors import HttpError
 from pydantic import Field, field_validator
 
-from rollout.api.checks import MSG_NAIVE, require_iso_text
+from rollout.api.checks import MSG_NAIVE
 from rollout.api.errors import ErrorOut, ValidationErrorOut
 from rollout.api.manage.answers import (
     MAX_ID,
+    IsoDateTime,
     ManageIn,
     ManagePatch,
     Slug,
@@ -80,11 +81,6 @@ def _checked_time(value: datetime | None) -> datetime | None:
 
 
 class _Times:
-    @field_validator("publish_at", "effective_at", mode="before")
-    @classmethod
-    def _iso(cls, value: Any) -> Any:
-        return require_iso_text(value)
-
     @field_validator("publish_at", "effective_at")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
@@ -100,8 +96,8 @@ class NoticeIn(_Times, ManageIn):
     audience: AudienceValue = NoticeAudience.COHORTS.value
     cohorts: list[CohortId] = Field(default=[], max_length=MAX_COHORTS, description=_COHORTS)
     include_followers: bool = True
-    publish_at: datetime = Field(description=_TIME)
-    effective_at: datetime = Field(description=_TIME)
+    publish_at: IsoDateTime = Field(description=_TIME)
+    effective_at: IsoDateTime = Field(description=_TIME)
     requires_ack: bool = False
     reminder_hours: int | None = Field(
         default=None, ge=1, le=MAX_REMINDER_HOURS, description=_REMINDER
@@ -112,15 +108,14 @@ class NoticeIn(_Times, ManageIn):
 class NoticePatch(_Times, ManagePatch):
     """The fields to change; the others keep their value. Null clears reminder_hours."""
 
-
     kind: KindValue = None
     title: str = Field(default=None, min_length=1, max_length=200)
     body: str = Field(default=None, min_length=1, max_length=20000)
     audience: AudienceValue = None
     cohorts: list[CohortId] = Field(default=None, max_length=MAX_COHORTS, description=_COHORTS)
     include_followers: bool = None
-    publish_at: datetime = Field(default=None, description=_TIME)
-    effective_at: datetime = Field(default=None, description=_TIME)
+    publish_at: IsoDateTime = Field(default=None, description=_TIME)
+    effective_at: IsoDateTime = Field(default=None, description=_TIME)
     requires_ack: bool = None
     reminder_hours: int | None = Field(
         default=None, ge=1, le=MAX_REMINDER_HOURS, description=_REMINDER

@@ -120,7 +120,6 @@ class ThresholdPatch(ManagePatch):
     """The fields to change; the others keep their value. Null clears marginal_limit, source and
     outcome_metric."""
 
-
     metric: MetricValue = None
     comparator: ComparatorValue = Field(default=None, description=_COMPARATOR)
     limit: float = Field(default=None, ge=-MAX_VALUE, le=MAX_VALUE, description=_LIMIT)

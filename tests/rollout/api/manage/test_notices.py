@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from rollout.api.checks import MSG_NAIVE
+from rollout.api.manage.answers import MSG_ISO
 from rollout.api.manage.notices import MSG_UNKNOWN_NOTICE, MSG_YEAR
 from rollout.models import ActivityEntry, ChangeNotice, NoticeStatus, Workflow
 from rollout.services.cohorts import cohort_create
@@ -94,7 +95,7 @@ def test_create_a_draft(owner: dict[str, str], workflow_owner: User) -> None:
     ("change", "field", "message"),
     [
         ({"publish_at": "2027-01-04T09:00:00"}, "publish_at", MSG_NAIVE),
-        ({"publish_at": 1767000000}, "publish_at", MSG_NAIVE),
+        ({"publish_at": 1767000000}, "publish_at", MSG_ISO),
         ({"effective_at": "0001-01-01T00:00:00+05:00"}, "effective_at", MSG_YEAR),
         ({"effective_at": _at(1)}, "effective_at", MSG_EFFECTIVE_BEFORE_PUBLISH),
         (
