@@ -1,5 +1,7 @@
 """Forms for signing in, resetting passwords, the profile and managing people."""
 
+from datetime import date
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
@@ -9,6 +11,7 @@ from accounts.roles import ORG_ROLES
 from core.currencies import validate_currency
 from core.text import SingleLineCharField
 from core.time_zones import MSG_UNKNOWN_ZONE, time_zone_choices
+from rollout.models import PersonalToken, PersonalTokenScope
 
 MSG_INVALID_LOGIN = "That email address and password do not match an account. Please try again."
 MSG_INACTIVE_LOGIN = (
@@ -206,3 +209,35 @@ class OrganisationForm(forms.Form):
         code = self.cleaned_data["currency"].strip().upper()
         validate_currency(code)
         return code
+
+
+MSG_TOKEN_EXPIRY = "Choose the date the token stops working."
+
+
+class PersonalTokenForm(forms.Form):
+    """A new personal access token: its name, scope and the date it stops working (required, at
+    most a year ahead; the service checks the bounds, the widget suggests them)."""
+
+    name = SingleLineCharField(
+        label="Name",
+        max_length=PersonalToken._meta.get_field("name").max_length,
+        help_text="What will use it, e.g. “laptop scripts” or “CI set-up job”.",
+    )
+    scope = forms.ChoiceField(
+        label="Scope",
+        choices=PersonalTokenScope.choices,
+        initial=PersonalTokenScope.READ,
+        widget=forms.RadioSelect,
+        help_text="Read only looks; read and write may change what you may change in the browser.",
+    )
+    expires_on = forms.DateField(
+        label="Expires on",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"required": MSG_TOKEN_EXPIRY, "invalid": MSG_TOKEN_EXPIRY},
+        help_text="It stops working at the end of this day: at most a year from today.",
+    )
+
+    def __init__(self, *args: object, first: date, last: date, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        widget = self.fields["expires_on"].widget
+        widget.attrs.update(min=first.isoformat(), max=last.isoformat())

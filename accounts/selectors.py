@@ -49,6 +49,11 @@ def user_find(user_id: int) -> User | None:
     return User.objects.filter(pk=user_id).first()
 
 
+def user_find_by_email(email: str) -> User | None:
+    """The account with this email (any case), active or not, or None if there is none."""
+    return User.objects.filter(email__iexact=email.strip()).first()
+
+
 def organisation_get() -> Organisation:
     """The organisation's settings. Without a saved row (a new installation), an unsaved
     Organisation with the defaults: reading never writes."""

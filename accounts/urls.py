@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts.views import auth, organisation, people, profile, unsubscribe
+from accounts.views import auth, organisation, people, personal_tokens, profile, unsubscribe
 
 urlpatterns = [
     path("accounts/login/", auth.login, name="login"),
@@ -32,6 +32,7 @@ urlpatterns = [
     ),
     path("people/", people.people_list, name="people_list"),
     path("people/invite/", people.people_invite, name="people_invite"),
+    path("people/tokens/", personal_tokens.people_tokens, name="people_tokens"),
     path("people/<int:user_id>/roles/", people.people_roles, name="people_roles"),
     path("people/<int:user_id>/deactivate/", people.people_deactivate, name="people_deactivate"),
     path("people/<int:user_id>/erase/", people.people_erase, name="people_erase"),

@@ -6,13 +6,16 @@ ships without its access rules being written down and checked.
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from accounts.models import User
 from rollout.models import ApiToken, AutonomyRequest, Notification, Workflow
+from rollout.services.personal_tokens import personal_token_create
 from tests.factories import UserFactory, executive_user, make_workflow, ops_leader_user
 
 ROLES = ("anonymous", "ops_leader", "executive", "owner", "unrelated")
@@ -71,6 +74,25 @@ def _an_autonomy_request(w: "World") -> int:
             "gate_fingerprint": "made-up",
         },
     )[0].pk
+
+
+def _a_personal_token(w: "World") -> int:
+    return personal_token_create(
+        user=w.owner,
+        actor=w.owner,
+        name="Matrix",
+        scope="read",
+        expires_on=timezone.localdate() + timedelta(days=30),
+    )[0].pk
+
+
+def _token_fields(w: "World") -> dict:
+    return {
+        "action": "token_create",
+        "token-name": "Matrix",
+        "token-scope": "read",
+        "token-expires_on": (timezone.localdate() + timedelta(days=30)).isoformat(),
+    }
 
 
 def _a_threshold(w: "World") -> int:
@@ -235,6 +257,8 @@ MATRIX: dict[str, Entry] = {
     "profile": Entry(signed_in(200)),
     "organisation_settings": Entry(signed_in(403, ops_leader=200)),
     "profile[email]": Entry(signed_in(302), method="post", data=lambda w: {"notices": "on"}),
+    # Anyone signed in creates their own personal tokens (shown on the response: 200).
+    "profile[token_create]": Entry(signed_in(200), method="post", data=_token_fields),
     # One-click unsubscribe: the signed link is the authority, whoever (if anyone) is signed in.
     "email_unsubscribe": Entry(everyone(200), kwargs=lambda w: _unsubscribe(w)),
     "email_unsubscribe[?one-click]": Entry(
@@ -248,6 +272,12 @@ MATRIX: dict[str, Entry] = {
     ),
     "people_list": Entry(signed_in(403, ops_leader=200)),
     "people_invite": Entry(signed_in(403, ops_leader=200)),
+    "people_tokens": Entry(signed_in(403, ops_leader=200)),
+    "people_tokens[revoke]": Entry(
+        signed_in(403, ops_leader=302),
+        method="post",
+        data=lambda w: {"action": "revoke", "token": _a_personal_token(w)},
+    ),
     "people_roles": Entry(signed_in(403, ops_leader=302), method="post", kwargs=TARGET),
     "people_deactivate": Entry(signed_in(403, ops_leader=200), kwargs=TARGET),
     "people_erase": Entry(signed_in(403, ops_leader=200), kwargs=TARGET),

@@ -21,6 +21,7 @@ from rollout.api.manage import data_sources as manage_data_sources
 from rollout.api.manage import escalation_path as manage_escalation_path
 from rollout.api.manage import notices as manage_notices
 from rollout.api.manage import thresholds as manage_thresholds
+from rollout.api.manage import workflows as manage_workflows
 from rollout.api.ofrep.openapi import add_ofrep_paths
 
 __all__ = ["MAX_BODY_BYTES", "MSG_INVALID_INPUT", "api"]
@@ -45,6 +46,7 @@ api.add_router("", events.router)
 api.add_router("", feedback.router)
 api.add_router("", metrics.router)
 api.add_router("", sources.router)
+api.add_router("", manage_workflows.router)
 api.add_router("", manage_data_sources.router)
 api.add_router("", manage_cohorts.router)
 api.add_router("", manage_thresholds.router)

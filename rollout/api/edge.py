@@ -14,6 +14,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotAllowed
 from django.views.decorators.csrf import csrf_exempt
 
+from core.acting import stop_acting_via_token
 from core.db import connection_lost
 from rollout.api.errors import (
     MSG_METHOD_NOT_ALLOWED,
@@ -45,6 +46,14 @@ def guarded(view: View, *, repeatable: bool = False) -> View:
 
     @functools.wraps(view)  # also copies csrf_exempt: API operations authenticate by token
     def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponseBase:
+        try:
+            return _answer(request, *args, **kwargs)
+        finally:
+            # A personal token acts for this one call (rollout.api.manage.auth): whatever the
+            # server does after the response, nothing else is logged "via token".
+            stop_acting_via_token()
+
+    def _answer(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponseBase:
         try:
             if body_too_large(request):
                 return json_error(413, MSG_BODY_TOO_LARGE)

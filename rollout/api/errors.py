@@ -34,6 +34,8 @@ MSG_CONNECTION_LOST = (
 )
 
 WWW_AUTHENTICATE = 'Bearer realm="rollout"'
+# The name of an operation's parameter bound to its whole JSON body (rollout.api.manage).
+BODY_PARAMETER = "payload"
 
 
 class ErrorOut(Schema):
@@ -57,7 +59,11 @@ def json_error(status: int, detail: str, **extra: Any) -> HttpResponse:
 
 def _error_item(error: dict[str, Any]) -> dict[str, Any]:
     # loc is (source, name, …): "query"/"body" first, then field names and list indexes.
-    path = list(error.get("loc", ()))[1:]
+    loc = list(error.get("loc", ()))
+    path = loc[1:]
+    if loc[:2] == ["body", BODY_PARAMETER]:
+        # The operation's parameter that holds the body is not a field of the body.
+        path = loc[2:]
     item: dict[str, Any] = {}
     indexes = [part for part in path if isinstance(part, int)]
     if indexes:

@@ -2,6 +2,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from core.text import refuse_control_characters
 
@@ -80,6 +81,10 @@ class PersonalToken(models.Model):
         if now >= self.expires_at:
             return PersonalTokenStatus.EXPIRED
         return PersonalTokenStatus.ACTIVE
+
+    @property
+    def status(self) -> PersonalTokenStatus:
+        return self.status_at(timezone.now())
 
 
 class IdempotentRequest(models.Model):

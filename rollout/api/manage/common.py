@@ -9,14 +9,21 @@ import hashlib
 import json
 import string
 from collections.abc import Callable
-from typing import Any
+from datetime import date
+from typing import Annotated, Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja.errors import HttpError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from accounts.models import User
+from core.text import MSG_ONE_LINE, has_line_breaks_or_controls
 from rollout.api.base import json_response
+from rollout.api.checks import MSG_CONTROL, has_control_characters
 from rollout.api.errors import json_error
-from rollout.models import PersonalToken
+from rollout.models import PersonalToken, Workflow
+from rollout.models.workflow import SLUG_VALIDATOR
+from rollout.permissions import access_workflow, can_change_workflow
 from rollout.services.idempotency import (
     Outcome,
     idempotency_abandon,
@@ -43,12 +50,98 @@ MSG_KEY_OTHER_BODY = (
     "This Idempotency-Key was already used with a different body. Use a new key for a new request."
 )
 REPLAYED_HEADER = "Idempotent-Replayed"
+MSG_NO_WORKFLOW = "There is no workflow with this slug that you can see."
+MSG_NOT_CHANGER = "Only the workflow's owner or an ops leader can change it."
+MSG_DATE = "Give a date as YYYY-MM-DD, e.g. 2027-01-31."
 
 
 class ManageHttpRequest(HttpRequest):
     """A request that passed PersonalTokenAuth: `auth` is its token, `user` its person."""
 
     auth: PersonalToken
+    user: User
+
+
+# --- Bodies: strict JSON types (no "5" for 5, no 1 for true), and text checked as the forms do ---
+
+
+class Body(BaseModel):
+    """A management API body: unknown fields and loose types are refused, field by field."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _one_line(value: str) -> str:
+    if has_line_breaks_or_controls(value):
+        raise ValueError(MSG_ONE_LINE)
+    return value.strip()
+
+
+def _text(value: str) -> str:
+    if has_control_characters(value):
+        raise ValueError(MSG_CONTROL)
+    return value
+
+
+def _date_text(value: Any) -> Any:
+    # pydantic would read a number as a Unix timestamp; the contract is ISO 8601 text.
+    if value is not None and not isinstance(value, str):
+        raise ValueError(MSG_DATE)
+    return value
+
+
+OneLine = Annotated[str, AfterValidator(_one_line)]
+Text = Annotated[str, AfterValidator(_text)]
+IsoDate = Annotated[date, BeforeValidator(_date_text), Field(strict=False)]
+
+
+# A path's workflow. Declared, not validated: a slug that cannot be one is answered as an unknown
+# one (404), as a workflow the person cannot see is.
+Slug = Annotated[
+    str,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 60,
+            "pattern": SLUG_VALIDATOR.regex.pattern,
+            "description": "The workflow's slug.",
+            "examples": ["support-reply-drafting"],
+        }
+    ),
+]
+
+
+class PersonOut(BaseModel):
+    name: str
+    email: str
+
+
+def person_out(user: User) -> PersonOut:
+    return PersonOut(name=str(user), email=user.email)
+
+
+# --- Who may see and change a workflow: its pages' rules (rollout.permissions) ---
+
+
+def workflow_visible(request: ManageHttpRequest, slug: str, *, members: bool = False) -> Workflow:
+    """The workflow if the token's person may see it (as its pages decide), else 404."""
+    try:
+        return access_workflow(request.user, slug, members=members)
+    except Http404:
+        raise HttpError(404, MSG_NO_WORKFLOW) from None
+
+
+def workflow_changeable(
+    request: ManageHttpRequest, slug: str, *, members: bool = False
+) -> Workflow:
+    """For a write: a write token (else 403), a workflow its person sees (else 404) and may
+    change — its owner or an ops leader (else 403)."""
+    require_write(request)
+    workflow = workflow_visible(request, slug, members=members)
+    if not can_change_workflow(request.user, workflow):
+        raise HttpError(403, MSG_NOT_CHANGER)
+    return workflow
 
 
 def require_write(request: ManageHttpRequest) -> None:
@@ -57,7 +150,7 @@ def require_write(request: ManageHttpRequest) -> None:
         raise HttpError(403, MSG_READ_SCOPE)
 
 
-def _body_hash(body: bytes) -> str:
+def body_hash(body: bytes) -> str:
     """The SHA-256 of the body; of its canonical form when it is JSON, so a client that sends the
     same object with other spacing or key order is recognised as sending the same body."""
     try:
@@ -95,7 +188,7 @@ def idempotent(request: ManageHttpRequest, create: Callable[[], tuple[int, Any]]
         method=request.method or "",
         path=request.path,
         key=key,
-        body_hash=_body_hash(request.body),
+        body_hash=body_hash(request.body),
     )
     if claim.outcome == Outcome.OTHER_BODY:
         return json_error(422, MSG_KEY_OTHER_BODY)
