@@ -165,8 +165,8 @@ def _out(cohort: Cohort) -> dict:
     "/workflows/{slug}/cohorts",
     response={200: list[CohortOut], 404: ErrorOut},
     summary="List a workflow's cohorts",
-    operation_id="cohort_list",
-    url_name="manage_cohort_list",
+    operation_id="manage_cohorts_list",
+    url_name="manage_cohorts_list",
 )
 def list_cohorts(request: ManageHttpRequest, slug: Slug) -> list[Cohort]:
     """Every cohort of the workflow, by name, with its enrolment and number of members."""
@@ -184,8 +184,8 @@ def list_cohorts(request: ManageHttpRequest, slug: Slug) -> list[Cohort]:
         422: ErrorOut,
     },
     summary="Create a cohort",
-    operation_id="cohort_create",
-    url_name="manage_cohort_create",
+    operation_id="manage_cohorts_create",
+    url_name="manage_cohorts_create",
     openapi_extra=request_body(CohortIn, idempotent=True),
 )
 def create_cohort(request: ManageHttpRequest, slug: Slug) -> HttpResponse:
@@ -207,8 +207,8 @@ def create_cohort(request: ManageHttpRequest, slug: Slug) -> HttpResponse:
     "/workflows/{slug}/cohorts/{cohort_id}",
     response={200: CohortOut, 400: ValidationErrorOut, 403: ErrorOut, 404: ErrorOut},
     summary="Rename a cohort or change its description",
-    operation_id="cohort_update",
-    url_name="manage_cohort_update",
+    operation_id="manage_cohorts_update",
+    url_name="manage_cohorts_update",
     openapi_extra=request_body(CohortPatch),
 )
 def update_cohort(
@@ -233,8 +233,8 @@ def update_cohort(
     "/workflows/{slug}/cohorts/{cohort_id}",
     response={204: None, 403: ErrorOut, 404: ErrorOut},
     summary="Delete a cohort",
-    operation_id="cohort_delete",
-    url_name="manage_cohort_delete",
+    operation_id="manage_cohorts_delete",
+    url_name="manage_cohorts_delete",
 )
 def delete_cohort(
     request: ManageHttpRequest, slug: Slug, cohort_id: int = object_id("The cohort's id.")
@@ -252,8 +252,8 @@ def delete_cohort(
     "/workflows/{slug}/cohorts/{cohort_id}/members",
     response={200: MemberPageOut, 404: ErrorOut},
     summary="List a cohort's members",
-    operation_id="cohort_member_list",
-    url_name="manage_cohort_member_list",
+    operation_id="manage_cohort_members_list",
+    url_name="manage_cohort_members_list",
 )
 def list_members(
     request: ManageHttpRequest,
@@ -285,7 +285,7 @@ def list_members(
         422: ErrorOut,
     },
     summary="Add members by email",
-    operation_id="cohort_members_add",
+    operation_id="manage_cohort_members_add",
     url_name="manage_cohort_members_add",
     openapi_extra=request_body(EmailsIn, idempotent=True),
 )
@@ -311,7 +311,7 @@ def add_members(
     "/workflows/{slug}/cohorts/{cohort_id}/members/remove",
     response={200: MembersRemovedOut, 400: ValidationErrorOut, 403: ErrorOut, 404: ErrorOut},
     summary="Remove members by email",
-    operation_id="cohort_members_remove",
+    operation_id="manage_cohort_members_remove",
     url_name="manage_cohort_members_remove",
     openapi_extra=request_body(EmailsIn),
 )

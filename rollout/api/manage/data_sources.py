@@ -111,8 +111,8 @@ def _source(workflow: Workflow, source_id: int) -> DataSource:
     "/workflows/{slug}/data-sources",
     response={200: list[DataSourceOut], 404: ErrorOut},
     summary="List a workflow's data sources",
-    operation_id="data_source_list",
-    url_name="manage_data_source_list",
+    operation_id="manage_data_sources_list",
+    url_name="manage_data_sources_list",
 )
 def list_sources(request: ManageHttpRequest, slug: Slug) -> list[DataSource]:
     """Every data source of the workflow, by name."""
@@ -130,8 +130,8 @@ def list_sources(request: ManageHttpRequest, slug: Slug) -> list[DataSource]:
         422: ErrorOut,
     },
     summary="Add a data source",
-    operation_id="data_source_create",
-    url_name="manage_data_source_create",
+    operation_id="manage_data_sources_create",
+    url_name="manage_data_sources_create",
     openapi_extra=request_body(DataSourceIn, idempotent=True),
 )
 def create_source(request: ManageHttpRequest, slug: Slug) -> HttpResponse:
@@ -154,8 +154,8 @@ def create_source(request: ManageHttpRequest, slug: Slug) -> HttpResponse:
     "/workflows/{slug}/data-sources/{source_id}",
     response={200: DataSourceOut, 400: ValidationErrorOut, 403: ErrorOut, 404: ErrorOut},
     summary="Change a data source",
-    operation_id="data_source_update",
-    url_name="manage_data_source_update",
+    operation_id="manage_data_sources_update",
+    url_name="manage_data_sources_update",
     openapi_extra=request_body(DataSourcePatch),
 )
 def update_source(
@@ -176,8 +176,8 @@ def update_source(
     "/workflows/{slug}/data-sources/{source_id}",
     response={204: None, 403: ErrorOut, 404: ErrorOut},
     summary="Remove a data source",
-    operation_id="data_source_delete",
-    url_name="manage_data_source_delete",
+    operation_id="manage_data_sources_delete",
+    url_name="manage_data_sources_delete",
 )
 def delete_source(
     request: ManageHttpRequest, slug: Slug, source_id: int = object_id("The data source's id.")

@@ -122,8 +122,8 @@ def _path(workflow: Workflow) -> list[dict[str, Any]]:
     "/workflows/{slug}/escalation-levels",
     response={200: list[LevelOut], 404: ErrorOut},
     summary="List a workflow's escalation levels",
-    operation_id="escalation_level_list",
-    url_name="manage_escalation_level_list",
+    operation_id="manage_escalation_levels_list",
+    url_name="manage_escalation_levels_list",
 )
 def list_levels(request: ManageHttpRequest, slug: Slug) -> list[dict[str, Any]]:
     """The escalation path, level 1 first."""
@@ -141,8 +141,8 @@ def list_levels(request: ManageHttpRequest, slug: Slug) -> list[dict[str, Any]]:
         422: ErrorOut,
     },
     summary="Add an escalation level",
-    operation_id="escalation_level_create",
-    url_name="manage_escalation_level_create",
+    operation_id="manage_escalation_levels_create",
+    url_name="manage_escalation_levels_create",
     openapi_extra=request_body(LevelIn, idempotent=True),
 )
 def create_level(request: ManageHttpRequest, slug: Slug) -> HttpResponse:
@@ -172,8 +172,8 @@ def create_level(request: ManageHttpRequest, slug: Slug) -> HttpResponse:
     "/workflows/{slug}/escalation-levels/{level_id}",
     response={200: LevelOut, 400: ValidationErrorOut, 403: ErrorOut, 404: ErrorOut},
     summary="Change an escalation level",
-    operation_id="escalation_level_update",
-    url_name="manage_escalation_level_update",
+    operation_id="manage_escalation_levels_update",
+    url_name="manage_escalation_levels_update",
     openapi_extra=request_body(LevelPatch),
 )
 def update_level(
@@ -199,8 +199,8 @@ def update_level(
     "/workflows/{slug}/escalation-levels/{level_id}/move",
     response={200: list[LevelOut], 400: ValidationErrorOut, 403: ErrorOut, 404: ErrorOut},
     summary="Move an escalation level up or down",
-    operation_id="escalation_level_move",
-    url_name="manage_escalation_level_move",
+    operation_id="manage_escalation_levels_move",
+    url_name="manage_escalation_levels_move",
     openapi_extra=request_body(MoveIn),
 )
 def move_level(
@@ -221,8 +221,8 @@ def move_level(
     "/workflows/{slug}/escalation-levels/{level_id}",
     response={204: None, 403: ErrorOut, 404: ErrorOut},
     summary="Remove an escalation level",
-    operation_id="escalation_level_delete",
-    url_name="manage_escalation_level_delete",
+    operation_id="manage_escalation_levels_delete",
+    url_name="manage_escalation_levels_delete",
 )
 def delete_level(
     request: ManageHttpRequest, slug: Slug, level_id: int = object_id("The level's id.")

@@ -159,8 +159,8 @@ def _fresh(workflow: Workflow, notice: ChangeNotice) -> dict[str, Any]:
     "/workflows/{slug}/notices",
     response={200: list[NoticeOut], 404: ErrorOut},
     summary="List a workflow's change notices",
-    operation_id="notice_list",
-    url_name="manage_notice_list",
+    operation_id="manage_notices_list",
+    url_name="manage_notices_list",
 )
 def list_notices(request: ManageHttpRequest, slug: Slug) -> list[dict[str, Any]]:
     """Every notice of the workflow: drafts and open ones first, newest publish time first."""
@@ -178,8 +178,8 @@ def list_notices(request: ManageHttpRequest, slug: Slug) -> list[dict[str, Any]]
         422: ErrorOut,
     },
     summary="Write a draft notice",
-    operation_id="notice_create",
-    url_name="manage_notice_create",
+    operation_id="manage_notices_create",
+    url_name="manage_notices_create",
     openapi_extra=request_body(NoticeIn, idempotent=True),
 )
 def create_notice(request: ManageHttpRequest, slug: Slug) -> HttpResponse:
@@ -204,8 +204,8 @@ def create_notice(request: ManageHttpRequest, slug: Slug) -> HttpResponse:
     "/workflows/{slug}/notices/{notice_id}",
     response={200: NoticeOut, 400: ValidationErrorOut, 403: ErrorOut, 404: ErrorOut},
     summary="Change a notice not yet published",
-    operation_id="notice_update",
-    url_name="manage_notice_update",
+    operation_id="manage_notices_update",
+    url_name="manage_notices_update",
     openapi_extra=request_body(NoticePatch),
 )
 def update_notice(
@@ -229,8 +229,8 @@ def update_notice(
     "/workflows/{slug}/notices/{notice_id}/schedule",
     response={200: NoticeOut, 400: ValidationErrorOut, 403: ErrorOut, 404: ErrorOut},
     summary="Schedule a draft notice",
-    operation_id="notice_schedule",
-    url_name="manage_notice_schedule",
+    operation_id="manage_notices_schedule",
+    url_name="manage_notices_schedule",
 )
 def schedule_notice(
     request: ManageHttpRequest, slug: Slug, notice_id: int = object_id("The notice's id.")

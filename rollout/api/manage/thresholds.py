@@ -176,8 +176,8 @@ def _related(workflow: Workflow, fields: dict[str, Any]) -> dict[str, Any]:
     "/workflows/{slug}/thresholds",
     response={200: list[ThresholdOut], 404: ErrorOut},
     summary="List a workflow's thresholds",
-    operation_id="threshold_list",
-    url_name="manage_threshold_list",
+    operation_id="manage_thresholds_list",
+    url_name="manage_thresholds_list",
 )
 def list_thresholds(request: ManageHttpRequest, slug: Slug) -> list[dict[str, Any]]:
     """Every threshold of the workflow, by metric."""
@@ -197,8 +197,8 @@ def list_thresholds(request: ManageHttpRequest, slug: Slug) -> list[dict[str, An
         422: ErrorOut,
     },
     summary="Add a threshold",
-    operation_id="threshold_create",
-    url_name="manage_threshold_create",
+    operation_id="manage_thresholds_create",
+    url_name="manage_thresholds_create",
     openapi_extra=request_body(ThresholdIn, idempotent=True),
 )
 def create_threshold(request: ManageHttpRequest, slug: Slug) -> HttpResponse:
@@ -223,8 +223,8 @@ def create_threshold(request: ManageHttpRequest, slug: Slug) -> HttpResponse:
     "/workflows/{slug}/thresholds/{threshold_id}",
     response={200: ThresholdOut, 400: ValidationErrorOut, 403: ErrorOut, 404: ErrorOut},
     summary="Change a threshold",
-    operation_id="threshold_update",
-    url_name="manage_threshold_update",
+    operation_id="manage_thresholds_update",
+    url_name="manage_thresholds_update",
     openapi_extra=request_body(ThresholdPatch),
 )
 def update_threshold(
@@ -249,8 +249,8 @@ def update_threshold(
     "/workflows/{slug}/thresholds/{threshold_id}",
     response={204: None, 403: ErrorOut, 404: ErrorOut},
     summary="Delete a threshold",
-    operation_id="threshold_delete",
-    url_name="manage_threshold_delete",
+    operation_id="manage_thresholds_delete",
+    url_name="manage_thresholds_delete",
 )
 def delete_threshold(
     request: ManageHttpRequest, slug: Slug, threshold_id: int = object_id("The threshold's id.")

@@ -5,6 +5,7 @@ functions, called by the tests with the root fixtures (workflow, ops_leader, wor
 import json
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.http import HttpResponse
 from django.test import Client
@@ -122,3 +123,107 @@ def send(
         content_type="application/json",
         headers={**headers, **more},
     )
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str  # after /api/v1/workflows/{slug}, as the OpenAPI document writes it
+    body: dict[str, Any] | None
+    ok: int
+
+    @property
+    def writes(self) -> bool:
+        return self.method != "GET"
+
+    def url(self, parts: Parts) -> str:
+        return (BASE + self.path).format(
+            slug=parts.workflow.slug,
+            source_id=parts.source.pk,
+            cohort_id=parts.cohort.pk,
+            threshold_id=parts.threshold.pk,
+            level_id=parts.level.pk,
+            notice_id=parts.notice.pk,
+        )
+
+    def call(self, client: Client, parts: Parts, headers: dict[str, str]) -> HttpResponse:
+        return client.generic(
+            self.method,
+            self.url(parts),
+            data="" if self.body is None else json.dumps(self.body),
+            content_type="application/json",
+            headers=headers,
+        )
+
+
+THRESHOLD = {
+    "metric": "override_rate",
+    "comparator": "lte",
+    "limit": 0.2,
+    "bad_output": "An agent rewrites the draft.",
+    "action": "block_promotion",
+}
+# Every operation on a workflow's parts, with a body that succeeds for someone allowed.
+AREA_OPERATIONS = {
+    "manage_data_sources_list": Operation("GET", "/data-sources", None, 200),
+    "manage_data_sources_create": Operation(
+        "POST", "/data-sources", {"name": "CRM", "kind": "live"}, 201
+    ),
+    "manage_data_sources_update": Operation(
+        "PATCH", "/data-sources/{source_id}", {"version": "v2"}, 200
+    ),
+    "manage_data_sources_delete": Operation("DELETE", "/data-sources/{source_id}", None, 204),
+    "manage_cohorts_list": Operation("GET", "/cohorts", None, 200),
+    "manage_cohorts_create": Operation("POST", "/cohorts", {"name": "Tier 2"}, 201),
+    "manage_cohorts_update": Operation(
+        "PATCH", "/cohorts/{cohort_id}", {"description": "EMEA"}, 200
+    ),
+    "manage_cohorts_delete": Operation("DELETE", "/cohorts/{cohort_id}", None, 204),
+    "manage_cohort_members_list": Operation("GET", "/cohorts/{cohort_id}/members", None, 200),
+    "manage_cohort_members_add": Operation(
+        "POST", "/cohorts/{cohort_id}/members", {"emails": ["exec@example.com"]}, 200
+    ),
+    "manage_cohort_members_remove": Operation(
+        "POST", "/cohorts/{cohort_id}/members/remove", {"emails": ["mia.member@example.com"]}, 200
+    ),
+    "manage_thresholds_list": Operation("GET", "/thresholds", None, 200),
+    "manage_thresholds_create": Operation("POST", "/thresholds", THRESHOLD, 201),
+    "manage_thresholds_update": Operation(
+        "PATCH", "/thresholds/{threshold_id}", {"limit": 0.04}, 200
+    ),
+    "manage_thresholds_delete": Operation("DELETE", "/thresholds/{threshold_id}", None, 204),
+    "manage_escalation_levels_list": Operation("GET", "/escalation-levels", None, 200),
+    "manage_escalation_levels_create": Operation(
+        "POST",
+        "/escalation-levels",
+        {"contact": "exec@example.com", "channel": "email", "response_target_minutes": 60},
+        201,
+    ),
+    "manage_escalation_levels_update": Operation(
+        "PATCH", "/escalation-levels/{level_id}", {"response_target_minutes": 45}, 200
+    ),
+    "manage_escalation_levels_move": Operation(
+        "POST", "/escalation-levels/{level_id}/move", {"direction": "down"}, 200
+    ),
+    "manage_escalation_levels_delete": Operation(
+        "DELETE", "/escalation-levels/{level_id}", None, 204
+    ),
+    "manage_notices_list": Operation("GET", "/notices", None, 200),
+    "manage_notices_create": Operation(
+        "POST",
+        "/notices",
+        {
+            "kind": "other",
+            "title": "Shorter drafts",
+            "body": "Drafts get shorter.",
+            "audience": "everyone",
+            "publish_at": "2099-01-04T09:00:00+00:00",
+            "effective_at": "2099-02-04T09:00:00+00:00",
+        },
+        201,
+    ),
+    "manage_notices_update": Operation(
+        "PATCH", "/notices/{notice_id}", {"title": "New signature"}, 200
+    ),
+    "manage_notices_schedule": Operation("POST", "/notices/{notice_id}/schedule", None, 200),
+}
