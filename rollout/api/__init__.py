@@ -38,7 +38,9 @@ api = RolloutAPI(
         "Machine access to Rollout. Authenticate with `Authorization: Bearer <token>`; a token "
         "belongs to one workflow and is created on that workflow's API tokens page. A token may "
         "make ROLLOUT_API_RATE_PER_MINUTE requests a minute (429 with Retry-After beyond that); "
-        "request bodies are limited to 1 MiB (413)."
+        "request bodies are limited to 1 MiB (413). The operations tagged Management take a "
+        "person's personal access token instead (rop_…, created on the profile page): it acts "
+        "with that person's permissions."
     ),
 )
 api.add_router("", decision.router)

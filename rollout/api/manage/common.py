@@ -1,8 +1,9 @@
-"""What every management endpoint shares: the typed request, the write scope, Idempotency-Key,
-and the JSON bodies of errors a service raises.
+"""What every management endpoint shares: the typed request, strict bodies and their text
+checks, who may see and change a workflow, the write scope, and Idempotency-Key.
 
 Errors keep the API's conventions (rollout.api.errors): `{"detail": ...}`, plus
-`"errors": [{"field", "message"}]` for input a person can fix.
+`"errors": [{"field", "message"}]` for input a person can fix — a service's ApplicationError is
+turned into that by the API's handler (rollout.api.errors.application_error).
 """
 
 import hashlib

@@ -7,7 +7,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.services import user_deactivate
+from accounts.services import user_deactivate, user_roles_set
 from core.acting import acting_token_name
 from rollout.api.errors import WWW_AUTHENTICATE
 from rollout.api.manage.auth import MSG_MISSING
@@ -20,6 +20,7 @@ from rollout.services.personal_tokens import (
     MSG_TOKEN_REVOKED,
     personal_token_revoke,
 )
+from tests.factories import ops_leader_user
 from tests.rollout.api.manage.conftest import IssuedPersonalToken, issue_personal_token
 
 URL = "/api/v1/workflows"
@@ -123,3 +124,33 @@ def test_writes_are_logged_via_the_token_and_the_mark_ends_with_the_request(
     assert entry.actor == owner_token.token.user
     assert entry.note == "via token CI bot"
     assert acting_token_name() is None
+
+
+def test_a_token_loses_what_its_person_loses(
+    api_client: Client, ops_leader: User, workflow_owner: User
+) -> None:
+    """Permissions are read on every call: a token never keeps a role its person lost."""
+    other_ops = ops_leader_user(email="ops2@example.com")
+    token = issue_personal_token(ops_leader)
+    body = {
+        "name": "Invoice triage",
+        "slug": "invoice-triage",
+        "owner": workflow_owner.email,
+        "business_action": "Invoice routed",
+    }
+    user_roles_set(actor=other_ops, user=ops_leader, roles=[])
+    response = api_client.post(URL, body, content_type="application/json", headers=token.headers)
+    assert response.status_code == 403
+    assert not Workflow.objects.filter(slug="invoice-triage").exists()
+
+
+def test_personal_tokens_are_rate_limited_each_on_its_own(
+    api_client: Client, owner_token: IssuedPersonalToken, ops_token: IssuedPersonalToken, settings
+) -> None:
+    settings.ROLLOUT_API_RATE_PER_MINUTE = 2
+    for _ in range(2):
+        assert api_client.get(URL, headers=owner_token.headers).status_code == 200
+    limited = api_client.get(URL, headers=owner_token.headers)
+    assert limited.status_code == 429
+    assert int(limited["Retry-After"]) >= 1
+    assert api_client.get(URL, headers=ops_token.headers).status_code == 200
