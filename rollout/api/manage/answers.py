@@ -1,60 +1,34 @@
 """What the management endpoints of a workflow's parts (data sources, cohorts, thresholds,
-escalation levels, notices) share: finding the workflow as its person may see it, and reading a
-body into its schema.
+escalation levels, notices) share beyond rollout.api.manage.common: reading a body that the
+operation documents itself (`openapi_extra`), so that the errors name the body's own fields, with
+no control character or lone surrogate in any text; partial changes; ids in paths; the
+Idempotency-Key header in the schema.
 
-* A workflow the person may not see is 404, whatever the token (its existence is not leaked).
-* A write needs a write-scoped token (403, rollout.api.manage.common.require_write) and the
-  person's right to change the workflow: its owner or an ops leader (403 for someone who may see
-  it but not change it, an executive say).
-* Invalid input is 400 `{"detail", "errors": [{"field", "message"}]}` before anything is written;
-  a service's refusal is 400 with its own words (rollout.api.errors.application_error).
+Who may do what is common's (workflow_visible, workflow_changeable): a workflow the person may not
+see is 404; a write needs a write token and the right to change the workflow (else 403). Invalid
+input is 400 `{"detail", "errors": [{"field", "message"}]}` before anything is written; a
+service's refusal is 400 with its own words (rollout.api.errors.application_error).
 """
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from ninja import Path
-from ninja.errors import HttpError, ValidationError
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
+from ninja.errors import ValidationError
+from pydantic import BaseModel, BeforeValidator, Field, field_validator
 
 from core.text import MSG_ONE_LINE, has_line_breaks_or_controls
 from rollout.api.checks import error_message, validate_body
-from rollout.api.manage.common import (
-    IDEMPOTENCY_HEADER,
-    MAX_KEY_LENGTH,
-    ManageHttpRequest,
-    require_write,
-)
-from rollout.models import Workflow
-from rollout.models.workflow import SLUG_VALIDATOR
-from rollout.permissions import access_workflow, can_change_workflow
+from rollout.api.manage.common import IDEMPOTENCY_HEADER, MAX_KEY_LENGTH, Body
 
 MAX_ID = 2**62  # well inside a 64-bit column: a larger id never reaches the database
 
-MSG_UNKNOWN_WORKFLOW = "No workflow has this slug, or you may not see it."
-MSG_MAY_NOT_CHANGE = (
-    "You may see this workflow but not change it: only its owner or an ops leader can."
-)
 MSG_OBJECT = "Send one JSON object with the fields of the schema."
 MSG_UNKNOWN_FIELD = "Unknown field: {field}."
 MSG_CONTROL = "Control characters (such as NUL) and lone surrogates are not allowed here."
-MSG_ISO = "Give a date (YYYY-MM-DD) or a time (ISO 8601 with its time zone) as text."
+MSG_ISO = "Give a time as ISO 8601 text with its time zone, e.g. 2027-01-04T09:00:00+01:00."
 MSG_NOT_NULL = "This field cannot be null (in a change, leave it out to keep its value)."
-
-# Declared, not validated by ninja: a slug that cannot be one is answered as an unknown one (404).
-Slug = Annotated[
-    str,
-    WithJsonSchema(
-        {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 60,
-            "pattern": SLUG_VALIDATOR.regex.pattern,
-            "description": "The workflow's slug.",
-        }
-    ),
-]
 
 
 def object_id(description: str) -> Any:
@@ -82,16 +56,14 @@ def _iso_text(value: Any) -> Any:
     return value
 
 
-# Strict bodies read dates and times from text all the same (JSON has no date type), never a number.
-IsoDate = Annotated[date, BeforeValidator(_iso_text), Field(strict=False)]
+# Strict bodies read times from text all the same (JSON has no time type), never a number. (Dates:
+# rollout.api.manage.common.IsoDate.)
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_text), Field(strict=False)]
 
 
-class ManageIn(BaseModel):
-    """A management body: unknown fields and loose types (no "5" for 5, no 1 for true) refused;
-    no control characters in any text."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
+class ManageIn(Body):
+    """A management body (strict, unknown fields refused) with no control characters or lone
+    surrogates in any of its text."""
 
     @field_validator("*")
     @classmethod
@@ -171,21 +143,3 @@ def request_body(model: type[BaseModel], *, idempotent: bool = False) -> dict[st
     if idempotent:
         extra["parameters"] = [IDEMPOTENCY_PARAMETER]
     return extra
-
-
-def workflow_to_read(request: ManageHttpRequest, slug: str) -> Workflow:
-    """The workflow if the token's person may see it (as its pages decide); else 404."""
-    try:
-        return access_workflow(request.user, slug)
-    except Http404:
-        raise HttpError(404, MSG_UNKNOWN_WORKFLOW) from None
-
-
-def workflow_to_change(request: ManageHttpRequest, slug: str) -> Workflow:
-    """The workflow if the token may write and its person may change it: 403 for a read token,
-    404 for a workflow the person may not see, 403 for one they may see but not change."""
-    require_write(request)
-    workflow = workflow_to_read(request, slug)
-    if not can_change_workflow(request.user, workflow):
-        raise HttpError(403, MSG_MAY_NOT_CHANGE)
-    return workflow

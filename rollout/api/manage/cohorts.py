@@ -19,16 +19,19 @@ from rollout.api.errors import ErrorOut, ValidationErrorOut
 from rollout.api.manage.answers import (
     ManageIn,
     ManagePatch,
-    Slug,
     object_id,
     one_line,
     read_body,
     request_body,
-    workflow_to_change,
-    workflow_to_read,
 )
 from rollout.api.manage.auth import PersonalTokenAuth
-from rollout.api.manage.common import ManageHttpRequest, idempotent
+from rollout.api.manage.common import (
+    ManageHttpRequest,
+    Slug,
+    idempotent,
+    workflow_changeable,
+    workflow_visible,
+)
 from rollout.models import Cohort, Workflow
 from rollout.selectors.cohorts import (
     cohort_get_for_workflow,
@@ -170,7 +173,7 @@ def _out(cohort: Cohort) -> dict:
 )
 def list_cohorts(request: ManageHttpRequest, slug: Slug) -> list[Cohort]:
     """Every cohort of the workflow, by name, with its enrolment and number of members."""
-    return list(cohort_list_for_workflow(workflow_to_read(request, slug)))
+    return list(cohort_list_for_workflow(workflow_visible(request, slug)))
 
 
 @router.post(
@@ -193,7 +196,7 @@ def create_cohort(request: ManageHttpRequest, slug: Slug) -> HttpResponse:
 
     Rules beyond the schema, answered with 400: a name not blank, unique within the workflow
     (any case), on one line."""
-    workflow = workflow_to_change(request, slug)
+    workflow = workflow_changeable(request, slug)
     data = read_body(request, CohortIn)
 
     def create() -> tuple[int, dict]:
@@ -217,7 +220,7 @@ def update_cohort(
     """Changes the fields sent.
 
     Rules beyond the schema, answered with 400: as for a new cohort."""
-    workflow = workflow_to_change(request, slug)
+    workflow = workflow_changeable(request, slug)
     cohort = _cohort(workflow, cohort_id)
     data = read_body(request, CohortPatch).sent()
     cohort_update(
@@ -243,7 +246,7 @@ def delete_cohort(
 
     Rules beyond the schema, answered with 400: not while its members are using the workflow
     (its enrolled phase is in progress)."""
-    workflow = workflow_to_change(request, slug)
+    workflow = workflow_changeable(request, slug)
     cohort_delete(cohort=_cohort(workflow, cohort_id), actor=request.user)
     return Status(204, None)
 
@@ -262,7 +265,7 @@ def list_members(
     cohort_id: int = object_id("The cohort's id."),
 ) -> dict:
     """A page of the cohort's members, by name."""
-    cohort = _cohort(workflow_to_read(request, slug), cohort_id)
+    cohort = _cohort(workflow_visible(request, slug), cohort_id)
     members = cohort_member_list(cohort)
     page = members[params.offset : params.offset + params.limit]
     return {
@@ -295,7 +298,7 @@ def add_members(
     """Adds the people with these addresses. 200 with each address's fate, in the order sent:
     added, member (already), unknown, deactivated, malformed or duplicate; only the added ones
     change anything. Takes an Idempotency-Key."""
-    workflow = workflow_to_change(request, slug)
+    workflow = workflow_changeable(request, slug)
     cohort = _cohort(workflow, cohort_id)
     data = read_body(request, EmailsIn)
 
@@ -321,7 +324,7 @@ def remove_members(
     """Removes the people with these addresses. 200 with each address's fate, in the order sent:
     removed, not_member, unknown, malformed or duplicate. Each person removed loses the workflow
     unless another role keeps it."""
-    workflow = workflow_to_change(request, slug)
+    workflow = workflow_changeable(request, slug)
     cohort = _cohort(workflow, cohort_id)
     data = read_body(request, EmailsIn)
     rows = cohort_emails_remove(cohort=cohort, emails=data.emails, actor=request.user)

@@ -11,18 +11,21 @@ from pydantic import Field
 
 from rollout.api.errors import ErrorOut, ValidationErrorOut
 from rollout.api.manage.answers import (
-    IsoDate,
     ManageIn,
     ManagePatch,
-    Slug,
     object_id,
     read_body,
     request_body,
-    workflow_to_change,
-    workflow_to_read,
 )
 from rollout.api.manage.auth import PersonalTokenAuth
-from rollout.api.manage.common import ManageHttpRequest, idempotent
+from rollout.api.manage.common import (
+    IsoDate,
+    ManageHttpRequest,
+    Slug,
+    idempotent,
+    workflow_changeable,
+    workflow_visible,
+)
 from rollout.models import DataSource, SourceKind, Workflow
 from rollout.selectors.plan import data_source_get, data_source_list
 from rollout.services.data_sources import (
@@ -116,7 +119,7 @@ def _source(workflow: Workflow, source_id: int) -> DataSource:
 )
 def list_sources(request: ManageHttpRequest, slug: Slug) -> list[DataSource]:
     """Every data source of the workflow, by name."""
-    return list(data_source_list(workflow_to_read(request, slug)))
+    return list(data_source_list(workflow_visible(request, slug)))
 
 
 @router.post(
@@ -140,7 +143,7 @@ def create_source(request: ManageHttpRequest, slug: Slug) -> HttpResponse:
     Rules beyond the schema, answered with 400: the name and the key unique within the workflow;
     a key of letters, digits, hyphens and underscores; the last verification not in the future;
     no line breaks in the name or version."""
-    workflow = workflow_to_change(request, slug)
+    workflow = workflow_changeable(request, slug)
     data = read_body(request, DataSourceIn)
 
     def create() -> tuple[int, dict]:
@@ -166,7 +169,7 @@ def update_source(
 
     Rules beyond the schema, answered with 400: as for a new data source, and the key cannot
     change once something was reported under it."""
-    workflow = workflow_to_change(request, slug)
+    workflow = workflow_changeable(request, slug)
     source = _source(workflow, source_id)
     data = read_body(request, DataSourcePatch)
     return data_source_update(source=source, actor=request.user, **data.sent())
@@ -183,6 +186,6 @@ def delete_source(
     request: ManageHttpRequest, slug: Slug, source_id: int = object_id("The data source's id.")
 ) -> Status[None]:
     """Removes the data source (and the thresholds judging it alone)."""
-    workflow = workflow_to_change(request, slug)
+    workflow = workflow_changeable(request, slug)
     data_source_delete(source=_source(workflow, source_id), actor=request.user)
     return Status(204, None)

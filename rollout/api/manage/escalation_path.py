@@ -15,15 +15,18 @@ from rollout.api.errors import ErrorOut, ValidationErrorOut
 from rollout.api.manage.answers import (
     ManageIn,
     ManagePatch,
-    Slug,
     object_id,
     read_body,
     request_body,
-    workflow_to_change,
-    workflow_to_read,
 )
 from rollout.api.manage.auth import PersonalTokenAuth
-from rollout.api.manage.common import ManageHttpRequest, idempotent
+from rollout.api.manage.common import (
+    ManageHttpRequest,
+    Slug,
+    idempotent,
+    workflow_changeable,
+    workflow_visible,
+)
 from rollout.forms.people import MSG_UNKNOWN_EMAIL
 from rollout.models import EscalationChannel, EscalationLevel, Workflow
 from rollout.selectors.escalation_path import escalation_level_get, escalation_level_list
@@ -127,7 +130,7 @@ def _path(workflow: Workflow) -> list[dict[str, Any]]:
 )
 def list_levels(request: ManageHttpRequest, slug: Slug) -> list[dict[str, Any]]:
     """The escalation path, level 1 first."""
-    return _path(workflow_to_read(request, slug))
+    return _path(workflow_visible(request, slug))
 
 
 @router.post(
@@ -151,7 +154,7 @@ def create_level(request: ManageHttpRequest, slug: Slug) -> HttpResponse:
 
     Rules beyond the schema, answered with 400: `contact` the email of an active account; at most
     10 levels."""
-    workflow = workflow_to_change(request, slug)
+    workflow = workflow_changeable(request, slug)
     data = read_body(request, LevelIn)
     contact = _contact(data.contact)
 
@@ -182,7 +185,7 @@ def update_level(
     """Changes who the level notifies, how, or how fast.
 
     Rules beyond the schema, answered with 400: `contact` the email of an active account."""
-    workflow = workflow_to_change(request, slug)
+    workflow = workflow_changeable(request, slug)
     level = _level(workflow, level_id)
     sent = read_body(request, LevelPatch).sent()
     level = escalation_level_update(
@@ -210,7 +213,7 @@ def move_level(
 
     Rules beyond the schema, answered with 400: a level already first cannot move up, nor one
     already last down."""
-    workflow = workflow_to_change(request, slug)
+    workflow = workflow_changeable(request, slug)
     level = _level(workflow, level_id)
     data = read_body(request, MoveIn)
     escalation_level_move(level=level, actor=request.user, direction=data.direction)
@@ -229,6 +232,6 @@ def delete_level(
 ) -> Status[None]:
     """Removes the level; the levels after it move up one. Its contact loses the workflow unless
     another role keeps it."""
-    workflow = workflow_to_change(request, slug)
+    workflow = workflow_changeable(request, slug)
     escalation_level_remove(level=_level(workflow, level_id), actor=request.user)
     return Status(204, None)

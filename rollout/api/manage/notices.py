@@ -22,15 +22,18 @@ from rollout.api.manage.answers import (
     IsoDateTime,
     ManageIn,
     ManagePatch,
-    Slug,
     object_id,
     read_body,
     request_body,
-    workflow_to_change,
-    workflow_to_read,
 )
 from rollout.api.manage.auth import PersonalTokenAuth
-from rollout.api.manage.common import ManageHttpRequest, idempotent
+from rollout.api.manage.common import (
+    ManageHttpRequest,
+    Slug,
+    idempotent,
+    workflow_changeable,
+    workflow_visible,
+)
 from rollout.models import ChangeNotice, NoticeAudience, NoticeKind, NoticeStatus, Workflow
 from rollout.selectors.notices import notice_get_for_workflow, notice_list_for_workflow
 from rollout.services.notices import notice_create, notice_schedule, notice_update
@@ -164,7 +167,7 @@ def _fresh(workflow: Workflow, notice: ChangeNotice) -> dict[str, Any]:
 )
 def list_notices(request: ManageHttpRequest, slug: Slug) -> list[dict[str, Any]]:
     """Every notice of the workflow: drafts and open ones first, newest publish time first."""
-    return [_out(n) for n in notice_list_for_workflow(workflow_to_read(request, slug))]
+    return [_out(n) for n in notice_list_for_workflow(workflow_visible(request, slug))]
 
 
 @router.post(
@@ -190,7 +193,7 @@ def create_notice(request: ManageHttpRequest, slug: Slug) -> HttpResponse:
     and 2999, the effective time after the publish time; `cohorts` of this workflow; an audience
     (a cohort, everyone, or the followers); a reminder only when acknowledgement is asked; the
     title on one line."""
-    workflow = workflow_to_change(request, slug)
+    workflow = workflow_changeable(request, slug)
     fields = read_body(request, NoticeIn).model_dump()
 
     def create() -> tuple[int, dict[str, Any]]:
@@ -217,7 +220,7 @@ def update_notice(
 
     Rules beyond the schema, answered with 400: as for a draft, and for a scheduled notice the
     scheduling rules."""
-    workflow = workflow_to_change(request, slug)
+    workflow = workflow_changeable(request, slug)
     notice = _notice(workflow, notice_id)
     notice = notice_update(
         notice=notice, actor=request.user, **read_body(request, NoticePatch).sent()
@@ -240,6 +243,6 @@ def schedule_notice(
 
     Rules beyond the schema, answered with 400: the publish time not past; the effective time
     after it; neither inside a blackout window; an urgent notice needs `urgent_reason`."""
-    workflow = workflow_to_change(request, slug)
+    workflow = workflow_changeable(request, slug)
     notice = notice_schedule(notice=_notice(workflow, notice_id), actor=request.user)
     return _fresh(workflow, notice)

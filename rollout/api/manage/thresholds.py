@@ -19,15 +19,18 @@ from rollout.api.manage.answers import (
     MAX_ID,
     ManageIn,
     ManagePatch,
-    Slug,
     object_id,
     read_body,
     request_body,
-    workflow_to_change,
-    workflow_to_read,
 )
 from rollout.api.manage.auth import PersonalTokenAuth
-from rollout.api.manage.common import ManageHttpRequest, idempotent
+from rollout.api.manage.common import (
+    ManageHttpRequest,
+    Slug,
+    idempotent,
+    workflow_changeable,
+    workflow_visible,
+)
 from rollout.models import (
     BreachAction,
     Comparator,
@@ -181,7 +184,7 @@ def _related(workflow: Workflow, fields: dict[str, Any]) -> dict[str, Any]:
 )
 def list_thresholds(request: ManageHttpRequest, slug: Slug) -> list[dict[str, Any]]:
     """Every threshold of the workflow, by metric."""
-    workflow = workflow_to_read(request, slug)
+    workflow = workflow_visible(request, slug)
     currency = currency_code()
     return [_out(t, currency) for t in threshold_list_for_workflow(workflow)]
 
@@ -209,7 +212,7 @@ def create_threshold(request: ManageHttpRequest, slug: Slug) -> HttpResponse:
     and costs not negative; a cost threshold is lte; the band edge beyond the limit on the
     failing side; `source` only for the input rates, of this workflow, and never per cohort;
     `outcome_metric` for impact only, of this workflow and not archived; `bad_output` not blank."""
-    workflow = workflow_to_change(request, slug)
+    workflow = workflow_changeable(request, slug)
     fields = _related(workflow, read_body(request, ThresholdIn).model_dump())
 
     def create() -> tuple[int, dict[str, Any]]:
@@ -234,7 +237,7 @@ def update_threshold(
 
     Rules beyond the schema, answered with 400: as for a new threshold, on the whole threshold
     after the change."""
-    workflow = workflow_to_change(request, slug)
+    workflow = workflow_changeable(request, slug)
     threshold = _threshold(workflow, threshold_id)
     sent = _related(workflow, read_body(request, ThresholdPatch).sent())
     fields = {name: sent.get(name, getattr(threshold, name)) for name in FIELDS}
@@ -256,6 +259,6 @@ def delete_threshold(
     request: ManageHttpRequest, slug: Slug, threshold_id: int = object_id("The threshold's id.")
 ) -> Status[None]:
     """Deletes the threshold (logged as after launch once the limited roll-out started)."""
-    workflow = workflow_to_change(request, slug)
+    workflow = workflow_changeable(request, slug)
     threshold_delete(threshold=_threshold(workflow, threshold_id), actor=request.user)
     return Status(204, None)

@@ -14,8 +14,7 @@ import pytest
 from django.test import Client
 
 from accounts.models import User
-from rollout.api.manage.answers import MSG_MAY_NOT_CHANGE, MSG_UNKNOWN_WORKFLOW
-from rollout.api.manage.common import MSG_READ_SCOPE
+from rollout.api.manage.common import MSG_NO_WORKFLOW, MSG_NOT_CHANGER, MSG_READ_SCOPE
 from rollout.models import ActivityEntry, Workflow
 from rollout.services.escalation_path import escalation_level_add
 from tests.factories import UserFactory
@@ -81,7 +80,7 @@ def _check(operation_id: str, role: str, scope: str, people: dict[str, Any]) -> 
             assert ActivityEntry.objects.count() == entries
         return
     assert response.status_code == expected
-    message = MSG_MAY_NOT_CHANGE if expected == 403 else MSG_UNKNOWN_WORKFLOW
+    message = MSG_NOT_CHANGER if expected == 403 else MSG_NO_WORKFLOW
     assert response.json() == {"detail": message}
     assert ActivityEntry.objects.count() == entries
 
@@ -143,7 +142,7 @@ def test_an_unknown_slug_is_404_like_a_hidden_one(
         "/api/v1/workflows/no-such-workflow/cohorts", headers=token_headers(ops_leader)
     )
     assert response.status_code == 404
-    assert response.json() == {"detail": MSG_UNKNOWN_WORKFLOW}
+    assert response.json() == {"detail": MSG_NO_WORKFLOW}
 
 
 def test_an_escalation_contact_reads_but_does_not_write(
