@@ -8,7 +8,6 @@ an account, which a token never does.
 """
 
 from datetime import datetime
-from typing import Literal
 
 from django.http import HttpResponse
 from ninja import Query, Router, Schema, Status
@@ -38,7 +37,13 @@ from rollout.selectors.cohorts import (
     cohort_list_for_workflow,
     cohort_member_list,
 )
-from rollout.services.cohort_csv import MAX_ROWS, Row, cohort_emails_add, cohort_emails_remove
+from rollout.services.cohort_csv import (
+    MAX_ROWS,
+    Fate,
+    Row,
+    cohort_emails_add,
+    cohort_emails_remove,
+)
 from rollout.services.cohorts import cohort_create, cohort_delete, cohort_update
 
 router = Router(auth=PersonalTokenAuth(), tags=["Management"])
@@ -46,9 +51,6 @@ router = Router(auth=PersonalTokenAuth(), tags=["Management"])
 MSG_UNKNOWN_COHORT = "This workflow has no cohort with this id."
 MAX_PAGE = 500
 
-FateValue = Literal[
-    "added", "member", "unknown", "deactivated", "malformed", "duplicate", "removed", "not_member"
-]
 # What each fate means, as the person reading the answer needs it.
 FATE_MESSAGES: dict[str, str] = {
     "added": "Added.",
@@ -122,7 +124,7 @@ class EmailsIn(BaseModel):
 class FateOut(Schema):
     index: int = Field(description="The address's position in `emails`, from 0.")
     email: str = Field(description="The address as sent.")
-    fate: FateValue
+    fate: Fate
     message: str
 
 
