@@ -16,10 +16,15 @@ from django.test import Client
 from accounts.models import User
 from rollout.api.manage.common import MSG_NO_WORKFLOW, MSG_NOT_CHANGER, MSG_READ_SCOPE
 from rollout.models import ActivityEntry, Workflow
+from rollout.services.cohorts import cohort_create, cohort_members_add
+from rollout.services.data_sources import data_source_create
 from rollout.services.escalation_path import escalation_level_add
+from rollout.services.notices import notice_create
+from rollout.services.thresholds import threshold_create
 from tests.factories import UserFactory
 from tests.rollout.api.manage.area_fixtures import (
     AREA_OPERATIONS,
+    Parts,
     make_other_owner,
     make_parts,
     token_headers,
@@ -33,6 +38,8 @@ ROLES: dict[str, Callable[[dict[str, User]], User]] = {
     "member": lambda people: people["member"],
     "other_owner": lambda people: people["other_owner"],
 }
+# Authentication (the token, its person, their roles) and the workflow's permissions come first.
+MAX_LIST_QUERIES = 9
 # What each role gets: reads, writes.
 EXPECTED = {
     "ops": ("ok", "ok"),
@@ -180,3 +187,62 @@ def test_the_table_lists_every_area_operation_as_the_schema_does(client: Client)
         name: (operation.method, "/api/v1/workflows/{slug}" + operation.path)
         for name, operation in AREA_OPERATIONS.items()
     }
+
+
+def _grow(parts: Parts, ops_leader: User, workflow_owner: User) -> None:
+    """Ten more of each part, so a query per row would show."""
+    workflow = parts.workflow
+    for n in range(10):
+        data_source_create(workflow=workflow, actor=ops_leader, name=f"Source {n}", kind="live")
+        cohort = cohort_create(workflow=workflow, name=f"Cohort {n}", actor=ops_leader)
+        cohort_members_add(
+            cohort=parts.cohort, users=[UserFactory(email=f"m{n}@example.com")], actor=ops_leader
+        )
+        notice_create(
+            workflow=workflow,
+            actor=workflow_owner,
+            cohorts=[cohort, parts.cohort],
+            kind="other",
+            title=f"Notice {n}",
+            body="Body.",
+            publish_at=parts.notice.publish_at,
+            effective_at=parts.notice.effective_at,
+        )
+        threshold_create(
+            workflow=workflow,
+            actor=ops_leader,
+            metric="daily_cost",
+            comparator="lte",
+            limit=100 + n,
+            marginal_limit=None,
+            window_days=7,
+            min_sample=1,
+            scope="workflow",
+            bad_output="Spend runs away.",
+            action="alert",
+        )
+    for n in range(7):
+        escalation_level_add(
+            workflow=workflow,
+            actor=ops_leader,
+            contact=UserFactory(email=f"c{n}@example.com"),
+            channel="email",
+            response_target_minutes=10,
+        )
+
+
+@pytest.mark.parametrize("operation_id", READS)
+def test_lists_take_a_bounded_number_of_queries(
+    operation_id: str,
+    workflow: Workflow,
+    ops_leader: User,
+    workflow_owner: User,
+    django_assert_max_num_queries,
+) -> None:
+    parts = make_parts(workflow, ops_leader, workflow_owner)
+    _grow(parts, ops_leader, workflow_owner)
+    headers = token_headers(workflow_owner)
+    with django_assert_max_num_queries(MAX_LIST_QUERIES):
+        response = AREA_OPERATIONS[operation_id].call(Client(), parts, headers)
+    assert response.status_code == 200
+    assert len(response.content) > 200
