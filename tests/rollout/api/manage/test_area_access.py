@@ -8,13 +8,20 @@ nothing (the activity log is the witness: every write logs).
 """
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from django.test import Client
 
 from accounts.models import User
-from rollout.api.manage.common import MSG_NO_WORKFLOW, MSG_NOT_CHANGER, MSG_READ_SCOPE
+from rollout.api.manage.common import (
+    MSG_KEY_OTHER_BODY,
+    MSG_NO_WORKFLOW,
+    MSG_NOT_CHANGER,
+    MSG_READ_SCOPE,
+    REPLAYED_HEADER,
+)
 from rollout.models import ActivityEntry, Workflow
 from rollout.services.cohorts import cohort_create, cohort_members_add
 from rollout.services.data_sources import data_source_create
@@ -24,6 +31,7 @@ from rollout.services.thresholds import threshold_create
 from tests.factories import UserFactory
 from tests.rollout.api.manage.area_fixtures import (
     AREA_OPERATIONS,
+    THRESHOLD,
     Parts,
     make_other_owner,
     make_parts,
@@ -246,3 +254,35 @@ def test_lists_take_a_bounded_number_of_queries(
         response = AREA_OPERATIONS[operation_id].call(Client(), parts, headers)
     assert response.status_code == 200
     assert len(response.content) > 200
+
+
+# Another body for each create that takes an Idempotency-Key.
+OTHER_BODIES = {
+    "manage_data_sources_create": {"name": "ERP", "kind": "live"},
+    "manage_cohorts_create": {"name": "Tier 3"},
+    "manage_cohort_members_add": {"emails": ["ops@example.com"]},
+    "manage_thresholds_create": THRESHOLD | {"limit": 0.1},
+    "manage_escalation_levels_create": {
+        "contact": "ops@example.com",
+        "channel": "in_app",
+        "response_target_minutes": 60,
+    },
+    "manage_notices_create": AREA_OPERATIONS["manage_notices_create"].body | {"title": "Other"},
+}
+
+
+@pytest.mark.parametrize("operation_id", list(OTHER_BODIES))
+def test_creates_are_idempotent_with_a_key(operation_id: str, people: dict[str, Any]) -> None:
+    operation = AREA_OPERATIONS[operation_id]
+    parts = people["parts"]
+    headers = token_headers(people["owner"]) | {"Idempotency-Key": f"{operation_id}-1"}
+    first = operation.call(Client(), parts, headers)
+    entries = ActivityEntry.objects.count()
+    again = operation.call(Client(), parts, headers)
+    assert (first.status_code, again.status_code) == (operation.ok, operation.ok)
+    assert again.json() == first.json()
+    assert again[REPLAYED_HEADER] == "true"
+    assert ActivityEntry.objects.count() == entries  # nothing made twice
+    other = replace(operation, body=OTHER_BODIES[operation_id]).call(Client(), parts, headers)
+    assert (other.status_code, other.json()) == (422, {"detail": MSG_KEY_OTHER_BODY})
+    assert ActivityEntry.objects.count() == entries
