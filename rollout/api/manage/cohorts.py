@@ -8,6 +8,7 @@ an account, which a token never does.
 """
 
 from datetime import datetime
+from typing import Literal
 
 from django.http import HttpResponse
 from ninja import Query, Router, Schema, Status
@@ -31,7 +32,7 @@ from rollout.api.manage.common import (
     workflow_changeable,
     workflow_visible,
 )
-from rollout.models import Cohort, Workflow
+from rollout.models import Cohort, EnrolmentPhase, Workflow
 from rollout.selectors.cohorts import (
     cohort_get_for_workflow,
     cohort_list_for_workflow,
@@ -44,9 +45,17 @@ from rollout.services.cohort_csv import (
     cohort_emails_add,
     cohort_emails_remove,
 )
-from rollout.services.cohorts import cohort_create, cohort_delete, cohort_update
+from rollout.services.cohorts import (
+    cohort_create,
+    cohort_delete,
+    cohort_enrol,
+    cohort_unenrol,
+    cohort_update,
+)
 
 router = Router(auth=PersonalTokenAuth(), tags=["Management"])
+
+EnrolmentValue = Literal[tuple(EnrolmentPhase.values)]
 
 MSG_UNKNOWN_COHORT = "This workflow has no cohort with this id."
 MAX_PAGE = 500
@@ -90,6 +99,20 @@ class CohortPatch(ManagePatch):
     description: str = Field(default=None, max_length=2000)
 
     _name = field_validator("name")(one_line)
+
+
+class EnrolmentIn(ManageIn):
+    """Who of the cohort gets live output, from which phase."""
+
+    phase: EnrolmentValue = Field(description="limited or broad: the phase it joins at.")
+    percentage: int = Field(ge=1, le=100, description="Share of its members who get it (1–100).")
+    holdout_percentage: int | None = Field(
+        default=None,
+        ge=0,
+        le=50,
+        description="Share of those kept on the old process for comparison, 0–50 (default: "
+        "unchanged).",
+    )
 
 
 class MemberOut(Schema):
@@ -251,6 +274,46 @@ def delete_cohort(
     workflow = workflow_changeable(request, slug)
     cohort_delete(cohort=_cohort(workflow, cohort_id), actor=request.user)
     return Status(204, None)
+
+
+@router.put(
+    "/workflows/{slug}/cohorts/{cohort_id}/enrolment",
+    response={200: CohortOut, 400: ValidationErrorOut, 403: ErrorOut, 404: ErrorOut},
+    summary="Enrol a cohort, or change its enrolment",
+    operation_id="manage_cohorts_enrol",
+    url_name="manage_cohorts_enrol",
+    openapi_extra=request_body(EnrolmentIn),
+)
+def enrol_cohort(
+    request: ManageHttpRequest, slug: Slug, cohort_id: int = object_id("The cohort's id.")
+) -> Cohort:
+    """Enrols the cohort at the limited or broad phase for a share of its members, or changes
+    its enrolment; lowering the share of a live cohort is noted in the log.
+
+    Rules beyond the schema, answered with 400: a change must change something."""
+    workflow = workflow_changeable(request, slug)
+    cohort = _cohort(workflow, cohort_id)
+    data = read_body(request, EnrolmentIn)
+    cohort_enrol(cohort=cohort, actor=request.user, **data.model_dump())
+    return _counted(workflow, cohort.pk)
+
+
+@router.delete(
+    "/workflows/{slug}/cohorts/{cohort_id}/enrolment",
+    response={200: CohortOut, 400: ValidationErrorOut, 403: ErrorOut, 404: ErrorOut},
+    summary="Unenrol a cohort",
+    operation_id="manage_cohorts_unenrol",
+    url_name="manage_cohorts_unenrol",
+)
+def unenrol_cohort(
+    request: ManageHttpRequest, slug: Slug, cohort_id: int = object_id("The cohort's id.")
+) -> Cohort:
+    """Takes the cohort out of the roll-out; its members stay members.
+
+    Rules beyond the schema, answered with 400: the cohort must be enrolled."""
+    workflow = workflow_changeable(request, slug)
+    cohort_unenrol(cohort=_cohort(workflow, cohort_id), actor=request.user)
+    return _counted(workflow, cohort_id)
 
 
 @router.get(

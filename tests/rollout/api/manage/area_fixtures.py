@@ -20,7 +20,7 @@ from rollout.models import (
     Threshold,
     Workflow,
 )
-from rollout.services.cohorts import cohort_create, cohort_members_add
+from rollout.services.cohorts import cohort_create, cohort_enrol, cohort_members_add
 from rollout.services.data_sources import data_source_create
 from rollout.services.escalation_path import escalation_level_add
 from rollout.services.notices import notice_create
@@ -64,6 +64,7 @@ def make_parts(workflow: Workflow, ops_leader: User, owner: User) -> Parts:
     cohort = cohort_create(workflow=workflow, name="Tier 1", actor=ops_leader)
     member = UserFactory(email="mia.member@example.com", display_name="Mia Member")
     cohort_members_add(cohort=cohort, users=[member], actor=ops_leader)
+    cohort_enrol(cohort=cohort, phase="broad", percentage=100, actor=ops_leader)
     threshold = threshold_create(
         workflow=workflow,
         actor=ops_leader,
@@ -179,6 +180,10 @@ AREA_OPERATIONS = {
         "PATCH", "/cohorts/{cohort_id}", {"description": "EMEA"}, 200
     ),
     "manage_cohorts_delete": Operation("DELETE", "/cohorts/{cohort_id}", None, 204),
+    "manage_cohorts_enrol": Operation(
+        "PUT", "/cohorts/{cohort_id}/enrolment", {"phase": "limited", "percentage": 50}, 200
+    ),
+    "manage_cohorts_unenrol": Operation("DELETE", "/cohorts/{cohort_id}/enrolment", None, 200),
     "manage_cohort_members_list": Operation("GET", "/cohorts/{cohort_id}/members", None, 200),
     "manage_cohort_members_add": Operation(
         "POST", "/cohorts/{cohort_id}/members", {"emails": ["exec@example.com"]}, 200

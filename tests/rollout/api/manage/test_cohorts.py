@@ -9,7 +9,13 @@ from rollout.api.errors import MSG_INVALID_INPUT
 from rollout.api.manage.cohorts import FATE_MESSAGES, MSG_UNKNOWN_COHORT
 from rollout.api.manage.common import REPLAYED_HEADER
 from rollout.models import ActivityEntry, Cohort, CohortMember, Workflow
-from rollout.services.cohorts import MSG_DELETE_LIVE, MSG_NAME_TAKEN, cohort_enrol
+from rollout.services.cohorts import (
+    MSG_DELETE_LIVE,
+    MSG_ENROL_UNCHANGED,
+    MSG_NAME_TAKEN,
+    MSG_NOT_ENROLLED,
+    cohort_enrol,
+)
 from tests.factories import UserFactory
 from tests.rollout.api.manage.area_fixtures import BASE, Parts, make_parts, send, token_headers
 from tests.rollout.promotion_fixtures import make_plan
@@ -209,3 +215,31 @@ def test_members_bad_lists_are_refused(
         assert response.json() == {"detail": MSG_INVALID_INPUT, "errors": errors}
     assert ActivityEntry.objects.count() == entries
     assert list(parts.cohort.members.all()) == [parts.member]
+
+
+def test_enrol_and_unenrol(owner: dict[str, str], parts: Parts) -> None:
+    url = f"{URL}/{parts.cohort.pk}/enrolment"
+    enrolled = send(
+        "PUT", url, owner, {"phase": "limited", "percentage": 40, "holdout_percentage": 10}
+    )
+    assert enrolled.status_code == 200
+    body = enrolled.json()
+    assert (body["enrolled_phase"], body["percentage"], body["holdout_percentage"]) == (
+        "limited",
+        40,
+        10,
+    )
+    entry = ActivityEntry.objects.latest("pk")
+    assert (entry.verb, entry.note) == ("enrolled", "via token CI bot")
+    same = send("PUT", url, owner, {"phase": "limited", "percentage": 40})
+    assert (same.status_code, same.json()) == (
+        400,
+        {"detail": MSG_ENROL_UNCHANGED.format(name="Tier 1")},
+    )
+    bad = send("PUT", url, owner, {"phase": "shadow", "percentage": 101})
+    assert [e["field"] for e in bad.json()["errors"]] == ["phase", "percentage"]
+    unenrolled = send("DELETE", url, owner)
+    assert unenrolled.status_code == 200
+    assert unenrolled.json()["enrolled_phase"] == ""
+    again = send("DELETE", url, owner)
+    assert again.json() == {"detail": MSG_NOT_ENROLLED.format(name="Tier 1")}
