@@ -3,6 +3,7 @@ from django.urls import path
 from rollout.views.activity import workflow_activity
 from rollout.views.ai_config import workflow_configuration
 from rollout.views.api_tokens import workflow_token_revoke, workflow_tokens
+from rollout.views.approval_links import approval_link
 from rollout.views.blackouts import (
     blackout_delete,
     blackout_list,
@@ -199,6 +200,7 @@ urlpatterns = [
     path("calendar/feed/", calendar_feed_token, name="calendar_feed_token"),
     path("calendar/feed/<slug:token>.ics", calendar_feed, name="calendar_feed"),
     path("approvals/", approval_list, name="approval_list"),
+    path("approve/<str:token>/", approval_link, name="approval_link"),
     path("blackouts/", blackout_list, name="blackout_list"),
     # Executive evidence and the org-wide activity log (read only)
     path("evidence/", evidence_timeline, name="evidence_timeline"),

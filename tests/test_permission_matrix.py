@@ -15,8 +15,11 @@ from django.utils import timezone
 
 from accounts.models import User
 from rollout.models import ApiToken, AutonomyRequest, Notification, Workflow
+from rollout.selectors.approval_links import approval_link_path, promotion_subject
 from rollout.services.personal_tokens import personal_token_create
+from rollout.services.promotions import promotion_request
 from tests.factories import UserFactory, executive_user, make_workflow, ops_leader_user
+from tests.rollout.promotion_fixtures import make_plan, make_shadow_ready
 
 ROLES = ("anonymous", "ops_leader", "executive", "owner", "unrelated")
 LOGIN = "login"  # expectation: redirected to the sign-in page
@@ -93,6 +96,14 @@ def _token_fields(w: "World") -> dict:
         "token-scope": "read",
         "token-expires_on": (timezone.localdate() + timedelta(days=30)).isoformat(),
     }
+
+
+def _an_approval_link(w: "World") -> dict:
+    """A promotion the owner requested, its gate passing, and the ops leader's link to it."""
+    make_plan(w.workflow, current="audit")
+    make_shadow_ready(w.workflow, w.ops_leader)
+    request = promotion_request(workflow=w.workflow, actor=w.owner)
+    return {"token": approval_link_path(promotion_subject(request), w.ops_leader).split("/")[2]}
 
 
 def _a_threshold(w: "World") -> int:
@@ -651,6 +662,12 @@ MATRIX: dict[str, Entry] = {
         kwargs=lambda w: {"slug": w.workflow.slug, "blackout_id": 999999},
     ),
     "approval_list": Entry(signed_in(403, ops_leader=200)),
+    # An approval email's signed link, made here for the ops leader: only they may use it; anyone
+    # else signed in is told it is someone else's (tests/rollout/views/test_approval_links.py).
+    "approval_link": Entry(signed_in(403, ops_leader=200), kwargs=_an_approval_link),
+    "approval_link[approve]": Entry(
+        signed_in(403, ops_leader=302), method="post", kwargs=_an_approval_link
+    ),
     "blackout_list": Entry(signed_in(200)),
     "blackout_delete": Entry(
         signed_in(403, ops_leader=404), method="post", kwargs=lambda w: {"blackout_id": 999999}

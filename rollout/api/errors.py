@@ -24,6 +24,7 @@ MSG_MALFORMED = "The request is malformed."
 MSG_NUL = "The path or query contains a NUL character (%00), which no field accepts."
 MSG_FORBIDDEN = "This API token may not do this."
 MSG_NOT_FOUND = "Not found."
+MSG_NOT_NULL = "This field cannot be null (in a change, leave it out to keep its value)."
 MSG_UNKNOWN_PATH = "No API operation has this path. The operations are listed at /api/v1/docs."
 MSG_METHOD_NOT_ALLOWED = "This method is not allowed here; see the Allow header."
 MSG_RATE_LIMITED = "Too many requests with this API token. Retry after the Retry-After seconds."
@@ -69,7 +70,8 @@ def _error_item(error: dict[str, Any]) -> dict[str, Any]:
     if indexes:
         item["index"] = indexes[0]
     item["field"] = ".".join(str(part) for part in path if not isinstance(part, int))
-    item["message"] = error.get("msg", "Invalid value.")
+    # pydantic prefixes the messages of custom validators with "Value error, ".
+    item["message"] = error.get("msg", "Invalid value.").removeprefix("Value error, ")
     return item
 
 

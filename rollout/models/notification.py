@@ -18,6 +18,9 @@ class Notification(models.Model):
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True, max_length=4000)
     url = models.CharField(max_length=300, blank=True)
+    # A link for the email only, never shown in the app: an approval request's signed link for
+    # this recipient (rollout.selectors.approval_links). Site-relative, like `url`.
+    email_link = models.CharField(max_length=500, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
     # The kind of email it goes out as, decided when it is made (the person wanted it then);

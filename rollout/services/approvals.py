@@ -17,6 +17,7 @@ from accounts.roles import OPS_LEADERS, is_ops_leader
 from core.acting import refuse_via_token
 from core.errors import ApplicationError
 from rollout.models import Workflow
+from rollout.selectors.approval_links import ApprovalSubject, approval_link_path
 from rollout.services.notifications import notification_send
 
 
@@ -37,8 +38,14 @@ def approval_request_send(
     body: str,
     url: str,
     exclude: Iterable[int] = (),
+    subject: ApprovalSubject | None = None,
 ) -> int:
-    """Ask every ops leader who may approve (see `approvers_for`). Returns how many were asked."""
+    """Ask every ops leader who may approve (see `approvers_for`). Returns how many were asked.
+
+    With `subject` (a promotion request or an urgent notice), each approver's email also carries
+    a signed link to decide it, made for them alone (rollout.selectors.approval_links). Only the
+    email: the in-app notification links to the request's page, and nothing sent to a channel
+    (a webhook, Slack, Teams) ever carries one."""
     approvers = approvers_for(requester=requester, exclude=exclude)
     for approver in approvers:
         notification_send(
@@ -48,6 +55,7 @@ def approval_request_send(
             body=body,
             url=url,
             email=EmailCategory.APPROVALS,
+            email_link=approval_link_path(subject, approver) if subject else "",
         )
     return len(approvers)
 

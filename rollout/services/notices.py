@@ -37,6 +37,7 @@ from rollout.models import (
     Workflow,
 )
 from rollout.permissions import can_change_workflow
+from rollout.selectors.approval_links import notice_subject
 from rollout.selectors.blackouts import blackout_covering
 from rollout.selectors.notices import notice_audience_user_ids, notice_is_short
 from rollout.services.activity import activity_record, field_changes, snapshot
@@ -213,6 +214,7 @@ def _ask_approval(notice: ChangeNotice, actor: User | None) -> None:
         title=f"Urgent notice to approve: {notice.title}"[:200],
         body=notice.urgent_reason,
         url=_notice_url(notice),
+        subject=notice_subject(notice),
     )
 
 

@@ -18,6 +18,7 @@ from core.db import retry_on_lost_connection
 from core.mail import FanOutEmail, email_subject, failure_reason, smtp_refused_for_good
 from core.text import one_line
 from core.wake import wake
+from rollout.lib.approval_links import MAX_AGE as APPROVAL_LINK_MAX_AGE
 from rollout.models import Feedback, FeedbackVote, Notification, Workflow
 
 logger = logging.getLogger(__name__)
@@ -34,10 +35,13 @@ def notification_send(
     url: str = "",
     email: EmailCategory | None = None,
     asked_for_email: bool = False,
+    email_link: str = "",
 ) -> Notification:
     """Store an in-app notification and, after commit, email it as `email` (its category) if
     the person wants that category, or `asked_for_email` on this one case ("email me" on a
-    feedback). None: in the app only. The only place that enqueues a notification email."""
+    feedback). None: in the app only. The only place that enqueues a notification email.
+    `email_link` (site-relative) is for the email alone: a signed approval link for this
+    recipient, put above `url` in the email and never shown in the app."""
     wanted = email is not None and (recipient.wants_email(email) or asked_for_email)
     notification = Notification(
         recipient=recipient,
@@ -45,6 +49,7 @@ def notification_send(
         title=one_line(title)[:200],
         body=body[:4000],
         url=url,
+        email_link=email_link if wanted else "",
         email_category=email if wanted else "",
     )
     notification.full_clean()
@@ -157,9 +162,23 @@ def _send(notification: Notification) -> bool:
     return True
 
 
+MSG_EMAIL_DECIDE = (
+    "Decide on it from this link, made for you alone: sign in, and nothing is decided until you "
+    f"press a button on its page. It works for {APPROVAL_LINK_MAX_AGE // timedelta(hours=1)} hours."
+)
+MSG_EMAIL_PAGE = "Or open its page:"
+
+
 def _email_body(notification: Notification, link: str) -> str:
-    """The workflow first (the subject does not name it), then the text and the link."""
+    """The workflow first (the subject does not name it), then the text and the link; an
+    approval request's signed link before the plain one."""
     head = f"{notification.workflow.name}\n\n" if notification.workflow_id else ""
+    if notification.email_link:
+        decide = f"{settings.SITE_URL}{notification.email_link}"
+        return (
+            f"{head}{notification.body}\n\n{MSG_EMAIL_DECIDE}\n{decide}\n\n"
+            f"{MSG_EMAIL_PAGE}\n{link}\n"
+        )
     return f"{head}{notification.body}\n\n{link}\n"
 
 

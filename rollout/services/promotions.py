@@ -32,6 +32,7 @@ from rollout.models import (
     Workflow,
 )
 from rollout.permissions import can_change_workflow
+from rollout.selectors.approval_links import promotion_subject
 from rollout.selectors.blackouts import (
     BLOCKED_PROMOTION,
     blackout_block_message,
@@ -215,6 +216,7 @@ def promotion_request(
         + (f"\n\n{request.note}" if request.note else "")
         + (f"\n\nScheduled for {format_instant(scheduled_for)}." if scheduled_for else ""),
         url=_request_url(workflow),
+        subject=promotion_subject(request),
     )
     return request
 

@@ -72,14 +72,19 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+def _has_lone_surrogate(value: str) -> bool:
+    # JSON may escape one ("\ud800"); UTF-8, so PostgreSQL, cannot store it.
+    return any(0xD800 <= ord(c) <= 0xDFFF for c in value)
+
+
 def _one_line(value: str) -> str:
-    if has_line_breaks_or_controls(value):
+    if has_line_breaks_or_controls(value) or _has_lone_surrogate(value):
         raise ValueError(MSG_ONE_LINE)
     return value.strip()
 
 
 def _text(value: str) -> str:
-    if has_control_characters(value):
+    if has_control_characters(value) or _has_lone_surrogate(value):
         raise ValueError(MSG_CONTROL)
     return value
 

@@ -7,16 +7,16 @@ they see but may not change is 403; a read token never writes (403).
 """
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal, get_args
 
 from django.http import HttpResponse
 from ninja import Header, Router
 from ninja.errors import HttpError
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from accounts.selectors import user_find_by_email
 from core.errors import ApplicationError
-from rollout.api.errors import ErrorOut
+from rollout.api.errors import MSG_NOT_NULL, ErrorOut
 from rollout.api.manage.auth import PersonalTokenAuth
 from rollout.api.manage.common import (
     MAX_KEY_LENGTH,
@@ -93,34 +93,49 @@ class WorkflowIn(Body):
     )
 
 
-class WorkflowPatch(Body):
+class Patch(Body):
+    """A partial change: the fields sent are changed, the others kept. Its fields default to None
+    without allowing it: null is refused, except where the type says `| None` (it clears)."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _null(cls, value: Any, info: ValidationInfo) -> Any:
+        annotation = cls.model_fields[info.field_name or ""].annotation
+        if value is None and type(None) not in get_args(annotation):
+            raise ValueError(MSG_NOT_NULL)
+        return value
+
+    def sent(self) -> dict[str, Any]:
+        """The fields the client sent, with their values."""
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+class WorkflowPatch(Patch):
     """The fields to change; the others keep their values. Slug and owner are not changed here."""
 
-    name: OneLine | None = Field(default=None, min_length=1, max_length=120)
-    business_action: OneLine | None = Field(default=None, min_length=1, max_length=200)
-    summary: Text | None = Field(default=None, max_length=2000)
-    model_provider: OneLine | None = Field(default=None, max_length=80)
-    model_name: OneLine | None = Field(default=None, max_length=120)
-    model_version: OneLine | None = Field(default=None, max_length=80)
-    prompt_version: OneLine | None = Field(default=None, max_length=80)
+    name: OneLine = Field(default=None, min_length=1, max_length=120)
+    business_action: OneLine = Field(default=None, min_length=1, max_length=200)
+    summary: Text = Field(default=None, max_length=2000)
+    model_provider: OneLine = Field(default=None, max_length=80)
+    model_name: OneLine = Field(default=None, max_length=120)
+    model_version: OneLine = Field(default=None, max_length=80)
+    prompt_version: OneLine = Field(default=None, max_length=80)
 
 
-class PlanSettingsPatch(Body):
+class PlanSettingsPatch(Patch):
     """The plan settings to change (as on the plan page); the others keep their values.
-    `review_cadence_days` and `next_review_due` are cleared with null."""
+    `review_cadence_days` and `next_review_due` are cleared with null; other fields refuse it."""
 
-    lead_time_days: int | None = Field(default=None, ge=0, le=90)
-    required_approvals: int | None = Field(
-        default=None, ge=1, le=5, description="Ops leaders only."
-    )
+    lead_time_days: int = Field(default=None, ge=0, le=90)
+    required_approvals: int = Field(default=None, ge=1, le=5, description="Ops leaders only.")
     review_cadence_days: int | None = Field(default=None, ge=7, le=366)
     next_review_due: IsoDate | None = None
-    fallback_mode: FallbackValue | None = None
-    briefing_required_from: BriefingValue | None = None
-    briefing_grace_days: int | None = Field(default=None, ge=0, le=60)
-    briefing_coverage_target: int | None = Field(default=None, ge=1, le=100)
-    pause_on_unannounced_change: bool | None = None
-    drift_opens_escalation: bool | None = None
+    fallback_mode: FallbackValue = None
+    briefing_required_from: BriefingValue = None
+    briefing_grace_days: int = Field(default=None, ge=0, le=60)
+    briefing_coverage_target: int = Field(default=None, ge=1, le=100)
+    pause_on_unannounced_change: bool = None
+    drift_opens_escalation: bool = None
 
 
 class PlanIn(Body):
@@ -129,14 +144,14 @@ class PlanIn(Body):
     start_date: IsoDate
 
 
-class PhasePatch(Body):
+class PhasePatch(Patch):
     """The phase's fields to change (as on the plan page); the others keep their values.
-    `planned_end` is cleared with null (steady state only)."""
+    `planned_end` is cleared with null (steady state only); other fields refuse it."""
 
-    planned_start: IsoDate | None = None
+    planned_start: IsoDate = None
     planned_end: IsoDate | None = None
-    min_duration_days: int | None = Field(default=None, ge=0, le=365)
-    exit_criteria: Text | None = Field(default=None, max_length=4000)
+    min_duration_days: int = Field(default=None, ge=0, le=365)
+    exit_criteria: Text = Field(default=None, max_length=4000)
 
 
 # --- Answers ---
@@ -311,7 +326,7 @@ def workflows_update(request: ManageHttpRequest, slug: Slug, payload: WorkflowPa
 
     Rules beyond the schema, answered with 400: the result is a valid workflow."""
     workflow = workflow_changeable(request, slug, members=True)
-    fields = payload.model_dump(exclude_none=True)
+    fields = payload.sent()
     if fields:
         workflow = workflow_update(workflow=workflow, actor=request.user, **fields)
     return _workflow_out(request, workflow)
@@ -367,11 +382,7 @@ def plan_update(request: ManageHttpRequest, slug: Slug, payload: PlanSettingsPat
 
     Rules beyond the schema, answered with 400: an owner leaves `required_approvals` as it is."""
     workflow = workflow_changeable(request, slug)
-    given = payload.model_dump(exclude_unset=True)
-    clearable = {"review_cadence_days", "next_review_due"}
-    changes = {
-        name: value for name, value in given.items() if value is not None or name in clearable
-    }
+    changes = payload.sent()
     current = {
         name: getattr(workflow, name)
         for name in (
@@ -418,16 +429,14 @@ def phases_update(
     phase = phase_get(workflow, kind)
     if phase is None:
         raise HttpError(404, MSG_NO_PLAN)
-    given = payload.model_dump(exclude_unset=True)
+    given = payload.sent()
     values = {
         "planned_start": phase.planned_start,
         "planned_end": phase.planned_end,
         "min_duration_days": phase.min_duration_days,
         "exit_criteria": phase.exit_criteria,
     }
-    values.update(
-        {name: value for name, value in given.items() if value is not None or name == "planned_end"}
-    )
+    values.update(given)
     if given:
         phase = phase_update(phase=phase, actor=request.user, **values)
     return _phase_out(phase)

@@ -1,5 +1,6 @@
 """The workflows, plan and phases operations: the pages' services and rules, as JSON."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -7,6 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
+from rollout.api.errors import MSG_NOT_NULL
 from rollout.api.manage.common import MSG_NO_WORKFLOW, MSG_NOT_CHANGER
 from rollout.models import ActivityEntry, Phase, Workflow
 from rollout.services.phases import MSG_PLAN_EXISTS, plan_create_default
@@ -374,3 +376,41 @@ def test_a_phase_of_a_workflow_without_a_plan(
         headers=owner_token.headers,
     )
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("", '{"name": null}', "name"),
+        ("/plan", '{"lead_time_days": null}', "lead_time_days"),
+        ("/phases/audit", '{"planned_start": null}', "planned_start"),
+    ],
+)
+def test_null_is_refused_where_it_clears_nothing(
+    api_client: Client,
+    workflow: Workflow,
+    owner_token: IssuedPersonalToken,
+    ops_leader: User,
+    path: str,
+    body: str,
+    field: str,
+) -> None:
+    plan_create_default(
+        workflow=workflow, start_date=timezone.localdate() + timedelta(days=30), actor=ops_leader
+    )
+    response = api_client.patch(
+        f"{URL}/{workflow.slug}{path}", body, content_type=JSON, headers=owner_token.headers
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"field": field, "message": MSG_NOT_NULL}]
+
+
+def test_a_lone_surrogate_is_refused_before_the_database(
+    api_client: Client, ops_token: IssuedPersonalToken, workflow_owner: User
+) -> None:
+    """JSON may escape one; PostgreSQL cannot store it (SQLite would)."""
+    body = json.dumps(_new(summary="broken \ud800 text"))
+    response = api_client.post(URL, body, content_type=JSON, headers=ops_token.headers)
+    assert response.status_code == 400
+    assert [e["field"] for e in response.json()["errors"]] == ["summary"]
+    assert not Workflow.objects.filter(slug="invoice-triage").exists()

@@ -9,7 +9,7 @@ import core.text
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("rollout", "0026_api_token_rotation"),
+        ("rollout", "0027_notification_email_link"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
