@@ -20,6 +20,7 @@ from pydantic import BaseModel, BeforeValidator, Field, field_validator
 
 from core.text import MSG_ONE_LINE, has_line_breaks_or_controls
 from rollout.api.checks import error_message, validate_body
+from rollout.api.errors import MSG_NOT_NULL
 from rollout.api.manage.common import IDEMPOTENCY_HEADER, MAX_KEY_LENGTH, Body
 
 MAX_ID = 2**62  # well inside a 64-bit column: a larger id never reaches the database
@@ -28,7 +29,6 @@ MSG_OBJECT = "Send one JSON object with the fields of the schema."
 MSG_UNKNOWN_FIELD = "Unknown field: {field}."
 MSG_CONTROL = "Control characters (such as NUL) and lone surrogates are not allowed here."
 MSG_ISO = "Give a time as ISO 8601 text with its time zone, e.g. 2027-01-04T09:00:00+01:00."
-MSG_NOT_NULL = "This field cannot be null (in a change, leave it out to keep its value)."
 
 
 def object_id(description: str) -> Any:
