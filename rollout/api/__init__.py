@@ -16,6 +16,11 @@ from rollout.api.auth import ApiTokenAuth
 from rollout.api.base import RolloutAPI
 from rollout.api.errors import MSG_INVALID_INPUT
 from rollout.api.limits import MAX_BODY_BYTES
+from rollout.api.manage import cohorts as manage_cohorts
+from rollout.api.manage import data_sources as manage_data_sources
+from rollout.api.manage import escalation_path as manage_escalation_path
+from rollout.api.manage import notices as manage_notices
+from rollout.api.manage import thresholds as manage_thresholds
 from rollout.api.manage import webhooks as manage_webhooks
 from rollout.api.manage import workflows as manage_workflows
 from rollout.api.ofrep.openapi import add_ofrep_paths
@@ -45,6 +50,11 @@ api.add_router("", feedback.router)
 api.add_router("", metrics.router)
 api.add_router("", sources.router)
 api.add_router("", manage_workflows.router)
+api.add_router("", manage_data_sources.router)
+api.add_router("", manage_cohorts.router)
+api.add_router("", manage_thresholds.router)
+api.add_router("", manage_escalation_path.router)
+api.add_router("", manage_notices.router)
 api.add_router("", manage_webhooks.router)
 api.extra_openapi.append(otlp.openapi_paths)
 api.extra_openapi.append(add_ofrep_paths)  # OFREP, served at /ofrep/v1/ (config/urls.py)

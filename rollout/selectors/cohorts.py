@@ -67,3 +67,12 @@ def cohort_list_by_ids(workflow: Workflow, cohort_ids: Iterable[int]) -> list[Co
 def cohort_get_for_workflow(workflow: Workflow, cohort_id: int) -> Cohort:
     """One cohort of this workflow; Cohort.DoesNotExist for another workflow's cohort."""
     return Cohort.objects.select_related("workflow").get(workflow=workflow, pk=cohort_id)
+
+
+def cohort_member_list(cohort: Cohort) -> QuerySet[CohortMember]:
+    """The cohort's members by name, then email, with their accounts: callers slice a page."""
+    return (
+        CohortMember.objects.filter(cohort=cohort)
+        .select_related("user")
+        .order_by("user__display_name", "user__email", "pk")
+    )

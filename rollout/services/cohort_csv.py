@@ -1,8 +1,12 @@
 """Adding cohort members from a CSV of email addresses: a preview that writes nothing, then a
-confirmation that re-checks every address and writes everything in one transaction."""
+confirmation that re-checks every address and writes everything in one transaction.
+
+The management API adds and removes members from a list of addresses with the same fates, row
+by row (cohort_emails_add, cohort_emails_remove)."""
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -16,7 +20,7 @@ from accounts.models import User
 from accounts.services import user_invite
 from core.errors import ApplicationError
 from rollout.models import Cohort, CohortMember
-from rollout.services.cohorts import cohort_members_add
+from rollout.services.cohorts import cohort_members_add, cohort_members_remove
 
 MAX_BYTES = 1024 * 1024
 MAX_ROWS = 5000
@@ -32,7 +36,10 @@ MSG_NO_EMAIL_COLUMN = (
 )
 MSG_NOT_CSV = "The file could not be read as CSV: {error}."
 
-Fate = Literal["added", "member", "unknown", "deactivated", "malformed", "duplicate"]
+# "removed" and "not_member" are the fates of a removal (cohort_emails_remove).
+Fate = Literal[
+    "added", "member", "unknown", "deactivated", "malformed", "duplicate", "removed", "not_member"
+]
 FATE_LABELS: dict[str, str] = {
     "added": "will be added",
     "member": "already a member",
@@ -40,6 +47,8 @@ FATE_LABELS: dict[str, str] = {
     "deactivated": "deactivated account",
     "malformed": "malformed",
     "duplicate": "duplicate in file",
+    "removed": "removed",
+    "not_member": "not a member",
 }
 
 
@@ -187,3 +196,58 @@ def cohort_csv_confirm(
                 )
     added = cohort_members_add(cohort=cohort, users=to_add + invited, actor=actor)
     return CsvOutcome(added=added, invited=invited, skipped=len(rows) - len(added))
+
+
+def _numbered(emails: Sequence[str]) -> list[tuple[int, str]]:
+    """(position from 1, address stripped) for every entry, blank ones too (malformed)."""
+    return [(n, email.strip()) for n, email in enumerate(emails, start=1)]
+
+
+@transaction.atomic
+def cohort_emails_add(*, cohort: Cohort, emails: Sequence[str], actor: User) -> list[Row]:
+    """Add the people behind a list of addresses; each entry's fate, in order, as the CSV import
+    names them ("added" now means added). Worked out and written in one transaction. Unknown
+    addresses are not invited: inviting creates an account, which only a person does from the
+    cohorts page."""
+    rows, users = _resolve(cohort, _numbered(emails))
+    cohort_members_add(
+        cohort=cohort, users=[users[r.email] for r in rows if r.fate == "added"], actor=actor
+    )
+    return rows
+
+
+@transaction.atomic
+def cohort_emails_remove(*, cohort: Cohort, emails: Sequence[str], actor: User) -> list[Row]:
+    """Remove the people behind a list of addresses; each entry's fate, in order: removed, not a
+    member, unknown email, malformed or duplicate. A deactivated member is removed like any
+    other. One activity entry for the batch (cohort_members_remove)."""
+    entries = _numbered(emails)
+    wanted = {raw.lower() for _, raw in entries if _is_email(raw)}
+    found = User.objects.annotate(email_lower=Lower("email")).filter(email_lower__in=wanted)
+    users = {u.email.lower(): u for u in found}
+    member_ids = set(
+        CohortMember.objects.filter(cohort=cohort, user__in=users.values()).values_list(
+            "user_id", flat=True
+        )
+    )
+    seen: set[str] = set()
+    rows = []
+    for line, raw in entries:
+        email = raw.lower()
+        fate: Fate
+        if not _is_email(raw):
+            fate = "malformed"
+        elif email in seen:
+            fate = "duplicate"
+        elif email not in users:
+            fate = "unknown"
+        elif users[email].pk not in member_ids:
+            fate = "not_member"
+        else:
+            fate = "removed"
+        seen.add(email)
+        rows.append(Row(line=line, raw=raw, email=email if fate != "malformed" else "", fate=fate))
+    cohort_members_remove(
+        cohort=cohort, users=[users[r.email] for r in rows if r.fate == "removed"], actor=actor
+    )
+    return rows

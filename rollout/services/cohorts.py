@@ -205,6 +205,31 @@ def cohort_member_remove(*, cohort: Cohort, user: User, actor: User) -> None:
     plan_changed(cohort.workflow)
 
 
+@transaction.atomic
+def cohort_members_remove(*, cohort: Cohort, users: Iterable[User], actor: User) -> list[User]:
+    """Remove several people at once; those not in the cohort are skipped. One activity entry
+    for the batch. Each loses the workflow only if no other role of theirs grants it. Returns
+    the people removed."""
+    users = list({u.pk: u for u in users}.values())
+    memberships = CohortMember.objects.filter(cohort=cohort, user__in=users)
+    member_ids = set(memberships.values_list("user_id", flat=True))
+    removed = [u for u in users if u.pk in member_ids]
+    if not removed:
+        return []
+    memberships.delete()
+    for user in removed:
+        workflow_access_sync(workflow=cohort.workflow, user=user)
+    activity_record(
+        workflow=cohort.workflow,
+        actor=actor,
+        verb="removed members from",
+        target=f"cohort {cohort.name}",
+        changes={"members removed": [", ".join(sorted(u.email for u in removed)), "—"]},
+    )
+    plan_changed(cohort.workflow)
+    return removed
+
+
 def _members_losing(cohort: Cohort, old: int, new: int) -> int:
     """How many members are inside the old percentage slice but outside the new one."""
     member_ids = cohort.memberships.values_list("user_id", flat=True)

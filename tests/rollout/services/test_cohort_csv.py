@@ -121,3 +121,75 @@ def test_confirm_with_invite_sends_mail(cohort, ops_leader, django_capture_on_co
     assert outcome.invited == [jane] and outcome.added == [jane]
     assert CohortMember.objects.filter(cohort=cohort, user=jane).exists()
     assert [m.to for m in mail.outbox] == [["jane.doe@example.com"]]
+
+
+def test_emails_add_gives_each_entry_its_fate_and_adds(cohort, ops_leader):
+    ann = UserFactory(email="ann@example.com")
+    bob = UserFactory(email="bob@example.com")
+    UserFactory(email="gone@example.com", is_active=False)
+    cohort_members_add(cohort=cohort, users=[bob], actor=ops_leader)
+    users = User.objects.count()
+    rows = csvsvc.cohort_emails_add(
+        cohort=cohort,
+        emails=[
+            " ANN@example.com",
+            "bob@example.com",
+            "new@example.com",
+            "nope",
+            "",
+            "ann@example.com",
+            "gone@example.com",
+        ],
+        actor=ops_leader,
+    )
+    assert [(r.line, r.raw, r.email, r.fate) for r in rows] == [
+        (1, "ANN@example.com", "ann@example.com", "added"),
+        (2, "bob@example.com", "bob@example.com", "member"),
+        (3, "new@example.com", "new@example.com", "unknown"),
+        (4, "nope", "", "malformed"),
+        (5, "", "", "malformed"),
+        (6, "ann@example.com", "ann@example.com", "duplicate"),
+        (7, "gone@example.com", "gone@example.com", "deactivated"),
+    ]
+    assert set(cohort.members.all()) == {ann, bob}
+    assert User.objects.count() == users  # nobody invited
+
+
+def test_emails_add_of_nobody_new_writes_nothing(cohort, ops_leader):
+    before = ActivityEntry.objects.count()
+    rows = csvsvc.cohort_emails_add(cohort=cohort, emails=["x@example.com"], actor=ops_leader)
+    assert [r.fate for r in rows] == ["unknown"]
+    assert ActivityEntry.objects.count() == before
+
+
+def test_emails_remove_gives_each_entry_its_fate_and_removes(cohort, ops_leader):
+    ann = UserFactory(email="ann@example.com")
+    gone = UserFactory(email="gone@example.com")
+    stays = UserFactory(email="stays@example.com")
+    UserFactory(email="outsider@example.com")
+    cohort_members_add(cohort=cohort, users=[ann, gone, stays], actor=ops_leader)
+    gone.is_active = False
+    gone.save()
+    rows = csvsvc.cohort_emails_remove(
+        cohort=cohort,
+        emails=[
+            "Ann@Example.com",
+            "outsider@example.com",
+            "who@example.com",
+            "bad@",
+            "ann@example.com",
+            "gone@example.com",
+        ],
+        actor=ops_leader,
+    )
+    assert [(r.line, r.email, r.fate, r.fate_label) for r in rows] == [
+        (1, "ann@example.com", "removed", "removed"),
+        (2, "outsider@example.com", "not_member", "not a member"),
+        (3, "who@example.com", "unknown", "unknown email"),
+        (4, "", "malformed", "malformed"),
+        (5, "ann@example.com", "duplicate", "duplicate in file"),
+        (6, "gone@example.com", "removed", "removed"),
+    ]
+    assert list(cohort.members.all()) == [stays]
+    entry = ActivityEntry.objects.latest("pk")
+    assert entry.changes == {"members removed": ["ann@example.com, gone@example.com", "—"]}

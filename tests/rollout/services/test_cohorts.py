@@ -121,6 +121,31 @@ def test_owner_keeps_access_when_removed_as_member(workflow, ops_leader, workflo
     assert owner.has_perm("rollout.change_workflow", workflow)
 
 
+def test_members_remove_batch_revokes_skips_and_logs_once(workflow, ops_leader, other_user):
+    cohort = svc.cohort_create(workflow=workflow, name="A", actor=ops_leader)
+    ann = UserFactory(email="ann@example.com")
+    outsider = UserFactory(email="out@example.com")
+    svc.cohort_members_add(cohort=cohort, users=[other_user, ann], actor=ops_leader)
+    before = ActivityEntry.objects.count()
+    removed = svc.cohort_members_remove(
+        cohort=cohort, users=[ann, other_user, outsider, ann], actor=ops_leader
+    )
+    assert removed == [ann, other_user]
+    assert not cohort.memberships.exists()
+    assert not _fresh(other_user).has_perm("rollout.use_workflow", workflow)
+    assert ActivityEntry.objects.count() == before + 1
+    entry = ActivityEntry.objects.latest("pk")
+    assert (entry.verb, entry.target) == ("removed members from", "cohort A")
+    assert entry.changes == {"members removed": [f"ann@example.com, {other_user.email}", "—"]}
+
+
+def test_members_remove_nobody_writes_nothing(workflow, ops_leader, other_user):
+    cohort = svc.cohort_create(workflow=workflow, name="A", actor=ops_leader)
+    before = ActivityEntry.objects.count()
+    assert svc.cohort_members_remove(cohort=cohort, users=[other_user], actor=ops_leader) == []
+    assert ActivityEntry.objects.count() == before
+
+
 def test_remove_non_member_refused(workflow, ops_leader, other_user):
     cohort = svc.cohort_create(workflow=workflow, name="A", actor=ops_leader)
     with pytest.raises(ApplicationError) as exc:
