@@ -1,10 +1,14 @@
 """Idempotency-Key on the management API's creates (issue 20 §4)."""
 
 import json
+import threading
+import time
 
 import pytest
+from django.db import connection
 from django.test import Client
 
+from rollout.api.manage import workflows as workflows_module
 from rollout.api.manage.common import (
     MSG_KEY_IN_FLIGHT,
     MSG_KEY_INVALID,
@@ -115,3 +119,48 @@ def test_without_a_key_each_request_creates(
 ) -> None:
     assert _post(api_client, ops_token, BODY, None).status_code == 201
     assert _post(api_client, ops_token, BODY, None).status_code == 400  # the slug is taken now
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_requests_at_once_create_once(
+    monkeypatch: pytest.MonkeyPatch, ops_leader, workflow_owner
+) -> None:
+    # Two real requests in two threads: the first holds its create open until the duplicate has
+    # been answered, so the duplicate meets the key while its first request is still running.
+    token = issue_personal_token(ops_leader)
+    release = threading.Event()
+    real_create = workflows_module.workflow_create
+
+    def slow_create(**kwargs):
+        assert release.wait(timeout=300), "the test never released the first request"
+        return real_create(**kwargs)
+
+    monkeypatch.setattr(workflows_module, "workflow_create", slow_create)
+    answers: dict[str, object] = {}
+
+    def first() -> None:
+        try:
+            answers["first"] = _post(Client(), token, BODY, "k-5")
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    try:
+        # The first request's claim is committed before its create runs.
+        deadline = time.monotonic() + 300
+        while not IdempotentRequest.objects.filter(key="k-5").exists():
+            assert time.monotonic() < deadline, "the first request never claimed its key"
+            time.sleep(0.05)
+        duplicate = _post(Client(), token, BODY, "k-5")
+    finally:
+        release.set()
+        thread.join(timeout=300)
+    assert duplicate.status_code == 409
+    assert duplicate.json() == {"detail": MSG_KEY_IN_FLIGHT}
+    assert answers["first"].status_code == 201
+    replay = _post(Client(), token, BODY, "k-5")
+    assert replay.status_code == 201
+    assert replay[REPLAYED_HEADER] == "true"
+    assert replay.json() == answers["first"].json()
+    assert Workflow.objects.filter(slug="invoice-triage").count() == 1
