@@ -49,7 +49,7 @@ SECTIONS = [
     "Activity",
     "Evidence",
     "API tokens",
-    "Webhooks",
+    "Webhooks & chat",
 ]
 
 
