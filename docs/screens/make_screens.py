@@ -52,6 +52,8 @@ PAGES = [
     ("organisation", "ops@example.com", "/organisation/"),
     ("webhooks", "owner@example.com", f"/workflows/{SLUG}/webhooks/"),
     ("org-webhooks", "ops@example.com", "/webhooks/"),
+    ("profile", "owner@example.com", "/accounts/profile/"),
+    ("people-tokens", "ops@example.com", "/people/tokens/"),
     ("api-docs", None, "/api/v1/docs"),
 ]
 
