@@ -78,10 +78,6 @@ class ManagePatch(ManageIn):
     """A partial update: the fields sent are changed, the others kept. Its fields default to None
     without allowing it: null is refused (MSG_NOT_NULL) but where the type says `| None`."""
 
-    def sent(self) -> dict[str, Any]:
-        """The fields the client sent, with their values."""
-        return {name: getattr(self, name) for name in self.model_fields_set}
-
 
 def _message(error: dict[str, Any]) -> str:
     if error.get("input", "") is None and error.get("type") != "missing":

@@ -71,6 +71,10 @@ class Body(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
+    def sent(self) -> dict[str, Any]:
+        """The fields the client sent, with their values (what a partial change changes)."""
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
 
 def _has_lone_surrogate(value: str) -> bool:
     # JSON may escape one ("\ud800"); UTF-8, so PostgreSQL, cannot store it.

@@ -105,10 +105,6 @@ class Patch(Body):
             raise ValueError(MSG_NOT_NULL)
         return value
 
-    def sent(self) -> dict[str, Any]:
-        """The fields the client sent, with their values."""
-        return {name: getattr(self, name) for name in self.model_fields_set}
-
 
 class WorkflowPatch(Patch):
     """The fields to change; the others keep their values. Slug and owner are not changed here."""
