@@ -55,7 +55,7 @@ from rollout.lib.cost_attrs import cost_attrs_error, reports_cost
 from rollout.lib.flat_json import flat_json
 from rollout.lib.freshness import as_of_text
 from rollout.lib.output_sampling import output_problem
-from rollout.models import INPUT_KINDS, EventKind
+from rollout.models import INPUT_KINDS, NOT_USAGE_KINDS, EventKind
 from rollout.selectors.outcome_metrics import outcome_metric_names
 from rollout.selectors.retention import RetentionCutoffs, retention_cutoffs
 from rollout.selectors.source_health import data_source_keys
@@ -449,6 +449,91 @@ def _validate(
     return [event for _, event in merged], errors
 
 
+# The whole-body fast path (`_plainly_valid_batch`): a batch of usage events only (no input_*
+# or outcome kinds, no `value`), read and type-checked from its JSON text in one pydantic-core
+# call, strictly (a JSON number is no time, 1.0 no whole number).
+UsageKindValue = Literal[tuple(k for k in EventKind.values if k not in NOT_USAGE_KINDS)]
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+
+
+@with_config(ConfigDict(extra="forbid", strict=True))
+class _PlainUsage(TypedDict):
+    event_id: uuid.UUID
+    user_ref: Annotated[str, StringConstraints(max_length=254)]
+    kind: UsageKindValue
+    occurred_at: AwareDatetime
+    latency_ms: NotRequired[Annotated[int, Field(ge=0, le=MAX_LATENCY_MS)] | None]
+    attrs: NotRequired[
+        Annotated[dict[str, str | int | FiniteFloat | bool | None], Field(max_length=MAX_ATTRS)]
+    ]
+
+
+@with_config(ConfigDict(extra="forbid", strict=True))
+class _PlainBatch(TypedDict):
+    events: Annotated[list[_PlainUsage], Field(min_length=1, max_length=MAX_EVENTS)]
+
+
+_PLAIN_BATCH = TypeAdapter(_PlainBatch)
+
+
+def _plainly_valid_batch(
+    body: bytes, retention: RetentionCutoffs | None = None
+) -> list[EventData] | None:
+    """The events of a body in which every item is a plainly valid usage event, or None.
+
+    Most batches are that: the integration's own usage events, all valid. For them, reading the
+    JSON (json.loads), checking each item's types (`_validate`'s first pass) and walking the
+    result cost more than storing the batch; here the JSON text is read and type-checked in one
+    pydantic-core call, then `_validate`'s per-event comparisons run on what it made. Anything
+    else — a body that is not UTF-8 JSON of that exact shape, an item with an input_* or outcome
+    kind, a `value`, an `attrs.output` or cost attrs, or any item `_validate` would refuse —
+    answers None, and the request goes the general way (read_json, then `_validate`), which
+    says what is wrong. What this accepts it turns into the very events `_validate` makes of
+    the same body (tests/rollout/api/test_events_fast_path.py compares the two on every rule).
+    """
+    try:
+        items = _PLAIN_BATCH.validate_json(body)["events"]
+    except ValidationError:
+        return None
+    now = datetime.now(UTC)
+    earliest, latest = now - MAX_AGE, now + MAX_FUTURE
+    if retention is not None:
+        earliest = max(earliest, retention.usage_events)
+    refs: dict[str, str | None] = {}  # as sent → as stored (None: refused); people repeat
+    # By JSON text, the first attrs of that text: most events of a batch share their attrs, so
+    # they are checked once and the events share one object (stored once: usage_events_store).
+    shared: dict[str, dict[str, Any]] = {"{}": {}}
+    events = []
+    for item in items:
+        sent = item["user_ref"]
+        user_ref = refs.get(sent, "")
+        if user_ref == "":
+            stripped = sent.strip()
+            user_ref = refs[sent] = (
+                stripped if stripped and not has_line_breaks_or_controls(stripped) else None
+            )
+        if user_ref is None or not earliest <= item["occurred_at"] <= latest:
+            return None
+        attrs = item.get("attrs") or {}
+        text = flat_json(attrs)
+        first = shared.get(text)
+        if first is None:
+            if "output" in attrs or reports_cost(attrs) or not _attrs_ok(attrs, {}):
+                return None
+            first = shared[text] = attrs
+        events.append(
+            EventData(
+                item["event_id"],
+                user_ref,
+                item["kind"],
+                item["occurred_at"],
+                item.get("latency_ms"),
+                first,
+            )
+        )
+    return events
+
+
 def _metric_ok(attrs: dict[str, Any], metric_names: frozenset[str] | None) -> bool:
     try:
         clean_outcome_metric(attrs, metric_names)
@@ -571,8 +656,16 @@ def events(request: ApiHttpRequest) -> HttpResponse:
     # Asked of the database, not the token's (memoised) workflow: retiring must stop events at once.
     if workflow_is_retired(request.auth.workflow_id):
         return json_error(410, MSG_RETIRED)
+    body = request.body or b"null"
+    workflow_id = request.auth.workflow_id
+    retention = retention_cutoffs()
+    plain = _plainly_valid_batch(body, retention)
+    if plain is not None:
+        result = usage_events_store(workflow=request.auth.workflow, events=plain)
+        counts = {"accepted": result.accepted, "duplicate": result.duplicate, "rejected": 0}
+        return json_response(request, {**counts, "errors": []}, status=200)
     try:
-        payload, non_finite_anywhere = read_json(request.body or b"null")
+        payload, non_finite_anywhere = read_json(body)
     except UnreadableBody as exc:
         return _envelope_error(request, exc.message, field="")
     if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
@@ -594,11 +687,10 @@ def events(request: ApiHttpRequest) -> HttpResponse:
     reports_outcomes = any(
         isinstance(item, dict) and item.get("kind") == _OUTCOME for item in items
     )
-    workflow_id = request.auth.workflow_id
     valid, errors = _validate(
         items,
         non_finite_anywhere=non_finite_anywhere,
-        retention=retention_cutoffs(),
+        retention=retention,
         source_keys=data_source_keys(workflow_id) if reports_sources else None,
         metric_names=outcome_metric_names(workflow_id) if reports_outcomes else None,
     )

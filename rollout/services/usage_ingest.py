@@ -23,7 +23,6 @@ from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils import timezone
-from psycopg.types.json import Jsonb
 
 from core.wake import wake
 from rollout.lib.flat_json import flat_json
@@ -113,10 +112,13 @@ _FIELDS = (
 )  # fmt: skip
 _COLUMNS = ", ".join(_FIELDS)
 # Binary COPY: no text to format in Python nor to parse on the server for ids, times and numbers.
+# attrs go as the bytes of jsonb's binary form (bytea only to psycopg, which sends bytes as they
+# are; the server reads the field as the column's type, jsonb): built once per distinct attrs.
 _COPY_TYPES = (
     "int8", "uuid", "varchar", "int8", "int8", "varchar", "int4", "int2", "timestamptz",
-    "timestamptz", "jsonb", "float8", "varchar",
+    "timestamptz", "bytea", "float8", "varchar",
 )  # fmt: skip
+_JSONB_VERSION = b"\x01"  # jsonb's binary form: a version byte, then the JSON text
 _COPY_EVENTS = f"COPY {UsageEvent._meta.db_table} ({_COLUMNS}) FROM STDIN (FORMAT BINARY)"
 
 # When some event of the batch is stored already, the batch goes through a per-connection staging
@@ -195,13 +197,9 @@ def _store_postgresql(workflow: Workflow, rows: list[tuple], days: set[date]) ->
     return accepted, marked > 0
 
 
-def _as_is[T](value: T) -> T:
-    return value
-
-
-def _copy_attrs(attrs: Mapping[str, Any]) -> Jsonb:
-    """attrs for the binary COPY: their JSON text, remembered per distinct attrs (flat_json)."""
-    return Jsonb(flat_json(attrs).encode(), dumps=_as_is)
+def _copy_attrs(attrs: Mapping[str, Any]) -> bytes:
+    """attrs for the binary COPY: jsonb's binary form of their JSON text (flat_json)."""
+    return _JSONB_VERSION + flat_json(attrs).encode()
 
 
 def _event_order(row: tuple) -> int:
@@ -263,31 +261,43 @@ def usage_events_store(*, workflow: Workflow, events: Sequence[EventData]) -> In
     attribution = attribute_people(workflow, {e.user_ref for e in unique.values()} - {""})
     nobody = (None, None)
     attrs_column = _copy_attrs if connection.vendor == "postgresql" else dict
+    columns: dict[int, Any] = {}  # id(attrs) → its column: a batch's events mostly share attrs
     tz = timezone.get_current_timezone()  # looked up once: per event it costs more than the rest
     now = timezone.now()
+    pk = workflow.pk
     rows = []  # in the order of _COLUMNS
-    days = set()
+    # The days touched, found once per minute of occurred_at: every time zone's offset is whole
+    # minutes (since 1972), so all of a minute's moments fall on one local day.
+    minutes: dict[int, date] = {}
     for e in unique.values():
         user_id, cohort_id = attribution.get(e.user_ref, nobody)
-        bucket = None if e.latency_ms is None else latency_bucket(e.latency_ms)
+        latency = e.latency_ms
+        attrs = e.attrs
+        column = columns.get(id(attrs))
+        if column is None:
+            column = columns[id(attrs)] = attrs_column(attrs)
+        when = e.occurred_at
+        minute = int(when.timestamp()) // 60
+        if minute not in minutes:
+            minutes[minute] = when.astimezone(tz).date()
         rows.append(
             (
-                workflow.pk,
+                pk,
                 e.event_id,
                 e.user_ref,
                 user_id,
                 cohort_id,
                 e.kind,
-                e.latency_ms,
-                bucket,
-                e.occurred_at,
+                latency,
+                None if latency is None else latency_bucket(latency),
+                when,
                 now,
-                attrs_column(e.attrs),
+                column,
                 e.value,
                 None,
             )
         )
-        days.add(timezone.localtime(e.occurred_at, tz).date())
+    days = set(minutes.values())
     _stamp_arms(workflow, rows)
     store = _store_postgresql if connection.vendor == "postgresql" else _store_other
     with transaction.atomic():

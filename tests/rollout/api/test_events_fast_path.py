@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from rollout.api.checks import MSG_BLANK_USER, read_json
+from rollout.api.checks import MSG_BLANK_USER, UnreadableBody, read_json
 from rollout.api.events import (
     MSG_DATA_AS_OF,
     MSG_NO_SOURCE,
     MSG_UNKNOWN_SOURCE,
+    _plainly_valid_batch,
     _validate,
     _validate_each,
 )
@@ -331,3 +332,109 @@ def test_outcome_values_are_floats():
         [_outcome(value=312)], non_finite_anywhere=False, metric_names=METRICS
     )
     assert errors == [] and event.value == 312.0 and type(event.value) is float
+
+
+# --- The whole-body path (_plainly_valid_batch): it answers only for bodies it can answer
+# exactly as read_json + _validate do, and declines (None) the rest.
+
+
+def _general(body: bytes, retention=None):
+    """What the general path makes of a body: (valid events, errors), or None when the body is
+    refused as a whole (not JSON, not the envelope)."""
+    try:
+        payload, non_finite = read_json(body)
+    except UnreadableBody:
+        return None
+    if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
+        return None
+    return _validate(payload["events"], non_finite_anywhere=non_finite, retention=retention)
+
+
+def _agrees(body: bytes, retention=None):
+    """The whole-body path's answer, after checking it against the general one."""
+    plain = _plainly_valid_batch(body, retention)
+    if plain is not None:
+        valid, errors = _general(body, retention)
+        assert errors == []
+        assert plain == valid
+        assert [type(e.attrs) for e in plain] == [type(e.attrs) for e in valid]
+    return plain
+
+
+def _body(*items) -> bytes:
+    return json.dumps({"events": list(items)}).encode()
+
+
+@pytest.mark.parametrize("name", [*CASES, *INPUT_CASES, *OUTCOME_CASES])
+def test_one_item_through_the_whole_body_path_answers_as_the_general_one(name):
+    if name in OUTCOME_CASES:
+        item = _outcome(**OUTCOME_CASES[name])
+    elif name in INPUT_CASES:
+        item = _input(**INPUT_CASES[name])
+    else:
+        item = _event(**CASES[name])
+    _agrees(_body(item))
+    _agrees(_body(_event(), item, _event()))
+
+
+def test_a_plain_batch_takes_the_whole_body_path_with_its_order_and_values():
+    items = [_event(user_ref=f" person{i}@example.com ") for i in range(50)]
+    items.append(_event(attrs=_DROP))
+    items.append(_event(latency_ms=None))
+    plain = _agrees(_body(*items))
+    assert plain is not None and len(plain) == 52
+    assert [str(e.event_id) for e in plain] == [i["event_id"] for i in items]
+    assert plain[7].user_ref == "person7@example.com"
+    assert plain[7].attrs == {"model_version": "2026-09", "channel": "email"}
+    assert plain[0].attrs is plain[49].attrs  # one object per distinct attrs
+    assert plain[50].attrs == {} and plain[51].latency_ms is None
+
+
+def test_the_whole_body_path_declines_all_it_does_not_answer_exactly():
+    declined = [
+        b"",
+        b"null",
+        b"[]",
+        b'{"events": []}',
+        _body(*[_event() for _ in range(1001)]),
+        json.dumps({"events": [_event()], "more": 1}).encode(),
+        _body(_event(), "not an object"),
+        _body(_event(value=None)),  # `value` even null: the general path says what it means
+        _body(_event(attrs={"output": "a draft"})),
+        _body(_event(attrs={"input_tokens": 12})),
+        _body(_event(attrs={"cost": 0.5})),
+        _body(_input()),
+        _body(_outcome()),
+        _body(_event()).replace(b"420", b"NaN"),
+        _body(_event()).replace(b"420", b"1e999"),
+        _body(_event(attrs={"n": 1.5})).replace(b"1.5", b"1e999"),
+        _body(_event(attrs={"n": 1.5})).replace(b"1.5", b"Infinity"),
+        _body(_event()).decode().encode("utf-16"),  # JSON, but not UTF-8
+        b"\xef\xbb\xbf" + _body(_event()),  # a byte order mark
+        _body(_event(user_ref="\ud800@example.com")),  # a lone surrogate (\ud800 in JSON)
+        b'{"events": [' + b"[" * 300 + b"]" * 300 + b"]}",
+    ]
+    for body in declined:
+        assert _agrees(body) is None, body[:80]
+
+
+def test_json_numbers_and_repeated_names_read_as_the_general_path_reads_them():
+    texts = ["0.1", "1e-07", "2.2250738585072014e-308", "123456789.123456789", "1E2", "-0.0",
+             "12345678901234567890123", "5e-324", "0.30000000000000004"]  # fmt: skip
+    for text in texts:
+        body = _body(_event(attrs={"n": 1.5})).replace(b"1.5", text.encode())
+        plain = _agrees(body)
+        assert plain is not None, text
+    item = json.dumps(_event())
+    repeated = item.replace('"kind": "invocation"', '"kind": "error", "kind": "accepted"')
+    plain = _agrees(b'{"events": [' + repeated.encode() + b"]}")
+    assert plain is not None and plain[0].kind == "accepted"
+
+
+def test_the_retention_cutoff_answers_as_the_general_path(db):
+    from rollout.selectors.retention import retention_cutoffs
+
+    retention = retention_cutoffs()
+    assert _agrees(_body(_event(occurred_at=(NOW - timedelta(days=360)).isoformat())), retention)
+    old = _event(occurred_at=(NOW - timedelta(days=397)).isoformat())
+    assert _agrees(_body(_event(), old), retention) is None
