@@ -47,9 +47,7 @@ def test_the_indexes_are_those_reads_and_deletions_need():
         ("id",),
         ("workflow_id", "event_id"),  # rule 7 (the only constraint checked per event)
         ("workflow_id", "occurred_at"),  # the rollup reads a workflow's day
-        ("user_id",),  # SET_NULL when a person is deleted
-        ("cohort_id",),  # SET_NULL when a cohort is deleted
-    }
+    }  # not user_id nor cohort_id: deleting a person or a cohort reads the table once
 
 
 def test_deleting_a_workflow_deletes_its_events_and_no_others(workflow, ops_leader):
