@@ -28,9 +28,9 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from core.db import one_of_texts
 from rollout.models import OtlpHeldSpan, OtlpTokenCount, OtlpTrace, Workflow
 from rollout.services.usage_ingest import EventData, IngestResult, usage_events_store
 
@@ -145,7 +145,7 @@ def otlp_spans_ingest(
         # the workflow holds any: most exports carry their traces' children along.)
         held = list(
             OtlpHeldSpan.objects.select_for_update()
-            .filter(workflow=workflow, trace_id__in=_one_of(set(people)))
+            .filter(workflow=workflow, trace_id__in=one_of_texts(set(people)))
             .order_by("pk")
         )
         if held:
@@ -172,14 +172,6 @@ def otlp_spans_ingest(
     result = _store(workflow, events) if events else IngestResult(accepted=0, duplicate=0)
     _count(token_id, genai_spans=genai_spans, ignored_spans=ignored_spans, now=now)
     return OtlpIngestResult(accepted=result.accepted, duplicate=result.duplicate, held=len(to_hold))
-
-
-def _one_of(values: set[str]) -> set[str] | RawSQL:
-    """The right side of an `__in` filter: on PostgreSQL one array parameter (an export names up
-    to thousands of traces; as many placeholders cost more to build and parse than the query)."""
-    if connection.vendor == "postgresql":
-        return RawSQL("SELECT unnest(%s::text[])", [list(values)])
-    return values
 
 
 _REMEMBER = f"""
@@ -220,7 +212,7 @@ def _remember(workflow: Workflow, people: dict[str, tuple[str, str]], now: datet
 
 def _known(workflow: Workflow, traces: set[str]) -> dict[str, tuple[str, str]]:
     """trace id → (user_ref, variant) for the traces of `traces` a person was remembered for."""
-    rows = OtlpTrace.objects.filter(workflow=workflow, trace_id__in=_one_of(traces))
+    rows = OtlpTrace.objects.filter(workflow=workflow, trace_id__in=one_of_texts(traces))
     return {
         t: (ref, variant) for t, ref, variant in rows.values_list("trace_id", "user_ref", "variant")
     }

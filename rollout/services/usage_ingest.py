@@ -20,10 +20,10 @@ from typing import Any, NamedTuple
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from core.db import one_of_texts
 from core.wake import wake
 from rollout.lib.flat_json import flat_json
 from rollout.lib.stats import latency_bucket
@@ -58,14 +58,6 @@ class IngestResult:
     duplicate: int
 
 
-def _one_of(values: set[str]) -> set[str] | RawSQL:
-    """The right side of an `__in` filter. On PostgreSQL one array parameter: a batch names up to
-    1,000 people, and as many placeholders cost more to build and parse than the query itself."""
-    if connection.vendor == "postgresql":
-        return RawSQL("SELECT unnest(%s::text[])", [list(values)])
-    return values
-
-
 def attribute_people(workflow: Workflow, refs: set[str]) -> dict[str, tuple[int, int | None]]:
     """user_ref → (user id, cohort id or None) for the refs that name a known, active person.
 
@@ -80,7 +72,7 @@ def attribute_people(workflow: Workflow, refs: set[str]) -> dict[str, tuple[int,
     rows = (
         CohortMember.objects.annotate(email=Lower("user__email"))
         .filter(
-            Q(email__in=_one_of(lowered)) | Q(user__external_id__in=_one_of(refs)),
+            Q(email__in=one_of_texts(lowered)) | Q(user__external_id__in=one_of_texts(refs)),
             cohort__workflow=workflow,
             user__is_active=True,
         )

@@ -8,7 +8,8 @@ import pytest
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from psycopg import errors as pg
 
-from core.db import connection_lost, lock_until_commit
+from accounts.models import User
+from core.db import connection_lost, lock_until_commit, one_of_texts
 
 
 def _wrapped(django_error: type[Exception], cause: Exception) -> Exception:
@@ -66,3 +67,24 @@ def test_the_lock_is_held_until_the_transaction_ends() -> None:
 def test_the_lock_needs_a_transaction() -> None:
     with pytest.raises(RuntimeError):
         lock_until_commit(7, 42)
+
+
+@pytest.mark.django_db
+def test_one_of_texts_matches_exactly_the_texts_given():
+    names = ["plain", "a,b", '{"x"}', "quote'd", "back\\slash", "NULL", "é ü", "sep\x1fin", " "]
+    User.objects.bulk_create(  # bulk: no model validation, so a control character goes in too
+        [User(email=f"user{i}@example.com", display_name=name) for i, name in enumerate(names)]
+    )
+    wanted_sets = [
+        {"plain"},
+        set(names),
+        {"a,b", '{"x"}', "nobody"},
+        {"nobody"},
+        {"sep\x1fin", "plain"},
+        {"", "plain"},
+    ]
+    for wanted in wanted_sets:
+        chosen = User.objects.filter(display_name__in=one_of_texts(wanted))
+        assert set(chosen.values_list("display_name", flat=True)) == wanted & set(names)
+    # "" is a text like any other (users without an external id have it).
+    assert User.objects.filter(external_id__in=one_of_texts({""})).count() == len(names)
