@@ -70,6 +70,28 @@ class UsageCounts:
     latency_count: int = 0
     latency_hist: list[int] = field(default_factory=lambda: [0] * HIST_SIZE)
 
+    @classmethod
+    def of_row(cls, row: dict, *, members: int = 0) -> "UsageCounts":
+        """One rollup row's counters and active users, as `add` would put them into empty
+        counts (this many members), built at once: the usage page makes one per cohort and day."""
+        hist = list(row.get("latency_hist") or ())[:HIST_SIZE]
+        if len(hist) < HIST_SIZE:
+            hist += [0] * (HIST_SIZE - len(hist))
+        return cls(
+            invocations=row.get("invocations") or 0,
+            accepted=row.get("accepted") or 0,
+            edited=row.get("edited") or 0,
+            overridden=row.get("overridden") or 0,
+            errors=row.get("errors") or 0,
+            fallbacks=row.get("fallbacks") or 0,
+            agreed=row.get("agreed") or 0,
+            disagreed=row.get("disagreed") or 0,
+            active_users=row.get("active_users") or 0,
+            members=members,
+            latency_count=row.get("latency_count") or 0,
+            latency_hist=hist,
+        )
+
     def add(self, row: dict) -> None:
         for name in COUNTERS:
             setattr(self, name, getattr(self, name) + (row.get(name) or 0))
@@ -283,14 +305,14 @@ def usage_daily(
     series = []
     for group in groups:
         group_id = group.pk if group else None
+        size = members.get(group_id, 0)
         day_counts = []
         for day in days:
-            counts = UsageCounts(members=members.get(group_id, 0))
             row = by_key.get((group_id, day))
-            if row is not None:
-                counts.add(row)
-                counts.active_users = row["active_users"]
-            day_counts.append(counts)
+            if row is None:
+                day_counts.append(UsageCounts(members=size))
+            else:
+                day_counts.append(UsageCounts.of_row(row, members=size))
         series.append(DailySeries(cohort=group, days=days, counts=day_counts))
     return series
 

@@ -18,6 +18,7 @@ from rollout.forms.usage import MSG_BAD_COHORT, UsageFilterForm
 from rollout.lib.csv_cells import Echo, csv_cell
 from rollout.models import Cohort, Workflow
 from rollout.permissions import access_workflow, can_triage_feedback
+from rollout.selectors.costs import person_days_in
 from rollout.selectors.feedback import feedback_counts_by_day, feedback_summary_by_cohort
 from rollout.selectors.source_health import source_health_list
 from rollout.selectors.thresholds import threshold_list_for_workflow
@@ -86,7 +87,16 @@ def workflow_usage(request: HtmxHttpRequest, slug: str) -> HttpResponse:
                 workflow, series, start=start, end=end, cohort=cohort, feedback=feedback
             ),
             cost=usage_cost(
-                workflow, series, x_labels, thresholds, start=start, end=end, today=end
+                workflow,
+                series,
+                x_labels,
+                thresholds,
+                start=start,
+                end=end,
+                today=end,
+                # Every group of the workflow, from SMOOTHING_DAYS before the period: the
+                # forecast's week (the 7 days before today) is among them.
+                person_days=person_days_in(extended, end) if cohort is None else None,
             ),
         )
     else:
