@@ -270,22 +270,26 @@ def usage_daily(
     end: date,
     cohort: Cohort | None = None,
     cohorts: Sequence[Cohort] | None = None,
+    members: dict[int, int] | None = None,
 ) -> list[DailySeries]:
     """Per-day counts for every cohort of the workflow (plus people in no cohort, if any used
-    it), or for one cohort. Three queries whatever the range and the data size; two when the
-    caller passes the workflow's `cohorts`, by name (as usage_summary.usage_cohorts gives them)."""
+    it), or for one cohort. Three queries whatever the range and the data size; one fewer when
+    the caller passes the workflow's `cohorts`, by name (as usage_summary.usage_cohorts gives
+    them), and one fewer again with their `members` ({cohort id: members},
+    usage_summary.cohort_members)."""
     if cohorts is None:
         cohorts = Cohort.objects.filter(workflow=workflow).order_by("name")
     cohorts = list(cohorts)
     if cohort is not None:
         cohorts = [c for c in cohorts if c.pk == cohort.pk]
-    members = dict(
-        CohortMember.objects.filter(cohort__workflow=workflow)
-        .values("cohort_id")
-        .annotate(n=Count("user_id"))
-        .values_list("cohort_id", "n")
-        .order_by()
-    )
+    if members is None:
+        members = dict(
+            CohortMember.objects.filter(cohort__workflow=workflow)
+            .values("cohort_id")
+            .annotate(n=Count("user_id"))
+            .values_list("cohort_id", "n")
+            .order_by()
+        )
     rows = UsageRollup.objects.filter(
         workflow=workflow, period=RollupPeriod.DAY, day__gte=start, day__lte=end
     )

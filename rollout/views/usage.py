@@ -23,7 +23,12 @@ from rollout.selectors.feedback import feedback_counts_by_day, feedback_summary_
 from rollout.selectors.source_health import source_health_list
 from rollout.selectors.thresholds import threshold_list_for_workflow
 from rollout.selectors.usage import COUNTERS, DailySeries, usage_daily
-from rollout.selectors.usage_summary import period_days, usage_cohorts, usage_ever_reported
+from rollout.selectors.usage_summary import (
+    cohort_members,
+    period_days,
+    usage_cohorts,
+    usage_ever_reported,
+)
 from rollout.views._usage_charts import SMOOTHING_DAYS, shown_days, usage_charts
 from rollout.views._usage_cost import usage_cost
 from rollout.views._usage_feedback import cohort_voices
@@ -56,12 +61,14 @@ def workflow_usage(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     workflow = access_workflow(request.user, slug)
     form, days, cohort, notes, cohorts = _choice(request, workflow)
     start, end = period_days(days, today=timezone.localdate())
+    members = cohort_members(workflow, [c.pk for c in cohorts])
     extended = usage_daily(
         workflow,
         start=start - timedelta(days=SMOOTHING_DAYS - 1),
         end=end,
         cohort=cohort,
         cohorts=cohorts,
+        members=members.by_cohort,
     )
     series = shown_days(extended)
     feedback = feedback_summary_by_cohort(workflow, start, end)
@@ -84,7 +91,13 @@ def workflow_usage(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             has_data=True,
             charts=usage_charts(extended, thresholds, x_labels),
             summary=usage_summary(
-                workflow, series, start=start, end=end, cohort=cohort, feedback=feedback
+                workflow,
+                series,
+                start=start,
+                end=end,
+                cohort=cohort,
+                feedback=feedback,
+                members_in_any_cohort=members.in_any_cohort,
             ),
             cost=usage_cost(
                 workflow,
