@@ -148,15 +148,23 @@ class UsageCounts:
     def sum_of(cls, counts: Sequence["UsageCounts"], *, members: int = 0) -> "UsageCounts":
         """`counts` added up, as `add` would one by one, in a pass per counter and one over the
         buckets. `active_users` stays 0: people over several days or cohorts are not a sum."""
-        total = cls(members=members)
+        total = cls.latency_of(counts)
+        total.members = members
         if not counts:
             return total
         for name in SUMMED:
             setattr(total, name, sum([getattr(c, name) for c in counts]))
+        return total
+
+    @classmethod
+    def latency_of(cls, counts: Sequence["UsageCounts"]) -> "UsageCounts":
+        """Counts holding only the latency histograms of `counts` added up, as sum_of adds
+        them: all the latency percentiles need."""
+        if not counts:
+            return cls()
         buckets = zip_longest(*(c.latency_hist[:HIST_SIZE] for c in counts), fillvalue=0)
         hist = [sum(bucket) for bucket in buckets]
-        total.latency_hist = hist + [0] * (HIST_SIZE - len(hist))
-        return total
+        return cls(latency_hist=hist + [0] * (HIST_SIZE - len(hist)))
 
     def measure(self, metric: str) -> tuple[float | None, int]:
         """(value, sample size) of a threshold metric; (None, 0) when not measurable here."""
