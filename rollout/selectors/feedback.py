@@ -255,7 +255,7 @@ def feedback_summary_by_cohort(
     """{cohort id (None: no cohort): CohortFeedback} for cohorts with feedback in the period:
     the negative share, the most common categories (label, count) and the most recent texts.
     Two queries whatever the data size: the counts per cohort and category (a cohort's totals
-    are their sums), and the texts."""
+    are their sums), and the texts (one query when the period has no feedback)."""
     window = _window(workflow, start, end)
     summary: dict[int | None, CohortFeedback] = {}
     by_category: dict[int | None, list[tuple[int, str]]] = defaultdict(list)
@@ -276,6 +276,8 @@ def feedback_summary_by_cohort(
         summary[cohort_id].top_categories = [
             (str(labels.get(category, category)), n) for n, category in counts[:TOP_CATEGORIES]
         ]
+    if not summary:
+        return summary  # no feedback in the period: no texts to look for either
     ranked = (
         window.exclude(text="")
         .annotate(
