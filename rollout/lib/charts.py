@@ -454,15 +454,20 @@ def _segments(values: Sequence[float | None]) -> list[list[tuple[int, float]]]:
 
 
 def _summary(
-    series: Sequence[Series], x_labels: Sequence[str], y_format: YFormat, empty_message: str
+    series: Sequence[Series],
+    x_labels: Sequence[str],
+    y_format: YFormat,
+    empty_message: str,
+    segments: Sequence[list[list[tuple[int, float]]]] | None = None,
 ) -> str:
-    """Fallback description for screen readers: range of dates and each series' latest value."""
+    """Fallback description for screen readers: range of dates and each series' latest value.
+    `segments`: each series' _segments, when the caller has them already."""
     parts: list[str] = []
     if x_labels:
         parts.append(f"From {x_labels[0]} to {x_labels[-1]}.")
     latest = []
-    for s in series:
-        runs = _segments(s.values)
+    for index, s in enumerate(series):
+        runs = segments[index] if segments is not None else _segments(s.values)
         if runs:
             i, v = runs[-1][-1]
             when = f" ({x_labels[i]})" if i < len(x_labels) else ""
@@ -502,15 +507,17 @@ def line_chart(
     """
     n_points = max([len(x_labels), *(len(s.values) for s in series)], default=0)
     labels = [str(label) for label in x_labels] + [""] * (n_points - len(x_labels))
+    # Each series' runs, once: the description, the legend and the lines all need them.
+    segments = [_segments(s.values) for s in series]
     chart = LineChart(
         id_prefix=_id_prefix(id_prefix),
         width=width,
         height=height,
         font_size=FONT_SIZE,
         title=title,
-        description=description or _summary(series, labels, y_format, empty_message),
+        description=description or _summary(series, labels, y_format, empty_message, segments),
     )
-    present = [n for s in series for v in s.values if (n := _number(v)) is not None]
+    present = [v for runs in segments for run in runs for _, v in run]
     if not present:
         empty = EmptyFrame(width - 1, height - 1, _n(width / 2), _n(height / 2 + 5), empty_message)
         return replace(chart, empty=empty)
@@ -533,7 +540,7 @@ def line_chart(
 
     # --- legend entries (name, colour, width), in rows that wrap when they don't fit: only the
     # series that draw something; the others are named in a note.
-    drawn = {index for index, s in enumerate(series) if _segments(s.values)}
+    drawn = {index for index, runs in enumerate(segments) if runs}
     notes: list[str] = []
     silent = [str(s.name) for index, s in enumerate(series) if index not in drawn]
     if silent:
@@ -625,13 +632,14 @@ def line_chart(
     # Series: a polyline per run of present values (a dot for an isolated value), and dotted
     # bridges over the days between runs.
     paths = []
+    xs = [_n(x_of(i)) for i in range(n_points)]  # each day's x, formatted once for every line
     for index, s in enumerate(series):
-        runs = _segments(s.values)
+        runs = segments[index]
         bridges = tuple(
             Run(
                 (
-                    Point(_n(x_of(before[-1][0])), _n(y_of(before[-1][1]))),
-                    Point(_n(x_of(after[0][0])), _n(y_of(after[0][1]))),
+                    Point(xs[before[-1][0]], _n(y_of(before[-1][1]))),
+                    Point(xs[after[0][0]], _n(y_of(after[0][1]))),
                 )
             )
             for before, after in zip(runs, runs[1:], strict=False)
@@ -641,7 +649,7 @@ def line_chart(
                 index,
                 s.name,
                 _safe_colour(s.colour, index),
-                tuple(Run(tuple(Point(_n(x_of(i)), _n(y_of(v))) for i, v in run)) for run in runs),
+                tuple(Run(tuple(Point(xs[i], _n(y_of(v))) for i, v in run)) for run in runs),
                 bridges,
             )
         )

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db.models import Exists, OuterRef, Sum
 from django.utils import timezone
@@ -40,7 +41,7 @@ from rollout.models import (
     Workflow,
 )
 from rollout.selectors.decision import in_holdout, in_percentage, member_key
-from rollout.selectors.usage import ALL, NO_COHORT
+from rollout.selectors.usage import ALL, NO_COHORT, DailySeries
 
 # A threshold on cost is judged only when at most this share of the window's cost-bearing events
 # has no known cost: beyond it the estimate leans on too few known costs.
@@ -91,7 +92,8 @@ class PriceBook:
 
 
 def price_book(workflow: Workflow) -> PriceBook:
-    return PriceBook(ModelPrice.objects.filter(workflow=workflow))
+    # Unordered: PriceBook sorts; the model's ordering would join the workflow to sort by name.
+    return PriceBook(ModelPrice.objects.filter(workflow=workflow).order_by())
 
 
 def model_price_list(workflow: Workflow) -> list[ModelPrice]:
@@ -139,7 +141,7 @@ class CostCounts:
         average = self.cost_per_event
         return None if average is None else average * self.events
 
-    def add_row(self, row: CostDay, book: PriceBook) -> None:
+    def add_row(self, row: "CostDay | CostRow", book: PriceBook) -> None:
         self.events += row.reported + row.tokens_only + row.unreported
         self.input_tokens += row.input_tokens
         self.output_tokens += row.output_tokens
@@ -170,13 +172,29 @@ class CostCounts:
             self.unpriced[name] = self.unpriced.get(name, 0) + n
 
 
+class CostRow(NamedTuple):
+    """The CostDay columns CostCounts.add_row reads (a tuple: no model instance per row)."""
+
+    cohort_id: int | None
+    day: date
+    model_version: str
+    input_tokens: int
+    output_tokens: int
+    reported: int
+    reported_cost: float
+    tokens_only: int
+    priced_input_tokens: int
+    priced_output_tokens: int
+    unreported: int
+
+
 def _rows(workflow: Workflow, start: date, end: date, scope: object = ALL):
     rows = CostDay.objects.filter(workflow=workflow, day__gte=start, day__lte=end)
     if isinstance(scope, Cohort):
         rows = rows.filter(cohort=scope)
     elif scope == NO_COHORT:
         rows = rows.filter(cohort__isnull=True)
-    return rows.order_by()
+    return rows.order_by().values_list(*CostRow._fields)
 
 
 def cost_daily(
@@ -185,7 +203,8 @@ def cost_daily(
     """{(cohort id, day): CostCounts} for the days start..end. Two queries."""
     book = price_book(workflow)
     counts: dict[tuple[int | None, date], CostCounts] = defaultdict(CostCounts)
-    for row in _rows(workflow, start, end, scope):
+    for values in _rows(workflow, start, end, scope):
+        row = CostRow._make(values)
         counts[(row.cohort_id, row.day)].add_row(row, book)
     return dict(counts)
 
@@ -308,7 +327,8 @@ def people_live_at(workflow: Workflow, kind: str) -> int:
     live = set()
     for user_id, percentage, holdout, released in rows:
         key = member_key(user_id)
-        if not in_percentage(workflow.pk, key, percentage):
+        # A whole cohort (100 %) is everyone: no hash to compute.
+        if percentage < 100 and not in_percentage(workflow.pk, key, percentage):
             continue
         if holdout and not released and in_holdout(workflow.pk, key, holdout):
             continue
@@ -321,15 +341,30 @@ def forecast_days(today: date) -> tuple[date, date]:
     return today - timedelta(days=FORECAST_DAYS), today - timedelta(days=1)
 
 
+def person_days_in(series: Iterable[DailySeries], today: date) -> int:
+    """Active people summed over forecast_days(today) — the forecast's person-days — from daily
+    series the caller already read: every group of the workflow (usage_daily without a cohort),
+    covering those days."""
+    first, last = forecast_days(today)
+    return sum(
+        counts.active_users
+        for s in series
+        for day, counts in zip(s.days, s.counts, strict=True)
+        if first <= day <= last
+    )
+
+
 def cost_forecast(
     workflow: Workflow,
     *,
     today: date,
     by_day: dict[tuple[int | None, date], CostCounts] | None = None,
+    person_days: int | None = None,
 ) -> CostForecast | None:
     """The forecast at the phase after the one in progress (None: none after it, or the next
-    one has no live output). Five queries; three when the caller passes the workflow's
-    `by_day` costs (cost_daily) covering forecast_days(today)."""
+    one has no live output). Five queries; one fewer when the caller passes the workflow's
+    `by_day` costs (cost_daily) covering forecast_days(today), and one fewer again with its
+    `person_days` (person_days_in)."""
     phases = list(Phase.objects.filter(workflow=workflow).order_by("position"))
     in_progress = [p for p in phases if p.is_in_progress]
     if not in_progress:
@@ -342,12 +377,13 @@ def cost_forecast(
     if by_day is None:
         by_day = cost_daily(workflow, start=start, end=end)
     total = cost_total({key: c for key, c in by_day.items() if start <= key[1] <= end})
-    person_days = (
-        UsageRollup.objects.filter(
-            workflow=workflow, period=RollupPeriod.DAY, day__gte=start, day__lte=end
-        ).aggregate(n=Sum("active_users"))["n"]
-        or 0
-    )
+    if person_days is None:
+        person_days = (
+            UsageRollup.objects.filter(
+                workflow=workflow, period=RollupPeriod.DAY, day__gte=start, day__lte=end
+            ).aggregate(n=Sum("active_users"))["n"]
+            or 0
+        )
     cost = total.estimated_cost
     per_person_day = cost / person_days if cost is not None and person_days else None
     return CostForecast(

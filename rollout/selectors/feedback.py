@@ -254,22 +254,30 @@ def feedback_summary_by_cohort(
 ) -> dict[int | None, CohortFeedback]:
     """{cohort id (None: no cohort): CohortFeedback} for cohorts with feedback in the period:
     the negative share, the most common categories (label, count) and the most recent texts.
-    Three queries whatever the data size."""
+    Two queries whatever the data size: the counts per cohort and category (a cohort's totals
+    are their sums), and the texts (one query when the period has no feedback)."""
     window = _window(workflow, start, end)
     summary: dict[int | None, CohortFeedback] = {}
-    for row in window.values("cohort_id").annotate(not_helpful=_NOT_HELPFUL, total=Count("pk")):
-        summary[row["cohort_id"]] = CohortFeedback(
-            row["cohort_id"], not_helpful=row["not_helpful"], total=row["total"]
-        )
     by_category: dict[int | None, list[tuple[int, str]]] = defaultdict(list)
-    for row in window.values("cohort_id", "category").annotate(n=Count("pk")).order_by():
-        by_category[row["cohort_id"]].append((row["n"], row["category"]))
+    for row in (
+        window.values("cohort_id", "category")
+        .annotate(not_helpful=_NOT_HELPFUL, n=Count("pk"))
+        .order_by()
+    ):
+        cohort_id = row["cohort_id"]
+        if cohort_id not in summary:
+            summary[cohort_id] = CohortFeedback(cohort_id)
+        summary[cohort_id].not_helpful += row["not_helpful"]
+        summary[cohort_id].total += row["n"]
+        by_category[cohort_id].append((row["n"], row["category"]))
     labels = dict(FeedbackCategory.choices)
     for cohort_id, counts in by_category.items():
         counts.sort(key=lambda c: (-c[0], c[1]))
         summary[cohort_id].top_categories = [
             (str(labels.get(category, category)), n) for n, category in counts[:TOP_CATEGORIES]
         ]
+    if not summary:
+        return summary  # no feedback in the period: no texts to look for either
     ranked = (
         window.exclude(text="")
         .annotate(

@@ -70,6 +70,28 @@ class UsageCounts:
     latency_count: int = 0
     latency_hist: list[int] = field(default_factory=lambda: [0] * HIST_SIZE)
 
+    @classmethod
+    def of_row(cls, row: dict, *, members: int = 0) -> "UsageCounts":
+        """One rollup row's counters and active users, as `add` would put them into empty
+        counts (this many members), built at once: the usage page makes one per cohort and day."""
+        hist = list(row.get("latency_hist") or ())[:HIST_SIZE]
+        if len(hist) < HIST_SIZE:
+            hist += [0] * (HIST_SIZE - len(hist))
+        return cls(
+            invocations=row.get("invocations") or 0,
+            accepted=row.get("accepted") or 0,
+            edited=row.get("edited") or 0,
+            overridden=row.get("overridden") or 0,
+            errors=row.get("errors") or 0,
+            fallbacks=row.get("fallbacks") or 0,
+            agreed=row.get("agreed") or 0,
+            disagreed=row.get("disagreed") or 0,
+            active_users=row.get("active_users") or 0,
+            members=members,
+            latency_count=row.get("latency_count") or 0,
+            latency_hist=hist,
+        )
+
     def add(self, row: dict) -> None:
         for name in COUNTERS:
             setattr(self, name, getattr(self, name) + (row.get(name) or 0))
@@ -126,15 +148,23 @@ class UsageCounts:
     def sum_of(cls, counts: Sequence["UsageCounts"], *, members: int = 0) -> "UsageCounts":
         """`counts` added up, as `add` would one by one, in a pass per counter and one over the
         buckets. `active_users` stays 0: people over several days or cohorts are not a sum."""
-        total = cls(members=members)
+        total = cls.latency_of(counts)
+        total.members = members
         if not counts:
             return total
         for name in SUMMED:
             setattr(total, name, sum([getattr(c, name) for c in counts]))
+        return total
+
+    @classmethod
+    def latency_of(cls, counts: Sequence["UsageCounts"]) -> "UsageCounts":
+        """Counts holding only the latency histograms of `counts` added up, as sum_of adds
+        them: all the latency percentiles need."""
+        if not counts:
+            return cls()
         buckets = zip_longest(*(c.latency_hist[:HIST_SIZE] for c in counts), fillvalue=0)
         hist = [sum(bucket) for bucket in buckets]
-        total.latency_hist = hist + [0] * (HIST_SIZE - len(hist))
-        return total
+        return cls(latency_hist=hist + [0] * (HIST_SIZE - len(hist)))
 
     def measure(self, metric: str) -> tuple[float | None, int]:
         """(value, sample size) of a threshold metric; (None, 0) when not measurable here."""
@@ -248,22 +278,26 @@ def usage_daily(
     end: date,
     cohort: Cohort | None = None,
     cohorts: Sequence[Cohort] | None = None,
+    members: dict[int, int] | None = None,
 ) -> list[DailySeries]:
     """Per-day counts for every cohort of the workflow (plus people in no cohort, if any used
-    it), or for one cohort. Three queries whatever the range and the data size; two when the
-    caller passes the workflow's `cohorts`, by name (as usage_summary.usage_cohorts gives them)."""
+    it), or for one cohort. Three queries whatever the range and the data size; one fewer when
+    the caller passes the workflow's `cohorts`, by name (as usage_summary.usage_cohorts gives
+    them), and one fewer again with their `members` ({cohort id: members},
+    usage_summary.cohort_members)."""
     if cohorts is None:
         cohorts = Cohort.objects.filter(workflow=workflow).order_by("name")
     cohorts = list(cohorts)
     if cohort is not None:
         cohorts = [c for c in cohorts if c.pk == cohort.pk]
-    members = dict(
-        CohortMember.objects.filter(cohort__workflow=workflow)
-        .values("cohort_id")
-        .annotate(n=Count("user_id"))
-        .values_list("cohort_id", "n")
-        .order_by()
-    )
+    if members is None:
+        members = dict(
+            CohortMember.objects.filter(cohort__workflow=workflow)
+            .values("cohort_id")
+            .annotate(n=Count("user_id"))
+            .values_list("cohort_id", "n")
+            .order_by()
+        )
     rows = UsageRollup.objects.filter(
         workflow=workflow, period=RollupPeriod.DAY, day__gte=start, day__lte=end
     )
@@ -283,14 +317,14 @@ def usage_daily(
     series = []
     for group in groups:
         group_id = group.pk if group else None
+        size = members.get(group_id, 0)
         day_counts = []
         for day in days:
-            counts = UsageCounts(members=members.get(group_id, 0))
             row = by_key.get((group_id, day))
-            if row is not None:
-                counts.add(row)
-                counts.active_users = row["active_users"]
-            day_counts.append(counts)
+            if row is None:
+                day_counts.append(UsageCounts(members=size))
+            else:
+                day_counts.append(UsageCounts.of_row(row, members=size))
         series.append(DailySeries(cohort=group, days=days, counts=day_counts))
     return series
 

@@ -3,6 +3,7 @@ cohort (a sum of daily active users would count a person once per day), and dail
 per workflow for the portfolio's sparklines. A query or two each, whatever the data size."""
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -44,15 +45,49 @@ def _active_between(workflow: Workflow, start: date, end: date) -> QuerySet[Usag
     )
 
 
-def active_people(workflow: Workflow, *, start: date, end: date) -> ActivePeople:
-    """Distinct people active in start..end. Two queries over one row per person (not per person
-    and day): fast for a period ending today, as the usage page's always does."""
+def active_people(
+    workflow: Workflow, *, start: date, end: date, cohort_ids: Sequence[int] | None = None
+) -> ActivePeople:
+    """Distinct people active in start..end, over one row per person (not per person and day):
+    fast for a period ending today, as the usage page's always does. Two queries; one when the
+    caller names the cohorts it wants counted (`cohort_ids`: `by_cohort` then holds those and
+    people in no cohort, and leaves out those with nobody active, as without)."""
     rows = _active_between(workflow, start, end)
-    by_cohort = dict(
-        rows.values("cohort_id").annotate(n=Count("pk")).values_list("cohort_id", "n").order_by()
+    if cohort_ids is None:
+        by_cohort = dict(
+            rows.values("cohort_id")
+            .annotate(n=Count("pk"))
+            .values_list("cohort_id", "n")
+            .order_by()
+        )
+        in_any_cohort = rows.filter(cohort__isnull=False).values("user_ref").distinct().count()
+        return ActivePeople(by_cohort, in_any_cohort)
+    counts = rows.aggregate(
+        in_any=Count("user_ref", distinct=True, filter=Q(cohort__isnull=False)),
+        none=Count("pk", filter=Q(cohort__isnull=True)),
+        **{f"cohort_{pk}": Count("pk", filter=Q(cohort_id=pk)) for pk in cohort_ids},
     )
-    in_any_cohort = rows.filter(cohort__isnull=False).values("user_ref").distinct().count()
-    return ActivePeople(by_cohort, in_any_cohort)
+    found = {None: counts["none"]} | {pk: counts[f"cohort_{pk}"] for pk in cohort_ids}
+    return ActivePeople({key: n for key, n in found.items() if n}, counts["in_any"])
+
+
+@dataclass(frozen=True)
+class Members:
+    """Members per cohort, and people in any cohort of the workflow (a person in several cohorts
+    counts once)."""
+
+    by_cohort: dict[int, int]
+    in_any_cohort: int
+
+
+def cohort_members(workflow: Workflow, cohort_ids: Sequence[int]) -> Members:
+    """Members of each of `cohort_ids` (cohorts of the workflow), and people in any cohort of
+    the workflow. One query."""
+    counts = CohortMember.objects.filter(cohort__workflow=workflow).aggregate(
+        in_any=Count("user_id", distinct=True),
+        **{f"cohort_{pk}": Count("pk", filter=Q(cohort_id=pk)) for pk in cohort_ids},
+    )
+    return Members({pk: counts[f"cohort_{pk}"] for pk in cohort_ids}, counts["in_any"])
 
 
 def workflow_member_count(workflow: Workflow) -> int:

@@ -160,9 +160,10 @@ def usage_charts(
 
 
 def _latency_chart(series: list[DailySeries], thresholds: list[Threshold], common: dict) -> Chart:
-    """p50 and p95 of everyone shown, per day: the cohorts' histograms added up."""
+    """p50 and p95 of everyone shown, per day: the cohorts' histograms added up (the
+    percentiles need nothing else of the day's counts)."""
     days = len(common["x_labels"])
-    combined = [UsageCounts.sum_of([s.counts[day] for s in series]) for day in range(days)]
+    combined = [UsageCounts.latency_of([s.counts[day] for s in series]) for day in range(days)]
     metric = Metric.P95_LATENCY_MS
     return Chart(
         "latency",

@@ -96,9 +96,11 @@ def usage_cost(
     start: date,
     end: date,
     today: date,
+    person_days: int | None = None,
 ) -> CostSection:
     """The section for the days of `series` (the page's period, one series per cohort shown),
-    with the workflow's cost-per-accepted-output thresholds drawn on its chart."""
+    with the workflow's cost-per-accepted-output thresholds drawn on its chart. `person_days`:
+    the forecast's (rollout.selectors.costs.person_days_in), when the caller read them."""
     currency = currency_code()
     # One read for the period and the forecast's days (the week before today).
     by_day = cost_daily(workflow, start=min(start, forecast_days(today)[0]), end=end)
@@ -162,5 +164,5 @@ def usage_cost(
         charts=charts,
         rows=rows,
         total=CostRow("All shown", total_counts, total_accepted, is_total=True),
-        forecast=cost_forecast(workflow, today=today, by_day=by_day),
+        forecast=cost_forecast(workflow, today=today, by_day=by_day, person_days=person_days),
     )

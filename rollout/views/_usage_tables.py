@@ -91,11 +91,16 @@ def usage_summary(
     end: date,
     cohort: Cohort | None,
     feedback: dict[int | None, CohortFeedback],
+    members_in_any_cohort: int | None = None,
 ) -> Summary:
     """The period's totals per cohort, and for all cohorts together when several are shown.
     `series` covers start..end (every group when `cohort` is None); `feedback` is
-    rollout.selectors.feedback.feedback_summary_by_cohort for the same period."""
-    active = active_people(workflow, start=start, end=end)
+    rollout.selectors.feedback.feedback_summary_by_cohort for the same period;
+    `members_in_any_cohort`, the workflow's people in any cohort when the caller read them
+    (rollout.selectors.usage_summary.cohort_members). One query (two without the latter)."""
+    active = active_people(
+        workflow, start=start, end=end, cohort_ids=[s.cohort.pk for s in series if s.cohort]
+    )
     rows = []
     for s in series:
         key = s.cohort.pk if s.cohort else None
@@ -110,9 +115,9 @@ def usage_summary(
         )
         # The groups' sums add up to the workflow's; people are counted once however many
         # cohorts they were in (as rollout.selectors.usage.usage_window counts them).
-        window = UsageCounts.sum_of(
-            [row.counts for row in rows], members=workflow_member_count(workflow)
-        )
+        if members_in_any_cohort is None:
+            members_in_any_cohort = workflow_member_count(workflow)
+        window = UsageCounts.sum_of([row.counts for row in rows], members=members_in_any_cohort)
         window.active_users = active.in_any_cohort
         rows.append(SummaryRow("All cohorts", window, True, feedback=everyone))
     shadow = any(row.counts.shadow_compared for row in rows)

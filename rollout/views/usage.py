@@ -18,11 +18,17 @@ from rollout.forms.usage import MSG_BAD_COHORT, UsageFilterForm
 from rollout.lib.csv_cells import Echo, csv_cell
 from rollout.models import Cohort, Workflow
 from rollout.permissions import access_workflow, can_triage_feedback
+from rollout.selectors.costs import person_days_in
 from rollout.selectors.feedback import feedback_counts_by_day, feedback_summary_by_cohort
 from rollout.selectors.source_health import source_health_list
 from rollout.selectors.thresholds import threshold_list_for_workflow
 from rollout.selectors.usage import COUNTERS, DailySeries, usage_daily
-from rollout.selectors.usage_summary import period_days, usage_cohorts, usage_ever_reported
+from rollout.selectors.usage_summary import (
+    cohort_members,
+    period_days,
+    usage_cohorts,
+    usage_ever_reported,
+)
 from rollout.views._usage_charts import SMOOTHING_DAYS, shown_days, usage_charts
 from rollout.views._usage_cost import usage_cost
 from rollout.views._usage_feedback import cohort_voices
@@ -55,12 +61,14 @@ def workflow_usage(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     workflow = access_workflow(request.user, slug)
     form, days, cohort, notes, cohorts = _choice(request, workflow)
     start, end = period_days(days, today=timezone.localdate())
+    members = cohort_members(workflow, [c.pk for c in cohorts])
     extended = usage_daily(
         workflow,
         start=start - timedelta(days=SMOOTHING_DAYS - 1),
         end=end,
         cohort=cohort,
         cohorts=cohorts,
+        members=members.by_cohort,
     )
     series = shown_days(extended)
     feedback = feedback_summary_by_cohort(workflow, start, end)
@@ -83,10 +91,25 @@ def workflow_usage(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             has_data=True,
             charts=usage_charts(extended, thresholds, x_labels),
             summary=usage_summary(
-                workflow, series, start=start, end=end, cohort=cohort, feedback=feedback
+                workflow,
+                series,
+                start=start,
+                end=end,
+                cohort=cohort,
+                feedback=feedback,
+                members_in_any_cohort=members.in_any_cohort,
             ),
             cost=usage_cost(
-                workflow, series, x_labels, thresholds, start=start, end=end, today=end
+                workflow,
+                series,
+                x_labels,
+                thresholds,
+                start=start,
+                end=end,
+                today=end,
+                # Every group of the workflow, from SMOOTHING_DAYS before the period: the
+                # forecast's week (the 7 days before today) is among them.
+                person_days=person_days_in(extended, end) if cohort is None else None,
             ),
         )
     else:

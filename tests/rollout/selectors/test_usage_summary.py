@@ -7,7 +7,13 @@ import pytest
 from django.db.models import Count
 
 from rollout.models import Cohort, CohortMember, UsageActiveUser, Workflow
-from rollout.selectors.usage_summary import ActivePeople, active_people, workflow_member_count
+from rollout.selectors.usage_summary import (
+    ActivePeople,
+    Members,
+    active_people,
+    cohort_members,
+    workflow_member_count,
+)
 from tests.factories import UserFactory
 from tests.rollout.usage_events_data import at_noon, event, ingest
 
@@ -105,3 +111,38 @@ def test_members_of_several_cohorts_count_once(workflow, cohorts):
     cy = CohortMember.objects.get(user__email="cy@example.com").user
     CohortMember.objects.create(cohort=tier1, user=cy)
     assert workflow_member_count(workflow) == 2
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [(29, 0), (89, 0), (179, 0), (6, 0), (0, 0), (1, -1), (0, -1), (60, 5), (40, 40), (11, 9)],
+)
+def test_naming_the_cohorts_gives_the_same_numbers_in_one_query(
+    workflow, cohorts, usage, start, end, django_assert_num_queries
+):
+    tier1, broad = cohorts
+    with django_assert_num_queries(1):
+        named = active_people(
+            workflow, start=ago(start), end=ago(end), cohort_ids=[tier1.pk, broad.pk]
+        )
+    assert named == active_people(workflow, start=ago(start), end=ago(end))
+
+
+def test_naming_one_cohort_counts_that_cohort_and_people_in_none(workflow, cohorts, usage):
+    tier1, _ = cohorts
+    assert active_people(workflow, start=ago(89), end=DAY, cohort_ids=[tier1.pk]) == ActivePeople(
+        {tier1.pk: 2, None: 1}, in_any_cohort=2
+    )
+
+
+def test_members_per_cohort_and_in_any_cohort_in_one_query(
+    workflow, cohorts, django_assert_num_queries
+):
+    tier1, broad = cohorts
+    cy = CohortMember.objects.get(user__email="cy@example.com").user
+    CohortMember.objects.create(cohort=tier1, user=cy)
+    empty = Cohort.objects.create(workflow=workflow, name="Empty")
+    with django_assert_num_queries(1):
+        members = cohort_members(workflow, [tier1.pk, broad.pk, empty.pk])
+    assert members == Members({tier1.pk: 2, broad.pk: 1, empty.pk: 0}, in_any_cohort=2)
+    assert members.in_any_cohort == workflow_member_count(workflow)

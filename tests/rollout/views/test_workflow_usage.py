@@ -743,17 +743,16 @@ def test_queries_are_bounded_whatever_the_data_size(
             make_review(workflow, cohort, grade=grade)
     leader = as_user(ops_leader)
 
-    # Session and user (2), groups (1), workflow (1), cohorts (1), usage_daily (2: members per
-    # cohort, rollups), people active per cohort and in any cohort (2), members of all cohorts
-    # together (1), thresholds (1), verdicts (1), drift (1), feedback per cohort (3: shares,
-    # categories, recent texts), data sources (3: sources with their status, their days, their
-    # heartbeats; 1 when there is none), cost (4: the currency, the prices, the cost rollups, the
-    # phases; 2 more with a phase after the current one: tests/rollout/views/
-    # test_workflow_usage_cost.py), outcomes (2: the metrics, their per-person sums): 27 (28 for an
-    # owner, whose object permissions are one more), whatever the number of days, cohorts, events,
-    # feedback, sources and outcomes;
-    # the reviewed error rate (2: the workflow's, per cohort).
-    with django_assert_max_num_queries(27):
+    # Session and user (2), groups (1), workflow (1), cohorts (1), members per cohort and in any
+    # cohort (1), rollups (1), people active per cohort and in any cohort (1), thresholds (1),
+    # verdicts (1), drift (1), feedback per cohort (2: counts per category, recent texts), data
+    # sources (3: sources with their status, their days, their heartbeats; 1 when there is none),
+    # cost (4: the currency, the prices, the cost rollups, the phases; 1 more with a phase after
+    # the current one: tests/rollout/views/test_workflow_usage_cost.py), outcomes (2: the
+    # metrics, their per-person sums), the reviewed error rate (1, per cohort: the workflow's is
+    # their sum): 23 (24 for an owner, whose object permissions are one more), whatever the
+    # number of days, cohorts, events, feedback, sources and outcomes.
+    with django_assert_max_num_queries(23):
         response = leader.get(url(workflow.slug, days=180))
     assert len(response.context["summary"].rows) == 7
     assert [c.key for c in response.context["charts"]][-1] == "shadow_agreement_rate"
@@ -762,7 +761,7 @@ def test_queries_are_bounded_whatever_the_data_size(
     assert [len(section.rows) for section in sections] == [7, 7]
     assert sections[0].rows[-1].figures.ai_people == 72
     assert [r.graded for r in response.context["review"].rates] == [18, 3, 3, 3, 3, 3, 3]
-    with django_assert_max_num_queries(27):
+    with django_assert_max_num_queries(23):
         response = leader.get(url(workflow.slug, days=7, cohort=cohorts[0].pk), headers=HTMX)
     assert response.status_code == 200
     # 7 before feedback, +1 for the feedback per cohort and day.
@@ -771,7 +770,7 @@ def test_queries_are_bounded_whatever_the_data_size(
         rows = read_csv(response)
     assert len(rows) == 180 * 6
     owner = as_user(workflow.owner)
-    with django_assert_max_num_queries(28):
+    with django_assert_max_num_queries(24):
         assert owner.get(url(workflow.slug, days=180)).status_code == 200
 
 
