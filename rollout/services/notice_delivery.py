@@ -882,8 +882,8 @@ class _Advance:
         if overlap:
             try:
                 self._pgconn = _advance_send(sent, next_up, self.now)
-            except psycopg.Error:
-                self._pgconn = None  # run the ordinary way in began()
+            except (psycopg.Error, DatabaseError):
+                self._pgconn = None  # run the ordinary way in began(), which reconnects
         else:
             self._began = _advance(sent, next_up, self.now)
 
