@@ -20,7 +20,9 @@ seconds, before the first email goes out):
   LOCKED, still due and still wanted?) and moves them to `queued`: no other sender takes them.
   Then row by row over the run's single SMTP connection: one statement marks the row just sent
   `sent` and moves the next from `queued` to `sending` (its attempt begins), and only then does
-  that next message go out. So at any moment at most one row per sender is `sending`, and a crash
+  that next message go out (over SMTP the statement runs while the server answers that message's
+  envelope, and the message itself, which is what the server accepts, follows once the statement
+  has committed: _Advance). So at any moment at most one row per sender is `sending`, and a crash
   leaves at most that one in doubt: never re-sent automatically (which could double it); after
   STALE_SENDING it is reported as failed with MSG_INTERRUPTED, and the owner's Retry decides.
   Rows a crash leaves `queued` were never tried: after QUEUED_STALE they are due again. A row is
@@ -36,11 +38,13 @@ headers are built once too (core.mail.MailStencil).
 """
 
 import logging
+import select
 import smtplib
 import threading
 import time
+import weakref
 from collections import defaultdict, deque
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -63,6 +67,7 @@ from core.errors import ApplicationError
 from core.mail import (
     FanOutEmail,
     MailStencil,
+    SMTPBackend,
     email_subject,
     failure_reason,
     smtp_refused_for_good,
@@ -101,7 +106,7 @@ STALE_SENDING = timedelta(minutes=10)  # longer than a task may run (time_limit=
 QUEUED_STALE = timedelta(minutes=1)
 PUBLISH_BATCH = 50
 SEND_BATCH = 500  # in-app rows delivered per transaction
-EMAIL_GROUP = 20  # email rows claimed together
+EMAIL_GROUP = 100  # email rows claimed together
 SEND_BUDGET = 180.0  # seconds of sending per run before handing over (task soft limit: 240)
 
 EMAIL_TEXT, EMAIL_HTML = "rollout/email/notice.txt", "rollout/email/notice.html"
@@ -438,12 +443,14 @@ def _email_lane(
     try:
         while stop is None or not stop.is_set():
             locked, emails, retries = _claim(group, now, retries=retries)
-            sent, server_down = _send_emails(emails, outbox)
+            sent, server_down = _send_emails(emails, outbox, deadline=deadline)
             delivered += sent
-            if locked < group or server_down:
-                return delivered, False  # nothing more due, or the rest waits for the server
+            if server_down:
+                return delivered, False  # the rest waits for the server
             if time.monotonic() > deadline:
-                return delivered, True
+                return delivered, True  # (a group cut short at the deadline went back to due)
+            if locked < group:
+                return delivered, False  # nothing more due
     finally:
         outbox.close()
     return delivered, False
@@ -587,26 +594,59 @@ class _Outbox:
         self.is_open = False
         self.rendered: dict[tuple[object, ...], _NoticeEmail] = {}
 
-    def send(self, message: FanOutEmail) -> None:
+    @property
+    def overlaps(self) -> bool:
+        """Whether a message's mark can be on its way to the database while the mail server
+        answers its envelope (_Advance): over SMTP (core.mail.SMTPBackend.send_when), on
+        PostgreSQL, outside a transaction."""
+        return (
+            isinstance(self.connection, SMTPBackend)
+            and connection.vendor == "postgresql"
+            and not connection.in_atomic_block
+        )
+
+    def send(
+        self,
+        message: FanOutEmail,
+        when: Callable[[], bool],
+        meanwhile: Callable[[], object] | None = None,
+    ) -> bool:
+        """Send `message` once `when()` says it may go: after its envelope over SMTP, before
+        anything with any other backend. Returns whether it went (False: `when()` said no).
+        Over SMTP, `meanwhile()` runs while the server reads the message."""
         if not self.is_open:
             self.connection.open()
             self.is_open = True
+        if isinstance(self.connection, SMTPBackend):
+            went = self.connection.send_when(message, when, meanwhile)
+            self.is_open = self.connection.connection is not None
+            return went
+        if not when():
+            return False
         # One message per call: send_messages only counts, it cannot say which one failed.
         if self.connection.send_messages([message]) != 1:
             raise smtplib.SMTPException("The mail server accepted no recipient.")
+        return True
 
     def close(self) -> None:
         self.connection.close()
         self.is_open = False
 
 
-def _send_emails(emails: list[NoticeDelivery], outbox: _Outbox) -> tuple[int, bool]:
-    """Send a claimed group message by message over the outbox's connection. Returns (how many
-    were sent, whether it stopped because no connection to the mail server could be opened).
+def _send_emails(
+    emails: list[NoticeDelivery], outbox: _Outbox, *, deadline: float | None = None
+) -> tuple[int, bool]:
+    """Send a claimed group message by message over the outbox's connection, until the
+    `deadline` (time.monotonic()) if one is given: a slow mail server must not keep a group of
+    EMAIL_GROUP going past the task's time limit. Returns (how many were sent, whether it
+    stopped because no connection to the mail server could be opened).
 
     One statement per message (_advance) marks the one just sent `sent` and begins the next
-    (`queued` to `sending`, one more attempt); the next message goes out only once that is
-    committed, and only if the statement found it still `queued` (else another sender has it).
+    (`queued` to `sending`, one more attempt); the next message is accepted by the mail server
+    only once that is committed, and only if the statement found it still `queued` (else another
+    sender has it). Over SMTP on PostgreSQL the statement is on its way while the server answers
+    the next message's envelope, and the message itself follows once it is committed (_Advance):
+    the database's round trip and commit cost no time of their own.
 
     Failures are isolated per row and marked at once. A transient one (the server unreachable, a
     timeout, a 4xx answer) is retried with backoff. One that trying again cannot fix — a header
@@ -622,16 +662,41 @@ def _send_emails(emails: list[NoticeDelivery], outbox: _Outbox) -> tuple[int, bo
     untried = deque(emails)
     server_down = False
     just_sent: NoticeDelivery | None = None
+    advance: _Advance | None = None
+    built: dict[int, tuple[FanOutEmail | None, Exception | None]] = {}
+
+    def build(delivery: NoticeDelivery) -> tuple[FanOutEmail | None, Exception | None]:
+        """The delivery's message, or what kept it from being built."""
+        try:
+            return _email_message(delivery, outbox.rendered), None
+        except (SoftTimeLimitExceeded, DatabaseError):
+            raise  # not this message's fault: the row stays claimed, due again later
+        except Exception as exc:
+            return None, exc
+
+    def build_next() -> None:
+        if untried and untried[0].pk not in built:
+            built[untried[0].pk] = build(untried[0])
+
     try:
         while untried:
-            delivery = untried.popleft()  # from here: neither sent nor untried
-            began = _advance(just_sent, delivery)
+            if deadline is not None and time.monotonic() > deadline:
+                break  # the rest goes back to due (below)
+            delivery = untried[0]
+            message, problem = built.pop(delivery.pk, None) or build(delivery)
+            untried.popleft()  # from here: neither sent nor untried
+            advance = _Advance(just_sent, delivery, overlap=outbox.overlaps)
             just_sent = None
-            if not began:
-                continue  # released while this sender was slow, and taken by another
+            if message is None:
+                if advance.began():
+                    logger.error("Notice delivery %s cannot be sent", delivery.pk, exc_info=problem)
+                    _mark_failed(delivery, failure_reason(problem), permanent=True)
+                continue
             try:
-                outbox.send(_email_message(delivery, outbox.rendered))
+                went = outbox.send(message, when=advance.began, meanwhile=build_next)
             except (smtplib.SMTPException, OSError) as exc:
+                if not advance.began():
+                    continue  # never begun: another sender has it
                 if smtp_refused_for_good(exc):
                     _mark_failed(delivery, failure_reason(exc), permanent=True)
                     continue
@@ -643,12 +708,17 @@ def _send_emails(emails: list[NoticeDelivery], outbox: _Outbox) -> tuple[int, bo
             except (SoftTimeLimitExceeded, DatabaseError):
                 raise  # not this message's fault: the row stays `sending`, reported later
             except Exception as exc:
-                logger.exception("Notice delivery %s cannot be sent", delivery.pk)
-                _mark_failed(delivery, failure_reason(exc), permanent=True)
+                if advance.began():
+                    logger.exception("Notice delivery %s cannot be sent", delivery.pk)
+                    _mark_failed(delivery, failure_reason(exc), permanent=True)
             else:
-                just_sent = delivery
-                sent += 1
+                if went:
+                    just_sent = delivery
+                    sent += 1
+                # else: released while this sender was slow, and taken by another
     finally:
+        if advance is not None:
+            advance.settle()  # an answer still on its way, before the connection is used again
         if just_sent is not None:
             _advance(just_sent, None)
         _release(untried)
@@ -721,7 +791,9 @@ def _email_message(
     )
 
 
-def _advance(sent: NoticeDelivery | None, next_up: NoticeDelivery | None) -> bool:
+def _advance(
+    sent: NoticeDelivery | None, next_up: NoticeDelivery | None, now: datetime | None = None
+) -> bool:
     """In one autocommit statement: mark `sent` (a row whose message just went out) sent, and
     begin `next_up`: from `queued` to `sending`, one more attempt, its `sent_at` the time the
     attempt began. Returns whether `next_up` began: False when it was no longer `queued` (its
@@ -734,7 +806,7 @@ def _advance(sent: NoticeDelivery | None, next_up: NoticeDelivery | None) -> boo
     running it."""
     if sent is None and next_up is None:
         return False
-    now = timezone.now()
+    now = now or timezone.now()
     if next_up is None:
         sql, params = _MARK_SENT, {"sent": sent.pk, "now": now}
     elif sent is None:
@@ -782,6 +854,120 @@ _MARK_SENT_AND_BEGIN = (
     " (id = %(next)s AND (status = 'queued' OR (status = 'sending' AND sent_at = %(now)s))))"
     " RETURNING id"
 )
+
+
+class _Advance:
+    """_advance's statement (mark the message just sent, begin the next), sent to PostgreSQL
+    without waiting for its answer: while it runs and commits, the mail server answers the next
+    message's envelope (MAIL FROM, RCPT TO, DATA). `began()` waits for the answer, and the
+    message itself goes only after it (core.mail.SMTPBackend.send_when). The order that makes a
+    crash leave at most one row in doubt is kept: a message is accepted by the server only once
+    its row is committed `sending`, and the mark of the one before and the begin of this one are
+    still one statement, committed together or not at all.
+
+    Without `overlap` (another mail backend, SQLite, inside a transaction) it is _advance, run at
+    once. Any trouble with the statement on its way (a lost connection, an error) and it is run
+    again the ordinary way, which reconnects and re-marks (a repeat is harmless, see _advance).
+    The statement runs on the default connection, bypassing Django's cursor (neither execute
+    wrappers nor query logging see it): nothing else may use that connection until `began()` or
+    `settle()` has collected the answer."""
+
+    def __init__(
+        self, sent: NoticeDelivery | None, next_up: NoticeDelivery, *, overlap: bool
+    ) -> None:
+        self.sent, self.next_up = sent, next_up
+        self.now = timezone.now()
+        self._began: bool | None = None
+        self._pgconn = None
+        if overlap:
+            try:
+                self._pgconn = _advance_send(sent, next_up, self.now)
+            except (psycopg.Error, DatabaseError):
+                self._pgconn = None  # run the ordinary way in began(), which reconnects
+        else:
+            self._began = _advance(sent, next_up, self.now)
+
+    def began(self) -> bool:
+        """Whether `next_up` began (see _advance), once the statement is committed."""
+        if self._began is None:
+            changed = None
+            if self._pgconn is not None:
+                try:
+                    changed = _advance_collect(self._pgconn)
+                except psycopg.Error:
+                    changed = None
+                self._pgconn = None
+            if changed is None:
+                if connection.connection is not None:  # prepared again on its next use
+                    _advance_prepared.discard(connection.connection)
+                self._began = _advance(self.sent, self.next_up, self.now)
+            else:
+                self._began = self.next_up.pk in changed
+        return self._began
+
+    def settle(self) -> None:
+        """Collect an answer still on its way, if any, so that the connection can be used again
+        (after an error elsewhere: one here would only hide it)."""
+        if self._pgconn is not None:
+            try:
+                _advance_collect(self._pgconn)
+            except psycopg.Error:
+                logger.warning("The mark of notice delivery %s went unanswered", self.next_up.pk)
+            self._pgconn = None
+
+
+# The connections (psycopg's) on which _advance_send's statements are prepared.
+_advance_prepared: weakref.WeakSet = weakref.WeakSet()
+_ADVANCE_PREPARED = {
+    sql: name
+    for sql, name in (
+        (_BEGIN, "rollout_notice_begin"),
+        (_MARK_SENT_AND_BEGIN, "rollout_notice_mark_sent_and_begin"),
+    )
+}
+
+
+def _advance_send(sent: NoticeDelivery | None, next_up: NoticeDelivery, now: datetime):
+    """Send _advance's statement over the default connection and return its libpq connection,
+    whose answer _advance_collect reads. Prepared once per connection (with a Django cursor:
+    the first statement of each connection is an ordinary one)."""
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw not in _advance_prepared:
+        with connection.cursor() as cursor:
+            for sql, name in _ADVANCE_PREPARED.items():
+                numbered = sql.replace("%(sent)s", "$1").replace("%(next)s", "$2")
+                numbered = numbered.replace("%(now)s", "$3")
+                cursor.execute(f"PREPARE {name} (bigint, bigint, timestamptz) AS {numbered}")
+        _advance_prepared.add(raw)
+    name = _ADVANCE_PREPARED[_BEGIN if sent is None else _MARK_SENT_AND_BEGIN]
+    pgconn = raw.pgconn
+    params = [str(sent.pk if sent else 0).encode(), str(next_up.pk).encode()]
+    pgconn.send_query_prepared(name.encode(), [*params, now.isoformat().encode()])
+    poller = select.poll()
+    poller.register(pgconn.socket, select.POLLOUT)
+    while pgconn.flush():  # nonblocking: what did not fit in the socket's buffer
+        poller.poll()
+    return pgconn
+
+
+def _advance_collect(pgconn) -> set[int] | None:
+    """The ids the statement sent by _advance_send changed, once it answers; None if it failed
+    (its error is left for the ordinary run to raise). Raises psycopg.Error for a broken
+    connection."""
+    poller = select.poll()
+    poller.register(pgconn.socket, select.POLLIN)
+    pgconn.consume_input()
+    while pgconn.is_busy():
+        poller.poll()
+        pgconn.consume_input()
+    changed: set[int] | None = set()
+    while (result := pgconn.get_result()) is not None:
+        if result.status != psycopg.pq.ExecStatus.TUPLES_OK:
+            changed = None
+        elif changed is not None:
+            changed.update(int(result.get_value(row, 0)) for row in range(result.ntuples))
+    return changed
 
 
 def _mark_failed(delivery: NoticeDelivery, reason: str, *, permanent: bool = False) -> None:

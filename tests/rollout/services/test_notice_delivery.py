@@ -354,12 +354,12 @@ def _crash_marking(after: int):
     real = delivery_service._advance
     marks = []
 
-    def advance(sent, next_up):
+    def advance(sent, next_up, now=None):
         if sent is not None:
             marks.append(sent.pk)
         if len(marks) >= after:
             raise RuntimeError("worker killed")
-        return real(sent, next_up)
+        return real(sent, next_up, now)
 
     return advance
 
@@ -370,8 +370,9 @@ def test_a_crash_leaves_one_email_in_doubt_and_the_rest_is_sent_once(monkeypatch
     resent); the rest of its group is `queued`, due again once the claim is stale; the other
     groups stay pending."""
     monkeypatch.setattr(delivery_service, "wake_sender", lambda *senders: None)
+    monkeypatch.setattr(delivery_service, "EMAIL_GROUP", 20)
     scene = make_scene()
-    _many(scene, 48)  # with Amy and Cat: 50 emails, three groups
+    _many(scene, 48)  # with Amy and Cat: 50 emails, three groups of 20
     notice = make_notice(scene)
     notices_publish_due()
 
@@ -475,11 +476,12 @@ def test_the_sender_needs_a_few_queries_per_group_of_emails_and_one_per_email(
     make_notice(scene)
     notices_publish_due()
 
-    # 142: the stale checks (2); the inbox in one batch (lock and read, audience, mark: 6 with
-    # the savepoint and its release); per group of 20 emails lock and read, audience, claim (5,
-    # and the retries asked for with the first) and one statement per email, which marks it
-    # sent and begins the next (21); the last, empty, claim (3).
-    with django_assert_max_num_queries(142):
+    # 118: the stale checks (2); the inbox in one batch (lock and read, audience, mark: 6 with
+    # the savepoint and its release); the one group of 100 emails: lock and read (the retries
+    # asked for first), audience, claim (6 with the savepoint and its release) and one statement
+    # per email, which marks the one before sent and begins it, and the last one's mark (101);
+    # the last, empty, claim (3).
+    with django_assert_max_num_queries(118):
         assert notice_deliveries_send() == 201
     assert len(mail.outbox) == 100
 
@@ -949,6 +951,7 @@ def test_one_run_sends_over_several_lanes_each_email_once(monkeypatch, settings)
 
     settings.ROLLOUT_NOTICE_EMAIL_LANES = 3
     monkeypatch.setattr(delivery_service, "wake_sender", lambda *senders: None)
+    monkeypatch.setattr(delivery_service, "EMAIL_GROUP", 20)  # six groups for three lanes
     scene = make_scene()
     many = User.objects.bulk_create(
         [User(email=f"agent{i}@example.com", display_name=f"Agent {i}") for i in range(117)]
@@ -1012,3 +1015,37 @@ def test_a_lane_that_fails_stops_the_run_and_its_error_is_raised(monkeypatch, se
         notice_deliveries_send()
     recipients = [m.to[0] for m in mail.outbox]
     assert len(recipients) == len(set(recipients))
+
+
+def test_a_group_cut_short_by_the_deadline_goes_back_to_due(monkeypatch):
+    """A group of EMAIL_GROUP takes long to send through a slow mail server: past the run's
+    deadline the sender stops between two messages (never in the middle of one) and the rows
+    it did not reach are due again, no attempt counted, for the run it hands over to."""
+    monkeypatch.setattr(delivery_service, "wake_sender", lambda *senders: None)
+    scene = make_scene()
+    _many(scene, 3)  # with Amy and Cat: five emails, one group
+    notice = make_notice(scene)
+    notices_publish_due()
+    now = timezone.now()
+    delivery_service._deliver_in_app(100, now)
+    _, group, _ = delivery_service._claim(20, now, retries=True)
+    outbox = delivery_service._Outbox()
+    clock = iter([0.0, 0.0, 10.0])  # two messages before the deadline, then past it
+
+    monkeypatch.setattr(delivery_service.time, "monotonic", lambda: next(clock, 10.0))
+    try:
+        assert delivery_service._send_emails(group, outbox, deadline=5.0) == (2, False)
+    finally:
+        outbox.close()
+
+    emails = NoticeDelivery.objects.filter(notice=notice, channel="email").order_by(
+        "created_at", "pk"
+    )
+    assert [(e.status, e.attempts) for e in emails] == [
+        (DeliveryStatus.SENT, 1),
+        (DeliveryStatus.SENT, 1),
+        (DeliveryStatus.PENDING, 0),
+        (DeliveryStatus.PENDING, 0),
+        (DeliveryStatus.PENDING, 0),
+    ]
+    assert len(mail.outbox) == 2
