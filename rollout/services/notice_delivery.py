@@ -106,7 +106,7 @@ STALE_SENDING = timedelta(minutes=10)  # longer than a task may run (time_limit=
 QUEUED_STALE = timedelta(minutes=1)
 PUBLISH_BATCH = 50
 SEND_BATCH = 500  # in-app rows delivered per transaction
-EMAIL_GROUP = 100  # email rows claimed together
+EMAIL_GROUP = 20  # email rows claimed together
 SEND_BUDGET = 180.0  # seconds of sending per run before handing over (task soft limit: 240)
 
 EMAIL_TEXT, EMAIL_HTML = "rollout/email/notice.txt", "rollout/email/notice.html"
