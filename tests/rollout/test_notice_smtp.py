@@ -19,6 +19,7 @@ from rollout.services.notice_delivery import (
 )
 from tests.db_faults import postgres_only, terminate_backend
 from tests.rollout.notice_fixtures import make_notice, make_scene
+from tests.threads import at_once
 from tests.waiting import PATIENCE
 
 pytestmark = pytest.mark.django_db
@@ -298,7 +299,6 @@ def test_over_smtp_two_workers_on_one_notice_send_each_email_once_and_leave_none
 ):
     """Two sender runs at once, each with its own database and SMTP connections, on a notice to
     250 people: every email arrives exactly once, both share the work, every row ends sent."""
-    import threading
 
     from django.db import connection as main_connection
 
@@ -309,30 +309,8 @@ def test_over_smtp_two_workers_on_one_notice_send_each_email_once_and_leave_none
     _audience(scene, 247)  # with Amy, Ben and Cat: 250 people, 249 emails
     notice = make_notice(scene)
     notices_publish_due()
-    start = threading.Barrier(2)
-    counts: list[int] = []
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        from django.db import connection
-
-        try:
-            start.wait()
-            counts.append(notice_deliveries_send())
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
-        finally:
-            connection.close()
-
     with override_settings(MAILERS=_smtp(controller)):
-        threads = [threading.Thread(target=worker) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=PATIENCE)
-
-    assert not any(thread.is_alive() for thread in threads), "A worker still running"
-    assert errors == []
+        counts = at_once(notice_deliveries_send)
     main_connection.close()
     rows = NoticeDelivery.objects.filter(notice=notice)
     assert sum(counts) == rows.count() == 250 + 249

@@ -42,7 +42,7 @@ from rollout.services.notice_delivery import (
 from tests.db_faults import postgres_only, terminate_backend
 from tests.factories import UserFactory, executive_user
 from tests.rollout.notice_fixtures import make_notice, make_scene
-from tests.waiting import PATIENCE
+from tests.threads import at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -613,33 +613,14 @@ def test_two_workers_on_the_same_batch_deliver_each_exactly_once(monkeypatch):
     notice = make_notice(scene)
     notices_publish_due()
     expected = NoticeDelivery.objects.filter(notice=notice).count()
-    start = threading.Barrier(2)
-    counts: list[int] = []
-    errors: list[BaseException] = []
 
-    def worker() -> None:
-        from django.db import connection as thread_connection
+    def drain() -> int:
+        total = 0
+        while NoticeDelivery.objects.filter(status=DeliveryStatus.PENDING).exists():
+            total += notice_deliveries_send(limit=4)
+        return total
 
-        try:
-            start.wait()
-            total = 0
-            while NoticeDelivery.objects.filter(status=DeliveryStatus.PENDING).exists():
-                total += notice_deliveries_send(limit=4)
-            counts.append(total)
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
-        finally:
-            thread_connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=PATIENCE)
-
-    assert not any(thread.is_alive() for thread in threads), "A worker still running"
-    assert errors == []
-    assert sum(counts) == expected
+    assert sum(at_once(drain)) == expected
     recipients = [m.to[0] for m in mail.outbox]
     assert len(recipients) == len(set(recipients)) == 14  # Amy, Cat and the 12 (Ben: no email)
     assert set(NoticeDelivery.objects.filter(notice=notice).values_list("status", flat=True)) == {
@@ -904,29 +885,7 @@ def test_two_workers_on_one_notice_send_each_email_once_and_leave_none_unsent(mo
     monkeypatch.setattr(
         delivery_service.mailers.__class__, "default", property(lambda self: Recording())
     )
-    start = threading.Barrier(2)
-    counts: list[int] = []
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        from django.db import connection as thread_connection
-
-        try:
-            start.wait()
-            counts.append(notice_deliveries_send())
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
-        finally:
-            thread_connection.close()
-
-    threads = [threading.Thread(target=worker, name=f"worker-{i}") for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=PATIENCE)
-
-    assert not any(thread.is_alive() for thread in threads), "A worker still running"
-    assert errors == []
+    counts = at_once(notice_deliveries_send)
     rows = NoticeDelivery.objects.filter(notice=notice)
     assert sum(counts) == rows.count() == 300 + 299  # Ben: in the app only
     assert set(rows.values_list("status", flat=True)) == {DeliveryStatus.SENT}
