@@ -356,6 +356,18 @@ class _Checked(TypedDict):
 _CHECKED_BATCH = TypeAdapter(list[_Checked])
 
 
+def time_window(
+    retention: RetentionCutoffs | None, now: datetime | None = None
+) -> tuple[datetime, datetime]:
+    """The earliest and latest `occurred_at` an event may have now: MAX_AGE ago, or when raw
+    events stop being kept if that is later, to MAX_FUTURE ahead."""
+    now = now or datetime.now(UTC)
+    earliest = now - MAX_AGE
+    if retention is not None:
+        earliest = max(earliest, retention.usage_events)
+    return earliest, now + MAX_FUTURE
+
+
 def _validate(
     items: list[Any],
     *,
@@ -390,10 +402,7 @@ def _validate(
         refused.update(passed[error["loc"][0]] for error in exc.errors(include_url=False))
         passed = [i for i in indexes if i not in refused]
         checked = _CHECKED_BATCH.validate_python([items[i] for i in passed])
-    now = datetime.now(UTC)
-    earliest, latest = now - MAX_AGE, now + MAX_FUTURE
-    if retention is not None:
-        earliest = max(earliest, retention.usage_events)
+    earliest, latest = time_window(retention)
     attrs_ok: dict[str, bool] = {}  # by JSON text: most events of a batch share their attrs
     fast: list[tuple[int, EventData]] = []
     for index, event in zip(passed, checked, strict=True):
@@ -495,10 +504,7 @@ def _plainly_valid_batch(
         items = _PLAIN_BATCH.validate_json(body)["events"]
     except ValidationError:
         return None
-    now = datetime.now(UTC)
-    earliest, latest = now - MAX_AGE, now + MAX_FUTURE
-    if retention is not None:
-        earliest = max(earliest, retention.usage_events)
+    earliest, latest = time_window(retention)
     refs: dict[str, str | None] = {}  # as sent → as stored (None: refused); people repeat
     # By JSON text, the first attrs of that text: most events of a batch share their attrs, so
     # they are checked once and the events share one object (stored once: usage_events_store).

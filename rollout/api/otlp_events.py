@@ -13,12 +13,12 @@ it accepts it turns into the very events `_validate` would make
 (tests/rollout/api/test_otlp_fast_path.py compares the two on every rule).
 """
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from core.text import has_line_breaks_or_controls
-from rollout.api.checks import MAX_AGE, MAX_FUTURE, has_control_characters
-from rollout.api.events import MAX_ATTRS, MAX_ATTRS_BYTES, MAX_LATENCY_MS
+from rollout.api.checks import has_control_characters
+from rollout.api.events import MAX_ATTRS, MAX_ATTRS_BYTES, MAX_LATENCY_MS, time_window
 from rollout.api.events import _validate as validate_events  # the very same rules per event
 from rollout.lib.cost_attrs import cost_attrs_error, reports_cost
 from rollout.lib.flat_json import flat_json
@@ -49,11 +49,7 @@ class EventChecks:
     and what it found of each person and each distinct attrs (most spans share them)."""
 
     def __init__(self, retention: RetentionCutoffs | None, *, now: datetime | None = None) -> None:
-        now = now or datetime.now(UTC)
-        self.earliest = now - MAX_AGE
-        if retention is not None:
-            self.earliest = max(self.earliest, retention.usage_events)
-        self.latest = now + MAX_FUTURE
+        self.earliest, self.latest = time_window(retention, now)
         self._refs: dict[str, bool] = {}
         self._attrs: dict[str, bool] = {}
         self._mapped: dict[tuple, tuple[dict | None, bool, dict | None]] = {}

@@ -919,11 +919,8 @@ class _Advance:
 # The connections (psycopg's) on which _advance_send's statements are prepared.
 _advance_prepared: weakref.WeakSet = weakref.WeakSet()
 _ADVANCE_PREPARED = {
-    sql: name
-    for sql, name in (
-        (_BEGIN, "rollout_notice_begin"),
-        (_MARK_SENT_AND_BEGIN, "rollout_notice_mark_sent_and_begin"),
-    )
+    _BEGIN: "rollout_notice_begin",
+    _MARK_SENT_AND_BEGIN: "rollout_notice_mark_sent_and_begin",
 }
 
 
