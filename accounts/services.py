@@ -286,6 +286,14 @@ def user_roles_set(*, actor: User, user: User, roles: Iterable[str]) -> User:
     return user
 
 
+def user_memberships_changed(user: User) -> None:
+    """Call when what the user's cohort memberships mean changed: their account was
+    deactivated, reactivated, deleted or given another address. Each of their workflows' cached
+    decisions, and the attribution of usage remembered with them, go at commit."""
+    for workflow in Workflow.objects.filter(cohorts__memberships__user=user).distinct():
+        plan_changed(workflow)
+
+
 @transaction.atomic
 def user_deactivate(*, actor: User, user: User) -> User:
     """Deactivate an account; its workflows are ownerless until an ops leader hands them over."""
@@ -311,8 +319,7 @@ def user_deactivate(*, actor: User, user: User) -> User:
         changes={"active": ["yes", "no"]},
     )
     # A deactivated member gets "off" from now on: drop the cached decisions of their workflows.
-    for workflow in Workflow.objects.filter(cohorts__memberships__user=user).distinct():
-        plan_changed(workflow)
+    user_memberships_changed(user)
     for workflow in user.owned_workflows.all():
         activity_record(
             workflow=workflow,
@@ -441,6 +448,8 @@ def user_reactivate(*, actor: User, user: User) -> User:
         target=f"user {user.email}",
         changes={"active": ["no", "yes"]},
     )
+    # Their cohorts get them live again: the "off" cached while they were away must go.
+    user_memberships_changed(user)
     for workflow in user.owned_workflows.all():
         activity_record(
             workflow=workflow,

@@ -14,6 +14,7 @@ it accepts it turns into the very events `_validate` would make
 """
 
 from datetime import datetime
+from functools import partial
 from typing import Any, NamedTuple
 
 from core.text import has_line_breaks_or_controls
@@ -31,6 +32,7 @@ from rollout.lib.otlp_genai import (
     has_valid_ids,
     latency_ms,
     occurred_at,
+    own_person,
     ownership,
     span_attrs,
     span_events,
@@ -91,8 +93,7 @@ class EventChecks:
         attrs), each attrs None when not plainly valid. Remembered per distinct mapped
         attributes (their values and types: True == 1 in Python, not in JSON): the spans of an
         export mostly share them, and their events share the attrs (read, never changed)."""
-        get = span.attributes.get
-        values = tuple([get(name, _ABSENT) for name in MAPPED_ATTRIBUTES])
+        values = tuple(map(span.attributes.get, MAPPED_ATTRIBUTES, _ABSENTS))
         key = (variant, span.status_error, values, tuple(map(type, values)))
         found = self._mapped.get(key)
         if found is None:
@@ -112,13 +113,15 @@ class EventChecks:
 
 
 _ABSENT = object()
+_ABSENTS = (_ABSENT,) * len(MAPPED_ATTRIBUTES)  # get(name, _ABSENT) for each, in one map()
 
 
 def checked_span_events(
     span: SpanFacts, user_ref: str, variant: str, checks: EventChecks
 ) -> list[EventData] | None:
     """The span's events (as `_validate` makes them of `span_events`' items), or None when any
-    of them is not plainly valid: then `_validate` is asked."""
+    of them is not plainly valid: then `_validate` is asked. (Runs for every GenAI span of an
+    export: the events are made as tuples, without EventData's per-call defaults.)"""
     if not (has_valid_ids(span) and has_times(span) and checks.ref_ok(user_ref)):
         return None
     when = occurred_at(span)
@@ -130,30 +133,18 @@ def checked_span_events(
     attrs, has_error, error_attrs = checks.span_attrs(span, variant)
     if attrs is None:
         return None
-    events = [
-        EventData(
-            event_id(span.trace_id, span.span_id, _INVOCATION),
-            user_ref,
-            _INVOCATION,
-            when,
-            latency,
-            attrs,
-        )
-    ]
-    if has_error:
-        if error_attrs is None:
-            return None
-        events.append(
-            EventData(
-                event_id(span.trace_id, span.span_id, _ERROR),
-                user_ref,
-                _ERROR,
-                when,
-                latency,
-                error_attrs,
-            )
-        )
-    return events
+    trace_id, span_id = span.trace_id, span.span_id
+    invocation_id = event_id(trace_id, span_id, _INVOCATION)
+    invocation = _event((invocation_id, user_ref, _INVOCATION, when, latency, attrs, None))
+    if not has_error:
+        return [invocation]
+    if error_attrs is None:
+        return None
+    error_id = event_id(trace_id, span_id, _ERROR)
+    return [invocation, _event((error_id, user_ref, _ERROR, when, latency, error_attrs, None))]
+
+
+_event = partial(tuple.__new__, EventData)  # EventData(*fields), all seven given
 
 
 class GenaiEvents(NamedTuple):
@@ -181,12 +172,16 @@ def genai_events(
     items: list[dict[str, Any]] = []  # of the spans not plainly valid, for _validate
     owners: list[int] = []
     for index, span in enumerate(genai):
-        owned = ownership(span, slug, by_id)
-        if owned.foreign:
-            foreign += 1
-            persons.append(None)
-            continue
-        person = owned.person or people.get(span.trace_id)
+        if by_id:
+            owned = ownership(span, slug, by_id)
+            if owned.foreign:
+                foreign += 1
+                persons.append(None)
+                continue
+            person = owned.person or people.get(span.trace_id)
+        else:  # no flag evaluations in the export: each span is this workflow's, and names its
+            # own person or its trace's (ownership() answers so, ancestor by ancestor)
+            person = own_person(span, slug) or people.get(span.trace_id)
         persons.append(person)
         ref, variant = (person.user_ref, person.variant) if person else (UNATTRIBUTED_REF, "")
         events = checked_span_events(span, ref, variant, checks)

@@ -103,7 +103,9 @@ def _tokens(value: Any) -> Any:
     return value
 
 
-def _own_person(span: SpanFacts, slug: str) -> Person | None:
+def own_person(span: SpanFacts, slug: str) -> Person | None:
+    """The person the span names itself: its own evaluation of this workflow's flag, else
+    `user.id` (or the older `enduser.id`)."""
     for flag in span.flags:
         if flag.key == slug and clean_ref(flag.context_id):
             return Person(clean_ref(flag.context_id), clean_variant(flag.variant))
@@ -138,7 +140,7 @@ def ownership(
     span: SpanFacts, slug: str, by_id: dict[tuple[str, str], SpanFacts], *, max_hops: int = 64
 ) -> Ownership:
     """Whose span this is, from the span itself and its ancestors sent in the same request."""
-    own = _own_person(span, slug)
+    own = own_person(span, slug)
     current: SpanFacts | None = span
     for _ in range(max_hops):
         if current is None:

@@ -360,6 +360,18 @@ def _confirmed_plan_version(workflow_slug: str) -> str | None:
     version = local_memo.recall(key)
     if version is not None:
         return version
+    version = plan_version_now(workflow_slug)
+    if version is not None:
+        local_memo.remember(key, version)
+    return version
+
+
+def plan_version_now(workflow_slug: str) -> str | None:
+    """The workflow's plan version as the shared cache holds it now (one round trip, no memo);
+    None while the cache may not be trusted: unreachable, just back from an outage, or a plan
+    change it missed still pending. What is computed under a version holds while it is the
+    workflow's version: rollout.services.decision_cache.plan_changed bumps it after any change
+    to the plan, its cohorts, their members or a member's account."""
     if plan_invalidation_pending(workflow_slug):
         return None
     try:
@@ -370,7 +382,6 @@ def _confirmed_plan_version(workflow_slug: str) -> str | None:
     cache_answered()
     if not cache_trusted():
         return None
-    local_memo.remember(key, version)
     return version
 
 

@@ -5,7 +5,7 @@ makes every cached decision for that workflow unreachable at once (they then exp
 A bump the cache could not take is recorded and replayed (rollout.services.cache_invalidations).
 """
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from rollout.lib import local_memo
 from rollout.models import CacheInvalidationKind, Workflow
@@ -21,4 +21,15 @@ def plan_changed(workflow: Workflow) -> None:
         local_memo.forget(f"decision:{slug}:")
         cache_invalidate(CacheInvalidationKind.PLAN, slug)
 
+    invalidate.plan_of = slug  # for plan_change_uncommitted
     transaction.on_commit(invalidate)
+
+
+def plan_change_uncommitted(workflow_slug: str) -> bool:
+    """Whether the transaction under way changed the workflow's plan (plan_changed) and has not
+    committed it: its version is not bumped yet, so nothing computed in this transaction may be
+    remembered under the version, nor anything remembered under it be used here."""
+    return any(
+        getattr(callback, "plan_of", None) == workflow_slug
+        for _, callback, *_ in connection.run_on_commit
+    )

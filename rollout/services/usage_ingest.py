@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from core.db import one_of_texts
 from core.wake import wake
+from rollout.lib import local_memo
 from rollout.lib.flat_json import flat_json
 from rollout.lib.stats import latency_bucket
 from rollout.models import (
@@ -35,7 +36,9 @@ from rollout.models import (
     UsageEvent,
     Workflow,
 )
+from rollout.selectors.decision import VERSIONED_MEMO_SECONDS, plan_version_now
 from rollout.selectors.outcome_arms import arm_timeline
+from rollout.services.decision_cache import plan_change_uncommitted
 from rollout.services.output_review_intake import output_reviews_pick, outputs_take
 
 
@@ -58,14 +61,50 @@ class IngestResult:
     duplicate: int
 
 
-def attribute_people(workflow: Workflow, refs: set[str]) -> dict[str, tuple[int, int | None]]:
+Attribution = dict[str, tuple[int, int | None]]
+# How many references a process remembers per workflow before starting over (bounded memory).
+ATTRIBUTION_MEMO_REFS = 50_000
+
+
+def attribute_people(workflow: Workflow, refs: set[str]) -> Attribution:
     """user_ref → (user id, cohort id or None) for the refs that name a known, active person.
 
     A person in several cohorts of the workflow is attributed to the one that gets them live
     first: enrolled cohorts before unenrolled ones, limited before broad, then by name.
-    """
+
+    Each process remembers what it found per reference (a known person or nobody) under the
+    workflow's plan version, which rollout.services.decision_cache.plan_changed bumps after any
+    change to the workflow's cohorts, their members or a member's account, the changes the
+    answer depends on: so only references not asked about since the last change are looked up
+    (a batch names the same few hundred people again and again, and looking them up cost a
+    quarter of storing it). The version is read from the shared cache on every call, not from a
+    memo; without a trusted cache, or in a transaction that changed the plan and has not
+    committed it, every reference is looked up as before. (Cached decisions hold under the same
+    version: a person's attribution and their decision change together.)"""
     if not refs:
         return {}
+    slug = workflow.slug
+    version = None if plan_change_uncommitted(slug) else plan_version_now(slug)
+    if version is None:
+        return _attribution_query(workflow, refs)
+    key = f"decision:{slug}:attribution"  # under the prefix plan_changed forgets at once
+    memo = local_memo.recall(key)
+    if memo is None or memo[0] != version or len(memo[1]) > ATTRIBUTION_MEMO_REFS:
+        # Kept VERSIONED_MEMO_SECONDS from its start, not from its last use: a change made
+        # without plan_changed (none is known) would reach this process within that time.
+        memo = (version, {})
+        local_memo.remember(key, memo, VERSIONED_MEMO_SECONDS)
+    known: dict[str, tuple[int, int | None] | None] = memo[1]
+    missing = refs - known.keys()
+    if missing:
+        found = _attribution_query(workflow, missing)
+        for ref in missing:
+            known[ref] = found.get(ref)
+    return {ref: known[ref] for ref in refs if known[ref] is not None}
+
+
+def _attribution_query(workflow: Workflow, refs: set[str]) -> Attribution:
+    """attribute_people, asked of the database (one query)."""
     lowered = {ref.lower() for ref in refs}
     # Emails compare lowercased on both sides (the decision matches them case-insensitively
     # too); an address stored with capitals by the admin or an import is still the person.
@@ -90,7 +129,7 @@ def attribute_people(workflow: Workflow, refs: set[str]) -> dict[str, tuple[int,
     by_lower: dict[str, list[str]] = {}
     for ref in refs:
         by_lower.setdefault(ref.lower(), []).append(ref)
-    resolved: dict[str, tuple[int, int | None]] = {}
+    resolved: Attribution = {}
     for user_id, (email, external_id) in keys.items():
         for ref in [*by_lower.get(email, []), *([external_id] if external_id in refs else [])]:
             resolved[ref] = (user_id, best[user_id][1])

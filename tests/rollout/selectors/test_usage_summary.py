@@ -14,6 +14,7 @@ from rollout.selectors.usage_summary import (
     cohort_members,
     workflow_member_count,
 )
+from rollout.services.decision_cache import plan_changed
 from tests.factories import UserFactory
 from tests.rollout.usage_events_data import at_noon, event, ingest
 
@@ -67,6 +68,7 @@ def usage(workflow: Workflow, cohorts: tuple[Cohort, Cohort]) -> None:
     )
     cy = CohortMember.objects.get(user__email="cy@example.com").user
     CohortMember.objects.create(cohort=tier1, user=cy)
+    plan_changed(workflow)  # as the cohorts service does: attribution remembered so far goes
     ingest(workflow, [event(user_ref="cy@example.com", at=at_noon(ago(2)))])
 
 
