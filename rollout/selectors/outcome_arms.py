@@ -63,6 +63,10 @@ class ArmTimeline:
     # (cohort id, user id) → when they joined; → when they were moved out of the holdout.
     joined: dict[tuple[int, int], datetime] = field(default_factory=dict)
     released: dict[tuple[int, int], datetime] = field(default_factory=dict)
+    # What was read: the cohorts whose settings, and the (user id, cohort id) pairs whose
+    # membership (arm_timeline's `known`).
+    read_cohorts: set[int] = field(default_factory=set)
+    read_pairs: set[tuple[int, int]] = field(default_factory=set)
 
     def live_phase_at(self, moment: datetime) -> str | None:
         """The phase in progress at `moment` if it was a live one and not paused, else None.
@@ -129,23 +133,40 @@ def _pauses(workflow_id: int) -> list[tuple[datetime, datetime | None]]:
     return pauses
 
 
-def arm_timeline(workflow_id: int, pairs: Iterable[tuple[int, int]]) -> ArmTimeline:
+def arm_timeline(
+    workflow_id: int, pairs: Iterable[tuple[int, int]], *, known: ArmTimeline | None = None
+) -> ArmTimeline:
     """The timeline of one workflow for the (user id, cohort id) pairs asked about. Five
     queries, six when a cohort has no recorded settings (enrolled before the history began, or
-    by a fixture): it counts as enrolled as it is now since it was enrolled."""
+    by a fixture): it counts as enrolled as it is now since it was enrolled.
+
+    With `known`, a timeline of the same workflow read while nothing it holds has changed
+    (rollout.services.usage_ingest keeps one per plan version), only what it lacks is read — the
+    settings of cohorts and the membership of pairs not asked about before, none when there are
+    none — into `known`, which is returned."""
     pairs = set(pairs)
-    cohort_ids = {c for _, c in pairs}
-    user_ids = {u for u, _ in pairs}
-    timeline = ArmTimeline(workflow_id)
-    timeline.phases = list(
-        Phase.objects.filter(workflow_id=workflow_id, actual_start__isnull=False).values_list(
-            "actual_start", "actual_end", "kind"
+    timeline = known if known is not None else ArmTimeline(workflow_id)
+    if known is None:
+        timeline.phases = list(
+            Phase.objects.filter(workflow_id=workflow_id, actual_start__isnull=False).values_list(
+                "actual_start", "actual_end", "kind"
+            )
         )
-    )
-    timeline.pauses = _pauses(workflow_id)
+        timeline.pauses = _pauses(workflow_id)
+    pairs -= timeline.read_pairs
+    cohort_ids = {c for _, c in pairs} - timeline.read_cohorts
+    user_ids = {u for u, _ in pairs}
+    if cohort_ids:
+        _read_settings(timeline, cohort_ids)
+    if pairs:
+        _read_membership(timeline, {c for _, c in pairs}, user_ids, pairs)
+    return timeline
+
+
+def _read_settings(timeline: ArmTimeline, cohort_ids: set[int]) -> None:
     settings: dict[int, list[_Setting]] = defaultdict(list)
     for row in (
-        EnrolmentSetting.objects.filter(workflow_id=workflow_id, cohort_id__in=cohort_ids)
+        EnrolmentSetting.objects.filter(workflow_id=timeline.workflow_id, cohort_id__in=cohort_ids)
         .order_by("effective_at", "id")
         .values_list(
             "cohort_id", "effective_at", "enrolled_phase", "percentage", "holdout_percentage"
@@ -158,12 +179,23 @@ def arm_timeline(workflow_id: int, pairs: Iterable[tuple[int, int]]) -> ArmTimel
             settings[cohort.pk] = [
                 _Setting(since, cohort.enrolled_phase, cohort.percentage, cohort.holdout_percentage)
             ]
-    timeline.settings = dict(settings)
-    timeline.setting_times = {c: [s.effective_at for s in rows] for c, rows in settings.items()}
+    timeline.settings.update(settings)
+    timeline.setting_times.update(
+        {c: [s.effective_at for s in rows] for c, rows in settings.items()}
+    )
+    timeline.read_cohorts |= cohort_ids
+
+
+def _read_membership(
+    timeline: ArmTimeline,
+    cohort_ids: set[int],
+    user_ids: set[int],
+    pairs: set[tuple[int, int]],
+) -> None:
     members = CohortMember.objects.filter(cohort_id__in=cohort_ids, user_id__in=user_ids)
     for cohort_id, user_id, added_at in members.values_list("cohort_id", "user_id", "added_at"):
         timeline.joined[(cohort_id, user_id)] = added_at
     releases = HoldoutRelease.objects.filter(cohort_id__in=cohort_ids, user_id__in=user_ids)
     for cohort_id, user_id, at in releases.values_list("cohort_id", "user_id", "released_at"):
         timeline.released[(cohort_id, user_id)] = at
-    return timeline
+    timeline.read_pairs |= pairs

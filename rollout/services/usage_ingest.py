@@ -12,9 +12,10 @@ service cannot (see rollout.models.usage.UsageEvent).
 """
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -37,7 +38,7 @@ from rollout.models import (
     Workflow,
 )
 from rollout.selectors.decision import VERSIONED_MEMO_SECONDS, plan_version_now
-from rollout.selectors.outcome_arms import arm_timeline
+from rollout.selectors.outcome_arms import ArmTimeline, arm_timeline
 from rollout.services.decision_cache import plan_change_uncommitted
 from rollout.services.output_review_intake import output_reviews_pick, outputs_take
 
@@ -64,6 +65,7 @@ class IngestResult:
 Attribution = dict[str, tuple[int, int | None]]
 # How many references a process remembers per workflow before starting over (bounded memory).
 ATTRIBUTION_MEMO_REFS = 50_000
+ARMS_MEMO_PAIRS = 50_000  # and (person, cohort) pairs in its outcome arms' timeline
 
 
 def attribute_people(workflow: Workflow, refs: set[str]) -> Attribution:
@@ -83,24 +85,41 @@ def attribute_people(workflow: Workflow, refs: set[str]) -> Attribution:
     version: a person's attribution and their decision change together.)"""
     if not refs:
         return {}
-    slug = workflow.slug
-    version = None if plan_change_uncommitted(slug) else plan_version_now(slug)
-    if version is None:
+    known = _plan_memo(workflow, "attribution", dict, ATTRIBUTION_MEMO_REFS)
+    if known is None:
         return _attribution_query(workflow, refs)
-    key = f"decision:{slug}:attribution"  # under the prefix plan_changed forgets at once
-    memo = local_memo.recall(key)
-    if memo is None or memo[0] != version or len(memo[1]) > ATTRIBUTION_MEMO_REFS:
-        # Kept VERSIONED_MEMO_SECONDS from its start, not from its last use: a change made
-        # without plan_changed (none is known) would reach this process within that time.
-        memo = (version, {})
-        local_memo.remember(key, memo, VERSIONED_MEMO_SECONDS)
-    known: dict[str, tuple[int, int | None] | None] = memo[1]
     missing = refs - known.keys()
     if missing:
         found = _attribution_query(workflow, missing)
         for ref in missing:
             known[ref] = found.get(ref)
     return {ref: known[ref] for ref in refs if known[ref] is not None}
+
+
+def _plan_memo(
+    workflow: Workflow,
+    name: str,
+    make: Callable[[], Any],
+    most: int,
+    size: Callable[[Any], int] = len,
+) -> Any | None:
+    """This process's memo `name` of the workflow, valid under its current plan version (made by
+    `make()` when there is none, or when its `size` passed `most`); None when nothing
+    may be remembered now: without a trusted cache, or in a transaction that changed the plan
+    and has not committed it (see attribute_people). What a caller adds to it must be read from
+    the database after this call: then it is never older than the version."""
+    slug = workflow.slug
+    version = None if plan_change_uncommitted(slug) else plan_version_now(slug)
+    if version is None:
+        return None
+    key = f"decision:{slug}:{name}"  # under the prefix plan_changed forgets at once
+    memo = local_memo.recall(key)
+    if memo is None or memo[0] != version or size(memo[1]) > most:
+        # Kept VERSIONED_MEMO_SECONDS from its start, not from its last use: a change made
+        # without plan_changed (none is known) would reach this process within that time.
+        memo = (version, make())
+        local_memo.remember(key, memo, VERSIONED_MEMO_SECONDS)
+    return memo[1]
 
 
 def _attribution_query(workflow: Workflow, refs: set[str]) -> Attribution:
@@ -264,6 +283,10 @@ _OUTCOME = str(EventKind.OUTCOME)
 _ARM = _FIELDS.index("arm")
 
 
+def _pairs_read(timeline: ArmTimeline) -> int:
+    return len(timeline.read_pairs)
+
+
 def _stamp_arms(workflow: Workflow, rows: list[tuple]) -> None:
     """Give each outcome row the arm its person was in when it happened (rollout.selectors.
     outcome_arms). A batch without outcomes pays one pass over its kinds; one with outcomes a
@@ -273,7 +296,13 @@ def _stamp_arms(workflow: Workflow, rows: list[tuple]) -> None:
         return
     # (user id, cohort id): people Rollout does not know, or in no cohort, are in neither arm.
     pairs = {(rows[i][3], rows[i][4]) for i in outcomes}
-    timeline = arm_timeline(workflow.pk, {p for p in pairs if None not in p})
+    pairs = {p for p in pairs if None not in p}
+    # Remembered like attribution, under the plan version: each input of the timeline (phases,
+    # pauses, enrolment settings, memberships, holdout releases) changes through plan_changed.
+    known = _plan_memo(
+        workflow, "arms", partial(arm_timeline, workflow.pk, ()), ARMS_MEMO_PAIRS, _pairs_read
+    )
+    timeline = arm_timeline(workflow.pk, pairs, known=known)
     for i in outcomes:
         row = rows[i]
         rows[i] = (*row[:_ARM], timeline.arm_at(row[3], row[4], row[8]))

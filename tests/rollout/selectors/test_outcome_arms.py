@@ -127,3 +127,25 @@ def test_the_timeline_costs_a_fixed_number_of_queries(workflow, setup, django_as
     pairs = {(u.pk, setup.cohort.pk) for u in [*setup.held_out, *setup.ai]}
     with django_assert_num_queries(5):
         arm_timeline(workflow.pk, pairs)
+
+
+def test_a_known_timeline_reads_only_what_it_lacks(workflow, setup, django_assert_num_queries):
+    """What rollout.services.usage_ingest remembers per plan version: the same answers as a
+    timeline read at once, and no query for what it has read before."""
+    ai, held = setup.ai[0], setup.held_out[0]
+    known = arm_timeline(workflow.pk, {(ai.pk, setup.cohort.pk)})
+    with django_assert_num_queries(0):
+        assert arm_timeline(workflow.pk, {(ai.pk, setup.cohort.pk)}, known=known) is known
+    with django_assert_num_queries(2):  # the new pair's membership and release
+        arm_timeline(workflow.pk, {(held.pk, setup.cohort.pk)}, known=known)
+
+    everyone = {(u.pk, setup.cohort.pk) for u in (*setup.ai, *setup.held_out)}
+    at_once = arm_timeline(workflow.pk, everyone)
+    arm_timeline(workflow.pk, everyone, known=known)
+    for user_id, cohort_id in everyone:
+        for moment in (at(1), at(241)):
+            assert known.arm_at(user_id, cohort_id, moment) == at_once.arm_at(
+                user_id, cohort_id, moment
+            )
+    assert known.arm_at(held.pk, setup.cohort.pk, at(1)) == Arm.HOLDOUT
+    assert known.arm_at(ai.pk, setup.cohort.pk, at(1)) == Arm.AI

@@ -12,13 +12,23 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import user_deactivate, user_erase, user_reactivate
 from rollout.lib import local_memo
-from rollout.models import CacheInvalidation, CacheInvalidationKind, Cohort, UsageEvent, Workflow
+from rollout.models import (
+    Arm,
+    CacheInvalidation,
+    CacheInvalidationKind,
+    Cohort,
+    UsageEvent,
+    Workflow,
+)
 from rollout.selectors.cache_invalidations import forget_invalidations_pending
 from rollout.services.cache_invalidations import cache_invalidate
 from rollout.services.cohorts import cohort_create, cohort_member_remove, cohort_members_add
 from rollout.services.decision_cache import plan_change_uncommitted
+from rollout.services.holdouts import holdout_release
 from rollout.services.usage_ingest import attribute_people, usage_events_store
 from tests.factories import UserFactory, make_workflow
+from tests.rollout.holdout_fixtures import holdout_cohort
+from tests.rollout.promotion_fixtures import make_plan
 from tests.rollout.usage_events_data import event
 
 MIA = "mia@example.com"
@@ -174,3 +184,31 @@ def test_the_memo_is_forgotten_with_the_processes_decisions(workflow, tier1, mia
     assert local_memo.recall(f"decision:{workflow.slug}:attribution") is not None
     local_memo.forget(f"decision:{workflow.slug}:")  # what plan_changed does in this process
     assert _store(workflow, MIA)[1] == 1
+
+
+def _timeline_reads(captured: CaptureQueriesContext) -> int:
+    return sum('FROM "rollout_phase"' in q["sql"] for q in captured.captured_queries)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outcome_arms_are_remembered_until_the_plan_changes(workflow, ops_leader):
+    """The arm stamped on outcome events is read from a timeline remembered under the plan
+    version: a holdout release (through its service, committed) reaches the next batch."""
+    make_plan(workflow, current="limited")
+    setup = holdout_cohort(workflow, ops_leader)
+    held = setup.held_out[0]
+
+    def outcome() -> tuple[str | None, int]:
+        sent = event("outcome", user_ref=held.email, at=timezone.now())._replace(
+            attrs={"metric": "handle_time_s"}, value=240.0
+        )
+        with CaptureQueriesContext(connection) as captured:
+            usage_events_store(workflow=workflow, events=[sent])
+        return UsageEvent.objects.get(event_id=sent.event_id).arm, _timeline_reads(captured)
+
+    assert outcome() == (Arm.HOLDOUT, 1)
+    assert outcome() == (Arm.HOLDOUT, 0)
+
+    holdout_release(cohort=setup.cohort, user=held, actor=ops_leader, reason="Moved to the AI")
+
+    assert outcome() == (Arm.AI, 1)
