@@ -153,7 +153,7 @@ def arm_timeline(
             )
         )
         timeline.pauses = _pauses(workflow_id)
-    pairs -= timeline.read_pairs
+    pairs = {pair for pair in pairs if pair not in timeline.read_pairs}  # not -=: walks them all
     cohort_ids = {c for _, c in pairs} - timeline.read_cohorts
     user_ids = {u for u, _ in pairs}
     if cohort_ids:

@@ -88,7 +88,7 @@ def attribute_people(workflow: Workflow, refs: set[str]) -> Attribution:
     known = _plan_memo(workflow, "attribution", dict, ATTRIBUTION_MEMO_REFS)
     if known is None:
         return _attribution_query(workflow, refs)
-    missing = refs - known.keys()
+    missing = {ref for ref in refs if ref not in known}  # not `- known.keys()`: it walks the memo
     if missing:
         found = _attribution_query(workflow, missing)
         for ref in missing:
