@@ -112,7 +112,9 @@ def _plan_memo(
     version = None if plan_change_uncommitted(slug) else plan_version_now(slug)
     if version is None:
         return None
-    key = f"decision:{slug}:{name}"  # under the prefix plan_changed forgets at once
+    # Under the prefix plan_changed forgets at once; with the workflow's id, because a slug can
+    # outlive its workflow (seed_demo's reset deletes the demo and makes it again).
+    key = f"decision:{slug}:{name}:{workflow.pk}"
     memo = local_memo.recall(key)
     if memo is None or memo[0] != version or size(memo[1]) > most:
         # Kept VERSIONED_MEMO_SECONDS from its start, not from its last use: a change made

@@ -181,7 +181,7 @@ def test_an_address_changed_in_the_admin_reaches_the_next_batch(workflow, mia, o
 
 def test_the_memo_is_forgotten_with_the_processes_decisions(workflow, tier1, mia):
     _store(workflow, MIA)
-    assert local_memo.recall(f"decision:{workflow.slug}:attribution") is not None
+    assert local_memo.recall(f"decision:{workflow.slug}:attribution:{workflow.pk}") is not None
     local_memo.forget(f"decision:{workflow.slug}:")  # what plan_changed does in this process
     assert _store(workflow, MIA)[1] == 1
 
