@@ -2,12 +2,12 @@
 members, and notices made straight through the ORM (authoring has its own tests)."""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 
 from accounts.models import User
-from rollout.models import ChangeNotice, Cohort, NoticeStatus, Workflow
+from rollout.models import ChangeNotice, Cohort, NoticeDelivery, NoticeStatus, Workflow
 from rollout.services.cohorts import cohort_create, cohort_members_add
 from tests.factories import NO_EMAIL, UserFactory, make_workflow, ops_leader_user
 
@@ -66,3 +66,14 @@ def make_notice(
     notice = ChangeNotice.objects.create(**values)
     notice.cohorts.set(cohorts if cohorts is not None else [scene.eu, scene.uk])
     return notice
+
+
+def claimed_group(now: datetime) -> list[NoticeDelivery]:
+    """What a sender holds mid-run: the due notices published, their in-app rows delivered, and
+    one group of their emails claimed (moved to `queued`) at `now`."""
+    from rollout.services import notice_delivery
+
+    notice_delivery.notices_publish_due()
+    notice_delivery._deliver_in_app(100, now)
+    _, group, _ = notice_delivery._claim(notice_delivery.EMAIL_GROUP, now, retries=True)
+    return group

@@ -18,7 +18,7 @@ from rollout.services.notice_delivery import (
     notices_publish_due,
 )
 from tests.db_faults import postgres_only, terminate_backend
-from tests.rollout.notice_fixtures import make_notice, make_scene
+from tests.rollout.notice_fixtures import claimed_group, make_notice, make_scene
 from tests.threads import at_once
 from tests.waiting import PATIENCE
 
@@ -272,10 +272,8 @@ def test_over_smtp_a_sender_whose_claim_went_stale_delivers_none_of_it(smtp_serv
     scene = make_scene()
     _audience(scene, 3)  # with Amy and Cat: five emails, one group
     notice = make_notice(scene)
-    notices_publish_due()
     now = timezone.now()
-    delivery_service._deliver_in_app(100, now)
-    _, slow_group, _ = delivery_service._claim(20, now, retries=True)
+    slow_group = claimed_group(now)
 
     with override_settings(MAILERS=_smtp(controller)):
         assert notice_deliveries_send(now=now + timedelta(minutes=2)) == 5  # another run

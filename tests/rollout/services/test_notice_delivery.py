@@ -41,7 +41,7 @@ from rollout.services.notice_delivery import (
 )
 from tests.db_faults import postgres_only, terminate_backend
 from tests.factories import UserFactory, executive_user
-from tests.rollout.notice_fixtures import make_notice, make_scene
+from tests.rollout.notice_fixtures import claimed_group, make_notice, make_scene
 from tests.threads import at_once
 
 pytestmark = pytest.mark.django_db
@@ -413,10 +413,8 @@ def test_a_sender_whose_claim_went_stale_leaves_its_rows_to_whoever_took_them(mo
     scene = make_scene()
     _many(scene, 3)  # with Amy and Cat: five emails, one group
     notice = make_notice(scene)
-    notices_publish_due()
     now = timezone.now()
-    delivery_service._deliver_in_app(100, now)
-    _, slow_group, _ = delivery_service._claim(20, now, retries=True)
+    slow_group = claimed_group(now)
     assert len(slow_group) == 5
 
     assert notice_deliveries_send(now=now + timedelta(minutes=2)) == 5  # another run
@@ -983,10 +981,8 @@ def test_a_group_cut_short_by_the_deadline_goes_back_to_due(monkeypatch):
     scene = make_scene()
     _many(scene, 3)  # with Amy and Cat: five emails, one group
     notice = make_notice(scene)
-    notices_publish_due()
     now = timezone.now()
-    delivery_service._deliver_in_app(100, now)
-    _, group, _ = delivery_service._claim(20, now, retries=True)
+    group = claimed_group(now)
     outbox = delivery_service._Outbox()
     clock = iter([0.0, 0.0, 10.0])  # two messages before the deadline, then past it
 
