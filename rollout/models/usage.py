@@ -52,7 +52,10 @@ class UsageEvent(models.Model):
     naming it was being stored as no cohort (rollout.services.usage_rollup).
     """
 
-    # No index of its own: both composite indexes below start with it.
+    # Rule 7: a batch sent twice counts once. The key is the idempotency key itself, not a
+    # surrogate id whose index every stored event would pay for (nothing reads events by id).
+    pk = models.CompositePrimaryKey("workflow", "event_id")
+    # No index of its own: the key and the index below start with it.
     workflow = models.ForeignKey(
         "rollout.Workflow",
         on_delete=models.CASCADE,
@@ -96,10 +99,6 @@ class UsageEvent(models.Model):
     arm = models.CharField(max_length=7, null=True, blank=True)
 
     class Meta:
-        constraints = [
-            # Rule 7: a batch sent twice counts once. Also serves reads by (workflow, event_id).
-            models.UniqueConstraint(fields=["workflow", "event_id"], name="usage_event_once"),
-        ]
         # The rollup reads one workflow's day at a time.
         indexes = [models.Index(fields=["workflow", "occurred_at"], name="usage_event_wf_time")]
 

@@ -58,16 +58,16 @@ def _period_rows(workflow_id: int, since: datetime, until: datetime, declared: s
         .annotate(
             input_tokens=_tokens("input_tokens"),
             output_tokens=_tokens("output_tokens"),
-            reported=Count("id", filter=_HAS_COST),
+            reported=Count("event_id", filter=_HAS_COST),
             reported_cost=Coalesce(
                 Sum(Cast(KT("attrs__cost"), FloatField()), filter=_HAS_COST),
                 Value(0.0),
                 output_field=FloatField(),
             ),
-            tokens_only=Count("id", filter=tokens_only),
+            tokens_only=Count("event_id", filter=tokens_only),
             priced_input_tokens=_tokens("input_tokens", tokens_only),
             priced_output_tokens=_tokens("output_tokens", tokens_only),
-            unreported=Count("id", filter=~_HAS_COST & ~_HAS_TOKENS),
+            unreported=Count("event_id", filter=~_HAS_COST & ~_HAS_TOKENS),
         )
         .order_by()
     )

@@ -39,7 +39,7 @@ def outcome_rollup_rebuild_day(*, workflow_id: int, day: date) -> int:
         .annotate(metric=KT("attrs__metric"))
         .values("cohort_id", "user_id", "arm", "metric")
         .annotate(
-            n=Count("id"),
+            n=Count("event_id"),
             total=Sum("value"),
             total_sq=Sum(F("value") * F("value"), output_field=FloatField()),
         )

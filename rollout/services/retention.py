@@ -65,11 +65,12 @@ def _delete_old_events(before: datetime) -> int:
                 ids = list(
                     UsageEvent.objects.filter(workflow_id=workflow_id, occurred_at__lt=before)
                     .order_by("occurred_at")
-                    .values_list("pk", flat=True)[:EVENT_BATCH]
+                    .values_list("event_id", flat=True)[:EVENT_BATCH]
                 )
                 if not ids:
                     break
-                UsageEvent.objects.filter(pk__in=ids).delete()
+                # By the primary key, (workflow, event_id).
+                UsageEvent.objects.filter(workflow_id=workflow_id, event_id__in=ids).delete()
             deleted += len(ids)
     # A day before the cutoff can no longer be rebuilt from its events: its rollup stays.
     UsageDirtyDay.objects.filter(day__lt=before.date()).delete()

@@ -45,7 +45,7 @@ def source_health_rebuild_day(*, workflow_id: int, day: date) -> int:
         .annotate(source=KT("attrs__source"), as_of=KT("attrs__data_as_of"))
         .values("source", "kind")
         .annotate(
-            n=Count("id"),
+            n=Count("event_id"),
             seen=Max("occurred_at"),
             dated=Max("as_of"),
             # An accepted or rejected input without data_as_of vouches for data of its time.

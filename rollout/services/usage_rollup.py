@@ -118,7 +118,7 @@ def usage_rollup_rebuild_day(*, workflow_id: int, day: date) -> int:
             days[cohort_id] = _new_row(workflow_id, cohort_id, RollupPeriod.DAY, day, day_start)
         return hours[key], days[cohort_id]
 
-    counts = list(events.values("cohort_id", "hour", "kind").annotate(n=Count("id")).order_by())
+    counts = list(events.values("cohort_id", "hour", "kind").annotate(n=Count("event_id")).order_by())
     named = {row["cohort_id"] for row in counts} - {None}
     gone = named - set(Cohort.objects.filter(pk__in=named).values_list("pk", flat=True))
     if gone:
@@ -143,7 +143,7 @@ def usage_rollup_rebuild_day(*, workflow_id: int, day: date) -> int:
     latency = (
         usage.filter(latency_bucket__isnull=False)
         .values("cohort_id", "hour", "latency_bucket")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("event_id"))
         .order_by()
     )
     for row in latency:
@@ -294,7 +294,7 @@ def usage_rollup_rebuild(*, workflow: Workflow | None = None) -> int:
     )
     if workflow is not None:
         events = events.filter(workflow=workflow)
-    first_last = list(events.values("workflow_id").annotate(n=Count("id")).order_by())
+    first_last = list(events.values("workflow_id").annotate(n=Count("event_id")).order_by())
     # A workflow whose kept events are all gone recomputes to nothing: its rollups of those
     # days go too.
     with_events = [row["workflow_id"] for row in first_last]
@@ -370,7 +370,7 @@ def _config_reports(
                 reporting, workflow_id=workflow_id, occurred_at__gte=since, occurred_at__lt=until
             )
             .values(**{name: KT(f"attrs__{name}") for name in REPORTED_FIELDS})
-            .annotate(n=Count("id"), first=Min("occurred_at"), last=Max("occurred_at"))
+            .annotate(n=Count("event_id"), first=Min("occurred_at"), last=Max("occurred_at"))
             .order_by()
         )
         total = 0

@@ -167,7 +167,7 @@ def events_by_workflow() -> dict[str, int]:
         UsageEvent.objects.exclude(kind__in=NOT_USAGE_KINDS)
         .exclude(user_ref__startswith="study.")
         .values("workflow__slug")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("event_id"))
         .values_list("workflow__slug", "n")
         .order_by()
     )
