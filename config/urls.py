@@ -3,8 +3,12 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import URLPattern, URLResolver, include, path, re_path
 
 from rollout.api import api
-from rollout.api.ofrep.views import ofrep_evaluate_flag, ofrep_evaluate_flags
-from rollout.api.otlp import otlp_traces
+from rollout.api.ofrep.views import (
+    ofrep_evaluate_flag,
+    ofrep_evaluate_flags,
+    ofrep_unknown_path,
+)
+from rollout.api.otlp import otlp_traces, otlp_unknown_path
 from rollout.views.health import healthz
 from rollout.views.metrics import metrics
 
@@ -38,6 +42,9 @@ urlpatterns = [
         name="ofrep_evaluate_flag",
     ),
     path("otlp/v1/traces", otlp_traces, name="otlp_traces"),
+    # Any other path of either standard's prefix answers in that standard's terms.
+    re_path(r"^ofrep/(?P<rest>[\s\S]*)\Z", ofrep_unknown_path, name="ofrep_unknown_path"),
+    re_path(r"^otlp/(?P<rest>[\s\S]*)\Z", otlp_unknown_path, name="otlp_unknown_path"),
     path("", include("accounts.urls")),
     path("", include("rollout.urls")),
 ]

@@ -254,6 +254,12 @@ MATRIX: dict[str, Entry] = {
         everyone(401), method="post", kwargs=lambda w: {"key": w.workflow.slug}
     ),
     "ofrep_evaluate_flags": Entry(everyone(401), method="post"),
+    # Any other path under either standard's prefix: its own 404, the same for everyone
+    # (tests/rollout/api/test_standards_unknown_paths.py).
+    "ofrep_unknown_path": Entry(
+        everyone(404), method="post", kwargs=lambda w: {"rest": "v1/configuration"}
+    ),
+    "otlp_unknown_path": Entry(everyone(404), method="post", kwargs=lambda w: {"rest": "v1/logs"}),
     # Accounts
     "login": Entry(everyone(302, anonymous=200)),  # signed-in users are sent home
     "logout": Entry(everyone(LOGIN), method="post"),

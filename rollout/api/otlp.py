@@ -228,6 +228,21 @@ def _in_otlp_terms(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpR
     return wrapper
 
 
+MSG_UNKNOWN_PATH = (
+    "Rollout collects traces only, at /otlp/v1/traces; metrics and logs are not collected"
+    " (set OTEL_METRICS_EXPORTER=none and OTEL_LOGS_EXPORTER=none, or send them elsewhere)."
+)
+
+
+def _unknown_path(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Any other path under /otlp/ (an SDK pointed at OTEL_EXPORTER_OTLP_ENDPOINT=<rollout>/otlp
+    also exports metrics and logs to /otlp/v1/metrics and /otlp/v1/logs): OTLP's 404, a
+    google.rpc.Status in the request's encoding saying what to change, not the site's HTML."""
+    return _status(request, 404, MSG_UNKNOWN_PATH)
+
+
+otlp_unknown_path = csrf_exempt(login_not_required(_unknown_path))
+
 # Idempotent (event ids derive from trace and span ids), so answered again on a new connection
 # when the database connection is lost under it.
 otlp_traces = csrf_exempt(login_not_required(_in_otlp_terms(guarded(_traces, repeatable=True))))

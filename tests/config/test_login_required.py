@@ -26,6 +26,9 @@ PUBLIC = {
     "ofrep_evaluate_flag",
     "ofrep_evaluate_flags",
     "otlp_traces",
+    # Any other path under their prefixes: the standard's 404, whoever asks.
+    "ofrep_unknown_path",
+    "otlp_unknown_path",
 }
 
 

@@ -91,7 +91,7 @@ def test_everything_under_the_ofrep_prefix_is_token_authenticated():
         for r, cb in _under(get_resolver(), "/")
         if r.startswith("/^" + OFREP_PREFIX[1:]) or r.startswith(OFREP_PREFIX)
     ]
-    assert len(under) == 2
+    assert len(under) == 3  # the two evaluations and the JSON 404 of any other path
     for route, callback in under:
         assert getattr(callback, "login_required", True) is False, route
 
@@ -121,9 +121,11 @@ def test_an_ofrep_answer_neither_reads_nor_writes_the_session(
     assert client.post(f"/ofrep/v1/evaluate/flags/{workflow.slug}").status_code == 401
 
 
-def test_an_unknown_ofrep_path_with_a_token_is_a_plain_404(client):
+def test_an_unknown_ofrep_path_with_a_token_is_a_json_404_without_the_session(client):
     response = client.post("/ofrep/v2/evaluate", headers={"X-API-Key": "ro_x"})
     assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert not response.cookies
 
 
 def test_an_otlp_export_neither_reads_nor_writes_the_session(

@@ -246,5 +246,18 @@ def _at_the_edge(view: View) -> View:
     return csrf_exempt(login_not_required(wrapper))
 
 
+MSG_UNKNOWN_PATH = (
+    "OFREP has no operation at this path. Rollout answers POST /ofrep/v1/evaluate/flags/{key}"
+    " and POST /ofrep/v1/evaluate/flags (/ofrep/v1/configuration is no longer in the protocol)."
+)
+
+
+def _unknown_path(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Any other path under /ofrep/: the protocol's JSON error shape, not the site's HTML page
+    (a provider reads the body as JSON). The same for everyone: a path names no workflow."""
+    return _json({"errorCode": ErrorCode.GENERAL, "errorDetails": MSG_UNKNOWN_PATH}, 404)
+
+
 ofrep_evaluate_flag = _at_the_edge(_evaluate_flag)
 ofrep_evaluate_flags = _at_the_edge(_evaluate_flags)
+ofrep_unknown_path = _at_the_edge(_unknown_path)
