@@ -184,7 +184,7 @@ def bench_ingest(world: dict, port: int, db_url: str, rounds: int, batches: int)
         return {"value": rate}
 
     log(f"ingestion: {batches} batches of 1,000 by {CLIENTS} clients vs COPY by {CLIENTS}")
-    results = paired.run_rounds({"api": api_side, "copy": copy_side}, rounds, log)
+    results = paired.run_rounds({"api": api_side, "copy": copy_side}, rounds, log, warm_up=1)
     ratio = paired.ratio(results, "api", "copy")
     emit(
         {

@@ -180,7 +180,7 @@ def bench_otlp(world: dict, port: int, db_url: str, rounds: int, batches: int) -
         return {"value": rate}
 
     log(f"OTLP: {batches} exports of {BATCH:,} GenAI spans by {CLIENTS} clients vs COPY")
-    results = paired.run_rounds({"otlp": otlp_side, "copy": copy_side}, rounds, log)
+    results = paired.run_rounds({"otlp": otlp_side, "copy": copy_side}, rounds, log, warm_up=1)
     ratio = paired.ratio(results, "otlp", "copy")
     emit(
         {

@@ -13,11 +13,20 @@ from collections.abc import Callable
 ROUNDS_MINIMUM = 3
 
 
-def run_rounds(sides: dict[str, Callable[[], dict]], rounds: int, log) -> list[dict[str, dict]]:
+def run_rounds(
+    sides: dict[str, Callable[[], dict]], rounds: int, log, *, warm_up: int = 0
+) -> list[dict[str, dict]]:
     """Runs every side once per round, alternating the order. Each side returns a dict with at
-    least "value" (a rate: higher is better). Returns, per round, {side: its result}."""
-    results = []
+    least "value" (a rate: higher is better). Returns, per round, {side: its result}.
+
+    `warm_up` rounds run first and are not returned (logged as such): for sides whose first run
+    pays what a running server has paid long before (its workers' first requests, their
+    connections' first statements, the per-process memos), which is not what is measured."""
     names = list(sides)
+    for i in range(warm_up):
+        for name in names:
+            log(f"  warm-up {i + 1}: {name} {sides[name]()['value']:,.1f} (not counted)")
+    results = []
     for i in range(max(rounds, ROUNDS_MINIMUM)):
         order = names if i % 2 == 0 else names[::-1]
         round_results = {}

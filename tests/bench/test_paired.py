@@ -20,6 +20,27 @@ def test_each_round_runs_every_side_once_in_alternating_order():
     assert results == [{"a": {"value": 2.0}, "b": {"value": 4.0}}] * 3
 
 
+def test_warm_up_rounds_run_every_side_first_and_are_not_counted():
+    calls, logged = [], []
+
+    def side(name, cold, warm):
+        def run():
+            calls.append(name)
+            return {"value": cold if calls.count(name) == 1 else warm}
+
+        return run
+
+    sides = {"a": side("a", 1.0, 2.0), "b": side("b", 10.0, 20.0)}
+    results = paired.run_rounds(sides, 3, logged.append, warm_up=1)
+
+    assert calls == ["a", "b", "a", "b", "b", "a", "a", "b"]
+    assert results == [{"a": {"value": 2.0}, "b": {"value": 20.0}}] * 3  # no cold run counted
+    assert [m for m in logged if "warm-up" in m] == [
+        "  warm-up 1: a 1.0 (not counted)",
+        "  warm-up 1: b 10.0 (not counted)",
+    ]
+
+
 def test_never_fewer_than_three_rounds():
     results = paired.run_rounds({"a": lambda: {"value": 1.0}}, 1, lambda m: None)
 
