@@ -118,7 +118,9 @@ def usage_rollup_rebuild_day(*, workflow_id: int, day: date) -> int:
             days[cohort_id] = _new_row(workflow_id, cohort_id, RollupPeriod.DAY, day, day_start)
         return hours[key], days[cohort_id]
 
-    counts = list(events.values("cohort_id", "hour", "kind").annotate(n=Count("event_id")).order_by())
+    counts = list(
+        events.values("cohort_id", "hour", "kind").annotate(n=Count("event_id")).order_by()
+    )
     named = {row["cohort_id"] for row in counts} - {None}
     gone = named - set(Cohort.objects.filter(pk__in=named).values_list("pk", flat=True))
     if gone:
