@@ -5,10 +5,10 @@ storing one, measured on the bench table) and nothing reads events by id: the un
 (workflow, event_id) becomes the primary key, and the id column goes.
 
 Django does not migrate a table to or from a composite primary key, so the state changes as
-makemigrations would have it (STATE_OPERATIONS), and the table is changed here: on PostgreSQL by one ALTER TABLE
-(which builds the key's index afresh: the unique constraint's index cannot become the key's);
-on SQLite, which cannot change a table's key, by making the table again from the new model and
-copying the rows over. Both ways back too.
+makemigrations would have it (STATE_OPERATIONS), and the table is changed here: on PostgreSQL
+by one ALTER TABLE (which builds the key's index afresh: the unique constraint's index cannot
+become the key's); on SQLite, which cannot change a table's key, by making the table again from
+the new model and copying the rows over. Both ways back too.
 """
 
 from django.db import migrations, models
@@ -57,6 +57,14 @@ def _remake_sqlite(schema_editor, model) -> None:
     schema_editor.execute(f"DROP TABLE {quote(old)}")
 
 
+def _change_table(schema_editor, model, postgresql: str) -> None:
+    """The table made to match `model`: by `postgresql` there, else made again (SQLite)."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(postgresql)
+    else:
+        _remake_sqlite(schema_editor, model)
+
+
 # What makemigrations would write, were Django able to change the table too.
 STATE_OPERATIONS = (
     migrations.RemoveConstraint(model_name="usageevent", name="usage_event_once"),
@@ -83,16 +91,10 @@ class ChangeTheKey(migrations.operations.base.Operation):
             operation.state_forwards(app_label, state)
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(_FORWARD_PG)
-        else:
-            _remake_sqlite(schema_editor, to_state.apps.get_model(app_label, "UsageEvent"))
+        _change_table(schema_editor, to_state.apps.get_model(app_label, "UsageEvent"), _FORWARD_PG)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(_BACKWARD_PG)
-        else:
-            _remake_sqlite(schema_editor, to_state.apps.get_model(app_label, "UsageEvent"))
+        _change_table(schema_editor, to_state.apps.get_model(app_label, "UsageEvent"), _BACKWARD_PG)
 
     def describe(self) -> str:
         return "Make (workflow, event_id) the usage events' primary key"
