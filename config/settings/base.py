@@ -366,6 +366,11 @@ ROLLOUT_NOTICE_SENDERS = env.int("ROLLOUT_NOTICE_SENDERS", default=2)
 # with 2). Hence 1 by default; raise it where fan-out speed matters more (README, Performance).
 ROLLOUT_NOTICE_EMAIL_LANES = env.int("ROLLOUT_NOTICE_EMAIL_LANES", default=1)
 
+# How long the usage page keeps its charts, table and cost section rendered. Its key changes with
+# every input of theirs (rollout/views/_usage_sections.py), so this bounds the cache's memory, not
+# how stale they can be.
+ROLLOUT_USAGE_SECTIONS_SECONDS = env.int("ROLLOUT_USAGE_SECTIONS_SECONDS", default=600)
+
 # --- Logging --------------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,

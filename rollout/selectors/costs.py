@@ -105,6 +105,16 @@ def model_price_list(workflow: Workflow) -> list[ModelPrice]:
     )
 
 
+def model_price_terms(workflow: Workflow) -> list[tuple[str, date, Decimal, Decimal]]:
+    """(model version, from, per 1,000 input tokens, per 1,000 output tokens) of each of the
+    workflow's prices, in a fixed order: what costs are computed with, and nothing else."""
+    return list(
+        ModelPrice.objects.filter(workflow=workflow)
+        .order_by("model_version", "valid_from", "pk")
+        .values_list("model_version", "valid_from", "input_per_1k", "output_per_1k")
+    )
+
+
 # --- Counts -------------------------------------------------------------------------------------
 
 

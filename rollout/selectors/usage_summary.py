@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Sum
 
 from rollout.models import (
     Cohort,
@@ -124,6 +124,20 @@ def period_days(days: int, *, today: date) -> tuple[date, date]:
 def usage_cohorts(workflow: Workflow) -> QuerySet[Cohort]:
     """The workflow's cohorts by name, without members: for the usage page's cohort picker."""
     return Cohort.objects.filter(workflow=workflow).order_by("name")
+
+
+def usage_rollup_stamp(workflow: Workflow, *, start: date, end: date) -> tuple[int, int | None]:
+    """(how many daily rollup rows, the highest row id) of the workflow's days start..end: a
+    mark that changes whenever any of those days is rolled up again or loses its rows. A day's
+    rollup is always replaced whole, in one transaction with everything derived from its events
+    (people active that day and their latest day, costs, data-source health, outcomes:
+    rollout.services.usage_rollup.usage_rollup_rebuild_day), and new rows take ids never given
+    before; a deleted row (retention, a deleted cohort) lowers the count. One query, on the
+    rollup's (workflow, period, day) index."""
+    found = UsageRollup.objects.filter(
+        workflow=workflow, period=RollupPeriod.DAY, day__gte=start, day__lte=end
+    ).aggregate(rows=Count("pk"), last=Max("pk"))
+    return found["rows"], found["last"]
 
 
 def usage_ever_reported(workflow: Workflow) -> bool:

@@ -97,11 +97,13 @@ def usage_cost(
     end: date,
     today: date,
     person_days: int | None = None,
+    currency: str | None = None,
 ) -> CostSection:
     """The section for the days of `series` (the page's period, one series per cohort shown),
     with the workflow's cost-per-accepted-output thresholds drawn on its chart. `person_days`:
-    the forecast's (rollout.selectors.costs.person_days_in), when the caller read them."""
-    currency = currency_code()
+    the forecast's (rollout.selectors.costs.person_days_in), when the caller read them; likewise
+    the organisation's `currency` (rollout.selectors.costs.currency_code)."""
+    currency = currency or currency_code()
     # One read for the period and the forecast's days (the week before today).
     by_day = cost_daily(workflow, start=min(start, forecast_days(today)[0]), end=end)
     rows, lines_invocation, lines_accepted = [], [], []

@@ -6,11 +6,13 @@ import csv
 from collections.abc import Iterator
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.dateformat import format as date_format
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET
 
 from core.htmx import HtmxHttpRequest
@@ -18,13 +20,13 @@ from rollout.forms.usage import MSG_BAD_COHORT, UsageFilterForm
 from rollout.lib.csv_cells import Echo, csv_cell
 from rollout.models import Cohort, Workflow
 from rollout.permissions import access_workflow, can_triage_feedback
-from rollout.selectors.costs import person_days_in
+from rollout.selectors.costs import currency_code, person_days_in
+from rollout.selectors.decision import plan_version
 from rollout.selectors.feedback import feedback_counts_by_day, feedback_summary_by_cohort
 from rollout.selectors.source_health import source_health_list
 from rollout.selectors.thresholds import threshold_list_for_workflow
 from rollout.selectors.usage import COUNTERS, DailySeries, usage_daily
 from rollout.selectors.usage_summary import (
-    cohort_members,
     period_days,
     usage_cohorts,
     usage_ever_reported,
@@ -34,6 +36,7 @@ from rollout.views._usage_cost import usage_cost
 from rollout.views._usage_feedback import cohort_voices
 from rollout.views._usage_outcomes import outcome_sections
 from rollout.views._usage_review import usage_review
+from rollout.views._usage_sections import members_under_plan, usage_sections_key
 from rollout.views._usage_tables import cohort_statuses, usage_summary
 from rollout.views._workflow import workflow_page_context
 
@@ -61,7 +64,8 @@ def workflow_usage(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     workflow = access_workflow(request.user, slug)
     form, days, cohort, notes, cohorts = _choice(request, workflow)
     start, end = period_days(days, today=timezone.localdate())
-    members = cohort_members(workflow, [c.pk for c in cohorts])
+    version = plan_version(workflow.slug)
+    members = members_under_plan(workflow, cohorts, version)
     extended = usage_daily(
         workflow,
         start=start - timedelta(days=SMOOTHING_DAYS - 1),
@@ -87,29 +91,52 @@ def workflow_usage(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     if _has_data(series):
         thresholds = list(threshold_list_for_workflow(workflow))
         x_labels = [date_format(day, "j M") for day in series[0].days]
+        first_day = start - timedelta(days=SMOOTHING_DAYS - 1)
+        currency = currency_code()
+        # Computed only when the sections are rendered: not when their rendering is in the
+        # cache, under a key made of everything they are made of (rollout.views._usage_sections).
         context.update(
             has_data=True,
-            charts=usage_charts(extended, thresholds, x_labels),
-            summary=usage_summary(
+            sections_key=usage_sections_key(
                 workflow,
-                series,
-                start=start,
-                end=end,
+                version=version,
+                days=days,
                 cohort=cohort,
-                feedback=feedback,
-                members_in_any_cohort=members.in_any_cohort,
-            ),
-            cost=usage_cost(
-                workflow,
-                series,
-                x_labels,
-                thresholds,
-                start=start,
+                first_day=first_day,
                 end=end,
-                today=end,
-                # Every group of the workflow, from SMOOTHING_DAYS before the period: the
-                # forecast's week (the 7 days before today) is among them.
-                person_days=person_days_in(extended, end) if cohort is None else None,
+                cohorts=cohorts,
+                thresholds=thresholds,
+                members=members,
+                feedback=feedback,
+                currency=currency,
+            ),
+            sections_seconds=settings.ROLLOUT_USAGE_SECTIONS_SECONDS,
+            charts=SimpleLazyObject(lambda: usage_charts(extended, thresholds, x_labels)),
+            summary=SimpleLazyObject(
+                lambda: usage_summary(
+                    workflow,
+                    series,
+                    start=start,
+                    end=end,
+                    cohort=cohort,
+                    feedback=feedback,
+                    members_in_any_cohort=members.in_any_cohort,
+                )
+            ),
+            cost=SimpleLazyObject(
+                lambda: usage_cost(
+                    workflow,
+                    series,
+                    x_labels,
+                    thresholds,
+                    start=start,
+                    end=end,
+                    today=end,
+                    # Every group of the workflow, from SMOOTHING_DAYS before the period: the
+                    # forecast's week (the 7 days before today) is among them.
+                    person_days=person_days_in(extended, end) if cohort is None else None,
+                    currency=currency,
+                )
             ),
         )
     else:

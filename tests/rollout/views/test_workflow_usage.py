@@ -4,6 +4,7 @@ import re
 from datetime import datetime, time
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -750,10 +751,19 @@ def test_queries_are_bounded_whatever_the_data_size(
     # cost (4: the currency, the prices, the cost rollups, the phases; 1 more with a phase after
     # the current one: tests/rollout/views/test_workflow_usage_cost.py), outcomes (2: the
     # metrics, their per-person sums), the reviewed error rate (1, per cohort: the workflow's is
-    # their sum): 23 (24 for an owner, whose object permissions are one more), whatever the
-    # number of days, cohorts, events, feedback, sources and outcomes.
+    # their sum), and the key of what is kept rendered (2: below): 23 (24 for an owner, whose
+    # object permissions are one more), whatever the number of days, cohorts, events, feedback,
+    # sources and outcomes.
+    # Plus the key the charts, the table and the cost section are kept rendered under (2: the
+    # rollups' mark, the prices; rollout/views/_usage_sections.py). Asked again with nothing
+    # changed, they and the members are not read again: 5 fewer (members, people active, cost
+    # rollups, prices, phases).
     with django_assert_max_num_queries(23):
         response = leader.get(url(workflow.slug, days=180))
+    with django_assert_max_num_queries(18):
+        again = leader.get(url(workflow.slug, days=180))
+    body = b'<div id="usage-body"'  # after the head, whose script nonce is new every time
+    assert again.content.partition(body)[2] == response.content.partition(body)[2]
     assert len(response.context["summary"].rows) == 7
     assert [c.key for c in response.context["charts"]][-1] == "shadow_agreement_rate"
     assert len(response.context["voices"]) == 6
@@ -786,6 +796,9 @@ def test_the_same_queries_with_few_and_with_many_events_and_days(ops_leader, wor
     ]
 
     def queries(client: Client, path: str) -> int:
+        # Every section computed (nothing kept rendered from an earlier request): the most a
+        # request reads.
+        cache.clear()
         with CaptureQueriesContext(connection) as captured:
             response = client.get(path)
         assert response.status_code == 200
