@@ -8,9 +8,27 @@ from datetime import timedelta
 from bench import client
 from bench.machine import IdleWait, load
 from bench.report import emit, log
+from bench.resources import CACHE_DB, PREFIX, redis_url
 
 REQUESTS = 60
+FIRST_VIEWS = 20
 TARGET_MS = {30: 30, 180: 100}
+# What the usage page keeps in the cache between views (rollout/views/_usage_sections.py).
+KEPT_PATTERNS = ("*template.cache.usage-sections.*", "*usage-members:*")
+
+
+def forget_kept(redis_base: str) -> int:
+    """Deletes what the run's cache keeps of the usage page, as a change to the data shown
+    would make it unreachable: the next view computes and renders every section."""
+    import redis
+
+    client = redis.Redis.from_url(f"{redis_base}/{CACHE_DB}")
+    keys = [
+        key
+        for pattern in KEPT_PATTERNS
+        for key in client.scan_iter(match=f"{PREFIX}:{pattern}", count=1000)
+    ]
+    return client.delete(*keys) if keys else 0
 
 
 def page_cases(world: dict) -> list[tuple[str, str, str, dict, int]]:
@@ -70,6 +88,55 @@ def query_counts(world: dict) -> dict[str, int]:
     return counts
 
 
+def _first_view_queries(world: dict, path: str, redis_base: str) -> int:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import User
+
+    browser = Client()
+    browser.force_login(User.objects.get(pk=world["owner_id"]))
+    browser.get(path)  # the session, the plan version
+    forget_kept(redis_base)
+    with CaptureQueriesContext(connection) as captured:
+        browser.get(path)
+    return len(captured)
+
+
+def _first_views(world: dict, port: int, redis_base: str, events: int, idle: IdleWait) -> None:
+    """The usage page when nothing of it is kept (each view follows a change to its data): p95
+    of FIRST_VIEWS views, each after forget_kept(). Reported, not a target: the targets are for
+    the page as people look at it again and again between the rollups' runs."""
+    for name, title, path, headers, _days in page_cases(world):
+        if not name.startswith("usage_page"):
+            continue
+        queries = _first_view_queries(world, path, redis_base)
+        machine = idle.wait(log)
+        times = []
+        for _ in range(FIRST_VIEWS):
+            forget_kept(redis_base)
+            times += client.timed_gets(port, path, headers, 1)
+        machine["load_1m_after"] = load()
+        emit(
+            {
+                "figure": f"{name}_first_view",
+                "title": f"{title}, a first view (nothing kept: after the data shown changed)",
+                "unit": "ms",
+                "p95_ms": round(client.percentile(times, 0.95), 1),
+                "median_ms": round(client.percentile(times, 0.5), 1),
+                "requests": FIRST_VIEWS,
+                "events_in_table": events,
+                "queries": queries,
+                "machine": machine,
+                "first_view": True,
+                **({} if machine["idle"] else {"note": "machine busy"}),
+                "target": "reported (each on a new connection)",
+                "met": None,
+            }
+        )
+
+
 def bench_pages(world: dict, port: int, few: dict[str, int], few_events: int) -> None:
     from rollout.models import UsageEvent
 
@@ -104,3 +171,8 @@ def bench_pages(world: dict, port: int, few: dict[str, int], few_events: int) ->
                 "met": p95 < target and many[name] == few[name],
             }
         )
+    redis_base = redis_url()
+    if redis_base is None:
+        log("no Redis: the usage page's first views are not timed (the server's cache is its own)")
+    else:
+        _first_views(world, port, redis_base, events, idle)

@@ -24,6 +24,8 @@ makes the README's table of it), a readable line for each on stderr:
 * usage_page_{30,180}_days, metrics_api_{30,180}_days: p95 in ms with BENCH_EVENTS (default
   10 million) events, taken on an idle machine (bench/machine.py) — targets 30 ms (30 days) and
   100 ms (180 days) — and their query counts, equal at BENCH_FEW_EVENTS and BENCH_EVENTS;
+* usage_page_{30,180}_days_first_view: the same page with nothing of it kept in the cache (as
+  after a change to the data it shows), reported (bench/pages.py, with Redis only);
 * list_page_*: every list page with 10,000 rows to list, p95 in ms on an idle machine, and its
   query count (bench/lists.py; no target until the interface issue paginates them);
 * otlp: events/s through POST /otlp/v1/traces (protobuf exports of 1,000 GenAI spans, 4 clients)

@@ -80,6 +80,16 @@ def _list_row(line: dict) -> str:
     return f"| {line['title']} | {measured} | — | — | {line['target']} |"
 
 
+def _first_view_row(line: dict) -> str:
+    machine = line["machine"]
+    busy = "" if machine["idle"] else ", machine busy"
+    measured = (
+        f"p95 {line['p95_ms']} ms (median {line['median_ms']} ms), {line['queries']} queries,"
+        f" {line['events_in_table']:,} events; load {machine['load_1m']}{busy}"
+    )
+    return f"| {line['title']} | {measured} | — | — | {line['target']} |"
+
+
 def _other_row(line: dict) -> str:
     return f"| {line['title']} | {line['value']} s | — | — | — |"
 
@@ -98,6 +108,8 @@ def table(lines: list[dict]) -> str:
             out.append("|---|---|---|---|---|")
         elif "ratio" in line:
             out.append(_paired_row(line))
+        elif "p95_ms" in line and line.get("first_view"):
+            out.append(_first_view_row(line))
         elif "p95_ms" in line and "rows" in line:
             out.append(_list_row(line))
         elif "p95_ms" in line:
