@@ -6,15 +6,24 @@ from datetime import date, timedelta
 import pytest
 from django.db.models import Count
 
-from rollout.models import Cohort, CohortMember, UsageActiveUser, Workflow
+from rollout.models import (
+    Cohort,
+    CohortMember,
+    RollupPeriod,
+    UsageActiveUser,
+    UsageRollup,
+    Workflow,
+)
 from rollout.selectors.usage_summary import (
     ActivePeople,
     Members,
     active_people,
     cohort_members,
+    usage_rollup_stamp,
     workflow_member_count,
 )
 from rollout.services.decision_cache import plan_changed
+from rollout.services.usage_rollup import usage_rollup_rebuild_day
 from tests.factories import UserFactory
 from tests.rollout.usage_events_data import at_noon, event, ingest
 
@@ -148,3 +157,24 @@ def test_members_per_cohort_and_in_any_cohort_in_one_query(
         members = cohort_members(workflow, [tier1.pk, broad.pk, empty.pk])
     assert members == Members({tier1.pk: 2, broad.pk: 1, empty.pk: 0}, in_any_cohort=2)
     assert members.in_any_cohort == workflow_member_count(workflow)
+
+
+def test_the_rollup_stamp_moves_with_every_rebuild_and_loss_of_the_days_it_covers(workflow, usage):
+    """rollout.views._usage_sections keys the usage page's kept sections on it."""
+    before = usage_rollup_stamp(workflow, start=ago(10), end=DAY)
+    assert (
+        before[0]
+        == UsageRollup.objects.filter(
+            workflow=workflow, period=RollupPeriod.DAY, day__gte=ago(10), day__lte=DAY
+        ).count()
+    )
+    # The same events rolled up again: the same counts, new rows.
+    usage_rollup_rebuild_day(workflow_id=workflow.pk, day=ago(3))
+    rebuilt = usage_rollup_stamp(workflow, start=ago(10), end=DAY)
+    assert rebuilt[0] == before[0] and rebuilt[1] > before[1]
+    # A day outside start..end moves nothing.
+    usage_rollup_rebuild_day(workflow_id=workflow.pk, day=ago(40))
+    assert usage_rollup_stamp(workflow, start=ago(10), end=DAY) == rebuilt
+    # Rows lost (retention, a deleted cohort): the count falls.
+    UsageRollup.objects.filter(workflow=workflow, day=ago(10)).delete()
+    assert usage_rollup_stamp(workflow, start=ago(10), end=DAY)[0] < rebuilt[0]
