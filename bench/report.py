@@ -44,6 +44,13 @@ def summary(line: dict) -> str:
             f" {line['queries']} queries, {line['bytes']:,} bytes; load {machine['load_1m']}"
             + ("" if machine["idle"] else " — machine busy")
         )
+    elif "p95_ms" in line and line.get("first_view"):  # bench/pages.py's first views
+        machine = line["machine"]
+        text = (
+            f"{name}: p95 {line['p95_ms']} ms, median {line['median_ms']} ms,"
+            f" {line['queries']} queries; load {machine['load_1m']}"
+            + ("" if machine["idle"] else " — machine busy")
+        )
     elif "p95_ms" in line:
         machine = line["machine"]
         text = (

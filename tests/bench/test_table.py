@@ -1,5 +1,6 @@
 """The README table from a bench run's JSON lines (bench/table.py)."""
 
+from bench.report import summary
 from bench.table import table
 
 RUN = {
@@ -103,22 +104,28 @@ def test_a_list_page_row_shows_its_p95_queries_and_size():
     )
 
 
+FIRST_VIEW = {
+    "figure": "usage_page_30_days_first_view",
+    "title": "usage page, 30 days, a first view (nothing kept: after the data shown changed)",
+    "unit": "ms",
+    "p95_ms": 71.0,
+    "median_ms": 57.5,
+    "requests": 20,
+    "events_in_table": 10_020_000,
+    "queries": 23,
+    "machine": {"idle": False, "load_1m": 1.2},
+    "first_view": True,
+    "target": "reported (each on a new connection)",
+    "met": None,
+}
+
+
 def test_a_first_view_row_shows_its_p95_and_queries_and_is_reported_only():
-    row = {
-        "figure": "usage_page_30_days_first_view",
-        "title": "usage page, 30 days, a first view (nothing kept: after the data shown changed)",
-        "unit": "ms",
-        "p95_ms": 71.0,
-        "median_ms": 57.5,
-        "requests": 20,
-        "events_in_table": 10_020_000,
-        "queries": 23,
-        "machine": {"idle": False, "load_1m": 1.2},
-        "first_view": True,
-        "target": "reported (each on a new connection)",
-        "met": None,
-    }
-    assert table([RUN, row]).splitlines()[4] == (
+    assert summary(FIRST_VIEW) == (
+        "usage_page_30_days_first_view: p95 71.0 ms, median 57.5 ms, 23 queries; load 1.2 —"
+        " machine busy; reported (each on a new connection)"
+    )
+    assert table([RUN, FIRST_VIEW]).splitlines()[4] == (
         "| usage page, 30 days, a first view (nothing kept: after the data shown changed) |"
         " p95 71.0 ms (median 57.5 ms), 23 queries, 10,020,000 events; load 1.2, machine busy"
         " | — | — | reported (each on a new connection) |"
