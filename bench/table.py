@@ -57,13 +57,18 @@ def _paired_row(line: dict) -> str:
     return f"| {line['title']} | {measured} | {baseline} | {ratio} | {target} {_mark(line)} |"
 
 
-def _absolute_row(line: dict) -> str:
+def _page_timing(line: dict) -> str:
+    """A page's p95 and median, queries, the events in the table and the load."""
     machine = line["machine"]
     busy = "" if machine["idle"] else ", machine busy"
-    measured = (
+    return (
         f"p95 {line['p95_ms']} ms (median {line['median_ms']} ms), {line['queries']} queries,"
         f" {line['events_in_table']:,} events; load {machine['load_1m']}{busy}"
     )
+
+
+def _absolute_row(line: dict) -> str:
+    measured = _page_timing(line)
     baseline = f"{line['queries_with_fewer_events']} queries with {line['fewer_events']:,} events"
     target = line["target"].replace("p95 ", "").replace(" and the same queries at both sizes", "")
     target += f", same queries {_mark(line)}"
@@ -81,13 +86,7 @@ def _list_row(line: dict) -> str:
 
 
 def _first_view_row(line: dict) -> str:
-    machine = line["machine"]
-    busy = "" if machine["idle"] else ", machine busy"
-    measured = (
-        f"p95 {line['p95_ms']} ms (median {line['median_ms']} ms), {line['queries']} queries,"
-        f" {line['events_in_table']:,} events; load {machine['load_1m']}{busy}"
-    )
-    return f"| {line['title']} | {measured} | — | — | {line['target']} |"
+    return f"| {line['title']} | {_page_timing(line)} | — | — | {line['target']} |"
 
 
 def _other_row(line: dict) -> str:
