@@ -66,9 +66,10 @@ def workflow_usage(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     start, end = period_days(days, today=timezone.localdate())
     version = plan_version(workflow.slug)
     members = members_under_plan(workflow, cohorts, version)
+    first_day = start - timedelta(days=SMOOTHING_DAYS - 1)  # the smoothing's days before `start`
     extended = usage_daily(
         workflow,
-        start=start - timedelta(days=SMOOTHING_DAYS - 1),
+        start=first_day,
         end=end,
         cohort=cohort,
         cohorts=cohorts,
@@ -91,7 +92,6 @@ def workflow_usage(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     if _has_data(series):
         thresholds = list(threshold_list_for_workflow(workflow))
         x_labels = [date_format(day, "j M") for day in series[0].days]
-        first_day = start - timedelta(days=SMOOTHING_DAYS - 1)
         currency = currency_code()
         # Computed only when the sections are rendered: not when their rendering is in the
         # cache, under a key made of everything they are made of (rollout.views._usage_sections).

@@ -14,13 +14,13 @@ from django.utils.html import escape
 
 from rollout.forms.usage import MSG_BAD_COHORT, MSG_BAD_DAYS
 from rollout.models import Cohort, CohortDrift, DriftStatus, Feedback, OutcomeMetric, Workflow
-from rollout.services import thresholds as threshold_services
 from rollout.views.usage import CSV_HEADER
 from tests.factories import make_workflow
 from tests.rollout.outcome_fixtures import person_days
 from tests.rollout.output_review_fixtures import make_review
 from tests.rollout.views.conftest import as_user, login_redirect, template_names
 from tests.rollout.views.usage_page_data import (
+    add_threshold,
     day_events,
     days_ago,
     make_cohort,
@@ -41,20 +41,6 @@ def url(slug: str, **params: object) -> str:
 def csv_url(slug: str, **params: object) -> str:
     query = "&".join(f"{k}={v}" for k, v in params.items())
     return reverse("workflow_usage_csv", kwargs={"slug": slug}) + (f"?{query}" if query else "")
-
-
-def add_threshold(workflow: Workflow, actor, **fields):
-    values = {
-        "comparator": "lte",
-        "marginal_limit": None,
-        "window_days": 7,
-        "min_sample": 10,
-        "scope": "workflow",
-        "bad_output": "A reply that promises a refund we don't offer.",
-        "action": "alert",
-        **fields,
-    }
-    return threshold_services.threshold_create(workflow=workflow, actor=actor, **values)
 
 
 def given_feedback(

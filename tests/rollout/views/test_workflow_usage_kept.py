@@ -12,7 +12,6 @@ from django.urls import reverse
 
 from accounts.selectors import organisation_get
 from accounts.services import organisation_update
-from rollout.services import thresholds as threshold_services
 from rollout.services.cohorts import cohort_members_add, cohort_update
 from rollout.services.cost_prices import model_price_declare
 from rollout.services.feedback import feedback_create
@@ -20,6 +19,7 @@ from tests.factories import UserFactory
 from tests.rollout.usage_events_data import at_noon, event
 from tests.rollout.views.conftest import as_user
 from tests.rollout.views.usage_page_data import (
+    add_threshold,
     day_events,
     days_ago,
     make_cohort,
@@ -115,19 +115,7 @@ def test_feedback_given_changes_the_negative_share(leader, workflow, eu):
 
 def test_a_new_threshold_is_drawn_on_its_chart(leader, workflow, eu, ops_leader):
     before = page(leader, workflow, days=30)
-    threshold_services.threshold_create(
-        workflow=workflow,
-        actor=ops_leader,
-        metric="override_rate",
-        comparator="lte",
-        limit=0.25,
-        marginal_limit=None,
-        window_days=7,
-        min_sample=10,
-        scope="workflow",
-        bad_output="A reply that promises a refund we don't offer.",
-        action="alert",
-    )
+    add_threshold(workflow, ops_leader, metric="override_rate", limit=0.25)
     after = page(leader, workflow, days=30)
     assert "chart-threshold-label" not in before
     assert re.findall(r'class="chart-threshold-label[^>]*>([^<]*)<', after) == ["limit ≤ 25%"]

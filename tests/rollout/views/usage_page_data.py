@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.models import User
 from core.dates import day_bounds
 from rollout.models import Cohort, Workflow
+from rollout.services import thresholds as threshold_services
 from rollout.services.cohorts import cohort_create, cohort_members_add
 from rollout.services.evaluation import usage_refresh_pending
 from rollout.services.usage_ingest import EventData, usage_events_store
@@ -74,3 +75,18 @@ def record_usage(workflow: Workflow, events: list[EventData]) -> None:
     for start in range(0, len(events), 1000):
         usage_events_store(workflow=workflow, events=events[start : start + 1000])
     usage_refresh_pending()
+
+
+def add_threshold(workflow: Workflow, actor: User, **fields):
+    """A threshold made by the thresholds service, with the usual fields unless given."""
+    values = {
+        "comparator": "lte",
+        "marginal_limit": None,
+        "window_days": 7,
+        "min_sample": 10,
+        "scope": "workflow",
+        "bad_output": "A reply that promises a refund we don't offer.",
+        "action": "alert",
+        **fields,
+    }
+    return threshold_services.threshold_create(workflow=workflow, actor=actor, **values)
