@@ -44,7 +44,6 @@ from rollout.lib.otlp_decode import (
     JSON,
     PROTOBUF,
     OtlpBodyError,
-    SpanFacts,
     decompress,
     media_type,
     request_from_json,
@@ -53,7 +52,7 @@ from rollout.lib.otlp_decode import (
     spans,
     status_body,
 )
-from rollout.lib.otlp_genai import Person, clean_ref, trace_people
+from rollout.lib.otlp_genai import export_people
 from rollout.selectors.retention import retention_cutoffs
 from rollout.selectors.workflows import workflow_is_retired
 from rollout.services.api_tokens import api_token_authenticate, api_token_refusal
@@ -127,21 +126,6 @@ def _read(request: HttpRequest, media: str) -> Any:
     return request_from_json(payload)
 
 
-def _worth_remembering(facts: list[SpanFacts], people: dict[str, Person]) -> set[str]:
-    """The traces whose person later exports may need: all but those whose every span here is a
-    GenAI span naming its own person by user.id (the spans still to come of such a trace, made
-    by the same instrumentation, name theirs too). Spans usually end, and are exported, before
-    their parents, so the person a parent names (a request's user.id, the flag evaluation)
-    is what a late child needs; remembering every trace would double an export's writes."""
-    self_named: dict[str, bool] = {}
-    for span in facts:
-        if span.trace_id not in people:
-            continue
-        own = span.is_genai and not span.flags and bool(clean_ref(span.attributes.get("user.id")))
-        self_named[span.trace_id] = self_named.get(span.trace_id, True) and own
-    return {trace for trace, own in self_named.items() if not own}
-
-
 def _traces(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         response = _status(request, 405, "Send trace exports with POST.")
@@ -170,9 +154,9 @@ def _traces(request: HttpRequest) -> HttpResponse:
     facts = list(spans(message))
     del message  # the parsed export, prompts and completions with it, is not kept
     slug = token.workflow.slug
-    genai = [span for span in facts if span.is_genai]
-    people = trace_people(facts, slug)
-    mapped = genai_events(genai, facts, slug, people, retention=retention_cutoffs())
+    found = export_people(facts, slug)
+    genai, people = found.genai, found.by_trace
+    mapped = genai_events(found, facts, slug, retention=retention_cutoffs())
     by_span, persons, foreign, rejected_spans, errors = mapped
     attributed: list[EventData] = []
     pending: list[PendingSpan] = []
@@ -187,7 +171,7 @@ def _traces(request: HttpRequest) -> HttpResponse:
         attributed=attributed,
         pending=pending,
         people={t: (p.user_ref, p.variant) for t, p in people.items()},
-        remember=_worth_remembering(facts, people),
+        remember=found.remember,
         genai_spans=len(by_span),
         ignored_spans=len(facts) - len(genai),
     )

@@ -25,6 +25,7 @@ from rollout.lib.cost_attrs import cost_attrs_error, reports_cost
 from rollout.lib.flat_json import flat_json
 from rollout.lib.otlp_decode import MAPPED_ATTRIBUTES, SpanFacts
 from rollout.lib.otlp_genai import (
+    ExportPeople,
     Person,
     error_type,
     event_id,
@@ -32,7 +33,6 @@ from rollout.lib.otlp_genai import (
     has_valid_ids,
     latency_ms,
     occurred_at,
-    own_person,
     ownership,
     span_attrs,
     span_events,
@@ -156,14 +156,15 @@ class GenaiEvents(NamedTuple):
 
 
 def genai_events(
-    genai: list[SpanFacts],
+    found: ExportPeople,
     facts: list[SpanFacts],
     slug: str,
-    people: dict[str, Person],
     *,
     retention: RetentionCutoffs | None,
 ) -> GenaiEvents:
-    """The GenAI spans' events, validated as the events API validates its items."""
+    """The GenAI spans' events (`found.genai`, of the export's spans `facts`), validated as the
+    events API validates its items."""
+    genai, people = found.genai, found.by_trace
     by_id = {(s.trace_id, s.span_id): s for s in facts} if any(s.flags for s in facts) else {}
     checks = EventChecks(retention)
     by_span: dict[int, list[EventData]] = {}
@@ -171,9 +172,9 @@ def genai_events(
     foreign = 0
     items: list[dict[str, Any]] = []  # of the spans not plainly valid, for _validate
     owners: list[int] = []
-    for index, span in enumerate(genai):
+    for index, (span, own) in enumerate(zip(genai, found.own, strict=True)):
         if by_id:
-            owned = ownership(span, slug, by_id)
+            owned = ownership(span, slug, by_id, own=own)
             if owned.foreign:
                 foreign += 1
                 persons.append(None)
@@ -181,7 +182,7 @@ def genai_events(
             person = owned.person or people.get(span.trace_id)
         else:  # no flag evaluations in the export: each span is this workflow's, and names its
             # own person or its trace's (ownership() answers so, ancestor by ancestor)
-            person = own_person(span, slug) or people.get(span.trace_id)
+            person = own or people.get(span.trace_id)
         persons.append(person)
         ref, variant = (person.user_ref, person.variant) if person else (UNATTRIBUTED_REF, "")
         events = checked_span_events(span, ref, variant, checks)

@@ -23,7 +23,7 @@ import hashlib
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from core.text import has_line_breaks_or_controls
 from rollout.lib.otlp_decode import SpanFacts
@@ -106,29 +106,71 @@ def _tokens(value: Any) -> Any:
 def own_person(span: SpanFacts, slug: str) -> Person | None:
     """The person the span names itself: its own evaluation of this workflow's flag, else
     `user.id` (or the older `enduser.id`)."""
+    return _span_people(span, slug)[0]
+
+
+def _span_people(span: SpanFacts, slug: str) -> tuple[Person | None, Person | None, str]:
+    """(the span's own person, the person of its evaluation of this workflow's flag, its clean
+    `user.id`): what every question about the people of a span reads, each ref cleaned once."""
+    flagged = None
     for flag in span.flags:
-        if flag.key == slug and clean_ref(flag.context_id):
-            return Person(clean_ref(flag.context_id), clean_variant(flag.variant))
-    ref = clean_ref(span.attributes.get("user.id")) or clean_ref(span.attributes.get("enduser.id"))
-    return Person(ref) if ref else None
+        if flag.key == slug:
+            ref = clean_ref(flag.context_id)
+            if ref:
+                flagged = Person(ref, clean_variant(flag.variant))
+                break
+    attributes = span.attributes
+    user_id = clean_ref(attributes.get("user.id"))
+    ref = user_id or clean_ref(attributes.get("enduser.id"))
+    return flagged or (Person(ref) if ref else None), flagged, user_id
+
+
+class ExportPeople(NamedTuple):
+    """Who the spans of one export name, read in one pass over them."""
+
+    genai: list[SpanFacts]  # the GenAI spans, in the order sent
+    own: list[Person | None]  # each GenAI span's own person (own_person), in the same order
+    by_trace: dict[str, Person]  # trace id → the person named anywhere in it (trace_people)
+    remember: set[str]  # the traces whose person later exports may need (below)
+
+
+def export_people(spans: Iterable[SpanFacts], slug: str) -> ExportPeople:
+    """The export's GenAI spans and the people its spans name.
+
+    A trace names the person of a flag evaluation of this workflow first, then `user.id` /
+    `enduser.id`, from any of these spans. Its person is worth remembering for later exports
+    unless every span of it here is a GenAI span naming its own person by `user.id` without
+    flag evaluations: the spans still to come of such a trace, made by the same
+    instrumentation, name theirs too. Spans usually end, and are exported, before their
+    parents, so the person a parent names (a request's user.id, the flag evaluation) is what a
+    late child needs; remembering every trace would double an export's writes."""
+    genai: list[SpanFacts] = []
+    own: list[Person | None] = []
+    by_flag: dict[str, Person] = {}
+    by_attr: dict[str, Person] = {}
+    self_named: dict[str, bool] = {}
+    for span in spans:
+        person, flagged, user_id = _span_people(span, slug)
+        trace = span.trace_id
+        if flagged is not None and trace not in by_flag:
+            by_flag[trace] = flagged
+        if person is not None and flagged is not person and trace not in by_attr:
+            by_attr[trace] = person
+        is_genai = span.is_genai
+        if is_genai:
+            genai.append(span)
+            own.append(person)
+        named = is_genai and not span.flags and bool(user_id)
+        self_named[trace] = self_named.get(trace, True) and named
+    by_trace = {**by_attr, **by_flag}
+    remember = {t for t, named in self_named.items() if not named and t in by_trace}
+    return ExportPeople(genai, own, by_trace, remember)
 
 
 def trace_people(spans: Iterable[SpanFacts], slug: str) -> dict[str, Person]:
     """trace id → the person named anywhere in the trace (within these spans): a flag evaluation
     of this workflow first, then `user.id` / `enduser.id`."""
-    by_flag: dict[str, Person] = {}
-    by_attr: dict[str, Person] = {}
-    for span in spans:
-        for flag in span.flags:
-            ref = clean_ref(flag.context_id)
-            if flag.key == slug and ref:
-                by_flag.setdefault(span.trace_id, Person(ref, clean_variant(flag.variant)))
-        ref = clean_ref(span.attributes.get("user.id")) or clean_ref(
-            span.attributes.get("enduser.id")
-        )
-        if ref:
-            by_attr.setdefault(span.trace_id, Person(ref))
-    return {**by_attr, **by_flag}
+    return export_people(spans, slug).by_trace
 
 
 class Ownership(NamedTuple):
@@ -137,10 +179,17 @@ class Ownership(NamedTuple):
 
 
 def ownership(
-    span: SpanFacts, slug: str, by_id: dict[tuple[str, str], SpanFacts], *, max_hops: int = 64
+    span: SpanFacts,
+    slug: str,
+    by_id: dict[tuple[str, str], SpanFacts],
+    *,
+    own: Person | None | Literal[False] = False,
+    max_hops: int = 64,
 ) -> Ownership:
-    """Whose span this is, from the span itself and its ancestors sent in the same request."""
-    own = own_person(span, slug)
+    """Whose span this is, from the span itself and its ancestors sent in the same request.
+    `own`: the span's own person when known already (own_person)."""
+    if own is False:
+        own = own_person(span, slug)
     current: SpanFacts | None = span
     for _ in range(max_hops):
         if current is None:

@@ -10,7 +10,7 @@ import pytest
 from rollout.api.events import MAX_ATTRS_BYTES, MAX_LATENCY_MS, _validate
 from rollout.api.otlp_events import EventChecks, checked_span_events, genai_events
 from rollout.lib.otlp_decode import FlagEvaluation, SpanFacts
-from rollout.lib.otlp_genai import Person, span_events
+from rollout.lib.otlp_genai import ExportPeople, Person, export_people, span_events
 from rollout.selectors.retention import RetentionCutoffs
 
 NOW = datetime.now(UTC)
@@ -207,7 +207,8 @@ def test_an_export_mixing_valid_and_invalid_spans_answers_as_the_events_api(db):
     ]
     person = Person("mia@example.com", "live")
     people = {span.trace_id: person for span in spans}
-    mapped = genai_events(spans, spans, "support", people, retention=RETENTION)
+    found = ExportPeople(spans, [None] * len(spans), people, set())
+    mapped = genai_events(found, spans, "support", retention=RETENTION)
     assert mapped.rejected == {1, 3}
     assert sorted(mapped.by_span) == [0, 2, 4]
     assert [len(mapped.by_span[i]) for i in (0, 2, 4)] == [1, 2, 1]
@@ -222,7 +223,7 @@ def test_an_export_mixing_valid_and_invalid_spans_answers_as_the_events_api(db):
 
 def test_another_workflows_span_has_no_events():
     span = _span(flags=(FlagEvaluation(key="other", variant="live", context_id="x"),))
-    mapped = genai_events([span], [span], "support", {}, retention=RETENTION)
+    mapped = genai_events(export_people([span], "support"), [span], "support", retention=RETENTION)
     assert (mapped.foreign, mapped.by_span, mapped.persons) == (1, {}, [None])
 
 

@@ -3,7 +3,10 @@
 from rollout.lib.otlp_decode import FlagEvaluation, SpanFacts
 from rollout.lib.otlp_genai import (
     Person,
+    clean_ref,
     event_id,
+    export_people,
+    own_person,
     ownership,
     span_events,
     trace_people,
@@ -80,6 +83,44 @@ def test_a_trace_names_its_person_by_flag_first_then_user_id():
     assert trace_people(spans, "mine") == {T: Person("p@example.com", "shadow")}
     assert trace_people(spans[:1], "mine") == {T: Person("by-attr")}
     assert trace_people([span("1" * 16, **{"user.id": "bad\x00ref"})], "mine") == {}
+
+
+def test_one_pass_over_an_export_finds_each_spans_person_and_the_traces_to_remember():
+    """export_people reads each span once; what it finds is what asking each question span by
+    span finds (own_person, trace_people), and a trace is remembered unless all its spans are
+    GenAI spans naming their own person by user.id, without flag evaluations."""
+    chat = {"gen_ai.operation.name": "chat"}
+    traces = {
+        "a" * 32: [span("1" * 16, **chat, **{"user.id": "ann"})],  # self-named: not remembered
+        "b" * 32: [
+            span("2" * 16, **chat),  # a child naming nobody …
+            span("3" * 16, **{"user.id": "bob"}),  # … its parent names the person
+        ],
+        "c" * 32: [
+            span("4" * 16, **chat, **{"enduser.id": "cy"}),  # the older name: remembered
+            span("5" * 16, flags=[flag("other", "x")], **{"user.id": "cy-2"}),
+            span("6" * 16, flags=[flag("mine", " ", "live"), flag("mine", "dee", "broad")]),
+        ],
+        "d" * 32: [span("7" * 16, **chat, **{"user.id": "bad\x00ref"})],  # names nobody
+        "e" * 32: [span("8" * 16, **chat, **{"user.id": "eve"}), span("9" * 16, **chat)],
+    }
+    spans = [s._replace(trace_id=t) for t, group in traces.items() for s in group]
+    found = export_people(spans, "mine")
+    assert found.genai == [s for s in spans if s.is_genai]
+    assert found.own == [own_person(s, "mine") for s in found.genai]
+    assert found.own[:2] == [Person("ann"), None]
+    assert (
+        found.by_trace
+        == trace_people(spans, "mine")
+        == {
+            "a" * 32: Person("ann"),
+            "b" * 32: Person("bob"),
+            "c" * 32: Person("dee", "broad"),
+            "e" * 32: Person("eve"),
+        }
+    )
+    assert found.remember == {"b" * 32, "c" * 32, "e" * 32}
+    assert clean_ref(" ") == ""
 
 
 def test_event_ids_are_uuid5_of_trace_span_and_kind():
