@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import zip_longest
+from typing import NamedTuple
 
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
@@ -253,6 +254,20 @@ def usage_window_since(
     return counts
 
 
+NOT_IN_A_COHORT = "Not in a cohort"
+
+
+class UsageGroup(NamedTuple):
+    """A group of people the usage figures are shown for: a cohort, or the people in no cohort
+    (None)."""
+
+    cohort: Cohort | None
+
+    @property
+    def label(self) -> str:
+        return self.cohort.name if self.cohort else NOT_IN_A_COHORT
+
+
 @dataclass
 class DailySeries:
     """One cohort's (or the no-cohort group's) days, oldest first, one UsageCounts per day."""
@@ -263,7 +278,7 @@ class DailySeries:
 
     @property
     def label(self) -> str:
-        return self.cohort.name if self.cohort else "Not in a cohort"
+        return UsageGroup(self.cohort).label
 
     def total(self) -> UsageCounts:
         """The period's counters summed. `active_users` stays 0: distinct people over a period

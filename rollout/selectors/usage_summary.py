@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Sum
 
@@ -126,7 +127,12 @@ def usage_cohorts(workflow: Workflow) -> QuerySet[Cohort]:
     return Cohort.objects.filter(workflow=workflow).order_by("name")
 
 
-def usage_rollup_stamp(workflow: Workflow, *, start: date, end: date) -> tuple[int, int | None]:
+class RollupStamp(NamedTuple):
+    rows: int  # daily rollup rows of the days
+    last: int | None  # the highest id among them
+
+
+def usage_rollup_stamp(workflow: Workflow, *, start: date, end: date) -> RollupStamp:
     """(how many daily rollup rows, the highest row id) of the workflow's days start..end: a
     mark that changes whenever any of those days is rolled up again or loses its rows. A day's
     rollup is always replaced whole, in one transaction with everything derived from its events
@@ -137,7 +143,7 @@ def usage_rollup_stamp(workflow: Workflow, *, start: date, end: date) -> tuple[i
     found = UsageRollup.objects.filter(
         workflow=workflow, period=RollupPeriod.DAY, day__gte=start, day__lte=end
     ).aggregate(rows=Count("pk"), last=Max("pk"))
-    return found["rows"], found["last"]
+    return RollupStamp(found["rows"], found["last"])
 
 
 def usage_ever_reported(workflow: Workflow) -> bool:

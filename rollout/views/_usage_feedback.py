@@ -6,10 +6,8 @@ from urllib.parse import urlencode
 
 from rollout.models import Cohort
 from rollout.selectors.feedback import NO_COHORT, CohortFeedback
-from rollout.selectors.usage import DailySeries
+from rollout.selectors.usage import NOT_IN_A_COHORT, UsageGroup
 from rollout.views._usage_tables import negative_share_text
-
-NOT_IN_A_COHORT = "Not in a cohort"  # the label rollout.selectors.usage.DailySeries gives
 
 
 @dataclass(frozen=True)
@@ -35,15 +33,15 @@ class CohortVoice:
 
 
 def cohort_voices(
-    series: list[DailySeries],
+    groups: list[UsageGroup],
     feedback: dict[int | None, CohortFeedback],
     cohort: Cohort | None,
 ) -> list[CohortVoice]:
-    """One entry per cohort shown that has feedback in the period, in the table's order. People
+    """One entry per group shown (in the table's order) that has feedback in the period. People
     in no cohort count too when every cohort is shown, even if they reported no usage."""
     voices = []
     shown: set[int | None] = set()
-    for s in series:
+    for s in groups:
         key = s.cohort.pk if s.cohort else None
         shown.add(key)
         if key in feedback:

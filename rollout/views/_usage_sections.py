@@ -32,7 +32,8 @@ from django.utils import timezone, translation
 from rollout.models import Cohort, Threshold, Workflow
 from rollout.selectors.costs import model_price_terms
 from rollout.selectors.feedback import CohortFeedback
-from rollout.selectors.usage_summary import Members, cohort_members, usage_rollup_stamp
+from rollout.selectors.usage import DailySeries, UsageGroup
+from rollout.selectors.usage_summary import Members, RollupStamp, cohort_members
 
 # What renders the cached sections: their modules (by name) and templates.
 _MODULES = (
@@ -88,6 +89,7 @@ def usage_sections_key(
     workflow: Workflow,
     *,
     version: str,
+    stamp: RollupStamp,
     days: int,
     cohort: Cohort | None,
     first_day: date,
@@ -100,9 +102,9 @@ def usage_sections_key(
 ) -> str:
     """The key of the sections for this request, under the plan `version`
     (rollout.selectors.decision.plan_version): `first_day`..`end` are the days read (the period
-    and the days before it that the smoothing and the forecast need); `currency`, the
-    organisation's (rollout.selectors.costs.currency_code). Two small queries: the rollup mark
-    and the prices."""
+    and the days before it that the smoothing and the forecast need), `stamp` their rollup mark
+    (usage_rollup_stamp); `currency`, the organisation's (rollout.selectors.costs.currency_code).
+    One small query: the prices."""
     parts = (
         _code_digest(),
         workflow.pk,
@@ -114,7 +116,7 @@ def usage_sections_key(
         timezone.get_current_timezone_name(),
         translation.get_language(),
         version,
-        usage_rollup_stamp(workflow, start=first_day, end=end),
+        tuple(stamp),
         [_fields(c) for c in cohorts],
         [_fields(t) for t in thresholds],
         sorted(members.by_cohort.items()),
@@ -124,3 +126,33 @@ def usage_sections_key(
         currency,
     )
     return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+Shape = tuple[bool, list[UsageGroup]]
+
+
+def _shape_key(sections_key: str) -> str:
+    return f"usage-shape:{sections_key}"
+
+
+def usage_shape_kept(sections_key: str, cohorts: list[Cohort]) -> Shape | None:
+    """(whether the period shows any usage, the groups shown in the table's order) as kept
+    under the sections' key by usage_shape_keep, or None. What the page shows beside the kept
+    sections (what people say, drift and statuses per cohort) needs no more of the period's
+    figures than that. The key holds the cohorts, so each kept id is one of `cohorts`."""
+    kept = cache.get(_shape_key(sections_key))
+    if kept is None:
+        return None
+    has_data, ids = kept
+    by_id = {c.pk: c for c in cohorts}
+    if any(i is not None and i not in by_id for i in ids):
+        return None  # cannot be under this key (it holds the cohorts): computed afresh
+    return has_data, [UsageGroup(by_id[i] if i is not None else None) for i in ids]
+
+
+def usage_shape_keep(sections_key: str, has_data: bool, series: list[DailySeries]) -> Shape:
+    """Keeps the shape of the period's `series` under the sections' key; returns it."""
+    groups = [UsageGroup(s.cohort) for s in series]
+    ids = [g.cohort.pk if g.cohort else None for g in groups]
+    cache.set(_shape_key(sections_key), (has_data, ids), settings.ROLLOUT_USAGE_SECTIONS_SECONDS)
+    return has_data, groups

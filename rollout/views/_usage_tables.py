@@ -12,7 +12,7 @@ from rollout.selectors.health import (
     cohort_drift_list_for_workflow,
     threshold_status_list_for_workflow,
 )
-from rollout.selectors.usage import DailySeries, UsageCounts
+from rollout.selectors.usage import DailySeries, UsageCounts, UsageGroup
 from rollout.selectors.usage_summary import active_people, workflow_member_count
 
 
@@ -153,8 +153,10 @@ class CohortStatus:
 
 
 def cohort_statuses(
-    workflow: Workflow, series: list[DailySeries], cohort: Cohort | None
+    workflow: Workflow, groups: list[UsageGroup], cohort: Cohort | None
 ) -> list[CohortStatus]:
+    """Drift and threshold verdicts of each cohort shown (`groups`, in the table's order), the
+    whole workflow's first."""
     drift: dict[int | None, list[CohortDrift]] = defaultdict(list)
     for row in cohort_drift_list_for_workflow(workflow):
         drift[row.cohort_id].append(row)
@@ -163,7 +165,7 @@ def cohort_statuses(
         verdicts[row.cohort_id].append(row)
     shown = [
         CohortStatus(s.label, s.cohort, drift[s.cohort.pk], verdicts[s.cohort.pk])
-        for s in series
+        for s in groups
         if s.cohort is not None
     ]
     if verdicts[None]:

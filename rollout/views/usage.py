@@ -25,18 +25,24 @@ from rollout.selectors.decision import plan_version
 from rollout.selectors.feedback import feedback_counts_by_day, feedback_summary_by_cohort
 from rollout.selectors.source_health import source_health_list
 from rollout.selectors.thresholds import threshold_list_for_workflow
-from rollout.selectors.usage import COUNTERS, DailySeries, usage_daily
+from rollout.selectors.usage import COUNTERS, DailySeries, UsageGroup, usage_daily
 from rollout.selectors.usage_summary import (
     period_days,
     usage_cohorts,
     usage_ever_reported,
+    usage_rollup_stamp,
 )
 from rollout.views._usage_charts import SMOOTHING_DAYS, shown_days, usage_charts
 from rollout.views._usage_cost import usage_cost
 from rollout.views._usage_feedback import cohort_voices
 from rollout.views._usage_outcomes import outcome_sections
 from rollout.views._usage_review import usage_review
-from rollout.views._usage_sections import members_under_plan, usage_sections_key
+from rollout.views._usage_sections import (
+    members_under_plan,
+    usage_sections_key,
+    usage_shape_keep,
+    usage_shape_kept,
+)
 from rollout.views._usage_tables import cohort_statuses, usage_summary
 from rollout.views._workflow import workflow_page_context
 
@@ -67,49 +73,54 @@ def workflow_usage(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     version = plan_version(workflow.slug)
     members = members_under_plan(workflow, cohorts, version)
     first_day = start - timedelta(days=SMOOTHING_DAYS - 1)  # the smoothing's days before `start`
-    extended = usage_daily(
-        workflow,
-        start=first_day,
-        end=end,
-        cohort=cohort,
-        cohorts=cohorts,
-        members=members.by_cohort,
+    stamp = usage_rollup_stamp(workflow, start=first_day, end=end)
+    # The days' figures are read and computed only when something shows them: not when the
+    # sections are in the cache (below), nor when no day was rolled up.
+    extended = SimpleLazyObject(
+        lambda: usage_daily(
+            workflow,
+            start=first_day,
+            end=end,
+            cohort=cohort,
+            cohorts=cohorts,
+            members=members.by_cohort,
+        )
     )
-    series = shown_days(extended)
+    series = SimpleLazyObject(lambda: shown_days(extended))
     feedback = feedback_summary_by_cohort(workflow, start, end)
     context = workflow_page_context(request.user, workflow, tab="usage")
-    context.update(
-        form=form.shown(days, cohort),
-        notes=notes,
-        days=days,
-        cohort=cohort,
-        start=start,
-        end=end,
-        csv_query=f"days={days}" + (f"&cohort={cohort.pk}" if cohort else ""),
-        voices=cohort_voices(series, feedback, cohort),
-        can_triage=can_triage_feedback(request.user, workflow),
-    )
-    if _has_data(series):
+    if not stamp.rows:  # no day of the period (nor the week before it) was rolled up
+        groups = [UsageGroup(c) for c in cohorts if cohort is None or c.pk == cohort.pk]
+        context.update(has_data=False, ever_reported=usage_ever_reported(workflow))
+    else:
         thresholds = list(threshold_list_for_workflow(workflow))
-        x_labels = [date_format(day, "j M") for day in series[0].days]
         currency = currency_code()
-        # Computed only when the sections are rendered: not when their rendering is in the
-        # cache, under a key made of everything they are made of (rollout.views._usage_sections).
+        x_labels = SimpleLazyObject(lambda: [date_format(day, "j M") for day in series[0].days])
+        sections_key = usage_sections_key(
+            workflow,
+            version=version,
+            stamp=stamp,
+            days=days,
+            cohort=cohort,
+            first_day=first_day,
+            end=end,
+            cohorts=cohorts,
+            thresholds=thresholds,
+            members=members,
+            feedback=feedback,
+            currency=currency,
+        )
+        # Whether the period has usage, and the groups shown, are kept under the same key.
+        shape = usage_shape_kept(sections_key, cohorts)
+        if shape is None:
+            shape = usage_shape_keep(sections_key, _has_data(series), series)
+        has_data, groups = shape
+        # Kept rendered under that key (rollout.views._usage_sections): computed only when
+        # the cache does not hold them.
         context.update(
-            has_data=True,
-            sections_key=usage_sections_key(
-                workflow,
-                version=version,
-                days=days,
-                cohort=cohort,
-                first_day=first_day,
-                end=end,
-                cohorts=cohorts,
-                thresholds=thresholds,
-                members=members,
-                feedback=feedback,
-                currency=currency,
-            ),
+            has_data=has_data,
+            ever_reported=True,
+            sections_key=sections_key,
             sections_seconds=settings.ROLLOUT_USAGE_SECTIONS_SECONDS,
             charts=SimpleLazyObject(lambda: usage_charts(extended, thresholds, x_labels)),
             summary=SimpleLazyObject(
@@ -139,9 +150,18 @@ def workflow_usage(request: HtmxHttpRequest, slug: str) -> HttpResponse:
                 )
             ),
         )
-    else:
-        context.update(has_data=False, ever_reported=usage_ever_reported(workflow))
-    context["statuses"] = cohort_statuses(workflow, series, cohort)
+    context.update(
+        form=form.shown(days, cohort),
+        notes=notes,
+        days=days,
+        cohort=cohort,
+        start=start,
+        end=end,
+        csv_query=f"days={days}" + (f"&cohort={cohort.pk}" if cohort else ""),
+        voices=cohort_voices(groups, feedback, cohort),
+        can_triage=can_triage_feedback(request.user, workflow),
+        statuses=cohort_statuses(workflow, groups, cohort),
+    )
     context["source_health"] = source_health_list(workflow)
     context["outcomes"] = outcome_sections(
         workflow, cohorts=cohorts, cohort=cohort, start=start, end=end

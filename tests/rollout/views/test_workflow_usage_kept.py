@@ -157,3 +157,33 @@ def test_each_period_and_cohort_is_kept_apart(leader, workflow, eu, ops_leader):
     assert row(page(leader, workflow, days=7), "US agents")[0] == "0"
     only_eu = page(leader, workflow, days=30, cohort=eu.pk)
     assert row(only_eu, "EU agents")[0] == "9" and 'row">US agents<' not in only_eu
+
+
+def test_a_repeat_view_reads_no_days_figures(leader, workflow, eu, monkeypatch):
+    """Whether the period has usage and the groups shown are kept with the sections: a view
+    whose sections are kept reads none of the days' figures."""
+    first = page(leader, workflow, days=30)
+
+    def unread(*args, **kwargs):
+        raise AssertionError("the days' figures were read again")
+
+    monkeypatch.setattr("rollout.views.usage.usage_daily", unread)
+    assert page(leader, workflow, days=30) == first
+
+
+def test_a_period_without_usage_shows_it_until_usage_comes(leader, workflow, eu, ops_leader):
+    # EU's usage is 1–3 days back: the last 7 days' smoothing reads 13 days, the 7 days shown
+    # have usage; US's 10 days back is read for the smoothing only, not shown.
+    us = make_cohort(workflow, ops_leader, "US agents", 2)
+    record_usage(workflow, day_events(member_ref(us, 0), days_ago(10), invocations=5))
+    only_us = page(leader, workflow, days=7, cohort=us.pk)
+    assert "No usage in the last 7 days for “US agents”." in unescape(only_us)
+    assert page(leader, workflow, days=7, cohort=us.pk) == only_us  # kept, and still so
+    record_usage(workflow, day_events(member_ref(us, 1), days_ago(0), invocations=2))
+    after = page(leader, workflow, days=7, cohort=us.pk)
+    assert "No usage in the last" not in after and row(after, "US agents")[0] == "2"
+
+
+def test_a_workflow_that_never_reported_says_how_to_start(leader, workflow):
+    body = page(leader, workflow, days=30)
+    assert "No usage reported yet" in body and 'class="chart-grid"' not in body
