@@ -12,7 +12,7 @@ Pure code over rollout.lib.otlp_decode's SpanFacts:
 * the person comes from a `feature_flag.evaluation` event whose `feature_flag.key` is the
   workflow's slug (`feature_flag.context.id`, with the variant) on the span or its nearest
   ancestor carrying flag evaluations, else `user.id` (or the older `enduser.id`) on the span, else
-  from any span of the same trace (`trace_people`).
+  from any span of the same trace (`export_people`).
 
 A span whose nearest flag-carrying span (itself or an ancestor in the request) evaluated flags,
 none of them this workflow's, belongs to another workflow.
@@ -130,7 +130,7 @@ class ExportPeople(NamedTuple):
 
     genai: list[SpanFacts]  # the GenAI spans, in the order sent
     own: list[Person | None]  # each GenAI span's own person (own_person), in the same order
-    by_trace: dict[str, Person]  # trace id → the person named anywhere in it (trace_people)
+    by_trace: dict[str, Person]  # trace id → the person named anywhere in it
     remember: set[str]  # the traces whose person later exports may need (below)
 
 
@@ -165,12 +165,6 @@ def export_people(spans: Iterable[SpanFacts], slug: str) -> ExportPeople:
     by_trace = {**by_attr, **by_flag}
     remember = {t for t, named in self_named.items() if not named and t in by_trace}
     return ExportPeople(genai, own, by_trace, remember)
-
-
-def trace_people(spans: Iterable[SpanFacts], slug: str) -> dict[str, Person]:
-    """trace id → the person named anywhere in the trace (within these spans): a flag evaluation
-    of this workflow first, then `user.id` / `enduser.id`."""
-    return export_people(spans, slug).by_trace
 
 
 class Ownership(NamedTuple):

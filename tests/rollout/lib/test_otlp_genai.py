@@ -9,7 +9,6 @@ from rollout.lib.otlp_genai import (
     own_person,
     ownership,
     span_events,
-    trace_people,
 )
 
 T = "ab" * 16
@@ -80,15 +79,15 @@ def test_the_nearest_flag_carrying_ancestor_decides_whose_a_span_is():
 
 def test_a_trace_names_its_person_by_flag_first_then_user_id():
     spans = [span("1" * 16, **{"user.id": "by-attr"}), span("2" * 16, flags=[flag("mine")])]
-    assert trace_people(spans, "mine") == {T: Person("p@example.com", "shadow")}
-    assert trace_people(spans[:1], "mine") == {T: Person("by-attr")}
-    assert trace_people([span("1" * 16, **{"user.id": "bad\x00ref"})], "mine") == {}
+    assert export_people(spans, "mine").by_trace == {T: Person("p@example.com", "shadow")}
+    assert export_people(spans[:1], "mine").by_trace == {T: Person("by-attr")}
+    assert export_people([span("1" * 16, **{"user.id": "bad\x00ref"})], "mine").by_trace == {}
 
 
 def test_one_pass_over_an_export_finds_each_spans_person_and_the_traces_to_remember():
-    """export_people reads each span once; what it finds is what asking each question span by
-    span finds (own_person, trace_people), and a trace is remembered unless all its spans are
-    GenAI spans naming their own person by user.id, without flag evaluations."""
+    """export_people reads each span once: each GenAI span's own person (as own_person finds
+    it), each trace's person, and the traces to remember: all but those whose every span is a
+    GenAI span naming its own person by user.id, without flag evaluations."""
     chat = {"gen_ai.operation.name": "chat"}
     traces = {
         "a" * 32: [span("1" * 16, **chat, **{"user.id": "ann"})],  # self-named: not remembered
@@ -109,16 +108,12 @@ def test_one_pass_over_an_export_finds_each_spans_person_and_the_traces_to_remem
     assert found.genai == [s for s in spans if s.is_genai]
     assert found.own == [own_person(s, "mine") for s in found.genai]
     assert found.own[:2] == [Person("ann"), None]
-    assert (
-        found.by_trace
-        == trace_people(spans, "mine")
-        == {
-            "a" * 32: Person("ann"),
-            "b" * 32: Person("bob"),
-            "c" * 32: Person("dee", "broad"),
-            "e" * 32: Person("eve"),
-        }
-    )
+    assert found.by_trace == {
+        "a" * 32: Person("ann"),
+        "b" * 32: Person("bob"),
+        "c" * 32: Person("dee", "broad"),
+        "e" * 32: Person("eve"),
+    }
     assert found.remember == {"b" * 32, "c" * 32, "e" * 32}
     assert clean_ref(" ") == ""
 
