@@ -145,13 +145,14 @@ def usage_shape_kept(sections_key: str, cohorts: list[Cohort]) -> Shape | None:
         return None
     has_data, ids = kept
     by_id = {c.pk: c for c in cohorts}
-    if any(i is not None and i not in by_id for i in ids):
-        return None  # cannot be under this key (it holds the cohorts): computed afresh
-    return has_data, [UsageGroup(by_id[i] if i is not None else None) for i in ids]
+    return has_data, [UsageGroup(None if i is None else by_id[i]) for i in ids]
 
 
-def usage_shape_keep(sections_key: str, has_data: bool, series: list[DailySeries]) -> Shape:
-    """Keeps the shape of the period's `series` under the sections' key; returns it."""
+def usage_shape_keep(sections_key: str, series: list[DailySeries]) -> Shape:
+    """The shape of the period's `series` (usage_shape_kept), kept under the sections' key."""
+    has_data = any(
+        c.invocations or c.outcomes or c.shadow_compared for s in series for c in s.counts
+    )
     groups = [UsageGroup(s.cohort) for s in series]
     ids = [g.cohort.pk if g.cohort else None for g in groups]
     cache.set(_shape_key(sections_key), (has_data, ids), settings.ROLLOUT_USAGE_SECTIONS_SECONDS)

@@ -47,10 +47,6 @@ from rollout.views._usage_tables import cohort_statuses, usage_summary
 from rollout.views._workflow import workflow_page_context
 
 
-def _has_data(series: list[DailySeries]) -> bool:
-    return any(c.invocations or c.outcomes or c.shadow_compared for s in series for c in s.counts)
-
-
 def _choice(
     request: HtmxHttpRequest, workflow: Workflow
 ) -> tuple[UsageFilterForm, int, Cohort | None, list[str], list[Cohort]]:
@@ -113,7 +109,7 @@ def workflow_usage(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         # Whether the period has usage, and the groups shown, are kept under the same key.
         shape = usage_shape_kept(sections_key, cohorts)
         if shape is None:
-            shape = usage_shape_keep(sections_key, _has_data(series), series)
+            shape = usage_shape_keep(sections_key, series)
         has_data, groups = shape
         # Kept rendered under that key (rollout.views._usage_sections): computed only when
         # the cache does not hold them.
