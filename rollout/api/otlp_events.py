@@ -21,7 +21,7 @@ from core.text import has_line_breaks_or_controls
 from rollout.api.checks import has_control_characters
 from rollout.api.events import MAX_ATTRS, MAX_ATTRS_BYTES, MAX_LATENCY_MS, time_window
 from rollout.api.events import _validate as validate_events  # the very same rules per event
-from rollout.lib.cost_attrs import cost_attrs_error, reports_cost
+from rollout.lib.cost_attrs import MAX_TOKENS, TOKEN_ATTRS, cost_attrs_error, reports_cost
 from rollout.lib.flat_json import flat_json
 from rollout.lib.otlp_decode import MAPPED_ATTRIBUTES, SpanFacts
 from rollout.lib.otlp_genai import (
@@ -53,7 +53,7 @@ class EventChecks:
     def __init__(self, retention: RetentionCutoffs | None, *, now: datetime | None = None) -> None:
         self.earliest, self.latest = time_window(retention, now)
         self._refs: dict[str, bool] = {}
-        self._attrs: dict[str, bool] = {}
+        self._attrs: dict[tuple, bool] = {}  # by shape (attrs_ok)
         self._mapped: dict[tuple, tuple[dict | None, bool, dict | None]] = {}
 
     def ref_ok(self, ref: str) -> bool:
@@ -69,21 +69,32 @@ class EventChecks:
         return ok
 
     def attrs_ok(self, attrs: dict[str, Any]) -> bool:
+        """Whether the events API takes these attrs, judged once per shape: the attrs with each
+        token count from 0 to MAX_TOKENS standing for any such count. Spans mostly share their
+        attrs but for the counts, and those pass the cost check alike; they differ in length
+        only, so the shape is judged at its longest (counts of MAX_TOKENS' digits). A shape
+        refused only at its longest goes to `_validate`, which decides on the very counts."""
         if len(attrs) > MAX_ATTRS:
             return False
-        for value in attrs.values():
-            if type(value) is not str and type(value) is not int:  # noqa: E721 — no bool, no float
+        shape = []
+        for name, value in attrs.items():
+            kind = type(value)
+            if kind is not str and kind is not int:  # no bool, no float
                 return False
-        text = flat_json(attrs)
-        ok = self._attrs.get(text)
+            if kind is int and name in TOKEN_ATTRS and 0 <= value <= MAX_TOKENS:
+                value = _ANY_COUNT
+            shape.append((name, value))
+        key = tuple(shape)
+        ok = self._attrs.get(key)
         if ok is None:
-            texts = [*attrs, *(v for v in attrs.values() if type(v) is str)]  # noqa: E721
+            longest = {name: MAX_TOKENS if v is _ANY_COUNT else v for name, v in shape}
+            texts = [*longest, *(v for v in longest.values() if type(v) is str)]  # noqa: E721
             ok = (
-                len(text) <= MAX_ATTRS_BYTES
+                len(flat_json(longest)) <= MAX_ATTRS_BYTES
                 and not any(has_control_characters(t) for t in texts)
-                and not (reports_cost(attrs) and cost_attrs_error(attrs) is not None)
+                and not (reports_cost(longest) and cost_attrs_error(longest) is not None)
             )
-            self._attrs[text] = ok
+            self._attrs[key] = ok
         return ok
 
     def span_attrs(
@@ -113,6 +124,7 @@ class EventChecks:
 
 
 _ABSENT = object()
+_ANY_COUNT = object()  # in an attrs' shape: a token count from 0 to MAX_TOKENS (attrs_ok)
 _ABSENTS = (_ABSENT,) * len(MAPPED_ATTRIBUTES)  # get(name, _ABSENT) for each, in one map()
 
 

@@ -2,6 +2,7 @@
 events API's validation (rollout.api.events._validate) accepts of the same span's items, and makes
 the very events it makes: on every rule, on each side of its edge."""
 
+import json
 import math
 from datetime import UTC, datetime, timedelta
 
@@ -9,8 +10,9 @@ import pytest
 
 from rollout.api.events import MAX_ATTRS_BYTES, MAX_LATENCY_MS, _validate
 from rollout.api.otlp_events import EventChecks, checked_span_events, genai_events
+from rollout.lib.cost_attrs import MAX_TOKENS
 from rollout.lib.otlp_decode import FlagEvaluation, SpanFacts
-from rollout.lib.otlp_genai import ExportPeople, Person, export_people, span_events
+from rollout.lib.otlp_genai import ExportPeople, Person, export_people, span_attrs, span_events
 from rollout.selectors.retention import RetentionCutoffs
 
 NOW = datetime.now(UTC)
@@ -248,3 +250,54 @@ def test_what_is_remembered_across_spans_never_answers_for_another():
         assert (fast is not None) is taken, tokens
         if taken:  # a whole double is the same count (otlp_genai._tokens)
             assert type(fast[0].attrs["input_tokens"]) is int
+
+
+def test_token_counts_in_range_are_judged_once_per_shape(monkeypatch):
+    """A tool's spans differ in their counts: attrs_ok judges their shape once, not each span."""
+    import rollout.api.otlp_events as otlp_events
+
+    judged = []
+    real = otlp_events.cost_attrs_error
+    monkeypatch.setattr(otlp_events, "cost_attrs_error", lambda a: judged.append(a) or real(a))
+    checks = EventChecks(RETENTION, now=NOW)
+    for n in range(100):
+        counts = {"gen_ai.usage.input_tokens": 800 + n, "gen_ai.usage.output_tokens": 3 * n}
+        [event] = checked_span_events(_span(attributes=counts), "mia@example.com", "", checks)
+        assert (event.attrs["input_tokens"], event.attrs["output_tokens"]) == (800 + n, 3 * n)
+    assert len(judged) == 1
+    # Past the range, a count is itself part of the shape: judged, and refused.
+    past = _span(**_attr("gen_ai.usage.output_tokens", MAX_TOKENS + 1))
+    assert checked_span_events(past, "mia@example.com", "", checks) is None
+    assert len(judged) == 2
+
+
+def test_attrs_that_fit_only_with_their_own_counts_go_to_the_events_apis_check():
+    """attrs_ok judges a shape at its longest counts (nine digits each). Attrs within 2 KiB with
+    their own counts but not with the longest are left to _validate, which takes them."""
+    span = _span()  # counts 812 and 164
+
+    def size(attrs: dict) -> int:
+        return len(json.dumps(attrs))
+
+    def longest(attrs: dict) -> dict:
+        return {**attrs, "input_tokens": MAX_TOKENS, "output_tokens": MAX_TOKENS}
+
+    variant = next(
+        "v" * n
+        for n in range(1, MAX_ATTRS_BYTES)
+        if size(longest(span_attrs(span, "v" * n))) > MAX_ATTRS_BYTES
+    )
+    assert size(span_attrs(span, variant)) <= MAX_ATTRS_BYTES
+    checks = EventChecks(RETENTION, now=NOW)
+
+    assert checked_span_events(span, "mia@example.com", variant, checks) is None
+    valid, errors = _validate(
+        span_events(span, "mia@example.com", variant),
+        non_finite_anywhere=False,
+        retention=RETENTION,
+    )
+    assert errors == [] and len(valid) == 1
+    found = ExportPeople([span], [Person("mia@example.com", variant)], {}, set())
+    mapped = genai_events(found, [span], "support", retention=RETENTION)
+    assert (mapped.rejected, mapped.errors) == (set(), [])
+    assert [_fields(e) for e in mapped.by_span[0]] == [_fields(e) for e in valid]
