@@ -3,11 +3,12 @@ the events they become.
 
 The OTLP side: CLIENTS clients post ExportTraceServiceRequests of BATCH GenAI spans each (fresh
 trace and span ids each round; each span names its person by `user.id`, as an instrumented tool
-does; no prompt content, which instrumentations leave off by default) to gunicorn, without
-compression (the exporters' default). Each span becomes one `invocation` event. The baseline: the
-same events, attributed beforehand, COPYed by as many connections into `bench_copy_target_otlp`
-(the columns of rollout_usageevent, only the unique key), one COPY and commit per batch — as
-bench/ingest.py does for the events API. So the ratio is the endpoint's cost (protobuf decoding,
+does; each span has its own token counts, as a tool's calls do; no prompt content, which
+instrumentations leave off by default) to gunicorn, without compression (the exporters'
+default). Each span becomes one `invocation` event. The baseline: the same events, attributed
+beforehand, COPYed by as many connections into `bench_copy_target_otlp` (the columns of
+rollout_usageevent, only the unique key), one COPY and commit per batch — as bench/ingest.py
+does for the events API. So the ratio is the endpoint's cost (protobuf decoding,
 the GenAI mapping, the events API's validation, ingestion) over the least a database must do to
 keep the same rows once each.
 """
@@ -35,6 +36,15 @@ def _create_copy_target() -> None:
             " (LIKE rollout_usageevent INCLUDING DEFAULTS INCLUDING IDENTITY);"
             f" ALTER TABLE {TABLE} ADD UNIQUE (workflow_id, event_id)"
         )
+
+
+def input_tokens(i: int) -> int:
+    """The i-th span's prompt size: each span of an export its own, as a tool's calls are."""
+    return 800 + i
+
+
+def output_tokens(i: int) -> int:
+    return 150 + (i * 7) % 400
 
 
 def _export(users: list[str], now_ns: int):
@@ -69,8 +79,8 @@ def _export(users: list[str], now_ns: int):
                     kv("gen_ai.provider.name", "openai"),
                     kv("gen_ai.request.model", "gpt-4.1"),
                     kv("gen_ai.response.model", "gpt-4.1-2025-04-14"),
-                    kv("gen_ai.usage.input_tokens", 800 + i % 200),
-                    kv("gen_ai.usage.output_tokens", 150 + i % 50),
+                    kv("gen_ai.usage.input_tokens", input_tokens(i)),
+                    kv("gen_ai.usage.output_tokens", output_tokens(i)),
                     kv("server.address", "api.openai.com"),
                     kv("user.id", user),
                 ],
@@ -153,8 +163,8 @@ def bench_otlp(world: dict, port: int, db_url: str, rounds: int, batches: int) -
                             "operation": "chat",
                             "model_version": "gpt-4.1-2025-04-14",
                             "model_provider": "openai",
-                            "input_tokens": 800 + i % 200,
-                            "output_tokens": 150 + i % 50,
+                            "input_tokens": input_tokens(i),
+                            "output_tokens": output_tokens(i),
                         }
                     ),
                 )
