@@ -18,11 +18,10 @@ from functools import partial
 from typing import Any, NamedTuple
 
 from core.text import has_line_breaks_or_controls
-from rollout.api.checks import has_control_characters
-from rollout.api.events import MAX_ATTRS, MAX_ATTRS_BYTES, MAX_LATENCY_MS, time_window
+from rollout.api.events import MAX_ATTRS, MAX_LATENCY_MS, time_window
+from rollout.api.events import _attrs_ok as events_attrs_ok  # its size and text checks
 from rollout.api.events import _validate as validate_events  # the very same rules per event
 from rollout.lib.cost_attrs import MAX_TOKENS, TOKEN_ATTRS, cost_attrs_error, reports_cost
-from rollout.lib.flat_json import flat_json
 from rollout.lib.otlp_decode import MAPPED_ATTRIBUTES, SpanFacts
 from rollout.lib.otlp_genai import (
     ExportPeople,
@@ -88,11 +87,8 @@ class EventChecks:
         ok = self._attrs.get(key)
         if ok is None:
             longest = {name: MAX_TOKENS if v is _ANY_COUNT else v for name, v in shape}
-            texts = [*longest, *(v for v in longest.values() if type(v) is str)]  # noqa: E721
-            ok = (
-                len(flat_json(longest)) <= MAX_ATTRS_BYTES
-                and not any(has_control_characters(t) for t in texts)
-                and not (reports_cost(longest) and cost_attrs_error(longest) is not None)
+            ok = events_attrs_ok(longest, {}) and not (
+                reports_cost(longest) and cost_attrs_error(longest) is not None
             )
             self._attrs[key] = ok
         return ok
